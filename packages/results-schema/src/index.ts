@@ -1,0 +1,5 @@
+export * from './schema/common.ts';
+export * from './schema/result-file.ts';
+export * from './schema/rig-manifest.ts';
+export * from './schema/published-reference.ts';
+export * from './schema/stat.ts';

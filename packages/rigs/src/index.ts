@@ -1,0 +1,2 @@
+export * from './manifests.ts';
+export type * from './harness/rig-context.ts';
