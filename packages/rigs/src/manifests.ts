@@ -1,9 +1,12 @@
 /**
- * Every rig's manifest: pure data, safe for the site to import. Add a rig here when its folder lands.
+ * Every rig's manifest: pure data, safe for the site to import. Each group file lists the manifests of its rigs.
  */
 import type { RigManifest } from '@coppice/results-schema';
+import { floorsManifests } from './rigs/floors.ts';
+import { networkManifests } from './rigs/network.ts';
+import { poolsManifests } from './rigs/pools.ts';
 
-export const manifests: readonly RigManifest[] = [];
+export const manifests: readonly RigManifest[] = [...floorsManifests, ...networkManifests, ...poolsManifests];
 
 export function manifestById(id: string): RigManifest | undefined {
   return manifests.find((m) => m.id === id);

@@ -19,7 +19,7 @@ export const requirementsSchema = z
   .object({
     root: z.boolean().default(false),
     /** Executables that must be on PATH, per platform. */
-    binaries: z.record(platform, z.array(z.string().min(1))).default({}),
+    binaries: z.partialRecord(platform, z.array(z.string().min(1))).default({}),
     /** Free-text kernel/host facts the rig's own preflight checks, shown on the rig page. */
     notes: z.array(z.string()).default([]),
   })

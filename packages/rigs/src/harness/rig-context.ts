@@ -53,7 +53,7 @@ export interface RigContext extends PreflightContext {
    */
   repeat(options: RepeatOptions, measure: (index: number) => Promise<number>): Promise<void>;
   /**
-   * Releases `cc` calls of `measure` together (all start in the same tick after every one is prepared by `prepare`)
+   * Releases `cc` calls of `measure` together (all start in the same tick)
    * and records each call's result as one sample (or failure).
    */
   concurrent(

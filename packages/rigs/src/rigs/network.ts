@@ -1,0 +1,4 @@
+import type { RigManifest } from '@coppice/results-schema';
+
+/** Manifests of the network rigs (each from its src/rigs/<id>/manifest.ts). */
+export const networkManifests: readonly RigManifest[] = [];
