@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything Coppice's rigs and tests need on a Debian 12 host, as root. Idempotent: each step is skipped
+# when its result is already there. Used by scripts/bench.sh, scripts/test.sh and .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "[setup] must run as root (it installs Debian packages and the rigs create namespaces, bridges and nftables tables)" >&2
+  exit 1
+fi
+
+node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number); console.log(a>20||(a===20&&b>=19)?"yes":"no")' 2>/dev/null || echo no)
+if [ "$node_ok" != yes ]; then
+  echo "[setup] Node.js 20.19 or newer is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# Debian packages: hypervisor, guest image inputs, networking tools, load generators, the browser for page tests.
+packages=(git ca-certificates qemu-system-x86 busybox-static cpio iproute2 nftables conntrack sockperf iperf3 chromium procps)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies, from the lock file; reinstalled only when the lock file changed since the last install.
+stamp=node_modules/.coppice-lock-sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+# The Linux guest (kernel + busybox initramfs), built from Debian packages and cached outside the repo.
+if [ -x packages/runtime/guest/build-guest.sh ]; then
+  packages/runtime/guest/build-guest.sh
+fi
+say "ready"
