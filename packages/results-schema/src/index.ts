@@ -4,3 +4,4 @@ export * from './schema/rig-manifest.ts';
 export * from './schema/published-reference.ts';
 export * from './schema/stat.ts';
 export * from './schema/claims-registry.ts';
+export * from './stats/index.ts';
