@@ -1,0 +1,83 @@
+/**
+ * The firewall backend: everything cubenet asks of nftables (Linux) or pf (FreeBSD). One instance serves one prefix
+ * (one nft table `inet <prefix>` / the anchor tree `<prefix>/*` hooked from the root ruleset). Arguments have been
+ * validated (validate.ts) before they reach a backend. Every method is idempotent where the comment says so, so a
+ * reconcile after a crash can call it without knowing how far the previous run got.
+ */
+import type { AddressList, PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from '../types.ts';
+
+/** What a backend needs to render one sandbox's rules. */
+export interface SandboxRules {
+  id: SandboxId;
+  addresses: SandboxAddresses;
+  policy: SandboxPolicy;
+  forwards: PortForward[];
+}
+
+/** What the kernel holds for one sandbox, as the backend reads it back (for audit and reconcile). */
+export interface KernelSandbox {
+  id: SandboxId;
+  /** Addresses the kernel's per-sandbox hook is keyed on (the nft verdict-map keys / the anchor's `from` addresses). */
+  addresses: string[];
+  /** Named sets/tables that belong to the sandbox (e.g. "a4-<id>" / "sandbox_allow"). */
+  sets: string[];
+  forwards: PortForward[];
+}
+
+export interface ConnectionState {
+  /** Original direction source and destination, as the kernel prints them. */
+  source: string;
+  destination: string;
+  /** Reply-direction source (differs from destination after DNAT/rdr). */
+  replySource: string;
+  protocol: string;
+}
+
+export interface FirewallInventory {
+  /** The root hook (nft table / root `anchor "<prefix>/*"`) exists. */
+  rootHook: boolean;
+  sandboxes: KernelSandbox[];
+  /** Port forwards present in the kernel whose target is not a known sandbox chain (always a leak). */
+  orphanForwards: Array<PortForward & { target: string }>;
+}
+
+export interface FirewallBackend {
+  readonly kind: 'nftables' | 'pf';
+  /** Reasons this host cannot run the backend (empty when it can). Cheap, changes nothing. */
+  preflight(): Promise<string[]>;
+  /**
+   * Creates the root hook: the table/anchor point, the isolation defaults, NAT for egress and the redirect hook for
+   * forwards, for the given bridge and subnets. Idempotent.
+   */
+  init(setup: { bridge: string; ipv4Subnet: string; ipv6Subnet: string; gateway: SandboxAddresses }): Promise<void>;
+  /** Removes the root hook and everything under it (all sandboxes). Idempotent. */
+  destroy(): Promise<void>;
+  /**
+   * Creates or replaces a sandbox's whole policy and forwards in one kernel transaction (nft -f / pfctl -a -f):
+   * there is no instant at which a half-applied policy is in force.
+   */
+  applySandbox(rules: SandboxRules): Promise<void>;
+  /** Adds addresses to one list of a live sandbox (one transaction; already-present entries are fine). */
+  addAddresses(id: SandboxId, list: AddressList, entries: string[]): Promise<void>;
+  /** Replaces one list's content in one transaction (nft flush+add / pfctl -T replace -f). */
+  replaceAddresses(id: SandboxId, list: AddressList, entries: string[]): Promise<void>;
+  /** Adds (or replaces, same host port and protocol) a port forward to a live sandbox. */
+  addForward(rules: SandboxRules, forward: PortForward): Promise<void>;
+  removeForward(rules: SandboxRules, forward: PortForward): Promise<void>;
+  /** Removes the sandbox's chain/anchor, its sets/tables and its forwards. Idempotent (missing is fine). */
+  removeSandbox(id: SandboxId, addresses?: SandboxAddresses): Promise<void>;
+  /** Kills every connection state whose either end is one of these addresses (conntrack -D / pfctl -k). */
+  killStates(addresses: SandboxAddresses): Promise<void>;
+  /** Connection states touching the given subnets (for audit: a state of an address nobody owns is a leak). */
+  listStates(subnets: { ipv4: string; ipv6: string }): Promise<ConnectionState[]>;
+  /** What the kernel holds under this prefix. */
+  inventory(): Promise<FirewallInventory>;
+}
+
+/** Which lists changed in a way that withdraws access (so existing states must be killed). */
+export function withdrawsAccess(before: SandboxPolicy, after: SandboxPolicy): boolean {
+  if (before.allowInternetAccess && !after.allowInternetAccess) return true;
+  const removed = (a: string[], b: string[]) => a.some((x) => !b.includes(x));
+  const added = (a: string[], b: string[]) => b.some((x) => !a.includes(x));
+  return removed(before.allowOut, after.allowOut) || removed(before.dnsAllow, after.dnsAllow) || added(before.denyOut, after.denyOut);
+}
