@@ -5,3 +5,4 @@ export * from './schema/published-reference.ts';
 export * from './schema/stat.ts';
 export * from './schema/claims-registry.ts';
 export * from './stats/index.ts';
+export * from './loader/index.ts';
