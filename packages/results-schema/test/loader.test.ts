@@ -9,6 +9,7 @@ import {
   assertNoProblems,
   formatFieldPath,
   formatProblems,
+  isoUtc,
   loadResultsTree,
   newestPerRigHost,
   resultFileRelativePath,
@@ -218,5 +219,16 @@ describe('helpers', () => {
 
   it('formats an empty problem list', () => {
     expect(formatProblems([])).toBe('no problems');
+  });
+});
+
+describe('isoUtc (result timestamps)', () => {
+  it('rejects impossible dates that Date.parse would roll over, accepts real ones', () => {
+    for (const ok of ['2026-11-28T19:51:02Z', '2026-11-28T19:51:02.123Z', '2028-02-29T00:00:00Z']) {
+      expect(isoUtc.safeParse(ok).success).toBe(true);
+    }
+    for (const bad of ['2026-02-30T00:00:00Z', '2026-02-29T00:00:00Z', '2026-11-28T24:00:00Z', '2026-13-01T00:00:00Z', '2026-11-28T19:51:02+01:00']) {
+      expect(isoUtc.safeParse(bad).success).toBe(false);
+    }
   });
 });

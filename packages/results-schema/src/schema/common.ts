@@ -11,7 +11,11 @@ export const stringMap = z.record(z.string(), z.string());
 export const isoUtc = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, 'must be an ISO 8601 UTC timestamp ending in Z')
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'is not a real date');
+  // Date.parse rolls impossible dates over (2026-02-30 → 2026-03-02, 24:00 → next day): require a round trip.
+  .refine((s) => {
+    const ms = Date.parse(s);
+    return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) === s.slice(0, 19);
+  }, 'is not a real date');
 
 export const platform = z.enum(['linux', 'freebsd']);
 export type Platform = z.infer<typeof platform>;
