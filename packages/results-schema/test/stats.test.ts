@@ -270,5 +270,6 @@ describe('statDefinitions', () => {
     expect(statDefinitions.mad.method).toContain('UNSCALED');
     expect(analysisDefinitions.meanCi.method).toContain(`${BOOTSTRAP_RESAMPLES} resamples`);
     expect(analysisDefinitions.meanCi.method).toContain(String(BOOTSTRAP_SEED));
+    expect(analysisDefinitions.meanCi.method).toContain('quantiles 0.025 and 0.975 of');
   });
 });

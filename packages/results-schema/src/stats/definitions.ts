@@ -15,6 +15,9 @@ export interface StatDefinition {
   reliability: string;
 }
 
+/** Prints a probability without floating-point noise: 0.025000000000000022 → 0.025. */
+const tidy = (x: number) => String(Number(x.toPrecision(12)));
+
 const R7 =
   'Linear interpolation between closest ranks (Hyndman & Fan type 7, "R-7", the default of numpy.percentile and R): ' +
   'with the n samples sorted ascending as x[0] … x[n−1], h = (n − 1)·q and the quantile is x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊h⌋]).';
@@ -92,11 +95,11 @@ export const analysisDefinitions = {
   },
   meanCi: {
     label: `${Math.round(BOOTSTRAP_LEVEL * 100)}% confidence interval of the mean`,
-    definition: 'A range that, by the bootstrap, contains the true mean with 95% confidence.',
+    definition: `A range of plausible values for the true mean at ${Math.round(BOOTSTRAP_LEVEL * 100)}% confidence, estimated by resampling the recorded samples.`,
     method:
       `Percentile bootstrap: ${BOOTSTRAP_RESAMPLES} resamples of n samples drawn with replacement, indices from the mulberry32 ` +
       `generator with the fixed seed ${BOOTSTRAP_SEED} (reseeded for every interval, so the same samples give the same interval on every build); ` +
-      `the interval runs between the R-7 quantiles ${(1 - BOOTSTRAP_LEVEL) / 2} and ${(1 + BOOTSTRAP_LEVEL) / 2} of the ${BOOTSTRAP_RESAMPLES} resample means.`,
+      `the interval runs between the R-7 quantiles ${tidy((1 - BOOTSTRAP_LEVEL) / 2)} and ${tidy((1 + BOOTSTRAP_LEVEL) / 2)} of the ${BOOTSTRAP_RESAMPLES} resample means.`,
     reliability: 'Given for any non-empty series; with very few samples it is narrow only because the data are few, not because the mean is known.',
   },
   outliers: {
