@@ -230,6 +230,10 @@ describe('compare', () => {
     [12.0, 1.776482112077653e-33],
     [-1.5, 0.9331927987311419],
     [37.0, 5.7255712225239266e-300],
+    // either side of the switch from series to continued fraction (z = 2.5·√2)
+    [3.5355, 0.00020350212259507148],
+    [3.5356, 0.0002034251129992373],
+    [30.0, 4.906713927147908e-198],
   ];
   it('normal upper tail matches scipy.stats.norm.sf', () => {
     for (const [z, expected] of sf) expectClose(normalSf(z), expected, 1e-12);

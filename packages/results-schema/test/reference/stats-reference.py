@@ -23,5 +23,5 @@ pairs = {
 for k, (a, b) in pairs.items():
     r = st.mannwhitneyu(a, b, alternative="two-sided", use_continuity=True, method="asymptotic")
     print(k, repr(float(r.statistic)), repr(float(r.pvalue)), repr(float(np.median(b) / np.median(a))))
-for z in [0, 0.5, 1.0, 1.96, 2.5, 3.0, 3.5, 5.0, 8.0, 12.0, -1.5, 37.0]:
+for z in [0, 0.5, 1.0, 1.96, 2.5, 3.0, 3.5, 5.0, 8.0, 12.0, -1.5, 37.0, 3.5355, 3.5356, 30.0]:
     print("sf", z, repr(float(st.norm.sf(z))))
