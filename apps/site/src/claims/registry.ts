@@ -1,0 +1,306 @@
+/**
+ * The claims registry: every table, row and cell of the claims page, as data. Nothing here is a figure: measured
+ * cells name a rig's series and a statistic (computed from the newest result file at build time), published cells
+ * name a figure in benchmarks/references/, and prose binds figures with {cell:section.row.column} placeholders.
+ * Configuration values the reader is told (guest size, configured rate) are marked {given:...}.
+ *
+ * Validated at build time against the rig manifests (src/lib/validation/registry-check.ts).
+ */
+import type { ClaimsRegistryInput, StatName } from '@coppice/results-schema';
+
+const measured = (rig: string, metric: string, labels: Record<string, string>, stat: StatName) =>
+  ({ kind: 'measured', rig, metric, labels, stat }) as const;
+const published = (reference: string, figure: string) => ({ kind: 'reference', reference, figure }) as const;
+const check = (rig: string, name: string) => ({ kind: 'check', rig, check: name }) as const;
+const hostFact = (field: 'cpu' | 'cores' | 'memory' | 'os' | 'kernel' | 'platform' | 'hypervisor' | 'firewall') =>
+  ({ kind: 'host', field }) as const;
+
+const coldStart = (config: string) => ({
+  'cc1-mean': measured('cold-start', 'ready-latency', { config, cc: '1' }, 'mean'),
+  'cc10-mean': measured('cold-start', 'ready-latency', { config, cc: '10' }, 'mean'),
+  'cc50-p95': measured('cold-start', 'ready-latency', { config, cc: '50' }, 'p95'),
+});
+
+const density = (n: string, sharing: 'template' | 'none') => ({
+  'host-delta': measured('density', 'host-delta', { n, sharing }, 'mean'),
+  'per-vm': measured('density', 'per-vm', { n, sharing }, 'mean'),
+});
+
+export const registry: ClaimsRegistryInput = {
+  intro:
+    'Each row below is one claim about Coppice. A number is computed at build time from the raw samples of the newest ' +
+    'result file its rig wrote for this host, and links to that file. A dash means the rig exists but has not ' +
+    'captured on this host yet; "rig not written yet" means there is nothing to run. Figures in the published ' +
+    'columns are other people\'s measurements, quoted with their source; they are anchors, not ours.',
+  sections: [
+    {
+      id: 'host',
+      title: 'Host',
+      intro: 'The machine these results were captured on, as the rigs recorded it.',
+      rowHeader: 'fact',
+      columns: [{ id: 'value', header: 'recorded' }],
+      rows: [
+        { id: 'cpu', label: 'CPU', cells: { value: hostFact('cpu') } },
+        { id: 'cores', label: 'Cores / threads', cells: { value: hostFact('cores') } },
+        { id: 'memory', label: 'Memory', cells: { value: hostFact('memory') } },
+        { id: 'os', label: 'Operating system', cells: { value: hostFact('os') } },
+        { id: 'kernel', label: 'Kernel', cells: { value: hostFact('kernel') } },
+        { id: 'hypervisor', label: 'Hypervisor backend', cells: { value: hostFact('hypervisor') } },
+        { id: 'firewall', label: 'Firewall backend', cells: { value: hostFact('firewall') } },
+      ],
+      notes: [
+        'Compare hosts before comparing numbers: a two-thread virtual machine without usable KVM is not the sixteen-thread ' +
+          'laptop the published column was measured on.',
+      ],
+    },
+    {
+      id: 'cold-start',
+      title: 'Cold-start latency by configuration',
+      intro:
+        'Time from asking the pool for a sandbox until the guest itself answers a readiness probe. cc is the number ' +
+        'of requests released together; each request is one sample.',
+      rowHeader: 'configuration',
+      columns: [
+        { id: 'cc1-mean', header: 'cc=1 mean' },
+        { id: 'cc10-mean', header: 'cc=10 mean' },
+        { id: 'cc50-p95', header: 'cc=50 p95' },
+        { id: 'honor', header: 'honor, cc=1 mean', published: true },
+      ],
+      rows: [
+        {
+          id: 'full',
+          label: 'Full boot',
+          rig: 'cold-start',
+          planned: true,
+          cells: { ...coldStart('full'), honor: published('coppice-honor', 'cold-full-cc1-mean') },
+          note: 'Boots a fresh guest kernel on every request. The ceiling the pools exist to avoid.',
+        },
+        {
+          id: 'prewarm',
+          label: 'Prewarm pool',
+          rig: 'cold-start',
+          planned: true,
+          cells: { ...coldStart('prewarm'), honor: published('coppice-honor', 'cold-prewarm-cc1-mean') },
+          note: 'Booted guests held stopped with SIGSTOP and continued on checkout. Fast, but gone after a host reboot.',
+        },
+        {
+          id: 'durable',
+          label: 'Durable pool',
+          rig: 'cold-start',
+          planned: true,
+          cells: { ...coldStart('durable'), honor: published('coppice-honor', 'cold-durable-cc1-mean') },
+          note: 'Checkpoints written to disk and restored on checkout. Survives a reboot; pays for the restore.',
+        },
+        {
+          id: 'two-tier',
+          label: 'Two-tier (durable + prewarm)',
+          rig: 'cold-start',
+          planned: true,
+          cells: { ...coldStart('two-tier'), honor: published('coppice-honor', 'cold-two-tier-cc1-mean') },
+          note: 'A stopped hot tier in front of on-disk checkpoints, refilled from them: the shape meant for production.',
+        },
+        {
+          id: 'cubesandbox',
+          label: 'CubeSandbox (published, API clock)',
+          cells: {
+            'cc1-mean': published('cubesandbox', 'create-cc1-avg'),
+            'cc10-mean': published('cubesandbox', 'create-cc10-avg'),
+            'cc50-p95': published('cubesandbox', 'create-cc50-p95'),
+          },
+          note:
+            'Its clock stops when the API reports the sandbox running, not when the guest answers, on a host with ' +
+            'many more cores: an anchor, not a like-for-like comparison.',
+        },
+        {
+          id: 'firecracker',
+          label: 'Firecracker snapshot resume (published target)',
+          cells: { 'cc1-mean': published('firecracker', 'snapshot-resume') },
+          note: 'A design target for resuming one snapshot on a bare-metal host, not a pool measurement.',
+        },
+      ],
+      chart: {
+        kind: 'samples-log',
+        title: 'Every cc=1 sample per configuration, log scale (the bar marks the mean)',
+        rig: 'cold-start',
+        metric: 'ready-latency',
+        labels: { cc: '1' },
+        by: 'config',
+        values: ['full', 'prewarm', 'durable', 'two-tier'],
+        stat: 'mean',
+        planned: true,
+      },
+      notes: [
+        'All four configurations are measured to the same guest-side readiness probe, so they compare with each ' +
+          'other directly. At high concurrency the guests compete for the host\'s threads; the cc=50 column shows ' +
+          'that cost, not a pool defect.',
+      ],
+    },
+    {
+      id: 'density',
+      title: 'Density',
+      intro:
+        'N guests of {given:256 MiB} each, restored from one checkpoint whose memory is shared copy-on-write. ' +
+        'Host Δ is how much the host\'s available memory fell with all N running; per-VM effective is that fall ' +
+        'divided by N.',
+      rowHeader: 'concurrent guests',
+      columns: [
+        { id: 'host-delta', header: 'host Δ' },
+        { id: 'per-vm', header: 'per-VM effective' },
+        { id: 'honor', header: 'per-VM (published)', published: true },
+      ],
+      rows: [
+        { id: 'n8', label: '8 × {given:256 MiB}', rig: 'density', planned: true, cells: { ...density('8', 'template'), honor: published('coppice-honor', 'density-8-per-vm') } },
+        { id: 'n50', label: '50 × {given:256 MiB}', rig: 'density', planned: true, cells: { ...density('50', 'template'), honor: published('coppice-honor', 'density-50-per-vm') } },
+        { id: 'n200', label: '200 × {given:256 MiB}', rig: 'density', planned: true, cells: { ...density('200', 'template'), honor: published('coppice-honor', 'density-200-per-vm') } },
+        { id: 'n400', label: '400 × {given:256 MiB}', rig: 'density', planned: true, cells: { ...density('400', 'template'), honor: published('coppice-honor', 'density-400-per-vm') } },
+        {
+          id: 'n1000',
+          label: '1 000 × {given:256 MiB}',
+          rig: 'density',
+          planned: true,
+          cells: { ...density('1000', 'template'), honor: published('coppice-honor', 'density-1000-per-vm') },
+          note: 'Without sharing, this many guests would need their full memory each; the template makes it fit.',
+        },
+        {
+          id: 'n8-private',
+          label: '8 × {given:256 MiB}, no sharing',
+          rig: 'density',
+          planned: true,
+          cells: density('8', 'none'),
+          note: 'The same guests with private memory: the baseline the shared template is judged against.',
+        },
+        {
+          id: 'cubesandbox',
+          label: 'CubeSandbox, 1 000 sandboxes (published)',
+          cells: { honor: published('cubesandbox', 'per-vm-1000') },
+          note: 'Idle {given:2 GiB} sandboxes on a large bare-metal host; memory counted with free.',
+        },
+        {
+          id: 'firecracker',
+          label: 'Firecracker VMM overhead (published target)',
+          cells: { honor: published('firecracker', 'vmm-overhead') },
+          note: 'The VMM threads alone, excluding guest memory.',
+        },
+      ],
+      notes: ['The sharing is copy-on-write: a page a guest writes becomes its own, so the per-VM figure grows with what the guests do.'],
+    },
+    {
+      id: 'network',
+      title: 'Network isolation',
+      intro:
+        'Cubenet gives each sandbox an address, a link on a bridge and its own firewall policy. Endpoints here are ' +
+        'network namespaces (Linux) or VNET jails (FreeBSD), so the numbers are the network path, not a guest.',
+      rowHeader: 'metric',
+      columns: [
+        { id: 'value', header: 'this host' },
+        { id: 'honor', header: 'cubenet on honor (published)', published: true },
+        { id: 'ebpf', header: 'Linux/eBPF, typical (published)', published: true },
+      ],
+      rows: [
+        { id: 'rr-p50', label: 'sandbox↔sandbox RTT, p50', rig: 'net-rr', planned: true, cells: { value: measured('net-rr', 'rtt', { family: 'ipv4' }, 'p50'), honor: published('coppice-honor', 'net-rr-p50'), ebpf: published('linux-ebpf-typical', 'rr-p50') } },
+        { id: 'rr-p99', label: 'sandbox↔sandbox RTT, p99', rig: 'net-rr', planned: true, cells: { value: measured('net-rr', 'rtt', { family: 'ipv4' }, 'p99'), honor: published('coppice-honor', 'net-rr-p99'), ebpf: published('linux-ebpf-typical', 'rr-p99') } },
+        { id: 'throughput-1', label: 'TCP throughput, one stream', rig: 'net-throughput', planned: true, cells: { value: measured('net-throughput', 'throughput', { family: 'ipv4', streams: '1' }, 'median'), honor: published('coppice-honor', 'net-throughput-1'), ebpf: published('linux-ebpf-typical', 'throughput-1') } },
+        { id: 'throughput-16', label: 'TCP throughput, 16 streams', rig: 'net-throughput', planned: true, cells: { value: measured('net-throughput', 'throughput', { family: 'ipv4', streams: '16' }, 'median'), honor: published('coppice-honor', 'net-throughput-16'), ebpf: published('linux-ebpf-typical', 'throughput-multi') } },
+        { id: 'policy-add-one', label: 'Policy update, one address added', rig: 'policy-update', planned: true, cells: { value: measured('policy-update', 'update-latency', { op: 'add-one' }, 'p50'), honor: published('coppice-honor', 'policy-add-one'), ebpf: published('linux-ebpf-typical', 'policy-add-one') }, note: 'Wall clock of the firewall tool invocation, process start included.' },
+        { id: 'policy-replace-1000', label: 'Policy update, 1 000 addresses in one batch', rig: 'policy-update', planned: true, cells: { value: measured('policy-update', 'update-latency', { op: 'replace-1000' }, 'p50'), honor: published('coppice-honor', 'policy-replace-1000'), ebpf: published('linux-ebpf-typical', 'policy-replace-1000') } },
+        { id: 'policy-spawn', label: 'Firewall tool doing nothing (same run)', rig: 'policy-update', planned: true, cells: { value: measured('policy-update', 'firewall-spawn', {}, 'p50') }, note: 'The floor under both policy rows above, measured alongside them.' },
+        { id: 'under-load-idle', label: 'RTT p99, policy idle', rig: 'policy-under-load', planned: true, cells: { value: measured('policy-under-load', 'rtt', { condition: 'idle' }, 'p99') } },
+        { id: 'under-load-mutating', label: 'RTT p99, policy mutating', rig: 'policy-under-load', planned: true, cells: { value: measured('policy-under-load', 'rtt', { condition: 'mutating' }, 'p99'), honor: published('coppice-honor', 'policy-under-load'), ebpf: published('linux-ebpf-typical', 'policy-under-load') }, note: 'Compare with the idle row: the difference is what rewriting policy costs traffic in flight.' },
+        { id: 'churn-1000', label: 'Per-sandbox policies, N=1 000: load p95', rig: 'policy-churn', planned: true, cells: { value: measured('policy-churn', 'load-latency', { n: '1000' }, 'p95'), honor: published('coppice-honor', 'policy-churn-1000'), ebpf: published('linux-ebpf-typical', 'policy-churn-1000') } },
+        { id: 'ext-forward', label: 'External → sandbox through a port forward, p50', rig: 'ext-to-sandbox', planned: true, cells: { value: measured('ext-to-sandbox', 'rtt', { path: 'forward' }, 'p50'), honor: published('coppice-honor', 'ext-forward'), ebpf: published('linux-ebpf-typical', 'ext-forward') }, note: 'Read against the direct row below; the published figure is the added latency.' },
+        { id: 'ext-direct', label: 'External → sandbox directly, p50', rig: 'ext-to-sandbox', planned: true, cells: { value: measured('ext-to-sandbox', 'rtt', { path: 'direct' }, 'p50') } },
+        { id: 'rr-v6-p50', label: 'IPv6 sandbox↔sandbox RTT, p50', rig: 'net-rr', planned: true, cells: { value: measured('net-rr', 'rtt', { family: 'ipv6' }, 'p50'), honor: published('coppice-honor', 'net-rr-v6-p50'), ebpf: published('linux-ebpf-typical', 'rr-v6-p50') } },
+        { id: 'rr-v6-p99', label: 'IPv6 sandbox↔sandbox RTT, p99', rig: 'net-rr', planned: true, cells: { value: measured('net-rr', 'rtt', { family: 'ipv6' }, 'p99') } },
+        { id: 'throughput-v6-1', label: 'IPv6 TCP throughput, one stream', rig: 'net-throughput', planned: true, cells: { value: measured('net-throughput', 'throughput', { family: 'ipv6', streams: '1' }, 'median'), honor: published('coppice-honor', 'net-throughput-v6-1'), ebpf: published('linux-ebpf-typical', 'throughput-v6-1') } },
+        { id: 'egress-nat-v4', label: 'Egress through NAT, IPv4, p50', rig: 'egress', planned: true, cells: { value: measured('egress', 'rtt', { family: 'ipv4', path: 'nat' }, 'p50') } },
+        { id: 'egress-direct-v4', label: 'Host-direct, IPv4, p50', rig: 'egress', planned: true, cells: { value: measured('egress', 'rtt', { family: 'ipv4', path: 'direct' }, 'p50') } },
+        { id: 'egress-nat-v6', label: 'Egress through NAT, IPv6, p50', rig: 'egress', planned: true, cells: { value: measured('egress', 'rtt', { family: 'ipv6', path: 'nat' }, 'p50'), honor: published('coppice-honor', 'egress-nat66'), ebpf: published('linux-ebpf-typical', 'egress-nat66') }, note: 'Our egress target is an endpoint inside a namespace the rig creates, never the internet; the published figure went to a public resolver.' },
+        { id: 'egress-direct-v6', label: 'Host-direct, IPv6, p50', rig: 'egress', planned: true, cells: { value: measured('egress', 'rtt', { family: 'ipv6', path: 'direct' }, 'p50') } },
+        { id: 'rate-limit', label: 'Per-sandbox rate limit, {given:100 Mbit/s} configured: achieved', rig: 'rate-limit', planned: true, cells: { value: measured('rate-limit', 'achieved-rate', { configured: '100' }, 'median'), honor: published('coppice-honor', 'rate-limit'), ebpf: published('linux-ebpf-typical', 'rate-limit') } },
+        { id: 'rate-limit-check', label: 'Achieved rate within {given:5 %} of configured', rig: 'rate-limit', planned: true, cells: { value: check('rate-limit', 'within-5-percent') } },
+      ],
+      notes: [
+        'The Linux/eBPF column repeats typical figures as the Coppice authors published them; nobody here measured a ' +
+          'Cilium host. Treat it as context, not as a result.',
+      ],
+    },
+    {
+      id: 'lifecycle',
+      title: 'Lifecycle',
+      intro:
+        'Handing a sandbox out (address, link, policy, pool entry) and taking it back (link removed, policy ' +
+        'flushed, connection state killed), then an audit after every sandbox is released.',
+      rowHeader: 'operation',
+      columns: [
+        { id: 'mean', header: 'mean' },
+        { id: 'p95', header: 'p95' },
+        { id: 'honor-mean', header: 'honor mean (published)', published: true },
+        { id: 'honor-p95', header: 'honor p95 (published)', published: true },
+      ],
+      rows: [
+        { id: 'checkout', label: 'checkout', rig: 'lifecycle', planned: true, cells: { mean: measured('lifecycle', 'checkout', {}, 'mean'), p95: measured('lifecycle', 'checkout', {}, 'p95'), 'honor-mean': published('coppice-honor', 'checkout-mean'), 'honor-p95': published('coppice-honor', 'checkout-p95') } },
+        { id: 'release', label: 'release', rig: 'lifecycle', planned: true, cells: { mean: measured('lifecycle', 'release', {}, 'mean'), p95: measured('lifecycle', 'release', {}, 'p95'), 'honor-mean': published('coppice-honor', 'release-mean'), 'honor-p95': published('coppice-honor', 'release-p95') } },
+        {
+          id: 'leaked',
+          label: 'state leaked after releasing all',
+          rig: 'lifecycle',
+          planned: true,
+          cells: { mean: check('lifecycle', 'leaked-after-release-all'), 'honor-mean': published('coppice-honor', 'leaked-states') },
+          note: 'Counts connection states, firewall chains or anchors, and endpoints still present after release: correctness, not speed.',
+        },
+      ],
+    },
+    {
+      id: 'e2b',
+      title: 'E2B compatibility surface',
+      intro: 'Whether the E2B SDKs work unchanged against Coppice, per class of endpoint, from pass/fail checks.',
+      rowHeader: 'endpoint class',
+      columns: [{ id: 'status', header: 'status' }],
+      rows: [
+        { id: 'api-server', label: 'API server: create, delete, pause, resume, metrics, timeout', rig: 'e2b-compat', planned: true, cells: { status: check('e2b-compat', 'api-server') } },
+        { id: 'envd-execute', label: 'envd execute (run code, streamed output)', rig: 'e2b-compat', planned: true, cells: { status: check('e2b-compat', 'envd-execute') } },
+        { id: 'port-routing', label: 'Per-sandbox port routing by host name', rig: 'e2b-compat', planned: true, cells: { status: check('e2b-compat', 'port-routing') } },
+        { id: 'filesystem-api', label: 'Filesystem API', rig: 'e2b-compat', planned: true, cells: { status: check('e2b-compat', 'filesystem-api') } },
+        { id: 'persistent-kernel', label: 'Persistent kernel (interpreter state across calls)', rig: 'e2b-compat', planned: true, cells: { status: check('e2b-compat', 'persistent-kernel') } },
+      ],
+    },
+    {
+      id: 'kernel-patches',
+      title: 'Kernel patches',
+      intro: 'The FreeBSD changes the density figures depend on, each with a check that it applies and works.',
+      rowHeader: 'patch',
+      columns: [{ id: 'state', header: 'state' }],
+      rows: [
+        { id: 'vmm-memseg-vnode', label: 'patches/vmm-memseg-vnode.diff', rig: 'kernel-patches', planned: true, cells: { state: check('kernel-patches', 'vmm-memseg-vnode') }, note: 'Lets guest memory be backed by a file shared between guests.' },
+        { id: 'bhyve-vnode-restore', label: 'patches/bhyve-vnode-restore.diff', rig: 'kernel-patches', planned: true, cells: { state: check('kernel-patches', 'bhyve-vnode-restore') }, note: 'Teaches bhyve restore to map a checkpoint instead of copying it.' },
+      ],
+    },
+    {
+      id: 'floors',
+      title: 'Floors',
+      intro:
+        'What this host can do at best, measured without Coppice in the way. A runtime figure close to its floor ' +
+        'has little left to gain; one far above it is where to look.',
+      rowHeader: 'floor',
+      columns: [
+        { id: 'mean', header: 'mean' },
+        { id: 'p50', header: 'p50' },
+        { id: 'p99', header: 'p99' },
+      ],
+      rows: [
+        { id: 'sigcont-resume', label: 'Stopped process resumed until it answers', rig: 'host-limits', planned: true, cells: { mean: measured('host-limits', 'sigcont-resume', {}, 'mean'), p50: measured('host-limits', 'sigcont-resume', {}, 'p50'), p99: measured('host-limits', 'sigcont-resume', {}, 'p99') }, note: 'Floor of a prewarm checkout.' },
+        { id: 'firewall-spawn', label: 'Firewall tool doing nothing', rig: 'host-limits', planned: true, cells: { mean: measured('host-limits', 'firewall-spawn', {}, 'mean'), p50: measured('host-limits', 'firewall-spawn', {}, 'p50'), p99: measured('host-limits', 'firewall-spawn', {}, 'p99') }, note: 'Floor of a policy update that runs the tool.' },
+        { id: 'namespace-rr', label: 'TCP round trip between two endpoints on a bridge', rig: 'host-limits', planned: true, cells: { mean: measured('host-limits', 'namespace-rr', {}, 'mean'), p50: measured('host-limits', 'namespace-rr', {}, 'p50'), p99: measured('host-limits', 'namespace-rr', {}, 'p99') }, note: 'Floor of sandbox↔sandbox RTT.' },
+        { id: 'checkpoint-write', label: 'Write and fsync {given:256 MiB}', rig: 'host-limits', planned: true, cells: { mean: measured('host-limits', 'checkpoint-write', { size: '256MiB' }, 'mean'), p50: measured('host-limits', 'checkpoint-write', { size: '256MiB' }, 'p50'), p99: measured('host-limits', 'checkpoint-write', { size: '256MiB' }, 'p99') }, note: 'Floor of writing a durable checkpoint.' },
+        { id: 'checkpoint-read', label: 'Read {given:256 MiB} back', rig: 'host-limits', planned: true, cells: { mean: measured('host-limits', 'checkpoint-read', { size: '256MiB' }, 'mean'), p50: measured('host-limits', 'checkpoint-read', { size: '256MiB' }, 'p50'), p99: measured('host-limits', 'checkpoint-read', { size: '256MiB' }, 'p99') }, note: 'Floor of restoring one from disk; the page cache may be warm.' },
+      ],
+    },
+  ],
+  notOnThisPage: [
+    'A head-to-head against a Linux host running Cilium: the eBPF column is quoted from a publication, and stays that way until someone measures both on comparable hardware.',
+    'Full-boot latency at high concurrency on a small host mostly measures thread contention; it is shown as a ceiling, not as a target.',
+    'Layer-7 policy (per-request HTTP rules) is not implemented; cubenet filters on addresses and ports only.',
+    'Published figures from other systems use their own clocks and hosts. They are context for our numbers, never a ranking.',
+    'Anything a rig has not captured on a host is a dash on that host\'s page, never an estimate carried over from another host.',
+  ],
+};

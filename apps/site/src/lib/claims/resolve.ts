@@ -1,0 +1,169 @@
+import {
+  computeStat,
+  isStatReliable,
+  type Cell,
+  type CheckCell,
+  type HostField,
+  type LoadedResult,
+  type MeasuredCell,
+  type PublishedFigure,
+  type PublishedReference,
+  type Row,
+  type Series,
+} from '@coppice/results-schema';
+import { newestKey, type SiteData } from '../data/site-data.ts';
+import { formatBytes } from '../format.ts';
+
+/** A registry cell resolved against one host's newest result files. */
+export type ResolvedCell =
+  | {
+      kind: 'value';
+      cell: MeasuredCell;
+      value: number;
+      unit: string;
+      n: number;
+      failures: number;
+      result: LoadedResult;
+      series: Series;
+      /** Why the figure should be read with care (e.g. a p99 over fewer than 100 samples). */
+      flag?: string;
+    }
+  | { kind: 'dash'; rig: string; reason: string; result?: LoadedResult }
+  | { kind: 'not-written'; rig?: string }
+  | { kind: 'check'; cell: CheckCell; passed: number; total: number; details: string[]; result: LoadedResult }
+  | { kind: 'reference'; reference: PublishedReference; figure: PublishedFigure; path: string }
+  | { kind: 'host'; field: HostField; text: string; result: LoadedResult }
+  | { kind: 'host-missing'; field: HostField }
+  | { kind: 'text'; text: string };
+
+/** Whether the row's rig is still to be written: planned and without a manifest. */
+export function rowNotWritten(data: SiteData, row: Row): boolean {
+  if (!row.planned) return false;
+  const rigs = new Set<string>();
+  if (row.rig) rigs.add(row.rig);
+  for (const cell of Object.values(row.cells)) if (cell.kind === 'measured' || cell.kind === 'check') rigs.add(cell.rig);
+  return [...rigs].some((r) => !data.manifestById.has(r));
+}
+
+export function newestFor(data: SiteData, rig: string, host: string | undefined): LoadedResult | undefined {
+  return host === undefined ? undefined : data.newest.get(newestKey(rig, host));
+}
+
+export function findSeries(result: LoadedResult, metric: string, labels: Record<string, string>): Series | undefined {
+  const want = Object.entries(labels);
+  return result.data.series.find(
+    (s) =>
+      s.metric === metric &&
+      Object.keys(s.labels).length === want.length &&
+      want.every(([k, v]) => s.labels[k] === v),
+  );
+}
+
+/** The newest result file of any rig on this host (for the Host table). */
+export function newestOnHost(data: SiteData, host: string | undefined): LoadedResult | undefined {
+  if (host === undefined) return undefined;
+  let best: LoadedResult | undefined;
+  for (const r of data.newest.values()) {
+    if (r.data.host.id !== host) continue;
+    if (!best || Date.parse(r.data.run.startedAt) > Date.parse(best.data.run.startedAt)) best = r;
+  }
+  return best;
+}
+
+export function resolveCell(data: SiteData, row: Row, cell: Cell, host: string | undefined): ResolvedCell {
+  switch (cell.kind) {
+    case 'text':
+      return { kind: 'text', text: cell.text };
+    case 'reference': {
+      const loaded = data.references.get(cell.reference)!;
+      const figure = loaded.reference.figures.find((f) => f.id === cell.figure)!;
+      return { kind: 'reference', reference: loaded.reference, figure, path: loaded.path };
+    }
+    case 'host': {
+      const result = newestOnHost(data, host);
+      if (!result) return { kind: 'host-missing', field: cell.field };
+      return { kind: 'host', field: cell.field, text: hostFieldText(result, cell.field), result };
+    }
+    case 'measured': {
+      if (rowNotWritten(data, row)) return { kind: 'not-written', rig: cell.rig };
+      const result = newestFor(data, cell.rig, host);
+      if (!result) return { kind: 'dash', rig: cell.rig, reason: 'not captured on this host yet' };
+      const series = findSeries(result, cell.metric, cell.labels);
+      if (!series) return { kind: 'dash', rig: cell.rig, reason: 'the newest result has no such series', result };
+      if (series.samples.length === 0) {
+        return { kind: 'dash', rig: cell.rig, reason: `no successful samples (${series.failures.length} failed)`, result };
+      }
+      const value = computeStat(series.samples, cell.stat);
+      const n = series.samples.length;
+      const flag = isStatReliable(cell.stat, n)
+        ? undefined
+        : `${cell.stat} over only ${n} sample${n === 1 ? '' : 's'}: read with care`;
+      return { kind: 'value', cell, value, unit: series.unit, n, failures: series.failures.length, result, series, flag };
+    }
+    case 'check': {
+      if (rowNotWritten(data, row)) return { kind: 'not-written', rig: cell.rig };
+      const result = newestFor(data, cell.rig, host);
+      const checks = result?.data.checks?.filter((c) => c.name === cell.check) ?? [];
+      if (!result || checks.length === 0) {
+        return { kind: 'dash', rig: cell.rig, reason: result ? 'the newest result has no such check' : 'not captured on this host yet', result };
+      }
+      return {
+        kind: 'check',
+        cell,
+        passed: checks.filter((c) => c.ok).length,
+        total: checks.length,
+        details: checks.map((c) => c.detail),
+        result,
+      };
+    }
+  }
+}
+
+export function hostFieldText(result: LoadedResult, field: HostField): string {
+  const h = result.data.host;
+  switch (field) {
+    case 'cpu':
+      return h.cpu.model;
+    case 'cores':
+      return `${h.cpu.cores} cores, ${h.cpu.threads} threads`;
+    case 'memory':
+      return formatBytes(h.memoryBytes);
+    case 'os':
+      return h.os;
+    case 'kernel':
+      return h.kernel;
+    case 'platform':
+      return h.platform;
+    case 'hypervisor':
+      return h.backend.hypervisor;
+    case 'firewall':
+      return h.backend.firewall;
+  }
+}
+
+/** Cells with a figure from a result file (measured values and checks) for this host: picks the headline host. */
+export function capturedCellCount(data: SiteData, host: string): number {
+  let count = 0;
+  for (const section of data.registry.sections) {
+    for (const row of section.rows) {
+      for (const cell of Object.values(row.cells)) {
+        const r = resolveCell(data, row, cell, host);
+        if (r.kind === 'value' || r.kind === 'check') count++;
+      }
+    }
+  }
+  return count;
+}
+
+/** The registry's headline host if it has captures, otherwise the host with the most captured cells. */
+export function headlineHost(data: SiteData): string | undefined {
+  const wanted = data.registry.headlineHost;
+  if (wanted && data.hosts.includes(wanted) && capturedCellCount(data, wanted) > 0) return wanted;
+  let best: string | undefined;
+  let bestCount = -1;
+  for (const host of data.hosts) {
+    const c = capturedCellCount(data, host);
+    if (c > bestCount) [best, bestCount] = [host, c];
+  }
+  return best;
+}

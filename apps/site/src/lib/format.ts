@@ -1,0 +1,49 @@
+import type { StatName } from '@coppice/results-schema';
+
+const NNBSP = '\u202f';
+
+/** Units as a reader expects to see them. */
+export function displayUnit(unit: string): string {
+  return unit === 'us' ? 'µs' : unit;
+}
+
+/** A number shown to about three significant figures, thousands separated by a narrow space (3 906, 14.6, 0.241). */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  let digits: number;
+  if (abs >= 100 || Number.isInteger(value)) digits = 0;
+  else if (abs >= 10) digits = 1;
+  else if (abs >= 1) digits = 2;
+  else if (abs === 0) digits = 0;
+  else digits = Math.min(6, 2 - Math.floor(Math.log10(abs)));
+  const fixed = value.toFixed(digits);
+  const [int, frac] = fixed.split('.');
+  const sign = int!.startsWith('-') ? '-' : '';
+  const grouped = int!.replace('-', '').replace(/\B(?=(\d{3})+(?!\d))/g, NNBSP);
+  return sign + grouped + (frac ? `.${frac}` : '');
+}
+
+/** A statistic with its unit: "3 906 ms", "7.21 µs"; a count (n) has no unit. */
+export function formatStat(value: number, unit: string, stat: StatName): string {
+  if (stat === 'n') return formatNumber(value);
+  return `${formatNumber(value)}${NNBSP}${displayUnit(unit)}`;
+}
+
+export function formatBytes(bytes: number): string {
+  const gib = bytes / 1024 ** 3;
+  if (gib >= 1) return `${formatNumber(gib)}${NNBSP}GiB`;
+  return `${formatNumber(bytes / 1024 ** 2)}${NNBSP}MiB`;
+}
+
+export function formatLabels(labels: Record<string, string>): string {
+  const entries = Object.entries(labels);
+  return entries.length === 0 ? 'no labels' : entries.map(([k, v]) => `${k}=${v}`).join(', ');
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}${NNBSP}ms`;
+  const s = ms / 1000;
+  if (s < 120) return `${formatNumber(s)}${NNBSP}s`;
+  return `${formatNumber(s / 60)}${NNBSP}min`;
+}
