@@ -1,0 +1,46 @@
+import { registerBhyve } from './bhyve.ts';
+import { registerBhyvectl } from './bhyvectl.ts';
+import { FreeBsdHost } from './host.ts';
+import { registerIfconfig } from './ifconfig.ts';
+import { registerJail } from './jail.ts';
+import { pfKernel } from './pf-kernel.ts';
+import { registerPfctl } from './pfctl.ts';
+import { registerSystem } from './system.ts';
+
+export interface ModelHostOptions {
+  /** Kernel built with `options BHYVE_SNAPSHOT` (and userland WITH_BHYVE_SNAPSHOT). Default true. */
+  bhyveSnapshot?: boolean;
+  pfEnabled?: boolean;
+  /** `set limit anchors`. Default 512 (pf's default). */
+  anchorLimit?: number;
+  tableEntryLimit?: number;
+  pfilMember?: boolean;
+}
+
+/** A FreeBSD 15 host with pf, if_bridge, tap, epair, VNET jails and vmm loaded, every tool of the model registered. */
+export function createFreeBsdHost(options: ModelHostOptions = {}): FreeBsdHost {
+  const host = new FreeBsdHost();
+  registerPfctl(host);
+  registerIfconfig(host);
+  registerJail(host);
+  registerSystem(host);
+  registerBhyve(host);
+  registerBhyvectl(host);
+  const conf = ['cpu\tHAMMER', 'ident\tGENERIC-SNAP', 'options\tVIMAGE', 'device\tpf', ...(options.bhyveSnapshot === false ? [] : ['options\tBHYVE_SNAPSHOT'])];
+  host.sysctls.set('kern.conftxt', conf.join('\n'));
+  host.sysctls.set('kern.osrelease', '15.0-RELEASE-p1');
+  host.sysctls.set('net.link.bridge.pfil_member', options.pfilMember === false ? '0' : '1');
+  host.sysctls.set('net.link.bridge.pfil_bridge', '0');
+  host.sysctls.set('net.link.bridge.pfil_onlyip', '1');
+  host.sysctls.set('hw.ncpu', '16');
+  host.sysctls.set('hw.physmem', String(32 * 1024 ** 3));
+  host.sysctls.set('hw.model', 'AMD Ryzen 9 5900HX with Radeon Graphics');
+  host.sysctls.set('hw.vmm.maxcpu', '16');
+  const pf = pfKernel(host);
+  pf.enabled = options.pfEnabled ?? true;
+  if (options.anchorLimit !== undefined) pf.limits.anchors = options.anchorLimit;
+  if (options.tableEntryLimit !== undefined) pf.limits['table-entries'] = options.tableEntryLimit;
+  return host;
+}
+
+export { FreeBsdHost, ToolFailure } from './host.ts';
