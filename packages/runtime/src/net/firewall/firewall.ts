@@ -4,7 +4,7 @@
  * validated (validate.ts) before they reach a backend. Every method is idempotent where the comment says so, so a
  * reconcile after a crash can call it without knowing how far the previous run got.
  */
-import type { AddressList, PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from '../types.ts';
+import type { AddressList, InterfaceName, PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from '../types.ts';
 
 /** What a backend needs to render one sandbox's rules. */
 export interface SandboxRules {
@@ -12,6 +12,8 @@ export interface SandboxRules {
   addresses: SandboxAddresses;
   policy: SandboxPolicy;
   forwards: PortForward[];
+  /** The sandbox's host-side interface on the bridge: traffic entering from it must carry the sandbox's addresses. */
+  hostInterface?: InterfaceName;
 }
 
 /** What the kernel holds for one sandbox, as the backend reads it back (for audit and reconcile). */
@@ -39,6 +41,13 @@ export interface FirewallInventory {
   sandboxes: KernelSandbox[];
   /** Port forwards present in the kernel whose target is not a known sandbox chain (always a leak). */
   orphanForwards: Array<PortForward & { target: string }>;
+  /** Anti-spoofing bindings (host interface → the one source address it may use). */
+  bindings: Binding[];
+}
+
+export interface Binding {
+  hostInterface: string;
+  address: string;
 }
 
 export interface FirewallBackend {
@@ -54,24 +63,33 @@ export interface FirewallBackend {
   destroy(): Promise<void>;
   /**
    * Creates or replaces a sandbox's whole policy and forwards in one kernel transaction (nft -f / pfctl -a -f):
-   * there is no instant at which a half-applied policy is in force.
+   * there is no instant at which a half-applied policy is in force. `previous` is what the last apply installed
+   * (forwards or a host interface it no longer lists are taken away).
    */
-  applySandbox(rules: SandboxRules): Promise<void>;
+  applySandbox(rules: SandboxRules, previous?: SandboxRules): Promise<void>;
   /** Adds addresses to one list of a live sandbox (one transaction; already-present entries are fine). */
   addAddresses(id: SandboxId, list: AddressList, entries: string[]): Promise<void>;
   /** Replaces one list's content in one transaction (nft flush+add / pfctl -T replace -f). */
   replaceAddresses(id: SandboxId, list: AddressList, entries: string[]): Promise<void>;
-  /** Adds (or replaces, same host port and protocol) a port forward to a live sandbox. */
+  /** Adds a port forward to a live sandbox (`rules` is the sandbox as it is, without the new forward). */
   addForward(rules: SandboxRules, forward: PortForward): Promise<void>;
+  /** Removes a port forward (`rules` is the sandbox as it is, still listing the forward). Idempotent. */
   removeForward(rules: SandboxRules, forward: PortForward): Promise<void>;
-  /** Removes the sandbox's chain/anchor, its sets/tables and its forwards. Idempotent (missing is fine). */
-  removeSandbox(id: SandboxId, addresses?: SandboxAddresses): Promise<void>;
+  /**
+   * Removes the sandbox's chain/anchor, its sets/tables and, when `known` says what they were, its hook entries,
+   * forwards and anti-spoof entries. Idempotent (missing is fine).
+   */
+  removeSandbox(id: SandboxId, known?: Omit<SandboxRules, 'id' | 'policy'>): Promise<void>;
   /** Kills every connection state whose either end is one of these addresses (conntrack -D / pfctl -k). */
   killStates(addresses: SandboxAddresses): Promise<void>;
   /** Connection states touching the given subnets (for audit: a state of an address nobody owns is a leak). */
   listStates(subnets: { ipv4: string; ipv6: string }): Promise<ConnectionState[]>;
+  /** Names of the sets/tables an applied sandbox has (audit compares them with KernelSandbox.sets). */
+  setNames(id: SandboxId): string[];
   /** What the kernel holds under this prefix. */
   inventory(): Promise<FirewallInventory>;
+  /** Removes forwards and bindings that belong to no sandbox (reconcile). Idempotent. */
+  removeStray(stray: { forwards: Array<PortForward & { target: string }>; bindings: Binding[] }): Promise<void>;
 }
 
 /** Which lists changed in a way that withdraws access (so existing states must be killed). */

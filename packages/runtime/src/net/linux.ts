@@ -1,0 +1,25 @@
+/** The Linux cubenet: nftables firewall + netns/veth/tap endpoints, both through one command runner. */
+import { ProcessRunner, type CommandRunner } from '../host/command-runner.ts';
+import { Cubenet, type CubenetOptions } from './cubenet.ts';
+import { LinuxEndpoints } from './endpoint/linux/netns.ts';
+import { NftablesFirewall } from './firewall/nftables/nftables.ts';
+import { DEFAULT_NET_CONFIG, type NetConfig } from './types.ts';
+import { parsePrefix } from './validate.ts';
+
+export function openLinuxCubenet(
+  options: Partial<Omit<CubenetOptions, 'config' | 'firewall' | 'endpoints' | 'runner'>> & {
+    config?: Partial<NetConfig>;
+    runner?: CommandRunner;
+  } = {},
+): Promise<Cubenet> {
+  const config: NetConfig = { ...DEFAULT_NET_CONFIG, ...options.config };
+  const runner = options.runner ?? new ProcessRunner();
+  const prefix = parsePrefix(config.prefix);
+  return Cubenet.open({
+    ...options,
+    config,
+    runner,
+    firewall: new NftablesFirewall(runner, prefix),
+    endpoints: new LinuxEndpoints(runner),
+  });
+}
