@@ -1,5 +1,6 @@
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import type { CommandRunner } from '@coppice/runtime';
-import type { HostInfo, Platform } from '@coppice/results-schema';
+import type { HostInfo, Platform, RigManifest } from '@coppice/results-schema';
 
 /**
  * The contract between the harness and a rig. A rig lives in `src/rigs/<id>/`: `manifest.ts` (pure data, the only
@@ -15,6 +16,7 @@ export interface PreflightContext {
   platform: Platform;
   quick: boolean;
   runner: CommandRunner;
+  manifest: RigManifest;
 }
 
 export interface SeriesRecorder {
@@ -37,6 +39,8 @@ export interface RepeatOptions {
 
 export interface RigContext extends PreflightContext {
   host: HostInfo;
+  /** The manifest's sample count for this mode (`samples.quick` with --quick, else `samples.full`). */
+  readonly samples: number;
   /** Parameters of this run, stored in run.params (set keys with `param`). */
   readonly params: Record<string, unknown>;
   param<T>(name: string, value: T): T;
@@ -60,6 +64,14 @@ export interface RigContext extends PreflightContext {
     options: { phase: string; cc: number; series: SeriesRecorder },
     measure: (index: number) => Promise<number>,
   ): Promise<void>;
+  /**
+   * Starts a long-running helper process (a server, a paused child) that the harness tracks by pid: it is killed
+   * (SIGTERM, then SIGKILL) when the rig ends, fails or is interrupted, after the rig's deferred cleanups.
+   * argv is a list (no shell). Short commands go through `runner` instead.
+   */
+  spawn(argv: readonly string[], options?: Pick<SpawnOptions, 'stdio' | 'env' | 'cwd'>): ChildProcess;
+  /** Adds a host fact to this run's provenance (host.facts), e.g. a sysctl the rig depends on. */
+  fact(name: string, value: string): void;
   /** Registers cleanup that runs when the rig ends, fails or is interrupted (last registered runs first). */
   defer(cleanup: () => Promise<void> | void): void;
   /** Aborted on Ctrl-C / SIGTERM: long loops must check it. */

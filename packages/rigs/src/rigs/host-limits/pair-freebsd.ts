@@ -1,0 +1,58 @@
+import { runChecked, type CommandRunner } from '@coppice/runtime';
+import type { RigContext } from '../../harness/rig-context.ts';
+import { PAIR_SUBNET, type EndpointPair } from './endpoint-pair.ts';
+
+/**
+ * Two VNET jails (`cpr-<tag>-a`, `cpr-<tag>-b`), each holding the b end of an epair whose a end is on a bridge
+ * (FREEBSD.md: `ifconfig epair create`, `jail -c name=... vnet vnet.interface=epairNb persist`, `jexec`).
+ * Each object's removal is deferred as soon as it exists, so a failure midway removes whatever was made.
+ */
+export async function createJailPair(ctx: RigContext, tag: string): Promise<EndpointPair> {
+  const run = (argv: string[]) => runChecked(ctx.runner, argv, { timeoutMs: 10_000 });
+  const bridge = (await run(['ifconfig', 'bridge', 'create'])).stdout.trim();
+  ctx.defer(() => destroyInterface(ctx.runner, bridge));
+  const sides = { a: PAIR_SUBNET.a, b: PAIR_SUBNET.b };
+  for (const [side, addr] of Object.entries(sides)) {
+    const jail = `cpr-${tag}-${side}`;
+    const epairA = (await run(['ifconfig', 'epair', 'create'])).stdout.trim();
+    if (!/^epair\d+a$/.test(epairA)) throw new Error(`ifconfig epair create printed "${epairA}", expected epairNa`);
+    const epairB = `${epairA.slice(0, -1)}b`;
+    // Destroying either end destroys the pair; the jail goes first so its end is back in the host's vnet.
+    ctx.defer(() => destroyInterface(ctx.runner, epairA));
+    await run(['ifconfig', bridge, 'addm', epairA, 'up']);
+    await run(['ifconfig', epairA, 'up']);
+    ctx.defer(() => removeJail(ctx.runner, jail));
+    await run(['jail', '-c', `name=${jail}`, 'path=/', 'vnet', `vnet.interface=${epairB}`, 'persist']);
+    await run(['jexec', jail, 'ifconfig', 'lo0', 'up']);
+    await run(['jexec', jail, 'ifconfig', epairB, 'inet', `${addr}/${PAIR_SUBNET.prefix}`, 'up']);
+  }
+  return {
+    execA: ['jexec', `cpr-${tag}-a`],
+    execB: ['jexec', `cpr-${tag}-b`],
+    addrA: sides.a,
+    addrB: sides.b,
+  };
+}
+
+async function removeJail(runner: CommandRunner, jail: string): Promise<void> {
+  const listed = await runner.run(['jls', '-j', jail, 'jid']);
+  if (listed.code !== 0) return; // not running
+  await runChecked(runner, ['jail', '-r', jail]);
+}
+
+async function destroyInterface(runner: CommandRunner, name: string): Promise<void> {
+  const shown = await runner.run(['ifconfig', name]);
+  if (shown.code !== 0) return; // already gone
+  await runChecked(runner, ['ifconfig', name, 'destroy']);
+}
+
+/** Waits until a TCP port listens inside a jail (sockstat lists listening sockets after its header line). */
+export async function untilListeningFreeBsd(ctx: RigContext, exec: string[], port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    ctx.signal.throwIfAborted();
+    const s = await ctx.runner.run([...exec, 'sockstat', '-4', '-l', '-P', 'tcp', '-p', String(port)]);
+    if (s.code === 0 && s.stdout.trim().split('\n').length > 1) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`nothing listens on TCP port ${port} after 5 s`);
+}

@@ -1,0 +1,61 @@
+import { runChecked, type CommandRunner } from '@coppice/runtime';
+import type { RigContext } from '../../harness/rig-context.ts';
+import { PAIR_SUBNET, type EndpointPair } from './endpoint-pair.ts';
+
+/**
+ * Two network namespaces, each with a veth whose host end is on a bridge. Each object's removal is deferred before
+ * it is created, so a failure midway removes whatever was made.
+ */
+export async function createNamespacePair(ctx: RigContext, tag: string): Promise<EndpointPair> {
+  const run = (argv: string[]) => runChecked(ctx.runner, argv, { timeoutMs: 10_000 });
+  const bridge = `cpr-${tag}-br`;
+  const sides = { a: PAIR_SUBNET.a, b: PAIR_SUBNET.b };
+
+  ctx.defer(() => removeLink(ctx.runner, bridge));
+  await run(['ip', 'link', 'add', bridge, 'type', 'bridge']);
+  await run(['ip', 'link', 'set', bridge, 'up']);
+  for (const [side, addr] of Object.entries(sides)) {
+    const ns = `cpr-${tag}-${side}`;
+    const hostEnd = `cpr-${tag}-${side}`;
+    const nsEnd = `cpr-${tag}-${side}p`;
+    // Deleting the namespace destroys the veth end inside it, and with it the pair.
+    ctx.defer(() => removeNamespace(ctx.runner, ns));
+    ctx.defer(() => removeLink(ctx.runner, hostEnd));
+    await run(['ip', 'netns', 'add', ns]);
+    await run(['ip', 'link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', nsEnd]);
+    await run(['ip', 'link', 'set', nsEnd, 'netns', ns]);
+    await run(['ip', 'link', 'set', hostEnd, 'master', bridge, 'up']);
+    await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    await run(['ip', '-n', ns, 'addr', 'add', `${addr}/${PAIR_SUBNET.prefix}`, 'dev', nsEnd]);
+    await run(['ip', '-n', ns, 'link', 'set', nsEnd, 'up']);
+  }
+  return {
+    execA: ['ip', 'netns', 'exec', `cpr-${tag}-a`],
+    execB: ['ip', 'netns', 'exec', `cpr-${tag}-b`],
+    addrA: sides.a,
+    addrB: sides.b,
+  };
+}
+
+async function removeNamespace(runner: CommandRunner, ns: string): Promise<void> {
+  const list = await runChecked(runner, ['ip', 'netns', 'list']);
+  if (!list.stdout.split('\n').some((l) => l.split(' ')[0] === ns)) return;
+  await runChecked(runner, ['ip', 'netns', 'del', ns]);
+}
+
+async function removeLink(runner: CommandRunner, name: string): Promise<void> {
+  const show = await runner.run(['ip', 'link', 'show', 'dev', name]);
+  if (show.code !== 0) return; // already gone (or never made)
+  await runChecked(runner, ['ip', 'link', 'del', name]);
+}
+
+/** Waits until a TCP port listens inside a namespace (sockperf server started). */
+export async function untilListeningLinux(ctx: RigContext, exec: string[], port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    ctx.signal.throwIfAborted();
+    const ss = await ctx.runner.run([...exec, 'ss', '-Htln', `sport = :${port}`]);
+    if (ss.code === 0 && ss.stdout.trim().length > 0) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`nothing listens on TCP port ${port} after 5 s`);
+}
