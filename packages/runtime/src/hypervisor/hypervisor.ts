@@ -111,6 +111,8 @@ export interface VmRecord {
   /** Process start time as the OS reports it (Linux: field 22 of /proc/PID/stat), guards against pid reuse. */
   pidStartTime: string;
   runDir: string;
+  /** The spec the VM was started with (plain data), so an adopted VM is whole again. */
+  spec: VmSpec;
   /** Backend-specific details (socket paths, memory file, tap...). */
   detail: Record<string, string>;
 }

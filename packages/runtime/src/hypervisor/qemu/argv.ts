@@ -1,0 +1,76 @@
+import type { GuestImage, VmNetwork } from '../hypervisor.ts';
+
+export type Accelerator = { kind: 'kvm' } | { kind: 'tcg'; tbSizeMiB: number };
+
+export interface QemuArgs {
+  binary: string;
+  image: GuestImage;
+  accel: Accelerator;
+  /** Guest RAM: a file (template sharing; share=on for the template, off for clones) or anonymous memory. */
+  memory: { kind: 'file'; path: string; share: boolean } | { kind: 'ram' };
+  qmpSocket: string;
+  serialSocket: string;
+  network?: VmNetwork;
+  /** Start paused waiting for `migrate-incoming`. */
+  incoming: boolean;
+  /** TSC frequency handed to the guest: microvm has no PIT/HPET to calibrate against and the kernel hangs. */
+  tscKhz: number;
+}
+
+/**
+ * The QEMU command line of a Coppice microVM. Device layout must be identical between a checkpoint's source and
+ * its restores, so it depends only on the image, never on whether the VM has a real network: without one the NIC
+ * sits on an empty hub port (no route anywhere).
+ */
+export function qemuArgv(a: QemuArgs): string[] {
+  const mem = `${a.image.memoryMiB}M`;
+  const cmdline = [
+    'console=ttyS0',
+    'quiet',
+    'panic=-1',
+    'init_on_alloc=0',
+    `tsc_early_khz=${a.tscKhz}`,
+    `lpj=${a.tscKhz * 2}`,
+    a.network ? `coppice.ip=${a.network.address}` : '',
+    a.network?.gateway ? `coppice.gw=${a.network.gateway}` : '',
+    a.image.cmdline ?? '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const argv = [
+    a.binary,
+    '-M',
+    'microvm,memory-backend=mem',
+    ...(a.accel.kind === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', `tcg,tb-size=${a.accel.tbSizeMiB}`]),
+    '-m',
+    mem,
+    '-smp',
+    String(a.image.vcpus),
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-object',
+    a.memory.kind === 'file'
+      ? `memory-backend-file,id=mem,size=${mem},mem-path=${a.memory.path},share=${a.memory.share ? 'on' : 'off'}`
+      : `memory-backend-ram,id=mem,size=${mem}`,
+    '-kernel',
+    a.image.kernel ?? '',
+    '-initrd',
+    a.image.initrd ?? '',
+    '-append',
+    cmdline,
+    '-chardev',
+    `socket,id=ser,path=${a.serialSocket},server=on,wait=off`,
+    '-serial',
+    'chardev:ser',
+    '-qmp',
+    `unix:${a.qmpSocket},server=on,wait=off`,
+    '-netdev',
+    a.network ? `tap,id=n0,ifname=${a.network.tap},script=no,downscript=no` : 'hubport,id=n0,hubid=0',
+    '-device',
+    `virtio-net-device,netdev=n0${a.network ? `,mac=${a.network.mac}` : ''}`,
+  ];
+  if (a.incoming) argv.push('-S', '-incoming', 'defer');
+  return argv;
+}

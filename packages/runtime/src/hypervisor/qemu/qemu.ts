@@ -1,0 +1,453 @@
+import { spawn } from 'node:child_process';
+import { link, mkdir, open, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runChecked, type CommandRunner } from '../../host/command-runner.ts';
+import {
+  assertVmName,
+  assertVmNetwork,
+  HypervisorError,
+  type Checkpoint,
+  type Hypervisor,
+  type ProbeOptions,
+  type Vm,
+  type VmRecord,
+  type VmSpec,
+  type VmStats,
+} from '../hypervisor.ts';
+import { chooseAccelerator, hostTscKhz } from './accel.ts';
+import { qemuArgv, type Accelerator } from './argv.ts';
+import { awaitMigration, setCapabilities } from './migration.ts';
+import { listenForMigration } from './migration-sink.ts';
+import { isSameProcess, killAndWait, memoryOf, processStartTime, processState } from './process.ts';
+import { QmpClient } from './qmp.ts';
+import { SerialConsole } from './serial-console.ts';
+
+export interface QemuOptions {
+  runner: CommandRunner;
+  binary?: string;
+  /** TCG translation cache per VM (MiB): a large part of a clone's memory cost. */
+  tbSizeMiB?: number;
+  /** Where template memory files live (tmpfs). */
+  shmDir?: string;
+  /** Fixed accelerator (skips detection), e.g. in tests. */
+  accel?: Accelerator;
+}
+
+const MONITOR_TIMEOUT_MS = 15_000;
+
+/** QEMU `-M microvm` backend of the hypervisor interface (Linux). */
+export class QemuHypervisor implements Hypervisor {
+  readonly kind = 'qemu' as const;
+  private readonly binary: string;
+  private readonly shmDir: string;
+  private accelPromise: Promise<{ accel: Accelerator; reason: string }> | undefined;
+  private versionPromise: Promise<string> | undefined;
+  private tscPromise: Promise<number> | undefined;
+
+  constructor(private readonly options: QemuOptions) {
+    this.binary = options.binary ?? 'qemu-system-x86_64';
+    this.shmDir = options.shmDir ?? '/dev/shm';
+  }
+
+  version(): Promise<string> {
+    this.versionPromise ??= runChecked(this.options.runner, [this.binary, '--version']).then(
+      (r) => /version (\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim().split('\n')[0] ?? 'unknown',
+    );
+    return this.versionPromise;
+  }
+
+  /** The accelerator in use and why it was chosen. */
+  accelerator(): Promise<{ accel: Accelerator; reason: string }> {
+    const tb = this.options.tbSizeMiB ?? 16;
+    if (this.options.accel) return Promise.resolve({ accel: this.options.accel, reason: 'configured' });
+    // A KVM probe boot needs an image; without one here we only trust an explicit override (see accel.ts).
+    this.accelPromise ??= chooseAccelerator(async () => false, tb);
+    return this.accelPromise;
+  }
+
+  async preflight(): Promise<string[]> {
+    const reasons: string[] = [];
+    try {
+      await this.version();
+    } catch (e) {
+      reasons.push(`${this.binary} is not runnable: ${(e as Error).message}`);
+    }
+    try {
+      await stat(this.shmDir);
+    } catch {
+      reasons.push(`${this.shmDir} (tmpfs for template memory) is missing`);
+    }
+    return reasons;
+  }
+
+  private tscKhz(): Promise<number> {
+    this.tscPromise ??= hostTscKhz();
+    return this.tscPromise;
+  }
+
+  async boot(spec: VmSpec): Promise<Vm> {
+    validateSpec(spec);
+    const memFile = spec.memory === 'template' ? join(this.shmDir, `coppice-vm-${spec.name}.mem`) : undefined;
+    return this.start(spec, {
+      memory: memFile ? { kind: 'file', path: memFile, share: true } : { kind: 'ram' },
+      ownedFiles: memFile ? [memFile] : [],
+      sharedRam: Boolean(memFile),
+    });
+  }
+
+  async restore(spec: VmSpec, checkpoint: Checkpoint): Promise<Vm> {
+    validateSpec(spec);
+    await this.validateCheckpoint(spec, checkpoint);
+    const fd = await open(checkpoint.path, 'r');
+    let vm: QemuVm | undefined;
+    try {
+      vm = await this.start(spec, {
+        memory: checkpoint.memoryFile ? { kind: 'file', path: checkpoint.memoryFile, share: false } : { kind: 'ram' },
+        ownedFiles: [],
+        sharedRam: false,
+        incomingFd: fd.fd,
+      });
+      await vm.incoming(checkpoint);
+      return vm;
+    } catch (e) {
+      await vm?.destroy();
+      throw e instanceof HypervisorError ? e : new HypervisorError(`restore of ${checkpoint.path} failed: ${(e as Error).message}`);
+    } finally {
+      await fd.close();
+    }
+  }
+
+  private async validateCheckpoint(spec: VmSpec, cp: Checkpoint): Promise<void> {
+    if (cp.hypervisor !== 'qemu') throw new HypervisorError(`checkpoint ${cp.path} was written by ${cp.hypervisor}, not qemu`);
+    const version = await this.version();
+    if (cp.hypervisorVersion !== version) {
+      throw new HypervisorError(`checkpoint ${cp.path} was written by QEMU ${cp.hypervisorVersion}, this is ${version}`);
+    }
+    if (cp.image !== spec.image.name) {
+      throw new HypervisorError(`checkpoint ${cp.path} is of image "${cp.image}", not "${spec.image.name}"`);
+    }
+    for (const f of [...cp.files, ...(cp.memoryFile ? [cp.memoryFile] : [])]) {
+      try {
+        await stat(f);
+      } catch {
+        throw new HypervisorError(`checkpoint file ${f} is missing`);
+      }
+    }
+    if (cp.memoryFile) {
+      const st = await stat(cp.memoryFile);
+      if (st.size !== spec.image.memoryMiB * 1024 * 1024) {
+        throw new HypervisorError(`checkpoint memory file ${cp.memoryFile} has ${st.size} bytes, expected ${spec.image.memoryMiB} MiB`);
+      }
+    }
+  }
+
+  private async start(
+    spec: VmSpec,
+    how: {
+      memory: { kind: 'file'; path: string; share: boolean } | { kind: 'ram' };
+      ownedFiles: string[];
+      sharedRam: boolean;
+      incomingFd?: number;
+    },
+  ): Promise<QemuVm> {
+    await mkdir(spec.runDir, { recursive: true, mode: 0o700 });
+    const qmpSocket = join(spec.runDir, 'qmp.sock');
+    const serialSocket = join(spec.runDir, 'serial.sock');
+    const logPath = join(spec.runDir, 'qemu.log');
+    const { accel } = await this.accelerator();
+    const argv = qemuArgv({
+      binary: this.binary,
+      image: spec.image,
+      accel,
+      memory: how.memory,
+      qmpSocket,
+      serialSocket,
+      network: spec.network,
+      incoming: how.incomingFd !== undefined,
+      tscKhz: await this.tscKhz(),
+    });
+    const log = await open(logPath, 'w');
+    const stdio: (number | 'ignore')[] = ['ignore', 'ignore', log.fd];
+    if (how.incomingFd !== undefined) stdio.push(how.incomingFd);
+    const [file, ...args] = argv;
+    // Detached (own process group): the VM outlives a crashed controller, which adopts it on restart.
+    const child = spawn(file!, args, { stdio, detached: true });
+    await log.close();
+    const exited = new Promise<number>((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
+    child.once('error', () => undefined);
+    child.unref();
+    const pid = child.pid;
+    if (pid === undefined) throw new HypervisorError(`cannot start ${this.binary}`);
+    const startTime = (await processStartTime(pid)) ?? '';
+    const vm = new QemuVm(this, spec, {
+      pid,
+      pidStartTime: startTime,
+      qmpSocket,
+      serialSocket,
+      logPath,
+      memFile: how.memory.kind === 'file' ? how.memory.path : undefined,
+      ownedFiles: how.ownedFiles,
+      sharedRam: how.sharedRam,
+    });
+    try {
+      vm.qmp = await connectWhenUp(qmpSocket, exited, logPath);
+    } catch (e) {
+      await vm.destroy();
+      throw e;
+    }
+    return vm;
+  }
+
+  async adopt(record: VmRecord): Promise<Vm | undefined> {
+    if (record.hypervisor !== 'qemu') return undefined;
+    if (!(await isSameProcess(record.pid, record.pidStartTime))) return undefined;
+    const d = record.detail;
+    const vm = new QemuVm(this, record.spec, {
+      pid: record.pid,
+      pidStartTime: record.pidStartTime,
+      qmpSocket: d.qmpSocket ?? join(record.runDir, 'qmp.sock'),
+      serialSocket: d.serialSocket ?? join(record.runDir, 'serial.sock'),
+      logPath: join(record.runDir, 'qemu.log'),
+      memFile: d.memFile || undefined,
+      ownedFiles: d.ownedFiles ? d.ownedFiles.split('\n').filter(Boolean) : [],
+      sharedRam: d.sharedRam === 'true',
+    });
+    vm.qmp = undefined;
+    return vm;
+  }
+
+  async cleanup(record: VmRecord): Promise<void> {
+    await killAndWait(record.pid, record.pidStartTime);
+    const owned = record.detail.ownedFiles ? record.detail.ownedFiles.split('\n').filter(Boolean) : [];
+    for (const f of owned) await rm(f, { force: true });
+    await rm(record.runDir, { recursive: true, force: true });
+  }
+
+  async removeCheckpoint(cp: Checkpoint): Promise<void> {
+    for (const f of cp.files) await rm(f, { force: true });
+    if (cp.memoryFile) await rm(cp.memoryFile, { force: true });
+  }
+
+  /** @internal */ shmPath(name: string): string {
+    return join(this.shmDir, name);
+  }
+}
+
+function validateSpec(spec: VmSpec): void {
+  assertVmName(spec.name);
+  if (spec.network) assertVmNetwork(spec.network);
+  if (!spec.image.kernel || !spec.image.initrd) throw new HypervisorError(`image "${spec.image.name}" needs kernel and initrd for QEMU`);
+  if (!Number.isInteger(spec.image.memoryMiB) || spec.image.memoryMiB < 64 || spec.image.memoryMiB > 16384) {
+    throw new HypervisorError(`image "${spec.image.name}": memory ${spec.image.memoryMiB} MiB out of range 64-16384`);
+  }
+  if (!Number.isInteger(spec.image.vcpus) || spec.image.vcpus < 1 || spec.image.vcpus > 8) {
+    throw new HypervisorError(`image "${spec.image.name}": vcpus ${spec.image.vcpus} out of range 1-8`);
+  }
+}
+
+/** Connects to the QMP socket as soon as QEMU has created it; fails early if QEMU exits first. */
+async function connectWhenUp(path: string, exited: Promise<number>, logPath: string): Promise<QmpClient> {
+  let exitCode: number | undefined;
+  void exited.then((c) => (exitCode = c));
+  const deadline = Date.now() + MONITOR_TIMEOUT_MS;
+  let delay = 2;
+  for (;;) {
+    if (exitCode !== undefined) {
+      const { readFile } = await import('node:fs/promises');
+      const log = (await readFile(logPath, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
+      throw new HypervisorError(`qemu exited (status ${exitCode}) before its monitor came up${log ? `: ${log}` : ''}`);
+    }
+    try {
+      await stat(path);
+      return await QmpClient.connect(path, 2000);
+    } catch (e) {
+      if (Date.now() > deadline) throw new HypervisorError(`QEMU monitor ${path} not up after ${MONITOR_TIMEOUT_MS} ms: ${(e as Error).message}`);
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 25);
+  }
+}
+
+interface QemuVmState {
+  pid: number;
+  pidStartTime: string;
+  qmpSocket: string;
+  serialSocket: string;
+  logPath: string;
+  memFile: string | undefined;
+  /** Files removed on destroy (the template memory file of a booted template VM). */
+  ownedFiles: string[];
+  sharedRam: boolean;
+}
+
+export class QemuVm implements Vm {
+  /** @internal */ qmp: QmpClient | undefined;
+  private readonly console: SerialConsole;
+  private destroyed = false;
+
+  constructor(
+    private readonly hv: QemuHypervisor,
+    readonly spec: VmSpec,
+    private readonly s: QemuVmState,
+  ) {
+    this.console = new SerialConsole(s.serialSocket);
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+  get pid(): number {
+    return this.s.pid;
+  }
+
+  private async monitor(): Promise<QmpClient> {
+    this.qmp ??= await QmpClient.connect(this.s.qmpSocket);
+    return this.qmp;
+  }
+
+  async pause(): Promise<void> {
+    process.kill(this.s.pid, 'SIGSTOP');
+  }
+
+  async resume(): Promise<void> {
+    process.kill(this.s.pid, 'SIGCONT');
+  }
+
+  async probe(options: ProbeOptions = {}): Promise<number> {
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    if ((options.via ?? 'serial') === 'tcp') return this.probeTcp(timeoutMs);
+    const t0 = performance.now();
+    await this.console.request(
+      (token) => `ping ${token}`,
+      (line, tokens) => line.startsWith('ready ') && tokens.has(line.slice(6)),
+      { timeoutMs, resendMs: 250, signal: options.signal },
+    );
+    return performance.now() - t0;
+  }
+
+  private async probeTcp(timeoutMs: number): Promise<number> {
+    if (!this.spec.network) throw new HypervisorError(`VM ${this.name} has no network: use the serial probe`);
+    const host = this.spec.network.address.split('/')[0]!;
+    const { connect } = await import('node:net');
+    const t0 = performance.now();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const s = connect({ host, port: 8080 });
+        let data = '';
+        const timer = setTimeout(() => {
+          s.destroy();
+          resolve(false);
+        }, 1000);
+        s.on('connect', () => s.write('GET /ready HTTP/1.0\r\n\r\n'));
+        s.setEncoding('utf8');
+        s.on('data', (d: string) => (data += d));
+        s.on('close', () => {
+          clearTimeout(timer);
+          resolve(/ready/.test(data));
+        });
+        s.on('error', () => undefined);
+      });
+      if (ok) return performance.now() - t0;
+      if (Date.now() > deadline) throw new HypervisorError(`guest ${this.name} did not answer on ${host}:8080 within ${timeoutMs} ms`);
+      await sleep(50);
+    }
+  }
+
+  /** Assigns the guest's address after a restore (clones wake up with the template's). */
+  async configureNetwork(timeoutMs = 5000): Promise<void> {
+    const net = this.spec.network;
+    if (!net) return;
+    await this.console.request(
+      () => `net ${net.address}${net.gateway ? ` ${net.gateway}` : ''}`,
+      (line) => line === `net-ok ${net.address}`,
+      { timeoutMs, resendMs: 1000 },
+    );
+  }
+
+  /** @internal Completes a restore: migrate-incoming from the inherited fd 3, then cont. */
+  async incoming(cp: Checkpoint): Promise<void> {
+    const qmp = await this.monitor();
+    await setCapabilities(qmp, { events: true, 'x-ignore-shared': cp.memory === 'template' });
+    await qmp.execute('migrate-incoming', { uri: 'fd:3' });
+    await awaitMigration(qmp, 60_000);
+    await qmp.execute('cont');
+  }
+
+  async checkpoint(path: string): Promise<Checkpoint> {
+    const qmp = await this.monitor();
+    const template = this.s.sharedRam;
+    await qmp.execute('stop');
+    await setCapabilities(qmp, { events: true, 'x-ignore-shared': template });
+    const sock = join(this.spec.runDir, 'migrate.sock');
+    await rm(sock, { force: true });
+    const sink = await listenForMigration(sock, path);
+    let bytes: number;
+    try {
+      await qmp.execute('migrate', { uri: `unix:${sock}` });
+      await awaitMigration(qmp, 120_000);
+      bytes = await sink.done;
+    } catch (e) {
+      sink.close();
+      throw e;
+    } finally {
+      await rm(sock, { force: true });
+    }
+    let memoryFile: string | undefined;
+    if (template && this.s.memFile) {
+      // The checkpoint keeps guest RAM under its own name; the VM's name is removed when it is destroyed.
+      memoryFile = this.hv.shmPath(`coppice-ckpt-${basename(path).replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(4).toString('hex')}.mem`);
+      await link(this.s.memFile, memoryFile);
+    }
+    return {
+      hypervisor: 'qemu',
+      hypervisorVersion: await this.hv.version(),
+      image: this.spec.image.name,
+      memory: template ? 'template' : 'private',
+      path,
+      files: [path],
+      memoryFile,
+      bytes,
+      createdAt: new Date().toISOString(),
+    };
+  }
+
+  async stats(): Promise<VmStats> {
+    const state = await processState(this.s.pid);
+    if (state === undefined || state === 'Z' || !(await isSameProcess(this.s.pid, this.s.pidStartTime))) {
+      return { pid: this.s.pid, rssBytes: 0, state: 'gone' };
+    }
+    const mem = await memoryOf(this.s.pid);
+    return { pid: this.s.pid, ...mem, state: state === 'T' ? 'paused' : 'running' };
+  }
+
+  record(): VmRecord {
+    return {
+      hypervisor: 'qemu',
+      name: this.name,
+      pid: this.s.pid,
+      pidStartTime: this.s.pidStartTime,
+      runDir: this.spec.runDir,
+      detail: {
+        qmpSocket: this.s.qmpSocket,
+        serialSocket: this.s.serialSocket,
+        memFile: this.s.memFile ?? '',
+        ownedFiles: this.s.ownedFiles.join('\n'),
+        sharedRam: String(this.s.sharedRam),
+      },
+      spec: this.spec,
+    };
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.console.close();
+    this.qmp?.close();
+    await killAndWait(this.s.pid, this.s.pidStartTime);
+    for (const f of this.s.ownedFiles) await rm(f, { force: true });
+    await rm(this.spec.runDir, { recursive: true, force: true });
+  }
+}
