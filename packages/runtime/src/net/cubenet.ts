@@ -514,9 +514,9 @@ export class Cubenet {
     for (const b of inv.bindings) if (!owned.has(`${b.hostInterface} ${b.address}`)) leaks.bindings.push(`${b.hostInterface} ${b.address}`);
     const active = this.activeAddresses();
     for (const s of states) {
-      if (!active.has(s.source) && !active.has(s.destination) && !active.has(s.replySource)) {
-        leaks.states.push(`${s.protocol} ${s.source} -> ${s.destination}`);
-      }
+      // A state is a sandbox's when one of its ends is a sandbox address (not the gateway, not multicast).
+      const ends = [s.source, s.destination, s.replySource].filter((a) => (this.ipam.hostOf(a) ?? 1) > 1);
+      if (ends.length && !ends.some((a) => active.has(a))) leaks.states.push(`${s.protocol} ${s.source} -> ${s.destination}`);
     }
     const ok = Object.values(leaks).every((l) => l.length === 0) && Object.values(missing).every((l) => l.length === 0);
     return {
@@ -640,6 +640,7 @@ export class Cubenet {
   async close(): Promise<void> {
     this.closed = true;
     await this.settle();
+    this.firewall.close?.();
     await this.unlock();
   }
 

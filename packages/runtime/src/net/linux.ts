@@ -10,6 +10,8 @@ export function openLinuxCubenet(
   options: Partial<Omit<CubenetOptions, 'config' | 'firewall' | 'endpoints' | 'runner'>> & {
     config?: Partial<NetConfig>;
     runner?: CommandRunner;
+    /** Apply firewall changes through one long-lived `nft -i` (default true) rather than one `nft -f` per change. */
+    persistentNft?: boolean;
   } = {},
 ): Promise<Cubenet> {
   const config: NetConfig = { ...DEFAULT_NET_CONFIG, ...options.config };
@@ -19,7 +21,7 @@ export function openLinuxCubenet(
     ...options,
     config,
     runner,
-    firewall: new NftablesFirewall(runner, prefix),
+    firewall: new NftablesFirewall(runner, prefix, { persistentSession: options.persistentNft ?? true }),
     endpoints: new LinuxEndpoints(runner),
   });
 }

@@ -274,3 +274,23 @@ export function splitFamilies(list: readonly string[]): { ipv4: string[]; ipv6: 
   for (const e of list) (e.includes(':') ? ipv6 : ipv4).push(e);
   return { ipv4, ipv6 };
 }
+
+/** Whether an address (normalised) lies in a CIDR (normalised). */
+export function inSubnet(address: string, cidr: string): boolean {
+  const net = parseCidr(cidr);
+  const v4 = ipv4ToNumber(address);
+  if (v4 !== undefined) {
+    if (net.family !== 'ipv4') return false;
+    const size = 2 ** (32 - net.length);
+    return Math.floor(v4 / size) === Math.floor(ipv4ToNumber(net.address)! / size);
+  }
+  const g = ipv6ToGroups(address);
+  if (!g || net.family !== 'ipv6') return false;
+  const n = ipv6ToGroups(net.address)!;
+  for (let bit = 0; bit < net.length; bit++) {
+    const i = Math.floor(bit / 16);
+    const m = 1 << (15 - (bit % 16));
+    if ((g[i]! & m) !== (n[i]! & m)) return false;
+  }
+  return true;
+}

@@ -88,6 +88,8 @@ export interface FirewallBackend {
   setNames(id: SandboxId): string[];
   /** What the kernel holds under this prefix. */
   inventory(): Promise<FirewallInventory>;
+  /** Releases what the backend holds open (e.g. a persistent nft process). */
+  close?(): void;
   /** Removes forwards and bindings that belong to no sandbox (reconcile). Idempotent. */
   removeStray(stray: { forwards: Array<PortForward & { target: string }>; bindings: Binding[] }): Promise<void>;
 }

@@ -3,7 +3,7 @@
  * VM-less sandbox (the namespace has the same name as the host end of the veth; inside, the other end is "eth0").
  * Each change is one `ip -batch` process.
  */
-import { readdir } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { runChecked, type CommandOptions, type CommandResult, type CommandRunner } from '../../../host/command-runner.ts';
 import type { EndpointKind, InterfaceName, SandboxAddresses } from '../../types.ts';
 import { parseInterfaceName } from '../../validate.ts';
@@ -26,9 +26,8 @@ export class LinuxEndpoints implements EndpointProvider {
   }
 
   async initBridge(s: BridgeSetup): Promise<void> {
-    const links = await this.linkNames();
     await this.batch([
-      ...(links.includes(s.bridge) ? [] : [`link add ${s.bridge} type bridge`]),
+      ...((await linkExists(s.bridge)) ? [] : [`link add ${s.bridge} type bridge`]),
       `addr replace ${s.gateway.ipv4}/${s.ipv4PrefixLength} dev ${s.bridge}`,
       `addr replace ${s.gateway.ipv6}/${s.ipv6PrefixLength} dev ${s.bridge} nodad`,
       `link set ${s.bridge} up`,
@@ -36,7 +35,7 @@ export class LinuxEndpoints implements EndpointProvider {
   }
 
   async destroyBridge(bridge: InterfaceName): Promise<void> {
-    if ((await this.linkNames()).includes(bridge)) await this.batch([`link del ${bridge}`]);
+    if (await linkExists(bridge)) await this.batch([`link del ${bridge}`]);
   }
 
   async create(kind: EndpointKind, name: InterfaceName, bridge: InterfaceName): Promise<Endpoint> {
@@ -73,10 +72,9 @@ export class LinuxEndpoints implements EndpointProvider {
   }
 
   async destroy(endpoint: Endpoint): Promise<void> {
-    const links = await this.linkNames();
     const namespaces = await this.namespaces();
     const lines: string[] = [];
-    if (links.includes(endpoint.hostInterface)) lines.push(`link del ${endpoint.hostInterface}`);
+    if (await linkExists(endpoint.hostInterface)) lines.push(`link del ${endpoint.hostInterface}`);
     if (endpoint.isolation && namespaces.includes(endpoint.isolation)) lines.push(`netns delete ${endpoint.isolation}`);
     if (lines.length) await this.batch(lines);
   }
@@ -111,11 +109,6 @@ export class LinuxEndpoints implements EndpointProvider {
     return [...out.values()];
   }
 
-  private async linkNames(): Promise<string[]> {
-    const r = await runChecked(this.runner, ['ip', '-j', 'link', 'show']);
-    return (JSON.parse(r.stdout) as Array<{ ifname: string }>).map((l) => l.ifname);
-  }
-
   private async namespaces(): Promise<string[]> {
     return readdir(NETNS_DIR).catch(() => []);
   }
@@ -123,4 +116,12 @@ export class LinuxEndpoints implements EndpointProvider {
 
 export function bridgeName(prefix: string): InterfaceName {
   return parseInterfaceName(`${prefix}-br`);
+}
+
+/** Whether a host interface exists (sysfs: no process needed). */
+async function linkExists(name: string): Promise<boolean> {
+  return access(`/sys/class/net/${name}`).then(
+    () => true,
+    () => false,
+  );
 }

@@ -5,8 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { CommandError, runChecked, type CommandRunner } from '../../../host/command-runner.ts';
 import type { AddressList, PortForward, SandboxAddresses, SandboxId } from '../../types.ts';
-import { parseSandboxId } from '../../validate.ts';
+import { inSubnet, parseAddress, parseSandboxId } from '../../validate.ts';
 import type { Binding, ConnectionState, FirewallBackend, FirewallInventory, KernelSandbox, SandboxRules } from '../firewall.ts';
+import { NftSession } from './session.ts';
 import {
   renderAddElements,
   renderForward,
@@ -20,11 +21,22 @@ import {
 export class NftablesFirewall implements FirewallBackend {
   readonly kind = 'nftables' as const;
 
+  private readonly session?: NftSession;
+
   constructor(
     private readonly runner: CommandRunner,
     /** The table name: the cubenet prefix. */
     readonly table: string,
-  ) {}
+    /** Apply changes through one long-lived `nft -i` (no spawn per change) instead of `nft -f -` per change. */
+    options: { persistentSession?: boolean } = {},
+  ) {
+    if (options.persistentSession) this.session = new NftSession(table);
+  }
+
+  /** Stops the persistent nft process, if any. */
+  close(): void {
+    this.session?.close();
+  }
 
   async preflight(): Promise<string[]> {
     const reasons: string[] = [];
@@ -42,6 +54,7 @@ export class NftablesFirewall implements FirewallBackend {
 
   private async apply(script: string): Promise<void> {
     if (!script) return;
+    if (this.session) return this.session.apply(script);
     await runChecked(this.runner, ['nft', '-f', '-'], { input: script });
   }
 
@@ -78,32 +91,45 @@ export class NftablesFirewall implements FirewallBackend {
     await this.apply(renderRemoveSandbox(this.table, id, known as Omit<SandboxSpec, 'id' | 'policy'> | undefined));
   }
 
+  /**
+   * Reads the connection table once (from /proc/net/nf_conntrack when the kernel offers it: no process at all) and
+   * runs `conntrack -D` only for the selectors that match something, so a sandbox without connections costs no spawn.
+   */
   async killStates(addresses: SandboxAddresses): Promise<void> {
+    const states = await this.readStates();
     const runs: string[][] = [];
     for (const [family, address] of [['ipv4', addresses.ipv4], ['ipv6', addresses.ipv6]] as const) {
-      for (const selector of ['--orig-src', '--orig-dst', '--reply-src']) runs.push(['conntrack', '-D', '-f', family, selector, address]);
+      if (states.some((s) => s.source === address)) runs.push(['conntrack', '-D', '-f', family, '--orig-src', address]);
+      if (states.some((s) => s.destination === address)) runs.push(['conntrack', '-D', '-f', family, '--orig-dst', address]);
+      if (states.some((s) => s.replySource === address && s.destination !== address)) runs.push(['conntrack', '-D', '-f', family, '--reply-src', address]);
     }
     await Promise.all(
       runs.map(async (argv) => {
         const result = await this.runner.run(argv);
-        // conntrack exits 1 when nothing matched ("0 flow entries have been deleted").
+        // conntrack exits 1 when nothing matched ("0 flow entries have been deleted"): fine, it raced an expiry.
         if (result.code !== 0 && !/0 flow entries/.test(result.stderr)) throw new CommandError(result);
       }),
     );
   }
 
   async listStates(subnets: { ipv4: string; ipv6: string }): Promise<ConnectionState[]> {
-    const out = new Map<string, ConnectionState>();
-    for (const [family, subnet] of [['ipv4', subnets.ipv4], ['ipv6', subnets.ipv6]] as const) {
-      for (const selector of ['--orig-src', '--orig-dst', '--reply-src']) {
-        const r = await runChecked(this.runner, ['conntrack', '-L', '-f', family, selector, subnet]);
-        for (const line of r.stdout.split('\n')) {
-          const state = parseConntrackLine(line);
-          if (state) out.set(line.trim(), state);
-        }
-      }
+    return (await this.readStates()).filter((s) =>
+      [s.source, s.destination, s.replySource].some((a) => inSubnet(a, subnets.ipv4) || inSubnet(a, subnets.ipv6)),
+    );
+  }
+
+  private async readStates(): Promise<ConnectionState[]> {
+    let text = await readFile('/proc/net/nf_conntrack', 'utf8').catch(() => undefined);
+    if (text === undefined) {
+      const [v4, v6] = await Promise.all(['ipv4', 'ipv6'].map((f) => runChecked(this.runner, ['conntrack', '-L', '-f', f])));
+      text = `${v4!.stdout}\n${v6!.stdout}`;
     }
-    return [...out.values()];
+    const out: ConnectionState[] = [];
+    for (const line of text.split('\n')) {
+      const state = parseConntrackLine(line);
+      if (state) out.push(state);
+    }
+    return out;
   }
 
   setNames(id: SandboxId): string[] {
@@ -138,12 +164,23 @@ export class NftablesFirewall implements FirewallBackend {
   }
 }
 
-/** One line of `conntrack -L`: "tcp 6 431999 ESTABLISHED src=A dst=B sport=.. dport=.. src=B dst=A ...". */
+/**
+ * One line of `conntrack -L` ("tcp 6 431999 ESTABLISHED src=A dst=B sport=.. dport=.. src=B dst=A ...") or of
+ * /proc/net/nf_conntrack (the same after "ipv4 2 "; IPv6 addresses written out in full). Addresses are normalised.
+ */
 export function parseConntrackLine(line: string): ConnectionState | undefined {
-  const fields = line.trim().split(/\s+/);
+  let fields = line.trim().split(/\s+/);
+  if (fields[0] === 'ipv4' || fields[0] === 'ipv6') fields = fields.slice(2);
   const protocol = fields[0];
-  const src = fields.filter((f) => f.startsWith('src=')).map((f) => f.slice(4));
-  const dst = fields.filter((f) => f.startsWith('dst=')).map((f) => f.slice(4));
+  const norm = (a: string) => {
+    try {
+      return parseAddress(a);
+    } catch {
+      return a;
+    }
+  };
+  const src = fields.filter((f) => f.startsWith('src=')).map((f) => norm(f.slice(4)));
+  const dst = fields.filter((f) => f.startsWith('dst=')).map((f) => norm(f.slice(4)));
   if (!protocol || src.length < 2 || dst.length < 1) return undefined;
   return { protocol, source: src[0]!, destination: dst[0]!, replySource: src[1]! };
 }

@@ -10,7 +10,7 @@
  *     is neither private (PRIVATE_RANGES) nor the host itself → accept; else drop.
  *   inet prerouting: connections addressed to the host hit the fwd4/fwd6 maps (proto . port → address . port).
  *   inet postrouting: sandbox traffic leaving through another interface is masqueraded.
- *   bridge prerouting: anti-spoofing — a bridge port may only send from its own sandbox's addresses (src4/src6 sets
+ *   bridge prerouting: anti-spoofing — a bridge port (any interface named <prefix>-*) may only send from its own sandbox's addresses (src4/src6 sets
  *     of ifname . address), ARP included; ports without addresses (idle, recycled endpoints) cannot send IP at all.
  */
 import { PRIVATE_RANGES_V4, PRIVATE_RANGES_V6, type AddressList, type PortForward, type SandboxAddresses, type SandboxId, type SandboxPolicy } from '../../types.ts';
@@ -89,11 +89,11 @@ add set bridge ${t} src4 { type ifname . ipv4_addr; }
 add set bridge ${t} src6 { type ifname . ipv6_addr; }
 add chain bridge ${t} prerouting { type filter hook prerouting priority filter; policy accept; }
 flush chain bridge ${t} prerouting
-add rule bridge ${t} prerouting ibrname ${br} ether type arp iifname . arp saddr ip != @src4 drop
-add rule bridge ${t} prerouting ibrname ${br} ether type ip iifname . ip saddr != @src4 drop
-add rule bridge ${t} prerouting ibrname ${br} ether type ip6 ip6 saddr fe80::/10 accept
-add rule bridge ${t} prerouting ibrname ${br} ether type ip6 ip6 saddr :: accept
-add rule bridge ${t} prerouting ibrname ${br} ether type ip6 iifname . ip6 saddr != @src6 drop
+add rule bridge ${t} prerouting iifname "${t}-*" ether type arp iifname . arp saddr ip != @src4 drop
+add rule bridge ${t} prerouting iifname "${t}-*" ether type ip iifname . ip saddr != @src4 drop
+add rule bridge ${t} prerouting iifname "${t}-*" ether type ip6 ip6 saddr fe80::/10 accept
+add rule bridge ${t} prerouting iifname "${t}-*" ether type ip6 ip6 saddr :: accept
+add rule bridge ${t} prerouting iifname "${t}-*" ether type ip6 iifname . ip6 saddr != @src6 drop
 `;
 }
 

@@ -1,0 +1,124 @@
+/**
+ * pf.conf(5) text for cubenet on FreeBSD. Pure functions of values that passed validate.ts (ids, interface names,
+ * addresses, ports hold nothing but what their grammar allows), so interpolation into rule text is safe.
+ *
+ * Layout:
+ *   main ruleset: `nat on EGRESS from SUBNET to any -> (EGRESS)` per family (only with an egress interface), then
+ *     `anchor "cube/*" all`, which evaluates every anchor directly below `cube` in alphabetical order.
+ *   cube/sandbox-<id>: the sandbox's tables and rules. Every rule is scoped to the sandbox's own traffic
+ *     (`in on IF from SELF` for what it sends, `out on IF` for what reaches it), so the anchors of different sandboxes
+ *     never decide for each other and the order in which pf walks them does not matter:
+ *       ICMPv6 neighbour discovery (link-local/multicast) → pass
+ *       deny table → block; allow table → pass; tcp/udp 53 to the dns table → pass
+ *       with internet access: private ranges and the host itself (`self`) → block, anything else → pass
+ *       anything else entering from IF (other sources too: anti-spoofing) → block
+ *       forwards: `pass in on ! GROUP proto P to self port H rdr-to SANDBOX port S` (never from another sandbox)
+ *       to the sandbox: from the host → pass; anything without a state → block (sandboxes are unreachable unless
+ *       a forward or their own connection made the state)
+ *   Rules carry `label "sandbox-<id>"` so `pfctl -k label -k sandbox-<id>` kills exactly the sandbox's states.
+ */
+import { PRIVATE_RANGES_V4, PRIVATE_RANGES_V6, type PortForward, type SandboxAddresses, type SandboxId, type SandboxPolicy } from '../../types.ts';
+
+export const DEFAULT_ANCHOR_ROOT = 'cube';
+
+/** The per-sandbox tables, in the order they are rendered. */
+export const TABLES = {
+  allowOut: 'sandbox_allow',
+  denyOut: 'sandbox_deny',
+  dnsAllow: 'sandbox_dns',
+  private: 'sandbox_private',
+} as const;
+
+export const SANDBOX_TABLES: string[] = [TABLES.allowOut, TABLES.denyOut, TABLES.dnsAllow, TABLES.private];
+
+export function anchorPath(root: string, id: SandboxId): string {
+  return `${root}/sandbox-${id}`;
+}
+
+export function sandboxLabel(id: SandboxId): string {
+  return `sandbox-${id}`;
+}
+
+/** The sandbox id named by an anchor path under `root`, or undefined for anything else. */
+export function idFromAnchor(root: string, path: string): SandboxId | undefined {
+  const m = new RegExp(`^${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/sandbox-([0-9a-f]{12})$`).exec(path);
+  return m?.[1] as SandboxId | undefined;
+}
+
+export interface RootSetup {
+  anchorRoot: string;
+  ipv4Subnet: string;
+  ipv6Subnet: string;
+  /** Interface egress traffic leaves through; NAT is rendered only when it is set. */
+  egressInterface?: string;
+}
+
+/** The main ruleset's hook lines. */
+export function renderRootRuleset(s: RootSetup): string {
+  let out = '';
+  if (s.egressInterface) {
+    out += `nat on ${s.egressInterface} inet from ${s.ipv4Subnet} to any -> (${s.egressInterface})\n`;
+    out += `nat on ${s.egressInterface} inet6 from ${s.ipv6Subnet} to any -> (${s.egressInterface})\n`;
+  }
+  out += `anchor "${s.anchorRoot}/*" all\n`;
+  return out;
+}
+
+export interface AnchorSpec {
+  id: SandboxId;
+  addresses: SandboxAddresses;
+  policy: SandboxPolicy;
+  forwards: PortForward[];
+  hostInterface?: string;
+  /** Interface group every sandbox endpoint belongs to (forwards are never taken from it). */
+  endpointGroup: string;
+  /** The bridge subnets (a sandbox's own subnet is private to it too). */
+  ipv4Subnet: string;
+  ipv6Subnet: string;
+}
+
+function table(name: string, entries: readonly string[], constant = false): string {
+  return `table <${name}> ${constant ? 'const ' : ''}persist { ${entries.join(', ')} }\n`.replace('{  }', '{ }');
+}
+
+/** The whole anchor: loading it with `pfctl -a ANCHOR -f -` replaces the sandbox's rules and tables atomically. */
+export function renderSandboxAnchor(s: AnchorSpec): string {
+  const label = `label "${sandboxLabel(s.id)}"`;
+  const self = `{ ${s.addresses.ipv4}, ${s.addresses.ipv6} }`;
+  const on = s.hostInterface ? ` on ${s.hostInterface}` : '';
+  const from = `from ${self}`;
+  let out = '';
+  out += table(TABLES.allowOut, s.policy.allowOut);
+  out += table(TABLES.denyOut, s.policy.denyOut);
+  out += table(TABLES.dnsAllow, s.policy.dnsAllow);
+  out += table(TABLES.private, [...PRIVATE_RANGES_V4, ...PRIVATE_RANGES_V6, s.ipv4Subnet, s.ipv6Subnet], true);
+  out += `pass in quick${on} inet6 proto icmp6 from { ::, fe80::/10, ${s.addresses.ipv6} } to { fe80::/10, ff02::/16 } ${label}\n`;
+  out += `block drop in quick${on} ${from} to <${TABLES.denyOut}> ${label}\n`;
+  out += `pass in quick${on} ${from} to <${TABLES.allowOut}> ${label}\n`;
+  out += `pass in quick${on} proto { tcp, udp } ${from} to <${TABLES.dnsAllow}> port 53 ${label}\n`;
+  if (s.policy.allowInternetAccess) {
+    out += `block drop in quick${on} ${from} to { <${TABLES.private}>, self } ${label}\n`;
+    out += `pass in quick${on} ${from} to any ${label}\n`;
+  }
+  out += s.hostInterface ? `block drop in quick on ${s.hostInterface} all ${label}\n` : `block drop in quick ${from} to any ${label}\n`;
+  for (const f of s.forwards) out += renderForwardRules(s, f, label);
+  if (s.hostInterface) {
+    out += `pass out quick on ${s.hostInterface} from self to ${self} ${label}\n`;
+    out += `block drop out quick on ${s.hostInterface} all ${label}\n`;
+  }
+  return out;
+}
+
+function renderForwardRules(s: AnchorSpec, f: PortForward, label: string): string {
+  // Taken on any interface but the sandboxes' own, so no sandbox reaches another through the host's ports.
+  const on = `on ! ${s.endpointGroup}`;
+  return (
+    `pass in quick ${on} inet proto ${f.protocol} from any to self port ${f.hostPort} rdr-to ${s.addresses.ipv4} port ${f.sandboxPort} ${label}\n` +
+    `pass in quick ${on} inet6 proto ${f.protocol} from any to self port ${f.hostPort} rdr-to ${s.addresses.ipv6} port ${f.sandboxPort} ${label}\n`
+  );
+}
+
+/** Address list file for `pfctl -T replace -f -`: one entry a line. */
+export function renderAddressList(entries: readonly string[]): string {
+  return entries.map((e) => `${e}\n`).join('');
+}
