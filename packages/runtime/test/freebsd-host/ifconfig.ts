@@ -61,14 +61,19 @@ function create(host: FreeBsdHost, net: NetState, requested: string, params: str
   const m = /^(tap|epair|bridge)(\d+)?$/.exec(requested);
   if (!m) throw new ToolFailure(`SIOCIFCREATE2 (${requested}): Invalid argument`);
   const cloner = m[1] as Cloner;
-  const unit = m[2] === undefined ? freeUnit(net, cloner) : Number(m[2]);
+  const units = net.units.get(cloner) ?? new Set<number>();
+  net.units.set(cloner, units);
+  const unit = m[2] === undefined ? freeUnit(net, cloner, units) : Number(m[2]);
   const name = cloner === 'epair' ? `epair${unit}a` : `${cloner}${unit}`;
-  if (net.interfaces.has(name) || (cloner === 'epair' && net.interfaces.has(`epair${unit}b`))) {
+  if (units.has(unit) || net.interfaces.has(name) || (cloner === 'epair' && net.interfaces.has(`epair${unit}b`))) {
     throw new ToolFailure(`SIOCIFCREATE2 (${requested}): File exists`);
   }
+  units.add(unit);
   const iface = addInterface(net, name, cloner, vnet);
+  iface.unit = unit;
   if (cloner === 'epair') {
     const b = addInterface(net, `epair${unit}b`, 'epair', vnet);
+    b.unit = unit;
     iface.peer = b.name;
     b.peer = iface.name;
   }
@@ -77,10 +82,10 @@ function create(host: FreeBsdHost, net: NetState, requested: string, params: str
   return { stdout: m[2] === undefined ? `${name}\n` : '' };
 }
 
-function freeUnit(net: NetState, cloner: Cloner): number {
+function freeUnit(net: NetState, cloner: Cloner, units: Set<number>): number {
   for (let unit = 0; ; unit++) {
     const name = cloner === 'epair' ? `epair${unit}a` : `${cloner}${unit}`;
-    if (!net.interfaces.has(name)) return unit;
+    if (!units.has(unit) && !net.interfaces.has(name)) return unit;
   }
 }
 
@@ -95,6 +100,7 @@ function destroy(net: NetState, iface: NetIf): void {
     if (peer) doomed.push(peer);
   }
   for (const d of doomed) {
+    if (d.unit !== undefined) net.units.get(d.kind)?.delete(d.unit);
     net.interfaces.delete(d.name);
     for (const other of net.interfaces.values()) other.members = other.members.filter((m) => m !== d.name);
   }

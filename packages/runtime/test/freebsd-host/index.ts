@@ -32,6 +32,7 @@ export function createFreeBsdHost(options: ModelHostOptions = {}): FreeBsdHost {
   host.sysctls.set('net.link.bridge.pfil_member', options.pfilMember === false ? '0' : '1');
   host.sysctls.set('net.link.bridge.pfil_bridge', '0');
   host.sysctls.set('net.link.bridge.pfil_onlyip', '1');
+  host.sysctls.set('kern.features.vimage', '1');
   host.sysctls.set('hw.ncpu', '16');
   host.sysctls.set('hw.physmem', String(32 * 1024 ** 3));
   host.sysctls.set('hw.model', 'AMD Ryzen 9 5900HX with Radeon Graphics');

@@ -15,6 +15,8 @@ export interface NetIf {
   peer?: string;
   vnet: string | null;
   mac: string;
+  /** Cloner unit (tap3 → 3): stays allocated when the interface is renamed, freed when it is destroyed. */
+  unit?: number;
 }
 
 export interface InterfaceAddress {
@@ -26,11 +28,13 @@ export interface InterfaceAddress {
 export interface NetState {
   interfaces: Map<string, NetIf>;
   nextMac: number;
+  /** Units in use per cloner (tap, epair, bridge), as ifc_alloc_unit() keeps them. */
+  units: Map<string, Set<number>>;
 }
 
 export function netState(host: FreeBsdHost): NetState {
   return host.part('net', () => {
-    const state: NetState = { interfaces: new Map(), nextMac: 1 };
+    const state: NetState = { interfaces: new Map(), nextMac: 1, units: new Map() };
     addInterface(state, 'lo0', 'loopback', null, [
       { family: 'inet', address: '127.0.0.1', prefix: 8 },
       { family: 'inet6', address: '::1', prefix: 128 },

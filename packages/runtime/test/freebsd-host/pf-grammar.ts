@@ -10,6 +10,8 @@ import { type Cidr, type Family, familyOf, parseCidr } from './inet.ts';
 export type PfHost =
   | { kind: 'any' }
   | { kind: 'table'; name: string }
+  /** "self": every address of the host's interfaces. */
+  | { kind: 'self' }
   | { kind: 'addr'; cidr: Cidr }
   /** "(em0)": the interface's addresses, followed as they change; bare "em0": its addresses at load time. */
   | { kind: 'iface'; name: string; dynamic: boolean };
@@ -21,6 +23,8 @@ export interface PfRule {
   log: boolean;
   quick: boolean;
   iface?: string;
+  /** "on ! IF": every interface except IF (or except the members of the group IF). */
+  ifaceNot?: boolean;
   af?: Family;
   proto?: string;
   from: PfHost;
@@ -245,7 +249,10 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
   else if (cur.accept('out')) rule.direction = 'out';
   if (cur.accept('log')) rule.log = true;
   if (cur.accept('quick')) rule.quick = true;
-  if (cur.accept('on')) rule.iface = parseIfname(cur, ctx);
+  if (cur.accept('on')) {
+    if (cur.accept('!')) rule.ifaceNot = true;
+    rule.iface = parseIfname(cur, ctx);
+  }
   if (cur.accept('inet')) rule.af = 'inet';
   else if (cur.accept('inet6')) rule.af = 'inet6';
   const protos = parseProtos(cur);
@@ -407,6 +414,7 @@ function parseHostList(cur: Cursor, ctx: ParseContext): PfHost[] {
 function parseHostAtom(cur: Cursor, ctx: ParseContext): PfHost {
   if (cur.peek() === '!') throw cur.error('negation is outside the subset this model accepts');
   if (cur.accept('any')) return { kind: 'any' };
+  if (cur.accept('self')) return { kind: 'self' };
   if (cur.accept('(')) {
     const name = parseIfname(cur, ctx);
     cur.expect(')');

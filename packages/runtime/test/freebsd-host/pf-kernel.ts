@@ -126,6 +126,8 @@ function printHost(h: PfHost): string {
       return 'any';
     case 'table':
       return `<${h.name}>`;
+    case 'self':
+      return 'self';
     case 'addr':
       return formatCidr(h.cidr);
     case 'iface':
@@ -143,7 +145,7 @@ export function printRule(r: PfRule, numericPorts: boolean): string {
   if (r.direction) parts.push(r.direction);
   if (r.log) parts.push('log');
   if (r.quick) parts.push('quick');
-  if (r.iface) parts.push(`on ${r.iface}`);
+  if (r.iface) parts.push(`on ${r.ifaceNot ? '! ' : ''}${r.iface}`);
   if (r.af) parts.push(r.af);
   if (r.proto) parts.push(`proto ${r.proto}`);
   const noHosts = r.from.kind === 'any' && r.to.kind === 'any' && r.fromPort === undefined && r.toPort === undefined;
@@ -291,6 +293,8 @@ function hostMatches(host: FreeBsdHost, k: PfKernel, anchor: string, h: PfHost, 
     }
     case 'iface':
       return interfaceAddresses(netState(host), h.name).includes(address);
+    case 'self':
+      return [...netState(host).interfaces.values()].some((i) => i.vnet === null && i.addresses.some((a) => a.address === address));
   }
 }
 
@@ -311,7 +315,7 @@ function matches(
   dport: number,
 ): boolean {
   if (r.direction && r.direction !== p.direction) return false;
-  if (r.iface && !ifaceMatches(host, r.iface, p.iface)) return false;
+  if (r.iface && ifaceMatches(host, r.iface, p.iface) === !!r.ifaceNot) return false;
   if (r.af && r.af !== af) return false;
   if (r.proto && r.proto !== p.proto) return false;
   if (!hostMatches(host, k, anchor, r.from, p.src)) return false;
