@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import type { SandboxRules } from '../../../src/net/firewall/firewall.ts';
+import { PfFirewall, PfRootHookError } from '../../../src/net/firewall/pf/pf.ts';
+import { renderSandboxAnchor } from '../../../src/net/firewall/pf/render.ts';
+import { DEFAULT_POLICY, type SandboxId, type SandboxPolicy } from '../../../src/net/types.ts';
+import { parsePolicy } from '../../../src/net/validate.ts';
+import { createFreeBsdHost } from '../../freebsd-host/index.ts';
+import { addInterface, netState } from '../../freebsd-host/netif.ts';
+import { type Packet, evaluate, pfKernel } from '../../freebsd-host/pf-kernel.ts';
+
+/**
+ * Isolation through the pf backend, decided by the model's packet evaluator (pf's first-match-with-quick over the
+ * main ruleset and the cube/* anchors). Sandbox A is 10.77.0.5 on tap0, B is 10.77.0.6 on tap1; the host is
+ * 10.77.0.1 on the bridge and 192.0.2.10 on em0; 198.51.100.7 stands for a public address.
+ */
+const A = { id: 'aaaaaaaaaaaa' as SandboxId, addresses: { ipv4: '10.77.0.5', ipv6: 'fd77::5' }, hostInterface: 'tap0' };
+const B = { id: 'bbbbbbbbbbbb' as SandboxId, addresses: { ipv4: '10.77.0.6', ipv6: 'fd77::6' }, hostInterface: 'tap1' };
+const PUBLIC = '198.51.100.7';
+
+async function setup(policyA: Partial<SandboxPolicy> = {}, extraA: Partial<SandboxRules> = {}) {
+  const host = createFreeBsdHost();
+  const net = netState(host);
+  for (const t of ['tap0', 'tap1']) addInterface(net, t, 'tap', null).groups.add('cpt_ep');
+  addInterface(net, 'cpt-br', 'bridge', null, [
+    { family: 'inet', address: '10.77.0.1', prefix: 24 },
+    { family: 'inet6', address: 'fd77::1', prefix: 64 },
+  ]);
+  const fw = new PfFirewall(host, 'cpt', { maxSandboxes: 10 });
+  await fw.init({ bridge: 'cpt-br', ipv4Subnet: '10.77.0.0/24', ipv6Subnet: 'fd77::/64', gateway: { ipv4: '10.77.0.1', ipv6: 'fd77::1' } });
+  const rulesA: SandboxRules = { ...A, policy: parsePolicy({ ...DEFAULT_POLICY, ...policyA }), forwards: [], ...extraA };
+  await fw.applySandbox(rulesA);
+  await fw.applySandbox({ ...B, policy: { ...DEFAULT_POLICY }, forwards: [] });
+  return { host, fw, rulesA };
+}
+
+const fromA = (dst: string, extra: Partial<Packet> = {}): Packet => ({
+  direction: 'in',
+  iface: 'tap0',
+  proto: 'tcp',
+  src: A.addresses.ipv4,
+  sport: 40000,
+  dst,
+  dport: 443,
+  ...extra,
+});
+
+describe('pf isolation (FreeBSD backend against the host model)', () => {
+  it('loads into the model: the root hook and one anchor per sandbox', async () => {
+    const { host } = await setup();
+    expect((await host.run(['pfctl', '-sr'])).stdout).toBe('anchor "cube/*" all\n');
+    expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout).toBe('  cube/sandbox-aaaaaaaaaaaa\n  cube/sandbox-bbbbbbbbbbbb\n');
+  });
+
+  it('by default a sandbox reaches nothing: not another sandbox, not the host, not the internet', async () => {
+    const { host } = await setup();
+    expect(evaluate(host, fromA(B.addresses.ipv4)).action).toBe('block');
+    expect(evaluate(host, fromA('10.77.0.1')).action).toBe('block');
+    expect(evaluate(host, fromA('192.0.2.10')).action).toBe('block');
+    expect(evaluate(host, fromA(PUBLIC)).action).toBe('block');
+    expect(evaluate(host, fromA('fd77::6', { src: 'fd77::5' })).action).toBe('block');
+  });
+
+  it('internet access opens public destinations only: private ranges, other sandboxes and the host stay closed', async () => {
+    const { host } = await setup({ allowInternetAccess: true });
+    expect(evaluate(host, fromA(PUBLIC)).action).toBe('pass');
+    expect(evaluate(host, fromA('2001:db8:1::1', { src: 'fd77::5' })).action).toBe('pass');
+    for (const dst of [B.addresses.ipv4, '10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.1', '169.254.1.1', '192.0.2.10', '10.77.0.1']) {
+      expect(evaluate(host, fromA(dst)).action, dst).toBe('block');
+    }
+    expect(evaluate(host, fromA('fd77::6', { src: 'fd77::5' })).action).toBe('block');
+  });
+
+  it('allowOut opens a private address, denyOut wins over allowOut and over internet access', async () => {
+    const { host } = await setup({ allowInternetAccess: true, allowOut: ['10.77.0.6', '203.0.113.0/24'], denyOut: ['203.0.113.9', PUBLIC] });
+    expect(evaluate(host, fromA(B.addresses.ipv4)).action).toBe('pass');
+    expect(evaluate(host, fromA('203.0.113.1')).action).toBe('pass');
+    expect(evaluate(host, fromA('203.0.113.9')).action).toBe('block');
+    expect(evaluate(host, fromA(PUBLIC)).action).toBe('block');
+  });
+
+  it('the DNS allowlist opens port 53 (tcp and udp) and nothing else', async () => {
+    const { host } = await setup({ dnsAllow: ['10.77.0.1'] });
+    expect(evaluate(host, fromA('10.77.0.1', { proto: 'udp', dport: 53 })).action).toBe('pass');
+    expect(evaluate(host, fromA('10.77.0.1', { proto: 'tcp', dport: 53 })).action).toBe('pass');
+    expect(evaluate(host, fromA('10.77.0.1', { proto: 'tcp', dport: 22 })).action).toBe('block');
+  });
+
+  it('a sandbox cannot send with another source address (anti-spoofing), nor can traffic reach it unasked', async () => {
+    const { host } = await setup({ allowInternetAccess: true });
+    expect(evaluate(host, fromA(PUBLIC, { src: B.addresses.ipv4 })).action).toBe('block');
+    const inbound: Packet = { direction: 'out', iface: 'tap0', proto: 'tcp', src: PUBLIC, sport: 5555, dst: A.addresses.ipv4, dport: 22 };
+    expect(evaluate(host, inbound).action).toBe('block');
+    // The host itself may reach its sandboxes (readiness probes).
+    expect(evaluate(host, { ...inbound, src: '10.77.0.1' }).action).toBe('pass');
+  });
+
+  it('a forward takes host port traffic to the sandbox, but never from another sandbox', async () => {
+    const { host } = await setup({}, { forwards: [{ protocol: 'tcp', hostPort: 8080, sandboxPort: 80 }] });
+    const ext: Packet = { direction: 'in', iface: 'em0', proto: 'tcp', src: PUBLIC, sport: 5555, dst: '192.0.2.10', dport: 8080 };
+    const v = evaluate(host, ext);
+    expect(v.action).toBe('pass');
+    expect(v.rdr).toEqual({ dst: A.addresses.ipv4, dport: 80 });
+    // The redirected packet leaves on tap0 through the state; the reply comes back through it.
+    expect(evaluate(host, { direction: 'out', iface: 'tap0', proto: 'tcp', src: PUBLIC, sport: 5555, dst: A.addresses.ipv4, dport: 80 }).viaState).toBeDefined();
+    expect(evaluate(host, { direction: 'in', iface: 'tap0', proto: 'tcp', src: A.addresses.ipv4, sport: 80, dst: PUBLIC, dport: 5555 }).viaState).toBeDefined();
+    const fromB: Packet = { direction: 'in', iface: 'tap1', proto: 'tcp', src: B.addresses.ipv4, sport: 5555, dst: '10.77.0.1', dport: 8080 };
+    expect(evaluate(host, fromB).action).toBe('block');
+  });
+
+  it('a bulk replace is one pfctl call and takes effect; withdrawing access and killing states closes open connections', async () => {
+    const { host, fw } = await setup();
+    const many = Array.from({ length: 1000 }, (_, i) => `203.0.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+    const before = host.calls.length;
+    await fw.replaceAddresses(A.id, 'allowOut', many);
+    expect(host.calls.slice(before)).toEqual([['pfctl', '-a', 'cube/sandbox-aaaaaaaaaaaa', '-t', 'sandbox_allow', '-T', 'replace', '-f', '-']]);
+    const conn = fromA('203.0.3.250');
+    expect(evaluate(host, conn).action).toBe('pass');
+    expect((await fw.listStates({ ipv4: '10.77.0.0/24', ipv6: 'fd77::/64' })).map((s) => s.destination)).toEqual(['203.0.3.250']);
+    await fw.replaceAddresses(A.id, 'allowOut', []);
+    expect(evaluate(host, conn).viaState).toBeDefined();
+    await fw.killStates(A.addresses);
+    expect(evaluate(host, conn).action).toBe('block');
+    expect(pfKernel(host).states).toEqual([]);
+  });
+
+  it('removeSandbox leaves no anchor, table or binding behind', async () => {
+    const { host, fw } = await setup({}, { forwards: [{ protocol: 'udp', hostPort: 5353, sandboxPort: 53 }] });
+    const inv = await fw.inventory();
+    expect(inv.rootHook).toBe(true);
+    const a = inv.sandboxes.find((s) => s.id === A.id)!;
+    expect(a.sets.sort()).toEqual(fw.setNames(A.id).sort());
+    expect(a.forwards).toEqual([{ protocol: 'udp', hostPort: 5353, sandboxPort: 53 }]);
+    expect(a.addresses.sort()).toEqual(['10.77.0.5', 'fd77::5']);
+    expect(inv.bindings).toContainEqual({ hostInterface: 'tap0', address: '10.77.0.5' });
+    await fw.removeSandbox(A.id);
+    await fw.removeSandbox(B.id);
+    await fw.removeSandbox(B.id); // idempotent
+    expect((await fw.inventory()).sandboxes).toEqual([]);
+    expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout).toBe('');
+  });
+
+  it('init refuses to replace an operator ruleset that lacks the hook, and names the lines to add', async () => {
+    const host = createFreeBsdHost();
+    await host.run(['pfctl', '-f', '-'], { input: 'block drop in quick on em0 proto tcp to any port 23\n' });
+    const fw = new PfFirewall(host, 'cpt', { egressInterface: 'em0' });
+    const err = await fw
+      .init({ bridge: 'cpt-br', ipv4Subnet: '10.77.0.0/24', ipv6Subnet: 'fd77::/64', gateway: { ipv4: '10.77.0.1', ipv6: 'fd77::1' } })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PfRootHookError);
+    expect(String(err)).toContain('anchor "cube/*" all');
+    expect(String(err)).toContain('nat on em0 inet from 10.77.0.0/24 to any -> (em0)');
+  });
+
+  it('every rendered anchor parses in the model (policy variants and forwards)', async () => {
+    const host = createFreeBsdHost();
+    const variants: SandboxPolicy[] = [
+      { ...DEFAULT_POLICY },
+      parsePolicy({ allowInternetAccess: true, allowOut: ['10.0.0.0/8', '2001:db8::/32'], denyOut: ['1.1.1.1'], dnsAllow: ['fd77::1', '10.77.0.1'] }),
+    ];
+    for (const policy of variants) {
+      for (const hostInterface of ['tap0', undefined]) {
+        const text = renderSandboxAnchor({
+          id: A.id,
+          addresses: A.addresses,
+          policy,
+          forwards: [{ protocol: 'tcp', hostPort: 2222, sandboxPort: 22 }],
+          endpointGroup: 'cpt_ep',
+          ipv4Subnet: '10.77.0.0/24',
+          ipv6Subnet: 'fd77::/64',
+          ...(hostInterface ? { hostInterface } : {}),
+        });
+        const r = await host.run(['pfctl', '-a', 'cube/sandbox-aaaaaaaaaaaa', '-f', '-'], { input: text });
+        expect(r.code, `${r.stderr}\n${text}`).toBe(0);
+      }
+    }
+  });
+});
