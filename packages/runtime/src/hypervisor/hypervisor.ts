@@ -155,6 +155,11 @@ export interface Hypervisor {
   adopt(record: VmRecord): Promise<Vm | undefined>;
   /** Kills and cleans what a record describes when it cannot be adopted (orphans after a crash). */
   cleanup(record: VmRecord): Promise<void>;
+  /**
+   * Monitor processes whose run directory lies under `runRoot` (found from the OS, not from any state file), so a
+   * restarted controller can kill VMs it started but never recorded. Optional: a backend without it relies on records.
+   */
+  listRunning?(runRoot: string): Promise<{ pid: number; runDir: string }[]>;
   /** Removes a checkpoint's files (not a shared memory file still used by other checkpoints: caller decides). */
   removeCheckpoint(checkpoint: Checkpoint): Promise<void>;
 }

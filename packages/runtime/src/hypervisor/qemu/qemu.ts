@@ -230,6 +230,20 @@ export class QemuHypervisor implements Hypervisor {
     if (cp.memoryFile) await rm(cp.memoryFile, { force: true });
   }
 
+  async listRunning(runRoot: string): Promise<{ pid: number; runDir: string }[]> {
+    const { readdir, readFile } = await import('node:fs/promises');
+    const found: { pid: number; runDir: string }[] = [];
+    const root = runRoot.endsWith('/') ? runRoot : `${runRoot}/`;
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+      if (!argv.includes('qemu-system')) continue;
+      const m = argv.split('\0').map((a) => /path=([^,]+)\/serial\.sock/.exec(a)?.[1]).find(Boolean);
+      if (m && m.startsWith(root)) found.push({ pid: Number(entry), runDir: m });
+    }
+    return found;
+  }
+
   /** @internal */ shmPath(name: string): string {
     return join(this.shmDir, name);
   }
@@ -361,7 +375,7 @@ export class QemuVm implements Vm {
     const net = this.spec.network;
     if (!net) return;
     await this.console.request(
-      () => `net ${net.address}${net.gateway ? ` ${net.gateway}` : ''}`,
+      () => `net ${net.address} ${net.gateway ?? '-'} ${net.mac}`,
       (line) => line === `net-ok ${net.address}`,
       { timeoutMs, resendMs: 1000 },
     );

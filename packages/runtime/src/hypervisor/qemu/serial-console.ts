@@ -3,7 +3,7 @@ import { HypervisorError } from '../hypervisor.ts';
 
 /**
  * The guest's serial console, reached through QEMU's `-chardev socket,server=on` unix socket. The guest init
- * answers "ping TOKEN" with "ready TOKEN" and "net ADDR [GW]" with "net-ok ADDR". Waiting is event-driven (the
+ * answers "ping TOKEN" with "ready TOKEN" and "net ADDR GW|- MAC" with "net-ok ADDR". Waiting is event-driven (the
  * socket's data events); a request not yet answered is re-sent on a slow timer, because a guest still booting
  * has not opened its console yet.
  */

@@ -1,0 +1,5 @@
+export * from './config.ts';
+export * from './errors.ts';
+export * from './network.ts';
+export * from './pool.ts';
+export * from './state.ts';

@@ -1,0 +1,568 @@
+import { copyFile, link, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Checkpoint, Hypervisor, Vm, VmNetwork, VmSpec } from '../hypervisor/hypervisor.ts';
+import { acquireLock } from '../net/lock.ts';
+import { tiersOf, validatePoolConfig, type PoolConfig } from './config.ts';
+import { PoolInputError } from './errors.ts';
+import { NoNetwork, usesNetwork, type EntryNetwork, type NetLease } from './network.ts';
+import { PoolStateFile, type EntryRecord, type PoolState, type Tier } from './state.ts';
+
+export interface PoolOptions {
+  config: PoolConfig;
+  hypervisor: Hypervisor;
+  network?: EntryNetwork;
+  /** Errors of background work (refills); they are also kept in `backgroundErrors`. */
+  onBackgroundError?: (e: Error) => void;
+  /** Directory of template memory files (must match the hypervisor's), for orphan cleanup. */
+  shmDir?: string;
+}
+
+export interface CheckoutResult {
+  id: string;
+  vm: Vm;
+  /** Where the sandbox came from: a hot entry, a durable entry, the template checkpoint (pool empty), a fresh boot. */
+  source: 'hot' | 'durable' | 'template' | 'boot';
+  network?: VmNetwork;
+  /** performance.now() when the guest answered its readiness probe (the end of the cold-start clock). */
+  readyAt: number;
+}
+
+export interface EntryView {
+  id: string;
+  tier: EntryRecord['tier'];
+  status: EntryRecord['status'];
+  pid?: number;
+  address?: string;
+  checkpointBytes?: number;
+  createdAt: string;
+}
+
+export interface ReconcileReport {
+  adopted: string[];
+  dropped: string[];
+  killedOrphanPids: number[];
+  removedFiles: string[];
+  releasedLeases: string[];
+}
+
+const PROBE_TIMEOUT_MS = 30_000;
+const BOOT_PROBE_TIMEOUT_MS = 600_000;
+
+/**
+ * One template's pool. One controller per template (a lock file); state on disk after every change; everything the
+ * pool made (VMs, checkpoint files, network leases) is recorded before it is handed out, so a controller killed at
+ * any point and reopened can adopt or clean it (see reconcile()).
+ */
+export class Pool {
+  readonly config: PoolConfig;
+  readonly backgroundErrors: Error[] = [];
+  lastReconcile?: ReconcileReport;
+  private readonly hv: Hypervisor;
+  private readonly net: EntryNetwork;
+  private readonly file: PoolStateFile;
+  private readonly vms = new Map<string, Vm>();
+  private entries: EntryRecord[] = [];
+  private base: Checkpoint | undefined;
+  private readonly filling: Record<Tier, number> = { hot: 0, durable: 0 };
+  private readonly background = new Set<Promise<void>>();
+  private baseBuilding: Promise<Checkpoint> | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly opts: PoolOptions,
+    private readonly unlock: () => Promise<void>,
+  ) {
+    this.config = opts.config;
+    this.hv = opts.hypervisor;
+    this.net = opts.network ?? new NoNetwork();
+    this.file = new PoolStateFile(opts.config.stateDir, opts.config.template);
+  }
+
+  static async open(opts: PoolOptions): Promise<Pool> {
+    const config = validatePoolConfig(opts.config);
+    await mkdir(join(config.stateDir, config.template), { recursive: true, mode: 0o700 });
+    const unlock = await acquireLock(join(config.stateDir, `${config.template}.lock`));
+    try {
+      const pool = new Pool({ ...opts, config }, unlock);
+      const state = await pool.file.load();
+      if (state && state.template !== config.template) throw new Error(`${pool.file.path} belongs to template ${state.template}`);
+      pool.entries = state?.entries ?? [];
+      pool.base = state?.base;
+      pool.lastReconcile = await pool.reconcile();
+      await pool.save();
+      return pool;
+    } catch (e) {
+      await unlock();
+      throw e;
+    }
+  }
+
+  private get dir(): string {
+    return join(this.config.stateDir, this.config.template);
+  }
+
+  private snapshot(): PoolState {
+    return { version: 1, template: this.config.template, mode: this.config.mode, base: this.base, entries: this.entries };
+  }
+
+  private save(): Promise<void> {
+    return this.file.save(() => this.snapshot());
+  }
+
+  private spec(id: string, network: VmNetwork | undefined, memory: VmSpec['memory']): VmSpec {
+    return { name: `cp-${id}`, image: this.config.image, network, memory, runDir: join(this.config.runRoot, this.config.template, id) };
+  }
+
+  private newId(): string {
+    return `${this.config.template}-${randomBytes(4).toString('hex')}`;
+  }
+
+  // ---- template checkpoint ------------------------------------------------------------------------------------
+
+  /** Boots the template VM once and checkpoints it (guest RAM in a shared memory file). Idempotent. */
+  async init(): Promise<Checkpoint> {
+    if (this.base) return this.base;
+    this.baseBuilding ??= this.buildBase().finally(() => (this.baseBuilding = undefined));
+    return this.baseBuilding;
+  }
+
+  private async buildBase(): Promise<Checkpoint> {
+    const vm = await this.hv.boot(this.spec(`${this.config.template}-tpl`, undefined, 'template'));
+    try {
+      await vm.probe({ timeoutMs: BOOT_PROBE_TIMEOUT_MS });
+      const cp = await vm.checkpoint(join(this.dir, `${this.config.template}-base.state`));
+      this.base = cp;
+      await this.save();
+      return cp;
+    } finally {
+      await vm.destroy();
+    }
+  }
+
+  // ---- filling ------------------------------------------------------------------------------------------------
+
+  /** Fills each tier of the mode up to `count` (default: the configured sizes) and waits for it. */
+  async warm(count?: number): Promise<void> {
+    this.assertOpen();
+    if (count !== undefined && (!Number.isInteger(count) || count < 0 || count > this.config.maxEntries)) {
+      throw new PoolInputError(`count ${count} out of range 0-${this.config.maxEntries}`);
+    }
+    if (this.config.mode === 'full') return;
+    await this.init();
+    if (count !== undefined) for (const t of tiersOf(this.config.mode)) this.config.size[t] = count;
+    this.scheduleRefill();
+    await this.settle();
+    const failed = this.backgroundErrors.splice(0);
+    if (failed.length) throw new Error(`warm: ${failed.length} fill(s) failed: ${failed[0]!.message}`);
+  }
+
+  private idle(tier: Tier): EntryRecord[] {
+    return this.entries.filter((e) => e.status === 'idle' && e.tier === tier);
+  }
+
+  private scheduleRefill(): void {
+    if (this.closed || this.config.mode === 'full') return;
+    const running = () => this.filling.hot + this.filling.durable;
+    // Cold tier first: in two-tier the hot tier refills from it.
+    for (const tier of tiersOf(this.config.mode)) {
+      while (running() < this.config.refillConcurrency && this.idle(tier).length + this.filling[tier] < this.config.size[tier]) {
+        this.filling[tier]++;
+        this.track(
+          this.fill(tier)
+            .then(() => undefined)
+            .catch((e: Error) => this.backgroundFailure(e))
+            .finally(() => {
+              this.filling[tier]--;
+              this.scheduleRefill();
+            }),
+        );
+      }
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p));
+  }
+
+  private backgroundFailure(e: Error): void {
+    this.backgroundErrors.push(e);
+    this.opts.onBackgroundError?.(e);
+  }
+
+  /** Waits until no background fill is running. */
+  async settle(): Promise<void> {
+    while (this.background.size) await Promise.allSettled([...this.background]);
+  }
+
+  /** Makes one idle entry of `tier` and records it; resolves with the time it took (ms). */
+  async fill(tier: Tier): Promise<number> {
+    const t0 = performance.now();
+    const base = await this.init();
+    if (tier === 'durable') await this.fillDurable(base);
+    else await this.fillHot(base);
+    return performance.now() - t0;
+  }
+
+  private async lease(): Promise<NetLease | undefined> {
+    return usesNetwork(this.net) ? this.net.acquire() : undefined;
+  }
+
+  private async fillDurable(base: Checkpoint): Promise<void> {
+    const id = this.newId();
+    const net = await this.lease();
+    const entry: EntryRecord = { id, tier: 'durable', status: 'idle', net, createdAt: new Date().toISOString() };
+    try {
+      entry.checkpoint = await this.copyCheckpoint(base, id);
+    } catch (e) {
+      if (net) await this.net.release(net.id).catch(() => undefined);
+      throw e;
+    }
+    this.entries.push(entry);
+    await this.save();
+  }
+
+  /**
+   * An entry's own checkpoint: the device state on disk (fsync'd) and a link to the template's RAM image, which all
+   * restores map copy-on-write (the Linux counterpart of bhyve's vnode restore).
+   */
+  private async copyCheckpoint(base: Checkpoint, id: string): Promise<Checkpoint> {
+    const path = join(this.dir, `${id}.state`);
+    const files: string[] = [];
+    let memoryFile: string | undefined;
+    try {
+      await copyFile(base.path, `${path}.partial`);
+      const fh = await open(`${path}.partial`, 'r+');
+      await fh.sync();
+      await fh.close();
+      const { rename } = await import('node:fs/promises');
+      await rename(`${path}.partial`, path);
+      files.push(path);
+      if (base.memoryFile) {
+        memoryFile = join(this.opts.shmDir ?? '/dev/shm', `coppice-ckpt-${id}.mem`);
+        await link(base.memoryFile, memoryFile);
+      }
+    } catch (e) {
+      for (const f of [`${path}.partial`, ...files, ...(memoryFile ? [memoryFile] : [])]) await rm(f, { force: true });
+      throw e;
+    }
+    return { ...base, path, files, memoryFile, createdAt: new Date().toISOString() };
+  }
+
+  private async fillHot(base: Checkpoint): Promise<void> {
+    // Two-tier: the hot tier is fed from the cold tier when it has an entry.
+    const cold = this.config.mode === 'two-tier' ? this.idle('durable')[0] : undefined;
+    if (cold) {
+      this.entries = this.entries.filter((e) => e !== cold);
+      await this.save();
+    }
+    const id = cold?.id ?? this.newId();
+    const net = cold ? cold.net : await this.lease();
+    let vm: Vm | undefined;
+    try {
+      vm = await this.hv.restore(this.spec(id, net?.vm, 'template'), cold?.checkpoint ?? base);
+      await this.configure(vm);
+      await vm.probe({ timeoutMs: PROBE_TIMEOUT_MS });
+      await vm.pause();
+    } catch (e) {
+      await vm?.destroy();
+      if (net) await this.net.release(net.id).catch(() => undefined);
+      if (cold?.checkpoint) await this.hv.removeCheckpoint(cold.checkpoint);
+      throw e;
+    }
+    if (cold?.checkpoint) await this.hv.removeCheckpoint(cold.checkpoint);
+    this.vms.set(id, vm);
+    this.entries.push({ id, tier: 'hot', status: 'idle', vm: vm.record(), net, createdAt: new Date().toISOString() });
+    await this.save();
+    if (cold) this.scheduleRefill();
+  }
+
+  private async configure(vm: Vm): Promise<void> {
+    const withNet = vm as Vm & { configureNetwork?: () => Promise<void> };
+    if (vm.spec.network && withNet.configureNetwork) await withNet.configureNetwork();
+  }
+
+  // ---- checkout / return --------------------------------------------------------------------------------------
+
+  private pick(): EntryRecord | undefined {
+    switch (this.config.mode) {
+      case 'full':
+        return undefined;
+      case 'prewarm':
+        return this.idle('hot')[0];
+      case 'durable':
+        return this.idle('durable')[0];
+      case 'two-tier':
+        return this.idle('hot')[0] ?? this.idle('durable')[0];
+    }
+  }
+
+  /**
+   * Hands out a sandbox whose guest has answered its readiness probe. Concurrent calls never share an entry: the
+   * entry is claimed synchronously, before the first await. An empty pool falls back to the template checkpoint
+   * (or, in full mode, to a boot).
+   */
+  async checkout(options: { policy?: unknown } = {}): Promise<CheckoutResult> {
+    this.assertOpen();
+    const entry = this.pick();
+    if (entry) {
+      entry.status = 'checked-out';
+      entry.checkedOutAt = new Date().toISOString();
+    }
+    try {
+      if (entry?.tier === 'hot') return await this.checkoutHot(entry, options.policy);
+      if (entry?.tier === 'durable') return await this.checkoutDurable(entry, options.policy);
+      return await this.checkoutFresh(options.policy);
+    } catch (e) {
+      if (entry) await this.dropEntry(entry);
+      throw e;
+    }
+  }
+
+  private async checkoutHot(entry: EntryRecord, policy: unknown): Promise<CheckoutResult> {
+    const vm = this.vms.get(entry.id);
+    if (!vm) throw new Error(`entry ${entry.id} has no VM`);
+    const saved = this.save();
+    await vm.resume();
+    await vm.probe({ timeoutMs: PROBE_TIMEOUT_MS });
+    const readyAt = performance.now();
+    if (policy !== undefined && entry.net) await this.net.applyPolicy(entry.net.id, policy);
+    await saved;
+    return { id: entry.id, vm, source: 'hot', network: entry.net?.vm, readyAt };
+  }
+
+  private async checkoutDurable(entry: EntryRecord, policy: unknown): Promise<CheckoutResult> {
+    const cp = entry.checkpoint;
+    if (!cp) throw new Error(`entry ${entry.id} has no checkpoint`);
+    const vm = await this.hv.restore(this.spec(entry.id, entry.net?.vm, 'template'), cp);
+    this.vms.set(entry.id, vm);
+    entry.vm = vm.record();
+    const saved = this.save();
+    await this.configure(vm);
+    await vm.probe({ timeoutMs: PROBE_TIMEOUT_MS });
+    const readyAt = performance.now();
+    entry.checkpoint = undefined;
+    await this.hv.removeCheckpoint(cp);
+    if (policy !== undefined && entry.net) await this.net.applyPolicy(entry.net.id, policy);
+    await saved;
+    await this.save();
+    return { id: entry.id, vm, source: 'durable', network: entry.net?.vm, readyAt };
+  }
+
+  private async checkoutFresh(policy: unknown): Promise<CheckoutResult> {
+    const full = this.config.mode === 'full';
+    if (!full && !this.base) throw new PoolInputError(`pool "${this.config.template}" is empty and has no template checkpoint: warm it first`);
+    const id = this.newId();
+    const net = await this.lease();
+    const entry: EntryRecord = { id, tier: 'boot', status: 'checked-out', net, createdAt: new Date().toISOString(), checkedOutAt: new Date().toISOString() };
+    let vm: Vm | undefined;
+    try {
+      vm = full ? await this.hv.boot(this.spec(id, net?.vm, 'private')) : await this.hv.restore(this.spec(id, net?.vm, 'template'), this.base!);
+      this.vms.set(id, vm);
+      entry.vm = vm.record();
+      this.entries.push(entry);
+      const saved = this.save();
+      if (!full) await this.configure(vm);
+      await vm.probe({ timeoutMs: full ? BOOT_PROBE_TIMEOUT_MS : PROBE_TIMEOUT_MS });
+      const readyAt = performance.now();
+      if (policy !== undefined && net) await this.net.applyPolicy(net.id, policy);
+      await saved;
+      return { id, vm, source: full ? 'boot' : 'template', network: net?.vm, readyAt };
+    } catch (e) {
+      this.entries = this.entries.filter((x) => x !== entry);
+      this.vms.delete(id);
+      await vm?.destroy();
+      if (net) await this.net.release(net.id).catch(() => undefined);
+      await this.save();
+      throw e;
+    }
+  }
+
+  /** Destroys a checked-out sandbox and (by policy) refills in the background. */
+  async return(id: string): Promise<void> {
+    this.assertOpen();
+    const entry = this.entries.find((e) => e.id === id);
+    if (!entry) throw new PoolInputError(`"${id}" is not an entry of pool "${this.config.template}"`);
+    if (entry.status !== 'checked-out') throw new PoolInputError(`entry ${id} is not checked out (it is ${entry.status})`);
+    await this.dropEntry(entry);
+    if (this.config.refill === 'on-return') this.scheduleRefill();
+  }
+
+  /** Removes an entry everywhere: VM, checkpoint files, network lease, state. */
+  private async dropEntry(entry: EntryRecord): Promise<void> {
+    this.entries = this.entries.filter((e) => e !== entry);
+    const vm = this.vms.get(entry.id);
+    this.vms.delete(entry.id);
+    if (vm) await vm.destroy();
+    else if (entry.vm) await this.hv.cleanup(entry.vm);
+    if (entry.checkpoint) await this.hv.removeCheckpoint(entry.checkpoint);
+    if (entry.net) await this.net.release(entry.net.id).catch((e: Error) => this.backgroundFailure(e));
+    await this.save();
+  }
+
+  /** Destroys every idle entry (checked-out sandboxes stay until returned); with `base`, the template checkpoint too. */
+  async drain(options: { base?: boolean } = {}): Promise<number> {
+    this.assertOpen();
+    for (const t of tiersOf(this.config.mode)) this.config.size[t] = 0;
+    await this.settle();
+    const idle = this.entries.filter((e) => e.status === 'idle');
+    for (const e of idle) await this.dropEntry(e);
+    if (options.base && this.base && !this.entries.some((e) => e.status === 'checked-out' && e.checkpoint)) {
+      await this.hv.removeCheckpoint(this.base);
+      this.base = undefined;
+      await this.save();
+    }
+    return idle.length;
+  }
+
+  /** Drains, returns every checked-out sandbox, removes the template checkpoint, the state file and the pool's folders. */
+  async destroyAll(): Promise<void> {
+    await this.drain();
+    for (const e of [...this.entries]) await this.dropEntry(e);
+    if (this.base) await this.hv.removeCheckpoint(this.base);
+    this.base = undefined;
+    await this.file.remove();
+    await rm(this.dir, { recursive: true, force: true });
+    await rm(join(this.config.runRoot, this.config.template), { recursive: true, force: true });
+  }
+
+  list(): EntryView[] {
+    return this.entries.map((e) => ({
+      id: e.id,
+      tier: e.tier,
+      status: e.status,
+      pid: e.vm?.pid,
+      address: e.net?.vm.address,
+      checkpointBytes: e.checkpoint?.bytes,
+      createdAt: e.createdAt,
+    }));
+  }
+
+  get hasBase(): boolean {
+    return this.base !== undefined;
+  }
+
+  vmOf(id: string): Vm | undefined {
+    return this.vms.get(id);
+  }
+
+  /** Waits for background work and gives up the lock. VMs and checkpoints stay for the next controller. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.settle();
+    await this.save();
+    await this.unlock();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`pool "${this.config.template}" is closed`);
+  }
+
+  // ---- reconcile ----------------------------------------------------------------------------------------------
+
+  /**
+   * Makes the state true again after a crash: adopts the VMs that are still this pool's, drops entries whose VM or
+   * checkpoint is gone, kills VMs under this pool's run directory that no entry records, removes checkpoint and
+   * memory files no entry (or the template checkpoint) references, and releases network leases no entry owns.
+   * Recorded checkpoints are never removed.
+   */
+  private async reconcile(): Promise<ReconcileReport> {
+    const report: ReconcileReport = { adopted: [], dropped: [], killedOrphanPids: [], removedFiles: [], releasedLeases: [] };
+    const keep: EntryRecord[] = [];
+    for (const e of this.entries) {
+      if (e.vm) {
+        const vm = await this.hv.adopt(e.vm);
+        if (vm) {
+          this.vms.set(e.id, vm);
+          keep.push(e);
+          report.adopted.push(e.id);
+          continue;
+        }
+        await this.hv.cleanup(e.vm);
+        if (e.checkpoint && (await exists(e.checkpoint))) {
+          // The VM died but its checkpoint is intact: keep it as a durable entry.
+          keep.push({ ...e, vm: undefined, tier: 'durable', status: 'idle' });
+          continue;
+        }
+      } else if (e.checkpoint && (await exists(e.checkpoint))) {
+        keep.push(e);
+        continue;
+      }
+      report.dropped.push(e.id);
+      if (e.checkpoint) await this.hv.removeCheckpoint(e.checkpoint);
+      if (e.net) await this.net.release(e.net.id).catch(() => undefined);
+    }
+    this.entries = keep;
+    if (this.base && !(await exists(this.base))) {
+      await this.hv.removeCheckpoint(this.base);
+      this.base = undefined;
+    }
+
+    // Orphan VMs: running under this pool's run directory but recorded by no entry.
+    const runDir = join(this.config.runRoot, this.config.template);
+    const recordedDirs = new Set(this.entries.map((e) => e.vm?.runDir).filter(Boolean));
+    for (const p of (await this.hv.listRunning?.(runDir)) ?? []) {
+      if (recordedDirs.has(p.runDir)) continue;
+      try {
+        process.kill(p.pid, 'SIGKILL');
+        report.killedOrphanPids.push(p.pid);
+      } catch {
+        /* already gone */
+      }
+    }
+    for (const d of await readdir(runDir).catch(() => [] as string[])) {
+      const full = join(runDir, d);
+      if (!recordedDirs.has(full)) {
+        await rm(full, { recursive: true, force: true });
+        report.removedFiles.push(full);
+      }
+    }
+
+    // Orphan files: checkpoints and memory images no entry and no template checkpoint references.
+    const referenced = new Set<string>();
+    for (const cp of [this.base, ...this.entries.map((e) => e.checkpoint)]) {
+      if (!cp) continue;
+      cp.files.forEach((f) => referenced.add(f));
+      if (cp.memoryFile) referenced.add(cp.memoryFile);
+    }
+    for (const f of await readdir(this.dir).catch(() => [] as string[])) {
+      const full = join(this.dir, f);
+      if (!referenced.has(full)) {
+        await rm(full, { force: true });
+        report.removedFiles.push(full);
+      }
+    }
+    const shm = this.opts.shmDir ?? '/dev/shm';
+    const t = this.config.template.replace(/[-]/g, '\\-');
+    const ours = new RegExp(`^coppice-(ckpt-${t}-(base\\.state-[0-9a-f]{8}|[0-9a-f]{8})|vm-cp-${t}-(tpl|[0-9a-f]{8}))\\.mem$`);
+    for (const f of await readdir(shm).catch(() => [] as string[])) {
+      const full = join(shm, f);
+      if (ours.test(f) && !referenced.has(full)) {
+        await rm(full, { force: true });
+        report.removedFiles.push(full);
+      }
+    }
+
+    // Leases: those the network holds for this pool that no entry owns. (A network shared by several pools must
+    // be reconciled by its owner; here the pool's network is its own.)
+    const owned = new Set(this.entries.map((e) => e.net?.id).filter(Boolean));
+    for (const id of await this.net.leases()) {
+      if (!owned.has(id)) {
+        await this.net.release(id).catch(() => undefined);
+        report.releasedLeases.push(id);
+      }
+    }
+    return report;
+  }
+}
+
+async function exists(cp: Checkpoint): Promise<boolean> {
+  try {
+    for (const f of [...cp.files, ...(cp.memoryFile ? [cp.memoryFile] : [])]) await stat(f);
+    return true;
+  } catch {
+    return false;
+  }
+}
