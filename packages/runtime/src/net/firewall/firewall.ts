@@ -4,7 +4,7 @@
  * validated (validate.ts) before they reach a backend. Every method is idempotent where the comment says so, so a
  * reconcile after a crash can call it without knowing how far the previous run got.
  */
-import type { AddressList, InterfaceName, PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from '../types.ts';
+import type { AddressList, PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from '../types.ts';
 
 /** What a backend needs to render one sandbox's rules. */
 export interface SandboxRules {
@@ -12,8 +12,11 @@ export interface SandboxRules {
   addresses: SandboxAddresses;
   policy: SandboxPolicy;
   forwards: PortForward[];
-  /** The sandbox's host-side interface on the bridge: traffic entering from it must carry the sandbox's addresses. */
-  hostInterface?: InterfaceName;
+  /**
+   * The sandbox's host-side interface on the bridge (a validated InterfaceName when it comes from cubenet): traffic
+   * entering from it must carry the sandbox's addresses.
+   */
+  hostInterface?: string;
 }
 
 /** What the kernel holds for one sandbox, as the backend reads it back (for audit and reconcile). */
