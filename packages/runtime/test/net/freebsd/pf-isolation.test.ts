@@ -47,7 +47,7 @@ const fromA = (dst: string, extra: Partial<Packet> = {}): Packet => ({
 describe('pf isolation (FreeBSD backend against the host model)', () => {
   it('loads into the model: the root hook and one anchor per sandbox', async () => {
     const { host } = await setup();
-    expect((await host.run(['pfctl', '-sr'])).stdout).toBe('anchor "cube/*" all\n');
+    expect((await host.run(['pfctl', '-sr'])).stdout).toBe('anchor "cube/*" all\nblock drop in quick on cpt_ep all\nblock drop out quick on cpt_ep all\n');
     expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout).toBe('  cube/sandbox-aaaaaaaaaaaa\n  cube/sandbox-bbbbbbbbbbbb\n');
   });
 
@@ -92,6 +92,14 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     expect(evaluate(host, inbound).action).toBe('block');
     // The host itself may reach its sandboxes (readiness probes).
     expect(evaluate(host, { ...inbound, src: '10.77.0.1' }).action).toBe('pass');
+  });
+
+  it('an endpoint with no anchor (idle, recycled, left by a crash) can neither send nor be reached', async () => {
+    const { host } = await setup({ allowInternetAccess: true });
+    addInterface(netState(host), 'tap2', 'tap', null).groups.add('cpt_ep');
+    const idle: Packet = { direction: 'in', iface: 'tap2', proto: 'tcp', src: '10.77.0.9', sport: 1, dst: PUBLIC, dport: 443 };
+    expect(evaluate(host, idle).action).toBe('block');
+    expect(evaluate(host, { ...idle, direction: 'out', src: PUBLIC, dst: '10.77.0.9' }).action).toBe('block');
   });
 
   it('a forward takes host port traffic to the sandbox, but never from another sandbox', async () => {

@@ -66,6 +66,7 @@ export class PfFirewall implements FirewallBackend {
   private hookLines(): string {
     return renderRootRuleset({
       anchorRoot: this.root,
+      endpointGroup: endpointGroup(this.prefix),
       ipv4Subnet: this.setup?.ipv4Subnet ?? '0.0.0.0/0',
       ipv6Subnet: this.setup?.ipv6Subnet ?? '::/0',
       ...(this.options.egressInterface ? { egressInterface: this.options.egressInterface } : {}),
@@ -75,7 +76,7 @@ export class PfFirewall implements FirewallBackend {
   async init(setup: { bridge: string; ipv4Subnet: string; ipv6Subnet: string; gateway: SandboxAddresses }): Promise<void> {
     this.setup = { ipv4Subnet: setup.ipv4Subnet, ipv6Subnet: setup.ipv6Subnet };
     const main = parseRules((await runChecked(this.runner, ['pfctl', '-sr'])).stdout);
-    if (main.some((r) => r.action === 'anchor' && r.anchor === `${this.root}/*`)) return;
+    if (this.hasHook(main)) return;
     const nat = parseRules((await runChecked(this.runner, ['pfctl', '-sn'])).stdout);
     if (main.length > 0 || nat.length > 0) throw new PfRootHookError(this.hookLines());
     // An empty main ruleset (a host dedicated to sandboxes): load the hook as the whole main ruleset.
@@ -86,13 +87,22 @@ export class PfFirewall implements FirewallBackend {
     for (const path of await this.anchors()) await runChecked(this.runner, ['pfctl', '-a', path, '-F', 'all']);
     const main = parseRules((await runChecked(this.runner, ['pfctl', '-sr'])).stdout);
     const nat = parseRules((await runChecked(this.runner, ['pfctl', '-sn'])).stdout);
-    const ours = main.length === 1 && main[0]?.action === 'anchor' && main[0].anchor === `${this.root}/*`;
+    const ours = main.length === 3 && this.hasHook(main);
     const oursNat = nat.every((r) => r.action === 'nat' && r.interface === this.options.egressInterface);
     // Only a main ruleset that is nothing but our hook is flushed; an operator's pf.conf is left alone.
     if (ours && oursNat) {
       await runChecked(this.runner, ['pfctl', '-F', 'rules']);
       if (nat.length > 0) await runChecked(this.runner, ['pfctl', '-F', 'nat']);
     }
+  }
+
+  /** The main ruleset calls our anchors and drops what they do not pass for our endpoint group. */
+  private hasHook(main: ReturnType<typeof parseRules>): boolean {
+    const group = endpointGroup(this.prefix);
+    const anchorAt = main.findIndex((r) => r.action === 'anchor' && r.anchor === `${this.root}/*`);
+    const blocks = (dir: 'in' | 'out') =>
+      main.findIndex((r, i) => i > anchorAt && r.action === 'block' && r.quick && r.direction === dir && r.interface === group && !r.interfaceNegated && r.from === 'any' && r.to === 'any');
+    return anchorAt >= 0 && blocks('in') > anchorAt && blocks('out') > anchorAt;
   }
 
   private spec(rules: SandboxRules) {
@@ -186,7 +196,7 @@ export class PfFirewall implements FirewallBackend {
 
   async inventory(): Promise<FirewallInventory> {
     const main = parseRules((await runChecked(this.runner, ['pfctl', '-sr'])).stdout);
-    const rootHook = main.some((r) => r.action === 'anchor' && r.anchor === `${this.root}/*`);
+    const rootHook = this.hasHook(main);
     const sandboxes: KernelSandbox[] = [];
     const bindings: Binding[] = [];
     for (const path of await this.anchors()) {

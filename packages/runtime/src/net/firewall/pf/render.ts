@@ -4,7 +4,8 @@
  *
  * Layout:
  *   main ruleset: `nat on EGRESS from SUBNET to any -> (EGRESS)` per family (only with an egress interface), then
- *     `anchor "cube/*" all`, which evaluates every anchor directly below `cube` in alphabetical order.
+ *     `anchor "cube/*" all`, which evaluates every anchor directly below `cube` in alphabetical order, then a block
+ *     of everything else in or out on the endpoint group (endpoints with no anchor are cut off).
  *   cube/sandbox-<id>: the sandbox's tables and rules. Every rule is scoped to the sandbox's own traffic
  *     (`in on IF from SELF` for what it sends, `out on IF` for what reaches it), so the anchors of different sandboxes
  *     never decide for each other and the order in which pf walks them does not matter:
@@ -47,6 +48,8 @@ export function idFromAnchor(root: string, path: string): SandboxId | undefined 
 
 export interface RootSetup {
   anchorRoot: string;
+  /** Interface group of the sandbox endpoints: what no sandbox anchor passed is dropped. */
+  endpointGroup: string;
   ipv4Subnet: string;
   ipv6Subnet: string;
   /** Interface egress traffic leaves through; NAT is rendered only when it is set. */
@@ -61,6 +64,9 @@ export function renderRootRuleset(s: RootSetup): string {
     out += `nat on ${s.egressInterface} inet6 from ${s.ipv6Subnet} to any -> (${s.egressInterface})\n`;
   }
   out += `anchor "${s.anchorRoot}/*" all\n`;
+  // An endpoint without an anchor (idle, recycled, or left by a crash) can neither send nor be reached.
+  out += `block drop in quick on ${s.endpointGroup} all\n`;
+  out += `block drop out quick on ${s.endpointGroup} all\n`;
   return out;
 }
 
