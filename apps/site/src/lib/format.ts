@@ -47,3 +47,10 @@ export function formatDuration(ms: number): string {
   if (s < 120) return `${formatNumber(s)}${NNBSP}s`;
   return `${formatNumber(s / 60)}${NNBSP}min`;
 }
+
+/** A published source named briefly for a table cell: the repository name for GitHub, else the site's host name. */
+export function shortSource(reference: { source: string }): string {
+  const url = new URL(reference.source);
+  if (url.hostname === 'github.com') return url.pathname.split('/').filter(Boolean)[1] ?? url.hostname;
+  return url.hostname;
+}

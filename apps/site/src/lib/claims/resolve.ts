@@ -97,7 +97,7 @@ export function resolveCell(data: SiteData, row: Row, cell: Cell, host: string |
       const n = series.samples.length;
       const flag = isStatReliable(cell.stat, n)
         ? undefined
-        : `${cell.stat} over only ${n} sample${n === 1 ? '' : 's'}: read with care`;
+        : `${cell.stat} of only ${n} sample${n === 1 ? '' : 's'}`;
       return { kind: 'value', cell, value, unit: series.unit, n, failures: series.failures.length, result, series, flag };
     }
     case 'check': {

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import {
   loadResultsTree,
   newestPerRigHost,
@@ -49,7 +49,8 @@ export function loadSiteData(root = repoRoot()): SiteData {
   const problems: Problem[] = [];
 
   const tree = loadResultsTree(resultsDir(root), { repoRoot: root });
-  problems.push(...tree.problems);
+  // A results dir outside the repo (COPPICE_RESULTS_DIR) is named by its absolute path, not by ../../..
+  problems.push(...tree.problems.map((p) => (p.file.startsWith('..') ? { ...p, file: resolve(root, p.file) } : p)));
 
   const refs = loadReferences(referencesDir(root), root);
   problems.push(...refs.problems);

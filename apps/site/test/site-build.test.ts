@@ -1,0 +1,75 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { manifests } from '@coppice/rigs/manifests';
+import { statDefinitions } from '@coppice/results-schema';
+import { astroBuild } from './support/astro-build.ts';
+import { writeSyntheticResults } from './support/synthetic-results.ts';
+
+const site = inject('fixtureSite');
+const results = inject('fixtureResults');
+const files = inject('fixtureFiles');
+
+function htmlFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? htmlFiles(join(dir, e.name)) : e.name.endsWith('.html') ? [join(dir, e.name)] : [],
+  );
+}
+const page = (path: string) => readFileSync(join(site, path, 'index.html'), 'utf8');
+
+describe('astro build over a fixture results tree', () => {
+  it('writes a page and a byte-identical raw JSON file for every result file', () => {
+    for (const rel of files) {
+      const [rig, host, name] = rel.split('/');
+      const stamp = name!.replace(/\.json$/, '');
+      expect(existsSync(join(site, 'results', rig!, host!, stamp, 'index.html')), rel).toBe(true);
+      expect(readFileSync(join(site, 'raw', rig!, host!, `${stamp}.json`), 'utf8')).toBe(readFileSync(join(results, rel), 'utf8'));
+    }
+  });
+
+  it('writes the claims pages, a compare page, rig pages and the methodology', () => {
+    expect(page('')).toContain('data-host="synthetic-a"');
+    expect(page('hosts/synthetic-b')).toContain('data-host="synthetic-b"');
+    expect(existsSync(join(site, 'compare', 'synthetic-a--synthetic-b', 'index.html'))).toBe(true);
+    for (const m of manifests) {
+      const rigPage = page(`rigs/${m.id}`);
+      expect(rigPage).toContain(`data-reproduce>${m.reproduce.replaceAll('&', '&amp;')}`);
+      // The rig's source is inlined when it is in the checkout.
+      if (existsSync(join(site, '..', '..', m.script))) expect(rigPage).toContain(`data-source="${m.script}"`);
+    }
+    expect(page('methodology')).toContain(statDefinitions.p99.reliability.split(':')[0]!);
+  });
+
+  it('ships no client JavaScript', () => {
+    for (const file of htmlFiles(site)) expect(readFileSync(file, 'utf8'), file).not.toMatch(/<script\b/i);
+    expect(readdirSync(join(site, '_astro')).filter((f) => f.endsWith('.js'))).toEqual([]);
+  });
+
+  it('renders planned rows without a manifest as "rig not written yet", distinct from a dash', () => {
+    const html = page('');
+    const known = new Set(manifests.map((m) => m.id));
+    const notWritten = [...html.matchAll(/data-rig="([^"]+)" data-status="not-written"/g)].map((m) => m[1]!);
+    expect(notWritten.length).toBeGreaterThan(0);
+    for (const rig of notWritten) expect(known.has(rig), rig).toBe(false);
+  });
+});
+
+describe('astro build failures', () => {
+  const root = mkdtempSync(join(tmpdir(), 'coppice-site-bad-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('fails on an invalid result file, naming the file and the field', async () => {
+    const tree = writeSyntheticResults(join(root, 'results'), { manifests: manifests.slice(0, 1), hosts: ['synthetic-a'], samples: 5 });
+    const rel = tree.files[0]!;
+    const json = JSON.parse(readFileSync(join(root, 'results', rel), 'utf8'));
+    json.series[0].samples[1] = 'fast';
+    delete json.host.cpu;
+    writeFileSync(join(root, 'results', rel), JSON.stringify(json));
+    const outcome = await astroBuild(join(root, 'results'), join(root, 'dist'));
+    expect(outcome.code).not.toBe(0);
+    expect(outcome.output).toContain(`${join(root, 'results', rel)}: series[0].samples[1]:`);
+    expect(outcome.output).toContain(`${join(root, 'results', rel)}: host.cpu: is required but missing`);
+    expect(existsSync(join(root, 'dist', 'index.html'))).toBe(false);
+  });
+});
