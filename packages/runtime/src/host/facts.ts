@@ -32,7 +32,9 @@ export interface GatherOptions {
 /** Gathers host provenance through the runner (no direct file or process access, so tests can model a host). */
 export async function gatherHostFacts(runner: CommandRunner, options: GatherOptions = {}): Promise<HostFacts> {
   const platform = options.platform ?? detectPlatform();
-  const base = platform === 'linux' ? await gatherLinuxFacts(runner) : await gatherFreeBsdFacts(runner);
-  const tools = await toolVersions(runner, options.tools ?? []);
+  const [base, tools] = await Promise.all([
+    platform === 'linux' ? gatherLinuxFacts(runner) : gatherFreeBsdFacts(runner),
+    toolVersions(runner, options.tools ?? []),
+  ]);
   return { platform, ...base, tools: { node: process.version, ...tools } };
 }

@@ -56,8 +56,15 @@ export function parsePfLimits(text: string): Record<string, string> {
 }
 
 export async function gatherFreeBsdFacts(runner: CommandRunner): Promise<PlatformFacts> {
-  // sysctl exits 1 when one name is unknown but still prints the others.
-  const id = parseSysctl((await runner.run(['sysctl', ...identitySysctls])).stdout);
+  // Independent queries, run together. sysctl exits 1 when one name is unknown but still prints the others.
+  const [idOut, conftxt, kld, pf, bridge] = await Promise.all([
+    runner.run(['sysctl', ...identitySysctls]),
+    runner.run(['sysctl', '-n', 'kern.conftxt']),
+    runner.run(['kldstat']),
+    runner.run(['pfctl', '-sm']),
+    runner.run(['sysctl', 'net.link.bridge']),
+  ]);
+  const id = parseSysctl(idOut.stdout);
   const need = (name: string): string => {
     const v = id[name];
     if (v === undefined || v === '') throw new Error(`sysctl ${name} is missing`);
@@ -69,21 +76,17 @@ export async function gatherFreeBsdFacts(runner: CommandRunner): Promise<Platfor
   for (const name of identitySysctls) if (id[name] !== undefined) facts[name] = (id[name] as string).trim();
   facts.virtualization = `vm: ${id['kern.vm_guest']?.trim() || 'unknown'} (kern.vm_guest)`;
 
-  const conftxt = await runner.run(['sysctl', '-n', 'kern.conftxt']);
   facts['kern.conftxt.options'] =
     conftxt.code === 0 ? parseKernelOptions(conftxt.stdout).join(' ') : `unavailable: ${errorText(conftxt)}`;
 
-  const kld = await runner.run(['kldstat']);
   facts.kldstat = kld.code === 0 ? parseKldstat(kld.stdout).join(' ') : `unavailable: ${errorText(kld)}`;
 
-  const pf = await runner.run(['pfctl', '-sm']);
   if (pf.code === 0) {
     for (const [name, limit] of Object.entries(parsePfLimits(pf.stdout))) facts[`pf.limit.${name}`] = limit;
   } else {
     facts['pf.limits'] = `unavailable: ${errorText(pf)}`;
   }
 
-  const bridge = await runner.run(['sysctl', 'net.link.bridge']);
   if (bridge.code === 0) Object.assign(facts, parseSysctl(bridge.stdout));
   else facts['net.link.bridge'] = `unavailable: ${errorText(bridge)}`;
 

@@ -48,16 +48,26 @@ export function parseOsRelease(text: string): string | undefined {
 }
 
 export async function gatherLinuxFacts(runner: CommandRunner): Promise<PlatformFacts> {
-  const cpu = parseCpuinfo(await readFile(runner, '/proc/cpuinfo'));
-  const mem = parseMeminfo(await readFile(runner, '/proc/meminfo'));
+  // Independent reads, run together: each command costs a process spawn.
+  const [cpuinfo, meminfo, kernel, uname, osRelease, kvmTest, loadavg, bridgeNf] = await Promise.all([
+    readFile(runner, '/proc/cpuinfo'),
+    readFile(runner, '/proc/meminfo'),
+    runChecked(runner, ['uname', '-r']).then((r) => r.stdout.trim()),
+    runChecked(runner, ['uname', '-a']).then((r) => r.stdout.trim()),
+    tryReadFile(runner, '/etc/os-release'),
+    runner.run(['test', '-c', '/dev/kvm']),
+    tryReadFile(runner, '/proc/loadavg'),
+    tryReadFile(runner, '/proc/sys/net/bridge/bridge-nf-call-iptables'),
+  ]);
+  const cpu = parseCpuinfo(cpuinfo);
+  const mem = parseMeminfo(meminfo);
   const memTotal = mem.MemTotal;
   if (!memTotal) throw new Error('/proc/meminfo has no MemTotal');
-  const kernel = (await runChecked(runner, ['uname', '-r'])).stdout.trim();
-  const os = parseOsRelease((await tryReadFile(runner, '/etc/os-release')) ?? '') ?? `Linux ${kernel}`;
-  const kvm = (await runner.run(['test', '-c', '/dev/kvm'])).code === 0;
+  const os = parseOsRelease(osRelease ?? '') ?? `Linux ${kernel}`;
+  const kvm = kvmTest.code === 0;
 
   const facts: Record<string, string> = {
-    uname: (await runChecked(runner, ['uname', '-a'])).stdout.trim(),
+    uname,
     virtualization: await detectVirtualization(runner, cpu),
     kvm: kvm ? '/dev/kvm present' : '/dev/kvm absent',
     'meminfo.MemTotal': String(memTotal),
@@ -66,9 +76,7 @@ export async function gatherLinuxFacts(runner: CommandRunner): Promise<PlatformF
   for (const key of ['MemAvailable', 'SwapTotal'] as const) {
     if (mem[key] !== undefined) facts[`meminfo.${key}`] = String(mem[key]);
   }
-  const loadavg = await tryReadFile(runner, '/proc/loadavg');
   if (loadavg) facts.loadavg = loadavg.trim().split(/\s+/).slice(0, 3).join(' ');
-  const bridgeNf = await tryReadFile(runner, '/proc/sys/net/bridge/bridge-nf-call-iptables');
   if (bridgeNf !== undefined) facts['net.bridge.bridge-nf-call-iptables'] = bridgeNf.trim();
 
   return {
@@ -86,9 +94,11 @@ export async function gatherLinuxFacts(runner: CommandRunner): Promise<PlatformF
  * cpuinfo "hypervisor" flag and the DMI vendor/product.
  */
 export async function detectVirtualization(runner: CommandRunner, cpu: CpuInfo): Promise<string> {
-  const vm = await tryRun(runner, ['systemd-detect-virt', '--vm']);
+  const [vm, container] = await Promise.all([
+    tryRun(runner, ['systemd-detect-virt', '--vm']),
+    tryRun(runner, ['systemd-detect-virt', '--container']),
+  ]);
   if (vm !== undefined) {
-    const container = (await tryRun(runner, ['systemd-detect-virt', '--container'])) ?? 'none';
     return `vm: ${vm || 'none'}; container: ${container || 'none'} (systemd-detect-virt)`;
   }
   const dmi = [

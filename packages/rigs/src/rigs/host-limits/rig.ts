@@ -46,5 +46,5 @@ export async function run(ctx: RigContext): Promise<void> {
 
   const checkpoints = ctx.param('checkpointSamples', ctx.quick ? CHECKPOINT_SAMPLES.quick : CHECKPOINT_SAMPLES.full);
   const baseDir = process.env.COPPICE_CHECKPOINT_DIR || tmpdir();
-  await measureCheckpointIo(ctx, checkpoints, 1, baseDir);
+  await measureCheckpointIo(ctx, checkpoints, ctx.quick ? 0 : 1, baseDir);
 }
