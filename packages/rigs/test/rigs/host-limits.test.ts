@@ -1,0 +1,66 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resultFileSchema } from '@coppice/results-schema';
+import { hostLimitsManifest } from '../../src/rigs/host-limits/manifest.ts';
+import { parseSockperfFullLog } from '../../src/rigs/host-limits/sockperf.ts';
+import { filesUnder, repoRoot, tempDir } from '../harness/helpers.ts';
+
+describe('parseSockperfFullLog', () => {
+  it('takes the rtt column of each transaction row, ignoring the text sockperf writes around it', () => {
+    const log = [
+      'test was performed using the following parameters: --mps=600000 --burst=1 --full-rtt',
+      '------------------------------',
+      'sockperf: [Total Run] RunTime=1.001 sec; Warm up time=400 msec; SentMessages=30342; ReceivedMessages=30341',
+      '------------------------------',
+      'packet, txTime(sec), rxTime(sec), rtt(usec)',
+      '0, 2.407362530, 2.407457180, 94.650',
+      '1, 2.407862529, 2.407996012, 133.483',
+      '',
+    ].join('\n');
+    expect(parseSockperfFullLog(log)).toEqual([94.65, 133.483]);
+    expect(parseSockperfFullLog('no rows here\n')).toEqual([]);
+  });
+});
+
+function leftovers(): string[] {
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+  const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  return [...links.split('\n'), ...netns.split('\n')].filter((l) => /\bcpr-[0-9a-f]{6}-/.test(l));
+}
+
+describe.skipIf(process.getuid?.() !== 0)('host-limits --quick, for real (root)', () => {
+  it('captures every contract metric into one valid file and leaves no namespace, link, file or process behind', () => {
+    const out = tempDir('host-limits');
+    const tmpBefore = new Set(readdirSync(tmpdir()));
+    const run = spawnSync(process.execPath, ['packages/rigs/bin/coppice-rigs.js', 'run', 'host-limits', '--quick', '--out', out], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { ...process.env, CI: 'true' },
+      timeout: 60_000,
+    });
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    const files = filesUnder(out);
+    expect(files).toHaveLength(1);
+    const data = resultFileSchema.parse(JSON.parse(readFileSync(join(out, files[0]!), 'utf8')));
+    expect(data.rig.id).toBe('host-limits');
+    expect(data.run.params.quick).toBe(true);
+    const byMetric = new Map(data.series.map((s) => [s.metric, s]));
+    expect([...byMetric.keys()].sort()).toEqual(hostLimitsManifest.metrics.map((m) => m.name).sort());
+    for (const s of data.series) {
+      expect(s.failures, s.metric).toEqual([]);
+      expect(s.samples.every((x) => x > 0), s.metric).toBe(true);
+    }
+    expect(byMetric.get('sigcont-resume')!.samples).toHaveLength(hostLimitsManifest.samples.quick);
+    expect(byMetric.get('firewall-spawn')!.samples).toHaveLength(hostLimitsManifest.samples.quick);
+    expect(byMetric.get('namespace-rr')!.samples.length).toBeGreaterThanOrEqual(100);
+    expect(byMetric.get('checkpoint-write')!.labels).toEqual({ size: '256MiB' });
+    expect(byMetric.get('checkpoint-read')!.samples).toHaveLength(2);
+    expect(data.host.tools.sockperf).toMatch(/sockperf/);
+    expect(leftovers()).toEqual([]);
+    const newInTmp = readdirSync(tmpdir()).filter((n) => !tmpBefore.has(n) && /^(coppice-host-limits-|cpr-checkpoint-)/.test(n));
+    expect(newInTmp).toEqual([]);
+  });
+});
