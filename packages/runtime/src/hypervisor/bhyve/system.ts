@@ -1,0 +1,130 @@
+/**
+ * What the bhyve backend needs from the OS beyond short commands: a long-running monitor process, signals, its
+ * console, files. Tests substitute the FreeBSD host model (test/freebsd-host/bhyve-system.ts); `FreeBsdSystem` is
+ * the real thing (it needs FreeBSD: nmdm(4) devices, /dev/vmm, ps(1) with lstart).
+ */
+import { spawn } from 'node:child_process';
+import { open, mkdir, rm, stat, readFile, writeFile, access } from 'node:fs/promises';
+import { type CommandRunner, ProcessRunner, runChecked } from '../../host/command-runner.ts';
+import { HypervisorError } from '../hypervisor.ts';
+
+export type MonitorSignal = 'SIGSTOP' | 'SIGCONT' | 'SIGTERM' | 'SIGKILL' | 0;
+
+export interface Monitor {
+  pid: number;
+  /** Resolves with the exit status. */
+  exited: Promise<number>;
+  /** What the monitor wrote on stderr so far (for error messages). */
+  stderr(): string;
+}
+
+export interface BhyveSystem {
+  readonly runner: CommandRunner;
+  spawn(argv: readonly string[]): Promise<Monitor>;
+  /** kill(2); false when the process does not exist. */
+  signal(pid: number, signal: MonitorSignal): Promise<boolean>;
+  /** Process start time (guards against pid reuse), undefined when there is no such process. */
+  startTime(pid: number): Promise<string | undefined>;
+  rssBytes(pid: number): Promise<number>;
+  /** Whether the kernel holds a VM of that name (/dev/vmm/NAME). */
+  vmExists(name: string): Promise<boolean>;
+  /** Sends "ping TOKEN" on the console device and resolves with the round trip once "ready TOKEN" comes back. */
+  probe(consoleDevice: string, timeoutMs: number, signal?: AbortSignal): Promise<number>;
+  fileSize(path: string): Promise<number | undefined>;
+  readText(path: string): Promise<string | undefined>;
+  writeText(path: string, text: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  mkdir(path: string): Promise<void>;
+}
+
+export class FreeBsdSystem implements BhyveSystem {
+  constructor(readonly runner: CommandRunner = new ProcessRunner()) {}
+
+  async spawn(argv: readonly string[]): Promise<Monitor> {
+    const [file, ...args] = argv;
+    if (!file) throw new HypervisorError('empty argv');
+    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (err = (err + d).slice(-4096)));
+    const exited = new Promise<number>((resolve) => child.on('close', (code, sig) => resolve(code ?? (sig === 'SIGKILL' ? 137 : 128))));
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', (e) => reject(new HypervisorError(`cannot run ${file}: ${e.message}`)));
+    });
+    return { pid: child.pid!, exited, stderr: () => err };
+  }
+
+  async signal(pid: number, signal: MonitorSignal): Promise<boolean> {
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async startTime(pid: number): Promise<string | undefined> {
+    const r = await this.runner.run(['ps', '-o', 'lstart=', '-p', String(pid)]);
+    return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+  }
+
+  async rssBytes(pid: number): Promise<number> {
+    const r = await runChecked(this.runner, ['ps', '-o', 'rss=', '-p', String(pid)]);
+    return Number(r.stdout.trim()) * 1024;
+  }
+
+  async vmExists(name: string): Promise<boolean> {
+    return access(`/dev/vmm/${name}`).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async probe(consoleDevice: string, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+    const fh = await open(consoleDevice, 'r+');
+    const t0 = performance.now();
+    const token = Math.random().toString(36).slice(2, 10);
+    try {
+      await fh.write(`ping ${token}\n`);
+      const deadline = Date.now() + timeoutMs;
+      let buffer = '';
+      const chunk = Buffer.alloc(256);
+      // nmdm reads block until the guest writes: each read is one wake-up, never a spin.
+      while (Date.now() < deadline) {
+        if (signal?.aborted) throw new HypervisorError('probe aborted');
+        const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+        buffer += chunk.subarray(0, bytesRead).toString('utf8');
+        if (buffer.split('\n').some((l) => l.trim() === `ready ${token}`)) return performance.now() - t0;
+      }
+      throw new HypervisorError(`no answer on ${consoleDevice} within ${timeoutMs} ms`);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async fileSize(path: string): Promise<number | undefined> {
+    return stat(path).then(
+      (s) => s.size,
+      () => undefined,
+    );
+  }
+
+  async readText(path: string): Promise<string | undefined> {
+    return readFile(path, 'utf8').catch(() => undefined);
+  }
+
+  async writeText(path: string, text: string): Promise<void> {
+    await writeFile(`${path}.tmp`, text);
+    const { rename } = await import('node:fs/promises');
+    await rename(`${path}.tmp`, path);
+  }
+
+  async remove(path: string): Promise<void> {
+    await rm(path, { recursive: true, force: true });
+  }
+
+  async mkdir(path: string): Promise<void> {
+    await mkdir(path, { recursive: true });
+  }
+}
