@@ -1,4 +1,5 @@
 import type { RigManifest } from '@coppice/results-schema';
+import { lifecycleManifest } from './lifecycle/manifest.ts';
 
 /** Manifests of the network rigs (each from its src/rigs/<id>/manifest.ts). */
-export const networkManifests: readonly RigManifest[] = [];
+export const networkManifests: readonly RigManifest[] = [lifecycleManifest];

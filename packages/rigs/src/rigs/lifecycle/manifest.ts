@@ -1,0 +1,36 @@
+import { defineManifest } from '../../harness/define-manifest.ts';
+
+export const lifecycleManifest = defineManifest({
+  id: 'lifecycle',
+  title: 'Sandbox network lifecycle: checkout, release, leaks',
+  summary:
+    'Checkout of a sandbox network (addresses + endpoint on the bridge + firewall policy) and its release ' +
+    '(rules removed, states killed, endpoint recycled), over N sandboxes; then release-all and an audit of the ' +
+    'kernel against the runtime: every leaked state, chain or endpoint counts.',
+  script: 'packages/rigs/src/rigs/lifecycle/rig.ts',
+  platforms: ['linux'],
+  requirements: {
+    root: true,
+    binaries: { linux: ['nft', 'ip', 'conntrack', 'bash'] },
+    notes: ['Bridge netfilter active (net.bridge.bridge-nf-call-iptables/ip6tables = 1): checked in preflight.'],
+  },
+  metrics: [
+    { name: 'checkout', unit: 'ms', description: 'One sandbox network checked out from the warm endpoint pool, policy applied.', labels: {} },
+    { name: 'release', unit: 'ms', description: 'One sandbox released: from then on it can open no connection.', labels: {} },
+  ],
+  checks: ['leaked-after-release-all'],
+  clock:
+    'checkout: from just before `cubenet.checkout()` (policy: 3 allowOut entries including the gateway, 1 denyOut, ' +
+    '1 dnsAllow) until it returns: the sandbox\'s nft rules are committed in one transaction and its state file is ' +
+    'renamed into place. The pool holds N warm endpoints (namespace + veth on the bridge, addressed, unable to send) ' +
+    'made before the clock runs, as a deployment keeps them. release: from just before `cubenet.release()` until it ' +
+    'returns: the sandbox\'s rules and hook are removed and its state file is gone; killing its connection states and ' +
+    'recycling its endpoint run after the return (off the critical path) and are waited for before the audit. Between ' +
+    'checkout and release every sandbox opens one TCP connection to the host (outside the clock), so each has a ' +
+    'conntrack state that release must kill. Sandboxes are checked out one after another, then released one after ' +
+    'another. The check: after release-all, the audit compares the runtime\'s belief with the kernel (nft chains and ' +
+    'sets, forwards, anti-spoof bindings, links and namespaces named cnr-*, conntrack entries of sandbox addresses); ' +
+    'then everything is torn down and the kernel must hold nothing named cnr.',
+  reproduce: 'node packages/rigs/bin/coppice-rigs.js run lifecycle',
+  samples: { full: 100, quick: 10 },
+});

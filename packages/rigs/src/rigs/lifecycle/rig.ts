@@ -1,0 +1,96 @@
+/**
+ * lifecycle: checkout and release latency of sandbox networks, then release-all and a leak audit (see manifest.ts).
+ */
+import { createServer, type Server } from 'node:net';
+import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
+import { cubenetPreflight, openRigCubenet, RIG_PREFIX, since } from './rig-cubenet.ts';
+
+const HOST_PORT = 18099;
+
+export function preflight(ctx: PreflightContext): Promise<string[]> {
+  return cubenetPreflight(ctx);
+}
+
+export async function run(ctx: RigContext): Promise<void> {
+  const n = ctx.samples;
+  const net = await openRigCubenet(ctx, { maxIdle: n });
+  const gateway = net.ipam.gateway;
+
+  // A listener on the gateway so each sandbox can make one real connection (a conntrack state to kill).
+  const server: Server = createServer((s) => s.end());
+  ctx.defer(() => new Promise<void>((r) => server.close(() => r())));
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(HOST_PORT, gateway.ipv4, resolve));
+
+  ctx.progress('warm endpoints', 0, n);
+  await net.warm('isolated', n);
+  ctx.param('warmEndpoints', n);
+  const policy = { allowOut: [`${gateway.ipv4}`, '192.0.2.0/24', '2001:db8::/32'], denyOut: ['198.51.100.7'], dnsAllow: ['192.0.2.53'] };
+  ctx.param('policy', policy);
+
+  const checkout = ctx.series('checkout');
+  const release = ctx.series('release');
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    ctx.signal.throwIfAborted();
+    ctx.progress('checkout', i, n);
+    try {
+      const t0 = performance.now();
+      const s = await net.checkout({ policy });
+      checkout.add(since(t0));
+      ids.push(s.id);
+      const connect = await ctx.runner.run(
+        ['ip', 'netns', 'exec', s.endpoint.isolation!, 'bash', '-c', `exec 3<>/dev/tcp/${gateway.ipv4}/${HOST_PORT}`],
+        { timeoutMs: 5000 },
+      );
+      if (connect.code !== 0) throw new Error(`sandbox ${s.id} could not reach the gateway it is allowed to: ${connect.stderr.trim()}`);
+    } catch (e) {
+      checkout.fail(e);
+    }
+  }
+  const states = (await net.audit()).kernel.states;
+  ctx.param('statesBeforeRelease', states);
+  for (let i = 0; i < ids.length; i++) {
+    ctx.signal.throwIfAborted();
+    ctx.progress('release', i, ids.length);
+    try {
+      const t0 = performance.now();
+      await net.release(ids[i]);
+      release.add(since(t0));
+    } catch (e) {
+      release.fail(e);
+    }
+  }
+  ctx.progress('audit', 0, 1);
+  await net.settle();
+  const audit = await net.audit();
+  const l = audit.leaks;
+  const leakedStates = l.states.length;
+  const leakedChains = l.chains.length + l.sets.length + l.forwards.length + l.bindings.length;
+  const leakedEndpoints = l.endpoints.length;
+  const total = leakedStates + leakedChains + leakedEndpoints;
+  // After release-all the runtime believes in no sandbox; any sandbox-owned object the kernel still holds leaked.
+  const remainingChains = audit.kernel.chains;
+  await net.teardown();
+  const left = await leftovers(ctx);
+  ctx.check(
+    'leaked-after-release-all',
+    total === 0 && remainingChains === 0 && left.length === 0 && audit.ok,
+    `${total} of ${ids.length} leaked: states ${leakedStates}, chains ${leakedChains + remainingChains}, endpoints ${leakedEndpoints}` +
+      ` (states before release: ${states}; after teardown, kernel objects named ${RIG_PREFIX}: ${left.length ? left.join(', ') : 'none'})`,
+  );
+  ctx.progress('audit', 1, 1);
+}
+
+async function leftovers(ctx: RigContext): Promise<string[]> {
+  const out: string[] = [];
+  const tables = await ctx.runner.run(['nft', 'list', 'tables']);
+  for (const line of tables.stdout.split('\n')) if (line.trim().endsWith(` ${RIG_PREFIX}`)) out.push(line.trim());
+  const links = await ctx.runner.run(['ip', '-br', 'link']);
+  for (const line of links.stdout.split('\n')) {
+    const name = line.split(/[\s@]/)[0] ?? '';
+    if (name.startsWith(`${RIG_PREFIX}-`)) out.push(name);
+  }
+  const ns = await ctx.runner.run(['ip', 'netns', 'list']);
+  for (const line of ns.stdout.split('\n')) if (line.startsWith(`${RIG_PREFIX}-`)) out.push(`netns ${line.split(' ')[0]}`);
+  return out;
+}
