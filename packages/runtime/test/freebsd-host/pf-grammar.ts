@@ -71,6 +71,8 @@ export class PfSyntaxError extends Error {
 export interface ParseContext {
   interfaceExists(name: string): boolean;
   interfaceAddresses(name: string): string[];
+  /** Every address of the host's interfaces: pfctl expands `self` into them when it loads the rules. */
+  selfAddresses(): string[];
   /** Parsing into the main ruleset (anchor wildcards allowed) or into an anchor. */
   main: boolean;
 }
@@ -296,6 +298,8 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
     if (natTo && rule.direction !== 'out') throw cur.error('nat-to can only be used outbound');
   }
   const rules: PfRule[] = [];
+  hosts.from = expandSelf(hosts.from, ctx);
+  hosts.to = expandSelf(hosts.to, ctx);
   for (const proto of protos) {
     for (const from of hosts.from) {
       for (const fromPort of hosts.fromPorts) {
@@ -311,26 +315,32 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
             if (toPort !== undefined) r.toPort = toPort;
             if (rdrTo) r.rdrTo = rdrTo;
             if (natTo) r.natTo = natTo;
-            checkFamilies(cur, r);
-            rules.push(r);
+            if (familiesAgree(r)) rules.push(r);
           }
         }
       }
     }
   }
+  // parse.y expand_rule(): combinations of mismatched families are skipped; none left is an error.
+  if (rules.length === 0) throw cur.error('rule expands to no valid combination');
   return rules;
+}
+
+function expandSelf(list: PfHost[], ctx: ParseContext): PfHost[] {
+  return list.flatMap((h) => (h.kind === 'self' ? ctx.selfAddresses().map((a): PfHost => ({ kind: 'addr', cidr: parseCidr(a)! })) : [h]));
 }
 
 function hostFamily(h: PfHost): Family | undefined {
   return h.kind === 'addr' ? h.cidr.family : undefined;
 }
 
-/** parse.y refuses a rule whose addresses cannot share one address family ("address family mismatch"). */
-function checkFamilies(cur: Cursor, r: PfRule): void {
+/** Whether a rule's addresses (and its af keyword) can share one address family; sets af from them. */
+function familiesAgree(r: PfRule): boolean {
   const fams = [hostFamily(r.from), hostFamily(r.to), r.rdrTo && hostFamily(r.rdrTo.host)].filter((f): f is Family => !!f);
   if (r.af) fams.push(r.af);
-  if (new Set(fams).size > 1) throw cur.error('address family mismatch');
+  if (new Set(fams).size > 1) return false;
   if (fams.length > 0 && !r.af) r.af = fams[0];
+  return true;
 }
 
 function parseNatRule(cur: Cursor, ctx: ParseContext): PfRule[] {
@@ -344,13 +354,13 @@ function parseNatRule(cur: Cursor, ctx: ParseContext): PfRule[] {
   cur.expect('->');
   const target = parseHostAtom(cur, ctx);
   const rules: PfRule[] = [];
-  for (const from of hosts.from) {
-    for (const to of hosts.to) {
+  for (const from of expandSelf(hosts.from, ctx)) {
+    for (const to of expandSelf(hosts.to, ctx)) {
       const r: PfRule = { ...rule, from, to, natTarget: target };
-      checkFamilies(cur, r);
-      rules.push(r);
+      if (familiesAgree(r)) rules.push(r);
     }
   }
+  if (rules.length === 0) throw cur.error('rule expands to no valid combination');
   return rules;
 }
 

@@ -147,7 +147,8 @@ export function printRule(r: PfRule, numericPorts: boolean): string {
   if (r.quick) parts.push('quick');
   if (r.iface) parts.push(`on ${r.ifaceNot ? '! ' : ''}${r.iface}`);
   if (r.af) parts.push(r.af);
-  if (r.proto) parts.push(`proto ${r.proto}`);
+  // /etc/protocols names ICMPv6 "ipv6-icmp", which is what pfctl prints.
+  if (r.proto) parts.push(`proto ${r.proto === 'icmp6' ? 'ipv6-icmp' : r.proto}`);
   const noHosts = r.from.kind === 'any' && r.to.kind === 'any' && r.fromPort === undefined && r.toPort === undefined;
   if (noHosts) parts.push('all');
   else {

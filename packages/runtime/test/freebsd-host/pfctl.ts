@@ -223,6 +223,7 @@ function load(host: FreeBsdHost, k: PfKernel, anchor: string, text: string, file
       main: anchor === '',
       interfaceExists: (n) => net.interfaces.get(n)?.vnet === null,
       interfaceAddresses: (n) => interfaceAddresses(net, n),
+      selfAddresses: () => [...net.interfaces.values()].filter((i) => i.vnet === null).flatMap((i) => i.addresses.map((a) => a.address)),
     });
   } catch (e) {
     if (e instanceof PfSyntaxError) {

@@ -47,7 +47,7 @@ describe('model pfctl: loading rules', () => {
     ['a bad address', 'pass in quick from 10.0.0.300 to any', 'stdin:1:'],
     ['a host name (no DNS)', 'pass in quick from example to any', 'no IP address found for example'],
     ['a port out of range', 'pass in quick proto tcp to any port 70000', 'illegal port value 70000'],
-    ['a mixed address family', 'pass in quick from 10.0.0.1 to fd00::1', 'address family mismatch'],
+    ['a mixed address family', 'pass in quick from 10.0.0.1 to fd00::1', 'rule expands to no valid combination'],
     ['rule text smuggled after a newline', 'pass in quick all\n}; block all {', 'stdin:2: syntax error'],
     ['an overlong label', `pass in all label "${'x'.repeat(64)}"`, 'rule label too long'],
   ])('refuses %s and loads nothing', async (_what, text, message) => {
