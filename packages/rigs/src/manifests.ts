@@ -4,9 +4,15 @@
 import type { RigManifest } from '@coppice/results-schema';
 import { floorsManifests } from './rigs/floors.ts';
 import { networkManifests } from './rigs/network.ts';
+import { networkEdgeManifests } from './rigs/network-edge.ts';
 import { poolsManifests } from './rigs/pools.ts';
 
-export const manifests: readonly RigManifest[] = [...floorsManifests, ...networkManifests, ...poolsManifests];
+export const manifests: readonly RigManifest[] = [
+  ...floorsManifests,
+  ...networkManifests,
+  ...networkEdgeManifests,
+  ...poolsManifests,
+];
 
 export function manifestById(id: string): RigManifest | undefined {
   return manifests.find((m) => m.id === id);

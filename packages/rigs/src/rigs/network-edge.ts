@@ -1,0 +1,4 @@
+import type { RigManifest } from '@coppice/results-schema';
+
+/** Manifests of the network rigs at the sandbox's edge: forwards, egress, rate limits, policy churn. */
+export const networkEdgeManifests: readonly RigManifest[] = [];
