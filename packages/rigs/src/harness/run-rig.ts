@@ -83,6 +83,8 @@ export async function runRig(options: RunRigOptions): Promise<RigOutcome> {
     return { rig, status: 'failed', reason: `cannot capture host provenance: ${errorMessage(e)}` };
   }
 
+  if (options.signal.aborted) return { rig, status: 'failed', reason: interruptedReason(options.signal) };
+
   const started = performance.now();
   const seconds = () => Math.round((performance.now() - started) / 100) / 10;
   const startedAt = new Date().toISOString();

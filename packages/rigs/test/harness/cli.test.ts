@@ -113,34 +113,66 @@ describe('coppice-rigs verify', () => {
   });
 });
 
-describe('coppice-rigs run, interrupted (a real process and a real SIGINT)', () => {
-  it('runs the cleanups, ends the helper, writes no file and no temp file, exits 130', async () => {
+/** The CLI with the test rigs as a real process, started once the rig has written its helper's pid. */
+async function startCli(rig: string, out: string, markers: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/harness/fixtures/cli.ts', 'run', rig, '--out', out], {
+    cwd: join(repoRoot, 'packages/rigs'),
+    env: { ...process.env, COPPICE_TEST_MARKERS: markers, CI: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (b) => (output += b));
+  child.stderr.on('data', (b) => (output += b));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const deadline = Date.now() + 20_000;
+  while (markerLines(markers, `${rig}-helper`).length === 0) {
+    if (Date.now() > deadline) throw new Error(`rig never started:\n${output}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return { child, exited, helper: Number(markerLines(markers, `${rig}-helper`)[0]), output: () => output };
+}
+
+function newTempEntries(before: Set<string>, rig: string): string[] {
+  return readdirSync(tmpdir()).filter((n) => n.startsWith(`coppice-${rig}-`) && !before.has(n));
+}
+
+describe('coppice-rigs run, interrupted or crashing (a real process)', () => {
+  it('SIGINT: runs the cleanups, ends the helper, writes no file and no temp file, exits 130', async () => {
     const out = tempDir('cli');
     const markers = tempDir('markers');
-    const tmpBefore = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('coppice-hangs-')));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/harness/fixtures/cli.ts', 'run', 'hangs', '--out', out], {
-      cwd: join(repoRoot, 'packages/rigs'),
-      env: { ...process.env, COPPICE_TEST_MARKERS: markers, CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (b) => (output += b));
-    child.stderr.on('data', (b) => (output += b));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const deadline = Date.now() + 20_000;
-    while (markerLines(markers, 'hangs-helper').length === 0) {
-      if (Date.now() > deadline) throw new Error(`rig never started:\n${output}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    const helper = Number(markerLines(markers, 'hangs-helper')[0]);
-    expect(isAlive(helper)).toBe(true);
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
-    expect(output).toMatch(/hangs\s+failed\s+interrupted \(received SIGINT\)/);
+    const tmpBefore = new Set(readdirSync(tmpdir()));
+    const cli = await startCli('hangs', out, markers);
+    expect(isAlive(cli.helper)).toBe(true);
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(130);
+    expect(cli.output()).toMatch(/hangs\s+failed\s+interrupted \(received SIGINT\)/);
     expect(markerLines(markers, 'hangs-deferred')).toHaveLength(1);
-    expect(isAlive(helper)).toBe(false);
+    expect(isAlive(cli.helper)).toBe(false);
     expect(filesUnder(out)).toEqual([]);
-    const tmpAfter = readdirSync(tmpdir()).filter((n) => n.startsWith('coppice-hangs-') && !tmpBefore.has(n));
-    expect(tmpAfter).toEqual([]);
+    expect(newTempEntries(tmpBefore, 'hangs')).toEqual([]);
+  });
+
+  it('SIGTERM: the same, exit 143', async () => {
+    const out = tempDir('cli');
+    const markers = tempDir('markers');
+    const cli = await startCli('hangs', out, markers);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(143);
+    expect(markerLines(markers, 'hangs-deferred')).toHaveLength(1);
+    expect(isAlive(cli.helper)).toBe(false);
+    expect(filesUnder(out)).toEqual([]);
+  });
+
+  it('an uncaught exception in a rig: cleanups still run, nothing left running or written, exit 1', async () => {
+    const out = tempDir('cli');
+    const markers = tempDir('markers');
+    const tmpBefore = new Set(readdirSync(tmpdir()));
+    const cli = await startCli('crashes', out, markers);
+    expect(await cli.exited).toBe(1);
+    expect(cli.output()).toMatch(/crashes\s+failed\s+interrupted \(uncaught exception: async crash\)/);
+    expect(markerLines(markers, 'crashes-deferred')).toHaveLength(1);
+    expect(isAlive(cli.helper)).toBe(false);
+    expect(filesUnder(out)).toEqual([]);
+    expect(newTempEntries(tmpBefore, 'crashes')).toEqual([]);
   });
 });

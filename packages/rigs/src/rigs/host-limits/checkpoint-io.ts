@@ -46,6 +46,7 @@ export async function measureCheckpointIo(ctx: RigContext, count: number, warmup
     }
     try {
       await dropCachedPages(ctx, file);
+      if (i === warmup) await recordResidency(ctx, file);
       const r = await timeRead(ctx, file);
       if (recording) reads.add(r);
     } catch (e) {
@@ -94,6 +95,17 @@ async function timeRead(ctx: RigContext, file: string): Promise<number> {
 async function dropCachedPages(ctx: RigContext, file: string): Promise<void> {
   if (ctx.platform !== 'linux') return;
   await runChecked(ctx.runner, ['dd', `if=${file}`, 'iflag=nocache', 'count=0', 'status=none']);
+}
+
+/**
+ * Evidence that the drop worked: how much of the file is still in the page cache just before the first recorded
+ * read (util-linux fincore, when installed).
+ */
+async function recordResidency(ctx: RigContext, file: string): Promise<void> {
+  if (ctx.platform !== 'linux') return;
+  const fincore = await ctx.runner.run(['fincore', '--bytes', '--noheadings', '--output', 'RES', file]).catch(() => undefined);
+  const resident = fincore?.code === 0 ? fincore.stdout.trim() : undefined;
+  ctx.param('checkpointCachedBytesBeforeRead', resident !== undefined && /^\d+$/.test(resident) ? Number(resident) : 'unknown (no fincore)');
 }
 
 async function fileSystemType(ctx: RigContext, dir: string): Promise<string> {

@@ -14,6 +14,8 @@ export async function measureSigcontResume(ctx: RigContext, count: number, warmu
   if (pid === undefined) throw new Error('could not start cat');
   const stdin = child.stdin as Writable;
   const stdout = child.stdout as Readable;
+  // If cat dies, the next write fails with EPIPE: the pending answer then rejects on 'close' instead.
+  stdin.on('error', () => {});
   await roundTrip(stdin, stdout); // cat is up and answering before the first stop
 
   await ctx.repeat({ phase: 'sigcont-resume', warmup, count, series: ctx.series('sigcont-resume') }, async () => {
