@@ -1,5 +1,6 @@
 import type { RigManifest } from '@coppice/results-schema';
 import { lifecycleManifest } from './lifecycle/manifest.ts';
+import { netRrManifest } from './net-rr/manifest.ts';
 
 /** Manifests of the network rigs (each from its src/rigs/<id>/manifest.ts). */
-export const networkManifests: readonly RigManifest[] = [lifecycleManifest];
+export const networkManifests: readonly RigManifest[] = [lifecycleManifest, netRrManifest];

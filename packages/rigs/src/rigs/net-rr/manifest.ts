@@ -1,0 +1,38 @@
+import { defineManifest } from '../../harness/define-manifest.ts';
+
+export const netRrManifest = defineManifest({
+  id: 'net-rr',
+  title: 'Sandbox-to-sandbox TCP round trip',
+  summary:
+    'TCP request/response round trip between two sandboxes on the bridge with their policies loaded (each allows ' +
+    'the other among 200 other entries), IPv4 and IPv6; every transaction recorded.',
+  script: 'packages/rigs/src/rigs/net-rr/rig.ts',
+  platforms: ['linux'],
+  requirements: {
+    root: true,
+    binaries: { linux: ['nft', 'ip', 'conntrack', 'ss', 'sockperf', 'cc'] },
+    notes: [
+      'Bridge netfilter active (checked in preflight): the traffic crosses the firewall\'s forward hook.',
+      'IPv6 uses tcp-rr (C source beside the rig, compiled for the run) because Debian 12\'s sockperf 3.7 has no IPv6.',
+    ],
+  },
+  metrics: [
+    {
+      name: 'rtt',
+      unit: 'us',
+      description: 'One TCP request/response round trip (14-byte messages, one in flight) between two sandboxes.',
+      labels: { family: ['ipv4', 'ipv6'] },
+    },
+  ],
+  checks: [],
+  clock:
+    'Two sandboxes checked out from cubenet (network namespaces with a veth on the bridge, nft policy loaded: each ' +
+    "allows the other's address among 100 allowOut and 100 denyOut entries of documentation ranges). ipv4: sockperf " +
+    'ping-pong over TCP from sandbox A to a sockperf server in B, 14-byte messages, one in flight, back to back; each ' +
+    "sample is one transaction's round trip from sockperf's --full-log (send to reply received), after sockperf's " +
+    '400 ms warm-up. ipv6: the same exchange with tcp-rr (clock_gettime(CLOCK_MONOTONIC) before the write and after ' +
+    'the read of each transaction, 0.4 s warm-up unrecorded). Each log is evenly subsampled to at most the count in ' +
+    'run.params; the IPv4 round trip measured with tcp-rr too is kept in run.params as a cross-check of the two tools.',
+  reproduce: 'node packages/rigs/bin/coppice-rigs.js run net-rr',
+  samples: { full: 10000, quick: 500 },
+});
