@@ -1,0 +1,70 @@
+/** policy-update: one-address add and 1 000-address replace on a live sandbox, against the nft spawn floor. */
+import { runChecked } from '@coppice/runtime';
+import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
+import { cubenetPreflight, openRigCubenet, RIG_PREFIX, since } from '../lifecycle/rig-cubenet.ts';
+
+export function preflight(ctx: PreflightContext): Promise<string[]> {
+  return cubenetPreflight(ctx);
+}
+
+/** The k-th distinct public-looking address (198.18.0.0/15, benchmarking range), never repeating within a run. */
+function v4(k: number): string {
+  return `198.${18 + ((k >> 16) & 1)}.${(k >> 8) & 255}.${k & 255}`;
+}
+function v6(k: number): string {
+  return `2001:2::${(k >> 16).toString(16)}:${(k & 0xffff).toString(16)}`;
+}
+
+export async function run(ctx: RigContext): Promise<void> {
+  const n = ctx.samples;
+  const warmup = ctx.param('warmupRounds', ctx.quick ? 2 : 10);
+  const batch = 1000;
+  const net = await openRigCubenet(ctx);
+  const sandbox = await net.checkout({ policy: { allowOut: [v4(0)], dnsAllow: ['192.0.2.53'] } });
+  ctx.param('sandbox', { id: sandbox.id, endpoint: sandbox.endpoint.kind });
+
+  const addOne = ctx.series('update-latency', { op: 'add-one' });
+  const replace = ctx.series('update-latency', { op: 'replace-1000' });
+  const spawnFloor = ctx.series('firewall-spawn');
+  let next = 1;
+  let lastAdded = '';
+  let lastBatch: string[] = [];
+  for (let round = 0; round < warmup + n; round++) {
+    ctx.signal.throwIfAborted();
+    ctx.progress(round < warmup ? 'warm-up' : 'rounds', Math.max(0, round - warmup), n);
+    const record = round >= warmup;
+    try {
+      const t0 = performance.now();
+      await runChecked(ctx.runner, ['nft', 'list', 'tables'], { timeoutMs: 10_000 });
+      if (record) spawnFloor.add(since(t0));
+    } catch (e) {
+      if (record) spawnFloor.fail(e);
+    }
+    try {
+      lastAdded = next % 2 ? v4(next) : v6(next);
+      next++;
+      const t0 = performance.now();
+      await net.addAddresses(sandbox.id, 'allowOut', [lastAdded]);
+      if (record) addOne.add(since(t0));
+    } catch (e) {
+      if (record) addOne.fail(e);
+    }
+    try {
+      lastBatch = Array.from({ length: batch }, (_, i) => (i % 2 ? v6(next + i) : v4(next + i)));
+      next += batch;
+      const t0 = performance.now();
+      await net.replaceAddresses(sandbox.id, 'allowOut', lastBatch);
+      if (record) replace.add(since(t0));
+    } catch (e) {
+      if (record) replace.fail(e);
+    }
+  }
+  ctx.progress('verify', 0, 1);
+  // The last replace holds the set; the last add was before it. Read both kinds back from the kernel.
+  await net.addAddresses(sandbox.id, 'allowOut', [lastAdded]);
+  for (const address of [lastAdded, lastBatch[0]!, lastBatch[batch - 1]!]) {
+    const set = `a${address.includes(':') ? 6 : 4}-${sandbox.id}`;
+    await runChecked(ctx.runner, ['nft', 'get', 'element', 'inet', RIG_PREFIX, set, `{ ${address} }`]);
+  }
+  ctx.progress('verify', 1, 1);
+}
