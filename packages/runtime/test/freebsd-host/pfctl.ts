@@ -168,7 +168,7 @@ function pfctl(host: FreeBsdHost, args: string[], input: string): ToolOutput {
   if (o.show) {
     const shown = show(host, k, anchor, o);
     out.push(shown.stdout);
-    if (shown.code) return { stdout: out.join(''), stderr: err.map((l) => `${l}\n`).join(''), code: shown.code };
+    if (shown.code) return { stdout: out.join(''), stderr: err.map((l) => `${l}\n`).join('') + (shown.stderr ?? ''), code: shown.code };
   }
   return { stdout: out.join(''), stderr: err.map((l) => `${l}\n`).join('') };
 }
@@ -386,7 +386,7 @@ function killStates(host: FreeBsdHost, k: PfKernel, kill: string[], note: (s: st
   note(`killed ${doomed.length} states from 1 sources and ${second === undefined ? 0 : 1} destinations`);
 }
 
-function show(host: FreeBsdHost, k: PfKernel, anchor: string, o: Options): { stdout: string; code?: number } {
+function show(host: FreeBsdHost, k: PfKernel, anchor: string, o: Options): { stdout: string; code?: number; stderr?: string } {
   const what = o.show as string;
   if (!MODEL_SHOW.has(what)) throw new ToolFailure(`-s ${what} is not supported by the host model`);
   switch (what) {
@@ -400,11 +400,13 @@ function show(host: FreeBsdHost, k: PfKernel, anchor: string, o: Options): { std
       return { stdout: list.map((r) => `${printRule(r, o.numeric)}\n`).join('') };
     }
     case 'Anchors': {
+      // pfctl_walk_anchors() (pfctl.c) walks every anchor below the target, depth first, and prints "  path";
+      // names starting with "_" only with -v; a missing target is "Anchor 'X' not found.".
       const paths = anchorPaths(k);
       const prefix = anchor ? `${anchor}/` : '';
-      if (anchor && !paths.includes(anchor)) throw new ToolFailure('Anchor does not exist.');
-      const children = paths.filter((p) => p.startsWith(prefix) && (o.verbose > 0 || !p.slice(prefix.length).includes('/')));
-      return { stdout: children.map((p) => `  ${p}\n`).join('') };
+      if (anchor && !paths.includes(anchor)) return { stdout: '', code: 1, stderr: `Anchor '${anchor}' not found.\n` };
+      const below = paths.filter((p) => p.startsWith(prefix) && (o.verbose > 0 || !p.split('/').pop()!.startsWith('_')));
+      return { stdout: below.map((p) => `  ${p}\n`).join('') };
     }
     case 'Tables': {
       const rs = k.rulesets.get(anchor);

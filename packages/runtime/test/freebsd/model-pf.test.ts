@@ -74,6 +74,8 @@ describe('model pfctl: loading rules', () => {
     const host = createFreeBsdHost();
     await load(host, ANCHOR, 'table <t> persist { 10.1.0.0/16 }\nblock drop in quick on tap0 all');
     expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout).toBe(`  ${ANCHOR}\n`);
+    expect((await host.run(['pfctl', '-sA'])).stdout).toBe(`  cube\n  ${ANCHOR}\n`);
+    expect((await host.run(['pfctl', '-a', 'nope', '-sA'])).stderr).toBe("Anchor 'nope' not found.\n");
     expect((await host.run(['pfctl', '-a', ANCHOR, '-F', 'all'])).code).toBe(0);
     expect((await host.run(['pfctl', '-sA'])).stdout).toBe('');
   });

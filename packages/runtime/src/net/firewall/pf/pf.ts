@@ -188,7 +188,7 @@ export class PfFirewall implements FirewallBackend {
   private async anchors(): Promise<string[]> {
     const r = await this.runner.run(['pfctl', '-a', this.root, '-sA']);
     if (r.code !== 0) {
-      if (/Anchor does not exist/.test(r.stderr)) return [];
+      if (/Anchor '.*' not found|Anchor does not exist/.test(r.stderr)) return [];
       throw new CommandError(r);
     }
     return parseAnchors(r.stdout).filter((p) => p.startsWith(`${this.root}/`));
