@@ -6,7 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { resultFileSchema } from '@coppice/results-schema';
 import { hostLimitsManifest } from '../../src/rigs/host-limits/manifest.ts';
 import { parseSockperfFullLog } from '../../src/rigs/host-limits/sockperf.ts';
-import { filesUnder, repoRoot, tempDir } from '../harness/helpers.ts';
+import { createNamespacePair } from '../../src/rigs/host-limits/pair-linux.ts';
+import { ProcessRunner } from '@coppice/runtime';
+import { ChildProcesses } from '../../src/harness/child-processes.ts';
+import { Progress } from '../../src/harness/progress.ts';
+import { HarnessContext } from '../../src/harness/rig-context-impl.ts';
+import { captureStream, fakeHost, filesUnder, repoRoot, tempDir } from '../harness/helpers.ts';
 
 describe('parseSockperfFullLog', () => {
   it('takes the rtt column of each transaction row, ignoring the text sockperf writes around it', () => {
@@ -25,13 +30,39 @@ describe('parseSockperfFullLog', () => {
   });
 });
 
-function leftovers(): string[] {
-  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
-  const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-  return [...links.split('\n'), ...netns.split('\n')].filter((l) => /\bcpr-[0-9a-f]{6}-/.test(l));
+/** Links and namespaces named for one pair tag (`cpr-<tag>-...`). */
+function leftovers(tag: string): string[] {
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout.split('\n');
+  const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n');
+  const name = new RegExp(`\\bcpr-${tag}-[a-z]+\\b`);
+  return [...links, ...netns].map((l) => name.exec(l)?.[0]).filter((n): n is string => n !== undefined);
 }
 
 describe.skipIf(process.getuid?.() !== 0)('host-limits --quick, for real (root)', () => {
+  it('a namespace pair that fails midway removes what it made and leaves a namespace it did not make', async () => {
+    const tag = 'f00d42';
+    spawnSync('ip', ['netns', 'add', `cpr-${tag}-b`]); // taken: creating side b fails after the bridge and side a exist
+    try {
+      const ctx = new HarnessContext({
+        manifest: hostLimitsManifest,
+        quick: true,
+        runner: new ProcessRunner(),
+        host: fakeHost,
+        progress: new Progress(captureStream(), { mode: 'plain' }),
+        children: new ChildProcesses(),
+        signal: new AbortController().signal,
+        tmpdir: tempDir('pair'),
+        repoRoot,
+      });
+      await expect(createNamespacePair(ctx, tag)).rejects.toThrow(/ip netns add cpr-f00d42-b/);
+      expect(await ctx.runDeferred()).toEqual([]);
+      expect(leftovers(tag)).toEqual([`cpr-${tag}-b`]);
+    } finally {
+      spawnSync('ip', ['netns', 'del', `cpr-${tag}-b`]);
+    }
+    expect(leftovers(tag)).toEqual([]);
+  });
+
   it('captures every contract metric into one valid file and leaves no namespace, link, file or process behind', () => {
     const out = tempDir('host-limits');
     const tmpBefore = new Set(readdirSync(tmpdir()));
@@ -59,7 +90,9 @@ describe.skipIf(process.getuid?.() !== 0)('host-limits --quick, for real (root)'
     expect(byMetric.get('checkpoint-write')!.labels).toEqual({ size: '256MiB' });
     expect(byMetric.get('checkpoint-read')!.samples).toHaveLength(2);
     expect(data.host.tools.sockperf).toMatch(/sockperf/);
-    expect(leftovers()).toEqual([]);
+    const tag = /^cpr-([0-9a-f]{6})-a\b/.exec(String(data.run.params.namespaceRrEndpoints))?.[1];
+    expect(tag).toBeDefined();
+    expect(leftovers(tag!)).toEqual([]);
     const newInTmp = readdirSync(tmpdir()).filter((n) => !tmpBefore.has(n) && /^(coppice-host-limits-|cpr-checkpoint-)/.test(n));
     expect(newInTmp).toEqual([]);
   });

@@ -13,10 +13,15 @@ const CHUNK = 8 * 1024 * 1024;
  * checkpoint-write and checkpoint-read: per sample, a new 256 MiB file of random bytes written and fsynced, its
  * cached pages dropped, then read back; the file is removed outside the clock.
  */
-export async function measureCheckpointIo(ctx: RigContext, count: number, warmup: number, baseDir: string): Promise<void> {
-  const dir = await mkdtemp(join(baseDir, 'cpr-checkpoint-'));
+export async function measureCheckpointIo(
+  ctx: RigContext,
+  count: number,
+  warmup: number,
+  base: { dir: string; described: string },
+): Promise<void> {
+  const dir = await mkdtemp(join(base.dir, 'cpr-checkpoint-'));
   ctx.defer(() => rm(dir, { recursive: true, force: true }));
-  ctx.param('checkpointDir', baseDir);
+  ctx.param('checkpointDir', base.described);
   ctx.param('checkpointFs', await fileSystemType(ctx, dir));
   ctx.param('checkpointRead', ctx.platform === 'linux' ? 'page cache dropped per file (posix_fadvise DONTNEED)' : 'O_DIRECT');
 

@@ -22,7 +22,7 @@ export const hostLimitsManifest = defineManifest({
       'Linux: `nft list tables` must succeed (nftables in the kernel) and network namespaces must be available.',
       'FreeBSD: pf loaded (`pfctl -s info` succeeds) and a VNET kernel (kern.features.vimage=1).',
       'The 256 MiB file is written under COPPICE_CHECKPOINT_DIR if set (put it where the durable pool keeps its ' +
-        'checkpoints), else the system temporary folder; its file-system type is recorded in run.params.',
+        'checkpoints), else the run’s temporary folder (under TMPDIR); its file-system type is recorded in run.params.',
     ],
   },
   metrics: [

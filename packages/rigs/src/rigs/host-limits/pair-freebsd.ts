@@ -5,7 +5,8 @@ import { PAIR_SUBNET, type EndpointPair } from './endpoint-pair.ts';
 /**
  * Two VNET jails (`cpr-<tag>-a`, `cpr-<tag>-b`), each holding the b end of an epair whose a end is on a bridge
  * (FREEBSD.md: `ifconfig epair create`, `jail -c name=... vnet vnet.interface=epairNb persist`, `jexec`).
- * Each object's removal is deferred as soon as it exists, so a failure midway removes whatever was made.
+ * Each object's removal is deferred as soon as it exists (never before: a name that turns out to be taken belongs
+ * to someone else), so a failure midway removes exactly what this rig made.
  */
 export async function createJailPair(ctx: RigContext, tag: string): Promise<EndpointPair> {
   const run = (argv: string[]) => runChecked(ctx.runner, argv, { timeoutMs: 10_000 });
@@ -21,9 +22,8 @@ export async function createJailPair(ctx: RigContext, tag: string): Promise<Endp
     ctx.defer(() => destroyInterface(ctx.runner, epairA));
     await run(['ifconfig', bridge, 'addm', epairA, 'up']);
     await run(['ifconfig', epairA, 'up']);
-    ctx.defer(() => removeJail(ctx.runner, jail));
     await run(['jail', '-c', `name=${jail}`, 'path=/', 'vnet', `vnet.interface=${epairB}`, 'persist']);
-    await run(['jexec', jail, 'ifconfig', 'lo0', 'up']);
+    ctx.defer(() => removeJail(ctx.runner, jail));
     await run(['jexec', jail, 'ifconfig', epairB, 'inet', `${addr}/${PAIR_SUBNET.prefix}`, 'up']);
   }
   return {
@@ -35,8 +35,8 @@ export async function createJailPair(ctx: RigContext, tag: string): Promise<Endp
 }
 
 async function removeJail(runner: CommandRunner, jail: string): Promise<void> {
-  const listed = await runner.run(['jls', '-j', jail, 'jid']);
-  if (listed.code !== 0) return; // not running
+  const listed = await runChecked(runner, ['jls', 'name']);
+  if (!listed.stdout.split('\n').includes(jail)) return; // not running
   await runChecked(runner, ['jail', '-r', jail]);
 }
 

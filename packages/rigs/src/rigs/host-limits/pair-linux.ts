@@ -3,26 +3,27 @@ import type { RigContext } from '../../harness/rig-context.ts';
 import { PAIR_SUBNET, type EndpointPair } from './endpoint-pair.ts';
 
 /**
- * Two network namespaces, each with a veth whose host end is on a bridge. Each object's removal is deferred before
- * it is created, so a failure midway removes whatever was made.
+ * Two network namespaces, each with a veth whose host end is on a bridge. Each object's removal is deferred as soon
+ * as it exists (never before: a name that turns out to be taken belongs to someone else), so a failure midway
+ * removes exactly what this rig made.
  */
 export async function createNamespacePair(ctx: RigContext, tag: string): Promise<EndpointPair> {
   const run = (argv: string[]) => runChecked(ctx.runner, argv, { timeoutMs: 10_000 });
   const bridge = `cpr-${tag}-br`;
   const sides = { a: PAIR_SUBNET.a, b: PAIR_SUBNET.b };
 
-  ctx.defer(() => removeLink(ctx.runner, bridge));
   await run(['ip', 'link', 'add', bridge, 'type', 'bridge']);
+  ctx.defer(() => removeLink(ctx.runner, bridge));
   await run(['ip', 'link', 'set', bridge, 'up']);
   for (const [side, addr] of Object.entries(sides)) {
     const ns = `cpr-${tag}-${side}`;
     const hostEnd = `cpr-${tag}-${side}`;
     const nsEnd = `cpr-${tag}-${side}p`;
-    // Deleting the namespace destroys the veth end inside it, and with it the pair.
-    ctx.defer(() => removeNamespace(ctx.runner, ns));
-    ctx.defer(() => removeLink(ctx.runner, hostEnd));
     await run(['ip', 'netns', 'add', ns]);
+    ctx.defer(() => removeNamespace(ctx.runner, ns));
     await run(['ip', 'link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', nsEnd]);
+    // Deleting the host end destroys the pair, wherever the other end is.
+    ctx.defer(() => removeLink(ctx.runner, hostEnd));
     await run(['ip', 'link', 'set', nsEnd, 'netns', ns]);
     await run(['ip', 'link', 'set', hostEnd, 'master', bridge, 'up']);
     await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);

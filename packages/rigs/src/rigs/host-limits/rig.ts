@@ -2,7 +2,7 @@
  * host-limits: the physical floors of this host, in one run (see manifest.ts for the clocks). Linux uses network
  * namespaces and nftables; FreeBSD uses VNET jails and pf.
  */
-import { tmpdir } from 'node:os';
+import { dirname } from 'node:path';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { measureCheckpointIo } from './checkpoint-io.ts';
 import { pairTag } from './endpoint-pair.ts';
@@ -36,6 +36,7 @@ export async function run(ctx: RigContext): Promise<void> {
   await measureFirewallSpawn(ctx, n, warmup);
 
   const tag = pairTag();
+  ctx.param('namespaceRrEndpoints', `cpr-${tag}-a and cpr-${tag}-b on a bridge, ${ctx.platform === 'linux' ? 'network namespaces' : 'VNET jails'}`);
   const pair = ctx.platform === 'linux' ? await createNamespacePair(ctx, tag) : await createJailPair(ctx, tag);
   await measurePingPong(ctx, pair, {
     seconds: ctx.param('namespaceRrSeconds', ctx.quick ? 1 : 3),
@@ -45,6 +46,9 @@ export async function run(ctx: RigContext): Promise<void> {
   });
 
   const checkpoints = ctx.param('checkpointSamples', ctx.quick ? CHECKPOINT_SAMPLES.quick : CHECKPOINT_SAMPLES.full);
-  const baseDir = process.env.COPPICE_CHECKPOINT_DIR || tmpdir();
-  await measureCheckpointIo(ctx, checkpoints, ctx.quick ? 0 : 1, baseDir);
+  const configured = process.env.COPPICE_CHECKPOINT_DIR;
+  await measureCheckpointIo(ctx, checkpoints, ctx.quick ? 0 : 1, {
+    dir: configured || ctx.tmpdir,
+    described: configured || `${dirname(ctx.tmpdir)} (the run's temporary folder)`,
+  });
 }
