@@ -147,6 +147,23 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout).toBe('');
   });
 
+  it('the backend itself refuses values that would change the rule text, before pfctl runs', async () => {
+    const { host, fw, rulesA } = await setup();
+    const before = host.calls.length;
+    const hostile: SandboxRules[] = [
+      { ...rulesA, policy: { ...rulesA.policy, allowOut: ['10.0.0.1 }\npass quick all\ntable <x> {'] } },
+      { ...rulesA, hostInterface: 'tap0 all\npass' },
+      { ...rulesA, addresses: { ipv4: 'any', ipv6: 'fd77::5' } },
+      { ...rulesA, id: 'aaaaaaaaaaaa/../x' as SandboxId },
+      { ...rulesA, forwards: [{ protocol: 'tcp', hostPort: 70000, sandboxPort: 80 }] },
+    ];
+    for (const r of hostile) await expect(fw.applySandbox(r)).rejects.toThrow(/invalid/);
+    await expect(fw.replaceAddresses(A.id, 'allowOut', ['10.0.0.1', '; rm -rf /'])).rejects.toThrow(/invalid/);
+    await expect(fw.removeSandbox('../../x' as SandboxId)).rejects.toThrow(/invalid/);
+    await expect(fw.addAddresses(A.id, 'private' as never, ['10.0.0.1'])).rejects.toThrow(/invalid/);
+    expect(host.calls.slice(before)).toEqual([]);
+  });
+
   it('init refuses to replace an operator ruleset that lacks the hook, and names the lines to add', async () => {
     const host = createFreeBsdHost();
     await host.run(['pfctl', '-f', '-'], { input: 'block drop in quick on em0 proto tcp to any port 23\n' });

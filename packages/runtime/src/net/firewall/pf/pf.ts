@@ -7,7 +7,7 @@
 import { CommandError, type CommandRunner, type CommandResult, runChecked } from '../../../host/command-runner.ts';
 import { endpointGroup } from '../../endpoint/freebsd/names.ts';
 import type { AddressList, PortForward, SandboxAddresses, SandboxId } from '../../types.ts';
-import { ipv4ToNumber, ipv6ToGroups, parseCidr } from '../../validate.ts';
+import { ipv4ToNumber, ipv6ToGroups, parseAddressListName, parseCidr } from '../../validate.ts';
 import type { Binding, ConnectionState, FirewallBackend, FirewallInventory, KernelSandbox, SandboxRules } from '../firewall.ts';
 import { parseAnchors, parseInfo, parseRules, parseStates, parseTableNames, portNumber } from './parse.ts';
 import { pfPreflight } from './preflight.ts';
@@ -132,13 +132,13 @@ export class PfFirewall implements FirewallBackend {
   }
 
   async addAddresses(id: SandboxId, list: AddressList, entries: string[]): Promise<void> {
-    await runChecked(this.runner, ['pfctl', '-a', anchorPath(this.root, id), '-t', TABLES[list], '-T', 'add', '-f', '-'], {
+    await runChecked(this.runner, ['pfctl', '-a', anchorPath(this.root, id), '-t', TABLES[parseAddressListName(list)], '-T', 'add', '-f', '-'], {
       input: renderAddressList(entries),
     });
   }
 
   async replaceAddresses(id: SandboxId, list: AddressList, entries: string[]): Promise<void> {
-    await runChecked(this.runner, ['pfctl', '-a', anchorPath(this.root, id), '-t', TABLES[list], '-T', 'replace', '-f', '-'], {
+    await runChecked(this.runner, ['pfctl', '-a', anchorPath(this.root, id), '-t', TABLES[parseAddressListName(list)], '-T', 'replace', '-f', '-'], {
       input: renderAddressList(entries),
     });
   }

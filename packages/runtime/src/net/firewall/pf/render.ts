@@ -19,6 +19,7 @@
  *   Rules carry `label "sandbox-<id>"` so `pfctl -k label -k sandbox-<id>` kills exactly the sandbox's states.
  */
 import { PRIVATE_RANGES_V4, PRIVATE_RANGES_V6, type PortForward, type SandboxAddresses, type SandboxId, type SandboxPolicy } from '../../types.ts';
+import { parseAddress, parseAddressList, parseCidr, parseForward, parseInterfaceName, parseSandboxId } from '../../validate.ts';
 
 export const DEFAULT_ANCHOR_ROOT = 'cube';
 
@@ -33,7 +34,7 @@ export const TABLES = {
 export const SANDBOX_TABLES: string[] = [TABLES.allowOut, TABLES.denyOut, TABLES.dnsAllow, TABLES.private];
 
 export function anchorPath(root: string, id: SandboxId): string {
-  return `${root}/sandbox-${id}`;
+  return `${root}/sandbox-${parseSandboxId(id)}`;
 }
 
 export function sandboxLabel(id: SandboxId): string {
@@ -57,7 +58,15 @@ export interface RootSetup {
 }
 
 /** The main ruleset's hook lines. */
-export function renderRootRuleset(s: RootSetup): string {
+export function renderRootRuleset(setup: RootSetup): string {
+  if (!/^[a-z][a-z0-9_-]{0,30}$/.test(setup.anchorRoot)) throw new Error(`invalid pf anchor root ${JSON.stringify(setup.anchorRoot)}`);
+  const s: RootSetup = {
+    anchorRoot: setup.anchorRoot,
+    endpointGroup: parseInterfaceName(setup.endpointGroup, 'endpoint group'),
+    ipv4Subnet: parseCidr(setup.ipv4Subnet, 'ipv4 subnet').text,
+    ipv6Subnet: parseCidr(setup.ipv6Subnet, 'ipv6 subnet').text,
+  };
+  if (setup.egressInterface !== undefined) s.egressInterface = parseInterfaceName(setup.egressInterface, 'egress interface');
   let out = '';
   if (s.egressInterface) {
     out += `nat on ${s.egressInterface} inet from ${s.ipv4Subnet} to any -> (${s.egressInterface})\n`;
@@ -87,8 +96,32 @@ function table(name: string, entries: readonly string[], constant = false): stri
   return `table <${name}> ${constant ? 'const ' : ''}persist { ${entries.join(', ')} }\n`.replace('{  }', '{ }');
 }
 
+/**
+ * Everything that is interpolated into rule text goes through validate.ts once more here: this is the last stop
+ * before pfctl, and a value that would change the meaning of the rules must never get past it, whoever the caller.
+ */
+function checked(s: AnchorSpec): AnchorSpec {
+  const c: AnchorSpec = {
+    id: parseSandboxId(s.id),
+    addresses: { ipv4: parseAddress(s.addresses.ipv4, 'ipv4'), ipv6: parseAddress(s.addresses.ipv6, 'ipv6') },
+    policy: {
+      allowOut: parseAddressList(s.policy.allowOut, 'allowOut'),
+      denyOut: parseAddressList(s.policy.denyOut, 'denyOut'),
+      dnsAllow: parseAddressList(s.policy.dnsAllow, 'dnsAllow'),
+      allowInternetAccess: s.policy.allowInternetAccess === true,
+    },
+    forwards: s.forwards.map((f, i) => parseForward(f, `forwards[${i}]`)),
+    endpointGroup: parseInterfaceName(s.endpointGroup, 'endpoint group'),
+    ipv4Subnet: parseCidr(s.ipv4Subnet, 'ipv4 subnet').text,
+    ipv6Subnet: parseCidr(s.ipv6Subnet, 'ipv6 subnet').text,
+  };
+  if (s.hostInterface !== undefined) c.hostInterface = parseInterfaceName(s.hostInterface, 'host interface');
+  return c;
+}
+
 /** The whole anchor: loading it with `pfctl -a ANCHOR -f -` replaces the sandbox's rules and tables atomically. */
-export function renderSandboxAnchor(s: AnchorSpec): string {
+export function renderSandboxAnchor(spec: AnchorSpec): string {
+  const s = checked(spec);
   const label = `label "${sandboxLabel(s.id)}"`;
   const self = `{ ${s.addresses.ipv4}, ${s.addresses.ipv6} }`;
   const on = s.hostInterface ? ` on ${s.hostInterface}` : '';
@@ -124,7 +157,9 @@ function renderForwardRules(s: AnchorSpec, f: PortForward, label: string): strin
   );
 }
 
-/** Address list file for `pfctl -T replace -f -`: one entry a line. */
+/** Address list file for `pfctl -T add|replace -f -`: one validated entry a line. */
 export function renderAddressList(entries: readonly string[]): string {
-  return entries.map((e) => `${e}\n`).join('');
+  return parseAddressList([...entries], 'address list')
+    .map((e) => `${e}\n`)
+    .join('');
 }
