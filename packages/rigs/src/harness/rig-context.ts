@@ -10,7 +10,8 @@ import type { HostInfo, Platform, RigManifest } from '@coppice/results-schema';
  *   export async function run(ctx: RigContext): Promise<void>
  *
  * The harness checks the manifest's requirements (platform, root, binaries) before calling `preflight`; any reason
- * returned skips the rig and writes nothing.
+ * returned skips the rig and writes nothing. A rig that throws, or is interrupted (Ctrl-C, SIGTERM, an uncaught
+ * exception), writes nothing either; its deferred cleanups run in every case.
  */
 export interface PreflightContext {
   platform: Platform;
@@ -65,9 +66,10 @@ export interface RigContext extends PreflightContext {
     measure: (index: number) => Promise<number>,
   ): Promise<void>;
   /**
-   * Starts a long-running helper process (a server, a paused child) that the harness tracks by pid: it is killed
-   * (SIGTERM, then SIGKILL) when the rig ends, fails or is interrupted, after the rig's deferred cleanups.
-   * argv is a list (no shell). Short commands go through `runner` instead.
+   * Starts a long-running helper process (a server, a paused child) that the harness tracks by pid and ends
+   * (SIGTERM + SIGCONT, then SIGKILL): after the rig's deferred cleanups when the rig ends or fails, and at once on
+   * an interruption (so whatever the rig awaits on it settles). argv is a list (no shell); stdio defaults to
+   * ['ignore', 'pipe', 'pipe']. Short commands go through `runner` instead.
    */
   spawn(argv: readonly string[], options?: Pick<SpawnOptions, 'stdio' | 'env' | 'cwd'>): ChildProcess;
   /** Adds a host fact to this run's provenance (host.facts), e.g. a sysctl the rig depends on. */
