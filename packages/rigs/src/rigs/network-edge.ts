@@ -1,4 +1,5 @@
 import type { RigManifest } from '@coppice/results-schema';
+import { egressManifest } from './egress/manifest.ts';
 
 /** Manifests of the network rigs at the sandbox's edge: forwards, egress, rate limits, policy churn. */
-export const networkEdgeManifests: readonly RigManifest[] = [];
+export const networkEdgeManifests: readonly RigManifest[] = [egressManifest];

@@ -1,0 +1,64 @@
+/**
+ * egress: TCP round trip from a sandbox to an external peer through cubenet's NAT, against the host to the same peer
+ * directly, IPv4 and IPv6 (see manifest.ts for the clock).
+ */
+import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
+import { cubenetPreflight } from '../lifecycle/rig-cubenet.ts';
+import { buildTcpRr, keep, tcpRrRtts, type RrSide } from '../net-rr/rr-tools.ts';
+import { EDGE_NETS, openEdgeCubenet } from './edge-cubenet.ts';
+import { createExternalPeer } from './external-peer.ts';
+import { abbaOrder } from './segments.ts';
+
+const NET = EDGE_NETS.egress;
+export const EGRESS_PEER = {
+  own: NET.own,
+  ipv4: { host: '10.95.2.1', peer: '10.95.2.2', prefixLength: 30 },
+  ipv6: { host: 'fd95:2::1', peer: 'fd95:2::2', prefixLength: 64 },
+} as const;
+
+export function preflight(ctx: PreflightContext): Promise<string[]> {
+  return cubenetPreflight(ctx);
+}
+
+export async function run(ctx: RigContext): Promise<void> {
+  const seconds = ctx.param('secondsPerSegment', ctx.quick ? 1 : 4);
+  const rounds = ctx.param('roundsPerFamily', ctx.quick ? 1 : 2);
+  const max = ctx.param('maxSamplesPerCell', ctx.samples);
+  const bin = await buildTcpRr(ctx);
+  const net = await openEdgeCubenet(ctx, NET);
+  // No route back to the sandbox subnet in the peer: a reply can only arrive if the NAT rewrote the source.
+  const peer = await createExternalPeer(ctx, EGRESS_PEER);
+  ctx.param('peer', { namespace: peer.namespace, link: peer.hostInterface, ...EGRESS_PEER, routesToSandboxes: 'none' });
+
+  const sandbox = await net.checkout({ policy: { allowOut: [peer.ipv4.peer, peer.ipv6.peer] } });
+  ctx.param('sandboxPolicy', { allowOut: [peer.ipv4.peer, peer.ipv6.peer], note: 'only the peer; no internet access' });
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const back = await ctx.runner.run(['ip', '-n', peer.namespace, 'route', 'get', sandbox.addresses[family]]);
+    if (back.code === 0) throw new Error(`the peer can route to ${sandbox.addresses[family]}: the nat path would not prove the NAT`);
+  }
+
+  const order = abbaOrder(['nat', 'direct'] as const, rounds);
+  ctx.param('segmentOrder', order);
+  ctx.param('tool', 'tcp-rr (net-rr/tcp-rr.c): one 14-byte message in flight over TCP, Nagle off, for every cell');
+  const total = order.length * 2;
+  let done = 0;
+  let port = 12001;
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const server: RrSide = { exec: peer.exec, address: peer[family].peer };
+    const clients: Record<'nat' | 'direct', RrSide> = {
+      nat: { exec: ['ip', 'netns', 'exec', sandbox.endpoint.isolation!], address: sandbox.addresses[family] },
+      direct: { exec: [], address: peer[family].host },
+    };
+    const pooled: Record<'nat' | 'direct', number[]> = { nat: [], direct: [] };
+    for (const path of order) {
+      ctx.signal.throwIfAborted();
+      ctx.progress(`rtt ${family} ${path}`, done++, total);
+      pooled[path].push(...(await tcpRrRtts(ctx, bin, clients[path], server, port++, seconds)));
+    }
+    for (const path of ['nat', 'direct'] as const) {
+      const series = ctx.series('rtt', { family, path });
+      for (const x of keep(ctx, `${family}-${path}`, pooled[path], max)) series.add(x);
+    }
+  }
+  ctx.progress('rtt', total, total);
+}
