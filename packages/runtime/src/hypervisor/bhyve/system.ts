@@ -4,7 +4,10 @@
  * the real thing (it needs FreeBSD: nmdm(4) devices, /dev/vmm, ps(1) with lstart).
  */
 import { spawn } from 'node:child_process';
-import { open, mkdir, rm, stat, readFile, writeFile, access } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, openSync } from 'node:fs';
+import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { ReadStream, WriteStream } from 'node:tty';
 import { type CommandRunner, ProcessRunner, runChecked } from '../../host/command-runner.ts';
 import { HypervisorError } from '../hypervisor.ts';
 
@@ -81,26 +84,42 @@ export class FreeBsdSystem implements BhyveSystem {
     );
   }
 
+  /**
+   * The console is an nmdm(4) tty: it is read through libuv's tty handle (event-driven, no thread blocked in read(2)),
+   * in raw mode so the B side does not echo the guest's output back into it. "ping TOKEN" is re-sent every 250 ms
+   * until "ready TOKEN" arrives, since a guest still booting has not opened its console yet.
+   */
   async probe(consoleDevice: string, timeoutMs: number, signal?: AbortSignal): Promise<number> {
-    const fh = await open(consoleDevice, 'r+');
+    // One descriptor per stream: each stream closes its own when destroyed.
+    const input = new ReadStream(openSync(consoleDevice, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY));
+    input.setRawMode(true);
+    const output = new WriteStream(openSync(consoleDevice, fsConstants.O_WRONLY | fsConstants.O_NOCTTY));
+    const token = randomBytes(4).toString('hex');
     const t0 = performance.now();
-    const token = Math.random().toString(36).slice(2, 10);
-    try {
-      await fh.write(`ping ${token}\n`);
-      const deadline = Date.now() + timeoutMs;
+    return new Promise<number>((resolve, reject) => {
       let buffer = '';
-      const chunk = Buffer.alloc(256);
-      // nmdm reads block until the guest writes: each read is one wake-up, never a spin.
-      while (Date.now() < deadline) {
-        if (signal?.aborted) throw new HypervisorError('probe aborted');
-        const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
-        buffer += chunk.subarray(0, bytesRead).toString('utf8');
-        if (buffer.split('\n').some((l) => l.trim() === `ready ${token}`)) return performance.now() - t0;
+      const send = () => output.write(`ping ${token}\n`);
+      const resend = setInterval(send, 250);
+      const timer = setTimeout(() => finish(new HypervisorError(`no answer on ${consoleDevice} within ${timeoutMs} ms`)), timeoutMs);
+      const onAbort = () => finish(new HypervisorError('probe aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      function finish(result: number | Error): void {
+        clearInterval(resend);
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        input.destroy();
+        output.destroy();
+        if (result instanceof Error) reject(result);
+        else resolve(result);
       }
-      throw new HypervisorError(`no answer on ${consoleDevice} within ${timeoutMs} ms`);
-    } finally {
-      await fh.close();
-    }
+      input.setEncoding('utf8');
+      input.on('data', (chunk: string) => {
+        buffer = (buffer + chunk).slice(-4096);
+        if (buffer.split(/\r?\n/).some((l) => l.trim() === `ready ${token}`)) finish(performance.now() - t0);
+      });
+      input.on('error', (e) => finish(new HypervisorError(`${consoleDevice}: ${e.message}`)));
+      send();
+    });
   }
 
   async fileSize(path: string): Promise<number | undefined> {
@@ -116,7 +135,6 @@ export class FreeBsdSystem implements BhyveSystem {
 
   async writeText(path: string, text: string): Promise<void> {
     await writeFile(`${path}.tmp`, text);
-    const { rename } = await import('node:fs/promises');
     await rename(`${path}.tmp`, path);
   }
 
