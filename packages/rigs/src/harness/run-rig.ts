@@ -122,8 +122,8 @@ export async function runRig(options: RunRigOptions): Promise<RigOutcome> {
     options.signal.removeEventListener('abort', onAbort);
     options.progress.end();
     const cleanupErrors = await ctx.runDeferred();
-    const leftovers = await children.terminateAll();
-    if (leftovers.length > 0 && !options.signal.aborted) options.progress.log(`ended helper ${leftovers.join(', ')}`);
+    // Helpers started with ctx.spawn are ended here by contract; only untracked children are worth a message.
+    await children.terminateAll();
     if (options.killStrayChildren) {
       const strays = await endStrayChildren(capabilities, options.runner, childrenBefore, 1000);
       if (strays.length > 0) options.progress.log(`ended stray child process ${strays.join(', ')}`);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import type { CliEnv } from '../../src/cli/catalog.ts';
-import { testManifests } from './fixtures/manifests.ts';
+import { elsewhere, picky, testManifests, tiny } from './fixtures/manifests.ts';
 import { captureStream, filesUnder, isAlive, markerLines, repoRoot, tempDir } from './helpers.ts';
 
 function cli(args: string[], overrides: Partial<CliEnv> = {}) {
@@ -64,6 +64,16 @@ describe('coppice-rigs run', () => {
     expect(summary).toMatch(/picky\s+skipped\s+needs the frobnicator \(checked on linux\)/);
     expect(summary).toContain('1 captured, 1 skipped, 0 failed');
     expect(stderr.text()).toContain('[tiny] ticks 3/3');
+  });
+
+  it('with no rig named, runs every registered rig, skipping what this host cannot run', async () => {
+    const out = tempDir('cli');
+    process.env.COPPICE_TEST_MARKERS = tempDir('markers');
+    const { status, stdout } = cli(['run', '--quick', '--out', out], { manifests: [tiny, elsewhere, picky] });
+    expect(await status).toBe(0);
+    const rows = stdout.text().split('\n').filter((l) => /^(tiny|elsewhere|picky) /.test(l));
+    expect(rows.map((r) => r.split(/\s+/).slice(0, 2).join(' '))).toEqual(['tiny captured', 'elsewhere skipped', 'picky skipped']);
+    expect(filesUnder(out)).toHaveLength(1);
   });
 
   it('exits 1 when a rig failed, and reports why in the summary', async () => {
