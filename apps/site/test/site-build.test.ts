@@ -6,6 +6,7 @@ import { manifests } from '@coppice/rigs/manifests';
 import { statDefinitions } from '@coppice/results-schema';
 import { astroBuild } from './support/astro-build.ts';
 import { writeSyntheticResults } from './support/synthetic-results.ts';
+import { repoRoot } from '../src/lib/data/paths.ts';
 
 const site = inject('fixtureSite');
 const results = inject('fixtureResults');
@@ -36,7 +37,7 @@ describe('astro build over a fixture results tree', () => {
       const rigPage = page(`rigs/${m.id}`);
       expect(rigPage).toContain(`data-reproduce>${m.reproduce.replaceAll('&', '&amp;')}`);
       // The rig's source is inlined when it is in the checkout.
-      if (existsSync(join(site, '..', '..', m.script))) expect(rigPage).toContain(`data-source="${m.script}"`);
+      if (existsSync(join(repoRoot(), m.script))) expect(rigPage).toContain(`data-source="${m.script}"`);
     }
     expect(page('methodology')).toContain(statDefinitions.p99.reliability.split(':')[0]!);
   });

@@ -54,3 +54,8 @@ export function shortSource(reference: { source: string }): string {
   if (url.hostname === 'github.com') return url.pathname.split('/').filter(Boolean)[1] ?? url.hostname;
   return url.hostname;
 }
+
+/** `data-labels`: the labels as JSON with keys sorted, so the same series has the same attribute on every page. */
+export function labelsAttr(labels: Record<string, string>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
