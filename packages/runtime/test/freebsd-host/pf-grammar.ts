@@ -35,6 +35,8 @@ export interface PfRule {
   keepState: boolean;
   label?: string;
   dnpipe?: number;
+  /** icmp6-type: one ICMPv6 type (lists expand into one rule each). */
+  icmp6Type?: number;
   rdrTo?: { host: PfHost; port?: number };
   natTo?: { host: PfHost };
   /** anchor rules: the called anchor path (may end in "/*"). */
@@ -87,6 +89,21 @@ export const SERVICES: Record<string, number> = {
 };
 
 const PROTOCOLS = new Set(['tcp', 'udp', 'icmp', 'icmp6']);
+
+// pfctl_parser.c icmp6_type[]: the names pf.conf accepts for ICMPv6 types.
+export const ICMP6_TYPES: Record<string, number> = {
+  unreach: 1,
+  toobig: 2,
+  timex: 3,
+  paramprob: 4,
+  echoreq: 128,
+  echorep: 129,
+  routersol: 133,
+  routeradv: 134,
+  neighbrsol: 135,
+  neighbradv: 136,
+  redir: 137,
+};
 const PF_TABLE_NAME_SIZE = 32;
 const PF_RULE_LABEL_SIZE = 64;
 
@@ -262,6 +279,7 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
   // Filter options, in any order.
   let natTo: PfRule['natTo'];
   let rdrTo: PfRule['rdrTo'];
+  let icmp6Types: (number | undefined)[] = [undefined];
   while (!cur.done()) {
     if (cur.accept('flags')) {
       const f = cur.next();
@@ -279,6 +297,19 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
       cur.next();
       if (tok.text.length >= PF_RULE_LABEL_SIZE) throw cur.error(`rule label too long (max ${PF_RULE_LABEL_SIZE - 1} chars)`);
       rule.label = tok.text;
+    } else if (cur.accept('icmp6-type')) {
+      const one = (): number => {
+        const t = cur.next();
+        const n = /^\d+$/.test(t) ? Number(t) : ICMP6_TYPES[t];
+        if (n === undefined || n > 255) throw cur.error(`unknown icmp6-type ${t}`);
+        return n;
+      };
+      if (cur.accept('{')) {
+        icmp6Types = [];
+        do icmp6Types.push(one());
+        while (cur.accept(','));
+        cur.expect('}');
+      } else icmp6Types = [one()];
     } else if (cur.accept('dnpipe')) {
       const n = cur.next();
       if (!/^\d+$/.test(n) || Number(n) < 1 || Number(n) > 65535) throw cur.error('illegal dummynet pipe number');
@@ -296,6 +327,9 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
     if (action !== 'pass') throw cur.error('nat-to and rdr-to are only valid with pass and match rules');
     if (rdrTo && rule.direction !== 'in') throw cur.error('rdr-to can only be used inbound');
     if (natTo && rule.direction !== 'out') throw cur.error('nat-to can only be used outbound');
+  }
+  if (icmp6Types[0] !== undefined && !(protos.length === 1 && protos[0] === 'icmp6')) {
+    throw cur.error('icmp6-type only applies to proto icmp6');
   }
   const rules: PfRule[] = [];
   hosts.from = expandSelf(hosts.from, ctx);
@@ -315,7 +349,10 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
             if (toPort !== undefined) r.toPort = toPort;
             if (rdrTo) r.rdrTo = rdrTo;
             if (natTo) r.natTo = natTo;
-            if (familiesAgree(r)) rules.push(r);
+            for (const t of icmp6Types) {
+              const withType: PfRule = t === undefined ? { ...r } : { ...r, icmp6Type: t, af: 'inet6' };
+              if (familiesAgree(withType)) rules.push(withType);
+            }
           }
         }
       }

@@ -1,7 +1,7 @@
 import type { FreeBsdHost } from './host.ts';
 import { type Cidr, type Family, cidrContains, cidrKey, compareCidr, familyOf, formatCidr, parseCidr } from './inet.ts';
 import { interfaceAddresses, netState } from './netif.ts';
-import { type PfHost, type PfRule, SERVICES } from './pf-grammar.ts';
+import { ICMP6_TYPES, type PfHost, type PfRule, SERVICES } from './pf-grammar.ts';
 
 /**
  * pf(4)'s kernel side for the model: rulesets by anchor path ("" is the main ruleset), tables per ruleset, the
@@ -162,6 +162,9 @@ export function printRule(r: PfRule, numericPorts: boolean): string {
     if (r.natTarget?.kind === 'iface') parts.push('round-robin');
     return parts.join(' ');
   }
+  if (r.icmp6Type !== undefined) {
+    parts.push(`icmp6-type ${Object.entries(ICMP6_TYPES).find(([, n]) => n === r.icmp6Type)?.[0] ?? r.icmp6Type}`);
+  }
   if (r.action === 'pass') {
     // pass rules keep state and, for TCP (or any protocol), check flags S/SA unless told otherwise.
     if (r.proto === undefined || r.proto === 'tcp') parts.push(`flags ${r.flags ?? 'S/SA'}`);
@@ -181,6 +184,8 @@ export interface Packet {
   direction: 'in' | 'out';
   iface: string;
   proto: 'tcp' | 'udp' | 'icmp' | 'icmp6';
+  /** ICMPv6 type (icmp6 packets). */
+  icmp6Type?: number;
   src: string;
   sport?: number;
   dst: string;
@@ -323,6 +328,7 @@ function matches(
   if (!hostMatches(host, k, anchor, r.to, p.dst)) return false;
   if (r.fromPort !== undefined && r.fromPort !== sport) return false;
   if (r.toPort !== undefined && r.toPort !== dport) return false;
+  if (r.icmp6Type !== undefined && r.icmp6Type !== p.icmp6Type) return false;
   return true;
 }
 

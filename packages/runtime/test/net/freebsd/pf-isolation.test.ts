@@ -85,6 +85,25 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     expect(evaluate(host, fromA('10.77.0.1', { proto: 'tcp', dport: 22 })).action).toBe('block');
   });
 
+  it('IPv6 neighbour discovery passes both ways, other ICMPv6 follows the policy', async () => {
+    const { host } = await setup();
+    const nd = (type: number, src: string, dst: string, direction: 'in' | 'out' = 'in'): Packet => ({
+      direction,
+      iface: 'tap0',
+      proto: 'icmp6',
+      icmp6Type: type,
+      src,
+      dst,
+    });
+    expect(evaluate(host, nd(135, '::', 'ff02::1:ff00:5')).action).toBe('pass'); // DAD
+    expect(evaluate(host, nd(136, 'fd77::5', 'fd77::1')).action).toBe('pass'); // NA answering the host's NS
+    expect(evaluate(host, nd(133, 'fe80::5', 'ff02::2')).action).toBe('pass'); // RS
+    expect(evaluate(host, nd(135, 'fd77::1', 'ff02::1:ff00:5', 'out')).action).toBe('pass'); // the host's NS
+    expect(evaluate(host, nd(128, 'fd77::5', 'fd77::1')).action).toBe('block'); // echo to the host: policy says no
+    expect(evaluate(host, nd(128, 'fd77::5', 'fd77::6')).action).toBe('block');
+    expect(evaluate(host, nd(136, 'fd77::6', 'fd77::1')).action).toBe('block'); // ND with another sandbox's source
+  });
+
   it('a sandbox cannot send with another source address (anti-spoofing), nor can traffic reach it unasked', async () => {
     const { host } = await setup({ allowInternetAccess: true });
     expect(evaluate(host, fromA(PUBLIC, { src: B.addresses.ipv4 })).action).toBe('block');

@@ -9,7 +9,7 @@
  *   cube/sandbox-<id>: the sandbox's tables and rules. Every rule is scoped to the sandbox's own traffic
  *     (`in on IF from SELF` for what it sends, `out on IF` for what reaches it), so the anchors of different sandboxes
  *     never decide for each other and the order in which pf walks them does not matter:
- *       ICMPv6 neighbour discovery (link-local/multicast) → pass
+ *       ICMPv6 neighbour discovery (NS/NA/RS out of the sandbox; NS/NA/RA into it) → pass
  *       deny table → block; allow table → pass; tcp/udp 53 to the dns table → pass
  *       with internet access: private ranges and the host itself (`self`) → block, anything else → pass
  *       anything else entering from IF (other sources too: anti-spoofing) → block
@@ -131,7 +131,9 @@ export function renderSandboxAnchor(spec: AnchorSpec): string {
   out += table(TABLES.denyOut, s.policy.denyOut);
   out += table(TABLES.dnsAllow, s.policy.dnsAllow);
   out += table(TABLES.private, [...PRIVATE_RANGES_V4, ...PRIVATE_RANGES_V6, s.ipv4Subnet, s.ipv6Subnet], true);
-  out += `pass in quick${on} inet6 proto icmp6 from { ::, fe80::/10, ${s.addresses.ipv6} } to { fe80::/10, ff02::/16 } ${label}\n`;
+  // Neighbour discovery both ways (NS/NA/RS from the sandbox, NS/NA/RA to it): IPv6 does not work without it, and
+  // only these ICMPv6 types pass, whatever the policy.
+  out += `pass in quick${on} inet6 proto icmp6 from { ::, fe80::/10, ${s.addresses.ipv6} } to any icmp6-type { neighbrsol, neighbradv, routersol } ${label}\n`;
   out += `block drop in quick${on} ${from} to <${TABLES.denyOut}> ${label}\n`;
   out += `pass in quick${on} ${from} to <${TABLES.allowOut}> ${label}\n`;
   out += `pass in quick${on} proto { tcp, udp } ${from} to <${TABLES.dnsAllow}> port 53 ${label}\n`;
@@ -142,6 +144,7 @@ export function renderSandboxAnchor(spec: AnchorSpec): string {
   out += s.hostInterface ? `block drop in quick on ${s.hostInterface} all ${label}\n` : `block drop in quick ${from} to any ${label}\n`;
   for (const f of s.forwards) out += renderForwardRules(s, f, label);
   if (s.hostInterface) {
+    out += `pass out quick on ${s.hostInterface} inet6 proto icmp6 from any to any icmp6-type { neighbrsol, neighbradv, routeradv } ${label}\n`;
     out += `pass out quick on ${s.hostInterface} from self to ${self} ${label}\n`;
     out += `block drop out quick on ${s.hostInterface} all ${label}\n`;
   }
