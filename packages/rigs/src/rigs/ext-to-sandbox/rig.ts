@@ -1,0 +1,92 @@
+/**
+ * ext-to-sandbox: TCP round trip from an external peer to a service in a sandbox through a port forward (DNAT), against
+ * the same peer to the same service directly routed (see manifest.ts for the clock).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { evenSubsample } from '@coppice/results-schema';
+import { runChecked } from '@coppice/runtime';
+import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
+import { EDGE_NETS, openEdgeCubenet } from '../egress/edge-cubenet.ts';
+import { createExternalPeer } from '../egress/external-peer.ts';
+import { abbaOrder } from '../egress/segments.ts';
+import { parseSockperfFullLog } from '../host-limits/sockperf.ts';
+import { untilListeningLinux } from '../host-limits/pair-linux.ts';
+import { cubenetPreflight } from '../lifecycle/rig-cubenet.ts';
+import { allowDirect, readDirectAcceptPackets } from './direct-route.ts';
+
+const NET = EDGE_NETS['ext-to-sandbox'];
+const SERVICE_PORT = 11111;
+const HOST_PORT = 18080;
+
+export function preflight(ctx: PreflightContext): Promise<string[]> {
+  return cubenetPreflight(ctx);
+}
+
+export async function run(ctx: RigContext): Promise<void> {
+  const seconds = ctx.param('secondsPerSegment', ctx.quick ? 1 : 5);
+  const rounds = ctx.param('rounds', ctx.quick ? 1 : 2);
+  const max = ctx.param('maxSamplesPerPath', ctx.samples);
+  const net = await openEdgeCubenet(ctx, NET);
+  const peer = await createExternalPeer(ctx, {
+    own: NET.own,
+    ipv4: { host: '10.95.1.1', peer: '10.95.1.2', prefixLength: 30 },
+    ipv6: { host: 'fd95:1::1', peer: 'fd95:1::2', prefixLength: 64 },
+    routes: { ipv4: [NET.ipv4Subnet] },
+  });
+  ctx.param('peer', { namespace: peer.namespace, link: peer.hostInterface, host: peer.ipv4.host, peer: peer.ipv4.peer, routes: [`${NET.ipv4Subnet} via ${peer.ipv4.host}`] });
+
+  const forward = { protocol: 'tcp', hostPort: HOST_PORT, sandboxPort: SERVICE_PORT } as const;
+  const sandbox = await net.checkout({ forwards: [forward] });
+  ctx.param('forward', { ...forward, to: sandbox.addresses.ipv4 });
+  const directRule = await allowDirect(ctx.runner, {
+    table: NET.prefix,
+    peerInterface: peer.hostInterface,
+    bridge: net.bridge,
+    sandboxIpv4: sandbox.addresses.ipv4,
+    port: SERVICE_PORT,
+  });
+  ctx.param('directAcceptRule', directRule.slice(1).join(' '));
+
+  const sandboxExec = ['ip', 'netns', 'exec', sandbox.endpoint.isolation!];
+  const server = ctx.spawn([...sandboxExec, 'sockperf', 'server', '--tcp', '-i', sandbox.addresses.ipv4, '-p', String(SERVICE_PORT)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let serverExit: string | undefined;
+  server.once('exit', (code, signal) => (serverExit = `sockperf server exited (${signal ?? `code ${code}`})`));
+  await untilListeningLinux(ctx, sandboxExec, SERVICE_PORT);
+
+  const targets = {
+    forward: { address: peer.ipv4.host, port: HOST_PORT },
+    direct: { address: sandbox.addresses.ipv4, port: SERVICE_PORT },
+  };
+  const order = abbaOrder(['forward', 'direct'] as const, rounds);
+  ctx.param('segmentOrder', order);
+  const pooled: Record<'forward' | 'direct', number[]> = { forward: [], direct: [] };
+  for (const [i, path] of order.entries()) {
+    ctx.signal.throwIfAborted();
+    ctx.progress(`rtt ${path}`, i, order.length);
+    const log = join(ctx.tmpdir, `sockperf-${i}-${path}.csv`);
+    const { address, port } = targets[path];
+    const argv = [...peer.exec, 'sockperf', 'ping-pong', '--tcp', '-i', address, '-p', String(port), '-t', String(seconds), '--full-rtt', '--full-log', log];
+    if (i === 0) ctx.param('sockperfCommand', argv.slice(peer.exec.length).join(' ').replace(log, 'FILE'));
+    await runChecked(ctx.runner, argv, { timeoutMs: (seconds + 30) * 1000 });
+    if (serverExit) throw new Error(serverExit);
+    const rtts = parseSockperfFullLog(await readFile(log, 'utf8'));
+    if (!rtts.length) throw new Error(`sockperf --full-log recorded no transactions on the ${path} path`);
+    pooled[path].push(...rtts);
+  }
+  // One SYN per direct segment passed the rig's accept; none of the forward path's did.
+  const accepted = await readDirectAcceptPackets(ctx.runner, NET.prefix);
+  const directSegments = order.filter((p) => p === 'direct').length;
+  ctx.param('directAcceptMatched', accepted);
+  if (accepted !== directSegments) throw new Error(`the direct accept matched ${accepted} new connections, expected ${directSegments}: the direct path did not take the route it claims`);
+  for (const path of ['forward', 'direct'] as const) {
+    const kept = evenSubsample(pooled[path], max);
+    ctx.param(`${path}Transactions`, pooled[path].length);
+    ctx.param(`${path}Kept`, kept.length);
+    const series = ctx.series('rtt', { path });
+    for (const x of kept) series.add(x);
+  }
+  ctx.progress('rtt', order.length, order.length);
+}
