@@ -78,6 +78,16 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     expect(evaluate(host, fromA(PUBLIC)).action).toBe('block');
   });
 
+  it('the initiator decides: A allowing B can connect to B (B receives through the state), B still cannot open to A', async () => {
+    const { host } = await setup({ allowOut: [B.addresses.ipv4] });
+    const aToB = fromA(B.addresses.ipv4, { dport: 80 });
+    expect(evaluate(host, aToB).action).toBe('pass');
+    expect(evaluate(host, { ...aToB, direction: 'out', iface: 'tap1' }).viaState).toBeDefined();
+    expect(evaluate(host, { direction: 'in', iface: 'tap1', proto: 'tcp', src: B.addresses.ipv4, sport: 80, dst: A.addresses.ipv4, dport: 40000 }).viaState).toBeDefined();
+    const bToA: Packet = { direction: 'in', iface: 'tap1', proto: 'tcp', src: B.addresses.ipv4, sport: 41000, dst: A.addresses.ipv4, dport: 22 };
+    expect(evaluate(host, bToA).action).toBe('block');
+  });
+
   it('the DNS allowlist opens port 53 (tcp and udp) and nothing else', async () => {
     const { host } = await setup({ dnsAllow: ['10.77.0.1'] });
     expect(evaluate(host, fromA('10.77.0.1', { proto: 'udp', dport: 53 })).action).toBe('pass');
