@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { vmmState } from '../freebsd-host/bhyve.ts';
-import { writeFile } from '../freebsd-host/fs.ts';
+import { files, writeFile } from '../freebsd-host/fs.ts';
 import { createFreeBsdHost } from '../freebsd-host/index.ts';
 import { addInterface, netState } from '../freebsd-host/netif.ts';
 import { signalProcess, spawn } from '../freebsd-host/processes.ts';
@@ -90,6 +90,19 @@ describe('model bhyvectl (bhyvectl(8))', () => {
     expect(other.stderr).toContain('Failed to restore PCI device state.');
     const same = await exitOf(h, ['-r', '/vm/ck/a', ...BASE, 'vm1']);
     expect(same.running, same.stderr).toBe(true);
+  });
+
+  it('--checkpoint writes the files and leaves the VM running; neither exists without BHYVE_SNAPSHOT', async () => {
+    const h = host();
+    const p = spawn(h, ['bhyve', ...BASE, 'vm1']);
+    expect((await h.run(['bhyvectl', '--vm=vm1', '--checkpoint=/vm/ck/c'])).code).toBe(0);
+    expect(p.state).toBe('running');
+    expect(vmmState(h).vms.has('vm1')).toBe(true);
+    expect(['/vm/ck/c', '/vm/ck/c.kern', '/vm/ck/c.meta'].every((f) => files(h).has(f))).toBe(true);
+    expect((await h.run(['bhyvectl', '--vm=vm1', '--checkpoint=/nodir/c'])).stderr).toContain('No such file or directory');
+    const plain = host({ bhyveSnapshot: false });
+    spawn(plain, ['bhyve', ...BASE, 'vm1']);
+    expect((await plain.run(['bhyvectl', '--vm=vm1', '--suspend=/vm/ck/c'])).stderr).toContain("unrecognized option `--suspend'");
   });
 
   it('refuses an unknown VM, an unknown option, and a checkpoint of a stopped bhyve', async () => {
