@@ -1,5 +1,188 @@
-/** `coppice pool ...` operator commands (not written yet). */
-export async function main(_argv: string[]): Promise<number> {
-  console.error('coppice pool: not implemented yet');
-  return 2;
+/**
+ * `coppice pool init | warm <template> --count N | checkout <template> | return <id> | drain <template> | list [--json]`
+ * Thin: parse, call the pool, print. State lives in COPPICE_POOL_STATE_DIR (default /var/lib/coppice/pools); each
+ * command opens the template's pool (reconciling it), acts, and closes it; VMs outlive the command.
+ */
+import { parseArgs } from 'node:util';
+import { ProcessRunner } from '../host/command-runner.ts';
+import { QemuHypervisor } from '../hypervisor/qemu/qemu.ts';
+import { guestImage, locateGuest } from '../hypervisor/qemu/guest-image.ts';
+import { Pool, defaultPoolConfig, PoolInputError, type PoolMode } from '../pool/index.ts';
+import { findTemplate, loadTemplates, saveTemplate, validateTemplate, type TemplateDef } from '../pool/templates.ts';
+import { CubenetNetwork, type EntryNetwork } from '../pool/network.ts';
+
+const USAGE = `usage: coppice pool <command>
+  init [--template NAME] [--memory MiB] [--mode full|prewarm|durable|two-tier] [--hot N] [--durable N]
+  warm <template> --count N
+  checkout <template>          prints the sandbox as JSON once its guest answered
+  return <id>
+  drain <template>
+  list [--json]
+options: --net (give each entry a cubenet tap endpoint)`;
+
+const stateDir = () => process.env.COPPICE_POOL_STATE_DIR ?? '/var/lib/coppice/pools';
+const runRoot = () => process.env.COPPICE_RUN_DIR ?? '/run/coppice/vm';
+
+async function openPool(t: TemplateDef, withNet: boolean): Promise<{ pool: Pool; close(): Promise<void> }> {
+  const runner = new ProcessRunner();
+  let network: EntryNetwork | undefined;
+  let closeNet = async () => {};
+  if (withNet) {
+    const { openLinuxCubenet } = await import('../net/linux.ts');
+    const net = await openLinuxCubenet({ runner });
+    await net.init();
+    network = new CubenetNetwork(net);
+    closeNet = () => net.close();
+  }
+  const config = {
+    ...defaultPoolConfig(t.name, guestImage(t.guestDir, t.name, t.memoryMiB, t.vcpus), t.mode),
+    size: { hot: t.hot, durable: t.durable },
+    stateDir: stateDir(),
+    runRoot: runRoot(),
+  };
+  const pool = await Pool.open({ config, hypervisor: new QemuHypervisor({ runner }), network });
+  return {
+    pool,
+    close: async () => {
+      await pool.close();
+      await closeNet();
+    },
+  };
+}
+
+function count(value: string | undefined, name: string): number {
+  if (value === undefined) throw new PoolInputError(`--${name} is required`);
+  if (!/^\d+$/.test(value)) throw new PoolInputError(`--${name} must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        count: { type: 'string' },
+        json: { type: 'boolean' },
+        net: { type: 'boolean' },
+        template: { type: 'string' },
+        memory: { type: 'string' },
+        mode: { type: 'string' },
+        hot: { type: 'string' },
+        durable: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    console.error(`coppice pool: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values: o, positionals } = parsed;
+  const [cmd, arg] = positionals;
+  if (o.help || !cmd) {
+    console.log(USAGE);
+    return cmd || o.help ? 0 : 2;
+  }
+  const withNet = Boolean(o.net);
+  try {
+    switch (cmd) {
+      case 'init': {
+        const guestDir = await locateGuest(new ProcessRunner());
+        const t = validateTemplate({
+          name: o.template ?? 'debian-256',
+          memoryMiB: o.memory ? count(o.memory, 'memory') : 256,
+          vcpus: 1,
+          mode: (o.mode ?? 'two-tier') as PoolMode,
+          hot: o.hot ? count(o.hot, 'hot') : 2,
+          durable: o.durable ? count(o.durable, 'durable') : 2,
+          guestDir,
+        });
+        await saveTemplate(stateDir(), t);
+        const { pool, close } = await openPool(t, withNet);
+        try {
+          if (t.mode !== 'full') await pool.init();
+        } finally {
+          await close();
+        }
+        console.log(`template ${t.name}: ${t.mode}, ${t.memoryMiB} MiB, guest ${guestDir}`);
+        return 0;
+      }
+      case 'warm': {
+        if (!arg) throw new PoolInputError('warm needs a template');
+        const t = await findTemplate(stateDir(), arg);
+        const n = count(o.count, 'count');
+        const { pool, close } = await openPool(t, withNet);
+        try {
+          await pool.warm(n);
+        } finally {
+          await close();
+        }
+        console.log(`${t.name}: ${n} idle per tier`);
+        return 0;
+      }
+      case 'checkout': {
+        if (!arg) throw new PoolInputError('checkout needs a template');
+        const t = await findTemplate(stateDir(), arg);
+        const { pool, close } = await openPool(t, withNet);
+        try {
+          const t0 = performance.now();
+          const r = await pool.checkout();
+          console.log(JSON.stringify({ id: r.id, pid: r.vm.pid, source: r.source, address: r.network?.address, readyMs: +(r.readyAt - t0).toFixed(3) }));
+        } finally {
+          await close();
+        }
+        return 0;
+      }
+      case 'return': {
+        if (!arg) throw new PoolInputError('return needs an id');
+        const tpl = (await loadTemplates(stateDir())).find((t) => arg.startsWith(`${t.name}-`) && /^[0-9a-f]{8}$/.test(arg.slice(t.name.length + 1)));
+        if (!tpl) throw new PoolInputError(`"${arg}" is not the id of an entry of any pool`);
+        const { pool, close } = await openPool(tpl, withNet);
+        try {
+          await pool.return(arg);
+        } finally {
+          await close();
+        }
+        console.log(`returned ${arg}`);
+        return 0;
+      }
+      case 'drain': {
+        if (!arg) throw new PoolInputError('drain needs a template');
+        const t = await findTemplate(stateDir(), arg);
+        const { pool, close } = await openPool(t, withNet);
+        try {
+          const n = await pool.drain({ base: true });
+          console.log(`${t.name}: drained ${n} idle entries`);
+        } finally {
+          await close();
+        }
+        return 0;
+      }
+      case 'list': {
+        const rows = [];
+        for (const t of await loadTemplates(stateDir())) {
+          const { pool, close } = await openPool(t, withNet);
+          try {
+            rows.push({ template: t.name, mode: t.mode, hasTemplateCheckpoint: pool.hasBase, entries: pool.list() });
+          } finally {
+            await close();
+          }
+        }
+        if (o.json) console.log(JSON.stringify(rows, null, 1));
+        else
+          for (const r of rows) {
+            console.log(`${r.template} (${r.mode})${r.hasTemplateCheckpoint ? '' : ' [no template checkpoint]'}`);
+            for (const e of r.entries) console.log(`  ${e.id}  ${e.tier.padEnd(7)} ${e.status.padEnd(11)} ${e.pid ?? ''} ${e.address ?? ''}`);
+          }
+        return 0;
+      }
+      default:
+        console.error(`coppice pool: unknown command "${cmd}"\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    console.error(`coppice pool ${cmd}: ${(e as Error).message}`);
+    return e instanceof PoolInputError ? 2 : 1;
+  }
 }

@@ -134,6 +134,8 @@ export interface Vm {
   checkpoint(path: string): Promise<Checkpoint>;
   stats(): Promise<VmStats>;
   record(): VmRecord;
+  /** Closes the controller's connections to the VM (monitor, console) and leaves the VM running: controller exit. */
+  disconnect?(): void;
   /** Kills every process of the VM by pid and removes every file it created. Idempotent. */
   destroy(): Promise<void>;
 }

@@ -3,3 +3,4 @@ export * from './errors.ts';
 export * from './network.ts';
 export * from './pool.ts';
 export * from './state.ts';
+export * from './templates.ts';

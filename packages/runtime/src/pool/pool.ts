@@ -453,6 +453,7 @@ export class Pool {
     this.closed = true;
     await this.settle();
     await this.save();
+    for (const vm of this.vms.values()) vm.disconnect?.();
     await this.unlock();
   }
 

@@ -455,6 +455,12 @@ export class QemuVm implements Vm {
     };
   }
 
+  disconnect(): void {
+    this.console.close();
+    this.qmp?.close();
+    this.qmp = undefined;
+  }
+
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
