@@ -1,5 +1,10 @@
 import { defineConfig } from 'astro/config';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadSiteData } from './src/lib/data/site-data.ts';
+import { unsourcedFigures } from './src/lib/validation/rendered-figures.ts';
+import { BuildValidationError } from './src/lib/validation/problem.ts';
 
 /**
  * Validates the results tree, the published references, the registry and the page sources before anything is
@@ -14,8 +19,29 @@ const validateBeforeBuild = {
       const data = loadSiteData();
       logger.info(`${data.results.length} result files, ${data.hosts.length} hosts, ${data.manifests.length} rig manifests: valid`);
     },
+    // The claims and compare pages as rendered: any figure in their text must come from a result, a reference or a
+    // stated given (this catches a figure produced by component code, which the source scan cannot see).
+    'astro:build:done': ({ dir, logger }) => {
+      const out = fileURLToPath(dir);
+      const pages = [join(out, 'index.html'), ...htmlUnder(join(out, 'hosts')), ...htmlUnder(join(out, 'compare'))];
+      const problems = pages.flatMap((page) =>
+        unsourcedFigures(readFileSync(page, 'utf8')).map((figure) => ({
+          file: relative(out, page),
+          message: `renders the figure "${figure}" without a result, reference or given behind it`,
+        })),
+      );
+      if (problems.length > 0) throw new BuildValidationError(problems);
+      logger.info(`${pages.length} claims and compare pages: every figure traced`);
+    },
   },
 };
+
+function htmlUnder(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.html'))
+    .map((e) => join(e.parentPath ?? e.path, e.name));
+}
 
 // A fully static site: every page is rendered at build time from the result files; no client JavaScript.
 export default defineConfig({
