@@ -1,6 +1,7 @@
-import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { afterAll } from 'vitest';
 import type { HostInfo, RigManifest } from '@coppice/results-schema';
 import { ProcessRunner } from '@coppice/runtime';
 import { Progress } from '../../src/harness/progress.ts';
@@ -21,9 +22,17 @@ export const fakeHost: HostInfo = {
   tools: { node: process.version },
 };
 
-/** A fresh temp folder with a readable prefix. */
+const made: string[] = [];
+// Every temp folder a test file made is removed when that file's tests are done.
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp folder with a readable prefix, removed after the test file. */
 export function tempDir(name: string): string {
-  return mkdtempSync(join(tmpdir(), `coppice-test-${name}-`));
+  const dir = mkdtempSync(join(tmpdir(), `coppice-test-${name}-`));
+  made.push(dir);
+  return dir;
 }
 
 /** Every file under a folder (recursively), hidden ones included, relative to it. */
