@@ -34,6 +34,10 @@ export interface PfRule {
   flags?: string;
   keepState: boolean;
   label?: string;
+  /** tag NAME: the packet carries NAME on (pf.conf(5) tag), across interfaces and into the states it creates. */
+  tag?: string;
+  /** tagged NAME: the rule matches only packets carrying NAME. */
+  tagged?: string;
   dnpipe?: number;
   /** icmp6-type: one ICMPv6 type (lists expand into one rule each). */
   icmp6Type?: number;
@@ -297,6 +301,15 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
       cur.next();
       if (tok.text.length >= PF_RULE_LABEL_SIZE) throw cur.error(`rule label too long (max ${PF_RULE_LABEL_SIZE - 1} chars)`);
       rule.label = tok.text;
+    } else if (cur.peek() === 'tag' || cur.peek() === 'tagged') {
+      const which = cur.next();
+      const tok = cur.peekToken();
+      if (!tok) throw cur.error();
+      cur.next();
+      // PF_TAG_NAME_SIZE is 64.
+      if (tok.text.length >= 64 || !/^[A-Za-z0-9_.-]+$/.test(tok.text)) throw cur.error(`invalid tag name ${tok.text}`);
+      if (which === 'tag') rule.tag = tok.text;
+      else rule.tagged = tok.text;
     } else if (cur.accept('icmp6-type')) {
       const one = (): number => {
         const t = cur.next();

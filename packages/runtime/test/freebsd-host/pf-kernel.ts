@@ -32,6 +32,8 @@ export interface PfState {
   direction: 'in' | 'out';
   /** Label of the rule that created the state (pfctl -k label). */
   label?: string;
+  /** Tag of the rule that created the state: packets matching the state carry it again. */
+  tag?: string;
   anchor: string;
   /** Address/port the destination was rewritten to by rdr-to. */
   rdr?: { dst: string; dport: number };
@@ -171,6 +173,8 @@ export function printRule(r: PfRule, numericPorts: boolean): string {
     parts.push(r.keepState ? 'keep state' : 'no state');
   }
   if (r.label !== undefined) parts.push(`label "${r.label}"`);
+  if (r.tag !== undefined) parts.push(`tag ${r.tag}`);
+  if (r.tagged !== undefined) parts.push(`tagged ${r.tagged}`);
   if (r.dnpipe !== undefined) parts.push(`dnpipe ${r.dnpipe}`);
   if (r.natTo) parts.push(`nat-to ${printHost(r.natTo.host)}`);
   if (r.rdrTo) parts.push(`rdr-to ${printHost(r.rdrTo.host)}${r.rdrTo.port !== undefined ? ` port ${r.rdrTo.port}` : ''}`);
@@ -186,6 +190,8 @@ export interface Packet {
   proto: 'tcp' | 'udp' | 'icmp' | 'icmp6';
   /** ICMPv6 type (icmp6 packets). */
   icmp6Type?: number;
+  /** pf tag the packet already carries (from the verdict of an earlier hop: in on one interface, out on another). */
+  tag?: string;
   src: string;
   sport?: number;
   dst: string;
@@ -199,6 +205,8 @@ export interface Verdict {
   anchor?: string;
   /** Matched an existing state instead of the rules. */
   viaState?: string;
+  /** Tag the packet carries after this hop (pass it on to the next hop's evaluation). */
+  tag?: string;
   rdr?: { dst: string; dport?: number };
 }
 
@@ -210,15 +218,22 @@ export function evaluate(host: FreeBsdHost, packet: Packet, options: { createSta
   const sport = packet.sport ?? 0;
   const dport = packet.dport ?? 0;
 
-  const state = k.states.find(
-    (s) =>
-      s.proto === packet.proto &&
-      ((s.src === packet.src && s.sport === sport && s.dst === packet.dst && s.dport === dport) ||
-        (s.rdr && s.src === packet.src && s.sport === sport && s.rdr.dst === packet.dst && s.rdr.dport === dport) ||
-        (s.dst === packet.src && s.dport === sport && s.src === packet.dst && s.sport === dport) ||
-        (s.rdr && s.rdr.dst === packet.src && s.rdr.dport === sport && s.src === packet.dst && s.sport === dport)),
-  );
-  if (state) return { action: 'pass', viaState: state.id };
+  // pf_find_state(): a state matches its own direction on the wire key (the tuple as first seen) and the opposite
+  // direction on the stack key reversed (replies, after any rdr-to); a forwarded packet leaving by another interface
+  // in the same direction is a new evaluation, as in pf.
+  const state = k.states.find((s) => {
+    if (s.proto !== packet.proto) return false;
+    if (packet.direction === s.direction) {
+      return s.src === packet.src && s.sport === sport && s.dst === packet.dst && s.dport === dport;
+    }
+    return (s.rdr?.dst ?? s.dst) === packet.src && (s.rdr?.dport ?? s.dport) === sport && s.src === packet.dst && s.sport === dport;
+  });
+  if (state) {
+    const v: Verdict = { action: 'pass', viaState: state.id };
+    const tag = state.tag ?? packet.tag;
+    if (tag !== undefined) v.tag = tag;
+    return v;
+  }
 
   let last: { rule: PfRule; anchor: string } | undefined;
   const walk = (path: string): boolean => {
@@ -239,6 +254,8 @@ export function evaluate(host: FreeBsdHost, packet: Packet, options: { createSta
   if (!last) return { action: 'pass' };
   const { rule, anchor } = last;
   const verdict: Verdict = { action: rule.action === 'block' ? 'block' : 'pass', rule: printRule(rule, true), anchor };
+  const tag = rule.tag ?? packet.tag;
+  if (tag !== undefined) verdict.tag = tag;
   if (verdict.action === 'pass' && rule.rdrTo) {
     const target = resolveHost(host, rule.rdrTo.host, af)[0];
     if (target) verdict.rdr = rule.rdrTo.port === undefined ? { dst: target } : { dst: target, dport: rule.rdrTo.port };
@@ -256,6 +273,7 @@ export function evaluate(host: FreeBsdHost, packet: Packet, options: { createSta
       anchor,
     };
     if (rule.label !== undefined) s.label = rule.label;
+    if (rule.tag !== undefined) s.tag = rule.tag;
     if (verdict.rdr) s.rdr = { dst: verdict.rdr.dst, dport: verdict.rdr.dport ?? dport };
     if (k.states.length < k.limits.states) {
       k.states.push(s);
@@ -329,6 +347,7 @@ function matches(
   if (r.fromPort !== undefined && r.fromPort !== sport) return false;
   if (r.toPort !== undefined && r.toPort !== dport) return false;
   if (r.icmp6Type !== undefined && r.icmp6Type !== p.icmp6Type) return false;
+  if (r.tagged !== undefined && r.tagged !== p.tag) return false;
   return true;
 }
 

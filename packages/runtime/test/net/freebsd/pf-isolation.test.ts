@@ -81,9 +81,13 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
   it('the initiator decides: A allowing B can connect to B (B receives through the state), B still cannot open to A', async () => {
     const { host } = await setup({ allowOut: [B.addresses.ipv4] });
     const aToB = fromA(B.addresses.ipv4, { dport: 80 });
-    expect(evaluate(host, aToB).action).toBe('pass');
-    expect(evaluate(host, { ...aToB, direction: 'out', iface: 'tap1' }).viaState).toBeDefined();
+    const first = evaluate(host, aToB);
+    expect(first.action).toBe('pass');
+    // Bridged to B's tap: pf evaluates the packet again, outbound; the tag from A's pass rule lets it through.
+    expect(evaluate(host, { ...aToB, sport: 40001, direction: 'out', iface: 'tap1' }).action).toBe('block');
+    expect(evaluate(host, { ...aToB, direction: 'out', iface: 'tap1', tag: first.tag }).action).toBe('pass');
     expect(evaluate(host, { direction: 'in', iface: 'tap1', proto: 'tcp', src: B.addresses.ipv4, sport: 80, dst: A.addresses.ipv4, dport: 40000 }).viaState).toBeDefined();
+    expect(evaluate(host, { direction: 'out', iface: 'tap0', proto: 'tcp', src: B.addresses.ipv4, sport: 80, dst: A.addresses.ipv4, dport: 40000 }).viaState).toBeDefined();
     const bToA: Packet = { direction: 'in', iface: 'tap1', proto: 'tcp', src: B.addresses.ipv4, sport: 41000, dst: A.addresses.ipv4, dport: 22 };
     expect(evaluate(host, bToA).action).toBe('block');
   });
@@ -137,9 +141,14 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     const v = evaluate(host, ext);
     expect(v.action).toBe('pass');
     expect(v.rdr).toEqual({ dst: A.addresses.ipv4, dport: 80 });
-    // The redirected packet leaves on tap0 through the state; the reply comes back through it.
-    expect(evaluate(host, { direction: 'out', iface: 'tap0', proto: 'tcp', src: PUBLIC, sport: 5555, dst: A.addresses.ipv4, dport: 80 }).viaState).toBeDefined();
+    // The redirected packet leaves on tap0 (a new evaluation, outbound; the forward's tag lets it in); the reply
+    // comes back through the states, and leaves em0 translated back by the forward's state.
+    const redirected: Packet = { direction: 'out', iface: 'tap0', proto: 'tcp', src: PUBLIC, sport: 5555, dst: A.addresses.ipv4, dport: 80 };
+    expect(evaluate(host, { ...redirected, tag: v.tag }).action).toBe('pass');
     expect(evaluate(host, { direction: 'in', iface: 'tap0', proto: 'tcp', src: A.addresses.ipv4, sport: 80, dst: PUBLIC, dport: 5555 }).viaState).toBeDefined();
+    expect(evaluate(host, { direction: 'out', iface: 'em0', proto: 'tcp', src: A.addresses.ipv4, sport: 80, dst: PUBLIC, dport: 5555 }).viaState).toBeDefined();
+    // Without the forward's tag (sent straight to the sandbox's address from outside), it does not get in.
+    expect(evaluate(host, { ...redirected, sport: 6666 }).action).toBe('block');
     const fromB: Packet = { direction: 'in', iface: 'tap1', proto: 'tcp', src: B.addresses.ipv4, sport: 5555, dst: '10.77.0.1', dport: 8080 };
     expect(evaluate(host, fromB).action).toBe('block');
   });
@@ -214,6 +223,7 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     for (const policy of variants) {
       for (const hostInterface of ['tap0', undefined]) {
         const text = renderSandboxAnchor({
+          tag: 'cpt_pass',
           id: A.id,
           addresses: A.addresses,
           policy,

@@ -112,6 +112,7 @@ export class PfFirewall implements FirewallBackend {
       policy: rules.policy,
       forwards: rules.forwards,
       endpointGroup: endpointGroup(this.prefix),
+      tag: passTag(this.prefix),
       ipv4Subnet: this.setup?.ipv4Subnet ?? rules.addresses.ipv4,
       ipv6Subnet: this.setup?.ipv6Subnet ?? rules.addresses.ipv6,
       ...(rules.hostInterface ? { hostInterface: rules.hostInterface } : {}),
@@ -232,6 +233,11 @@ export class PfFirewall implements FirewallBackend {
     const r: CommandResult = await runChecked(this.runner, ['pfctl', '-s', 'info']);
     return parseInfo(r.stdout).enabled;
   }
+}
+
+/** The pf tag of traffic a cubenet rule let in. */
+export function passTag(prefix: string): string {
+  return `${prefix}_pass`;
 }
 
 function sameKey(a: PortForward, b: PortForward): boolean {

@@ -14,8 +14,8 @@
  *       with internet access: private ranges and the host itself (`self`) → block, anything else → pass
  *       anything else entering from IF (other sources too: anti-spoofing) → block
  *       forwards: `pass in on ! GROUP proto P to self port H rdr-to SANDBOX port S` (never from another sandbox)
- *       to the sandbox: from the host → pass; anything without a state → block (sandboxes are unreachable unless
- *       a forward or their own connection made the state)
+ *       to the sandbox: from the host → pass; tagged by a sandbox's pass rule or a forward → pass; anything else
+ *       without a state → block (a sandbox is reached only by what another sandbox's policy or a forward lets in)
  *   Rules carry `label "sandbox-<id>"` so `pfctl -k label -k sandbox-<id>` kills exactly the sandbox's states.
  */
 import { PRIVATE_RANGES_V4, PRIVATE_RANGES_V6, type PortForward, type SandboxAddresses, type SandboxId, type SandboxPolicy } from '../../types.ts';
@@ -87,6 +87,8 @@ export interface AnchorSpec {
   hostInterface?: string;
   /** Interface group every sandbox endpoint belongs to (forwards are never taken from it). */
   endpointGroup: string;
+  /** pf tag put on what a sandbox rule lets in (a sandbox's allowed egress, a forward): other sandboxes accept it. */
+  tag: string;
   /** The bridge subnets (a sandbox's own subnet is private to it too). */
   ipv4Subnet: string;
   ipv6Subnet: string;
@@ -112,6 +114,7 @@ function checked(s: AnchorSpec): AnchorSpec {
     },
     forwards: s.forwards.map((f, i) => parseForward(f, `forwards[${i}]`)),
     endpointGroup: parseInterfaceName(s.endpointGroup, 'endpoint group'),
+    tag: parseInterfaceName(s.tag, 'pf tag'),
     ipv4Subnet: parseCidr(s.ipv4Subnet, 'ipv4 subnet').text,
     ipv6Subnet: parseCidr(s.ipv6Subnet, 'ipv6 subnet').text,
   };
@@ -123,6 +126,9 @@ function checked(s: AnchorSpec): AnchorSpec {
 export function renderSandboxAnchor(spec: AnchorSpec): string {
   const s = checked(spec);
   const label = `label "${sandboxLabel(s.id)}"`;
+  // Allowed traffic is tagged on the way in; a sandbox's out-rules accept tagged packets (pf states are bound to a
+  // direction, so a connection A opens to B is evaluated again, outbound, on B's interface).
+  const pass = `${label} tag ${s.tag}`;
   const self = `{ ${s.addresses.ipv4}, ${s.addresses.ipv6} }`;
   const on = s.hostInterface ? ` on ${s.hostInterface}` : '';
   const from = `from ${self}`;
@@ -135,28 +141,29 @@ export function renderSandboxAnchor(spec: AnchorSpec): string {
   // only these ICMPv6 types pass, whatever the policy.
   out += `pass in quick${on} inet6 proto icmp6 from { ::, fe80::/10, ${s.addresses.ipv6} } to any icmp6-type { neighbrsol, neighbradv, routersol } ${label}\n`;
   out += `block drop in quick${on} ${from} to <${TABLES.denyOut}> ${label}\n`;
-  out += `pass in quick${on} ${from} to <${TABLES.allowOut}> ${label}\n`;
-  out += `pass in quick${on} proto { tcp, udp } ${from} to <${TABLES.dnsAllow}> port 53 ${label}\n`;
+  out += `pass in quick${on} ${from} to <${TABLES.allowOut}> ${pass}\n`;
+  out += `pass in quick${on} proto { tcp, udp } ${from} to <${TABLES.dnsAllow}> port 53 ${pass}\n`;
   if (s.policy.allowInternetAccess) {
     out += `block drop in quick${on} ${from} to { <${TABLES.private}>, self } ${label}\n`;
-    out += `pass in quick${on} ${from} to any ${label}\n`;
+    out += `pass in quick${on} ${from} to any ${pass}\n`;
   }
   out += s.hostInterface ? `block drop in quick on ${s.hostInterface} all ${label}\n` : `block drop in quick ${from} to any ${label}\n`;
-  for (const f of s.forwards) out += renderForwardRules(s, f, label);
+  for (const f of s.forwards) out += renderForwardRules(s, f, pass);
   if (s.hostInterface) {
     out += `pass out quick on ${s.hostInterface} inet6 proto icmp6 from any to any icmp6-type { neighbrsol, neighbradv, routeradv } ${label}\n`;
     out += `pass out quick on ${s.hostInterface} from self to ${self} ${label}\n`;
+    out += `pass out quick on ${s.hostInterface} from any to ${self} ${label} tagged ${s.tag}\n`;
     out += `block drop out quick on ${s.hostInterface} all ${label}\n`;
   }
   return out;
 }
 
-function renderForwardRules(s: AnchorSpec, f: PortForward, label: string): string {
+function renderForwardRules(s: AnchorSpec, f: PortForward, pass: string): string {
   // Taken on any interface but the sandboxes' own, so no sandbox reaches another through the host's ports.
   const on = `on ! ${s.endpointGroup}`;
   return (
-    `pass in quick ${on} inet proto ${f.protocol} from any to self port ${f.hostPort} rdr-to ${s.addresses.ipv4} port ${f.sandboxPort} ${label}\n` +
-    `pass in quick ${on} inet6 proto ${f.protocol} from any to self port ${f.hostPort} rdr-to ${s.addresses.ipv6} port ${f.sandboxPort} ${label}\n`
+    `pass in quick ${on} inet proto ${f.protocol} from any to self port ${f.hostPort} rdr-to ${s.addresses.ipv4} port ${f.sandboxPort} ${pass}\n` +
+    `pass in quick ${on} inet6 proto ${f.protocol} from any to self port ${f.hostPort} rdr-to ${s.addresses.ipv6} port ${f.sandboxPort} ${pass}\n`
   );
 }
 
