@@ -1,4 +1,5 @@
 import type { RigManifest } from '@coppice/results-schema';
+import { coldStartManifest } from './cold-start/manifest.ts';
 
 /** Manifests of the pools rigs (each from its src/rigs/<id>/manifest.ts). */
-export const poolsManifests: readonly RigManifest[] = [];
+export const poolsManifests: readonly RigManifest[] = [coldStartManifest];

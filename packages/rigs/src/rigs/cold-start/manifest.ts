@@ -1,0 +1,56 @@
+import { defineManifest } from '../../harness/define-manifest.ts';
+
+export const COLD_START_CONFIGS = ['full', 'prewarm', 'durable', 'two-tier'] as const;
+export const COLD_START_CC = ['1', '10', '20', '50'] as const;
+
+export const coldStartManifest = defineManifest({
+  id: 'cold-start',
+  title: 'Cold start: time to a ready sandbox',
+  summary:
+    'How long a sandbox takes to become ready, by pool configuration (full boot, prewarm pool of SIGSTOPped VMs, ' +
+    'durable pool of on-disk checkpoints, two-tier durable + hot) and by concurrency (1, 10, 20, 50 requests released ' +
+    'together), with the bare floors measured in the same run: SIGCONT plus one probe on the same VM, and the bare ' +
+    'restore of a checkpoint plus one probe.',
+  script: 'packages/rigs/src/rigs/cold-start/rig.ts',
+  platforms: ['linux'],
+  requirements: {
+    root: true,
+    binaries: { linux: ['qemu-system-x86_64', 'apt-get', 'dpkg-deb', 'cpio', 'busybox'] },
+    notes: [
+      'QEMU -M microvm; KVM only when a guest really boots under it, TCG otherwise (recorded in run.params).',
+      'The guest is built by packages/runtime/guest/build-guest.sh from Debian packages into /var/cache/coppice/guest.',
+      'Full boots at high concurrency on a small host take minutes: the sizes used are in run.params, and a level that ' +
+        'would not fit the time budget is recorded as a failure with the reason, never estimated.',
+    ],
+  },
+  metrics: [
+    {
+      name: 'ready-latency',
+      unit: 'ms',
+      description: "From just before the checkout call to the guest's answer to the readiness probe, per request.",
+      labels: { config: [...COLD_START_CONFIGS], cc: [...COLD_START_CC] },
+    },
+    {
+      name: 'floor-sigcont-probe',
+      unit: 'ms',
+      description: "Bare floor of a prewarm checkout: SIGCONT to a stopped VM plus one serial probe answered, no pool.",
+      labels: {},
+    },
+    {
+      name: 'floor-restore-probe',
+      unit: 'ms',
+      description: 'Bare floor of a durable checkout: the hypervisor restore of a checkpoint plus one probe answered, no pool.',
+      labels: {},
+    },
+  ],
+  clock:
+    'ready-latency: performance.now() just before pool.checkout() until the moment the guest\'s answer to the ' +
+    'readiness probe ("ping TOKEN" on its serial console, answered "ready TOKEN" by the guest\'s init) arrives in the ' +
+    'controller. For cc=N, N checkouts start in the same event-loop turn and each one is a sample. Between rounds every ' +
+    'sandbox is returned (destroyed) and the pool refilled to its size before the next round starts, untimed. ' +
+    'floor-sigcont-probe: just before kill(SIGCONT) on a stopped, already-restored VM until its probe answer. ' +
+    'floor-restore-probe: just before the hypervisor restore call (QEMU started with -incoming defer, migrate-incoming ' +
+    'from the checkpoint file, cont) until the probe answer.',
+  reproduce: 'node packages/rigs/bin/coppice-rigs.js run cold-start',
+  samples: { full: 20, quick: 3 },
+});

@@ -1,0 +1,79 @@
+/**
+ * What the pool rigs (cold-start, density, pool-refill) share: the QEMU backend with the repo's guest, and pools
+ * whose state, checkpoints and VM sockets live in the run's own folders and are destroyed when the rig ends.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { QemuHypervisor } from '@coppice/runtime/hypervisor/qemu/qemu.ts';
+import { guestImage, locateGuest } from '@coppice/runtime/hypervisor/qemu/guest-image.ts';
+import type { GuestImage } from '@coppice/runtime/hypervisor/hypervisor.ts';
+import { Pool, defaultPoolConfig, type PoolMode } from '@coppice/runtime/pool/index.ts';
+import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
+
+export interface QemuRigSetup {
+  hv: QemuHypervisor;
+  guestDir: string;
+  image(memoryMiB: number): GuestImage;
+  /** Short tmpfs folder for VM sockets (unix socket paths are limited to 107 bytes). */
+  runRoot: string;
+  stateDir: string;
+}
+
+export async function poolRigPreflight(ctx: PreflightContext): Promise<string[]> {
+  if (ctx.platform !== 'linux') return ['the QEMU pools run on Linux (the bhyve pools are tested against the FreeBSD model)'];
+  const hv = new QemuHypervisor({ runner: ctx.runner });
+  const reasons = await hv.preflight();
+  try {
+    await locateGuest(ctx.runner);
+  } catch (e) {
+    reasons.push(`the guest cannot be built (packages/runtime/guest/build-guest.sh): ${(e as Error).message.split('\n')[0]}`);
+  }
+  return reasons;
+}
+
+export async function setupQemu(ctx: RigContext): Promise<QemuRigSetup> {
+  const tbSizeMiB = ctx.param('tcgTbSizeMiB', 16);
+  const hv = new QemuHypervisor({ runner: ctx.runner, tbSizeMiB });
+  const guestDir = await locateGuest(ctx.runner);
+  const accel = await hv.accelerator();
+  ctx.param('accelerator', accel.accel.kind);
+  ctx.param('acceleratorReason', accel.reason);
+  ctx.fact('qemu.accelerator', `${accel.accel.kind} (${accel.reason})`);
+  ctx.fact('qemu.version', await hv.version());
+  ctx.param('guest', guestDir);
+  const runRoot = `/run/coppice-rig-${process.pid}`;
+  ctx.defer(() => rm(runRoot, { recursive: true, force: true }));
+  return {
+    hv,
+    guestDir,
+    image: (memoryMiB) => guestImage(guestDir, `guest-${memoryMiB}`, memoryMiB),
+    runRoot,
+    stateDir: join(ctx.tmpdir, 'pools'),
+  };
+}
+
+/** A pool for one configuration; destroyed (every VM, checkpoint, file) when the rig ends. */
+export async function openRigPool(
+  ctx: RigContext,
+  q: QemuRigSetup,
+  template: string,
+  mode: PoolMode,
+  memoryMiB: number,
+  size: { hot: number; durable: number },
+): Promise<Pool> {
+  const config = { ...defaultPoolConfig(template, q.image(memoryMiB), mode), size, stateDir: q.stateDir, runRoot: q.runRoot, refillConcurrency: 2 };
+  const pool = await Pool.open({ config, hypervisor: q.hv, onBackgroundError: (e) => ctx.log(`${template}: background: ${e.message}`) });
+  ctx.defer(async () => {
+    await pool.destroyAll();
+    await pool.close();
+  });
+  return pool;
+}
+
+/** Free memory the kernel reports (MemAvailable), bytes. */
+export async function memAvailableBytes(): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const m = /MemAvailable:\s+(\d+) kB/.exec(await readFile('/proc/meminfo', 'utf8'));
+  if (!m) throw new Error('/proc/meminfo has no MemAvailable');
+  return Number(m[1]) * 1024;
+}

@@ -1,0 +1,165 @@
+/**
+ * cold-start: time from asking for a sandbox to the guest answering its readiness probe, per pool configuration
+ * and concurrency, plus the bare floors (SIGCONT + probe; restore + probe) in the same run. See manifest.ts.
+ */
+import type { Pool } from '@coppice/runtime/pool/index.ts';
+import type { PreflightContext, RigContext, SeriesRecorder } from '../../harness/rig-context.ts';
+import { COLD_START_CC } from './manifest.ts';
+import { openRigPool, poolRigPreflight, setupQemu, type QemuRigSetup } from './qemu-pools.ts';
+
+export function preflight(ctx: PreflightContext): Promise<string[]> {
+  return poolRigPreflight(ctx);
+}
+
+type Cc = (typeof COLD_START_CC)[number];
+
+export async function run(ctx: RigContext): Promise<void> {
+  const q = await setupQemu(ctx);
+  const memoryMiB = ctx.param('guestMemoryMiB', 256);
+  const ccLevels: Cc[] = ctx.quick ? ['1', '10'] : [...COLD_START_CC];
+  ctx.param('ccLevels', ccLevels);
+  ctx.param('samplesAtCc1', ctx.samples);
+  // Rounds of cc concurrent checkouts per level above 1 (each round gives cc samples).
+  const rounds = ctx.param('roundsPerCc', ctx.quick ? 1 : 2);
+
+  await floors(ctx, q, memoryMiB);
+
+  // Pools first (fast), full boots last (they dominate the run time).
+  await pooled(ctx, q, 'prewarm', memoryMiB, ccLevels, rounds, (cc) => ({ hot: cc, durable: 0 }));
+  await pooled(ctx, q, 'durable', memoryMiB, ccLevels, rounds, (cc) => ({ hot: 0, durable: cc }));
+  // Two-tier in its production shape: a small hot tier in front of a cold tier big enough for the burst.
+  const hotFront = ctx.param('twoTierHotSize', ctx.quick ? 2 : 10);
+  ctx.param('twoTierSizes', 'hot = min(cc, twoTierHotSize), durable = cc');
+  await pooled(ctx, q, 'two-tier', memoryMiB, ccLevels, rounds, (cc) => ({ hot: Math.min(cc, hotFront), durable: cc }));
+  await fullBoots(ctx, q, memoryMiB, ccLevels);
+}
+
+/** Bare floors on the same host and guest: no pool, no state file, no network. */
+async function floors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number): Promise<void> {
+  const pool = await openRigPool(ctx, q, 'cs-floor', 'durable', memoryMiB, { hot: 0, durable: 0 });
+  const base = await pool.init();
+  const warmup = ctx.quick ? 1 : 3;
+  const spec = (name: string) => ({ name, image: q.image(memoryMiB), memory: 'template' as const, runDir: `${q.runRoot}/floor/${name}` });
+
+  const vm = await q.hv.restore(spec('cs-floor-hot'), base);
+  ctx.defer(() => vm.destroy());
+  await vm.probe();
+  await ctx.repeat({ phase: 'floor sigcont+probe', warmup, count: ctx.samples, series: ctx.series('floor-sigcont-probe') }, async () => {
+    await vm.pause();
+    await untilStopped(vm.pid);
+    const t0 = performance.now();
+    await vm.resume();
+    await vm.probe();
+    return performance.now() - t0;
+  });
+  await vm.destroy();
+
+  await ctx.repeat({ phase: 'floor restore+probe', warmup, count: ctx.samples, series: ctx.series('floor-restore-probe') }, async (i) => {
+    const t0 = performance.now();
+    const clone = await q.hv.restore(spec(`cs-floor-r${i}`), base);
+    try {
+      await clone.probe({ timeoutMs: 30_000 });
+      return performance.now() - t0;
+    } finally {
+      await clone.destroy();
+    }
+  });
+}
+
+async function pooled(
+  ctx: RigContext,
+  q: QemuRigSetup,
+  config: 'prewarm' | 'durable' | 'two-tier',
+  memoryMiB: number,
+  ccLevels: Cc[],
+  rounds: number,
+  sizeFor: (cc: number) => { hot: number; durable: number },
+): Promise<void> {
+  const pool = await openRigPool(ctx, q, `cs-${config}`, config, memoryMiB, sizeFor(1));
+  const t0 = performance.now();
+  await pool.init();
+  ctx.log(`${config}: template checkpoint in ${(performance.now() - t0).toFixed(0)} ms`);
+  for (const ccText of ccLevels) {
+    const cc = Number(ccText);
+    const series = ctx.series('ready-latency', { config, cc: ccText });
+    Object.assign(pool.config.size, sizeFor(cc));
+    const roundsHere = cc === 1 ? ctx.samples : rounds;
+    for (let r = 0; r < roundsHere; r++) {
+      ctx.signal.throwIfAborted();
+      await refillFully(pool);
+      if (cc === 50 && r === 0 && config === 'prewarm') {
+        ctx.param('controllerRssMiBWith50HotEntries', +(process.memoryUsage().rss / 2 ** 20).toFixed(1));
+      }
+      await checkoutRound(ctx, pool, `${config} cc=${cc} round ${r + 1}/${roundsHere}`, cc, series);
+    }
+  }
+  await pool.destroyAll();
+}
+
+/** Brings every tier to its size and waits: rounds start from a full pool with no refill competing for the CPU. */
+async function refillFully(pool: Pool): Promise<void> {
+  await pool.warm();
+}
+
+async function checkoutRound(ctx: RigContext, pool: Pool, phase: string, cc: number, series: SeriesRecorder): Promise<void> {
+  const out: string[] = [];
+  const sources: Record<string, number> = {};
+  try {
+    await ctx.concurrent({ phase, cc, series }, async () => {
+      const t0 = performance.now();
+      const r = await pool.checkout();
+      out.push(r.id);
+      sources[r.source] = (sources[r.source] ?? 0) + 1;
+      return r.readyAt - t0;
+    });
+  } finally {
+    for (const id of out) await pool.return(id);
+  }
+  if (cc > 1) ctx.log(`${phase}: served from ${JSON.stringify(sources)}`);
+}
+
+/**
+ * Full boots: no pool, every checkout boots the guest. Levels whose predicted duration (from the measured cc=1 boot
+ * time and the host's cores) exceeds the budget are recorded as failures with the reason.
+ */
+async function fullBoots(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, ccLevels: Cc[]): Promise<void> {
+  const pool = await openRigPool(ctx, q, 'cs-full', 'full', memoryMiB, { hot: 0, durable: 0 });
+  const budgetS = ctx.param('fullBootBudgetSeconds', ctx.quick ? 60 : 240);
+  const bootSamples = ctx.param('fullBootSamplesAtCc1', ctx.quick ? 1 : 3);
+  const cores = Math.max(1, ctx.host.cpu.threads || 1);
+  let spentS = 0;
+  let bootS = 0;
+  for (const ccText of ccLevels) {
+    const cc = Number(ccText);
+    const series = ctx.series('ready-latency', { config: 'full', cc: ccText });
+    if (cc === 1) {
+      const t0 = performance.now();
+      for (let i = 0; i < bootSamples; i++) await checkoutRound(ctx, pool, `full cc=1 boot ${i + 1}/${bootSamples}`, 1, series);
+      bootS = (performance.now() - t0) / 1000 / bootSamples;
+      spentS += bootS * bootSamples;
+      continue;
+    }
+    // cc boots share `cores` CPUs: the round lasts about cc/cores single boots.
+    const predictedS = (bootS * cc) / cores;
+    if (spentS + predictedS > budgetS) {
+      const reason = `not run: ${cc} concurrent full boots on ${cores} CPUs would take about ${predictedS.toFixed(0)} s (one boot ${bootS.toFixed(1)} s), past the ${budgetS} s budget for full boots`;
+      ctx.log(`full cc=${cc}: ${reason}`);
+      series.fail(new Error(reason));
+      continue;
+    }
+    const t0 = performance.now();
+    await checkoutRound(ctx, pool, `full cc=${cc}`, cc, series);
+    spentS += (performance.now() - t0) / 1000;
+  }
+  ctx.param('fullBootSecondsSpent', +spentS.toFixed(1));
+}
+
+async function untilStopped(pid: number): Promise<void> {
+  const { readFile } = await import('node:fs/promises');
+  for (let i = 0; i < 1000; i++) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  throw new Error(`VM ${pid} did not stop`);
+}
