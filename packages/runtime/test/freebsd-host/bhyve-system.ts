@@ -68,6 +68,16 @@ export class ModelBhyveSystem implements BhyveSystem {
     for (const key of [...fs.keys()]) if (key.startsWith(dir)) fs.delete(key);
   }
 
+  async listDir(path: string): Promise<string[]> {
+    const dir = path.endsWith('/') ? path : `${path}/`;
+    const names = new Set<string>();
+    for (const key of files(this.host).keys()) {
+      if (!key.startsWith(dir) || key === dir) continue;
+      names.add(key.slice(dir.length).split('/')[0]!);
+    }
+    return [...names];
+  }
+
   async mkdir(path: string): Promise<void> {
     files(this.host).set(path.endsWith('/') ? path : `${path}/`, { content: '', size: 0 });
   }

@@ -145,6 +145,21 @@ describe('bhyve backend against the model', () => {
     await vm2.destroy();
   });
 
+  it('finds running VMs nobody recorded under a run root (a controller that died before saving)', async () => {
+    const { hv, system } = setup();
+    const a = await hv.boot(spec('vm1', { runDir: '/run/coppice/vm/tpl/e1' }));
+    const b = await hv.boot(spec('vm2', { runDir: '/run/coppice/vm/tpl/e2', network: undefined }));
+    expect((await hv.listRunning('/run/coppice/vm')).sort((x, y) => x.pid - y.pid)).toEqual([
+      { pid: a.pid, runDir: '/run/coppice/vm/tpl/e1' },
+      { pid: b.pid, runDir: '/run/coppice/vm/tpl/e2' },
+    ]);
+    await system.signal(a.pid, 'SIGKILL');
+    expect(await hv.listRunning('/run/coppice/vm')).toEqual([{ pid: b.pid, runDir: '/run/coppice/vm/tpl/e2' }]);
+    await a.destroy();
+    await b.destroy();
+    expect(await hv.listRunning('/run/coppice/vm')).toEqual([]);
+  });
+
   it('preflight names a kernel without BHYVE_SNAPSHOT and missing modules', async () => {
     const { hv, host } = setup({ snapshot: false });
     systemInfo(host).modules.delete('nmdm');

@@ -45,6 +45,8 @@ interface Sidecar {
 }
 
 const SIDECAR = '.coppice.json';
+/** Written into a VM's run directory once bhyve runs: how a restarted controller finds VMs nobody recorded. */
+const MONITOR_FILE = 'bhyve.json';
 
 export class BhyveHypervisor implements Hypervisor {
   readonly kind = 'bhyve' as const;
@@ -123,6 +125,7 @@ export class BhyveHypervisor implements Hypervisor {
       await new Promise((r) => setTimeout(r, 5));
     }
     const startTime = (await this.system.startTime(monitor.pid)) ?? '';
+    await this.system.writeText(`${spec.runDir}/${MONITOR_FILE}`, `${JSON.stringify({ name: spec.name, pid: monitor.pid, startTime })}\n`);
     return new BhyveVm(this, this.system, spec, monitor, consoleUnit, startTime);
   }
 
@@ -189,6 +192,29 @@ export class BhyveHypervisor implements Hypervisor {
     if (start && start === record.pidStartTime) await this.system.signal(record.pid, 'SIGKILL');
     await this.destroyKernelVm(record.name);
     await this.system.remove(record.runDir);
+  }
+
+  /** bhyve processes still running whose run directory (one or two levels) below runRoot names them. */
+  async listRunning(runRoot: string): Promise<{ pid: number; runDir: string }[]> {
+    const root = runRoot.replace(/\/+$/, '');
+    const dirs: string[] = [];
+    for (const a of await this.system.listDir(root)) {
+      dirs.push(`${root}/${a}`);
+      for (const b of await this.system.listDir(`${root}/${a}`)) dirs.push(`${root}/${a}/${b}`);
+    }
+    const found: { pid: number; runDir: string }[] = [];
+    for (const dir of dirs) {
+      const text = await this.system.readText(`${dir}/${MONITOR_FILE}`);
+      if (!text) continue;
+      try {
+        const m = JSON.parse(text) as { pid: number; startTime: string };
+        // Only a process that still is the one that wrote the file (pids are reused).
+        if (Number.isInteger(m.pid) && (await this.system.startTime(m.pid)) === m.startTime) found.push({ pid: m.pid, runDir: dir });
+      } catch {
+        /* a torn file: nothing to find */
+      }
+    }
+    return found;
   }
 
   async removeCheckpoint(checkpoint: Checkpoint): Promise<void> {

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, openSync } from 'node:fs';
-import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { ReadStream, WriteStream } from 'node:tty';
 import { type CommandRunner, ProcessRunner, runChecked } from '../../host/command-runner.ts';
 import { HypervisorError } from '../hypervisor.ts';
@@ -38,6 +38,8 @@ export interface BhyveSystem {
   writeText(path: string, text: string): Promise<void>;
   remove(path: string): Promise<void>;
   mkdir(path: string): Promise<void>;
+  /** Names in a directory (empty when it does not exist). */
+  listDir(path: string): Promise<string[]>;
 }
 
 export class FreeBsdSystem implements BhyveSystem {
@@ -144,5 +146,9 @@ export class FreeBsdSystem implements BhyveSystem {
 
   async mkdir(path: string): Promise<void> {
     await mkdir(path, { recursive: true });
+  }
+
+  async listDir(path: string): Promise<string[]> {
+    return readdir(path).catch(() => []);
   }
 }
