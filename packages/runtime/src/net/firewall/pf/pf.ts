@@ -171,7 +171,8 @@ export class PfFirewall implements FirewallBackend {
     // States created through a forward carry the host's address as destination; the label catches them.
     const id = this.owners.get(addresses.ipv4) ?? this.owners.get(addresses.ipv6);
     if (id) runs.push(['pfctl', '-k', 'label', '-k', sandboxLabel(id)]);
-    for (const argv of runs) await runChecked(this.runner, argv);
+    // Independent kills: run them together (each is a short pfctl process; the kernel work is tiny).
+    await Promise.all(runs.map((argv) => runChecked(this.runner, argv)));
   }
 
   async listStates(subnets: { ipv4: string; ipv6: string }): Promise<ConnectionState[]> {
