@@ -1,2 +1,7 @@
-#!/usr/bin/env -S node --import tsx
-import '../src/cli/main.ts';
+#!/usr/bin/env node
+// Plain JS entry so that both `coppice` and `node packages/runtime/bin/coppice.js` work: tsx is registered here,
+// then the TypeScript CLI is loaded.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('../src/cli/main.ts');
