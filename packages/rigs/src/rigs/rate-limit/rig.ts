@@ -1,0 +1,134 @@
+/**
+ * rate-limit: a sandbox's egress limited to 100 Mbit/s, and what iperf3 from the sandbox to an external peer gets
+ * through it (see manifest.ts for the clock).
+ */
+import { runChecked } from '@coppice/runtime';
+import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
+import { EDGE_NETS, openEdgeCubenet } from '../egress/edge-cubenet.ts';
+import { createExternalPeer, type ExternalPeer } from '../egress/external-peer.ts';
+import { untilListeningLinux } from '../host-limits/pair-linux.ts';
+import { cubenetPreflight } from '../lifecycle/rig-cubenet.ts';
+import { goodputAsFrames, parseIperfJson, type IperfRun } from './iperf3.ts';
+import { installShaper, readTbfSentBytes, type ShaperSpec } from './linux-shaper.ts';
+import { withinCheck } from './within.ts';
+
+const NET = EDGE_NETS['rate-limit'];
+const CONFIGURED_MBIT = 100;
+const PORT = 5201;
+
+export async function preflight(ctx: PreflightContext): Promise<string[]> {
+  const reasons = await cubenetPreflight(ctx);
+  if (ctx.platform !== 'linux') return reasons;
+  // ifb + tbf + u32/mirred must all be in this kernel (nothing can be loaded here): try them on a scratch pair.
+  const probe = `${NET.own}-pf`;
+  const steps = [
+    ['ip', 'link', 'add', `${probe}i`, 'type', 'ifb'],
+    ['tc', 'qdisc', 'add', 'dev', `${probe}i`, 'root', 'tbf', 'rate', '100mbit', 'burst', '16000', 'latency', '20ms'],
+    ['ip', 'link', 'add', `${probe}a`, 'type', 'veth', 'peer', 'name', `${probe}b`],
+    ['tc', 'qdisc', 'add', 'dev', `${probe}a`, 'handle', 'ffff:', 'ingress'],
+    ['tc', 'filter', 'add', 'dev', `${probe}a`, 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', `${probe}i`],
+  ];
+  try {
+    for (const argv of steps) {
+      const r = await ctx.runner.run(argv);
+      if (r.code !== 0) {
+        reasons.push(`the kernel cannot shape a sandbox's egress: \`${argv.join(' ')}\` fails: ${r.stderr.trim().split('\n')[0]}`);
+        break;
+      }
+    }
+  } finally {
+    for (const link of [`${probe}a`, `${probe}i`]) {
+      if ((await ctx.runner.run(['ip', 'link', 'show', 'dev', link])).code === 0) await ctx.runner.run(['ip', 'link', 'del', link]);
+    }
+  }
+  return reasons;
+}
+
+export async function run(ctx: RigContext): Promise<void> {
+  const seconds = ctx.param('measuredSeconds', ctx.samples);
+  const omit = ctx.param('omittedSeconds', ctx.quick ? 1 : 3);
+  const net = await openEdgeCubenet(ctx, NET);
+  const peer = await createExternalPeer(ctx, {
+    own: NET.own,
+    ipv4: { host: '10.95.3.1', peer: '10.95.3.2', prefixLength: 30 },
+    ipv6: { host: 'fd95:3::1', peer: 'fd95:3::2', prefixLength: 64 },
+  });
+  const sandbox = await net.checkout({ policy: { allowOut: [peer.ipv4.peer] } });
+  const sandboxExec = ['ip', 'netns', 'exec', sandbox.endpoint.isolation!];
+  ctx.param('path', `sandbox ${sandbox.addresses.ipv4} → bridge → cubenet NAT → ${peer.hostInterface} → peer ${peer.ipv4.peer} (iperf3 TCP, one stream)`);
+
+  ctx.progress('unlimited', 0, 2);
+  const unlimited = await iperf(ctx, sandboxExec, peer, ctx.quick ? 1 : 2, 0);
+  const unlimitedMbit = ctx.param('unlimitedMbit', round(unlimited.receivedBitsPerSecond / 1e6));
+  if (unlimitedMbit < CONFIGURED_MBIT * 1.5) throw new Error(`without a limit the path carries only ${unlimitedMbit} Mbit/s: a ${CONFIGURED_MBIT} Mbit/s limit would not be what bounds it`);
+
+  const shaper: ShaperSpec = { device: sandbox.endpoint.hostInterface, ifb: `${NET.own}-ifb`, rateMbit: CONFIGURED_MBIT, burstBytes: 250_000, latencyMs: 50 };
+  const argvs = await installShaper(ctx.runner, shaper, (c) => ctx.defer(c));
+  ctx.param('limit', { ...shaper, appliedBy: 'the rig (tc: ingress mirred → ifb → tbf); cubenet has no rate-limit primitive yet', commands: argvs.map((a) => a.join(' ')) });
+
+  ctx.progress('limited', 1, 2);
+  const series = ctx.series('achieved-rate', { configured: String(CONFIGURED_MBIT) });
+  const limitedRun = iperf(ctx, sandboxExec, peer, seconds + 1, omit);
+  // The bytes the limit let through, one sample a second, after iperf3's omitted start (slow start, the full bucket).
+  await sleep(omit * 1000 + 250, ctx.signal);
+  let last = await sentBytes(ctx, shaper.ifb);
+  const rates: number[] = [];
+  for (let i = 0; i < seconds; i++) {
+    await sleep(1000 - (performance.now() - last.t) % 1000, ctx.signal);
+    const now = await sentBytes(ctx, shaper.ifb);
+    rates.push(round(((now.bytes - last.bytes) * 8) / ((now.t - last.t) / 1000) / 1e6));
+    series.add(rates.at(-1)!);
+    last = now;
+    ctx.progress('limited', 1 + (i + 1) / seconds, 2);
+  }
+  const limited = await limitedRun;
+  const goodput = round(limited.receivedBitsPerSecond / 1e6);
+  ctx.param('goodputMbit', goodput);
+  ctx.param('goodputMbitPerInterval', limited.receiverIntervals.map((i) => round(i.bitsPerSecond / 1e6)));
+  if (limited.retransmits !== undefined) ctx.param('retransmits', limited.retransmits);
+  if (limited.mss === undefined) throw new Error('iperf3 did not report the TCP MSS');
+  const goodputFrames = ctx.param('goodputAsFramesMbit', round(goodputAsFrames(goodput, limited.mss)));
+  ctx.param('mss', limited.mss);
+  const wire = withinCheck(rates, CONFIGURED_MBIT, 0.05);
+  const crossOk = Math.abs(goodputFrames - CONFIGURED_MBIT) / CONFIGURED_MBIT <= 0.05;
+  ctx.check(
+    'within-5-percent',
+    wire.ok && crossOk,
+    `${wire.detail}; iperf3 receiver goodput ${goodput.toFixed(1)} Mbit/s = ${goodputFrames.toFixed(1)} Mbit/s as ` +
+      `Ethernet frames (MSS ${limited.mss} + 66 B of headers), ${crossOk ? 'within' : 'outside'} ±5%`,
+  );
+  ctx.progress('limited', 2, 2);
+}
+
+async function iperf(ctx: RigContext, sandboxExec: string[], peer: ExternalPeer, seconds: number, omit: number): Promise<IperfRun> {
+  const server = ctx.spawn([...peer.exec, 'iperf3', '-s', '-1', '-J', '-B', peer.ipv4.peer, '-p', String(PORT)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    await untilListeningLinux(ctx, peer.exec, PORT);
+    const r = await runChecked(
+      ctx.runner,
+      [...sandboxExec, 'iperf3', '-c', peer.ipv4.peer, '-p', String(PORT), '-t', String(seconds + omit), '-O', String(omit), '-i', '1', '-J', '--get-server-output'],
+      { timeoutMs: (seconds + omit + 30) * 1000 },
+    );
+    return parseIperfJson(r.stdout);
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
+
+/** The shaper's sent-bytes counter, timed at the midpoint of the `tc` call that read it. */
+async function sentBytes(ctx: RigContext, ifb: string): Promise<{ bytes: number; t: number }> {
+  const t0 = performance.now();
+  const bytes = await readTbfSentBytes(ctx.runner, ifb);
+  return { bytes, t: (t0 + performance.now()) / 2 };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+  });
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

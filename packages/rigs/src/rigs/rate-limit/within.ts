@@ -1,0 +1,15 @@
+/** The rate-limit check: the run's mean and each interval within ±tolerance of the configured rate. */
+export function withinCheck(samples: readonly number[], configured: number, tolerance: number): { ok: boolean; detail: string } {
+  if (samples.length === 0) return { ok: false, detail: 'no intervals measured' };
+  const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
+  const dev = (x: number) => (x - configured) / configured;
+  const inside = samples.filter((x) => Math.abs(dev(x)) <= tolerance).length;
+  const ok = Math.abs(dev(mean)) <= tolerance && inside === samples.length;
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+  return {
+    ok,
+    detail:
+      `mean ${mean.toFixed(1)} Mbit/s (${pct(dev(mean))}) of ${configured} configured; ${inside} of ${samples.length} ` +
+      `1 s intervals within ±${tolerance * 100}% (min ${Math.min(...samples).toFixed(1)}, max ${Math.max(...samples).toFixed(1)})`,
+  };
+}
