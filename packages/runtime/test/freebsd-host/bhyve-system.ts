@@ -78,6 +78,20 @@ export class ModelBhyveSystem implements BhyveSystem {
     return [...names];
   }
 
+  async copyFile(from: string, to: string): Promise<void> {
+    const f = files(this.host).get(from);
+    if (!f) throw new Error(`ENOENT: ${from}`);
+    files(this.host).set(to, { ...f });
+  }
+
+  async link(from: string, to: string): Promise<void> {
+    const f = files(this.host).get(from);
+    if (!f) throw new Error(`ENOENT: ${from}`);
+    if (files(this.host).has(to)) throw new Error(`EEXIST: ${to}`);
+    // The same object under two names: one vnode.
+    files(this.host).set(to, f);
+  }
+
   async mkdir(path: string): Promise<void> {
     files(this.host).set(path.endsWith('/') ? path : `${path}/`, { content: '', size: 0 });
   }

@@ -145,6 +145,26 @@ describe('bhyve backend against the model', () => {
     await vm2.destroy();
   });
 
+  it('clones a template checkpoint for a pool entry: memory hard-linked (one vnode), the rest copied; restores from the clone', async () => {
+    const { host, hv } = setup();
+    const tmpl = await hv.boot(spec('tmpl'));
+    const base = await tmpl.checkpoint('/vm/ck/base');
+    await tmpl.destroy();
+    const clone = await hv.cloneCheckpoint(base, '/vm/ck/e1');
+    expect(clone.files).toEqual(['/vm/ck/e1', '/vm/ck/e1.kern', '/vm/ck/e1.meta', '/vm/ck/e1.coppice.json']);
+    expect(files(host).get('/vm/ck/e1')).toBe(files(host).get('/vm/ck/base'));
+    expect(files(host).get('/vm/ck/e1.kern')).not.toBe(files(host).get('/vm/ck/base.kern'));
+    const vm = await hv.restore(spec('e1'), clone);
+    expect(vmmState(host).vms.get('e1')!.restoredFrom).toBe('/vm/ck/e1');
+    await vm.destroy();
+    await hv.removeCheckpoint(clone);
+    expect(files(host).has('/vm/ck/base')).toBe(true);
+    expect(files(host).has('/vm/ck/e1')).toBe(false);
+    files(host).delete('/vm/ck/base.meta');
+    await expect(hv.cloneCheckpoint(base, '/vm/ck/e2')).rejects.toThrow(/cannot clone/);
+    expect([...files(host).keys()].filter((f) => f.startsWith('/vm/ck/e2'))).toEqual([]);
+  });
+
   it('finds running VMs nobody recorded under a run root (a controller that died before saving)', async () => {
     const { hv, system } = setup();
     const a = await hv.boot(spec('vm1', { runDir: '/run/coppice/vm/tpl/e1' }));

@@ -217,6 +217,35 @@ export class BhyveHypervisor implements Hypervisor {
     return found;
   }
 
+  /**
+   * A checkpoint of its own for a pool entry, made from a template checkpoint: FILE.kern, FILE.meta and the sidecar
+   * are copied; FILE (guest memory) is hard-linked when memory is "template", so that with vnode restore every entry
+   * restored from it maps the same vnode and shares its pages (a copy would defeat the sharing), and copied otherwise.
+   * Half-made clones are removed.
+   */
+  async cloneCheckpoint(base: Checkpoint, path: string): Promise<Checkpoint> {
+    const made: string[] = [];
+    const sidecar = `${path}${SIDECAR}`;
+    try {
+      for (const suffix of ['.kern', '.meta']) {
+        await this.system.copyFile(`${base.path}${suffix}`, `${path}${suffix}`);
+        made.push(`${path}${suffix}`);
+      }
+      if (base.memory === 'template') await this.system.link(base.path, path);
+      else await this.system.copyFile(base.path, path);
+      made.push(path);
+      await this.system.copyFile(`${base.path}${SIDECAR}`, sidecar);
+      made.push(sidecar);
+    } catch (e) {
+      for (const f of made) await this.system.remove(f);
+      throw e instanceof HypervisorError ? e : new HypervisorError(`cannot clone checkpoint ${base.path}: ${(e as Error).message}`);
+    }
+    const files = [path, `${path}.kern`, `${path}.meta`, sidecar];
+    let bytes = 0;
+    for (const f of files) bytes += (await this.system.fileSize(f)) ?? 0;
+    return { ...base, path, files, ...(base.memory === 'template' ? { memoryFile: path } : {}), bytes, createdAt: new Date().toISOString() };
+  }
+
   async removeCheckpoint(checkpoint: Checkpoint): Promise<void> {
     for (const f of checkpoint.files) await this.system.remove(f);
   }

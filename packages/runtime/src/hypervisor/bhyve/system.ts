@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, openSync } from 'node:fs';
-import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { ReadStream, WriteStream } from 'node:tty';
 import { type CommandRunner, ProcessRunner, runChecked } from '../../host/command-runner.ts';
 import { HypervisorError } from '../hypervisor.ts';
@@ -40,6 +40,9 @@ export interface BhyveSystem {
   mkdir(path: string): Promise<void>;
   /** Names in a directory (empty when it does not exist). */
   listDir(path: string): Promise<string[]>;
+  copyFile(from: string, to: string): Promise<void>;
+  /** Hard link: one vnode, so its pages in the page cache are shared by whoever maps either name. */
+  link(from: string, to: string): Promise<void>;
 }
 
 export class FreeBsdSystem implements BhyveSystem {
@@ -150,5 +153,14 @@ export class FreeBsdSystem implements BhyveSystem {
 
   async listDir(path: string): Promise<string[]> {
     return readdir(path).catch(() => []);
+  }
+
+  async copyFile(from: string, to: string): Promise<void> {
+    await copyFile(from, `${to}.partial`);
+    await rename(`${to}.partial`, to);
+  }
+
+  async link(from: string, to: string): Promise<void> {
+    await link(from, to);
   }
 }
