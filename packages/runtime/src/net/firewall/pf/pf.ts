@@ -4,12 +4,12 @@
  * ioctl for the whole list), states killed with `pfctl -k`. Rule text comes from render.ts, output is read with
  * parse.ts; nothing here builds a shell command.
  */
-import { CommandError, type CommandRunner, type CommandResult, runChecked } from '../../../host/command-runner.ts';
+import { CommandError, type CommandRunner, runChecked } from '../../../host/command-runner.ts';
 import { endpointGroup } from '../../endpoint/freebsd/names.ts';
 import type { AddressList, PortForward, SandboxAddresses, SandboxId } from '../../types.ts';
 import { ipv4ToNumber, ipv6ToGroups, parseAddressListName, parseCidr } from '../../validate.ts';
 import type { Binding, ConnectionState, FirewallBackend, FirewallInventory, KernelSandbox, SandboxRules } from '../firewall.ts';
-import { parseAnchors, parseInfo, parseRules, parseStates, parseTableNames, portNumber } from './parse.ts';
+import { parseAnchors, parseRules, parseStates, parseTableNames, portNumber } from './parse.ts';
 import { pfPreflight } from './preflight.ts';
 import {
   DEFAULT_ANCHOR_ROOT,
@@ -227,12 +227,6 @@ export class PfFirewall implements FirewallBackend {
 
   async removeStray(_stray: { forwards: Array<PortForward & { target: string }>; bindings: Binding[] }): Promise<void> {
     // Forwards and anti-spoof bindings live inside the sandbox anchors, so they go with removeSandbox; none can be stray.
-  }
-
-  /** Whether pf is enabled (for callers that want the state without the whole preflight). */
-  async enabled(): Promise<boolean> {
-    const r: CommandResult = await runChecked(this.runner, ['pfctl', '-s', 'info']);
-    return parseInfo(r.stdout).enabled;
   }
 }
 
