@@ -15,7 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import type { CommandRunner } from '../host/command-runner.ts';
 import type { Endpoint, EndpointProvider, BridgeSetup } from './endpoint/endpoint.ts';
 import type { FirewallBackend, FirewallInventory, SandboxRules } from './firewall/firewall.ts';
-import { withdrawsAccess } from './firewall/firewall.ts';
+import { withdrawnDestinations } from './firewall/firewall.ts';
 import { Ipam, parseSubnets } from './ipam.ts';
 import { acquireLock } from './lock.ts';
 import { StateStore, type SandboxRecord } from './state.ts';
@@ -349,7 +349,7 @@ export class Cubenet {
       await this.firewall.applySandbox(rulesOf(next), rulesOf(r));
       await this.store.write(next);
       this.sandboxes.set(id, next);
-      if (withdrawsAccess(r.policy, policy)) await this.firewall.killStates(r.addresses);
+      await this.killWithdrawn(r, policy);
       return toSandbox(next);
     });
   }
@@ -366,7 +366,7 @@ export class Cubenet {
       await this.firewall.addAddresses(id, list, entries);
       await this.store.write(next);
       this.sandboxes.set(id, next);
-      if (list === 'denyOut') await this.firewall.killStates(r.addresses);
+      if (list === 'denyOut') await this.firewall.killStates(r.addresses, entries);
     });
   }
 
@@ -380,8 +380,15 @@ export class Cubenet {
       await this.firewall.replaceAddresses(id, list, entries);
       await this.store.write(next);
       this.sandboxes.set(id, next);
-      if (withdrawsAccess(r.policy, next.policy)) await this.firewall.killStates(r.addresses);
+      await this.killWithdrawn(r, next.policy);
     });
+  }
+
+  /** Kills the states a policy change no longer allows (all of them when internet access goes off). */
+  private async killWithdrawn(before: SandboxRecord, policy: SandboxPolicy): Promise<void> {
+    const withdrawn = withdrawnDestinations(before.policy, policy);
+    if (withdrawn === 'all') await this.firewall.killStates(before.addresses);
+    else if (withdrawn.length) await this.firewall.killStates(before.addresses, withdrawn);
   }
 
   async addForward(idInput: unknown, forwardInput: unknown): Promise<Sandbox> {

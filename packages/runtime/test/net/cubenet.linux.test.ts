@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cubenet, type Sandbox } from '../../src/net/cubenet.ts';
 import { openLinuxCubenet } from '../../src/net/linux.ts';
 import { NetInputError } from '../../src/net/validate.ts';
-import { canRunKernelTests, connect, createPeer, kernelSnapshot, serve, stopAll, tempDir, type Peer } from './helpers.ts';
+import { canRunKernelTests, connect, createPeer, kernelSnapshot, serve, startIn, stopAll, TCP_TOOL, tempDir, type Peer } from './helpers.ts';
 
 const skip = await canRunKernelTests();
 const PREFIX = 'cpt';
@@ -72,24 +72,27 @@ describe.skipIf(skip)('cubenet on Linux (real traffic)', () => {
     expect(toGw).toBe(a.addresses.ipv4); // the gateway is in the allowed subnet: explicit allow reaches the host
   });
 
-  it('a one-address update takes effect at once; withdrawing access kills the live connection states', async () => {
-    await net.setPolicy(a.id, {});
+  it('a one-address update takes effect at once; withdrawing access kills exactly the states it no longer allows', async () => {
+    await net.setPolicy(a.id, { allowOut: [b.addresses.ipv4] });
     expect(await connect(ns(a), c.addresses.ipv4, PORT)).toBeUndefined();
     await net.addAddresses(a.id, 'allowOut', [c.addresses.ipv4]);
     expect(await connect(ns(a), c.addresses.ipv4, PORT)).toBe(a.addresses.ipv4);
-    const { startIn, TCP_TOOL } = await import('./helpers.ts');
-    const hold = await startIn(ns(a), [process.execPath, TCP_TOOL, 'hold', c.addresses.ipv4, String(PORT)], 'open');
+    const fw = (net as unknown as { opts: { firewall: { listStates(s: unknown): Promise<Array<{ source: string; destination: string; protocol: string }>> } } }).opts.firewall;
+    const live = async (to: string) =>
+      (await fw.listStates(net.subnets)).filter((s) => s.protocol === 'tcp' && s.source === a.addresses.ipv4 && s.destination === to).length;
+    const holdC = await startIn(ns(a), [process.execPath, TCP_TOOL, 'hold', c.addresses.ipv4, String(PORT)], 'open');
+    const holdB = await startIn(ns(a), [process.execPath, TCP_TOOL, 'hold', b.addresses.ipv4, String(PORT)], 'open');
     try {
-      const live = (await (net as unknown as { opts: { firewall: { listStates(s: unknown): Promise<Array<{ source: string; destination: string }>> } } }).opts.firewall.listStates(net.subnets))
-        .filter((s) => s.source === a.addresses.ipv4 && s.destination === c.addresses.ipv4);
-      expect(live.length).toBeGreaterThan(0);
-      await net.replaceAddresses(a.id, 'allowOut', []);
-      const after = (await (net as unknown as { opts: { firewall: { listStates(s: unknown): Promise<Array<{ source: string; destination: string }>> } } }).opts.firewall.listStates(net.subnets))
-        .filter((s) => s.source === a.addresses.ipv4 && s.destination === c.addresses.ipv4);
-      expect(after).toEqual([]);
+      expect(await live(c.addresses.ipv4)).toBeGreaterThan(0);
+      expect(await live(b.addresses.ipv4)).toBeGreaterThan(0);
+      await net.replaceAddresses(a.id, 'allowOut', [b.addresses.ipv4]);
+      expect(await live(c.addresses.ipv4)).toBe(0);
+      expect(await live(b.addresses.ipv4)).toBeGreaterThan(0); // still allowed: untouched
       expect(await connect(ns(a), c.addresses.ipv4, PORT)).toBeUndefined();
+      await net.setPolicy(a.id, {});
+      expect(await live(b.addresses.ipv4)).toBe(0);
     } finally {
-      if (hold.pid) process.kill(hold.pid, 'SIGKILL');
+      for (const h of [holdB, holdC]) if (h.pid) process.kill(h.pid, 'SIGKILL');
     }
   });
 

@@ -83,8 +83,12 @@ export interface FirewallBackend {
    * forwards and anti-spoof entries. Idempotent (missing is fine).
    */
   removeSandbox(id: SandboxId, known?: Omit<SandboxRules, 'id' | 'policy'>): Promise<void>;
-  /** Kills every connection state whose either end is one of these addresses (conntrack -D / pfctl -k). */
-  killStates(addresses: SandboxAddresses): Promise<void>;
+  /**
+   * Kills connection states of a sandbox (conntrack -D / pfctl -k): without `to`, every state whose either end is
+   * one of its addresses; with `to` (normalised addresses/CIDRs), only the connections the sandbox opened towards
+   * a destination inside one of them (what a narrower policy no longer allows).
+   */
+  killStates(addresses: SandboxAddresses, to?: string[]): Promise<void>;
   /** Connection states touching the given subnets (for audit: a state of an address nobody owns is a leak). */
   listStates(subnets: { ipv4: string; ipv6: string }): Promise<ConnectionState[]>;
   /** Names of the sets/tables an applied sandbox has (audit compares them with KernelSandbox.sets). */
@@ -97,10 +101,16 @@ export interface FirewallBackend {
   removeStray(stray: { forwards: Array<PortForward & { target: string }>; bindings: Binding[] }): Promise<void>;
 }
 
-/** Which lists changed in a way that withdraws access (so existing states must be killed). */
-export function withdrawsAccess(before: SandboxPolicy, after: SandboxPolicy): boolean {
-  if (before.allowInternetAccess && !after.allowInternetAccess) return true;
-  const removed = (a: string[], b: string[]) => a.some((x) => !b.includes(x));
-  const added = (a: string[], b: string[]) => b.some((x) => !a.includes(x));
-  return removed(before.allowOut, after.allowOut) || removed(before.dnsAllow, after.dnsAllow) || added(before.denyOut, after.denyOut);
+/**
+ * What a policy change withdraws, so the states that the new policy would not allow can be killed: 'all' when
+ * internet access is turned off, else the destinations removed from allowOut/dnsAllow or added to denyOut (empty:
+ * nothing withdrawn).
+ */
+export function withdrawnDestinations(before: SandboxPolicy, after: SandboxPolicy): 'all' | string[] {
+  if (before.allowInternetAccess && !after.allowInternetAccess) return 'all';
+  const out = new Set<string>();
+  for (const x of before.allowOut) if (!after.allowOut.includes(x)) out.add(x);
+  for (const x of before.dnsAllow) if (!after.dnsAllow.includes(x)) out.add(x);
+  for (const x of after.denyOut) if (!before.denyOut.includes(x)) out.add(x);
+  return [...out];
 }

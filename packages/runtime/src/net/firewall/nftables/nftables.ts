@@ -95,10 +95,16 @@ export class NftablesFirewall implements FirewallBackend {
    * Reads the connection table once (from /proc/net/nf_conntrack when the kernel offers it: no process at all) and
    * runs `conntrack -D` only for the selectors that match something, so a sandbox without connections costs no spawn.
    */
-  async killStates(addresses: SandboxAddresses): Promise<void> {
+  async killStates(addresses: SandboxAddresses, to?: string[]): Promise<void> {
     const states = await this.readStates();
     const runs: string[][] = [];
     for (const [family, address] of [['ipv4', addresses.ipv4], ['ipv6', addresses.ipv6]] as const) {
+      if (to) {
+        // Only connections this sandbox opened towards a withdrawn destination, one exact pair per deletion.
+        const destinations = new Set(states.filter((s) => s.source === address && to.some((c) => inSubnet(s.destination, c))).map((s) => s.destination));
+        for (const d of destinations) runs.push(['conntrack', '-D', '-f', family, '--orig-src', address, '--orig-dst', d]);
+        continue;
+      }
       if (states.some((s) => s.source === address)) runs.push(['conntrack', '-D', '-f', family, '--orig-src', address]);
       if (states.some((s) => s.destination === address)) runs.push(['conntrack', '-D', '-f', family, '--orig-dst', address]);
       if (states.some((s) => s.replySource === address && s.destination !== address)) runs.push(['conntrack', '-D', '-f', family, '--reply-src', address]);
