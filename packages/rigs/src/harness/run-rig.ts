@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { HostInfo, ResultFile, RigManifest } from '@coppice/results-schema';
@@ -106,6 +106,8 @@ export async function runRig(options: RunRigOptions): Promise<RigOutcome> {
   const childrenBefore = new Set(
     options.killStrayChildren ? await childPids(process.pid, capabilities.platform, options.runner).catch(() => []) : [],
   );
+  // A reviewer must see whether the host was busy while the rig measured it.
+  const loadAtStart = loadavg()[0];
   options.progress.start(rig);
   let failure: string | undefined;
   const onAbort = () => {
@@ -150,7 +152,7 @@ export async function runRig(options: RunRigOptions): Promise<RigOutcome> {
       finishedAt: new Date().toISOString(),
       git,
       command: options.command,
-      params: { ...ctx.params },
+      params: { ...ctx.params, loadAverage1m: { start: loadAtStart, end: loadavg()[0] } },
     },
     host: ctx.host,
     series,

@@ -32,7 +32,11 @@ describe('runRig: a rig that completes', () => {
     const data = resultFileSchema.parse(JSON.parse(readFileSync(join(out, files[0]!), 'utf8')));
     expect(data.rig.script).toBe('packages/rigs/test/harness/fixtures/tiny.rig.ts');
     expect(data.rig.sourceSha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(data.run.params).toEqual({ quick: true, note: 'set by tiny' });
+    expect(data.run.params).toEqual({
+      quick: true,
+      note: 'set by tiny',
+      loadAverage1m: { start: expect.any(Number), end: expect.any(Number) },
+    });
     expect(data.run.command).toBe('node packages/rigs/bin/coppice-rigs.js run test');
     expect(data.run.git.commit).toMatch(/^[0-9a-f]{40}$/);
     const tick = data.series.find((s) => s.metric === 'tick')!;
