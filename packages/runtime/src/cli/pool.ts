@@ -40,7 +40,7 @@ async function openPool(t: TemplateDef, withNet: boolean): Promise<{ pool: Pool;
     stateDir: stateDir(),
     runRoot: runRoot(),
   };
-  const pool = await Pool.open({ config, hypervisor: new QemuHypervisor({ runner }), network });
+  const pool = await Pool.open({ config, hypervisor: new QemuHypervisor({ runner, kvmProbeImage: config.image }), network });
   return {
     pool,
     close: async () => {

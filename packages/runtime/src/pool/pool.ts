@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Checkpoint, Hypervisor, Vm, VmNetwork, VmSpec } from '../hypervisor/hypervisor.ts';
 import { acquireLock } from '../net/lock.ts';
-import { tiersOf, validatePoolConfig, type PoolConfig } from './config.ts';
+import { tiersOf, validatePoolConfig, type PoolConfig, type PoolMode } from './config.ts';
 import { PoolInputError } from './errors.ts';
 import { NoNetwork, usesNetwork, type EntryNetwork, type NetLease } from './network.ts';
 import { PoolStateFile, type EntryRecord, type PoolState, type Tier } from './state.ts';
@@ -414,6 +414,15 @@ export class Pool {
       await this.save();
     }
     return idle.length;
+  }
+
+  /** Switches configuration, keeping the template checkpoint: drains the idle entries first. */
+  async reconfigure(mode: PoolMode, size: { hot: number; durable: number }): Promise<void> {
+    await this.drain();
+    validatePoolConfig({ ...this.config, mode, size });
+    this.config.mode = mode;
+    this.config.size = { ...size };
+    await this.save();
   }
 
   /** Drains, returns every checked-out sandbox, removes the template checkpoint, the state file and the pool's folders. */

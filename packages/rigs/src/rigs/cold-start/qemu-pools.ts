@@ -34,8 +34,8 @@ export async function poolRigPreflight(ctx: PreflightContext): Promise<string[]>
 export async function setupQemu(ctx: RigContext): Promise<QemuRigSetup> {
   // TCG's translation cache is allocated per VM: 4 MiB keeps an idle clone small (DESIGN.md: 26.5 vs 33.9 MiB at 16).
   const tbSizeMiB = ctx.param('tcgTbSizeMiB', Number(process.env.COPPICE_TCG_TB_MIB ?? 4));
-  const hv = new QemuHypervisor({ runner: ctx.runner, tbSizeMiB });
   const guestDir = await locateGuest(ctx.runner);
+  const hv = new QemuHypervisor({ runner: ctx.runner, tbSizeMiB, kvmProbeImage: guestImage(guestDir, 'kvm-probe', 128) });
   const accel = await hv.accelerator();
   ctx.param('accelerator', accel.accel.kind);
   ctx.param('acceleratorReason', accel.reason);

@@ -3,6 +3,7 @@
  * and concurrency, plus the bare floors (SIGCONT + probe; restore + probe) in the same run. See manifest.ts.
  */
 import type { Pool } from '@coppice/runtime/pool/index.ts';
+import type { Checkpoint } from '@coppice/runtime/hypervisor/hypervisor.ts';
 import type { PreflightContext, RigContext, SeriesRecorder } from '../../harness/rig-context.ts';
 import { COLD_START_CC } from './manifest.ts';
 import { openRigPool, poolRigPreflight, setupQemu, type QemuRigSetup } from './qemu-pools.ts';
@@ -22,22 +23,26 @@ export async function run(ctx: RigContext): Promise<void> {
   // Rounds of cc concurrent checkouts per level above 1 (each round gives cc samples).
   const rounds = ctx.param('roundsPerCc', ctx.quick ? 1 : 2);
 
-  await floors(ctx, q, memoryMiB);
+  // One pool, reconfigured between phases, so the template checkpoint (a full boot) is made once.
+  const pool = await openRigPool(ctx, q, 'cs', 'durable', memoryMiB, { hot: 0, durable: 0 });
+  const t0 = performance.now();
+  const base = await pool.init();
+  ctx.log(`template checkpoint in ${(performance.now() - t0).toFixed(0)} ms`);
+  await floors(ctx, q, memoryMiB, base);
 
   // Pools first (fast), full boots last (they dominate the run time).
-  await pooled(ctx, q, 'prewarm', memoryMiB, ccLevels, rounds, (cc) => ({ hot: cc, durable: 0 }));
-  await pooled(ctx, q, 'durable', memoryMiB, ccLevels, rounds, (cc) => ({ hot: 0, durable: cc }));
+  await pooled(ctx, pool, 'prewarm', ccLevels, rounds, (cc) => ({ hot: cc, durable: 0 }));
+  await pooled(ctx, pool, 'durable', ccLevels, rounds, (cc) => ({ hot: 0, durable: cc }));
   // Two-tier in its production shape: a small hot tier in front of a cold tier big enough for the burst.
   const hotFront = ctx.param('twoTierHotSize', ctx.quick ? 2 : 10);
   ctx.param('twoTierSizes', 'hot = min(cc, twoTierHotSize), durable = cc');
-  await pooled(ctx, q, 'two-tier', memoryMiB, ccLevels, rounds, (cc) => ({ hot: Math.min(cc, hotFront), durable: cc }));
-  await fullBoots(ctx, q, memoryMiB, ccLevels);
+  await pooled(ctx, pool, 'two-tier', ccLevels, rounds, (cc) => ({ hot: Math.min(cc, hotFront), durable: cc }));
+  await pool.reconfigure('full', { hot: 0, durable: 0 });
+  await fullBoots(ctx, pool, ccLevels);
 }
 
 /** Bare floors on the same host and guest: no pool, no state file, no network. */
-async function floors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number): Promise<void> {
-  const pool = await openRigPool(ctx, q, 'cs-floor', 'durable', memoryMiB, { hot: 0, durable: 0 });
-  const base = await pool.init();
+async function floors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, base: Checkpoint): Promise<void> {
   const warmup = ctx.quick ? 1 : 3;
   const spec = (name: string) => ({ name, image: q.image(memoryMiB), memory: 'template' as const, runDir: `${q.runRoot}/floor/${name}` });
 
@@ -68,17 +73,13 @@ async function floors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number): Prom
 
 async function pooled(
   ctx: RigContext,
-  q: QemuRigSetup,
+  pool: Pool,
   config: 'prewarm' | 'durable' | 'two-tier',
-  memoryMiB: number,
   ccLevels: Cc[],
   rounds: number,
   sizeFor: (cc: number) => { hot: number; durable: number },
 ): Promise<void> {
-  const pool = await openRigPool(ctx, q, `cs-${config}`, config, memoryMiB, sizeFor(1));
-  const t0 = performance.now();
-  await pool.init();
-  ctx.log(`${config}: template checkpoint in ${(performance.now() - t0).toFixed(0)} ms`);
+  await pool.reconfigure(config, sizeFor(1));
   for (const ccText of ccLevels) {
     const cc = Number(ccText);
     const series = ctx.series('ready-latency', { config, cc: ccText });
@@ -93,7 +94,7 @@ async function pooled(
       await checkoutRound(ctx, pool, `${config} cc=${cc} round ${r + 1}/${roundsHere}`, cc, series);
     }
   }
-  await pool.destroyAll();
+  await pool.drain();
 }
 
 /** Brings every tier to its size and waits: rounds start from a full pool with no refill competing for the CPU. */
@@ -122,8 +123,7 @@ async function checkoutRound(ctx: RigContext, pool: Pool, phase: string, cc: num
  * Full boots: no pool, every checkout boots the guest. Levels whose predicted duration (from the measured cc=1 boot
  * time and the host's cores) exceeds the budget are recorded as failures with the reason.
  */
-async function fullBoots(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, ccLevels: Cc[]): Promise<void> {
-  const pool = await openRigPool(ctx, q, 'cs-full', 'full', memoryMiB, { hot: 0, durable: 0 });
+async function fullBoots(ctx: RigContext, pool: Pool, ccLevels: Cc[]): Promise<void> {
   const budgetS = ctx.param('fullBootBudgetSeconds', ctx.quick ? 60 : 240);
   const bootSamples = ctx.param('fullBootSamplesAtCc1', ctx.quick ? 1 : 3);
   const cores = Math.max(1, ctx.host.cpu.threads || 1);

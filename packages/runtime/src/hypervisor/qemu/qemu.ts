@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { link, mkdir, open, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runChecked, type CommandRunner } from '../../host/command-runner.ts';
 import {
   assertVmName,
+  type GuestImage,
   assertVmNetwork,
   HypervisorError,
   type Checkpoint,
@@ -33,6 +34,8 @@ export interface QemuOptions {
   shmDir?: string;
   /** Fixed accelerator (skips detection), e.g. in tests. */
   accel?: Accelerator;
+  /** Guest booted under KVM to prove KVM works (when /dev/kvm exists); without it KVM is never chosen. */
+  kvmProbeImage?: GuestImage;
 }
 
 const MONITOR_TIMEOUT_MS = 15_000;
@@ -62,9 +65,27 @@ export class QemuHypervisor implements Hypervisor {
   accelerator(): Promise<{ accel: Accelerator; reason: string }> {
     const tb = this.options.tbSizeMiB ?? 16;
     if (this.options.accel) return Promise.resolve({ accel: this.options.accel, reason: 'configured' });
-    // A KVM probe boot needs an image; without one here we only trust an explicit override (see accel.ts).
-    this.accelPromise ??= chooseAccelerator(async () => false, tb);
+    this.accelPromise ??= chooseAccelerator(() => this.kvmWorks(), tb);
     return this.accelPromise;
+  }
+
+  /** Boots the probe image under KVM and waits for its answer: /dev/kvm opening is not proof (nested hosts hang). */
+  private async kvmWorks(): Promise<boolean> {
+    const image = this.options.kvmProbeImage;
+    if (!image) return false;
+    const probe = new QemuHypervisor({ ...this.options, accel: { kind: 'kvm' }, kvmProbeImage: undefined });
+    const runDir = join('/run', `coppice-kvm-probe-${process.pid}`);
+    let vm: Vm | undefined;
+    try {
+      vm = await probe.boot({ name: 'coppice-kvm-probe', image: { ...image, memoryMiB: 128 }, memory: 'private', runDir });
+      await vm.probe({ timeoutMs: 20_000 });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await vm?.destroy();
+      await rm(runDir, { recursive: true, force: true });
+    }
   }
 
   async preflight(): Promise<string[]> {
@@ -112,8 +133,12 @@ export class QemuHypervisor implements Hypervisor {
       await vm.incoming(checkpoint);
       return vm;
     } catch (e) {
+      // QEMU says why on stderr ("load of migration failed: ..."); the QMP error alone is often a closed socket.
+      const log = await readFile(join(spec.runDir, 'qemu.log'), 'utf8').catch(() => '');
+      const reason = log.trim().split('\n').filter(Boolean).slice(-2).join(' | ') || (e as Error).message;
       await vm?.destroy();
-      throw e instanceof HypervisorError ? e : new HypervisorError(`restore of ${checkpoint.path} failed: ${(e as Error).message}`);
+      await rm(spec.runDir, { recursive: true, force: true });
+      throw new HypervisorError(`restore of checkpoint ${checkpoint.path} failed: ${reason}`);
     } finally {
       await fd.close();
     }

@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProcessRunner } from '../../src/host/command-runner.ts';
+import { QemuHypervisor } from '../../src/hypervisor/qemu/qemu.ts';
+import type { GuestImage } from '../../src/hypervisor/hypervisor.ts';
+import { defaultPoolConfig, Pool, PoolInputError, type PoolConfig, type PoolMode } from '../../src/pool/index.ts';
+import { alive, shmFiles, testGuest } from '../hypervisor/helpers.ts';
+
+// Real 128 MiB guests; at most three VMs at a time. The template checkpoint is built once and reused by every pool
+// in this file (same state dir and template name), which is also what a restarted controller does.
+const image = await testGuest(128);
+const hv = new QemuHypervisor({ runner: new ProcessRunner(), tbSizeMiB: 4 });
+let stateDir: string;
+let runRoot: string;
+const TEMPLATE = 'cpt-pool';
+
+function config(mode: PoolMode, size: { hot: number; durable: number }): PoolConfig {
+  return { ...defaultPoolConfig(TEMPLATE, image as GuestImage, mode), size, stateDir, runRoot, refill: 'manual' };
+}
+
+describe.skipIf(!image)('pools on real guests', () => {
+  beforeAll(async () => {
+    stateDir = await mkdtemp('/tmp/cpt-pool-');
+    runRoot = await mkdtemp('/run/cpt-pool-');
+    const pool = await Pool.open({ config: config('durable', { hot: 0, durable: 0 }), hypervisor: hv });
+    await pool.init();
+    await pool.close();
+  }, 180_000);
+
+  afterAll(async () => {
+    const pool = await Pool.open({ config: config('two-tier', { hot: 0, durable: 0 }), hypervisor: hv });
+    await pool.destroyAll();
+    await pool.close();
+    await rm(stateDir, { recursive: true, force: true });
+    await rm(runRoot, { recursive: true, force: true });
+    expect(await shmFiles(`ckpt-${TEMPLATE}`)).toEqual([]);
+  });
+
+  it('prewarm: concurrent checkouts never share an entry; an empty pool falls back to the template', async () => {
+    const pool = await Pool.open({ config: config('prewarm', { hot: 2, durable: 0 }), hypervisor: hv });
+    try {
+      await pool.warm();
+      const hot = pool.list();
+      expect(hot.map((e) => e.tier)).toEqual(['hot', 'hot']);
+      const got = await Promise.all([pool.checkout(), pool.checkout(), pool.checkout()]);
+      expect(new Set(got.map((g) => g.id)).size).toBe(3);
+      expect(got.map((g) => g.source).sort()).toEqual(['hot', 'hot', 'template']);
+      expect(new Set(got.map((g) => g.vm.pid)).size).toBe(3);
+      for (const g of got) await pool.return(g.id);
+      for (const g of got) expect(alive(g.vm.pid)).toBe(false);
+      expect(pool.list()).toEqual([]);
+    } finally {
+      await pool.destroyAll();
+      await pool.close();
+    }
+  }, 120_000);
+
+  it('rejects bad input and changes nothing', async () => {
+    const pool = await Pool.open({ config: config('durable', { hot: 0, durable: 1 }), hypervisor: hv });
+    try {
+      await pool.warm();
+      const before = JSON.stringify(pool.list());
+      await expect(pool.return('someone-else-00000000')).rejects.toThrow(PoolInputError);
+      await expect(pool.return(pool.list()[0]!.id)).rejects.toThrow(/not checked out/);
+      await expect(pool.warm(257)).rejects.toThrow(/count 257 out of range/);
+      await expect(pool.warm(-1)).rejects.toThrow(/out of range/);
+      expect(JSON.stringify(pool.list())).toBe(before);
+    } finally {
+      await pool.drain();
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('durable: a corrupt checkpoint fails its checkout clearly and is removed; a good one restores', async () => {
+    const pool = await Pool.open({ config: config('durable', { hot: 0, durable: 2 }), hypervisor: hv });
+    try {
+      await pool.warm();
+      const [first] = pool.list();
+      await writeFile(join(stateDir, TEMPLATE, `${first!.id}.state`), 'garbage');
+      await expect(pool.checkout()).rejects.toThrow(/restore of checkpoint .*\.state failed: .*load of migration failed/);
+      expect(pool.list().map((e) => e.id)).not.toContain(first!.id);
+      const ok = await pool.checkout();
+      expect(ok.source).toBe('durable');
+      await pool.return(ok.id);
+      expect(await readdir(join(stateDir, TEMPLATE))).toEqual([`${TEMPLATE}-base.state`]);
+    } finally {
+      await pool.drain();
+      await pool.close();
+    }
+  }, 90_000);
+
+  it('a controller killed with SIGKILL is reconciled: live entries adopted, checkpoints kept, orphans killed', async () => {
+    const child = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
+    // Under a reaping parent (what init does on a real host), so the VMs killed later leave no zombies here.
+    const reaper = fileURLToPath(new URL('./subreaper.py', import.meta.url));
+    const proc = spawn('python3', [reaper, process.execPath, '--import', 'tsx', child, JSON.stringify({ image, stateDir, runRoot, template: TEMPLATE })], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const report = await new Promise<{ controllerPid: number; hotPid: number; orphanPid: number; durableId: string }>((resolve, reject) => {
+      let out = '';
+      proc.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(JSON.parse(out));
+      });
+      proc.on('exit', (c) => reject(new Error(`child exited ${c} before reporting: ${out}`)));
+    });
+    process.kill(report.controllerPid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(alive(report.controllerPid)).toBe(false);
+    expect(alive(report.hotPid)).toBe(true);
+    expect(alive(report.orphanPid)).toBe(true);
+
+    const pool = await Pool.open({ config: config('two-tier', { hot: 1, durable: 1 }), hypervisor: hv });
+    try {
+      expect(pool.lastReconcile!.killedOrphanPids).toEqual([report.orphanPid]);
+      const entries = pool.list();
+      expect(entries.find((e) => e.tier === 'hot')!.pid).toBe(report.hotPid);
+      expect(entries.find((e) => e.tier === 'durable')!.id).toBe(report.durableId);
+      await new Promise((r) => setTimeout(r, 200));
+      const got = await pool.checkout();
+      expect(got.vm.pid).toBe(report.hotPid); // the adopted VM answers its probe
+      await pool.return(got.id);
+    } finally {
+      await pool.drain();
+      await pool.close();
+      proc.kill('SIGKILL');
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(alive(report.orphanPid)).toBe(false);
+    expect(alive(report.hotPid)).toBe(false);
+  }, 150_000);
+});
