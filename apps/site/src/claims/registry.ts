@@ -120,7 +120,7 @@ export const registry: ClaimsRegistryInput = {
       ],
       chart: {
         kind: 'samples-log',
-        title: 'Every cc=1 sample per configuration, log scale (the bar marks the mean)',
+        title: 'cc=1 latency per configuration, log scale: line from fastest to slowest sample, bar over the middle half, dot at the mean',
         rig: 'cold-start',
         metric: 'ready-latency',
         labels: { cc: '1' },

@@ -19,8 +19,8 @@ export interface SyntheticOptions {
   /** Total number of files to write, spread over rigs and hosts (at least one per rig and host). */
   files?: number;
   hosts?: readonly string[];
-  /** Samples per series. */
-  samples?: number;
+  /** Samples per series, or 'manifest' for each rig's declared full count (what a real run records). */
+  samples?: number | 'manifest';
   seed?: number;
   /** Rigs to generate for (default: all the manifests given). */
   manifests: readonly RigManifest[];
@@ -51,7 +51,6 @@ export function writeSyntheticResults(dir: string, options: SyntheticOptions): S
   const hosts = options.hosts ?? ['synthetic-a', 'synthetic-b'];
   const manifests = options.manifests;
   const total = Math.max(options.files ?? manifests.length * hosts.length, manifests.length * hosts.length);
-  const perSeries = options.samples ?? 40;
   const random = mulberry32(options.seed ?? 7);
   const written: string[] = [];
   const start = Date.parse('2026-01-01T00:00:00Z');
@@ -65,6 +64,7 @@ export function writeSyntheticResults(dir: string, options: SyntheticOptions): S
     const startedAt = new Date(start + i * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
     const finishedAt = new Date(start + i * 60_000 + 30_000).toISOString().replace(/\.\d+Z$/, 'Z');
     const hostScale = 1 + hostIndex * 0.25;
+    const perSeries = options.samples === 'manifest' ? manifest.samples.full : (options.samples ?? 40);
     let seriesCount = 0;
 
     const series: Series[] = manifest.metrics.flatMap((metric) =>

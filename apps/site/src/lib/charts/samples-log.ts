@@ -1,7 +1,7 @@
 import * as Plot from '@observablehq/plot';
-import { computeStat, type Chart, type LoadedResult } from '@coppice/results-schema';
+import { computeStat, quantile, type Chart, type LoadedResult } from '@coppice/results-schema';
 import { displayUnit, formatStat } from '../format.ts';
-import { findSeries } from '../claims/resolve.ts';
+import { findSeries, statOf } from '../claims/resolve.ts';
 import { document, markup } from './document.ts';
 
 export interface SamplesChart {
@@ -11,41 +11,57 @@ export interface SamplesChart {
   shown: string[];
 }
 
+interface Row {
+  by: string;
+  min: number;
+  q1: number;
+  q3: number;
+  max: number;
+  stat: number;
+  label: string;
+}
+
 /**
- * Every sample of (metric, labels + {by: value}) for each value, as ticks on a log-scale axis, with the chart's
- * statistic marked: the spread behind the table's single number. Undefined when no value has samples.
+ * The spread behind the table's single number, one row per value of `by`, on a log-scale axis: a thin line from
+ * the smallest to the largest sample, a bar over the middle half (R-7 quartiles), and a dot at the chart's
+ * statistic with its value. Undefined when no value has samples.
  */
 export function samplesLogChart(chart: Chart, result: LoadedResult | undefined): SamplesChart | undefined {
   if (!result) return undefined;
-  const points: { by: string; v: number }[] = [];
-  const marks: { by: string; v: number; label: string }[] = [];
-  const shown: string[] = [];
+  const rows: Row[] = [];
   let unit = '';
   for (const value of chart.values) {
     const series = findSeries(result, chart.metric, { ...chart.labels, [chart.by]: value });
     const samples = series?.samples.filter((s) => s > 0) ?? [];
     if (!series || samples.length === 0) continue;
     unit = series.unit;
-    shown.push(value);
-    for (const v of samples) points.push({ by: value, v });
-    const stat = computeStat(series.samples, chart.stat);
-    marks.push({ by: value, v: stat, label: `${chart.stat} ${formatStat(stat, series.unit, chart.stat)}` });
+    const stat = statOf(series.samples, chart.stat);
+    rows.push({
+      by: value,
+      min: computeStat(samples, 'min'),
+      q1: quantile(samples, 0.25),
+      q3: quantile(samples, 0.75),
+      max: computeStat(samples, 'max'),
+      stat,
+      label: `${chart.stat} ${formatStat(stat, series.unit, chart.stat)}`,
+    });
   }
-  if (shown.length === 0) return undefined;
+  if (rows.length === 0) return undefined;
   const svg = Plot.plot({
     document: document as unknown as Document,
     width: 720,
-    height: 56 + 44 * shown.length,
+    height: 40 + 38 * rows.length,
     marginLeft: 80,
-    marginRight: 130,
+    marginRight: 150,
     style: { fontSize: '12px', background: 'transparent' },
     x: { type: 'log', label: `${chart.metric} (${displayUnit(unit)}), log scale →`, grid: true },
-    y: { domain: shown, label: null },
+    y: { domain: rows.map((r) => r.by), label: null, padding: 0.35 },
     marks: [
-      Plot.tickX(points, { x: 'v', y: 'by', stroke: '#3b6ea8', strokeOpacity: 0.35 }),
-      Plot.tickX(marks, { x: 'v', y: 'by', stroke: '#c2410c', strokeWidth: 3 }),
-      Plot.text(marks, { x: 'v', y: 'by', text: 'label', dx: 8, dy: -12, textAnchor: 'start', fill: '#c2410c' }),
+      Plot.ruleY(rows, { y: 'by', x1: 'min', x2: 'max', stroke: '#8a93a3' }),
+      Plot.barX(rows, { y: 'by', x1: 'q1', x2: 'q3', fill: '#3b6ea8', fillOpacity: 0.35 }),
+      Plot.dot(rows, { x: 'stat', y: 'by', fill: '#c2410c', r: 4 }),
+      Plot.text(rows, { x: 'max', y: 'by', text: 'label', dx: 8, textAnchor: 'start', fill: '#c2410c' }),
     ],
   });
-  return { svg: markup(svg), result, shown };
+  return { svg: markup(svg), result, shown: rows.map((r) => r.by) };
 }

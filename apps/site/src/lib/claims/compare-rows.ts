@@ -1,6 +1,6 @@
-import { compare, computeStat, type Comparison, type LoadedResult, type MeasuredCell } from '@coppice/results-schema';
+import { compare, type Comparison, type LoadedResult, type MeasuredCell } from '@coppice/results-schema';
 import type { SiteData } from '../data/site-data.ts';
-import { findSeries, newestFor, rowNotWritten } from './resolve.ts';
+import { findSeries, newestFor, rowNotWritten, statOf } from './resolve.ts';
 
 export interface Side {
   result: LoadedResult;
@@ -25,7 +25,18 @@ function side(data: SiteData, cell: MeasuredCell, host: string): Side | undefine
   const result = newestFor(data, cell.rig, host);
   const series = result && findSeries(result, cell.metric, cell.labels);
   if (!result || !series || series.samples.length === 0) return undefined;
-  return { result, value: computeStat(series.samples, cell.stat), unit: series.unit, samples: series.samples };
+  return { result, value: statOf(series.samples, cell.stat), unit: series.unit, samples: series.samples };
+}
+
+const comparisons = new WeakMap<readonly number[], WeakMap<readonly number[], Comparison>>();
+
+/** `compare` of two series, once per pair: a row's cells often share their series (mean, p50 and p99 of one). */
+function compareOnce(a: readonly number[], b: readonly number[]): Comparison {
+  let byB = comparisons.get(a);
+  if (!byB) comparisons.set(a, (byB = new WeakMap()));
+  let c = byB.get(b);
+  if (!c) byB.set(b, (c = compare(a, b)));
+  return c;
 }
 
 /** Every measured cell of the registry for two hosts, with the ratio of medians and Mann–Whitney p when both have samples. */
@@ -48,7 +59,7 @@ export function compareRows(data: SiteData, hostA: string, hostB: string): Compa
           cell,
           a,
           b,
-          comparison: a && b ? compare(a.samples, b.samples) : undefined,
+          comparison: a && b ? compareOnce(a.samples, b.samples) : undefined,
         });
       }
     }

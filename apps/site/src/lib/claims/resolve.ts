@@ -1,5 +1,6 @@
 import {
   computeStat,
+  type StatName,
   isStatReliable,
   type Cell,
   type CheckCell,
@@ -35,6 +36,20 @@ export type ResolvedCell =
   | { kind: 'host'; field: HostField; text: string; result: LoadedResult }
   | { kind: 'host-missing'; field: HostField }
   | { kind: 'text'; text: string };
+
+const statCache = new WeakMap<readonly number[], Map<StatName, number>>();
+
+/**
+ * `computeStat` of a series' samples, computed once per build: the claims pages of every host, the hosts index
+ * and the headline choice all ask for the same cells.
+ */
+export function statOf(samples: readonly number[], stat: StatName): number {
+  let byStat = statCache.get(samples);
+  if (!byStat) statCache.set(samples, (byStat = new Map()));
+  let value = byStat.get(stat);
+  if (value === undefined) byStat.set(stat, (value = computeStat(samples, stat)));
+  return value;
+}
 
 /** Whether the row's rig is still to be written: planned and without a manifest. */
 export function rowNotWritten(data: SiteData, row: Row): boolean {
@@ -93,7 +108,7 @@ export function resolveCell(data: SiteData, row: Row, cell: Cell, host: string |
       if (series.samples.length === 0) {
         return { kind: 'dash', rig: cell.rig, reason: `no successful samples (${series.failures.length} failed)`, result };
       }
-      const value = computeStat(series.samples, cell.stat);
+      const value = statOf(series.samples, cell.stat);
       const n = series.samples.length;
       const flag = isStatReliable(cell.stat, n)
         ? undefined
@@ -155,8 +170,17 @@ export function capturedCellCount(data: SiteData, host: string): number {
   return count;
 }
 
+const headlineCache = new WeakMap<SiteData, string | undefined>();
+
 /** The registry's headline host if it has captures, otherwise the host with the most captured cells. */
 export function headlineHost(data: SiteData): string | undefined {
+  if (headlineCache.has(data)) return headlineCache.get(data);
+  const host = chooseHeadline(data);
+  headlineCache.set(data, host);
+  return host;
+}
+
+function chooseHeadline(data: SiteData): string | undefined {
   const wanted = data.registry.headlineHost;
   if (wanted && data.hosts.includes(wanted) && capturedCellCount(data, wanted) > 0) return wanted;
   let best: string | undefined;

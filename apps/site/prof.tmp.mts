@@ -1,0 +1,11 @@
+import { loadResultsTree, summarize } from '@coppice/results-schema';
+import { ecdfChart } from './src/lib/charts/ecdf.ts';
+const t0 = performance.now();
+const tree = loadResultsTree('/tmp/c-scratch/r200', { repoRoot: '/work/main' });
+const t1 = performance.now();
+let cpu0 = process.cpuUsage();
+for (const r of tree.results) for (const s of r.data.series) summarize(s.samples);
+let c1 = process.cpuUsage(cpu0); console.log('load ms/file', ((t1-t0)/tree.results.length).toFixed(1), 'summarize cpu ms/file', ((c1.user+c1.system)/1000/tree.results.length).toFixed(1));
+cpu0 = process.cpuUsage();
+for (const r of tree.results) for (const m of new Set(r.data.series.map(s=>s.metric))) ecdfChart(m, r.data.series.filter(s=>s.metric===m));
+c1 = process.cpuUsage(cpu0); console.log('ecdf cpu ms/file', ((c1.user+c1.system)/1000/tree.results.length).toFixed(1));
