@@ -40,13 +40,13 @@ export class CubenetNetwork implements EntryNetwork {
 
   async acquire(): Promise<NetLease> {
     const sb = await this.net.checkout({ kind: 'tap' });
-    const hex = sb.id.slice(-10);
-    const mac = `52:54:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}:${hex.slice(6, 8)}`;
+    // A locally administered unicast MAC from the sandbox id (12 hex digits): unique per sandbox on the bridge.
+    const mac = `52:54:${sb.id.slice(4).match(/../g)!.join(':')}`;
     return {
       id: sb.id,
       vm: {
         tap: sb.endpoint.hostInterface,
-        mac: mac.replace(/^52:54:(..)/, (_, a: string) => `52:54:${a}`),
+        mac,
         address: `${sb.addresses.ipv4}/${this.net.setup.ipv4PrefixLength}`,
         gateway: this.net.setup.gateway.ipv4,
       },
