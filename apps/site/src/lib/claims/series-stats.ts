@@ -12,6 +12,8 @@ import {
 export const CI_MAX_SAMPLES = 1000;
 
 export interface SeriesStats {
+  /** The samples sorted ascending (for the ECDF). */
+  sorted: readonly number[];
   values: Record<StatName, number | null>;
   ci: ConfidenceInterval | undefined;
   outliers: number;
@@ -32,6 +34,7 @@ export function seriesStats(samples: readonly number[]): SeriesStats {
     else values[stat] = computeStat(ORDER_FREE.includes(stat) ? sorted : samples, stat);
   }
   return {
+    sorted,
     values,
     ci: samples.length <= CI_MAX_SAMPLES ? bootstrapMeanCi(samples) : undefined,
     outliers: tukeyOutliersSorted(sorted).count,
