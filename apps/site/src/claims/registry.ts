@@ -49,8 +49,8 @@ export const registry: ClaimsRegistryInput = {
         { id: 'firewall', label: 'Firewall backend', cells: { value: hostFact('firewall') } },
       ],
       notes: [
-        'Compare hosts before comparing numbers: a two-thread virtual machine without usable KVM is not the sixteen-thread ' +
-          'laptop the published column was measured on.',
+        'Compare hosts before comparing numbers: every published column was measured on another machine, with its ' +
+          'own clock; each source and its host are listed at the end of the page.',
       ],
     },
     {
