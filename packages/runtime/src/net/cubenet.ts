@@ -41,6 +41,9 @@ import {
   parseSandboxId,
 } from './validate.ts';
 
+/** Where controller locks live: one per prefix for the whole host, whatever state folder each controller uses. */
+export const DEFAULT_LOCK_DIR = '/run/coppice/net';
+
 export class NetPrerequisiteError extends Error {
   constructor(readonly reasons: string[]) {
     super(`cubenet cannot run on this host:\n  - ${reasons.join('\n  - ')}`);
@@ -155,7 +158,8 @@ export class Cubenet {
   /** Takes the prefix's controller lock, loads the state and (by default) reconciles the kernel with it. */
   static async open(opts: CubenetOptions): Promise<Cubenet> {
     const prefix = parsePrefix(opts.config.prefix);
-    const unlock = await acquireLock(join(opts.config.stateDir, `${prefix}.lock`));
+    // The lock guards the kernel objects of the prefix, which are host-wide: it does not live in the state folder.
+    const unlock = await acquireLock(join(opts.config.lockDir ?? DEFAULT_LOCK_DIR, `${prefix}.lock`));
     try {
       const net = new Cubenet(opts, unlock);
       const { records, problems } = await net.store.load();
@@ -572,12 +576,9 @@ export class Cubenet {
       }
     }
     const owned = new Set([...this.sandboxes.values()].map((r) => r.endpoint.hostInterface as string));
-    for (const e of kernelEndpoints) {
-      if (!owned.has(e.hostInterface)) {
-        await this.endpoints.destroy(e);
-        report.removedEndpoints.push(e.hostInterface);
-      }
-    }
+    const unowned = kernelEndpoints.filter((e) => !owned.has(e.hostInterface));
+    await this.destroyEndpoints(unowned);
+    report.removedEndpoints.push(...unowned.map((e) => e.hostInterface));
     const inv: FirewallInventory = await this.firewall.inventory();
     if (inv.rootHook) {
       for (const k of inv.sandboxes) {
@@ -624,23 +625,31 @@ export class Cubenet {
   async teardown(): Promise<void> {
     this.closed = true;
     await this.settle();
+    const endpoints: Endpoint[] = [];
     for (const r of [...this.sandboxes.values()]) {
       await this.firewall.removeSandbox(r.id, rulesOf(r)).catch(() => undefined);
       await this.firewall.killStates(r.addresses).catch(() => undefined);
-      await this.endpoints.destroy(r.endpoint);
+      endpoints.push(r.endpoint);
       await this.store.remove(r.id);
       this.sandboxes.delete(r.id);
       this.ipam.release(r.host);
     }
     for (const kind of ['tap', 'isolated'] as const) {
       for (const s of this.idle[kind].splice(0)) {
-        await this.endpoints.destroy(s.endpoint);
+        endpoints.push(s.endpoint);
         this.ipam.release(s.host);
       }
     }
-    for (const e of await this.endpoints.list(this.prefix)) await this.endpoints.destroy(e);
+    for (const e of await this.endpoints.list(this.prefix)) if (!endpoints.some((x) => x.hostInterface === e.hostInterface)) endpoints.push(e);
+    await this.destroyEndpoints(endpoints);
     await this.firewall.destroy();
     await this.endpoints.destroyBridge(this.bridge);
+  }
+
+  private async destroyEndpoints(endpoints: Endpoint[]): Promise<void> {
+    if (!endpoints.length) return;
+    if (this.endpoints.destroyMany) await this.endpoints.destroyMany(endpoints);
+    else for (const e of endpoints) await this.endpoints.destroy(e);
   }
 
   /** Waits for background work and releases the controller lock. Sandboxes stay (they are in the state files). */

@@ -67,8 +67,10 @@ export interface NetConfig {
   ipv6Subnet: string;
   /** Allocatable host-number range inside the subnet, inclusive (default 2 .. last usable). */
   allocatable?: { first: number; last: number };
-  /** Folder for the atomically written state file `<prefix>.json` and the controller lock. */
+  /** Folder of the state files (`<stateDir>/<prefix>/<id>.json`, each written atomically). */
   stateDir: string;
+  /** Folder of the controller lock `<prefix>.lock` (default /run/coppice/net: host-wide, like the kernel objects). */
+  lockDir?: string;
 }
 
 export const DEFAULT_NET_CONFIG: NetConfig = {

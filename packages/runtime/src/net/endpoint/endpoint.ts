@@ -38,6 +38,8 @@ export interface EndpointProvider {
   unaddress(endpoint: Endpoint): Promise<void>;
   /** Destroys the endpoint (idempotent: a missing one is fine). */
   destroy(endpoint: Endpoint): Promise<void>;
+  /** Destroys many endpoints at once (teardown, reconcile); idempotent. Optional: callers fall back to destroy(). */
+  destroyMany?(endpoints: Endpoint[]): Promise<void>;
   /** The argv that runs `argv` inside an isolated endpoint (`ip netns exec NS ...` / `jexec NAME ...`). */
   commandIn(endpoint: Endpoint, argv: readonly string[]): string[];
   /** Runs a command inside an isolated endpoint. */

@@ -79,6 +79,20 @@ export class LinuxEndpoints implements EndpointProvider {
     if (lines.length) await this.batch(lines);
   }
 
+  async destroyMany(endpoints: Endpoint[]): Promise<void> {
+    const namespaces = new Set(await this.namespaces());
+    const lines: string[] = [];
+    for (const e of endpoints) {
+      if (await linkExists(e.hostInterface)) lines.push(`link del ${e.hostInterface}`);
+      if (e.isolation && namespaces.has(e.isolation)) lines.push(`netns delete ${e.isolation}`);
+    }
+    // One process for all of them; -force goes on past an object that vanished meanwhile.
+    if (lines.length) await this.batch(lines, undefined, true);
+    const left = [];
+    for (const e of endpoints) if ((await linkExists(e.hostInterface)) || (e.isolation && (await this.namespaces()).includes(e.isolation))) left.push(e.hostInterface);
+    if (left.length) throw new Error(`could not destroy endpoints: ${left.join(', ')}`);
+  }
+
   commandIn(endpoint: Endpoint, argv: readonly string[]): string[] {
     if (!endpoint.isolation) throw new Error(`endpoint ${endpoint.hostInterface} is a tap: commands run in its VM, not on the host`);
     return ['ip', 'netns', 'exec', endpoint.isolation, ...argv];

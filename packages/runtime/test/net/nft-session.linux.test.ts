@@ -1,0 +1,41 @@
+/** The persistent `nft -i` session: one line = one atomic transaction, errors attributed to the right script. */
+import { afterAll, describe, expect, it } from 'vitest';
+import { NftSession, NftSessionError } from '../../src/net/firewall/nftables/session.ts';
+import { canRunKernelTests, runner } from './helpers.ts';
+
+const skip = await canRunKernelTests();
+const T = 'cpq';
+
+describe.skipIf(skip)('NftSession', () => {
+  const session = new NftSession(T);
+  afterAll(async () => {
+    session.close();
+    await runner.run(['nft', `add table inet ${T}; delete table inet ${T}`]);
+  });
+
+  it('applies a multi-command script atomically and reports a failure without applying any of it', async () => {
+    await session.apply(`add table inet ${T}\nadd set inet ${T} s { type ipv4_addr; flags interval; auto-merge; }\nadd element inet ${T} s { 10.0.0.0/8 }`);
+    const bad = session.apply(`add element inet ${T} s { 192.0.2.1 }\nadd chain inet ${T} c\ndelete chain inet ${T} missing`);
+    await expect(bad).rejects.toBeInstanceOf(NftSessionError);
+    await expect(bad).rejects.toThrow(/missing/);
+    // queued right behind the failure: must succeed and not inherit the previous error
+    const [ok1, ok2] = await Promise.allSettled([
+      session.apply(`add element inet ${T} s { 198.51.100.1 }`),
+      session.apply(`add element inet ${T} s { 203.0.113.1 }`),
+    ]);
+    expect(ok1.status).toBe('fulfilled');
+    expect(ok2.status).toBe('fulfilled');
+    const listed = (await runner.run(['nft', 'list', 'table', 'inet', T])).stdout;
+    expect(listed).toContain('198.51.100.1');
+    expect(listed).toContain('203.0.113.1');
+    expect(listed).not.toContain('192.0.2.1'); // the failed transaction added nothing
+    expect(listed).not.toMatch(/chain c\b/);
+  });
+
+  it('restarts nft if the process dies', async () => {
+    (session as unknown as { child?: { kill(s: string): void } }).child?.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    await session.apply(`add element inet ${T} s { 192.0.2.77 }`);
+    expect((await runner.run(['nft', 'list', 'table', 'inet', T])).stdout).toContain('192.0.2.77');
+  });
+});
