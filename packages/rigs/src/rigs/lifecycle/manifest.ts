@@ -32,5 +32,5 @@ export const lifecycleManifest = defineManifest({
     'sets, forwards, anti-spoof bindings, links and namespaces named cnr-*, conntrack entries of sandbox addresses); ' +
     'then everything is torn down and the kernel must hold nothing named cnr.',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run lifecycle',
-  samples: { full: 100, quick: 10 },
+  samples: { full: 60, quick: 10 },
 });
