@@ -327,20 +327,21 @@ export class Cubenet {
     while (this.background.size) await Promise.all([...this.background]);
   }
 
+  /** Runs `fn` on the sandbox's record after every operation queued on it before has finished (FIFO per sandbox). */
   private async exclusive<T>(id: SandboxId, fn: (r: SandboxRecord) => Promise<T>): Promise<T> {
-    for (;;) {
-      const pending = this.busy.get(id);
-      if (!pending) break;
-      await pending.catch(() => undefined);
-    }
-    const record = this.sandboxes.get(id);
-    if (!record) throw new UnknownSandboxError(id);
-    const work = fn(record);
-    this.busy.set(id, work);
+    const previous = this.busy.get(id) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const tail = previous.catch(() => undefined).then(() => mine);
+    this.busy.set(id, tail);
     try {
-      return await work;
+      await previous.catch(() => undefined);
+      const record = this.sandboxes.get(id);
+      if (!record) throw new UnknownSandboxError(id);
+      return await fn(record);
     } finally {
-      this.busy.delete(id);
+      done();
+      if (this.busy.get(id) === tail) this.busy.delete(id);
     }
   }
 
