@@ -13,6 +13,8 @@ export const policyChurnManifest = defineManifest({
     binaries: { linux: ['nft', 'ip', 'conntrack'] },
     notes: [
       'Bridge netfilter active (checked in preflight).',
+      'Run it alone: while 1 000 sandboxes\' rules are loaded, every nft command on the host (other rigs\' too, and ' +
+        'the harness\'s own `nft list tables`) takes seconds, because nft reads the whole ruleset first.',
       'Preflight checks the kernel limit the firewall needs at N = 1 000: pf (FreeBSD) `set limit anchors` ≥ N + 1 and ' +
         'table-entries; nftables (Linux) has no count limit on chains, sets or map elements (kernel memory bounds ' +
         'them), and what bounds N on Linux is the bridge: at most 1 023 ports, one per sandbox.',

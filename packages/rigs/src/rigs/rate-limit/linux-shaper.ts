@@ -6,6 +6,8 @@
  * kernel (and a policer drops bursts where a shaper queues them). The rate is tc's: bits per second including the
  * Ethernet header of every frame ("100mbit" = 100 000 000 bit/s).
  */
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { runChecked, type CommandRunner } from '@coppice/runtime';
 
 export interface ShaperSpec {
@@ -73,7 +75,37 @@ export function parseTbfSentBytes(json: string): number {
   return tbf.bytes;
 }
 
-export async function readTbfSentBytes(runner: CommandRunner, ifb: string): Promise<number> {
-  const r = await runChecked(runner, ['tc', '-s', '-j', 'qdisc', 'show', 'dev', ifb]);
-  return parseTbfSentBytes(r.stdout);
+/**
+ * Reads tbf's counter through one long-lived `tc -s -j -batch -` (each command's JSON comes back as one line), so a
+ * reading costs a round trip on a pipe instead of a process spawn, whose tens of milliseconds under load would
+ * blur the instant the counter was read. Each reading is timed at the midpoint of its round trip.
+ */
+export function tbfCounterReader(tc: ChildProcess, ifb: string): { read(): Promise<{ bytes: number; t: number }>; close(): void } {
+  validateShaper({ device: ifb, ifb, rateMbit: 1, burstBytes: 1600, latencyMs: 1 });
+  const waiting: Array<{ resolve: (line: string) => void; reject: (e: Error) => void }> = [];
+  let failure: Error | undefined;
+  const lines = createInterface({ input: tc.stdout! });
+  lines.on('line', (line) => waiting.shift()?.resolve(line));
+  tc.once('exit', (code, signal) => {
+    failure = new Error(`tc -batch exited (${signal ?? `code ${code}`})`);
+    for (const w of waiting.splice(0)) w.reject(failure);
+  });
+  return {
+    async read() {
+      if (failure) throw failure;
+      const t0 = performance.now();
+      const line = await new Promise<string>((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        tc.stdin!.write(`qdisc show dev ${ifb}\n`);
+      });
+      const t1 = performance.now();
+      return { bytes: parseTbfSentBytes(line), t: (t0 + t1) / 2 };
+    },
+    close() {
+      lines.close();
+      tc.stdin!.end();
+    },
+  };
 }
+
+export const TC_BATCH_ARGV = ['tc', '-s', '-j', '-batch', '-'] as const;

@@ -9,7 +9,7 @@ import { createExternalPeer, type ExternalPeer } from '../egress/external-peer.t
 import { untilListeningLinux } from '../host-limits/pair-linux.ts';
 import { cubenetPreflight } from '../lifecycle/rig-cubenet.ts';
 import { goodputAsFrames, parseIperfJson, type IperfRun } from './iperf3.ts';
-import { installShaper, readTbfSentBytes, type ShaperSpec } from './linux-shaper.ts';
+import { installShaper, TC_BATCH_ARGV, tbfCounterReader, type ShaperSpec } from './linux-shaper.ts';
 import { withinCheck } from './within.ts';
 
 const NET = EDGE_NETS['rate-limit'];
@@ -70,12 +70,14 @@ export async function run(ctx: RigContext): Promise<void> {
   const series = ctx.series('achieved-rate', { configured: String(CONFIGURED_MBIT) });
   const limitedRun = iperf(ctx, sandboxExec, peer, seconds + 1, omit);
   // The bytes the limit let through, one sample a second, after iperf3's omitted start (slow start, the full bucket).
+  const counter = tbfCounterReader(ctx.spawn([...TC_BATCH_ARGV], { stdio: ['pipe', 'pipe', 'pipe'] }), shaper.ifb);
+  ctx.defer(() => counter.close());
   await sleep(omit * 1000 + 250, ctx.signal);
-  let last = await sentBytes(ctx, shaper.ifb);
+  let last = await counter.read();
   const rates: number[] = [];
   for (let i = 0; i < seconds; i++) {
     await sleep(1000 - (performance.now() - last.t) % 1000, ctx.signal);
-    const now = await sentBytes(ctx, shaper.ifb);
+    const now = await counter.read();
     rates.push(round(((now.bytes - last.bytes) * 8) / ((now.t - last.t) / 1000) / 1e6));
     series.add(rates.at(-1)!);
     last = now;
@@ -113,13 +115,6 @@ async function iperf(ctx: RigContext, sandboxExec: string[], peer: ExternalPeer,
   } finally {
     server.kill('SIGKILL');
   }
-}
-
-/** The shaper's sent-bytes counter, timed at the midpoint of the `tc` call that read it. */
-async function sentBytes(ctx: RigContext, ifb: string): Promise<{ bytes: number; t: number }> {
-  const t0 = performance.now();
-  const bytes = await readTbfSentBytes(ctx.runner, ifb);
-  return { bytes, t: (t0 + performance.now()) / 2 };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
