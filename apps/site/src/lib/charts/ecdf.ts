@@ -51,13 +51,12 @@ export function ecdfChart(
     width: 720,
     height: 240,
     marginLeft: 48,
-    style: { fontSize: '12px', background: 'transparent' },
-    x: { type: log ? 'log' : 'linear', label: `${metric} (${unit})${log ? ', log scale' : ''} →`, grid: true },
+    // Few ticks and no x grid: one of these per metric of every result file, so it must be cheap to draw.
+    x: { type: log ? 'log' : 'linear', label: `${metric} (${unit})${log ? ', log scale' : ''} →`, ticks: 6 },
     y: { domain: [0, 1], label: '↑ share of samples ≤ x', grid: true, ticks: 5 },
     color: { domain: names, range: legend.map((l) => l.color) },
     marks: [
       Plot.line(points, { x: 'x', y: 'p', z: 'series', stroke: 'series', curve: 'step-after', strokeWidth: 1.5 }),
-      Plot.ruleY([0]),
     ],
   });
   return { svg: markup(plot), thinned, legend: names.length > 1 ? legend : [] };

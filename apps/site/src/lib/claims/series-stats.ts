@@ -1,7 +1,8 @@
 import {
   bootstrapMeanCi,
   computeStat,
-  sortedCopy,
+  madSorted,
+  quantileSorted,
   statNames,
   tukeyOutliersSorted,
   type ConfidenceInterval,
@@ -19,24 +20,32 @@ export interface SeriesStats {
   outliers: number;
 }
 
-const ORDER_FREE: readonly StatName[] = ['median', 'min', 'max', 'p50', 'p90', 'p95', 'p99', 'mad'];
+const QUANTILES: Partial<Record<StatName, number>> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
 
 /**
- * Every statistic of a series for its result page, through `computeStat`, the very call a claims cell makes, so
- * the two pages show the same unrounded value. Statistics that depend only on the sorted samples are computed on
- * one sorted copy (computeStat's own sort of it is then linear); mean and stddev on the samples as recorded.
+ * Every statistic of a series for its result page, equal bit for bit to what `computeStat` gives a claims cell
+ * (test/series-stats.test.ts holds them to it). The samples are sorted once, numerically; the order statistics then
+ * come from the same results-schema functions computeStat applies to its own sorted copy (quantileSorted,
+ * madSorted), which spares a comparator sort per statistic on series of thousands of samples.
  */
 export function seriesStats(samples: readonly number[]): SeriesStats {
-  const sorted = sortedCopy(samples);
+  const sorted = Array.from(Float64Array.from(samples).sort());
+  const n = sorted.length;
   const values = {} as Record<StatName, number | null>;
   for (const stat of statNames) {
-    if (stat === 'stddev' && samples.length < 2) values[stat] = null;
-    else values[stat] = computeStat(ORDER_FREE.includes(stat) ? sorted : samples, stat);
+    const q = QUANTILES[stat];
+    if (q !== undefined) values[stat] = quantileSorted(sorted, q);
+    else if (stat === 'min') values[stat] = sorted[0]!;
+    else if (stat === 'max') values[stat] = sorted[n - 1]!;
+    else if (stat === 'mad') values[stat] = madSorted(sorted);
+    else if (stat === 'median') values[stat] = computeStat(sorted, 'median');
+    else if (stat === 'stddev' && n < 2) values[stat] = null;
+    else values[stat] = computeStat(samples, stat);
   }
   return {
     sorted,
     values,
-    ci: samples.length <= CI_MAX_SAMPLES ? bootstrapMeanCi(samples) : undefined,
+    ci: n <= CI_MAX_SAMPLES ? bootstrapMeanCi(samples) : undefined,
     outliers: tukeyOutliersSorted(sorted).count,
   };
 }
