@@ -17,7 +17,8 @@ for (const ws of root.workspaces) {
   }
   const r = JSON.parse(readFileSync(report, 'utf8'));
   passed += r.numPassedTests;
-  failed += r.numFailedTests;
+  // A file that fails outside a test (a hook timeout, an import error) fails no test but fails its suite.
+  failed += Math.max(r.numFailedTests, r.success ? 0 : r.numFailedTestSuites);
   skipped += r.numPendingTests + (r.numTodoTests ?? 0);
 }
 if (missing.length) console.error(`no test report from: ${missing.join(', ')} (its test run did not finish)`);

@@ -7,6 +7,7 @@ bash scripts/setup.sh
 
 rm -f packages/*/test-results/vitest.json apps/*/test-results/vitest.json
 status=0
-npx turbo run typecheck test --concurrency=1 --output-logs=full || status=$?
+# --continue: one package's failure must not hide the results of the others.
+npx turbo run typecheck test --concurrency=1 --continue --output-logs=full || status=$?
 node scripts/sum-test-results.mjs || status=$?
 exit "$status"
