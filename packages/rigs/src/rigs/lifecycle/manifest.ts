@@ -27,7 +27,8 @@ export const lifecycleManifest = defineManifest({
     'returns: the sandbox\'s rules and hook are removed and its state file is gone; killing its connection states and ' +
     'recycling its endpoint run after the return (off the critical path) and are waited for before the audit. Between ' +
     'checkout and release every sandbox opens one TCP connection to the host (outside the clock), so each has a ' +
-    'conntrack state that release must kill. Sandboxes are checked out one after another, then released one after ' +
+    'conntrack state that release must kill (a closed connection\'s state lives 120 s, so on a slow run the earliest ' +
+    'may have expired: run.params.statesBeforeRelease counts those alive). Sandboxes are checked out one after another, then released one after ' +
     'another. The check: after release-all, the audit compares the runtime\'s belief with the kernel (nft chains and ' +
     'sets, forwards, anti-spoof bindings, links and namespaces named cnr-*, conntrack entries of sandbox addresses); ' +
     'then everything is torn down and the kernel must hold nothing named cnr.',
