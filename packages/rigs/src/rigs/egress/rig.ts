@@ -53,7 +53,8 @@ export async function run(ctx: RigContext): Promise<void> {
     for (const path of order) {
       ctx.signal.throwIfAborted();
       ctx.progress(`rtt ${family} ${path}`, done++, total);
-      pooled[path].push(...(await tcpRrRtts(ctx, bin, clients[path], server, port++, seconds)));
+      // concat, not push(...): a segment can hold more transactions than a call has room for arguments.
+      pooled[path] = pooled[path].concat(await tcpRrRtts(ctx, bin, clients[path], server, port++, seconds));
     }
     for (const path of ['nat', 'direct'] as const) {
       const series = ctx.series('rtt', { family, path });

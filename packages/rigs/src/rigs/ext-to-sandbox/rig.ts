@@ -74,7 +74,8 @@ export async function run(ctx: RigContext): Promise<void> {
     if (serverExit) throw new Error(serverExit);
     const rtts = parseSockperfFullLog(await readFile(log, 'utf8'));
     if (!rtts.length) throw new Error(`sockperf --full-log recorded no transactions on the ${path} path`);
-    pooled[path].push(...rtts);
+    // concat, not push(...): a segment can hold more transactions than a call has room for arguments.
+    pooled[path] = pooled[path].concat(rtts);
   }
   // One SYN per direct segment passed the rig's accept; none of the forward path's did.
   const accepted = await readDirectAcceptPackets(ctx.runner, NET.prefix);
