@@ -33,6 +33,18 @@ export interface SiteData {
 
 export const newestKey = (rig: string, host: string) => `${rig}\u0000${host}`;
 
+/**
+ * The build validates everything once before bundling (astro.config.mjs) and hands the loaded data to the pages
+ * through this global: the config and the bundled pages are separate module graphs in one process, and a
+ * 1 000-file tree is too large to parse and hold twice.
+ */
+const SHARED = Symbol.for('coppice.site-data');
+type Shared = { [SHARED]?: SiteData };
+
+export function shareSiteData(data: SiteData): void {
+  (globalThis as Shared)[SHARED] = data;
+}
+
 let cached: SiteData | undefined;
 
 /**
@@ -41,7 +53,7 @@ let cached: SiteData | undefined;
  * the build fails rather than publish a page that cannot be traced.
  */
 export function siteData(): SiteData {
-  cached ??= loadSiteData();
+  cached ??= (globalThis as Shared)[SHARED] ?? loadSiteData();
   return cached;
 }
 
