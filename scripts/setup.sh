@@ -17,8 +17,9 @@ if [ "$node_ok" != yes ]; then
   exit 1
 fi
 
-# Debian packages: hypervisor, guest image inputs, networking tools, load generators, the browser for page tests.
-packages=(git ca-certificates qemu-system-x86 busybox-static cpio iproute2 nftables conntrack sockperf iperf3 chromium procps)
+# Debian packages: hypervisor, guest image inputs, networking tools, load generators, a C compiler for the
+# tcp-rr probe (Debian's sockperf has no IPv6), the browser for page tests.
+packages=(git ca-certificates qemu-system-x86 busybox-static cpio iproute2 nftables conntrack sockperf iperf3 gcc libc6-dev chromium procps)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
