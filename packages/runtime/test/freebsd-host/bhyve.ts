@@ -1,3 +1,4 @@
+import { getopt } from './getopt.ts';
 import { files } from './fs.ts';
 import { type FreeBsdHost, ToolFailure } from './host.ts';
 import { netState } from './netif.ts';
@@ -75,30 +76,11 @@ function parse(host: FreeBsdHost, args: string[]): Parsed {
   const snapshot = snapshotSupport(host);
   const optstring = snapshot ? 'aehuwxACDHIPSWYk:f:o:p:G:c:s:m:l:K:U:r:' : 'aehuwxACDHIPSWYk:f:o:p:G:c:s:m:l:K:U:';
   const p: Parsed = { flags: new Set(), ncpus: 1, memMiB: 256, slots: [], lpc: new Map(), config: new Map() };
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === '--') {
-      i++;
-      break;
-    }
-    if (!a.startsWith('-') || a === '-') break;
-    for (let j = 1; j < a.length; j++) {
-      const c = a[j] as string;
-      const at = optstring.indexOf(c);
-      if (at < 0 || c === ':') throw usage();
-      if (optstring[at + 1] !== ':') {
-        if (c === 'h') throw usage();
-        p.flags.add(c);
-        continue;
-      }
-      const value = a.slice(j + 1) || args[++i];
-      if (value === undefined) throw usage();
-      j = a.length;
-      option(host, p, c, value);
-    }
-  }
-  const rest = args.slice(i);
+  const rest = getopt(args, optstring, { illegal: usage, missingArgument: usage }, (c, value) => {
+    if (value !== undefined) return option(host, p, c, value);
+    if (c === 'h') throw usage();
+    p.flags.add(c);
+  });
   if (rest.length > 1) throw usage();
   if (rest[0] !== undefined) p.name = rest[0];
   return p;

@@ -1,3 +1,4 @@
+import { getopt } from './getopt.ts';
 import { readFile } from './fs.ts';
 import { type FreeBsdHost, ToolFailure, type ToolOutput } from './host.ts';
 import { type Cidr, addressToBigInt, cidrKey, familyOf, formatCidr, parseCidr } from './inet.ts';
@@ -53,70 +54,55 @@ export function registerPfctl(host: FreeBsdHost): void {
   host.register('pfctl', (h, args, input) => pfctl(h, args, input));
 }
 
-function getopt(args: string[]): Options {
+function parseCommandLine(args: string[]): Options {
   const o: Options = { anchor: '', enable: false, disable: false, kill: [], numeric: false, quiet: false, verbose: 0, positional: [] };
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === '--') {
-      i++;
-      break;
+  const errors = {
+    illegal: (c: string) => new ToolFailure(`illegal option -- ${c}\n${usage()}`),
+    missingArgument: (c: string) => new ToolFailure(`option requires an argument -- ${c}\n${usage()}`),
+  };
+  o.positional = getopt(args, OPTSTRING, errors, (c, value) => {
+    switch (c) {
+      case 'a':
+        o.anchor = value!;
+        break;
+      case 'e':
+        o.enable = true;
+        break;
+      case 'd':
+        o.disable = true;
+        break;
+      case 'f':
+        o.file = value!;
+        break;
+      case 'F':
+        o.flush = lookup(value!, CLEAR, 'flush');
+        break;
+      case 's':
+        o.show = lookup(value!, SHOW, 'show');
+        break;
+      case 't':
+        o.table = value!;
+        break;
+      case 'T':
+        o.tableCmd = lookup(value!, TBLCMD, 'table command');
+        break;
+      case 'k':
+        if (o.kill.length >= 2) throw new ToolFailure('can only specify -k twice');
+        o.kill.push(value!);
+        break;
+      case 'P':
+        o.numeric = true;
+        break;
+      case 'q':
+        o.quiet = true;
+        break;
+      case 'v':
+        o.verbose++;
+        break;
+      default:
+        throw new ToolFailure(`-${c} is not supported by the host model`);
     }
-    if (!a.startsWith('-') || a === '-') break;
-    for (let j = 1; j < a.length; j++) {
-      const c = a[j] as string;
-      const at = OPTSTRING.indexOf(c);
-      if (at < 0 || c === ':') throw new ToolFailure(`illegal option -- ${c}\n${usage()}`);
-      let value: string | undefined;
-      if (OPTSTRING[at + 1] === ':') {
-        value = a.slice(j + 1) || args[++i];
-        if (value === undefined) throw new ToolFailure(`option requires an argument -- ${c}\n${usage()}`);
-        j = a.length;
-      }
-      switch (c) {
-        case 'a':
-          o.anchor = value!;
-          break;
-        case 'e':
-          o.enable = true;
-          break;
-        case 'd':
-          o.disable = true;
-          break;
-        case 'f':
-          o.file = value!;
-          break;
-        case 'F':
-          o.flush = lookup(value!, CLEAR, 'flush');
-          break;
-        case 's':
-          o.show = lookup(value!, SHOW, 'show');
-          break;
-        case 't':
-          o.table = value!;
-          break;
-        case 'T':
-          o.tableCmd = lookup(value!, TBLCMD, 'table command');
-          break;
-        case 'k':
-          if (o.kill.length >= 2) throw new ToolFailure('can only specify -k twice');
-          o.kill.push(value!);
-          break;
-        case 'P':
-          o.numeric = true;
-          break;
-        case 'q':
-          o.quiet = true;
-          break;
-        case 'v':
-          o.verbose++;
-          break;
-        default:
-          throw new ToolFailure(`-${c} is not supported by the host model`);
-      }
-    }
-  }
-  o.positional = args.slice(i);
+  });
   return o;
 }
 
@@ -139,7 +125,7 @@ function checkAnchor(anchor: string): string {
 
 function pfctl(host: FreeBsdHost, args: string[], input: string): ToolOutput {
   if (args.length === 0) throw new ToolFailure(usage());
-  const o = getopt(args);
+  const o = parseCommandLine(args);
   const k = pfKernel(host);
   const anchor = checkAnchor(o.anchor);
   const out: string[] = [];
