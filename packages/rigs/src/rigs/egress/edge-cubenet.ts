@@ -5,17 +5,12 @@
  * before anything is created, and a last deferred check fails the run if the kernel still holds anything named
  * after the prefix (or the rig's own "cgx…" objects) once every cleanup has run.
  */
-import { join } from 'node:path';
 import type { Cubenet, CubenetOptions } from '@coppice/runtime/net/cubenet.ts';
-import { openLinuxCubenet } from '@coppice/runtime/net/linux.ts';
 import type { CommandRunner } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
+import { openRigCubenet, type RigNet } from '../lifecycle/rig-cubenet.ts';
 
-export interface EdgeNet {
-  /** cubenet's prefix (nft tables, endpoints `<prefix>-…`, bridge `<prefix>-br`). */
-  prefix: string;
-  ipv4Subnet: string;
-  ipv6Subnet: string;
+export interface EdgeNet extends RigNet {
   /** Prefix of what the rig itself creates beside cubenet (peer namespace, veths, ifb): never `<prefix>-…`. */
   own: string;
 }
@@ -38,19 +33,7 @@ export async function openEdgeCubenet(
     const left = await edgeLeftovers(ctx.runner, net);
     if (left.length) throw new Error(`left behind after cleanup: ${left.join(', ')}`);
   });
-  const cubenet = await openLinuxCubenet({
-    config: { prefix: net.prefix, ipv4Subnet: net.ipv4Subnet, ipv6Subnet: net.ipv6Subnet, stateDir: join(ctx.tmpdir, 'cubenet') },
-    runner: ctx.runner,
-    ...options,
-    onBackgroundError: (e) => ctx.log(`cubenet background: ${e.message}`),
-  });
-  ctx.defer(async () => {
-    await cubenet.teardown();
-    await cubenet.close();
-  });
-  ctx.param('cubenet', { prefix: net.prefix, ipv4: net.ipv4Subnet, ipv6: net.ipv6Subnet, firewall: 'nftables (persistent nft -i)' });
-  await cubenet.init();
-  return cubenet;
+  return openRigCubenet(ctx, options, net);
 }
 
 /** Kernel objects carrying the rig's names: nft tables, links and namespaces `<prefix>-…` or `<own>-…`. */

@@ -24,12 +24,22 @@ export async function cubenetPreflight(ctx: PreflightContext): Promise<string[]>
   return reasons;
 }
 
+/** The prefix and subnets of one rig's cubenet. */
+export interface RigNet {
+  prefix: string;
+  ipv4Subnet: string;
+  ipv6Subnet: string;
+}
+
+export const CORE_RIG_NET: RigNet = { prefix: RIG_PREFIX, ipv4Subnet: RIG_SUBNETS.ipv4, ipv6Subnet: RIG_SUBNETS.ipv6 };
+
 export async function openRigCubenet(
   ctx: RigContext,
   options: Pick<CubenetOptions, 'spares' | 'maxIdle'> = {},
+  rigNet: RigNet = CORE_RIG_NET,
 ): Promise<Cubenet> {
   const net = await openLinuxCubenet({
-    config: { prefix: RIG_PREFIX, ipv4Subnet: RIG_SUBNETS.ipv4, ipv6Subnet: RIG_SUBNETS.ipv6, stateDir: join(ctx.tmpdir, 'cubenet') },
+    config: { prefix: rigNet.prefix, ipv4Subnet: rigNet.ipv4Subnet, ipv6Subnet: rigNet.ipv6Subnet, stateDir: join(ctx.tmpdir, 'cubenet') },
     runner: ctx.runner,
     ...options,
     onBackgroundError: (e) => ctx.log(`cubenet background: ${e.message}`),
@@ -38,7 +48,13 @@ export async function openRigCubenet(
     await net.teardown();
     await net.close();
   });
-  ctx.param('cubenet', { prefix: RIG_PREFIX, ...RIG_SUBNETS, firewall: 'nftables (persistent nft -i)', endpoints: 'netns+veth' });
+  ctx.param('cubenet', {
+    prefix: rigNet.prefix,
+    ipv4: rigNet.ipv4Subnet,
+    ipv6: rigNet.ipv6Subnet,
+    firewall: 'nftables (persistent nft -i)',
+    endpoints: 'netns+veth',
+  });
   await net.init();
   return net;
 }
