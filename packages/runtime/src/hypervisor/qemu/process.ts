@@ -17,9 +17,15 @@ export async function processStartTime(pid: number): Promise<string | undefined>
 
 /** Process state letter (R, S, T, Z...) or undefined if gone. */
 export async function processState(pid: number): Promise<string | undefined> {
+  return (await stateAndParent(pid))?.state;
+}
+
+/** Fields 3 and 4 of /proc/PID/stat: state letter and parent pid, or undefined if gone. */
+async function stateAndParent(pid: number): Promise<{ state: string; ppid: number } | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return state === undefined ? undefined : { state, ppid: Number(ppid) };
   } catch {
     return undefined;
   }
@@ -68,8 +74,11 @@ export async function killAndWait(pid: number, startTime: string | undefined, ti
   }
   const deadline = Date.now() + timeoutMs;
   while (alive(pid) && Date.now() < deadline) {
-    const state = await processState(pid);
-    if (state === undefined || state === 'Z') return;
+    const proc = await stateAndParent(pid);
+    if (proc === undefined) return;
+    // A zombie of ours is reaped by Node's child handling in a moment: wait for that, so the pid is really gone
+    // when destroy returns. A zombie of another parent (an adopted VM) is that parent's to reap.
+    if (proc.state === 'Z' && proc.ppid !== process.pid) return;
     await sleep(10);
   }
 }
