@@ -17,8 +17,8 @@ for (const ws of root.workspaces) {
   }
   const r = JSON.parse(readFileSync(report, 'utf8'));
   passed += r.numPassedTests;
-  // A file that fails outside a test (a hook timeout, an import error) fails no test but fails its suite.
-  failed += Math.max(r.numFailedTests, r.success ? 0 : r.numFailedTestSuites);
+  // A file that fails outside a test (a hook timeout, an import error) fails no test but fails the run: count it.
+  failed += r.numFailedTests > 0 ? r.numFailedTests : r.success ? 0 : Math.max(1, r.numFailedTestSuites);
   skipped += r.numPendingTests + (r.numTodoTests ?? 0);
 }
 if (missing.length) console.error(`no test report from: ${missing.join(', ')} (its test run did not finish)`);
