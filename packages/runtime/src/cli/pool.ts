@@ -8,6 +8,7 @@ import { ProcessRunner } from '../host/command-runner.ts';
 import { QemuHypervisor } from '../hypervisor/qemu/qemu.ts';
 import { guestImage, locateGuest } from '../hypervisor/qemu/guest-image.ts';
 import { Pool, defaultPoolConfig, PoolInputError, type PoolMode } from '../pool/index.ts';
+import type { EntryView } from '../pool/pool.ts';
 import { findTemplate, loadTemplates, saveTemplate, validateTemplate, type TemplateDef } from '../pool/templates.ts';
 import { CubenetNetwork, type EntryNetwork } from '../pool/network.ts';
 
@@ -48,6 +49,16 @@ async function openPool(t: TemplateDef, withNet: boolean): Promise<{ pool: Pool;
       await closeNet();
     },
   };
+}
+
+/** Opens the template's pool, runs `use`, and closes the pool (and its network) whatever happens. */
+async function withPool(t: TemplateDef, withNet: boolean, use: (pool: Pool) => Promise<void>): Promise<void> {
+  const { pool, close } = await openPool(t, withNet);
+  try {
+    await use(pool);
+  } finally {
+    await close();
+  }
 }
 
 function count(value: string | undefined, name: string): number {
@@ -99,12 +110,9 @@ export async function main(argv: string[]): Promise<number> {
           guestDir,
         });
         await saveTemplate(stateDir(), t);
-        const { pool, close } = await openPool(t, withNet);
-        try {
+        await withPool(t, withNet, async (pool) => {
           if (t.mode !== 'full') await pool.init();
-        } finally {
-          await close();
-        }
+        });
         console.log(`template ${t.name}: ${t.mode}, ${t.memoryMiB} MiB, guest ${guestDir}`);
         return 0;
       }
@@ -112,62 +120,47 @@ export async function main(argv: string[]): Promise<number> {
         if (!arg) throw new PoolInputError('warm needs a template');
         const t = await findTemplate(stateDir(), arg);
         const n = count(o.count, 'count');
-        const { pool, close } = await openPool(t, withNet);
-        try {
+        await withPool(t, withNet, async (pool) => {
           await pool.warm(n);
-        } finally {
-          await close();
-        }
+        });
         console.log(`${t.name}: ${n} idle per tier`);
         return 0;
       }
       case 'checkout': {
         if (!arg) throw new PoolInputError('checkout needs a template');
         const t = await findTemplate(stateDir(), arg);
-        const { pool, close } = await openPool(t, withNet);
-        try {
+        await withPool(t, withNet, async (pool) => {
           const t0 = performance.now();
           const r = await pool.checkout();
           console.log(JSON.stringify({ id: r.id, pid: r.vm.pid, source: r.source, address: r.network?.address, readyMs: +(r.readyAt - t0).toFixed(3) }));
-        } finally {
-          await close();
-        }
+        });
         return 0;
       }
       case 'return': {
         if (!arg) throw new PoolInputError('return needs an id');
         const tpl = (await loadTemplates(stateDir())).find((t) => arg.startsWith(`${t.name}-`) && /^[0-9a-f]{8}$/.test(arg.slice(t.name.length + 1)));
         if (!tpl) throw new PoolInputError(`"${arg}" is not the id of an entry of any pool`);
-        const { pool, close } = await openPool(tpl, withNet);
-        try {
+        await withPool(tpl, withNet, async (pool) => {
           await pool.return(arg);
-        } finally {
-          await close();
-        }
+        });
         console.log(`returned ${arg}`);
         return 0;
       }
       case 'drain': {
         if (!arg) throw new PoolInputError('drain needs a template');
         const t = await findTemplate(stateDir(), arg);
-        const { pool, close } = await openPool(t, withNet);
-        try {
+        await withPool(t, withNet, async (pool) => {
           const n = await pool.drain({ base: true });
           console.log(`${t.name}: drained ${n} idle entries`);
-        } finally {
-          await close();
-        }
+        });
         return 0;
       }
       case 'list': {
-        const rows = [];
+        const rows: { template: string; mode: PoolMode; hasTemplateCheckpoint: boolean; entries: EntryView[] }[] = [];
         for (const t of await loadTemplates(stateDir())) {
-          const { pool, close } = await openPool(t, withNet);
-          try {
+          await withPool(t, withNet, async (pool) => {
             rows.push({ template: t.name, mode: t.mode, hasTemplateCheckpoint: pool.hasBase, entries: pool.list() });
-          } finally {
-            await close();
-          }
+          });
         }
         if (o.json) console.log(JSON.stringify(rows, null, 1));
         else
