@@ -17,6 +17,7 @@ import type { Endpoint, EndpointProvider, BridgeSetup } from './endpoint/endpoin
 import type { FirewallBackend, FirewallInventory, SandboxRules } from './firewall/firewall.ts';
 import { withdrawnDestinations } from './firewall/firewall.ts';
 import { Ipam, parseSubnets } from './ipam.ts';
+import { parseRateLimit, type RateLimit, type RateLimiter, type RateLimitTarget } from './rate-limit/rate-limit.ts';
 import { acquireLock } from './lock.ts';
 import { StateStore, type SandboxRecord } from './state.ts';
 import {
@@ -65,6 +66,7 @@ export interface Sandbox {
   policy: SandboxPolicy;
   forwards: PortForward[];
   createdAt: string;
+  rateLimit?: RateLimit;
 }
 
 export interface CheckoutOptions {
@@ -87,8 +89,10 @@ export interface AuditReport {
     bindings: string[];
     /** Connection states touching an address no active sandbox owns. */
     states: string[];
+    /** Rate-limit objects (ifb/tbf, ingress redirects, dummynet pipes) no limited sandbox owns (with a rate limiter). */
+    rateLimits?: string[];
   };
-  missing: { endpoints: string[]; chains: string[]; sets: string[]; forwards: string[] };
+  missing: { endpoints: string[]; chains: string[]; sets: string[]; forwards: string[]; rateLimits?: string[] };
 }
 
 export interface ReconcileReport {
@@ -99,6 +103,17 @@ export interface ReconcileReport {
   reappliedPolicies: string[];
   droppedSandboxes: string[];
   stateProblems: string[];
+  /** Rate-limit objects removed (no limited sandbox owned them) or re-applied (with a rate limiter). */
+  removedRateLimits?: string[];
+  reappliedRateLimits?: string[];
+}
+
+/** Host-wide IP forwarding (FreeBSD: the forwarding sysctls), set at init and put back at teardown. */
+export interface HostForwarding {
+  /** Turns forwarding on where it is off, remembering what it found. Idempotent. */
+  enable(): Promise<void>;
+  /** Puts back what enable() found (a no-op if it changed nothing). */
+  restore(): Promise<void>;
 }
 
 interface IdleEndpoint {
@@ -119,6 +134,10 @@ export interface CubenetOptions {
   reconcile?: boolean;
   /** Whether this controller sets ip_forward / IPv6 forwarding at init (needed by forwards and egress). Default true. */
   enableForwarding?: boolean;
+  /** Per-sandbox egress limits (setRateLimit); without one, setRateLimit refuses. */
+  rateLimiter?: RateLimiter;
+  /** Replaces the Linux /proc writes of `enableForwarding` (FreeBSD: sysctl), and is restored at teardown. */
+  forwarding?: HostForwarding;
   /** Called with errors of background work (teardown, refills); they also stay in `backgroundErrors`. */
   onBackgroundError?: (error: Error) => void;
 }
@@ -191,7 +210,7 @@ export class Cubenet {
   }
 
   async preflight(): Promise<string[]> {
-    return [...(await this.firewall.preflight()), ...(await this.endpoints.preflight())];
+    return [...(await this.firewall.preflight()), ...(await this.endpoints.preflight()), ...((await this.opts.rateLimiter?.preflight()) ?? [])];
   }
 
   /** Bridge + root firewall hook. Idempotent; refuses with every missing prerequisite named. */
@@ -200,7 +219,8 @@ export class Cubenet {
     if (reasons.length) throw new NetPrerequisiteError(reasons);
     await this.endpoints.initBridge(this.setup);
     await this.firewall.init({ bridge: this.bridge, ipv4Subnet: this.subnets.ipv4, ipv6Subnet: this.subnets.ipv6, gateway: this.ipam.gateway });
-    if (this.opts.enableForwarding ?? true) {
+    if (this.opts.forwarding) await this.opts.forwarding.enable();
+    else if (this.opts.enableForwarding ?? true) {
       await writeFile('/proc/sys/net/ipv4/ip_forward', '1\n');
       await writeFile('/proc/sys/net/ipv6/conf/all/forwarding', '1\n');
     }
@@ -396,6 +416,40 @@ export class Cubenet {
     else if (withdrawn.length) await this.firewall.killStates(before.addresses, withdrawn);
   }
 
+  /** Limits what the sandbox sends to `limit.egressMbit` (replacing any limit it had). */
+  async setRateLimit(idInput: unknown, limitInput: unknown): Promise<Sandbox> {
+    const id = parseSandboxId(idInput);
+    const limit = parseRateLimit(limitInput);
+    const limiter = this.requireRateLimiter();
+    return this.exclusive(id, async (r) => {
+      const next: SandboxRecord = { ...r, rateLimit: limit };
+      await limiter.apply(rateTargetOf(r), limit);
+      if (limiter.inFirewall) await this.firewall.applySandbox(rulesOf(next), rulesOf(r));
+      await this.store.write(next);
+      this.sandboxes.set(id, next);
+      return toSandbox(next);
+    });
+  }
+
+  /** Removes the sandbox's rate limit (a sandbox without one is fine). */
+  async clearRateLimit(idInput: unknown): Promise<Sandbox> {
+    const id = parseSandboxId(idInput);
+    const limiter = this.requireRateLimiter();
+    return this.exclusive(id, async (r) => {
+      const { rateLimit: _gone, ...next } = r;
+      if (limiter.inFirewall) await this.firewall.applySandbox(rulesOf(next), rulesOf(r));
+      await limiter.clear(rateTargetOf(r));
+      await this.store.write(next);
+      this.sandboxes.set(id, next);
+      return toSandbox(next);
+    });
+  }
+
+  private requireRateLimiter(): RateLimiter {
+    if (!this.opts.rateLimiter) throw new Error('this cubenet was opened without a rate limiter');
+    return this.opts.rateLimiter;
+  }
+
   async addForward(idInput: unknown, forwardInput: unknown): Promise<Sandbox> {
     const id = parseSandboxId(idInput);
     const forward = parseForward(forwardInput);
@@ -448,7 +502,9 @@ export class Cubenet {
       await this.firewall.removeSandbox(id, rulesOf(r));
       await this.store.remove(id);
       this.sandboxes.delete(id);
-      this.track(this.recycle({ host: r.host, endpoint: r.endpoint }));
+      const limiter = r.rateLimit ? this.opts.rateLimiter : undefined;
+      // The limit goes before the endpoint can be recycled (an idle endpoint carries no limit).
+      this.track((limiter ? limiter.clear(rateTargetOf(r)) : Promise.resolve()).then(() => this.recycle({ host: r.host, endpoint: r.endpoint })));
     });
   }
 
@@ -530,6 +586,11 @@ export class Cubenet {
       const ends = [s.source, s.destination, s.replySource].filter((a) => (this.ipam.hostOf(a) ?? 1) > 1);
       if (ends.length && !ends.some((a) => active.has(a))) leaks.states.push(`${s.protocol} ${s.source} -> ${s.destination}`);
     }
+    if (this.opts.rateLimiter) {
+      const rl = await this.auditRateLimits(this.opts.rateLimiter);
+      leaks.rateLimits = rl.leaks;
+      missing.rateLimits = rl.missing;
+    }
     const ok = Object.values(leaks).every((l) => l.length === 0) && Object.values(missing).every((l) => l.length === 0);
     return {
       ok,
@@ -538,6 +599,17 @@ export class Cubenet {
       leaks,
       missing,
     };
+  }
+
+  /** Rate-limit objects against the limited sandboxes: a leak is owned by none, a missing one lacks its object or rate. */
+  private async auditRateLimits(limiter: RateLimiter): Promise<{ leaks: string[]; missing: string[]; stray: Awaited<ReturnType<RateLimiter['inventory']>>; absent: SandboxRecord[] }> {
+    const limited = [...this.sandboxes.values()].filter((r) => r.rateLimit);
+    const bySlot = new Map(limited.map((r) => [r.host, r]));
+    const byInterface = new Map(limited.map((r) => [r.endpoint.hostInterface as string, r]));
+    const kernel = await limiter.inventory();
+    const stray = kernel.filter((k) => (k.slot !== undefined && !bySlot.has(k.slot)) || (k.hostInterface !== undefined && !byInterface.has(k.hostInterface)));
+    const absent = limited.filter((r) => !kernel.some((k) => k.slot === r.host && (k.egressMbit === undefined || k.egressMbit === r.rateLimit!.egressMbit)));
+    return { leaks: stray.map((k) => k.object), missing: absent.map((r) => `${r.id} (${r.rateLimit!.egressMbit} Mbit/s)`), stray, absent };
   }
 
   private ownedBindings(): Set<string> {
@@ -619,6 +691,14 @@ export class Cubenet {
       await this.firewall.killStates(a);
       report.killedStatesOf.push(a.ipv4);
     }
+    if (this.opts.rateLimiter) {
+      const limiter = this.opts.rateLimiter;
+      const { stray, absent } = await this.auditRateLimits(limiter);
+      for (const k of stray) await limiter.remove(k);
+      for (const r of absent) await limiter.apply(rateTargetOf(r), r.rateLimit!);
+      report.removedRateLimits = stray.map((k) => k.object);
+      report.reappliedRateLimits = absent.map((r) => r.id);
+    }
     return report;
   }
 
@@ -628,6 +708,7 @@ export class Cubenet {
     await this.settle();
     const endpoints: Endpoint[] = [];
     for (const r of [...this.sandboxes.values()]) {
+      if (r.rateLimit) await this.opts.rateLimiter?.clear(rateTargetOf(r)).catch(() => undefined);
       await this.firewall.removeSandbox(r.id, rulesOf(r)).catch(() => undefined);
       await this.firewall.killStates(r.addresses).catch(() => undefined);
       endpoints.push(r.endpoint);
@@ -643,8 +724,10 @@ export class Cubenet {
     }
     for (const e of await this.endpoints.list(this.prefix)) if (!endpoints.some((x) => x.hostInterface === e.hostInterface)) endpoints.push(e);
     await this.destroyEndpoints(endpoints);
+    if (this.opts.rateLimiter) for (const k of await this.opts.rateLimiter.inventory()) await this.opts.rateLimiter.remove(k);
     await this.firewall.destroy();
     await this.endpoints.destroyBridge(this.bridge);
+    await this.opts.forwarding?.restore();
   }
 
   private async destroyEndpoints(endpoints: Endpoint[]): Promise<void> {
@@ -671,7 +754,18 @@ export class Cubenet {
 }
 
 function rulesOf(r: SandboxRecord): SandboxRules {
-  return { id: r.id, addresses: r.addresses, policy: r.policy, forwards: r.forwards, hostInterface: r.endpoint.hostInterface };
+  return {
+    id: r.id,
+    addresses: r.addresses,
+    policy: r.policy,
+    forwards: r.forwards,
+    hostInterface: r.endpoint.hostInterface,
+    ...(r.rateLimit ? { rateLimit: { ...r.rateLimit, slot: r.host } } : {}),
+  };
+}
+
+function rateTargetOf(r: SandboxRecord): RateLimitTarget {
+  return { id: r.id, slot: r.host, hostInterface: r.endpoint.hostInterface };
 }
 
 function toSandbox(r: SandboxRecord): Sandbox {
@@ -682,6 +776,7 @@ function toSandbox(r: SandboxRecord): Sandbox {
     policy: structuredClone(r.policy),
     forwards: r.forwards.map((f) => ({ ...f })),
     createdAt: r.createdAt,
+    ...(r.rateLimit ? { rateLimit: { ...r.rateLimit } } : {}),
   };
 }
 

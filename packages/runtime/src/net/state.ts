@@ -10,6 +10,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import type { Endpoint } from './endpoint/endpoint.ts';
 import type { PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from './types.ts';
+import { parseRateLimit, type RateLimit } from './rate-limit/rate-limit.ts';
 import { parseForward, parseInterfaceName, parsePolicy, parseSandboxAddresses, parseSandboxId } from './validate.ts';
 
 export interface SandboxRecord {
@@ -21,6 +22,8 @@ export interface SandboxRecord {
   policy: SandboxPolicy;
   forwards: PortForward[];
   createdAt: string;
+  /** Egress limit set with setRateLimit (absent: unlimited). */
+  rateLimit?: RateLimit;
 }
 
 export class StateStore {
@@ -85,5 +88,6 @@ function parseRecord(v: Record<string, unknown>): SandboxRecord {
     policy: parsePolicy(v.policy),
     forwards: ((v.forwards as unknown[]) ?? []).map((f) => parseForward(f)),
     createdAt: String(v.createdAt),
+    ...(v.rateLimit !== undefined ? { rateLimit: parseRateLimit(v.rateLimit) } : {}),
   };
 }

@@ -17,6 +17,11 @@ export interface SandboxRules {
    * entering from it must carry the sandbox's addresses.
    */
   hostInterface?: string;
+  /**
+   * The sandbox's egress limit and its slot (host number), for a backend whose rules carry the limit (pf: `dnpipe`
+   * to the slot's dummynet pipe). Backends that shape outside the firewall (nftables + tc) ignore it.
+   */
+  rateLimit?: { egressMbit: number; slot: number };
 }
 
 /** What the kernel holds for one sandbox, as the backend reads it back (for audit and reconcile). */
