@@ -78,7 +78,13 @@ export interface Checkpoint {
   files: string[];
   /** With memory "template": the file holding guest RAM, shared read-only/copy-on-write by restores. */
   memoryFile?: string;
-  /** Size in bytes of the files, for accounting. */
+  /**
+   * When `memoryFile` lives on a file system that does not survive a reboot (QEMU: tmpfs), its copy on disk (fsync'd,
+   * also listed in `files`), from which `reviveCheckpoints` makes `memoryFile` again. Absent when `memoryFile` is
+   * itself on disk (bhyve) or for checkpoints older than this field.
+   */
+  memoryImage?: string;
+  /** Size in bytes of the checkpoint's own files, for accounting (a memory image shared by hard links not counted). */
   bytes: number;
   createdAt: string;
 }
@@ -159,11 +165,53 @@ export interface Hypervisor {
   cleanup(record: VmRecord): Promise<void>;
   /**
    * Monitor processes whose run directory lies under `runRoot` (found from the OS, not from any state file), so a
-   * restarted controller can kill VMs it started but never recorded. Optional: a backend without it relies on records.
+   * restarted controller can kill VMs it started but never recorded. Optional (with `stopRunning`): a backend
+   * without it relies on records.
    */
-  listRunning?(runRoot: string): Promise<{ pid: number; runDir: string }[]>;
+  listRunning?(runRoot: string): Promise<RunningVm[]>;
+  /** Kills a VM `listRunning` found (only if its pid still is that process) and removes its run directory. */
+  stopRunning?(vm: RunningVm): Promise<void>;
   /** Removes a checkpoint's files (not a shared memory file still used by other checkpoints: caller decides). */
   removeCheckpoint(checkpoint: Checkpoint): Promise<void>;
+  /**
+   * A checkpoint of its own at `path`, made from `base` (a pool entry's durable checkpoint from the template's):
+   * device state copied and fsync'd, guest memory hard-linked so that every restore of every clone shares its
+   * pages. Rejects and leaves nothing behind on failure. Optional: without it a backend serves no durable tier.
+   */
+  cloneCheckpoint?(base: Checkpoint, path: string): Promise<Checkpoint>;
+  /** Whether every file a restore of this checkpoint needs is there. */
+  checkpointIntact(checkpoint: Checkpoint): Promise<boolean>;
+  /**
+   * Makes the memory files of checkpoints whose `memoryFile` is gone (tmpfs emptied by a reboot) again from their
+   * `memoryImage`, one file per image shared by hard links as before. Resolves with the files made. Optional: only
+   * a backend that keeps checkpoint memory on tmpfs needs it.
+   */
+  reviveCheckpoints?(checkpoints: Checkpoint[]): Promise<string[]>;
+  /**
+   * Removes the files of a pool's checkpoints that nothing references: every file in `scope.checkpointDir` not in
+   * `referenced`, and the backend's own side files (QEMU: tmpfs memory images) of checkpoints and VMs the scope
+   * says are the pool's. Resolves with the files removed.
+   */
+  removeOrphanFiles(scope: OrphanScope, referenced: ReadonlySet<string>): Promise<string[]>;
+}
+
+/** A VM found running by `listRunning`: enough to kill it safely (pid reuse) and clean its files. */
+export interface RunningVm {
+  pid: number;
+  runDir: string;
+  /** Process start time when the backend knows it (a pid whose start time differs is someone else's now). */
+  pidStartTime?: string;
+  /** Kernel VM name (bhyve), when the backend knows it. */
+  name?: string;
+}
+
+export interface OrphanScope {
+  /** The pool's own checkpoint directory: everything in it belongs to the pool. */
+  checkpointDir: string;
+  /** Whether a checkpoint file name (base name, e.g. "tpl-1a2b3c4d.state") is one of the pool's. */
+  ownsCheckpoint(baseName: string): boolean;
+  /** Whether a VM name is one of the pool's. */
+  ownsVm(name: string): boolean;
 }
 
 export class HypervisorError extends Error {

@@ -1,4 +1,4 @@
-import { copyFile, link, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Checkpoint, Hypervisor, Vm, VmNetwork, VmSpec } from '../hypervisor/hypervisor.ts';
@@ -14,7 +14,7 @@ export interface PoolOptions {
   network?: EntryNetwork;
   /** Errors of background work (refills); they are also kept in `backgroundErrors`. */
   onBackgroundError?: (e: Error) => void;
-  /** Directory of template memory files (must match the hypervisor's), for orphan cleanup. */
+  /** @deprecated Ignored: the hypervisor knows where its memory files live (kept so old callers compile). */
   shmDir?: string;
 }
 
@@ -44,6 +44,13 @@ export interface ReconcileReport {
   killedOrphanPids: number[];
   removedFiles: string[];
   releasedLeases: string[];
+  /** Checkpoint memory files made again from their images on disk (tmpfs emptied, e.g. by a reboot). */
+  revivedFiles: string[];
+  /**
+   * The template checkpoint: kept as it was, revived (its memory made again from disk), lost (files missing: the
+   * next warm/init boots the template again), or none recorded.
+   */
+  template: 'kept' | 'revived' | 'lost' | 'none';
 }
 
 const PROBE_TIMEOUT_MS = 30_000;
@@ -223,31 +230,10 @@ export class Pool {
     await this.save();
   }
 
-  /**
-   * An entry's own checkpoint: the device state on disk (fsync'd) and a link to the template's RAM image, which all
-   * restores map copy-on-write (the Linux counterpart of bhyve's vnode restore).
-   */
+  /** An entry's own checkpoint, cloned by the hypervisor from the template's (memory shared, device state copied). */
   private async copyCheckpoint(base: Checkpoint, id: string): Promise<Checkpoint> {
-    const path = join(this.dir, `${id}.state`);
-    const files: string[] = [];
-    let memoryFile: string | undefined;
-    try {
-      await copyFile(base.path, `${path}.partial`);
-      const fh = await open(`${path}.partial`, 'r+');
-      await fh.sync();
-      await fh.close();
-      const { rename } = await import('node:fs/promises');
-      await rename(`${path}.partial`, path);
-      files.push(path);
-      if (base.memoryFile) {
-        memoryFile = join(this.opts.shmDir ?? '/dev/shm', `coppice-ckpt-${id}.mem`);
-        await link(base.memoryFile, memoryFile);
-      }
-    } catch (e) {
-      for (const f of [`${path}.partial`, ...files, ...(memoryFile ? [memoryFile] : [])]) await rm(f, { force: true });
-      throw e;
-    }
-    return { ...base, path, files, memoryFile, createdAt: new Date().toISOString() };
+    if (!this.hv.cloneCheckpoint) throw new Error(`the ${this.hv.kind} backend cannot clone checkpoints: it serves no durable tier`);
+    return this.hv.cloneCheckpoint(base, join(this.dir, `${id}.state`));
   }
 
   private async fillHot(base: Checkpoint): Promise<void> {
@@ -413,6 +399,8 @@ export class Pool {
       this.base = undefined;
       await this.save();
     }
+    // The template's run folder holds one folder per live VM: with none left it goes too (rmdir: never a live VM's).
+    if (!this.entries.some((e) => e.vm)) await rmdir(join(this.config.runRoot, this.config.template)).catch(() => undefined);
     return idle.length;
   }
 
@@ -473,13 +461,25 @@ export class Pool {
   // ---- reconcile ----------------------------------------------------------------------------------------------
 
   /**
-   * Makes the state true again after a crash: adopts the VMs that are still this pool's, drops entries whose VM or
-   * checkpoint is gone, kills VMs under this pool's run directory that no entry records, removes checkpoint and
-   * memory files no entry (or the template checkpoint) references, and releases network leases no entry owns.
-   * Recorded checkpoints are never removed.
+   * Makes the state true again after a crash or a reboot: revives checkpoint memory that tmpfs lost from its images
+   * on disk, adopts the VMs that are still this pool's, drops entries whose VM or checkpoint is gone, kills VMs under
+   * this pool's run directory that no entry records, removes checkpoint and memory files no entry (or the template
+   * checkpoint) references, and releases network leases no entry owns. Recorded checkpoints are never removed.
    */
   private async reconcile(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { adopted: [], dropped: [], killedOrphanPids: [], removedFiles: [], releasedLeases: [] };
+    const report: ReconcileReport = {
+      adopted: [],
+      dropped: [],
+      killedOrphanPids: [],
+      removedFiles: [],
+      releasedLeases: [],
+      revivedFiles: [],
+      template: this.base ? 'kept' : 'none',
+    };
+    const recorded = [this.base, ...this.entries.map((e) => e.checkpoint)].filter((c): c is Checkpoint => c !== undefined);
+    report.revivedFiles = (await this.hv.reviveCheckpoints?.(recorded)) ?? [];
+    const intact = (cp: Checkpoint) => this.hv.checkpointIntact(cp);
+
     const keep: EntryRecord[] = [];
     for (const e of this.entries) {
       if (e.vm) {
@@ -491,12 +491,12 @@ export class Pool {
           continue;
         }
         await this.hv.cleanup(e.vm);
-        if (e.checkpoint && (await exists(e.checkpoint))) {
+        if (e.checkpoint && (await intact(e.checkpoint))) {
           // The VM died but its checkpoint is intact: keep it as a durable entry.
           keep.push({ ...e, vm: undefined, tier: 'durable', status: 'idle' });
           continue;
         }
-      } else if (e.checkpoint && (await exists(e.checkpoint))) {
+      } else if (e.checkpoint && (await intact(e.checkpoint))) {
         keep.push(e);
         continue;
       }
@@ -505,9 +505,12 @@ export class Pool {
       if (e.net) await this.net.release(e.net.id).catch(() => undefined);
     }
     this.entries = keep;
-    if (this.base && !(await exists(this.base))) {
-      await this.hv.removeCheckpoint(this.base);
-      this.base = undefined;
+    if (this.base) {
+      if (!(await intact(this.base))) {
+        await this.hv.removeCheckpoint(this.base);
+        this.base = undefined;
+        report.template = 'lost';
+      } else if (this.base.memoryFile && report.revivedFiles.includes(this.base.memoryFile)) report.template = 'revived';
     }
 
     // Orphan VMs: running under this pool's run directory but recorded by no entry.
@@ -515,12 +518,8 @@ export class Pool {
     const recordedDirs = new Set(this.entries.map((e) => e.vm?.runDir).filter(Boolean));
     for (const p of (await this.hv.listRunning?.(runDir)) ?? []) {
       if (recordedDirs.has(p.runDir)) continue;
-      try {
-        process.kill(p.pid, 'SIGKILL');
-        report.killedOrphanPids.push(p.pid);
-      } catch {
-        /* already gone */
-      }
+      if (this.hv.stopRunning) await this.hv.stopRunning(p);
+      report.killedOrphanPids.push(p.pid);
     }
     for (const d of await readdir(runDir).catch(() => [] as string[])) {
       const full = join(runDir, d);
@@ -537,23 +536,15 @@ export class Pool {
       cp.files.forEach((f) => referenced.add(f));
       if (cp.memoryFile) referenced.add(cp.memoryFile);
     }
-    for (const f of await readdir(this.dir).catch(() => [] as string[])) {
-      const full = join(this.dir, f);
-      if (!referenced.has(full)) {
-        await rm(full, { force: true });
-        report.removedFiles.push(full);
-      }
-    }
-    const shm = this.opts.shmDir ?? '/dev/shm';
-    const t = this.config.template.replace(/[-]/g, '\\-');
-    const ours = new RegExp(`^coppice-(ckpt-${t}-(base\\.state-[0-9a-f]{8}|[0-9a-f]{8})|vm-cp-${t}-(tpl|[0-9a-f]{8}))\\.mem$`);
-    for (const f of await readdir(shm).catch(() => [] as string[])) {
-      const full = join(shm, f);
-      if (ours.test(f) && !referenced.has(full)) {
-        await rm(full, { force: true });
-        report.removedFiles.push(full);
-      }
-    }
+    const t = this.config.template.replace(/-/g, '\\-');
+    const ownsCheckpoint = new RegExp(`^${t}-(base|[0-9a-f]{8})\\.state$`);
+    const ownsVm = new RegExp(`^cp-${t}-(tpl|[0-9a-f]{8})$`);
+    report.removedFiles.push(
+      ...(await this.hv.removeOrphanFiles(
+        { checkpointDir: this.dir, ownsCheckpoint: (n) => ownsCheckpoint.test(n), ownsVm: (n) => ownsVm.test(n) },
+        referenced,
+      )),
+    );
 
     // Leases: those the network holds for this pool that no entry owns. (A network shared by several pools must
     // be reconciled by its owner; here the pool's network is its own.)
@@ -565,14 +556,5 @@ export class Pool {
       }
     }
     return report;
-  }
-}
-
-async function exists(cp: Checkpoint): Promise<boolean> {
-  try {
-    for (const f of [...cp.files, ...(cp.memoryFile ? [cp.memoryFile] : [])]) await stat(f);
-    return true;
-  } catch {
-    return false;
   }
 }

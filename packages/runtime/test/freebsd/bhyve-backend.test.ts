@@ -166,18 +166,23 @@ describe('bhyve backend against the model', () => {
   });
 
   it('finds running VMs nobody recorded under a run root (a controller that died before saving)', async () => {
-    const { hv, system } = setup();
+    const { host, hv, system } = setup();
     const a = await hv.boot(spec('vm1', { runDir: '/run/coppice/vm/tpl/e1' }));
     const b = await hv.boot(spec('vm2', { runDir: '/run/coppice/vm/tpl/e2', network: undefined }));
     expect((await hv.listRunning('/run/coppice/vm')).sort((x, y) => x.pid - y.pid)).toEqual([
-      { pid: a.pid, runDir: '/run/coppice/vm/tpl/e1' },
-      { pid: b.pid, runDir: '/run/coppice/vm/tpl/e2' },
+      { pid: a.pid, runDir: '/run/coppice/vm/tpl/e1', pidStartTime: `start-${a.pid}`, name: 'vm1' },
+      { pid: b.pid, runDir: '/run/coppice/vm/tpl/e2', pidStartTime: `start-${b.pid}`, name: 'vm2' },
     ]);
     await system.signal(a.pid, 'SIGKILL');
-    expect(await hv.listRunning('/run/coppice/vm')).toEqual([{ pid: b.pid, runDir: '/run/coppice/vm/tpl/e2' }]);
+    const [found] = await hv.listRunning('/run/coppice/vm');
+    expect(found).toEqual({ pid: b.pid, runDir: '/run/coppice/vm/tpl/e2', pidStartTime: `start-${b.pid}`, name: 'vm2' });
     await a.destroy();
-    await b.destroy();
+    // stopRunning kills the process, destroys the kernel VM (it would block the name) and removes the run folder.
+    await hv.stopRunning(found!);
+    expect(vmmState(host).vms.size).toBe(0);
+    expect(liveProcesses(host)).toEqual([]);
     expect(await hv.listRunning('/run/coppice/vm')).toEqual([]);
+    expect([...files(host).keys()].filter((f) => f.startsWith('/run/coppice/vm/tpl/'))).toEqual([]);
   });
 
   it('preflight names a kernel without BHYVE_SNAPSHOT and missing modules', async () => {

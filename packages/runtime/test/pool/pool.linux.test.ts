@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,12 +86,56 @@ describe.skipIf(!image)('pools on real guests', () => {
       const ok = await pool.checkout();
       expect(ok.source).toBe('durable');
       await pool.return(ok.id);
-      expect(await readdir(join(stateDir, TEMPLATE))).toEqual([`${TEMPLATE}-base.state`]);
+      expect((await readdir(join(stateDir, TEMPLATE))).sort()).toEqual([`${TEMPLATE}-base.state`, `${TEMPLATE}-base.state.mem`]);
     } finally {
       await pool.drain();
       await pool.close();
     }
   }, 90_000);
+
+  it('durable entries and the template checkpoint survive a reboot: tmpfs memory is made again from disk, shared', async () => {
+    const pool = await Pool.open({ config: config('two-tier', { hot: 1, durable: 1 }), hypervisor: hv });
+    let hotPid: number;
+    let durableId: string;
+    try {
+      await pool.warm();
+      hotPid = pool.list().find((e) => e.tier === 'hot')!.pid!;
+      durableId = pool.list().find((e) => e.tier === 'durable')!.id;
+    } finally {
+      await pool.close();
+    }
+    const before = JSON.parse(await readFile(join(stateDir, `${TEMPLATE}.json`), 'utf8'));
+    // The reboot: every VM gone, tmpfs (/dev/shm, /run) empty. The state dir and its fsync'd files stay.
+    process.kill(hotPid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    for (const f of [...(await shmFiles(`ckpt-${TEMPLATE}`)), ...(await shmFiles(`vm-cp-${TEMPLATE}`))]) await rm(join('/dev/shm', f));
+    await rm(join(runRoot, TEMPLATE), { recursive: true, force: true });
+
+    const t0 = performance.now();
+    const again = await Pool.open({ config: config('two-tier', { hot: 1, durable: 1 }), hypervisor: hv });
+    try {
+      const openMs = performance.now() - t0;
+      const r = again.lastReconcile!;
+      expect(r.template).toBe('revived');
+      expect(r.dropped).toHaveLength(1); // the hot entry: its VM died with the host
+      expect(again.list().map((e) => [e.id, e.tier])).toEqual([[durableId, 'durable']]);
+      // No template boot: the template checkpoint is the one written before the reboot.
+      const after = JSON.parse(await readFile(join(stateDir, `${TEMPLATE}.json`), 'utf8'));
+      expect(after.base.createdAt).toBe(before.base.createdAt);
+      expect(openMs).toBeLessThan(4000); // a copy of 128 MiB, not a boot (about 5 s under TCG)
+      // One copy on tmpfs for the template and the entry, as before the reboot: restores share its pages.
+      expect(r.revivedFiles.sort()).toEqual([after.base.memoryFile, after.entries[0].checkpoint.memoryFile].sort());
+      const [a, b] = await Promise.all(r.revivedFiles.map((f) => stat(f)));
+      expect(a!.ino).toBe(b!.ino);
+      const got = await again.checkout();
+      expect([got.id, got.source]).toEqual([durableId, 'durable']);
+      expect(await got.vm.probe()).toBeGreaterThan(0);
+      await again.return(got.id);
+    } finally {
+      await again.drain();
+      await again.close();
+    }
+  }, 150_000);
 
   // python3 stands in for a reaping init (prctl PR_SET_CHILD_SUBREAPER): Node cannot become a subreaper itself.
   it.skipIf(!hasPython)('a controller killed with SIGKILL is reconciled: live entries adopted, checkpoints kept, orphans killed', async () => {

@@ -11,7 +11,9 @@ import {
   type Checkpoint,
   type Hypervisor,
   HypervisorError,
+  type OrphanScope,
   type ProbeOptions,
+  type RunningVm,
   type Vm,
   type VmRecord,
   type VmSpec,
@@ -195,26 +197,57 @@ export class BhyveHypervisor implements Hypervisor {
   }
 
   /** bhyve processes still running whose run directory (one or two levels) below runRoot names them. */
-  async listRunning(runRoot: string): Promise<{ pid: number; runDir: string }[]> {
+  async listRunning(runRoot: string): Promise<RunningVm[]> {
     const root = runRoot.replace(/\/+$/, '');
     const dirs: string[] = [];
     for (const a of await this.system.listDir(root)) {
       dirs.push(`${root}/${a}`);
       for (const b of await this.system.listDir(`${root}/${a}`)) dirs.push(`${root}/${a}/${b}`);
     }
-    const found: { pid: number; runDir: string }[] = [];
+    const found: RunningVm[] = [];
     for (const dir of dirs) {
       const text = await this.system.readText(`${dir}/${MONITOR_FILE}`);
       if (!text) continue;
       try {
-        const m = JSON.parse(text) as { pid: number; startTime: string };
+        const m = JSON.parse(text) as { name: string; pid: number; startTime: string };
         // Only a process that still is the one that wrote the file (pids are reused).
-        if (Number.isInteger(m.pid) && (await this.system.startTime(m.pid)) === m.startTime) found.push({ pid: m.pid, runDir: dir });
+        if (Number.isInteger(m.pid) && (await this.system.startTime(m.pid)) === m.startTime) {
+          found.push({ pid: m.pid, runDir: dir, pidStartTime: m.startTime, name: m.name });
+        }
       } catch {
         /* a torn file: nothing to find */
       }
     }
     return found;
+  }
+
+  /** Kills a bhyve `listRunning` found (if its pid is still that process), destroys its kernel VM and run directory. */
+  async stopRunning(vm: RunningVm): Promise<void> {
+    const start = await this.system.startTime(vm.pid);
+    if (start && start === vm.pidStartTime) await this.system.signal(vm.pid, 'SIGKILL');
+    if (vm.name) {
+      assertVmName(vm.name);
+      await this.destroyKernelVm(vm.name);
+    }
+    await this.system.remove(vm.runDir);
+  }
+
+  async checkpointIntact(cp: Checkpoint): Promise<boolean> {
+    for (const f of cp.files) if ((await this.system.fileSize(f)) === undefined) return false;
+    return true;
+  }
+
+  /** Checkpoint memory lives on disk with bhyve (FILE): only the pool's checkpoint directory has files to clean. */
+  async removeOrphanFiles(scope: OrphanScope, referenced: ReadonlySet<string>): Promise<string[]> {
+    const dir = scope.checkpointDir.replace(/\/+$/, '');
+    const removed: string[] = [];
+    for (const name of await this.system.listDir(dir)) {
+      const full = `${dir}/${name}`;
+      if (referenced.has(full)) continue;
+      await this.system.remove(full);
+      removed.push(full);
+    }
+    return removed;
   }
 
   /**
@@ -360,6 +393,9 @@ export class BhyveVm implements Vm {
       detail: { console: String(this.consoleUnit), ...(this.spec.network ? { tap: this.spec.network.tap } : {}) },
     };
   }
+
+  /** Nothing to close: the console is opened per probe and bhyvectl runs per request. The VM keeps running. */
+  disconnect(): void {}
 
   async destroy(): Promise<void> {
     if (!this.gone && (await this.system.signal(this.pid, 'SIGKILL'))) {

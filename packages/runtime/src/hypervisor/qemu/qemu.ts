@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { link, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runChecked, type CommandRunner } from '../../host/command-runner.ts';
@@ -11,12 +11,15 @@ import {
   HypervisorError,
   type Checkpoint,
   type Hypervisor,
+  type OrphanScope,
   type ProbeOptions,
+  type RunningVm,
   type Vm,
   type VmRecord,
   type VmSpec,
   type VmStats,
 } from '../hypervisor.ts';
+import { copyDurably, syncDir } from '../durable-file.ts';
 import { chooseAccelerator, hostTscKhz } from './accel.ts';
 import { qemuArgv, type Accelerator } from './argv.ts';
 import { awaitMigration, setCapabilities } from './migration.ts';
@@ -255,23 +258,129 @@ export class QemuHypervisor implements Hypervisor {
     if (cp.memoryFile) await rm(cp.memoryFile, { force: true });
   }
 
-  async listRunning(runRoot: string): Promise<{ pid: number; runDir: string }[]> {
-    const { readdir, readFile } = await import('node:fs/promises');
-    const found: { pid: number; runDir: string }[] = [];
+  /**
+   * The entry's own checkpoint: the device state copied (fsync'd), the template's RAM image on disk hard-linked (so
+   * the checkpoint survives a reboot on its own), and its tmpfs copy hard-linked under a name of the clone's, which
+   * every restore maps copy-on-write: one set of pages for all (the Linux counterpart of bhyve's vnode restore).
+   */
+  async cloneCheckpoint(base: Checkpoint, path: string): Promise<Checkpoint> {
+    if (base.hypervisor !== 'qemu') throw new HypervisorError(`checkpoint ${base.path} was written by ${base.hypervisor}, not qemu`);
+    const made: string[] = [];
+    const files: string[] = [];
+    let memoryFile: string | undefined;
+    let memoryImage: string | undefined;
+    try {
+      await copyDurably(base.path, path);
+      made.push(path);
+      files.push(path);
+      if (base.memoryImage) {
+        memoryImage = `${path}.mem`;
+        await link(base.memoryImage, memoryImage);
+        made.push(memoryImage);
+        files.push(memoryImage);
+        await syncDir(dirname(memoryImage));
+      }
+      if (base.memoryFile) {
+        memoryFile = this.checkpointMemoryPath(path);
+        await link(base.memoryFile, memoryFile);
+        made.push(memoryFile);
+      }
+    } catch (e) {
+      for (const f of made) await rm(f, { force: true });
+      throw new HypervisorError(`cannot clone checkpoint ${base.path} to ${path}: ${(e as Error).message}`);
+    }
+    const { memoryImage: _image, memoryFile: _file, ...rest } = base;
+    return { ...rest, path, files, ...(memoryFile ? { memoryFile } : {}), ...(memoryImage ? { memoryImage } : {}), createdAt: new Date().toISOString() };
+  }
+
+  async checkpointIntact(cp: Checkpoint): Promise<boolean> {
+    try {
+      for (const f of [...cp.files, ...(cp.memoryFile ? [cp.memoryFile] : [])]) await stat(f);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * After a reboot tmpfs is empty: each memory image on disk is copied back to tmpfs once, and every checkpoint that
+   * linked it gets its name linked to that one copy again, so restores keep sharing one set of pages. A memory file
+   * still there is kept (and serves as the source for its siblings).
+   */
+  async reviveCheckpoints(checkpoints: Checkpoint[]): Promise<string[]> {
+    const groups = new Map<string, Checkpoint[]>();
+    for (const cp of checkpoints) {
+      if (!cp.memoryFile || !cp.memoryImage) continue;
+      const st = await stat(cp.memoryImage).catch(() => undefined);
+      if (!st) continue; // the image is gone too: nothing to revive from (the caller drops the checkpoint)
+      const key = `${st.dev}:${st.ino}`;
+      groups.set(key, [...(groups.get(key) ?? []), cp]);
+    }
+    const made: string[] = [];
+    for (const group of groups.values()) {
+      let source: string | undefined;
+      const missing: string[] = [];
+      for (const cp of group) {
+        if (await stat(cp.memoryFile!).then(() => true, () => false)) source ??= cp.memoryFile;
+        else missing.push(cp.memoryFile!);
+      }
+      for (const file of missing) {
+        if (source) await link(source, file);
+        else {
+          await copyFile(group[0]!.memoryImage!, `${file}.partial`);
+          await rename(`${file}.partial`, file);
+          source = file;
+        }
+        made.push(file);
+      }
+    }
+    return made;
+  }
+
+  async removeOrphanFiles(scope: OrphanScope, referenced: ReadonlySet<string>): Promise<string[]> {
+    const removed: string[] = [];
+    for (const f of await readdir(scope.checkpointDir).catch(() => [] as string[])) {
+      const full = join(scope.checkpointDir, f);
+      if (referenced.has(full)) continue;
+      await rm(full, { force: true });
+      removed.push(full);
+    }
+    for (const f of await readdir(this.shmDir).catch(() => [] as string[])) {
+      const ckpt = /^coppice-ckpt-(.+)-[0-9a-f]{8}\.mem$/.exec(f)?.[1];
+      const vm = /^coppice-vm-(.+)\.mem$/.exec(f)?.[1];
+      const ours = (ckpt !== undefined && scope.ownsCheckpoint(ckpt)) || (vm !== undefined && scope.ownsVm(vm));
+      const full = join(this.shmDir, f);
+      if (!ours || referenced.has(full)) continue;
+      await rm(full, { force: true });
+      removed.push(full);
+    }
+    return removed;
+  }
+
+  async listRunning(runRoot: string): Promise<RunningVm[]> {
+    const found: RunningVm[] = [];
     const root = runRoot.endsWith('/') ? runRoot : `${runRoot}/`;
     for (const entry of await readdir('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
       if (!argv.includes('qemu-system')) continue;
       const m = argv.split('\0').map((a) => /path=([^,]+)\/serial\.sock/.exec(a)?.[1]).find(Boolean);
-      if (m && m.startsWith(root)) found.push({ pid: Number(entry), runDir: m });
+      const pidStartTime = await processStartTime(Number(entry));
+      if (m && m.startsWith(root) && pidStartTime !== undefined) found.push({ pid: Number(entry), runDir: m, pidStartTime });
     }
     return found;
   }
 
-  /** @internal */ shmPath(name: string): string {
-    return join(this.shmDir, name);
+  async stopRunning(vm: RunningVm): Promise<void> {
+    await killAndWait(vm.pid, vm.pidStartTime);
+    await rm(vm.runDir, { recursive: true, force: true });
   }
+
+  /** @internal The tmpfs name of a checkpoint's guest RAM: named after the checkpoint file, unique per call. */
+  checkpointMemoryPath(checkpointPath: string): string {
+    return join(this.shmDir, `coppice-ckpt-${basename(checkpointPath).replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(4).toString('hex')}.mem`);
+  }
+
 }
 
 function validateSpec(spec: VmSpec): void {
@@ -434,11 +543,22 @@ export class QemuVm implements Vm {
     } finally {
       await rm(sock, { force: true });
     }
+    await syncDir(dirname(path));
     let memoryFile: string | undefined;
+    let memoryImage: string | undefined;
     if (template && this.s.memFile) {
-      // The checkpoint keeps guest RAM under its own name; the VM's name is removed when it is destroyed.
-      memoryFile = this.hv.shmPath(`coppice-ckpt-${basename(path).replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(4).toString('hex')}.mem`);
+      // The checkpoint keeps guest RAM under its own name; the VM's name is removed when it is destroyed. Restores
+      // map the tmpfs file; a copy on disk next to the device state lets the checkpoint outlive a reboot (tmpfs does
+      // not): reviveCheckpoints() copies it back. The VM is stopped, so the RAM file no longer changes.
+      memoryFile = this.hv.checkpointMemoryPath(path);
       await link(this.s.memFile, memoryFile);
+      memoryImage = `${path}.mem`;
+      try {
+        await copyDurably(this.s.memFile, memoryImage);
+      } catch (e) {
+        await rm(memoryFile, { force: true });
+        throw new HypervisorError(`cannot write the memory image ${memoryImage}: ${(e as Error).message}`);
+      }
     }
     return {
       hypervisor: 'qemu',
@@ -446,8 +566,9 @@ export class QemuVm implements Vm {
       image: this.spec.image.name,
       memory: template ? 'template' : 'private',
       path,
-      files: [path],
-      memoryFile,
+      files: memoryImage ? [path, memoryImage] : [path],
+      ...(memoryFile ? { memoryFile } : {}),
+      ...(memoryImage ? { memoryImage } : {}),
       bytes,
       createdAt: new Date().toISOString(),
     };
