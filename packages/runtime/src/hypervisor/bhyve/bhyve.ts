@@ -394,12 +394,20 @@ export class BhyveVm implements Vm {
     };
   }
 
+  /** Resolves once the process is gone (an adopted VM is not our child: no exit event), or after `timeoutMs`. */
+  private async untilGone(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && (await this.system.startTime(this.pid)) === this.startTime) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   /** Nothing to close: the console is opened per probe and bhyvectl runs per request. The VM keeps running. */
   disconnect(): void {}
 
   async destroy(): Promise<void> {
     if (!this.gone && (await this.system.signal(this.pid, 'SIGKILL'))) {
-      await Promise.race([this.monitor.exited, new Promise((r) => setTimeout(r, 5000).unref())]);
+      await Promise.race([this.monitor.exited, this.untilGone(5000)]);
     }
     await this.hv.destroyVm(this.name);
     await this.system.remove(this.spec.runDir);

@@ -6,9 +6,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, openSync } from 'node:fs';
-import { access, copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ReadStream, WriteStream } from 'node:tty';
 import { type CommandRunner, ProcessRunner, runChecked } from '../../host/command-runner.ts';
+import { copyDurably, syncDir } from '../durable-file.ts';
 import { HypervisorError } from '../hypervisor.ts';
 
 export type MonitorSignal = 'SIGSTOP' | 'SIGCONT' | 'SIGTERM' | 'SIGKILL' | 0;
@@ -155,12 +157,13 @@ export class FreeBsdSystem implements BhyveSystem {
     return readdir(path).catch(() => []);
   }
 
+  /** Durable: a pool entry's checkpoint must survive a crash and a power loss (fsync'd, renamed, folder fsync'd). */
   async copyFile(from: string, to: string): Promise<void> {
-    await copyFile(from, `${to}.partial`);
-    await rename(`${to}.partial`, to);
+    await copyDurably(from, to);
   }
 
   async link(from: string, to: string): Promise<void> {
     await link(from, to);
+    await syncDir(dirname(to));
   }
 }
