@@ -1,11 +1,12 @@
 import { registerBhyve } from './bhyve.ts';
 import { registerBhyvectl } from './bhyvectl.ts';
+import { registerDnctl } from './dnctl.ts';
 import { FreeBsdHost } from './host.ts';
 import { registerIfconfig } from './ifconfig.ts';
 import { registerJail } from './jail.ts';
 import { pfKernel } from './pf-kernel.ts';
 import { registerPfctl } from './pfctl.ts';
-import { registerSystem } from './system.ts';
+import { registerSystem, systemInfo } from './system.ts';
 
 export interface ModelHostOptions {
   /** Kernel built with `options BHYVE_SNAPSHOT` (and userland WITH_BHYVE_SNAPSHOT). Default true. */
@@ -15,6 +16,10 @@ export interface ModelHostOptions {
   anchorLimit?: number;
   tableEntryLimit?: number;
   pfilMember?: boolean;
+  /** dummynet(4) loaded (`kldload dummynet`). Default false, as on a stock host. */
+  dummynet?: boolean;
+  /** net.inet.ip.forwarding / net.inet6.ip6.forwarding. Default off (0), as on a stock host. */
+  forwarding?: boolean;
 }
 
 /** A FreeBSD 15 host with pf, if_bridge, tap, epair, VNET jails and vmm loaded, every tool of the model registered. */
@@ -26,6 +31,7 @@ export function createFreeBsdHost(options: ModelHostOptions = {}): FreeBsdHost {
   registerSystem(host);
   registerBhyve(host);
   registerBhyvectl(host);
+  registerDnctl(host);
   const conf = ['cpu\tHAMMER', 'ident\tGENERIC-SNAP', 'options\tVIMAGE', 'device\tpf', ...(options.bhyveSnapshot === false ? [] : ['options\tBHYVE_SNAPSHOT'])];
   host.sysctls.set('kern.conftxt', conf.join('\n'));
   host.sysctls.set('kern.osrelease', '15.0-RELEASE-p1');
@@ -33,6 +39,9 @@ export function createFreeBsdHost(options: ModelHostOptions = {}): FreeBsdHost {
   host.sysctls.set('net.link.bridge.pfil_bridge', '0');
   host.sysctls.set('net.link.bridge.pfil_onlyip', '1');
   host.sysctls.set('kern.features.vimage', '1');
+  host.sysctls.set('net.inet.ip.forwarding', options.forwarding ? '1' : '0');
+  host.sysctls.set('net.inet6.ip6.forwarding', options.forwarding ? '1' : '0');
+  if (options.dummynet) systemInfo(host).modules.add('dummynet');
   host.sysctls.set('hw.ncpu', '16');
   host.sysctls.set('hw.physmem', String(32 * 1024 ** 3));
   host.sysctls.set('hw.model', 'AMD Ryzen 9 5900HX with Radeon Graphics');

@@ -37,6 +37,8 @@ export interface PfState {
   anchor: string;
   /** Address/port the destination was rewritten to by rdr-to. */
   rdr?: { dst: string; dport: number };
+  /** dnpipe of the rule that created the state. */
+  dnpipe?: number;
 }
 
 export interface PfLimits {
@@ -208,6 +210,11 @@ export interface Verdict {
   /** Tag the packet carries after this hop (pass it on to the next hop's evaluation). */
   tag?: string;
   rdr?: { dst: string; dport?: number };
+  /**
+   * Dummynet pipe the packet is sent through. With a single `dnpipe N`, pf (pf_dummynet) shapes only packets in the
+   * direction of the rule that created the state, never the replies.
+   */
+  dnpipe?: number;
 }
 
 export function evaluate(host: FreeBsdHost, packet: Packet, options: { createState?: boolean } = {}): Verdict {
@@ -230,6 +237,7 @@ export function evaluate(host: FreeBsdHost, packet: Packet, options: { createSta
   });
   if (state) {
     const v: Verdict = { action: 'pass', viaState: state.id };
+    if (state.dnpipe !== undefined && packet.direction === state.direction) v.dnpipe = state.dnpipe;
     const tag = state.tag ?? packet.tag;
     if (tag !== undefined) v.tag = tag;
     return v;
@@ -256,6 +264,7 @@ export function evaluate(host: FreeBsdHost, packet: Packet, options: { createSta
   const verdict: Verdict = { action: rule.action === 'block' ? 'block' : 'pass', rule: printRule(rule, true), anchor };
   const tag = rule.tag ?? packet.tag;
   if (tag !== undefined) verdict.tag = tag;
+  if (verdict.action === 'pass' && rule.dnpipe !== undefined) verdict.dnpipe = rule.dnpipe;
   if (verdict.action === 'pass' && rule.rdrTo) {
     const target = resolveHost(host, rule.rdrTo.host, af)[0];
     if (target) verdict.rdr = rule.rdrTo.port === undefined ? { dst: target } : { dst: target, dport: rule.rdrTo.port };
@@ -274,6 +283,7 @@ export function evaluate(host: FreeBsdHost, packet: Packet, options: { createSta
     };
     if (rule.label !== undefined) s.label = rule.label;
     if (rule.tag !== undefined) s.tag = rule.tag;
+    if (rule.dnpipe !== undefined) s.dnpipe = rule.dnpipe;
     if (verdict.rdr) s.rdr = { dst: verdict.rdr.dst, dport: verdict.rdr.dport ?? dport };
     if (k.states.length < k.limits.states) {
       k.states.push(s);

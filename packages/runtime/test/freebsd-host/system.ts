@@ -12,6 +12,15 @@ export interface SystemInfo {
   kernel: string;
 }
 
+/** Sysctls `sysctl NAME=VALUE` may change (integers); every other known oid is read-only, as in the kernel. */
+export const WRITABLE_SYSCTLS = new Set([
+  'net.inet.ip.forwarding',
+  'net.inet6.ip6.forwarding',
+  'net.link.bridge.pfil_member',
+  'net.link.bridge.pfil_bridge',
+  'net.link.bridge.pfil_onlyip',
+]);
+
 export function systemInfo(host: FreeBsdHost): SystemInfo {
   return host.part('system', () => ({
     modules: new Set(['vmm', 'pf', 'if_bridge', 'if_tuntap', 'if_epair', 'nmdm']),
@@ -29,11 +38,16 @@ export function registerSystem(host: FreeBsdHost): void {
 function sysctl(host: FreeBsdHost, args: string[]): ToolOutput {
   let valueOnly = false;
   const names: string[] = [];
+  const sets: Array<[string, string]> = [];
   for (const a of args) {
     if (a === '-n') valueOnly = true;
     else if (a.startsWith('-')) throw new ToolFailure(`illegal option -- ${a.slice(1)}`);
-    else if (a.includes('=')) throw new ToolFailure(`${a.split('=')[0]}: Operation not permitted`);
+    else if (a.includes('=')) sets.push([a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]);
     else names.push(a);
+  }
+  if (sets.length) {
+    if (names.length) throw new ToolFailure('cannot mix reading and setting oids in this model');
+    return setSysctls(host, sets, valueOnly);
   }
   if (names.length === 0) throw new ToolFailure('usage: sysctl [-bdehiNnoqTtWx] [ -B <bufsize> ] [-f filename] name[=value] ...');
   const lines: string[] = [];
@@ -46,6 +60,20 @@ function sysctl(host: FreeBsdHost, args: string[]): ToolOutput {
     else failed += `sysctl: unknown oid '${name}'\n`;
   }
   return { stdout: lines.map((l) => `${l}\n`).join(''), stderr: failed, code: failed ? 1 : 0 };
+}
+
+/** sysctl(8) setting `NAME=VALUE`: prints `NAME: OLD -> NEW` (`-n`: `OLD -> NEW`), refuses unknown, read-only and non-integer. */
+function setSysctls(host: FreeBsdHost, sets: Array<[string, string]>, valueOnly: boolean): ToolOutput {
+  const lines: string[] = [];
+  for (const [name, value] of sets) {
+    const old = host.sysctls.get(name);
+    if (old === undefined) throw new ToolFailure(`unknown oid '${name}'`);
+    if (!WRITABLE_SYSCTLS.has(name)) throw new ToolFailure(`oid '${name}' is read only`);
+    if (!/^-?\d+$/.test(value)) throw new ToolFailure(`invalid integer '${value}'`);
+    host.sysctls.set(name, String(Number(value)));
+    lines.push(valueOnly ? `${old} -> ${Number(value)}` : `${name}: ${old} -> ${Number(value)}`);
+  }
+  return { stdout: lines.map((l) => `${l}\n`).join('') };
 }
 
 function kldstat(host: FreeBsdHost, args: string[]): ToolOutput {

@@ -6,6 +6,7 @@
  */
 import { CommandError, type CommandRunner, runChecked } from '../../../host/command-runner.ts';
 import { endpointGroup } from '../../endpoint/freebsd/names.ts';
+import type { DummynetPipes } from '../../rate-limit/dummynet.ts';
 import type { AddressList, PortForward, SandboxAddresses, SandboxId } from '../../types.ts';
 import { ipv4ToNumber, ipv6ToGroups, parseAddressListName, parseCidr } from '../../validate.ts';
 import type { Binding, ConnectionState, FirewallBackend, FirewallInventory, KernelSandbox, SandboxRules } from '../firewall.ts';
@@ -30,6 +31,8 @@ export interface PfFirewallOptions {
   egressInterface?: string;
   /** How many sandboxes may exist at once: preflight checks `set limit anchors` and table-entries against it. */
   maxSandboxes?: number;
+  /** Pipe numbering of the rate limiter: a rule set for a rate-limited sandbox sends its egress to its pipe. */
+  pipes?: DummynetPipes;
 }
 
 /** Thrown when the main ruleset holds other rules and no hook: cubenet will not replace the operator's pf.conf. */
@@ -116,7 +119,13 @@ export class PfFirewall implements FirewallBackend {
       ipv4Subnet: this.setup?.ipv4Subnet ?? rules.addresses.ipv4,
       ipv6Subnet: this.setup?.ipv6Subnet ?? rules.addresses.ipv6,
       ...(rules.hostInterface ? { hostInterface: rules.hostInterface } : {}),
+      ...(rules.rateLimit ? { dnpipe: this.pipeOf(rules.rateLimit.slot) } : {}),
     };
+  }
+
+  private pipeOf(slot: number): number {
+    if (!this.options.pipes) throw new Error('this pf backend has no dummynet pipes configured: rate limits are unavailable');
+    return this.options.pipes.pipeOf(slot);
   }
 
   private async load(rules: SandboxRules): Promise<void> {

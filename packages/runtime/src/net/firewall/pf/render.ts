@@ -16,6 +16,7 @@
  *       forwards: `pass in on ! GROUP proto P to self port H rdr-to SANDBOX port S` (never from another sandbox)
  *       to the sandbox: from the host → pass; tagged by a sandbox's pass rule or a forward → pass; anything else
  *       without a state → block (a sandbox is reached only by what another sandbox's policy or a forward lets in)
+ *   A rate-limited sandbox's egress passes carry `dnpipe N` (its dummynet pipe, see rate-limit/dummynet.ts).
  *   Rules carry `label "sandbox-<id>"` so `pfctl -k label -k sandbox-<id>` kills exactly the sandbox's states.
  */
 import { PRIVATE_RANGES_V4, PRIVATE_RANGES_V6, type PortForward, type SandboxAddresses, type SandboxId, type SandboxPolicy } from '../../types.ts';
@@ -92,6 +93,8 @@ export interface AnchorSpec {
   /** The bridge subnets (a sandbox's own subnet is private to it too). */
   ipv4Subnet: string;
   ipv6Subnet: string;
+  /** Dummynet pipe the sandbox's egress goes through (its rate limit): `dnpipe N` on its egress passes. */
+  dnpipe?: number;
 }
 
 function table(name: string, entries: readonly string[], constant = false): string {
@@ -119,6 +122,10 @@ function checked(s: AnchorSpec): AnchorSpec {
     ipv6Subnet: parseCidr(s.ipv6Subnet, 'ipv6 subnet').text,
   };
   if (s.hostInterface !== undefined) c.hostInterface = parseInterfaceName(s.hostInterface, 'host interface');
+  if (s.dnpipe !== undefined) {
+    if (!Number.isInteger(s.dnpipe) || s.dnpipe < 1 || s.dnpipe > 65535) throw new Error(`invalid dummynet pipe ${JSON.stringify(s.dnpipe)}`);
+    c.dnpipe = s.dnpipe;
+  }
   return c;
 }
 
@@ -129,6 +136,8 @@ export function renderSandboxAnchor(spec: AnchorSpec): string {
   // Allowed traffic is tagged on the way in; a sandbox's out-rules accept tagged packets (pf states are bound to a
   // direction, so a connection A opens to B is evaluated again, outbound, on B's interface).
   const pass = `${label} tag ${s.tag}`;
+  // With one pipe number pf shapes only the rule's direction: what the sandbox sends, not the replies it gets.
+  const egress = s.dnpipe === undefined ? pass : `dnpipe ${s.dnpipe} ${pass}`;
   const self = `{ ${s.addresses.ipv4}, ${s.addresses.ipv6} }`;
   const on = s.hostInterface ? ` on ${s.hostInterface}` : '';
   const from = `from ${self}`;
@@ -141,11 +150,11 @@ export function renderSandboxAnchor(spec: AnchorSpec): string {
   // only these ICMPv6 types pass, whatever the policy.
   out += `pass in quick${on} inet6 proto icmp6 from { ::, fe80::/10, ${s.addresses.ipv6} } to any icmp6-type { neighbrsol, neighbradv, routersol } ${label}\n`;
   out += `block drop in quick${on} ${from} to <${TABLES.denyOut}> ${label}\n`;
-  out += `pass in quick${on} ${from} to <${TABLES.allowOut}> ${pass}\n`;
-  out += `pass in quick${on} proto { tcp, udp } ${from} to <${TABLES.dnsAllow}> port 53 ${pass}\n`;
+  out += `pass in quick${on} ${from} to <${TABLES.allowOut}> ${egress}\n`;
+  out += `pass in quick${on} proto { tcp, udp } ${from} to <${TABLES.dnsAllow}> port 53 ${egress}\n`;
   if (s.policy.allowInternetAccess) {
     out += `block drop in quick${on} ${from} to { <${TABLES.private}>, self } ${label}\n`;
-    out += `pass in quick${on} ${from} to any ${pass}\n`;
+    out += `pass in quick${on} ${from} to any ${egress}\n`;
   }
   out += s.hostInterface ? `block drop in quick on ${s.hostInterface} all ${label}\n` : `block drop in quick ${from} to any ${label}\n`;
   for (const f of s.forwards) out += renderForwardRules(s, f, pass);
