@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { NetPrerequisiteError, type Cubenet, type Sandbox } from '../net/cubenet.ts';
-import { openLinuxCubenet } from '../net/linux.ts';
+import { openCubenet } from '../net/open.ts';
 import { DEFAULT_NET_CONFIG } from '../net/types.ts';
 import { NetInputError, parseForwardSpec } from '../net/validate.ts';
 
@@ -13,13 +13,16 @@ const USAGE = `usage: coppice net <command> [options]
   create [--kind isolated|tap] [policy options] [--forward [tcp|udp:]HOST:SANDBOX]...
   policy <id> [policy options]         replace the sandbox's whole policy
   forward <id> add|remove [tcp|udp:]HOST:SANDBOX
+  rate-limit <id> MBIT|off             limit what the sandbox sends to MBIT Mbit/s (1-2000), or remove the limit
   release <id>
   list
   audit                                compare the state with the kernel (exit 1 on leaks)
   teardown                             remove every sandbox, endpoint, the bridge and the table of the prefix
 policy options: --allow ADDR/CIDR... --deny ADDR/CIDR... --dns ADDR... --internet | --policy JSON
 common: --json --prefix P (${DEFAULT_NET_CONFIG.prefix}) --state-dir DIR (${DEFAULT_NET_CONFIG.stateDir})
-        --ipv4 CIDR (${DEFAULT_NET_CONFIG.ipv4Subnet}) --ipv6 CIDR (${DEFAULT_NET_CONFIG.ipv6Subnet})`;
+        --ipv4 CIDR (${DEFAULT_NET_CONFIG.ipv4Subnet}) --ipv6 CIDR (${DEFAULT_NET_CONFIG.ipv6Subnet})
+        --no-rate-limits (no tc/dummynet: init does not check for them, rate-limit refuses)
+FreeBSD: --egress-interface IF (NAT for egress), --max-sandboxes N (checked against pf's limits)`;
 
 const OPTIONS = {
   json: { type: 'boolean' },
@@ -35,6 +38,9 @@ const OPTIONS = {
   internet: { type: 'boolean' },
   policy: { type: 'string' },
   forward: { type: 'string', multiple: true },
+  'no-rate-limits': { type: 'boolean' },
+  'egress-interface': { type: 'string' },
+  'max-sandboxes': { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -54,7 +60,8 @@ function policyFrom(v: Values): unknown {
 function describe(s: Sandbox): string {
   const fwd = s.forwards.map((f) => `${f.protocol}:${f.hostPort}->${f.sandboxPort}`).join(',') || '-';
   const p = s.policy;
-  return `${s.id}  ${s.addresses.ipv4}  ${s.addresses.ipv6}  ${s.endpoint.kind}:${s.endpoint.hostInterface}  allow=${p.allowOut.length} deny=${p.denyOut.length} dns=${p.dnsAllow.length} internet=${p.allowInternetAccess ? 'on' : 'off'}  forwards=${fwd}`;
+  const rate = s.rateLimit ? `  egress<=${s.rateLimit.egressMbit}Mbit/s` : '';
+  return `${s.id}  ${s.addresses.ipv4}  ${s.addresses.ipv6}  ${s.endpoint.kind}:${s.endpoint.hostInterface}  allow=${p.allowOut.length} deny=${p.denyOut.length} dns=${p.dnsAllow.length} internet=${p.allowInternetAccess ? 'on' : 'off'}  forwards=${fwd}${rate}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -100,6 +107,17 @@ export async function main(argv: string[]): Promise<number> {
         print(s, describe(s));
         return 0;
       },
+      'rate-limit': async () => {
+        const [id, rate] = args;
+        let s: Sandbox;
+        if (rate === 'off') s = await net!.clearRateLimit(id);
+        else {
+          if (rate === undefined || !/^\d{1,5}$/.test(rate)) throw new NetInputError('rate limit', `expected a whole number of Mbit/s or "off", got ${JSON.stringify(rate ?? '')}`);
+          s = await net!.setRateLimit(id, { egressMbit: Number(rate) });
+        }
+        print(s, describe(s));
+        return 0;
+      },
       release: async () => {
         await net!.release(args[0]);
         print({ released: args[0] }, `released ${args[0]}`);
@@ -112,8 +130,8 @@ export async function main(argv: string[]): Promise<number> {
       },
       audit: async () => {
         const report = await net!.audit();
-        const leaks = Object.entries(report.leaks).filter(([, l]) => l.length).map(([k, l]) => `${k}: ${l.join(', ')}`);
-        const missing = Object.entries(report.missing).filter(([, l]) => l.length).map(([k, l]) => `missing ${k}: ${l.join(', ')}`);
+        const leaks = Object.entries(report.leaks).filter(([, l]) => l?.length).map(([k, l]) => `${k}: ${l!.join(', ')}`);
+        const missing = Object.entries(report.missing).filter(([, l]) => l?.length).map(([k, l]) => `missing ${k}: ${l!.join(', ')}`);
         print(report, report.ok ? `ok: ${report.believed.sandboxes} sandboxes, kernel agrees (${report.kernel.states} states)` : [...leaks, ...missing].join('\n'));
         return report.ok ? 0 : 1;
       },
@@ -128,7 +146,12 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`coppice net: unknown command ${JSON.stringify(command)}\n${USAGE}`);
       return 2;
     }
-    net = await openLinuxCubenet({
+    const maxSandboxes = v['max-sandboxes'];
+    if (maxSandboxes !== undefined && !/^[1-9]\d{0,5}$/.test(maxSandboxes)) throw new NetInputError('max-sandboxes', `expected a positive whole number, got ${JSON.stringify(maxSandboxes)}`);
+    net = await openCubenet({
+      rateLimits: !v['no-rate-limits'],
+      ...(v['egress-interface'] ? { egressInterface: v['egress-interface'] } : {}),
+      ...(maxSandboxes ? { maxSandboxes: Number(maxSandboxes) } : {}),
       config: {
         ...(v.prefix ? { prefix: v.prefix } : {}),
         ...(v['state-dir'] ? { stateDir: v['state-dir'] } : {}),
