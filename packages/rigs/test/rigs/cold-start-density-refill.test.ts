@@ -15,11 +15,16 @@ describe('pool rig manifests match the metric contract', () => {
     expect(coldStartManifest.metrics.map((x) => x.name)).toEqual(['ready-latency', 'floor-sigcont-probe', 'floor-restore-probe']);
   });
 
-  it('density: host-delta and per-vm in MiB by n and sharing', () => {
-    for (const name of ['host-delta', 'per-vm']) {
+  it('density: host-delta and per-vm in MiB by n and sharing; the controller by n and loader', () => {
+    for (const name of ['host-delta', 'per-vm', 'pss-per-vm']) {
       const m = densityManifest.metrics.find((x) => x.name === name)!;
       expect(m.unit).toBe('MiB');
       expect(m.labels).toEqual({ n: ['8', '50', '200', '400', '1000'], sharing: ['template', 'none'] });
+    }
+    for (const name of ['controller-rss', 'controller-hwm', 'controller-pss']) {
+      const m = densityManifest.metrics.find((x) => x.name === name)!;
+      expect(m.unit).toBe('MiB');
+      expect(m.labels).toEqual({ n: ['0', '8', '50', '200', '400', '1000'], loader: ['bundled', 'tsx'] });
     }
   });
 

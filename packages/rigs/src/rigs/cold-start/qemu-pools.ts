@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { QemuHypervisor } from '@coppice/runtime/hypervisor/qemu/qemu.ts';
 import { guestImage, locateGuest } from '@coppice/runtime/hypervisor/qemu/guest-image.ts';
 import type { GuestImage } from '@coppice/runtime/hypervisor/hypervisor.ts';
-import { Pool, defaultPoolConfig, type PoolMode } from '@coppice/runtime/pool/index.ts';
+import { Pool, defaultPoolConfig, type PoolConfig, type PoolMode } from '@coppice/runtime/pool/index.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 
 export interface QemuRigSetup {
@@ -53,6 +53,11 @@ export async function setupQemu(ctx: RigContext): Promise<QemuRigSetup> {
   };
 }
 
+/** The configuration of a rig's pool: state, checkpoints and VM folders inside the run's own folders. */
+export function rigPoolConfig(q: QemuRigSetup, template: string, mode: PoolMode, memoryMiB: number, size: { hot: number; durable: number }): PoolConfig {
+  return { ...defaultPoolConfig(template, q.image(memoryMiB), mode), size: { ...size }, stateDir: q.stateDir, runRoot: q.runRoot, refillConcurrency: 2 };
+}
+
 /** A pool for one configuration; destroyed (every VM, checkpoint, file) when the rig ends. */
 export async function openRigPool(
   ctx: RigContext,
@@ -62,19 +67,11 @@ export async function openRigPool(
   memoryMiB: number,
   size: { hot: number; durable: number },
 ): Promise<Pool> {
-  const config = { ...defaultPoolConfig(template, q.image(memoryMiB), mode), size, stateDir: q.stateDir, runRoot: q.runRoot, refillConcurrency: 2 };
+  const config = rigPoolConfig(q, template, mode, memoryMiB, size);
   const pool = await Pool.open({ config, hypervisor: q.hv, onBackgroundError: (e) => ctx.log(`${template}: background: ${e.message}`) });
   ctx.defer(async () => {
     await pool.destroyAll();
     await pool.close();
   });
   return pool;
-}
-
-/** Free memory the kernel reports (MemAvailable), bytes. */
-export async function memAvailableBytes(): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const m = /MemAvailable:\s+(\d+) kB/.exec(await readFile('/proc/meminfo', 'utf8'));
-  if (!m) throw new Error('/proc/meminfo has no MemAvailable');
-  return Number(m[1]) * 1024;
 }

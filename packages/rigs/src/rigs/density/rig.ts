@@ -1,12 +1,16 @@
 /**
- * density: N VMs restored from one checkpoint, with and without template sharing; host memory from MemAvailable,
- * PSS as a cross-check. N grows while the host's memory (with a safety margin) and the time budget allow.
+ * density: N VMs restored from one checkpoint and held stopped (a prewarm pool's hot entries), with and without
+ * template sharing; host memory from MemAvailable, PSS beside it; the pool controller's own memory measured as a
+ * process of its own. N grows while the host's memory (with a reserve) and the time budget allow. See manifest.ts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { memoryOf } from '@coppice/runtime/hypervisor/qemu/process.ts';
 import type { Checkpoint, Vm } from '@coppice/runtime/hypervisor/hypervisor.ts';
+import { Pool } from '@coppice/runtime/pool/index.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { memAvailableBytes, openRigPool, poolRigPreflight, setupQemu, type QemuRigSetup } from '../cold-start/qemu-pools.ts';
+import { poolRigPreflight, rigPoolConfig, setupQemu, type QemuRigSetup } from '../cold-start/qemu-pools.ts';
+import { bundleController, ControllerProcess, type ControllerLoader } from './controller-process.ts';
+import { fileBacking, fileResidentBytes, memAvailableBytes, processesMemory, processMemory, type ProcessMemory } from './kernel-memory.ts';
+import type { ControllerArgs } from './pool-controller.ts';
 import { DENSITY_N } from './manifest.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
@@ -14,80 +18,251 @@ export function preflight(ctx: PreflightContext): Promise<string[]> {
 }
 
 const MiB = 2 ** 20;
+const mib = (bytes: number) => +(bytes / MiB).toFixed(2);
+const TEMPLATE = 'density';
+
+interface Budget {
+  started: number;
+  seconds: number;
+  reserveMiB: number;
+}
 
 export async function run(ctx: RigContext): Promise<void> {
   const q = await setupQemu(ctx);
   const memoryMiB = ctx.param('guestMemoryMiB', 256);
-  const settleS = ctx.param('settleSeconds', ctx.quick ? 2 : 5);
+  const settleS = ctx.param('settleSeconds', ctx.quick ? 2 : 3);
   // Leave this much of MemAvailable untouched: the host is shared and must stay usable.
   const reserveMiB = ctx.param('reserveMiB', 6144);
-  const budgetS = ctx.param('timeBudgetSeconds', ctx.quick ? 120 : 420);
-  const levels = ctx.quick ? [8] : DENSITY_N.map(Number);
-  const started = performance.now();
+  const budget: Budget = { started: performance.now(), seconds: ctx.param('timeBudgetSeconds', ctx.quick ? 150 : 540), reserveMiB };
+  const levels = ctx.param('levels', ctx.quick ? [8] : DENSITY_N.map(Number));
+  const controllerN = ctx.param('tsxControllerMeasuredAtN', ctx.quick ? 8 : 50);
+  ctx.param('vmState', 'stopped: each VM restored, its readiness probe answered on the serial console, then SIGSTOPped (the shape of a prewarm pool\'s hot entry)');
 
-  const pool = await openRigPool(ctx, q, 'density', 'durable', memoryMiB, { hot: 0, durable: 0 });
-  const shared = await pool.init();
-  ctx.param('templateMemoryFileMiB', memoryMiB);
-
-  // The naive baseline's checkpoint: a VM with private RAM checkpointed with all of its memory in the file.
-  const naiveSource = await q.hv.restore(spec(q, memoryMiB, 'density-naive-src', 'private'), shared);
-  let naive: Checkpoint;
-  try {
-    await naiveSource.probe();
-    naive = await naiveSource.checkpoint(`${ctx.tmpdir}/density-naive.state`);
-  } finally {
-    await naiveSource.destroy();
-  }
-  ctx.defer(() => q.hv.removeCheckpoint(naive));
-  ctx.param('naiveCheckpointMiB', +(naive.bytes / MiB).toFixed(1));
+  // The template checkpoint, made by this process's pool, which then gives up the pool's lock: the controller
+  // process opens the same pool (as `coppice pool init` then `coppice pool warm` would).
+  const openPool = () => Pool.open({ config: rigPoolConfig(q, TEMPLATE, 'prewarm', memoryMiB, { hot: 0, durable: 0 }), hypervisor: q.hv });
+  const setup = await openPool();
+  const shared = await setup.init().finally(() => setup.close());
+  ctx.defer(async () => {
+    const pool = await openPool();
+    try {
+      await pool.destroyAll();
+    } finally {
+      await pool.close();
+    }
+  });
+  if (!shared.memoryFile) throw new Error('the template checkpoint has no memory file: nothing to share');
+  const backing = await fileBacking(shared.memoryFile);
+  ctx.param('templateMemoryFile', { backing, bytes: memoryMiB * MiB, residentBytesBeforeFirstLevel: await fileResidentBytes(ctx.runner, shared.memoryFile) });
 
   const limits: Record<string, string> = {};
-  const pss: Record<string, number> = {};
   const timings: Record<string, number> = {};
-  for (const sharing of ['template', 'none'] as const) {
-    let perVmMiB: number | undefined;
-    for (const n of levels) {
-      const available = (await memAvailableBytes()) / MiB;
-      const predicted = perVmMiB === undefined ? n * (sharing === 'none' ? memoryMiB + 64 : 64) : n * perVmMiB * 1.15;
-      if (predicted > available - reserveMiB) {
-        limits[sharing] = `stopped before n=${n}: about ${predicted.toFixed(0)} MiB needed, ${available.toFixed(0)} MiB available, ${reserveMiB} MiB kept in reserve`;
-        break;
-      }
-      const elapsedS = (performance.now() - started) / 1000;
-      const lastPerVmS = timings[`${sharing}-${levels[levels.indexOf(n) - 1]}`];
-      if (lastPerVmS !== undefined && elapsedS + lastPerVmS * n > budgetS) {
-        limits[sharing] = `stopped before n=${n}: about ${(lastPerVmS * n).toFixed(0)} s needed to restore them, past the ${budgetS} s budget`;
-        break;
-      }
-      const r = await measure(ctx, q, memoryMiB, sharing === 'template' ? shared : naive, n, settleS, sharing);
-      perVmMiB = r.deltaMiB / n;
-      ctx.series('host-delta', { n: String(n), sharing }).add(r.deltaMiB);
-      ctx.series('per-vm', { n: String(n), sharing }).add(perVmMiB);
-      pss[`${sharing}-${n}`] = +(r.pssMiB / n).toFixed(1);
-      timings[`${sharing}-${n}`] = r.secondsPerVm;
-      ctx.log(`${sharing} n=${n}: host delta ${r.deltaMiB.toFixed(0)} MiB, ${perVmMiB.toFixed(1)} MiB per VM, PSS ${(r.pssMiB / n).toFixed(1)} MiB per VM`);
-    }
-    limits[sharing] ??= `all levels run (${levels.join(', ')})`;
-  }
+  const pssParts: Record<string, Record<string, number>> = {};
+
+  // Naive first: it needs the most memory per VM and is the baseline the shared figures are judged against.
+  const naive = await naiveCheckpoint(ctx, q, memoryMiB);
+  await ladder(ctx, 'none', ctx.quick ? [8] : [8, 50], budget, limits, timings, pssParts, async (n) => measureNaive(ctx, q, memoryMiB, naive, n, settleS));
+
+  const { accel } = await q.hv.accelerator();
+  const args: ControllerArgs = {
+    template: TEMPLATE,
+    guestDir: q.guestDir,
+    imageName: q.image(memoryMiB).name,
+    memoryMiB,
+    stateDir: q.stateDir,
+    runRoot: q.runRoot,
+    accel: accel.kind,
+    tbSizeMiB: accel.kind === 'tcg' ? accel.tbSizeMiB : 0,
+    refillConcurrency: 2,
+  };
+  const bundle = await bundleController(ctx.tmpdir);
+  const breakdown: Record<string, unknown> = { nodeIdle: await nodeBaseline(ctx) };
+
+  // The controller as it runs today (tsx), at one N, for the comparison.
+  await withController(ctx, 'tsx', args, undefined, async (ctl) => {
+    breakdown['tsx-0'] = await recordController(ctx, ctl, 0, []);
+    const { pids } = await warm(ctx, ctl, controllerN, 'tsx controller');
+    await sleep(settleS * 1000);
+    breakdown[`tsx-${controllerN}`] = await recordController(ctx, ctl, controllerN, pids);
+    await ctl.drain();
+  });
+
+  // Template sharing: the bundled controller holds the VMs; each N from an empty pool.
+  await withController(ctx, 'bundled', args, bundle, async (ctl) => {
+    breakdown['bundled-0'] = await recordController(ctx, ctl, 0, []);
+    await ladder(ctx, 'template', levels, budget, limits, timings, pssParts, async (n) => {
+      const r = await measureTemplate(ctx, ctl, shared.memoryFile!, backing, n, settleS);
+      breakdown[`bundled-${n}`] = await recordController(ctx, ctl, n, r.pids);
+      await ctl.drain();
+      return r;
+    });
+  });
+
   ctx.param('limits', limits);
-  ctx.param('pssMiBPerVm', pss);
   ctx.param('restoreSecondsPerVm', timings);
-  await pool.destroyAll();
+  ctx.param('pssPerVmMiBByKind', pssParts);
+  ctx.param('controllerMemoryBreakdown', breakdown);
+}
+
+interface LevelResult {
+  deltaMiB: number;
+  pss: ProcessMemory;
+  secondsPerVm: number;
+  pids: number[];
+}
+
+/** Runs `measure` for each N in turn while the memory reserve and the time budget allow; records why it stopped. */
+async function ladder(
+  ctx: RigContext,
+  sharing: 'template' | 'none',
+  levels: number[],
+  budget: Budget,
+  limits: Record<string, string>,
+  timings: Record<string, number>,
+  pssParts: Record<string, Record<string, number>>,
+  measure: (n: number) => Promise<LevelResult>,
+): Promise<void> {
+  let perVmMiB: number | undefined;
+  let secondsPerVm: number | undefined;
+  for (const n of levels) {
+    const available = (await memAvailableBytes()) / MiB;
+    const predicted = perVmMiB === undefined ? n * (sharing === 'none' ? 320 : 64) : n * perVmMiB * 1.15;
+    if (predicted > available - budget.reserveMiB) {
+      limits[sharing] = `stopped before n=${n}: about ${predicted.toFixed(0)} MiB needed, ${available.toFixed(0)} MiB available, ${budget.reserveMiB} MiB kept in reserve`;
+      return;
+    }
+    const elapsedS = (performance.now() - budget.started) / 1000;
+    if (secondsPerVm !== undefined && elapsedS + secondsPerVm * n * 1.2 > budget.seconds) {
+      limits[sharing] = `stopped before n=${n}: about ${(secondsPerVm * n).toFixed(0)} s needed to restore them, ${elapsedS.toFixed(0)} s of the ${budget.seconds} s budget spent`;
+      return;
+    }
+    ctx.signal.throwIfAborted();
+    const r = await measure(n);
+    perVmMiB = r.deltaMiB / n;
+    secondsPerVm = r.secondsPerVm;
+    const labels = { n: String(n), sharing };
+    ctx.series('host-delta', labels).add(r.deltaMiB);
+    ctx.series('per-vm', labels).add(perVmMiB);
+    ctx.series('pss-per-vm', labels).add(r.pss.pssBytes / MiB / n);
+    timings[`${sharing}-${n}`] = +r.secondsPerVm.toFixed(3);
+    pssParts[`${sharing}-${n}`] = { anon: mib(r.pss.pssAnonBytes / n), shmem: mib(r.pss.pssShmemBytes / n), file: mib(r.pss.pssFileBytes / n) };
+    ctx.log(`${sharing} n=${n}: host delta ${r.deltaMiB.toFixed(0)} MiB, ${perVmMiB.toFixed(1)} MiB per VM, PSS ${(r.pss.pssBytes / MiB / n).toFixed(1)} MiB per VM, ${r.secondsPerVm.toFixed(2)} s per VM`);
+  }
+  limits[sharing] = `all levels run (${levels.join(', ')})`;
+}
+
+async function measureTemplate(
+  ctx: RigContext,
+  ctl: ControllerProcess,
+  memoryFile: string,
+  backing: 'tmpfs' | 'page-cache',
+  n: number,
+  settleS: number,
+): Promise<LevelResult> {
+  await sleep(1000);
+  const before = await memAvailableBytes();
+  const residentBefore = await fileResidentBytes(ctx.runner, memoryFile);
+  const { ms, pids } = await warm(ctx, ctl, n, `density template n=${n}`);
+  if (pids.length !== n) throw new Error(`the controller holds ${pids.length} VMs, asked for ${n}`);
+  await sleep(settleS * 1000);
+  const after = await memAvailableBytes();
+  const residentAfter = await fileResidentBytes(ctx.runner, memoryFile);
+  const pss = await processesMemory(pids);
+  // Page cache counts as available memory: pages of a disk-backed template the VMs brought in are a cost
+  // MemAvailable does not show. On tmpfs they are shmem, already outside MemAvailable.
+  const cacheGrowth = backing === 'page-cache' ? Math.max(0, residentAfter - residentBefore) : 0;
+  ctx.series('template-resident', { n: String(n) }).add(residentAfter / MiB);
+  ctx.log(`template n=${n}: MemAvailable fell ${mib(before - after)} MiB; template file resident ${mib(residentBefore)} → ${mib(residentAfter)} MiB (${backing})`);
+  return { deltaMiB: (before - after + cacheGrowth) / MiB, pss, secondsPerVm: ms / 1000 / n, pids };
+}
+
+async function warm(ctx: RigContext, ctl: ControllerProcess, n: number, phase: string): Promise<{ ms: number; pids: number[] }> {
+  ctl.onProgress = (done) => ctx.progress(phase, done, n);
+  try {
+    return await ctl.warm(n);
+  } finally {
+    ctl.onProgress = undefined;
+    ctx.progress(phase, n, n);
+  }
+}
+
+async function withController(
+  ctx: RigContext,
+  loader: ControllerLoader,
+  args: ControllerArgs,
+  bundle: string | undefined,
+  use: (ctl: ControllerProcess) => Promise<void>,
+): Promise<void> {
+  const ctl = await ControllerProcess.start(ctx, loader, args, bundle);
+  ctx.defer(() => ctl.kill());
+  await use(ctl);
+  await ctl.close();
+}
+
+/** Records the controller's memory (with its helper processes) holding n entries; returns the breakdown. */
+async function recordController(ctx: RigContext, ctl: ControllerProcess, n: number, vmPids: number[]): Promise<Record<string, number>> {
+  const helpers = await ctl.helperPids(vmPids);
+  const own = await processMemory(ctl.pid);
+  const all = await processesMemory([ctl.pid, ...helpers]);
+  const labels = { n: String(n), loader: ctl.loader };
+  ctx.series('controller-rss', labels).add(all.rssBytes / MiB);
+  ctx.series('controller-hwm', labels).add(all.hwmBytes / MiB);
+  ctx.series('controller-pss', labels).add(all.pssBytes / MiB);
+  const usage = await ctl.usage();
+  ctx.log(`controller (${ctl.loader}) with ${n} entries: RSS ${mib(all.rssBytes)} MiB, HWM ${mib(all.hwmBytes)} MiB, PSS ${mib(all.pssBytes)} MiB (helpers: ${helpers.length})`);
+  return {
+    rssMiB: mib(own.rssBytes),
+    pssAnonMiB: mib(own.pssAnonBytes),
+    pssFileMiB: mib(own.pssFileBytes),
+    helpersRssMiB: mib(all.rssBytes - own.rssBytes),
+    heapUsedMiB: mib(usage.heapUsed),
+    heapTotalMiB: mib(usage.heapTotal),
+    externalMiB: mib(usage.external),
+    arrayBuffersMiB: mib(usage.arrayBuffers),
+  };
+}
+
+/** What an idle `node` with nothing loaded holds on this host: the floor under any controller written for node. */
+async function nodeBaseline(ctx: RigContext): Promise<Record<string, number>> {
+  const child = ctx.spawn([process.execPath, '-e', 'setInterval(() => {}, 1 << 30); console.log("up")'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`idle node exited (${code})`)));
+    });
+    await sleep(500);
+    const m = await processMemory(child.pid!);
+    return { rssMiB: mib(m.rssBytes), pssMiB: mib(m.pssBytes) };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+/**
+ * The naive baseline's checkpoint: a VM booted with private RAM and checkpointed with all of its memory in the file.
+ * Booted, not restored from the template: migrating a clone's whole RAM would read every page of the template
+ * file and so fill the holes of the shared file, which is not the state a pool's template is in.
+ */
+async function naiveCheckpoint(ctx: RigContext, q: QemuRigSetup, memoryMiB: number): Promise<Checkpoint> {
+  const source = await q.hv.boot(spec(q, memoryMiB, 'density-naive-src', 'private'));
+  let naive: Checkpoint;
+  try {
+    await source.probe({ timeoutMs: 600_000 });
+    naive = await source.checkpoint(`${ctx.tmpdir}/density-naive.state`);
+  } finally {
+    await source.destroy();
+  }
+  ctx.defer(() => q.hv.removeCheckpoint(naive));
+  ctx.param('naiveCheckpointMiB', mib(naive.bytes));
+  return naive;
 }
 
 function spec(q: QemuRigSetup, memoryMiB: number, name: string, memory: 'template' | 'private') {
   return { name, image: q.image(memoryMiB), memory, runDir: `${q.runRoot}/density/${name}` };
 }
 
-async function measure(
-  ctx: RigContext,
-  q: QemuRigSetup,
-  memoryMiB: number,
-  cp: Checkpoint,
-  n: number,
-  settleS: number,
-  sharing: string,
-): Promise<{ deltaMiB: number; pssMiB: number; secondsPerVm: number }> {
+/** N VMs with private RAM restored by this process, each probed and SIGSTOPped like a hot entry. */
+async function measureNaive(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, cp: Checkpoint, n: number, settleS: number): Promise<LevelResult> {
   const vms: Vm[] = [];
   const destroyAll = async () => {
     for (const vm of vms.splice(0)) await vm.destroy();
@@ -99,17 +274,17 @@ async function measure(
   try {
     for (let i = 0; i < n; i++) {
       ctx.signal.throwIfAborted();
-      const vm = await q.hv.restore(spec(q, memoryMiB, `d-${sharing === 'template' ? 't' : 'n'}-${i}`, cp.memory === 'template' ? 'template' : 'private'), cp);
+      const vm = await q.hv.restore(spec(q, memoryMiB, `d-n-${i}`, 'private'), cp);
       vms.push(vm);
       await vm.probe({ timeoutMs: 60_000 });
-      ctx.progress(`density ${sharing} n=${n}`, i + 1, n);
+      await vm.pause();
+      ctx.progress(`density none n=${n}`, i + 1, n);
     }
     const secondsPerVm = (performance.now() - t0) / 1000 / n;
     await sleep(settleS * 1000);
     const after = await memAvailableBytes();
-    let pss = 0;
-    for (const vm of vms) pss += (await memoryOf(vm.pid)).pssBytes ?? 0;
-    return { deltaMiB: (before - after) / MiB, pssMiB: pss / MiB, secondsPerVm };
+    const pss = await processesMemory(vms.map((v) => v.pid));
+    return { deltaMiB: (before - after) / MiB, pss, secondsPerVm, pids: vms.map((v) => v.pid) };
   } finally {
     await destroyAll();
   }
