@@ -388,7 +388,7 @@ export class Cubenet {
       const merged = [...new Set([...r.policy[list], ...entries])];
       if (merged.length > 10_000) parseAddressList(merged, list); // throws the limit error
       const next = { ...r, policy: { ...r.policy, [list]: merged } };
-      await this.firewall.addAddresses(id, list, entries);
+      await this.firewall.addAddresses(id, list, entries, { addresses: r.addresses, policy: r.policy });
       await this.store.write(next);
       this.sandboxes.set(id, next);
       if (list === 'denyOut') await this.firewall.killStates(r.addresses, entries);
@@ -402,7 +402,7 @@ export class Cubenet {
     const entries = parseAddressList(entriesInput, list);
     await this.exclusive(id, async (r) => {
       const next = { ...r, policy: { ...r.policy, [list]: entries } };
-      await this.firewall.replaceAddresses(id, list, entries);
+      await this.firewall.replaceAddresses(id, list, entries, { addresses: r.addresses, policy: r.policy });
       await this.store.write(next);
       this.sandboxes.set(id, next);
       await this.killWithdrawn(r, next.policy);
@@ -570,7 +570,7 @@ export class Cubenet {
         leaks.forwards.push(...k.forwards.map((f) => `${f.protocol}/${f.hostPort}->${id}`));
         continue;
       }
-      const wanted = new Set(this.firewall.setNames(id as SandboxId));
+      const wanted = new Set(this.firewall.setNames(id as SandboxId, rulesOf(r)));
       for (const s of k.sets) if (!wanted.has(s)) leaks.sets.push(s);
       for (const s of wanted) if (!k.sets.includes(s)) missing.sets.push(s);
       for (const f of r.forwards) if (!k.forwards.some((g) => g.protocol === f.protocol && g.hostPort === f.hostPort)) missing.forwards.push(`${f.protocol}/${f.hostPort}->${id}`);
@@ -578,6 +578,7 @@ export class Cubenet {
     }
     for (const id of this.sandboxes.keys()) if (!kernelChains.has(id)) missing.chains.push(`sbx-${id}`);
     leaks.forwards.push(...inv.orphanForwards.map((f) => `${f.protocol}/${f.hostPort}->${f.target}`));
+    leaks.sets.push(...(inv.strayEntries ?? []));
     const owned = this.ownedBindings();
     for (const b of inv.bindings) if (!owned.has(`${b.hostInterface} ${b.address}`)) leaks.bindings.push(`${b.hostInterface} ${b.address}`);
     const active = this.activeAddresses();
@@ -662,20 +663,27 @@ export class Cubenet {
         report.removedChains.push(`sbx-${k.id}`);
       }
       for (const r of this.sandboxes.values()) {
-        if (!inv.sandboxes.some((k) => k.id === r.id)) {
-          await this.firewall.applySandbox(rulesOf(r));
-          report.reappliedPolicies.push(r.id);
+        const k = inv.sandboxes.find((x) => x.id === r.id);
+        if (k) {
+          // Present but not as the state file says (e.g. killed between a policy transaction and its state write):
+          // take away what the kernel holds for it and apply the recorded policy.
+          const wanted = this.firewall.setNames(r.id, rulesOf(r));
+          if (wanted.length === k.sets.length && wanted.every((x) => k.sets.includes(x))) continue;
+          await this.firewall.removeSandbox(r.id, { addresses: r.addresses, forwards: k.forwards, hostInterface: r.endpoint.hostInterface });
         }
+        await this.firewall.applySandbox(rulesOf(r));
+        report.reappliedPolicies.push(r.id);
       }
       const ownedBindings = this.ownedBindings();
       const stray = {
         forwards: inv.orphanForwards,
         bindings: inv.bindings.filter((b) => !ownedBindings.has(`${b.hostInterface} ${b.address}`)),
+        entries: inv.strayEntries ?? [],
       };
       // Forwards of removed chains were handled with their chain; what remains points at no sandbox.
-      if (stray.forwards.length || stray.bindings.length) {
+      if (stray.forwards.length || stray.bindings.length || stray.entries.length) {
         await this.firewall.removeStray(stray);
-        report.removedStray = stray.forwards.length + stray.bindings.length;
+        report.removedStray = stray.forwards.length + stray.bindings.length + stray.entries.length;
       }
     }
     const active = this.activeAddresses();

@@ -41,7 +41,9 @@ async function kernelObjects(): Promise<{ chains: number; links: string[]; netns
   const t = await runner.run(['nft', 'list', 'table', 'inet', PREFIX]);
   const links = (await runner.run(['ip', '-br', 'link'])).stdout.split('\n').map((l) => l.split(/[\s@]/)[0]!).filter((n) => n.startsWith(`${PREFIX}-`));
   const netns = (await runner.run(['ip', 'netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${PREFIX}-`));
-  return { chains: (t.stdout.match(/chain sbx-/g) ?? []).length, links, netns };
+  // A sandbox's hook is its two member elements (members4, members6), each commented "sbx-<id>".
+  const ids = new Set(t.stdout.match(/comment "sbx-[0-9a-f]{12}"/g) ?? []);
+  return { chains: ids.size, links, netns };
 }
 
 describe.skipIf(skip)('cubenet failure paths leave nothing behind', () => {

@@ -171,13 +171,22 @@ describe.skipIf(skip)('cubenet on Linux (real traffic)', () => {
     expect(clean.leaks).toEqual({ endpoints: [], chains: [], sets: [], forwards: [], bindings: [], states: [] });
     expect(clean.ok).toBe(true);
     const { runner } = await import('./helpers.ts');
-    await runner.run(['nft', 'add chain inet cpt sbx-00000000beef']);
+    // A leaked sandbox (a member entry and an element nobody believes in) and an element keyed by no member.
+    await runner.run(['nft', 'add element inet cpt members4 { 10.79.0.250 comment "sbx-00000000beef" }; add element inet cpt allow4 { 10.79.0.250 . 192.0.2.9 }']);
+    await runner.run(['nft', 'add element inet cpt allow4net { 10.79.0.251 . 192.0.2.0/24 }']);
     try {
       const dirty = await net.audit();
       expect(dirty.ok).toBe(false);
       expect(dirty.leaks.chains).toEqual(['sbx-00000000beef']);
+      expect(dirty.leaks.sets.sort()).toEqual(['allow4 { 10.79.0.250 . 192.0.2.9 }', 'allow4net { 10.79.0.251 . 192.0.2.0/24 }']);
+      const report = await net.reconcile();
+      expect(report.removedChains).toEqual(['sbx-00000000beef']);
+      expect(report.removedStray).toBe(1);
+      // (reconcile is meant for a fresh controller: it also takes the idle endpoints, so only the firewall is compared)
+      const after = await net.audit();
+      expect({ chains: after.leaks.chains, sets: after.leaks.sets, missing: after.missing.chains }).toEqual({ chains: [], sets: [], missing: [] });
     } finally {
-      await runner.run(['nft', 'delete chain inet cpt sbx-00000000beef']);
+      await runner.run(['nft', 'add element inet cpt members4 { 10.79.0.250 }; delete element inet cpt members4 { 10.79.0.250 }']);
     }
   });
 });

@@ -85,7 +85,7 @@ export async function run(ctx: RigContext): Promise<void> {
         hostInterface: parseInterfaceName(`${NET.prefix}-t${i.toString(16).padStart(8, '0')}`),
       };
       sandboxes.push(spec);
-      script += renderSandbox(NET.prefix, spec);
+      script += renderSandbox(NET.prefix, spec, new Map());
     }
     await runChecked(ctx.runner, ['nft', '-f', '-'], { input: script, timeoutMs: 300_000 });
     ctx.param(`bulkLoadTo${n}Seconds`, Math.round(since(grow)) / 1000);

@@ -62,9 +62,11 @@ export async function run(ctx: RigContext): Promise<void> {
   ctx.progress('verify', 0, 1);
   // The last replace holds the set; the last add was before it. Read both kinds back from the kernel.
   await net.addAddresses(sandbox.id, 'allowOut', [lastAdded]);
+  // Shared sets keyed by `sandbox address . destination` (allow4 / allow6 for exact addresses).
   for (const address of [lastAdded, lastBatch[0]!, lastBatch[batch - 1]!]) {
-    const set = `a${address.includes(':') ? 6 : 4}-${sandbox.id}`;
-    await runChecked(ctx.runner, ['nft', 'get', 'element', 'inet', RIG_PREFIX, set, `{ ${address} }`]);
+    const v6 = address.includes(':');
+    const key = `${v6 ? sandbox.addresses.ipv6 : sandbox.addresses.ipv4} . ${address}`;
+    await runChecked(ctx.runner, ['nft', 'get', 'element', 'inet', RIG_PREFIX, v6 ? 'allow6' : 'allow4', `{ ${key} }`]);
   }
   ctx.progress('verify', 1, 1);
 }

@@ -24,12 +24,21 @@ export interface SandboxRules {
   rateLimit?: { egressMbit: number; slot: number };
 }
 
+/** A live sandbox's addresses and policy, before a change. */
+export interface SandboxState {
+  addresses: SandboxAddresses;
+  policy: SandboxPolicy;
+}
+
 /** What the kernel holds for one sandbox, as the backend reads it back (for audit and reconcile). */
 export interface KernelSandbox {
   id: SandboxId;
   /** Addresses the kernel's per-sandbox hook is keyed on (the nft verdict-map keys / the anchor's `from` addresses). */
   addresses: string[];
-  /** Named sets/tables that belong to the sandbox (e.g. "a4-<id>" / "sandbox_allow"). */
+  /**
+   * What the kernel holds for the sandbox's policy, as names audit compares with `setNames(id, rules)`: the named
+   * tables of its anchor (pf: "sandbox_allow"), or its elements in the shared sets (nftables: "allow4 { A . B }").
+   */
   sets: string[];
   forwards: PortForward[];
 }
@@ -51,6 +60,11 @@ export interface FirewallInventory {
   orphanForwards: Array<PortForward & { target: string }>;
   /** Anti-spoofing bindings (host interface → the one source address it may use). */
   bindings: Binding[];
+  /**
+   * Policy entries keyed by an address that is no sandbox's (nftables: elements of the shared sets whose source
+   * address has no member entry), as the backend names them; always a leak. Backends without shared sets omit it.
+   */
+  strayEntries?: string[];
 }
 
 export interface Binding {
@@ -75,19 +89,23 @@ export interface FirewallBackend {
    * (forwards or a host interface it no longer lists are taken away).
    */
   applySandbox(rules: SandboxRules, previous?: SandboxRules): Promise<void>;
-  /** Adds addresses to one list of a live sandbox (one transaction; already-present entries are fine). */
-  addAddresses(id: SandboxId, list: AddressList, entries: string[]): Promise<void>;
-  /** Replaces one list's content in one transaction (nft flush+add / pfctl -T replace -f). */
-  replaceAddresses(id: SandboxId, list: AddressList, entries: string[]): Promise<void>;
+  /**
+   * Adds addresses to one list of a live sandbox (one transaction; already-present entries are fine). `current` is
+   * the sandbox as it is before the change (a backend whose sets are shared by all sandboxes diffs against it).
+   */
+  addAddresses(id: SandboxId, list: AddressList, entries: string[], current?: SandboxState): Promise<void>;
+  /** Replaces one list's content in one transaction (nft element deletes+adds / pfctl -T replace -f). */
+  replaceAddresses(id: SandboxId, list: AddressList, entries: string[], current?: SandboxState): Promise<void>;
   /** Adds a port forward to a live sandbox (`rules` is the sandbox as it is, without the new forward). */
   addForward(rules: SandboxRules, forward: PortForward): Promise<void>;
   /** Removes a port forward (`rules` is the sandbox as it is, still listing the forward). Idempotent. */
   removeForward(rules: SandboxRules, forward: PortForward): Promise<void>;
   /**
    * Removes the sandbox's chain/anchor, its sets/tables and, when `known` says what they were, its hook entries,
-   * forwards and anti-spoof entries. Idempotent (missing is fine).
+   * forwards and anti-spoof entries (and, with `known.policy`, its elements in shared sets without reading the
+   * kernel first). Idempotent (missing is fine).
    */
-  removeSandbox(id: SandboxId, known?: Omit<SandboxRules, 'id' | 'policy'>): Promise<void>;
+  removeSandbox(id: SandboxId, known?: Omit<SandboxRules, 'id' | 'policy'> & { policy?: SandboxPolicy }): Promise<void>;
   /**
    * Kills connection states of a sandbox (conntrack -D / pfctl -k): without `to`, every state whose either end is
    * one of its addresses; with `to` (normalised addresses/CIDRs), only the connections the sandbox opened towards
@@ -96,14 +114,14 @@ export interface FirewallBackend {
   killStates(addresses: SandboxAddresses, to?: string[]): Promise<void>;
   /** Connection states touching the given subnets (for audit: a state of an address nobody owns is a leak). */
   listStates(subnets: { ipv4: string; ipv6: string }): Promise<ConnectionState[]>;
-  /** Names of the sets/tables an applied sandbox has (audit compares them with KernelSandbox.sets). */
-  setNames(id: SandboxId): string[];
+  /** Names of the sets/tables (or elements) an applied sandbox has (audit compares them with KernelSandbox.sets). */
+  setNames(id: SandboxId, rules?: SandboxRules): string[];
   /** What the kernel holds under this prefix. */
   inventory(): Promise<FirewallInventory>;
   /** Releases what the backend holds open (e.g. a persistent nft process). */
   close?(): void;
   /** Removes forwards and bindings that belong to no sandbox (reconcile). Idempotent. */
-  removeStray(stray: { forwards: Array<PortForward & { target: string }>; bindings: Binding[] }): Promise<void>;
+  removeStray(stray: { forwards: Array<PortForward & { target: string }>; bindings: Binding[]; entries?: string[] }): Promise<void>;
 }
 
 /**

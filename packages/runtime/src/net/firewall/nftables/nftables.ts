@@ -1,20 +1,30 @@
 /**
  * The Linux firewall backend: one nftables `inet` table (plus a `bridge` table for anti-spoofing) named after the
- * prefix, a chain and six sets per sandbox, every change one `nft -f -` transaction, and conntrack for states.
+ * prefix, with a fixed set of shared sets keyed by sandbox address (render.ts describes the layout), every change one
+ * transaction, and conntrack for states. A change diffs the sandbox's elements before and after and sends only the
+ * deletes and adds; when the kernel does not hold what the runtime believed (a delete of a missing element fails the
+ * whole transaction), it reads what the kernel holds for that sandbox and retries once against that.
  */
 import { readFile } from 'node:fs/promises';
 import { CommandError, runChecked, type CommandRunner } from '../../../host/command-runner.ts';
-import type { AddressList, PortForward, SandboxAddresses, SandboxId } from '../../types.ts';
-import { inSubnet, parseAddress, parseSandboxId } from '../../validate.ts';
+import type { AddressList, PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from '../../types.ts';
+import { inSubnet, parseAddress, parseCidr, parseSandboxId } from '../../validate.ts';
 import type { Binding, ConnectionState, FirewallBackend, FirewallInventory, KernelSandbox, SandboxRules } from '../firewall.ts';
 import { NftSession } from './session.ts';
 import {
-  renderAddElements,
+  describeElements,
+  INTERNET_SETS,
+  ipv6Integer,
+  MEMBER_SETS,
+  POLICY_SETS,
+  renderElementChanges,
   renderForward,
   renderInit,
   renderRemoveSandbox,
   renderSandbox,
-  sandboxSetNames,
+  renderSpoofEntries,
+  sandboxElements,
+  type SandboxElements,
   type SandboxSpec,
 } from './render.ts';
 
@@ -58,6 +68,20 @@ export class NftablesFirewall implements FirewallBackend {
     await runChecked(this.runner, ['nft', '-f', '-'], { input: script });
   }
 
+  /**
+   * Applies `render(believed)`; if nft refuses it and the kernel holds other elements for the sandbox than believed
+   * (a crash between a transaction and its state write, a hand edit), applies `render(what the kernel holds)`.
+   */
+  private async applyDiff(addresses: SandboxAddresses, believed: SandboxElements, render: (held: SandboxElements) => string): Promise<void> {
+    try {
+      await this.apply(render(believed));
+    } catch (e) {
+      const held = (await this.readTable()).heldBy(addresses);
+      if (sameElements(held, believed)) throw e;
+      await this.apply(render(held));
+    }
+  }
+
   async init(setup: { bridge: string; ipv4Subnet: string; ipv6Subnet: string }): Promise<void> {
     await this.apply(renderInit({ table: this.table, ...setup }));
   }
@@ -68,15 +92,31 @@ export class NftablesFirewall implements FirewallBackend {
   }
 
   async applySandbox(rules: SandboxRules, previous?: SandboxRules): Promise<void> {
-    await this.apply(renderSandbox(this.table, rules as SandboxSpec, previous as SandboxSpec | undefined));
+    const believed = previous ? sandboxElements(previous.addresses, previous.policy) : new Map();
+    await this.applyDiff(rules.addresses, believed, (held) => renderSandbox(this.table, rules as SandboxSpec, held, previous as SandboxSpec | undefined));
   }
 
-  async addAddresses(id: SandboxId, list: AddressList, entries: string[]): Promise<void> {
-    await this.apply(renderAddElements(this.table, id, list, entries, false));
+  async addAddresses(id: SandboxId, list: AddressList, entries: string[], current?: { addresses: SandboxAddresses; policy: SandboxPolicy }): Promise<void> {
+    const now = current ?? (await this.locate(id));
+    await this.changeList(now, { ...now.policy, [list]: [...new Set([...now.policy[list], ...entries])] });
   }
 
-  async replaceAddresses(id: SandboxId, list: AddressList, entries: string[]): Promise<void> {
-    await this.apply(renderAddElements(this.table, id, list, entries, true));
+  async replaceAddresses(id: SandboxId, list: AddressList, entries: string[], current?: { addresses: SandboxAddresses; policy: SandboxPolicy }): Promise<void> {
+    const now = current ?? (await this.locate(id));
+    await this.changeList(now, { ...now.policy, [list]: entries });
+  }
+
+  private async changeList(now: { addresses: SandboxAddresses; policy: SandboxPolicy }, policy: SandboxPolicy): Promise<void> {
+    const after = sandboxElements(now.addresses, policy);
+    await this.applyDiff(now.addresses, sandboxElements(now.addresses, now.policy), (held) => renderElementChanges(this.table, held, after));
+  }
+
+  /** A sandbox's addresses and the policy its kernel elements amount to, read from the kernel (slow path). */
+  private async locate(id: SandboxId): Promise<{ addresses: SandboxAddresses; policy: SandboxPolicy }> {
+    const table = await this.readTable();
+    const addresses = table.addressesOf(id);
+    if (!addresses) throw new Error(`sandbox ${id} has no members4/members6 entries in table inet ${this.table}`);
+    return { addresses, policy: policyOf(table.heldBy(addresses)) };
   }
 
   async addForward(rules: SandboxRules, forward: PortForward): Promise<void> {
@@ -87,8 +127,27 @@ export class NftablesFirewall implements FirewallBackend {
     await this.apply(renderForward(this.table, rules.addresses, forward, 'absent'));
   }
 
-  async removeSandbox(id: SandboxId, known?: Omit<SandboxRules, 'id' | 'policy'>): Promise<void> {
-    await this.apply(renderRemoveSandbox(this.table, id, known as Omit<SandboxSpec, 'id' | 'policy'> | undefined));
+  /**
+   * With the policy known (a release), one transaction of deletes; without it (reconcile of a leftover, a checkout
+   * undone before its record existed), the sandbox's elements are read from the kernel first.
+   */
+  async removeSandbox(id: SandboxId, known?: Omit<SandboxRules, 'id' | 'policy'> & { policy?: SandboxPolicy }): Promise<void> {
+    if (known?.policy) {
+      const k = known as typeof known & { policy: SandboxPolicy };
+      await this.applyDiff(k.addresses, sandboxElements(k.addresses, k.policy), (held) => renderRemoveSandbox(this.table, id, k, held));
+      return;
+    }
+    const table = await this.readTable();
+    // Whatever the kernel has of it, even half a sandbox (one member entry of two).
+    const members = [...table.members].filter(([, owner]) => owner === id).map(([a]) => a);
+    const sources = [...new Set([...members, ...(known ? [known.addresses.ipv4, known.addresses.ipv6] : [])])];
+    let script = members.map((a) => `delete element inet ${this.table} ${MEMBER_SETS[a.includes(':') ? 'ipv6' : 'ipv4']} { ${a} }\n`).join('');
+    script += renderElementChanges(this.table, table.heldBy(sources), new Map());
+    if (known) {
+      for (const f of known.forwards) script += renderForward(this.table, known.addresses, f, 'absent');
+      if (known.hostInterface) script += renderSpoofEntries(this.table, known.hostInterface, known.addresses, 'absent');
+    }
+    await this.apply(script);
   }
 
   /**
@@ -138,14 +197,19 @@ export class NftablesFirewall implements FirewallBackend {
     return out;
   }
 
-  setNames(id: SandboxId): string[] {
-    return sandboxSetNames(id);
+  /** The elements an applied sandbox holds (audit compares them with KernelSandbox.sets). */
+  setNames(_id: SandboxId, rules?: SandboxRules): string[] {
+    return rules ? describeElements(sandboxElements(rules.addresses, rules.policy)) : [];
+  }
+
+  private async readTable(): Promise<KernelTable> {
+    return parseTable((await runChecked(this.runner, ['nft', '-j', 'list', 'table', 'inet', this.table])).stdout);
   }
 
   async inventory(): Promise<FirewallInventory> {
     const r = await this.runner.run(['nft', '-j', 'list', 'table', 'inet', this.table]);
     if (r.code !== 0) {
-      if (/No such file or directory/.test(r.stderr)) return { rootHook: false, sandboxes: [], orphanForwards: [], bindings: [] };
+      if (/No such file or directory/.test(r.stderr)) return { rootHook: false, sandboxes: [], orphanForwards: [], bindings: [], strayEntries: [] };
       throw new CommandError(r);
     }
     const inventory = parseInventory(r.stdout);
@@ -154,7 +218,7 @@ export class NftablesFirewall implements FirewallBackend {
     return inventory;
   }
 
-  async removeStray(stray: { forwards: Array<PortForward & { target: string }>; bindings: Binding[] }): Promise<void> {
+  async removeStray(stray: { forwards: Array<PortForward & { target: string }>; bindings: Binding[]; entries?: string[] }): Promise<void> {
     let script = '';
     for (const f of stray.forwards) {
       const family = f.target.includes(':') ? 'fwd6' : 'fwd4';
@@ -162,12 +226,21 @@ export class NftablesFirewall implements FirewallBackend {
       script += `add element inet ${this.table} ${family} { ${key} : ${f.target} . ${f.sandboxPort} }\ndelete element inet ${this.table} ${family} { ${key} }\n`;
     }
     for (const b of stray.bindings) {
-      const set = b.address.includes(':') ? 'src6' : 'src4';
-      const el = `${JSON.stringify(b.hostInterface)} . ${b.address}`;
-      script += `add element bridge ${this.table} ${set} { ${el} }\ndelete element bridge ${this.table} ${set} { ${el} }\n`;
+      const i = JSON.stringify(b.hostInterface);
+      const els = b.address.includes(':') ? [['src6', `${i} . ${b.address}`], ['nd6', `${i} . ${ipv6Integer(b.address)}`]] : [['src4', `${i} . ${b.address}`]];
+      for (const [set, el] of els) script += `add element bridge ${this.table} ${set} { ${el} }\ndelete element bridge ${this.table} ${set} { ${el} }\n`;
+    }
+    for (const entry of stray.entries ?? []) {
+      const { set, key } = parseEntry(entry);
+      script += `add element inet ${this.table} ${set} { ${key} }\ndelete element inet ${this.table} ${set} { ${key} }\n`;
     }
     await this.apply(script);
   }
+}
+
+function sameElements(a: SandboxElements, b: SandboxElements): boolean {
+  const flat = (m: SandboxElements) => describeElements(m).join('\n');
+  return flat(a) === flat(b);
 }
 
 /**
@@ -192,63 +265,174 @@ export function parseConntrackLine(line: string): ConnectionState | undefined {
 }
 
 interface NftObject {
-  chain?: { name: string };
-  set?: { name: string };
+  set?: { name: string; elem?: unknown[] };
   map?: { name: string; elem?: unknown[] };
 }
 
-export function parseInventory(json: string): FirewallInventory {
+/** The inet table as this backend reads it back: who is a member, and every sandbox-keyed element by its source. */
+export interface KernelTable {
+  /** members4/members6: address → sandbox id (from the element's "sbx-<id>" comment). */
+  members: Map<string, SandboxId>;
+  /** Elements of the policy and internet sets, by their source (sandbox) address. */
+  elements: Map<string, SandboxElements>;
+  forwards: Array<{ protocol: string; hostPort: number; target: string; port: number }>;
+  /** Member elements without a readable sandbox id (nobody made them through this backend). */
+  anonymousMembers: string[];
+  addressesOf(id: SandboxId): SandboxAddresses | undefined;
+  /** The elements keyed by these sandbox addresses. */
+  heldBy(a: SandboxAddresses | readonly string[]): SandboxElements;
+}
+
+const norm = (a: string) => parseAddress(a);
+
+/** A destination as the sets print it: an address, {prefix: {addr, len}} or {range: [a, b]}. */
+function destinationText(d: unknown): string {
+  if (typeof d === 'string') return norm(d);
+  const prefix = (d as { prefix?: { addr: string; len: number } }).prefix;
+  if (prefix) return parseCidr(`${prefix.addr}/${prefix.len}`).text;
+  const range = (d as { range?: [string, string] }).range;
+  if (range) return `${norm(range[0])}-${norm(range[1])}`;
+  throw new Error(`unreadable set element ${JSON.stringify(d)}`);
+}
+
+export function parseTable(json: string): KernelTable {
   const objects = (JSON.parse(json) as { nftables: NftObject[] }).nftables;
-  const byId = new Map<string, KernelSandbox>();
-  const get = (id: string): KernelSandbox => {
-    let s = byId.get(id);
-    if (!s) {
-      s = { id: parseSandboxId(id), addresses: [], sets: [], forwards: [] };
-      byId.set(id, s);
-    }
-    return s;
+  const members = new Map<string, SandboxId>();
+  const anonymousMembers: string[] = [];
+  const elements = new Map<string, SandboxElements>();
+  const forwards: KernelTable['forwards'] = [];
+  const put = (source: string, set: string, key: string) => {
+    let m = elements.get(source);
+    if (!m) elements.set(source, (m = new Map()));
+    let keys = m.get(set);
+    if (!keys) m.set(set, (keys = new Set()));
+    keys.add(key);
   };
-  const fwd: Array<{ protocol: string; hostPort: number; target: string; port: number }> = [];
+  const memberSets = new Set<string>(Object.values(MEMBER_SETS));
+  const internetSets = new Set<string>(Object.values(INTERNET_SETS));
+  const policySets = new Set(POLICY_SETS);
   for (const o of objects) {
-    const chain = o.chain?.name.match(/^sbx-([0-9a-f]{12})$/);
-    if (chain) get(chain[1]!);
-    const set = o.set?.name.match(/^[adn][46]-([0-9a-f]{12})$/);
-    if (set) get(set[1]!).sets.push(o.set!.name);
-    if (o.map && (o.map.name === 'out4' || o.map.name === 'out6')) {
-      for (const e of o.map.elem ?? []) {
-        const [address, verdict] = e as [string, { jump?: { target: string } }];
-        const target = verdict.jump?.target.match(/^sbx-([0-9a-f]{12})$/);
-        if (target) get(target[1]!).addresses.push(address);
+    const set = o.set;
+    if (set && memberSets.has(set.name)) {
+      for (const e of set.elem ?? []) {
+        const el = (e as { elem?: { val: string; comment?: string } }).elem;
+        const address = norm(el ? el.val : (e as string));
+        const id = el?.comment?.match(/^sbx-([0-9a-f]{12})$/)?.[1];
+        if (id) members.set(address, parseSandboxId(id));
+        else anonymousMembers.push(`${set.name} { ${address} }`);
+      }
+    } else if (set && internetSets.has(set.name)) {
+      for (const e of set.elem ?? []) {
+        const address = norm(typeof e === 'string' ? e : (e as { elem: { val: string } }).elem.val);
+        put(address, set.name, address);
+      }
+    } else if (set && policySets.has(set.name)) {
+      for (const e of set.elem ?? []) {
+        const concat = ((e as { elem?: { val: unknown } }).elem?.val ?? e) as { concat: [string, unknown] };
+        const source = norm(concat.concat[0]);
+        put(source, set.name, `${source} . ${destinationText(concat.concat[1])}`);
       }
     }
     if (o.map && (o.map.name === 'fwd4' || o.map.name === 'fwd6')) {
       for (const e of o.map.elem ?? []) {
         const [k, v] = e as [{ concat: [string, number] }, { concat: [string, number] }];
-        fwd.push({ protocol: k.concat[0], hostPort: k.concat[1], target: v.concat[0], port: v.concat[1] });
+        forwards.push({ protocol: k.concat[0], hostPort: k.concat[1], target: norm(v.concat[0]), port: v.concat[1] });
       }
     }
   }
-  const orphanForwards: FirewallInventory['orphanForwards'] = [];
-  for (const f of fwd) {
-    const owner = [...byId.values()].find((s) => s.addresses.includes(f.target));
-    const forward: PortForward = { protocol: f.protocol as PortForward['protocol'], hostPort: f.hostPort, sandboxPort: f.port };
-    if (owner) {
-      if (!owner.forwards.some((g) => g.protocol === forward.protocol && g.hostPort === forward.hostPort)) owner.forwards.push(forward);
-    } else orphanForwards.push({ ...forward, target: f.target });
-  }
-  return { rootHook: true, sandboxes: [...byId.values()], orphanForwards, bindings: [] };
+  return {
+    members,
+    elements,
+    forwards,
+    anonymousMembers,
+    addressesOf(id) {
+      const mine = [...members].filter(([, owner]) => owner === id).map(([a]) => a);
+      const ipv4 = mine.find((a) => !a.includes(':'));
+      const ipv6 = mine.find((a) => a.includes(':'));
+      return ipv4 && ipv6 ? { ipv4, ipv6 } : undefined;
+    },
+    heldBy(a) {
+      const out: SandboxElements = new Map();
+      for (const source of isAddressList(a) ? a : [a.ipv4, a.ipv6]) {
+        for (const [set, keys] of elements.get(source) ?? []) out.set(set, new Set([...(out.get(set) ?? []), ...keys]));
+      }
+      return out;
+    },
+  };
 }
 
+/** The policy a sandbox's elements amount to (CIDRs nested in another of the same list are not there to find). */
+export function policyOf(held: SandboxElements): SandboxPolicy {
+  const policy: SandboxPolicy = { allowOut: [], denyOut: [], dnsAllow: [], allowInternetAccess: false };
+  const lists: Record<string, AddressList> = { allow: 'allowOut', deny: 'denyOut', dns: 'dnsAllow' };
+  for (const [set, keys] of held) {
+    if (set.startsWith('internet')) policy.allowInternetAccess ||= keys.size > 0;
+    const list = lists[set.replace(/[46](net)?$/, '')];
+    if (list) for (const k of keys) policy[list].push(k.split(' . ')[1]!);
+  }
+  return policy;
+}
+
+/** A sandbox's record in the inventory: one per member id, with the elements its addresses hold. */
+export function parseInventory(json: string): FirewallInventory {
+  const table = parseTable(json);
+  const byId = new Map<SandboxId, KernelSandbox>();
+  for (const [address, id] of table.members) {
+    let s = byId.get(id);
+    if (!s) byId.set(id, (s = { id, addresses: [], sets: [], forwards: [] }));
+    s.addresses.push(address);
+  }
+  const owned = new Set(table.members.keys());
+  for (const s of byId.values()) {
+    const held: SandboxElements = new Map();
+    for (const a of s.addresses) for (const [set, keys] of table.elements.get(a) ?? []) held.set(set, new Set([...(held.get(set) ?? []), ...keys]));
+    s.sets = describeElements(held);
+  }
+  const strayEntries = [...table.anonymousMembers];
+  for (const [source, held] of table.elements) if (!owned.has(source)) strayEntries.push(...describeElements(held));
+  const orphanForwards: FirewallInventory['orphanForwards'] = [];
+  for (const f of table.forwards) {
+    const owner = table.members.get(f.target);
+    const forward: PortForward = { protocol: f.protocol as PortForward['protocol'], hostPort: f.hostPort, sandboxPort: f.port };
+    const s = owner && byId.get(owner);
+    if (s) {
+      if (!s.forwards.some((g) => g.protocol === forward.protocol && g.hostPort === forward.hostPort)) s.forwards.push(forward);
+    } else orphanForwards.push({ ...forward, target: f.target });
+  }
+  return { rootHook: true, sandboxes: [...byId.values()], orphanForwards, bindings: [], strayEntries };
+}
+
+/** An entry as describeElements wrote it, checked again before it goes back into a rule (it came from the kernel). */
+export function parseEntry(entry: string): { set: string; key: string } {
+  const m = entry.match(/^([a-z0-9]+) \{ ([0-9a-fA-F.:/ -]+) \}$/);
+  const known = new Set<string>([...POLICY_SETS, ...Object.values(INTERNET_SETS), ...Object.values(MEMBER_SETS)]);
+  if (!m || !known.has(m[1]!)) throw new Error(`not an element of this backend: ${JSON.stringify(entry)}`);
+  const parts = m[2]!.split(' . ');
+  if (parts.length > 2) throw new Error(`not an element of this backend: ${JSON.stringify(entry)}`);
+  for (const p of parts) for (const end of p.split('-')) parseCidr(end);
+  return { set: m[1]!, key: m[2]! };
+}
+
+/** Anti-spoof bindings: src4/src6 (ifname . address) and nd6 (ifname . the address as a 128-bit integer). */
 export function parseBindings(json: string): Binding[] {
   const objects = (JSON.parse(json) as { nftables: NftObject[] }).nftables;
-  const out: Binding[] = [];
+  const out = new Map<string, Binding>();
   for (const o of objects) {
-    if (o.set && (o.set.name === 'src4' || o.set.name === 'src6')) {
-      for (const e of (o.set as { elem?: unknown[] }).elem ?? []) {
-        const [hostInterface, address] = (e as { concat: [string, string] }).concat;
-        out.push({ hostInterface, address });
-      }
+    if (!o.set || !['src4', 'src6', 'nd6'].includes(o.set.name)) continue;
+    for (const e of o.set.elem ?? []) {
+      const [hostInterface, value] = (e as { concat: [string, string] }).concat;
+      const address = o.set.name === 'nd6' ? ipv6FromInteger(value) : norm(value);
+      out.set(`${hostInterface} ${address}`, { hostInterface, address });
     }
   }
-  return out;
+  return [...out.values()];
+}
+
+function ipv6FromInteger(hex: string): string {
+  const digits = hex.replace(/^0x/, '').padStart(32, '0');
+  return norm(digits.match(/.{4}/g)!.join(':'));
+}
+
+function isAddressList(a: SandboxAddresses | readonly string[]): a is readonly string[] {
+  return Array.isArray(a);
 }

@@ -2,19 +2,37 @@
  * nft script text for cubenet. Pure functions of validated values (validate.ts guarantees that ids, interface
  * names, addresses and ports contain nothing but what their grammar allows), so interpolation is safe.
  *
- * Layout (one `inet` table and one `bridge` table, both named after the prefix):
- *   inet forward/input: established → accept; IPv6 neighbour discovery → accept; traffic from the bridge jumps by
- *     source address (verdict maps out4/out6) into the sandbox's chain `sbx-<id>`; DNAT'd inbound (forwards) →
- *     accept; anything else from or to the bridge → drop (sandboxes are unreachable unless a forward says so).
- *   sbx-<id>: deny set → drop; allow set → accept; DNS to the dns set → accept; with internet access, anything that
- *     is neither private (PRIVATE_RANGES) nor the host itself → accept; else drop.
+ * Layout: a fixed set of objects per prefix, whatever the number of sandboxes. nft reads the table's objects (and
+ * the elements of plain interval sets) before every transaction, so per-sandbox chains and sets made every change
+ * cost O(sandboxes); here a sandbox is only elements in shared sets, keyed by its own address, and a policy change
+ * or a release is element deletes and adds of that sandbox's keys in one transaction.
+ *
+ *   inet forward/input: established → accept; IPv6 neighbour discovery → accept; traffic from the bridge whose
+ *     source is a checked-out sandbox (sets members4/members6, each element commented "sbx-<id>") jumps to the
+ *     chain `egress`; DNAT'd inbound (forwards) → accept; anything else from or to the bridge → drop.
+ *   egress (one chain for all sandboxes), keyed by `source . destination`:
+ *     deny4/deny6 (exact addresses, hash) and deny4net/deny6net (CIDRs, interval) → drop;
+ *     allow4/allow6, allow4net/allow6net → accept; TCP/UDP 53 to dns4/dns6, dns4net/dns6net → accept;
+ *     a source in internet4/internet6 to anything neither private (private4/private6) nor the host → accept;
+ *     else drop.
  *   inet prerouting: connections addressed to the host hit the fwd4/fwd6 maps (proto . port → address . port).
  *   inet postrouting: sandbox traffic leaving through another interface is masqueraded.
- *   bridge prerouting: anti-spoofing — a bridge port (any interface named <prefix>-*) may only send from its own sandbox's addresses (src4/src6 sets
- *     of ifname . address), ARP included; ports without addresses (idle, recycled endpoints) cannot send IP at all.
+ *   bridge prerouting: anti-spoofing — a bridge port (any interface named <prefix>-*) may only send from its own
+ *     sandbox's addresses (src4/src6 sets of ifname . address), ARP included; ports without addresses (idle,
+ *     recycled endpoints) cannot send IP at all. Link-local IPv6 (needed for neighbour discovery) passes, but a
+ *     neighbour advertisement may only claim a target address the port owns (nd6: ifname . target) or a
+ *     link-local one, and router advertisements from sandbox ports are dropped.
  */
-import { PRIVATE_RANGES_V4, PRIVATE_RANGES_V6, type AddressList, type PortForward, type SandboxAddresses, type SandboxId, type SandboxPolicy } from '../../types.ts';
-import { splitFamilies } from '../../validate.ts';
+import {
+  PRIVATE_RANGES_V4,
+  PRIVATE_RANGES_V6,
+  type AddressList,
+  type PortForward,
+  type SandboxAddresses,
+  type SandboxId,
+  type SandboxPolicy,
+} from '../../types.ts';
+import { ipv4ToNumber, ipv6ToGroups } from '../../validate.ts';
 
 export interface TableSetup {
   table: string;
@@ -23,41 +41,137 @@ export interface TableSetup {
   ipv6Subnet: string;
 }
 
+export interface SandboxSpec {
+  id: SandboxId;
+  addresses: SandboxAddresses;
+  policy: SandboxPolicy;
+  forwards: PortForward[];
+  hostInterface?: string;
+}
+
 const ND = '{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert }';
 
-export function chainName(id: SandboxId): string {
+const LIST_SETS: Record<AddressList, string> = { allowOut: 'allow', denyOut: 'deny', dnsAllow: 'dns' };
+const FAMILIES = ['ipv4', 'ipv6'] as const;
+type Family = (typeof FAMILIES)[number];
+const digit = (f: Family) => (f === 'ipv4' ? 4 : 6);
+const addrType = (f: Family) => (f === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr');
+
+/** The shared set that holds one list's entries of one family: exact addresses (hash) or CIDRs (interval). */
+export function policySetName(list: AddressList, family: Family, cidr: boolean): string {
+  return `${LIST_SETS[list]}${digit(family)}${cidr ? 'net' : ''}`;
+}
+
+/** Every shared set keyed by `sandbox address . destination`. */
+export const POLICY_SETS: readonly string[] = (['allowOut', 'denyOut', 'dnsAllow'] as const).flatMap((l) =>
+  FAMILIES.flatMap((f) => [policySetName(l, f, false), policySetName(l, f, true)]),
+);
+/** Sets keyed by the sandbox address alone. */
+export const INTERNET_SETS = { ipv4: 'internet4', ipv6: 'internet6' } as const;
+export const MEMBER_SETS = { ipv4: 'members4', ipv6: 'members6' } as const;
+
+/** The comment on a sandbox's members4/members6 elements: how the kernel says which sandbox an address is. */
+export function memberComment(id: SandboxId): string {
   return `sbx-${id}`;
 }
 
-const LIST_TAGS: Record<AddressList, string> = { allowOut: 'a', denyOut: 'd', dnsAllow: 'n' };
+/** A sandbox's elements in the shared sets: set name → element keys (`<sandbox address> . <destination>`). */
+export type SandboxElements = Map<string, Set<string>>;
 
-export function setName(list: AddressList, family: 'ipv4' | 'ipv6', id: SandboxId): string {
-  return `${LIST_TAGS[list]}${family === 'ipv4' ? 4 : 6}-${id}`;
+/**
+ * The elements a policy installs. CIDRs nested in another CIDR of the same list are left out (the interval sets
+ * refuse an element inside another of the same key, and the outer one already matches everything they would).
+ */
+export function sandboxElements(a: SandboxAddresses, policy: SandboxPolicy): SandboxElements {
+  const out: SandboxElements = new Map();
+  const put = (set: string, key: string) => {
+    let s = out.get(set);
+    if (!s) out.set(set, (s = new Set()));
+    s.add(key);
+  };
+  for (const list of ['allowOut', 'denyOut', 'dnsAllow'] as const) {
+    for (const family of FAMILIES) {
+      const source = a[family];
+      const entries = policy[list].filter((e) => e.includes(':') === (family === 'ipv6'));
+      for (const e of entries) if (!e.includes('/')) put(policySetName(list, family, false), `${source} . ${e}`);
+      for (const e of outermostCidrs(entries.filter((x) => x.includes('/')))) put(policySetName(list, family, true), `${source} . ${e}`);
+    }
+  }
+  if (policy.allowInternetAccess) for (const family of FAMILIES) put(INTERNET_SETS[family], a[family]);
+  return out;
 }
 
-export function sandboxSetNames(id: SandboxId): string[] {
-  return (['allowOut', 'denyOut', 'dnsAllow'] as const).flatMap((l) => [setName(l, 'ipv4', id), setName(l, 'ipv6', id)]);
+/** The CIDRs (normalised, one family) not contained in another one of the list. */
+export function outermostCidrs(cidrs: readonly string[]): string[] {
+  const parsed = cidrs.map((text) => {
+    const [address, len] = text.split('/') as [string, string];
+    const v4 = ipv4ToNumber(address);
+    const bits = v4 !== undefined ? 32 : 128;
+    const start = v4 !== undefined ? BigInt(v4) : ipv6ToGroups(address)!.reduce((n, g) => (n << 16n) | BigInt(g), 0n);
+    const size = 1n << BigInt(bits - Number(len));
+    return { text, start, end: start + size - 1n };
+  });
+  // Prefixes either nest or are disjoint: by start, the widest first, each one inside the last kept is covered.
+  parsed.sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : x.end > y.end ? -1 : x.end < y.end ? 1 : 0));
+  const out: string[] = [];
+  let keptEnd = -1n;
+  for (const p of parsed) {
+    if (p.end <= keptEnd) continue;
+    out.push(p.text);
+    keptEnd = p.end;
+  }
+  return out;
 }
 
-function elements(list: readonly string[]): string {
-  return list.join(', ');
+/** One element per line, as `<set> { <key> }`: how audit names an element (KernelSandbox.sets for this backend). */
+export function describeElements(elements: SandboxElements): string[] {
+  const out: string[] = [];
+  for (const [set, keys] of elements) for (const k of keys) out.push(`${set} { ${k} }`);
+  return out.sort();
 }
 
-/** The root table (idempotent: `add` leaves existing objects; base chains are flushed and refilled). */
+/** The root table (idempotent: `add` leaves existing objects; base chains and `egress` are flushed and refilled). */
 export function renderInit(s: TableSetup): string {
   const t = s.table;
   const br = JSON.stringify(s.bridge);
+  const sets = FAMILIES.flatMap((f) => [
+    ...(['allowOut', 'denyOut', 'dnsAllow'] as const).flatMap((l) => [
+      `add set inet ${t} ${policySetName(l, f, false)} { type ${addrType(f)} . ${addrType(f)}; }`,
+      `add set inet ${t} ${policySetName(l, f, true)} { type ${addrType(f)} . ${addrType(f)}; flags interval; }`,
+    ]),
+    `add set inet ${t} ${INTERNET_SETS[f]} { type ${addrType(f)}; }`,
+    `add set inet ${t} ${MEMBER_SETS[f]} { type ${addrType(f)}; }`,
+  ]);
+  const egress = FAMILIES.flatMap((f) => {
+    const m = f === 'ipv4' ? 'ip' : 'ip6';
+    const key = `${m} saddr . ${m} daddr`;
+    return [
+      ...[false, true].map((cidr) => `add rule inet ${t} egress ${key} @${policySetName('denyOut', f, cidr)} drop`),
+    ];
+  });
+  for (const [list, verdict] of [['allowOut', 'accept'], ['dnsAllow', 'accept']] as const) {
+    for (const f of FAMILIES) {
+      const m = f === 'ipv4' ? 'ip' : 'ip6';
+      const dns = list === 'dnsAllow' ? 'meta l4proto { tcp, udp } th dport 53 ' : '';
+      for (const cidr of [false, true]) egress.push(`add rule inet ${t} egress ${dns}${m} saddr . ${m} daddr @${policySetName(list, f, cidr)} ${verdict}`);
+    }
+  }
+  egress.push(`add rule inet ${t} egress ip saddr @${INTERNET_SETS.ipv4} ip daddr != @private4 fib daddr type != local accept`);
+  egress.push(`add rule inet ${t} egress ip6 saddr @${INTERNET_SETS.ipv6} ip6 daddr != @private6 fib daddr type != local accept`);
+  egress.push(`add rule inet ${t} egress drop`);
   return `add table inet ${t}
-add map inet ${t} out4 { type ipv4_addr : verdict; }
-add map inet ${t} out6 { type ipv6_addr : verdict; }
 add map inet ${t} fwd4 { type inet_proto . inet_service : ipv4_addr . inet_service; }
 add map inet ${t} fwd6 { type inet_proto . inet_service : ipv6_addr . inet_service; }
 add set inet ${t} private4 { type ipv4_addr; flags interval; }
 add set inet ${t} private6 { type ipv6_addr; flags interval; }
 flush set inet ${t} private4
 flush set inet ${t} private6
-add element inet ${t} private4 { ${elements(PRIVATE_RANGES_V4)} }
-add element inet ${t} private6 { ${elements(PRIVATE_RANGES_V6)} }
+add element inet ${t} private4 { ${PRIVATE_RANGES_V4.join(', ')} }
+add element inet ${t} private6 { ${PRIVATE_RANGES_V6.join(', ')} }
+${sets.join('\n')}
+add chain inet ${t} egress
+flush chain inet ${t} egress
+${egress.join('\n')}
 add chain inet ${t} forward { type filter hook forward priority filter; policy accept; }
 add chain inet ${t} input { type filter hook input priority filter; policy accept; }
 add chain inet ${t} prerouting { type nat hook prerouting priority dstnat; policy accept; }
@@ -70,15 +184,15 @@ add rule inet ${t} forward iifname != ${br} oifname != ${br} accept
 add rule inet ${t} forward ct state established,related accept
 add rule inet ${t} forward ct state invalid drop
 add rule inet ${t} forward icmpv6 type ${ND} accept
-add rule inet ${t} forward iifname ${br} ip saddr vmap @out4
-add rule inet ${t} forward iifname ${br} ip6 saddr vmap @out6
+add rule inet ${t} forward iifname ${br} ip saddr @members4 jump egress
+add rule inet ${t} forward iifname ${br} ip6 saddr @members6 jump egress
 add rule inet ${t} forward oifname ${br} ct status dnat accept
 add rule inet ${t} forward drop
 add rule inet ${t} input iifname != ${br} accept
 add rule inet ${t} input ct state established,related accept
 add rule inet ${t} input icmpv6 type ${ND} accept
-add rule inet ${t} input ip saddr vmap @out4
-add rule inet ${t} input ip6 saddr vmap @out6
+add rule inet ${t} input ip saddr @members4 jump egress
+add rule inet ${t} input ip6 saddr @members6 jump egress
 add rule inet ${t} input drop
 add rule inet ${t} prerouting fib daddr type local dnat ip to meta l4proto . th dport map @fwd4
 add rule inet ${t} prerouting fib daddr type local dnat ip6 to meta l4proto . th dport map @fwd6
@@ -87,55 +201,50 @@ add rule inet ${t} postrouting ip6 saddr ${s.ipv6Subnet} oifname != ${br} masque
 add table bridge ${t}
 add set bridge ${t} src4 { type ifname . ipv4_addr; }
 add set bridge ${t} src6 { type ifname . ipv6_addr; }
+add set bridge ${t} nd6 { typeof iifname . @th,64,128; }
 add chain bridge ${t} prerouting { type filter hook prerouting priority filter; policy accept; }
 flush chain bridge ${t} prerouting
 add rule bridge ${t} prerouting iifname "${t}-*" ether type arp iifname . arp saddr ip != @src4 drop
 add rule bridge ${t} prerouting iifname "${t}-*" ether type ip iifname . ip saddr != @src4 drop
+add rule bridge ${t} prerouting iifname "${t}-*" ether type ip6 icmpv6 type nd-router-advert drop
+add rule bridge ${t} prerouting iifname "${t}-*" ether type ip6 icmpv6 type nd-neighbor-advert @th,64,16 & 0xffc0 != 0xfe80 iifname . @th,64,128 != @nd6 drop
 add rule bridge ${t} prerouting iifname "${t}-*" ether type ip6 ip6 saddr fe80::/10 accept
 add rule bridge ${t} prerouting iifname "${t}-*" ether type ip6 ip6 saddr :: accept
 add rule bridge ${t} prerouting iifname "${t}-*" ether type ip6 iifname . ip6 saddr != @src6 drop
 `;
 }
 
-function renderSets(t: string, id: SandboxId, policy: SandboxPolicy): string {
-  let out = '';
-  for (const list of ['allowOut', 'denyOut', 'dnsAllow'] as const) {
-    const fam = splitFamilies(policy[list]);
-    for (const family of ['ipv4', 'ipv6'] as const) {
-      const name = setName(list, family, id);
-      out += `add set inet ${t} ${name} { type ${family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr'}; flags interval; auto-merge; }\n`;
-      out += `flush set inet ${t} ${name}\n`;
-      if (fam[family].length) out += `add element inet ${t} ${name} { ${elements(fam[family])} }\n`;
-    }
+/** Deletes of `before − after` first (an interval set refuses a new CIDR inside one still present), then adds. */
+export function renderElementChanges(t: string, before: SandboxElements, after: SandboxElements): string {
+  let deletes = '';
+  let adds = '';
+  for (const set of new Set([...before.keys(), ...after.keys()])) {
+    const was = before.get(set) ?? new Set<string>();
+    const now = after.get(set) ?? new Set<string>();
+    const gone = [...was].filter((k) => !now.has(k));
+    const added = [...now].filter((k) => !was.has(k));
+    if (gone.length) deletes += `delete element inet ${t} ${set} { ${gone.join(', ')} }\n`;
+    if (added.length) adds += `add element inet ${t} ${set} { ${added.join(', ')} }\n`;
   }
+  return deletes + adds;
+}
+
+function renderMembers(t: string, id: SandboxId, a: SandboxAddresses, want: 'present' | 'absent'): string {
+  const c = JSON.stringify(memberComment(id));
+  let out = `add element inet ${t} ${MEMBER_SETS.ipv4} { ${a.ipv4} comment ${c} }\nadd element inet ${t} ${MEMBER_SETS.ipv6} { ${a.ipv6} comment ${c} }\n`;
+  if (want === 'absent') out += `delete element inet ${t} ${MEMBER_SETS.ipv4} { ${a.ipv4} }\ndelete element inet ${t} ${MEMBER_SETS.ipv6} { ${a.ipv6} }\n`;
   return out;
 }
 
 /**
- * Creates or replaces one sandbox's chain, sets, verdict-map entries, anti-spoof entries and forwards in one script.
- * `previous` (what the last apply installed) lets it take away forwards and spoof entries no longer wanted.
+ * Creates or replaces one sandbox's policy elements, membership, anti-spoof entries and forwards in one script.
+ * `held` is what the sandbox's keys hold in the kernel now (the elements of the previous policy, when that is
+ * known to be in force); `previous` lets it take away forwards and spoof entries no longer wanted.
  */
-export function renderSandbox(t: string, r: SandboxSpec, previous?: SandboxSpec): string {
-  const c = chainName(r.id);
-  const s = (l: AddressList, f: 'ipv4' | 'ipv6') => setName(l, f, r.id);
-  let out = renderSets(t, r.id, r.policy);
-  out += `add chain inet ${t} ${c}\nflush chain inet ${t} ${c}\n`;
-  out += `add rule inet ${t} ${c} ip daddr @${s('denyOut', 'ipv4')} drop\n`;
-  out += `add rule inet ${t} ${c} ip6 daddr @${s('denyOut', 'ipv6')} drop\n`;
-  out += `add rule inet ${t} ${c} ip daddr @${s('allowOut', 'ipv4')} accept\n`;
-  out += `add rule inet ${t} ${c} ip6 daddr @${s('allowOut', 'ipv6')} accept\n`;
-  out += `add rule inet ${t} ${c} meta l4proto { tcp, udp } th dport 53 ip daddr @${s('dnsAllow', 'ipv4')} accept\n`;
-  out += `add rule inet ${t} ${c} meta l4proto { tcp, udp } th dport 53 ip6 daddr @${s('dnsAllow', 'ipv6')} accept\n`;
-  if (r.policy.allowInternetAccess) {
-    out += `add rule inet ${t} ${c} ip daddr @private4 drop\n`;
-    out += `add rule inet ${t} ${c} ip6 daddr @private6 drop\n`;
-    out += `add rule inet ${t} ${c} fib daddr type local drop\n`;
-    out += `add rule inet ${t} ${c} accept\n`;
-  }
-  out += `add rule inet ${t} ${c} drop\n`;
-  // `add` of an element that exists with the same value is a no-op, so re-applying is safe.
-  out += `add element inet ${t} out4 { ${r.addresses.ipv4} : jump ${c} }\n`;
-  out += `add element inet ${t} out6 { ${r.addresses.ipv6} : jump ${c} }\n`;
+export function renderSandbox(t: string, r: SandboxSpec, held: SandboxElements, previous?: SandboxSpec): string {
+  let out = renderElementChanges(t, held, sandboxElements(r.addresses, r.policy));
+  // `add` of an element that exists is a no-op, so re-applying is safe.
+  out += renderMembers(t, r.id, r.addresses, 'present');
   if (previous?.hostInterface && previous.hostInterface !== r.hostInterface) {
     out += renderSpoofEntries(t, previous.hostInterface, previous.addresses, 'absent');
   }
@@ -147,16 +256,27 @@ export function renderSandbox(t: string, r: SandboxSpec, previous?: SandboxSpec)
   return out;
 }
 
-export interface SandboxSpec {
-  id: SandboxId;
-  addresses: SandboxAddresses;
-  policy: SandboxPolicy;
-  forwards: PortForward[];
-  hostInterface?: string;
+/** Removes everything of one sandbox: its membership first (from then on it can open nothing), its elements, the rest. */
+export function renderRemoveSandbox(
+  t: string,
+  id: SandboxId,
+  known: { addresses: SandboxAddresses; forwards: PortForward[]; hostInterface?: string },
+  held: SandboxElements,
+): string {
+  let out = renderMembers(t, id, known.addresses, 'absent');
+  out += renderElementChanges(t, held, new Map());
+  for (const f of known.forwards) out += renderForward(t, known.addresses, f, 'absent');
+  if (known.hostInterface) out += renderSpoofEntries(t, known.hostInterface, known.addresses, 'absent');
+  return out;
 }
 
 export function sameForward(a: PortForward, b: PortForward): boolean {
   return a.protocol === b.protocol && a.hostPort === b.hostPort && a.sandboxPort === b.sandboxPort;
+}
+
+/** The IPv6 address as the 128-bit integer the nd6 set holds (it is keyed by a raw payload field). */
+export function ipv6Integer(address: string): string {
+  return `0x${ipv6ToGroups(address)!.map((g) => g.toString(16).padStart(4, '0')).join('')}`;
 }
 
 /**
@@ -165,8 +285,13 @@ export function sameForward(a: PortForward, b: PortForward): boolean {
  */
 export function renderSpoofEntries(t: string, hostInterface: string, a: SandboxAddresses, want: 'present' | 'absent'): string {
   const i = JSON.stringify(hostInterface);
-  let out = `add element bridge ${t} src4 { ${i} . ${a.ipv4} }\nadd element bridge ${t} src6 { ${i} . ${a.ipv6} }\n`;
-  if (want === 'absent') out += `delete element bridge ${t} src4 { ${i} . ${a.ipv4} }\ndelete element bridge ${t} src6 { ${i} . ${a.ipv6} }\n`;
+  const els: Array<[string, string]> = [
+    ['src4', `${i} . ${a.ipv4}`],
+    ['src6', `${i} . ${a.ipv6}`],
+    ['nd6', `${i} . ${ipv6Integer(a.ipv6)}`],
+  ];
+  let out = els.map(([set, el]) => `add element bridge ${t} ${set} { ${el} }\n`).join('');
+  if (want === 'absent') out += els.map(([set, el]) => `delete element bridge ${t} ${set} { ${el} }\n`).join('');
   return out;
 }
 
@@ -176,38 +301,5 @@ export function renderForward(t: string, a: SandboxAddresses, f: PortForward, wa
     `add element inet ${t} fwd4 { ${key} : ${a.ipv4} . ${f.sandboxPort} }\n` +
     `add element inet ${t} fwd6 { ${key} : ${a.ipv6} . ${f.sandboxPort} }\n`;
   if (want === 'absent') out += `delete element inet ${t} fwd4 { ${key} }\ndelete element inet ${t} fwd6 { ${key} }\n`;
-  return out;
-}
-
-/** Removes everything of one sandbox, idempotently (each object is ensured, then deleted). */
-export function renderRemoveSandbox(t: string, id: SandboxId, known?: Omit<SandboxSpec, 'id' | 'policy'>): string {
-  const c = chainName(id);
-  let out = `add chain inet ${t} ${c}\n`;
-  if (known) {
-    out += `add element inet ${t} out4 { ${known.addresses.ipv4} : jump ${c} }\n`;
-    out += `add element inet ${t} out6 { ${known.addresses.ipv6} : jump ${c} }\n`;
-    out += `delete element inet ${t} out4 { ${known.addresses.ipv4} }\n`;
-    out += `delete element inet ${t} out6 { ${known.addresses.ipv6} }\n`;
-    for (const f of known.forwards) out += renderForward(t, known.addresses, f, 'absent');
-    if (known.hostInterface) out += renderSpoofEntries(t, known.hostInterface, known.addresses, 'absent');
-  }
-  out += `delete chain inet ${t} ${c}\n`;
-  for (const list of ['allowOut', 'denyOut', 'dnsAllow'] as const) {
-    for (const family of ['ipv4', 'ipv6'] as const) {
-      const name = setName(list, family, id);
-      out += `add set inet ${t} ${name} { type ${family === 'ipv4' ? 'ipv4_addr' : 'ipv6_addr'}; flags interval; auto-merge; }\ndelete set inet ${t} ${name}\n`;
-    }
-  }
-  return out;
-}
-
-export function renderAddElements(t: string, id: SandboxId, list: AddressList, entries: string[], replace: boolean): string {
-  const fam = splitFamilies(entries);
-  let out = '';
-  for (const family of ['ipv4', 'ipv6'] as const) {
-    const name = setName(list, family, id);
-    if (replace) out += `flush set inet ${t} ${name}\n`;
-    if (fam[family].length) out += `add element inet ${t} ${name} { ${elements(fam[family])} }\n`;
-  }
   return out;
 }
