@@ -10,6 +10,7 @@ import { CommandError, runChecked, type CommandRunner } from '../../../host/comm
 import type { AddressList, PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from '../../types.ts';
 import { inSubnet, parseAddress, parseCidr, parseSandboxId } from '../../validate.ts';
 import type { Binding, ConnectionState, FirewallBackend, FirewallInventory, KernelSandbox, SandboxRules } from '../firewall.ts';
+import { HelperRunner } from './helper-runner.ts';
 import { NftSession } from './session.ts';
 import {
   describeElements,
@@ -32,6 +33,9 @@ export class NftablesFirewall implements FirewallBackend {
   readonly kind = 'nftables' as const;
 
   private readonly session?: NftSession;
+  /** Runs conntrack: through a small helper process with the persistent session (see helper-runner.ts). */
+  private readonly states: CommandRunner;
+  private readonly helper?: HelperRunner;
 
   constructor(
     private readonly runner: CommandRunner,
@@ -40,12 +44,17 @@ export class NftablesFirewall implements FirewallBackend {
     /** Apply changes through one long-lived `nft -i` (no spawn per change) instead of `nft -f -` per change. */
     options: { persistentSession?: boolean } = {},
   ) {
-    if (options.persistentSession) this.session = new NftSession(table);
+    if (options.persistentSession) {
+      this.session = new NftSession(table);
+      this.helper = new HelperRunner(['conntrack']);
+    }
+    this.states = this.helper ?? runner;
   }
 
-  /** Stops the persistent nft process, if any. */
+  /** Stops the persistent nft process and the conntrack helper, if any. */
   close(): void {
     this.session?.close();
+    this.helper?.close();
   }
 
   async preflight(): Promise<string[]> {
@@ -170,7 +179,7 @@ export class NftablesFirewall implements FirewallBackend {
     }
     await Promise.all(
       runs.map(async (argv) => {
-        const result = await this.runner.run(argv);
+        const result = await this.states.run(argv);
         // conntrack exits 1 when nothing matched ("0 flow entries have been deleted"): fine, it raced an expiry.
         if (result.code !== 0 && !/0 flow entries/.test(result.stderr)) throw new CommandError(result);
       }),
@@ -186,7 +195,7 @@ export class NftablesFirewall implements FirewallBackend {
   private async readStates(): Promise<ConnectionState[]> {
     let text = await readFile('/proc/net/nf_conntrack', 'utf8').catch(() => undefined);
     if (text === undefined) {
-      const [v4, v6] = await Promise.all(['ipv4', 'ipv6'].map((f) => runChecked(this.runner, ['conntrack', '-L', '-f', f])));
+      const [v4, v6] = await Promise.all(['ipv4', 'ipv6'].map((f) => runChecked(this.states, ['conntrack', '-L', '-f', f])));
       text = `${v4!.stdout}\n${v6!.stdout}`;
     }
     const out: ConnectionState[] = [];
