@@ -5,10 +5,10 @@
  * before anything is created, and a last deferred check fails the run if the kernel still holds anything named
  * after the prefix (or the rig's own "cgx…" objects) once every cleanup has run.
  */
-import type { Cubenet, CubenetOptions } from '@coppice/runtime/net/cubenet.ts';
+import type { Cubenet } from '@coppice/runtime/net/cubenet.ts';
 import type { CommandRunner } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
-import { openRigCubenet, type RigNet } from '../lifecycle/rig-cubenet.ts';
+import { openRigCubenet, type RigCubenetOptions, type RigNet } from '../lifecycle/rig-cubenet.ts';
 
 export interface EdgeNet extends RigNet {
   /** Prefix of what the rig itself creates beside cubenet (peer namespace, veths, ifb): never `<prefix>-…`. */
@@ -26,7 +26,7 @@ export const EDGE_NETS = {
 export async function openEdgeCubenet(
   ctx: RigContext,
   net: EdgeNet,
-  options: Pick<CubenetOptions, 'spares' | 'maxIdle'> = {},
+  options: RigCubenetOptions = {},
 ): Promise<Cubenet> {
   // Registered first, so it runs after every other cleanup of the rig.
   ctx.defer(async () => {
@@ -36,9 +36,9 @@ export async function openEdgeCubenet(
   return openRigCubenet(ctx, options, net);
 }
 
-/** Kernel objects carrying the rig's names: nft tables, links and namespaces `<prefix>-…` or `<own>-…`. */
+/** Kernel objects carrying the rig's names: nft tables, links and namespaces `<prefix>-…`, `<prefix>_…` (rate-limit ifbs) or `<own>-…`. */
 export async function edgeLeftovers(runner: CommandRunner, net: Pick<EdgeNet, 'prefix' | 'own'>): Promise<string[]> {
-  const mine = (name: string) => name.startsWith(`${net.prefix}-`) || name.startsWith(`${net.own}-`);
+  const mine = (name: string) => name.startsWith(`${net.prefix}-`) || name.startsWith(`${net.prefix}_`) || name.startsWith(`${net.own}-`);
   const out: string[] = [];
   const tables = await runner.run(['nft', 'list', 'tables']);
   for (const line of tables.stdout.split('\n')) {

@@ -1,23 +1,38 @@
 /**
  * What every network rig needs: a cubenet of its own (prefix "cnr", 10.78.0.0/24 + fd78::/64, state in the run's
  * temporary folder) whose teardown is deferred before anything is created, so a failure or Ctrl-C removes every
- * sandbox, endpoint, the bridge and the nft tables. Reconcile on open removes leftovers of a crashed earlier run.
+ * sandbox, endpoint, the bridge and the firewall objects. Reconcile on open removes leftovers of a crashed earlier
+ * run. Opened with the runtime's openCubenet, so on FreeBSD the same calls run on pf, VNET jails and dummynet.
  */
 import { join } from 'node:path';
 import type { Cubenet, CubenetOptions } from '@coppice/runtime/net/cubenet.ts';
+import type { Endpoint } from '@coppice/runtime/net/endpoint/endpoint.ts';
+import { FreeBsdEndpoints } from '@coppice/runtime/net/endpoint/freebsd/freebsd-endpoints.ts';
 import { LinuxEndpoints } from '@coppice/runtime/net/endpoint/linux/netns.ts';
+import { PfFirewall } from '@coppice/runtime/net/firewall/pf/pf.ts';
 import { NftablesFirewall } from '@coppice/runtime/net/firewall/nftables/nftables.ts';
-import { openLinuxCubenet } from '@coppice/runtime/net/linux.ts';
+import { openCubenet } from '@coppice/runtime/net/open.ts';
+import { DummynetRateLimiter, DummynetPipes } from '@coppice/runtime/net/rate-limit/dummynet.ts';
+import { TcRateLimiter } from '@coppice/runtime/net/rate-limit/tc.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
+import { untilListeningLinux } from '../host-limits/pair-linux.ts';
 
 export const RIG_PREFIX = 'cnr';
 export const RIG_SUBNETS = { ipv4: '10.78.0.0/24', ipv6: 'fd78::/64' } as const;
 
-export async function cubenetPreflight(ctx: PreflightContext): Promise<string[]> {
-  if (ctx.platform !== 'linux') return ['the FreeBSD backend of cubenet is not wired into the rigs yet'];
+/** What the rig's cubenet needs on this platform (the same checks its init makes), plus rate limits if asked. */
+export async function cubenetPreflight(ctx: PreflightContext, needs: { rateLimits?: boolean; maxSandboxes?: number } = {}): Promise<string[]> {
+  if (ctx.platform === 'freebsd') {
+    return [
+      ...(await new PfFirewall(ctx.runner, RIG_PREFIX, { maxSandboxes: needs.maxSandboxes ?? 16 }).preflight()),
+      ...(await new FreeBsdEndpoints(ctx.runner, RIG_PREFIX).preflight()),
+      ...(needs.rateLimits ? await new DummynetRateLimiter(ctx.runner, new DummynetPipes(0, 1)).preflight() : []),
+    ];
+  }
   const reasons = [
     ...(await new NftablesFirewall(ctx.runner, RIG_PREFIX).preflight()),
     ...(await new LinuxEndpoints(ctx.runner).preflight()),
+    ...(needs.rateLimits ? await new TcRateLimiter(ctx.runner, RIG_PREFIX).preflight() : []),
   ];
   const ns = await ctx.runner.run(['ip', 'netns', 'list']);
   if (ns.code !== 0) reasons.push(`network namespaces unavailable: ${ns.stderr.trim()}`);
@@ -33,15 +48,19 @@ export interface RigNet {
 
 export const CORE_RIG_NET: RigNet = { prefix: RIG_PREFIX, ipv4Subnet: RIG_SUBNETS.ipv4, ipv6Subnet: RIG_SUBNETS.ipv6 };
 
-export async function openRigCubenet(
-  ctx: RigContext,
-  options: Pick<CubenetOptions, 'spares' | 'maxIdle'> = {},
-  rigNet: RigNet = CORE_RIG_NET,
-): Promise<Cubenet> {
-  const net = await openLinuxCubenet({
+export interface RigCubenetOptions extends Pick<CubenetOptions, 'spares' | 'maxIdle'> {
+  /** Open with the platform's rate limiter (tc / dummynet); its prerequisites are then checked at init. */
+  rateLimits?: boolean;
+}
+
+export async function openRigCubenet(ctx: RigContext, options: RigCubenetOptions = {}, rigNet: RigNet = CORE_RIG_NET): Promise<Cubenet> {
+  const { rateLimits = false, ...rest } = options;
+  const net = await openCubenet({
+    platform: ctx.platform,
     config: { prefix: rigNet.prefix, ipv4Subnet: rigNet.ipv4Subnet, ipv6Subnet: rigNet.ipv6Subnet, stateDir: join(ctx.tmpdir, 'cubenet') },
     runner: ctx.runner,
-    ...options,
+    rateLimits,
+    ...rest,
     onBackgroundError: (e) => ctx.log(`cubenet background: ${e.message}`),
   });
   ctx.defer(async () => {
@@ -52,11 +71,30 @@ export async function openRigCubenet(
     prefix: rigNet.prefix,
     ipv4: rigNet.ipv4Subnet,
     ipv6: rigNet.ipv6Subnet,
-    firewall: 'nftables (persistent nft -i)',
-    endpoints: 'netns+veth',
+    ...(ctx.platform === 'freebsd'
+      ? { firewall: 'pf (anchor per sandbox)', endpoints: 'VNET jail+epair', ...(rateLimits ? { rateLimits: 'dummynet pipe + dnpipe' } : {}) }
+      : { firewall: 'nftables (persistent nft -i)', endpoints: 'netns+veth', ...(rateLimits ? { rateLimits: 'tc: ingress mirred -> ifb -> tbf' } : {}) }),
   });
   await net.init();
   return net;
+}
+
+/** argv prefix that runs a command inside a VM-less sandbox (`ip netns exec NS` / `jexec JAIL`). */
+export function sandboxExec(ctx: PreflightContext, endpoint: Endpoint): string[] {
+  if (!endpoint.isolation) throw new Error(`endpoint ${endpoint.hostInterface} is not an isolated (VM-less) sandbox`);
+  return ctx.platform === 'freebsd' ? ['jexec', endpoint.isolation] : ['ip', 'netns', 'exec', endpoint.isolation];
+}
+
+/** Waits until a TCP port listens inside a sandbox (FreeBSD: sockstat(1) of either family lists it after its header). */
+export async function untilListening(ctx: RigContext, exec: string[], port: number): Promise<void> {
+  if (ctx.platform !== 'freebsd') return untilListeningLinux(ctx, exec, port);
+  for (let i = 0; i < 200; i++) {
+    ctx.signal.throwIfAborted();
+    const s = await ctx.runner.run([...exec, 'sockstat', '-l', '-P', 'tcp', '-p', String(port)]);
+    if (s.code === 0 && s.stdout.trim().split('\n').length > 1) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`nothing listens on TCP port ${port} after 5 s`);
 }
 
 /** Milliseconds since t0 (performance.now()). */

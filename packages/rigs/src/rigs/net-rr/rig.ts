@@ -1,7 +1,7 @@
 /** net-rr: sandbox↔sandbox TCP round trip with policies loaded, IPv4 (sockperf) and IPv6 (tcp-rr). */
 import { quantile } from '@coppice/results-schema';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { cubenetPreflight, openRigCubenet } from '../lifecycle/rig-cubenet.ts';
+import { cubenetPreflight, openRigCubenet, sandboxExec } from '../lifecycle/rig-cubenet.ts';
 import { buildTcpRr, keep, sockperfRtts, tcpRrRtts } from './rr-tools.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
@@ -23,7 +23,7 @@ export async function run(ctx: RigContext): Promise<void> {
   await net.setPolicy(a.id, { allowOut: [b.addresses.ipv4, b.addresses.ipv6, ...filler(98, 1)], denyOut: filler(100, 2) });
   await net.setPolicy(b.id, { allowOut: [a.addresses.ipv4, a.addresses.ipv6, ...filler(98, 3)], denyOut: filler(100, 4) });
   ctx.param('policyEntriesPerSandbox', 200);
-  const side = (s: typeof a, family: 'ipv4' | 'ipv6') => ({ exec: ['ip', 'netns', 'exec', s.endpoint.isolation!], address: s.addresses[family] });
+  const side = (s: typeof a, family: 'ipv4' | 'ipv6') => ({ exec: sandboxExec(ctx, s.endpoint), address: s.addresses[family] });
 
   ctx.progress('rtt ipv4 (sockperf)', 0, 3);
   const v4 = await sockperfRtts(ctx, side(a, 'ipv4'), side(b, 'ipv4'), 11111, seconds);

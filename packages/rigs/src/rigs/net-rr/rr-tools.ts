@@ -10,7 +10,7 @@ import { evenSubsample } from '@coppice/results-schema';
 import { runChecked } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
 import { parseSockperfFullLog } from '../host-limits/sockperf.ts';
-import { untilListeningLinux } from '../host-limits/pair-linux.ts';
+import { untilListening } from '../lifecycle/rig-cubenet.ts';
 
 export const TCP_RR_SOURCE = fileURLToPath(new URL('./tcp-rr.c', import.meta.url));
 
@@ -30,7 +30,7 @@ export interface RrSide {
 export async function sockperfRtts(ctx: RigContext, client: RrSide, server: RrSide, port: number, seconds: number): Promise<number[]> {
   const child = ctx.spawn([...server.exec, 'sockperf', 'server', '--tcp', '-i', server.address, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
-    await untilListeningLinux(ctx, server.exec, port);
+    await untilListening(ctx, server.exec, port);
     const log = join(ctx.tmpdir, `sockperf-${port}.csv`);
     await runChecked(
       ctx.runner,

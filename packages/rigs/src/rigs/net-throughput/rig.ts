@@ -1,8 +1,7 @@
 /** net-throughput: iperf3 between two sandboxes, 1 and 16 streams, IPv4 and IPv6. */
 import { runChecked } from '@coppice/runtime';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { untilListeningLinux } from '../host-limits/pair-linux.ts';
-import { cubenetPreflight, openRigCubenet } from '../lifecycle/rig-cubenet.ts';
+import { cubenetPreflight, openRigCubenet, sandboxExec, untilListening } from '../lifecycle/rig-cubenet.ts';
 import { filler } from '../net-rr/rig.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
@@ -31,12 +30,12 @@ export async function run(ctx: RigContext): Promise<void> {
   const b = await net.checkout();
   await net.setPolicy(a.id, { allowOut: [b.addresses.ipv4, b.addresses.ipv6, ...filler(98, 1)], denyOut: filler(100, 2) });
   await net.setPolicy(b.id, { allowOut: filler(100, 3), denyOut: filler(100, 4) });
-  const execA = ['ip', 'netns', 'exec', a.endpoint.isolation!];
-  const execB = ['ip', 'netns', 'exec', b.endpoint.isolation!];
+  const execA = sandboxExec(ctx, a.endpoint);
+  const execB = sandboxExec(ctx, b.endpoint);
   const port = 15201;
   const server = ctx.spawn([...execB, 'iperf3', '-s', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   ctx.defer(() => void server.kill('SIGKILL'));
-  await untilListeningLinux(ctx, execB, port);
+  await untilListening(ctx, execB, port);
   const combos = [
     ['ipv4', '1'],
     ['ipv4', '16'],

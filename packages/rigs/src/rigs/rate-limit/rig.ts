@@ -1,15 +1,16 @@
 /**
- * rate-limit: a sandbox's egress limited to 100 Mbit/s, and what iperf3 from the sandbox to an external peer gets
- * through it (see manifest.ts for the clock).
+ * rate-limit: a sandbox's egress limited to 100 Mbit/s with cubenet's setRateLimit, and what iperf3 from the sandbox
+ * to an external peer gets through it (see manifest.ts for the clock).
  */
 import { runChecked } from '@coppice/runtime';
+import { tcIfbName } from '@coppice/runtime/net/rate-limit/tc.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { EDGE_NETS, openEdgeCubenet } from '../egress/edge-cubenet.ts';
 import { createExternalPeer, type ExternalPeer } from '../egress/external-peer.ts';
 import { untilListeningLinux } from '../host-limits/pair-linux.ts';
 import { cubenetPreflight } from '../lifecycle/rig-cubenet.ts';
 import { goodputAsFrames, parseIperfJson, type IperfRun } from './iperf3.ts';
-import { installShaper, TC_BATCH_ARGV, tbfCounterReader, type ShaperSpec } from './linux-shaper.ts';
+import { TC_BATCH_ARGV, tbfCounterReader } from './tbf-counter.ts';
 import { withinCheck } from './within.ts';
 
 const NET = EDGE_NETS['rate-limit'];
@@ -17,37 +18,14 @@ const CONFIGURED_MBIT = 100;
 const PORT = 5201;
 
 export async function preflight(ctx: PreflightContext): Promise<string[]> {
-  const reasons = await cubenetPreflight(ctx);
-  if (ctx.platform !== 'linux') return reasons;
-  // ifb + tbf + u32/mirred must all be in this kernel (nothing can be loaded here): try them on a scratch pair.
-  const probe = `${NET.own}-pf`;
-  const steps = [
-    ['ip', 'link', 'add', `${probe}i`, 'type', 'ifb'],
-    ['tc', 'qdisc', 'add', 'dev', `${probe}i`, 'root', 'tbf', 'rate', '100mbit', 'burst', '16000', 'latency', '20ms'],
-    ['ip', 'link', 'add', `${probe}a`, 'type', 'veth', 'peer', 'name', `${probe}b`],
-    ['tc', 'qdisc', 'add', 'dev', `${probe}a`, 'handle', 'ffff:', 'ingress'],
-    ['tc', 'filter', 'add', 'dev', `${probe}a`, 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', `${probe}i`],
-  ];
-  try {
-    for (const argv of steps) {
-      const r = await ctx.runner.run(argv);
-      if (r.code !== 0) {
-        reasons.push(`the kernel cannot shape a sandbox's egress: \`${argv.join(' ')}\` fails: ${r.stderr.trim().split('\n')[0]}`);
-        break;
-      }
-    }
-  } finally {
-    for (const link of [`${probe}a`, `${probe}i`]) {
-      if ((await ctx.runner.run(['ip', 'link', 'show', 'dev', link])).code === 0) await ctx.runner.run(['ip', 'link', 'del', link]);
-    }
-  }
-  return reasons;
+  // cubenet's own prerequisites, its rate limiter's included (on Linux: ifb, tbf, ingress, u32 + mirred, tried).
+  return cubenetPreflight(ctx, { rateLimits: true });
 }
 
 export async function run(ctx: RigContext): Promise<void> {
   const seconds = ctx.param('measuredSeconds', ctx.samples);
   const omit = ctx.param('omittedSeconds', ctx.quick ? 1 : 3);
-  const net = await openEdgeCubenet(ctx, NET);
+  const net = await openEdgeCubenet(ctx, NET, { rateLimits: true });
   const peer = await createExternalPeer(ctx, {
     own: NET.own,
     ipv4: { host: '10.95.3.1', peer: '10.95.3.2', prefixLength: 30 },
@@ -62,15 +40,16 @@ export async function run(ctx: RigContext): Promise<void> {
   const unlimitedMbit = ctx.param('unlimitedMbit', round(unlimited.receivedBitsPerSecond / 1e6));
   if (unlimitedMbit < CONFIGURED_MBIT * 1.5) throw new Error(`without a limit the path carries only ${unlimitedMbit} Mbit/s: a ${CONFIGURED_MBIT} Mbit/s limit would not be what bounds it`);
 
-  const shaper: ShaperSpec = { device: sandbox.endpoint.hostInterface, ifb: `${NET.own}-ifb`, rateMbit: CONFIGURED_MBIT, burstBytes: 250_000, latencyMs: 50 };
-  const argvs = await installShaper(ctx.runner, shaper, (c) => ctx.defer(c));
-  ctx.param('limit', { ...shaper, appliedBy: 'the rig (tc: ingress mirred → ifb → tbf); cubenet has no rate-limit primitive yet', commands: argvs.map((a) => a.join(' ')) });
+  await net.setRateLimit(sandbox.id, { egressMbit: CONFIGURED_MBIT });
+  const ifb = tcIfbName(NET.prefix, net.ipam.hostOf(sandbox.addresses.ipv4)!);
+  const tbf = await runChecked(ctx.runner, ['tc', '-j', 'qdisc', 'show', 'dev', ifb]);
+  ctx.param('limit', { egressMbit: CONFIGURED_MBIT, appliedBy: 'cubenet setRateLimit (tc: ingress mirred -> ifb -> tbf)', ifb, qdisc: JSON.parse(tbf.stdout) });
 
   ctx.progress('limited', 1, 2);
   const series = ctx.series('achieved-rate', { configured: String(CONFIGURED_MBIT) });
   const limitedRun = iperf(ctx, sandboxExec, peer, seconds + 1, omit);
   // The bytes the limit let through, one sample a second, after iperf3's omitted start (slow start, the full bucket).
-  const counter = tbfCounterReader(ctx.spawn([...TC_BATCH_ARGV], { stdio: ['pipe', 'pipe', 'pipe'] }), shaper.ifb);
+  const counter = tbfCounterReader(ctx.spawn([...TC_BATCH_ARGV], { stdio: ['pipe', 'pipe', 'pipe'] }), ifb);
   ctx.defer(() => counter.close());
   await sleep(omit * 1000 + 250, ctx.signal);
   let last = await counter.read();
@@ -92,6 +71,8 @@ export async function run(ctx: RigContext): Promise<void> {
   const goodputFrames = ctx.param('goodputAsFramesMbit', round(goodputAsFrames(goodput, limited.mss)));
   ctx.param('mss', limited.mss);
   const wire = withinCheck(rates, CONFIGURED_MBIT, 0.05);
+  ctx.param('intervalsAbove5Percent', wire.above);
+  ctx.param('intervalsBelow5Percent', wire.below);
   const crossOk = Math.abs(goodputFrames - CONFIGURED_MBIT) / CONFIGURED_MBIT <= 0.05;
   ctx.check(
     'within-5-percent',
@@ -119,8 +100,10 @@ async function iperf(ctx: RigContext, sandboxExec: string[], peer: ExternalPeer,
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+    const onAbort = () => (clearTimeout(timer), reject(signal.reason));
+    // The listener goes when the timer fires: one per sleep would pile up on the run's signal.
+    const timer = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 

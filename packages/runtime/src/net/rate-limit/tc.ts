@@ -30,8 +30,7 @@ export class TcRateLimiter implements RateLimiter {
   }
 
   ifbName(slot: number): string {
-    if (!Number.isInteger(slot) || slot < 1 || slot > 99_999) throw new Error(`rate-limit slot must be 1-99999, got ${slot}`);
-    return parseInterfaceName(`${this.prefix}_rl${slot}`);
+    return tcIfbName(this.prefix, slot);
   }
 
   /** Tries the pieces on a scratch pair (ifb, tbf, ingress, u32 + mirred) and removes it: no module can be assumed. */
@@ -128,6 +127,12 @@ export class TcRateLimiter implements RateLimiter {
     if (object.hostInterface !== undefined) await this.detach(parseInterfaceName(object.hostInterface));
     if (object.slot !== undefined) await this.deleteLink(this.ifbName(object.slot));
   }
+}
+
+/** The ifb that shapes the sandbox in `slot` of cubenet `prefix` (its tbf's counters are the limit's). */
+export function tcIfbName(prefix: string, slot: number): string {
+  if (!Number.isInteger(slot) || slot < 1 || slot > 99_999) throw new Error(`rate-limit slot must be 1-99999, got ${slot}`);
+  return parseInterfaceName(`${parsePrefix(prefix)}_rl${slot}`);
 }
 
 interface TcQdisc {
