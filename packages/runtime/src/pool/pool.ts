@@ -309,12 +309,20 @@ export class Pool {
   private async checkoutHot(entry: EntryRecord, policy: unknown): Promise<CheckoutResult> {
     const vm = this.vms.get(entry.id);
     if (!vm) throw new Error(`entry ${entry.id} has no VM`);
-    const saved = this.save();
+    // The guest's wake-up (milliseconds) is the critical path: SIGCONT first, then one journal line (a write(2)
+    // that reaches the kernel before the sandbox is handed out; see PoolStateFile), no file rewrite. A controller
+    // killed between SIGCONT and the line leaves an idle entry whose VM runs: reconcile stops it again.
     await vm.resume();
-    await vm.probe({ timeoutMs: PROBE_TIMEOUT_MS });
+    const answered = vm.probe({ timeoutMs: PROBE_TIMEOUT_MS });
+    try {
+      this.file.journalCheckout(entry.id, entry.checkedOutAt!);
+    } catch (e) {
+      answered.catch(() => undefined);
+      throw e;
+    }
+    await answered;
     const readyAt = performance.now();
     if (policy !== undefined && entry.net) await this.net.applyPolicy(entry.net.id, policy);
-    await saved;
     return { id: entry.id, vm, source: 'hot', network: entry.net?.vm, readyAt };
   }
 
@@ -450,6 +458,7 @@ export class Pool {
     this.closed = true;
     await this.settle();
     await this.save();
+    await this.file.close();
     for (const vm of this.vms.values()) vm.disconnect?.();
     await this.unlock();
   }
@@ -485,6 +494,8 @@ export class Pool {
       if (e.vm) {
         const vm = await this.hv.adopt(e.vm);
         if (vm) {
+          // An idle hot entry whose controller died in the middle of its checkout may run: idle VMs stay stopped.
+          if (e.tier === 'hot' && e.status === 'idle') await vm.pause();
           this.vms.set(e.id, vm);
           keep.push(e);
           report.adopted.push(e.id);

@@ -145,7 +145,7 @@ describe.skipIf(!image)('pools on real guests', () => {
     const proc = spawn('python3', [reaper, process.execPath, '--import', 'tsx', child, JSON.stringify({ image, stateDir, runRoot, template: TEMPLATE })], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const report = await new Promise<{ controllerPid: number; hotPid: number; orphanPid: number; durableId: string }>((resolve, reject) => {
+    const report = await new Promise<{ controllerPid: number; hotPid: number; orphanPid: number; durableId: string; outId: string; outPid: number }>((resolve, reject) => {
       let out = '';
       proc.stdout.on('data', (d) => {
         out += d;
@@ -163,12 +163,15 @@ describe.skipIf(!image)('pools on real guests', () => {
     try {
       expect(pool.lastReconcile!.killedOrphanPids).toEqual([report.orphanPid]);
       const entries = pool.list();
-      expect(entries.find((e) => e.tier === 'hot')!.pid).toBe(report.hotPid);
+      expect(entries.find((e) => e.tier === 'hot' && e.status === 'idle')!.pid).toBe(report.hotPid);
       expect(entries.find((e) => e.tier === 'durable')!.id).toBe(report.durableId);
+      // The sandbox handed out just before the crash (its checkout only journaled) is still checked out: never again.
+      expect(entries.find((e) => e.id === report.outId)).toMatchObject({ status: 'checked-out', pid: report.outPid });
       await new Promise((r) => setTimeout(r, 200));
       const got = await pool.checkout();
       expect(got.vm.pid).toBe(report.hotPid); // the adopted VM answers its probe
       await pool.return(got.id);
+      await pool.return(report.outId);
     } finally {
       await pool.drain();
       await pool.close();
@@ -177,5 +180,6 @@ describe.skipIf(!image)('pools on real guests', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(alive(report.orphanPid)).toBe(false);
     expect(alive(report.hotPid)).toBe(false);
+    expect(alive(report.outPid)).toBe(false);
   }, 150_000);
 });
