@@ -11,7 +11,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
 import type { CommandRunner } from '../host/command-runner.ts';
 import type { Endpoint, EndpointProvider, BridgeSetup } from './endpoint/endpoint.ts';
 import type { FirewallBackend, FirewallInventory, SandboxRules } from './firewall/firewall.ts';
@@ -132,7 +131,10 @@ export interface CubenetOptions {
   maxIdle?: number;
   /** Reconcile on open (default true). */
   reconcile?: boolean;
-  /** Whether this controller sets ip_forward / IPv6 forwarding at init (needed by forwards and egress). Default true. */
+  /**
+   * Whether the platform's opener gives this controller a `forwarding` (IPv4/IPv6 forwarding turned on at init, for
+   * forwards and egress, and put back at teardown). Default true.
+   */
   enableForwarding?: boolean;
   /** Per-sandbox egress limits (setRateLimit); without one, setRateLimit refuses. */
   rateLimiter?: RateLimiter;
@@ -219,11 +221,7 @@ export class Cubenet {
     if (reasons.length) throw new NetPrerequisiteError(reasons);
     await this.endpoints.initBridge(this.setup);
     await this.firewall.init({ bridge: this.bridge, ipv4Subnet: this.subnets.ipv4, ipv6Subnet: this.subnets.ipv6, gateway: this.ipam.gateway });
-    if (this.opts.forwarding) await this.opts.forwarding.enable();
-    else if (this.opts.enableForwarding ?? true) {
-      await writeFile('/proc/sys/net/ipv4/ip_forward', '1\n');
-      await writeFile('/proc/sys/net/ipv6/conf/all/forwarding', '1\n');
-    }
+    await this.opts.forwarding?.enable();
     for (const [kind, n] of Object.entries(this.opts.spares ?? {}) as Array<[EndpointKind, number]>) {
       if (n > 0) this.refill(kind);
     }

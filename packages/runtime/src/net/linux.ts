@@ -1,6 +1,7 @@
 /** The Linux cubenet: nftables firewall + netns/veth/tap endpoints, both through one command runner. */
 import { ProcessRunner, type CommandRunner } from '../host/command-runner.ts';
-import { Cubenet, type CubenetOptions } from './cubenet.ts';
+import { Cubenet, DEFAULT_LOCK_DIR, type CubenetOptions } from './cubenet.ts';
+import { ProcForwarding } from './endpoint/linux/forwarding.ts';
 import { LinuxEndpoints } from './endpoint/linux/netns.ts';
 import { NftablesFirewall } from './firewall/nftables/nftables.ts';
 import { DEFAULT_NET_CONFIG, type NetConfig } from './types.ts';
@@ -23,5 +24,6 @@ export function openLinuxCubenet(
     runner,
     firewall: new NftablesFirewall(runner, prefix, { persistentSession: options.persistentNft ?? true }),
     endpoints: new LinuxEndpoints(runner),
+    ...((options.enableForwarding ?? true) && !options.forwarding ? { forwarding: new ProcForwarding(config.lockDir ?? DEFAULT_LOCK_DIR, prefix) } : {}),
   });
 }
