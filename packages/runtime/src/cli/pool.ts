@@ -8,7 +8,7 @@ import { ProcessRunner } from '../host/command-runner.ts';
 import { QemuHypervisor } from '../hypervisor/qemu/qemu.ts';
 import { guestImage, locateGuest } from '../hypervisor/qemu/guest-image.ts';
 import { Pool, defaultPoolConfig, PoolInputError, type PoolMode } from '../pool/index.ts';
-import type { EntryView } from '../pool/pool.ts';
+import type { EntryView, ReconcileReport } from '../pool/pool.ts';
 import { findTemplate, loadTemplates, saveTemplate, validateTemplate, type TemplateDef } from '../pool/templates.ts';
 import { CubenetNetwork, type EntryNetwork } from '../pool/network.ts';
 
@@ -16,8 +16,8 @@ const USAGE = `usage: coppice pool <command>
   init [--template NAME] [--memory MiB] [--mode full|prewarm|durable|two-tier] [--hot N] [--durable N]
   warm <template> --count N
   checkout <template>          prints the sandbox as JSON once its guest answered
-  return <id>
-  drain <template>
+  return <id> [--no-refill]    waits until the pool has refilled (recorded) before exiting, unless --no-refill
+  drain <template>            idle entries, the template checkpoint and the template's run folder
   list [--json]
 options: --net (give each entry a cubenet tap endpoint)`;
 
@@ -42,6 +42,8 @@ async function openPool(t: TemplateDef, withNet: boolean): Promise<{ pool: Pool;
     runRoot: runRoot(),
   };
   const pool = await Pool.open({ config, hypervisor: new QemuHypervisor({ runner, kvmProbeImage: config.image }), network });
+  const said = describeReconcile(pool.lastReconcile);
+  if (said) console.error(`coppice pool: ${t.name}: ${said}`);
   return {
     pool,
     close: async () => {
@@ -49,6 +51,21 @@ async function openPool(t: TemplateDef, withNet: boolean): Promise<{ pool: Pool;
       await closeNet();
     },
   };
+}
+
+/** What opening the pool had to repair (after a crash or a reboot), in one line; empty when nothing. */
+function describeReconcile(r: ReconcileReport | undefined): string {
+  if (!r) return '';
+  const parts: string[] = [];
+  if (r.template === 'revived') parts.push('template checkpoint memory made again from disk (tmpfs was empty: reboot?)');
+  if (r.template === 'lost') parts.push('template checkpoint files missing: the next warm boots the template again');
+  if (r.revivedFiles.length) parts.push(`${r.revivedFiles.length} checkpoint memory file(s) made again from disk`);
+  if (r.adopted.length) parts.push(`adopted ${r.adopted.length} running VM(s)`);
+  if (r.dropped.length) parts.push(`dropped ${r.dropped.join(', ')} (VM or checkpoint gone)`);
+  if (r.killedOrphanPids.length) parts.push(`killed unrecorded VM pid(s) ${r.killedOrphanPids.join(', ')}`);
+  if (r.releasedLeases.length) parts.push(`released ${r.releasedLeases.length} network lease(s)`);
+  // Adopting running VMs is the normal case for every command after the first: say it only with something else.
+  return parts.length === 1 && r.adopted.length ? '' : parts.join('; ');
 }
 
 /** Opens the template's pool, runs `use`, and closes the pool (and its network) whatever happens. */
@@ -77,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
         count: { type: 'string' },
         json: { type: 'boolean' },
         net: { type: 'boolean' },
+        'no-refill': { type: 'boolean' },
         template: { type: 'string' },
         memory: { type: 'string' },
         mode: { type: 'string' },
@@ -140,10 +158,22 @@ export async function main(argv: string[]): Promise<number> {
         if (!arg) throw new PoolInputError('return needs an id');
         const tpl = (await loadTemplates(stateDir())).find((t) => arg.startsWith(`${t.name}-`) && /^[0-9a-f]{8}$/.test(arg.slice(t.name.length + 1)));
         if (!tpl) throw new PoolInputError(`"${arg}" is not the id of an entry of any pool`);
+        // The refill VM would outlive this process anyway (pool VMs are detached), but not unrecorded: the command
+        // waits until the refill is done and in the state file, and says so; --no-refill skips it.
+        let refill = '';
+        let failed: Error | undefined;
         await withPool(tpl, withNet, async (pool) => {
-          await pool.return(arg);
+          await pool.return(arg, { refill: !o['no-refill'] });
+          await pool.settle();
+          failed = pool.backgroundErrors[0];
+          const idle = pool.list().filter((e) => e.status === 'idle');
+          refill = o['no-refill'] ? 'not refilled' : `refilled: ${idle.filter((e) => e.tier === 'hot').length} hot, ${idle.filter((e) => e.tier === 'durable').length} durable idle`;
         });
-        console.log(`returned ${arg}`);
+        if (failed) {
+          console.error(`coppice pool return: returned ${arg}, but the refill failed: ${failed.message}`);
+          return 1;
+        }
+        console.log(`returned ${arg}; ${refill}`);
         return 0;
       }
       case 'drain': {

@@ -373,14 +373,17 @@ export class Pool {
     }
   }
 
-  /** Destroys a checked-out sandbox and (by policy) refills in the background. */
-  async return(id: string): Promise<void> {
+  /**
+   * Destroys a checked-out sandbox and refills in the background (`settle()` waits for it): by the pool's refill
+   * policy, or as `options.refill` says.
+   */
+  async return(id: string, options: { refill?: boolean } = {}): Promise<void> {
     this.assertOpen();
     const entry = this.entries.find((e) => e.id === id);
     if (!entry) throw new PoolInputError(`"${id}" is not an entry of pool "${this.config.template}"`);
     if (entry.status !== 'checked-out') throw new PoolInputError(`entry ${id} is not checked out (it is ${entry.status})`);
     await this.dropEntry(entry);
-    if (this.config.refill === 'on-return') this.scheduleRefill();
+    if (options.refill ?? this.config.refill === 'on-return') this.scheduleRefill();
   }
 
   /** Removes an entry everywhere: VM, checkpoint files, network lease, state. */
