@@ -4,7 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { NetPrerequisiteError, type Cubenet, type Sandbox } from '../net/cubenet.ts';
-import { openCubenet } from '../net/open.ts';
+import type { CommandRunner } from '../host/command-runner.ts';
+import { openCubenet, type CubenetPlatform } from '../net/open.ts';
 import { DEFAULT_NET_CONFIG } from '../net/types.ts';
 import { NetInputError, parseForwardSpec } from '../net/validate.ts';
 
@@ -64,7 +65,13 @@ function describe(s: Sandbox): string {
   return `${s.id}  ${s.addresses.ipv4}  ${s.addresses.ipv6}  ${s.endpoint.kind}:${s.endpoint.hostInterface}  allow=${p.allowOut.length} deny=${p.denyOut.length} dns=${p.dnsAllow.length} internet=${p.allowInternetAccess ? 'on' : 'off'}  forwards=${fwd}${rate}`;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** What the CLI talks to; tests substitute a model host (the FreeBSD host model) and its platform. */
+export interface NetCliHost {
+  runner?: CommandRunner;
+  platform?: CubenetPlatform;
+}
+
+export async function main(argv: string[], cliHost: NetCliHost = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -149,6 +156,7 @@ export async function main(argv: string[]): Promise<number> {
     const maxSandboxes = v['max-sandboxes'];
     if (maxSandboxes !== undefined && !/^[1-9]\d{0,5}$/.test(maxSandboxes)) throw new NetInputError('max-sandboxes', `expected a positive whole number, got ${JSON.stringify(maxSandboxes)}`);
     net = await openCubenet({
+      ...cliHost,
       rateLimits: !v['no-rate-limits'],
       ...(v['egress-interface'] ? { egressInterface: v['egress-interface'] } : {}),
       ...(maxSandboxes ? { maxSandboxes: Number(maxSandboxes) } : {}),
