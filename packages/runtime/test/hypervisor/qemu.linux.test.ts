@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessRunner } from '../../src/host/command-runner.ts';
@@ -40,6 +40,12 @@ describe.skipIf(!image)('QEMU backend on a real guest', () => {
     expect(base.bytes).toBeLessThan(1024 * 1024);
     expect(base.memoryFile).toMatch(/^\/dev\/shm\/coppice-ckpt-base\.state-[0-9a-f]{8}\.mem$/);
     expect(await shmFiles('coppice-vm-cp')).toEqual([]); // the template VM's own name is gone
+    // A copy of the RAM on disk, so the checkpoint outlives a reboot (tmpfs does not): same bytes as the tmpfs file.
+    expect(base.memoryImage).toBe(join(dir, 'base.state.mem'));
+    expect(base.files).toEqual([join(dir, 'base.state'), join(dir, 'base.state.mem')]);
+    const [disk, shm] = await Promise.all([readFile(base.memoryImage!), readFile(base.memoryFile!)]);
+    expect(disk.length).toBe(128 * 1024 * 1024);
+    expect(disk.equals(shm)).toBe(true);
   });
 
   it('restores a clone that answers its probe, pauses to no CPU and resumes, and destroys without a trace', async () => {
