@@ -501,8 +501,10 @@ export class Cubenet {
       await this.store.remove(id);
       this.sandboxes.delete(id);
       const limiter = r.rateLimit ? this.opts.rateLimiter : undefined;
-      // The limit goes before the endpoint can be recycled (an idle endpoint carries no limit).
-      this.track((limiter ? limiter.clear(rateTargetOf(r)) : Promise.resolve()).then(() => this.recycle({ host: r.host, endpoint: r.endpoint })));
+      // The limit goes before the endpoint can be recycled (an idle endpoint carries no limit). If that fails, the
+      // states are still killed (recycle): what is left of the limit is a leak audit reports and reconcile removes.
+      const cleared = limiter ? limiter.clear(rateTargetOf(r)).catch((e: Error) => this.backgroundFailure(e)) : Promise.resolve();
+      this.track(cleared.then(() => this.recycle({ host: r.host, endpoint: r.endpoint })));
     });
   }
 
