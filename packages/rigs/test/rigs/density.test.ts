@@ -61,6 +61,7 @@ describe('the pool controller process', () => {
     accel: 'tcg',
     tbSizeMiB: 4,
     refillConcurrency: 1,
+    maxEntries: 8,
   });
 
   it.each(['bundled', 'tsx'] as const)('%s: reports an empty pool as an error and exits', async (loader) => {

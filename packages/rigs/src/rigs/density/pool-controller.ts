@@ -29,6 +29,8 @@ export interface ControllerArgs {
   tbSizeMiB: number;
   accel: 'kvm' | 'tcg';
   refillConcurrency: number;
+  /** The largest `warm N` the rig will ask for (the pool refuses counts above its maxEntries). */
+  maxEntries: number;
 }
 
 function say(message: Record<string, unknown>): void {
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
     size: { hot: 0, durable: 0 },
     refill: 'manual' as const,
     refillConcurrency: a.refillConcurrency,
+    maxEntries: a.maxEntries,
     stateDir: a.stateDir,
     runRoot: a.runRoot,
   };

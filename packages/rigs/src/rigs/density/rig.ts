@@ -74,6 +74,7 @@ export async function run(ctx: RigContext): Promise<void> {
     accel: accel.kind,
     tbSizeMiB: accel.kind === 'tcg' ? accel.tbSizeMiB : 0,
     refillConcurrency: 2,
+    maxEntries: Math.max(controllerN, ...levels),
   };
   const bundle = await bundleController(ctx.tmpdir);
   const breakdown: Record<string, unknown> = { nodeIdle: await nodeBaseline(ctx) };
@@ -126,7 +127,7 @@ async function ladder(
   let secondsPerVm: number | undefined;
   for (const n of levels) {
     const available = (await memAvailableBytes()) / MiB;
-    const predicted = perVmMiB === undefined ? n * (sharing === 'none' ? 320 : 64) : n * perVmMiB * 1.15;
+    const predicted = perVmMiB === undefined ? n * (sharing === 'none' ? 320 : 64) : n * perVmMiB * 1.05;
     if (predicted > available - budget.reserveMiB) {
       limits[sharing] = `stopped before n=${n}: about ${predicted.toFixed(0)} MiB needed, ${available.toFixed(0)} MiB available, ${budget.reserveMiB} MiB kept in reserve`;
       return;

@@ -22,11 +22,12 @@ export const poolRefillManifest = defineManifest({
     },
   ],
   clock:
-    'durable: from just before pool.fill("durable") until the entry\'s checkpoint (device state copied from the ' +
-    'template checkpoint and fsynced; template RAM linked, shared copy-on-write) is written and the pool state file ' +
-    'renamed into place. hot: from just before pool.fill("hot") in a two-tier pool whose cold tier holds one entry ' +
-    'until that entry has been restored, answered its readiness probe, been SIGSTOPped, and the state written. The ' +
-    'entry is destroyed after each sample, untimed.',
+    'durable: from just before pool.fill("durable") until the entry\'s checkpoint is made and the pool state file ' +
+    'renamed into place. The checkpoint is the template\'s device state copied and fsynced (its directory too), plus ' +
+    'hard links to the template\'s RAM: its image on disk (so the entry survives a reboot) and its tmpfs copy, which ' +
+    'restores map copy-on-write; no guest RAM is copied. hot: from just before pool.fill("hot") in a two-tier pool ' +
+    'whose cold tier holds one entry until that entry has been restored, answered its readiness probe, been ' +
+    'SIGSTOPped, and the state written. The entry is destroyed after each sample, untimed.',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run pool-refill',
   samples: { full: 30, quick: 3 },
 });
