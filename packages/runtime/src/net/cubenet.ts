@@ -74,6 +74,8 @@ export interface CheckoutOptions {
   forwards?: unknown[];
   /** Choose the id (12 hex) instead of a random one. */
   id?: unknown;
+  /** Egress limit in force from the sandbox's first packet (`{ egressMbit }`, as setRateLimit). */
+  rateLimit?: unknown;
 }
 
 export interface AuditReport {
@@ -236,6 +238,8 @@ export class Cubenet {
     const policy = options.policy === undefined ? { ...DEFAULT_POLICY } : parsePolicy(options.policy);
     const forwards = (options.forwards ?? []).map((f, i) => parseForward(f, `forwards[${i}]`));
     const id = options.id === undefined ? newSandboxId() : parseSandboxId(options.id);
+    const rateLimit = options.rateLimit === undefined ? undefined : parseRateLimit(options.rateLimit);
+    const limiter = rateLimit ? this.requireRateLimiter() : undefined;
     if (this.sandboxes.has(id) || this.busy.has(id)) throw new NetInputError('sandbox id', `${id} is already in use`);
     this.assertForwardsFree(forwards, id);
 
@@ -256,7 +260,10 @@ export class Cubenet {
         policy,
         forwards,
         createdAt: new Date().toISOString(),
+        ...(rateLimit ? { rateLimit } : {}),
       };
+      // The limit exists before the rules that let the sandbox send anything (pf's dnpipe names its pipe).
+      if (limiter && rateLimit) await limiter.apply(rateTargetOf(record), rateLimit);
       await this.firewall.applySandbox(rulesOf(record));
       await this.store.write(record);
       this.sandboxes.set(id, record);
@@ -280,6 +287,7 @@ export class Cubenet {
     await this.store.remove(id);
     if (record) await this.firewall.removeSandbox(id, rulesOf(record));
     else await this.firewall.removeSandbox(id);
+    if (record?.rateLimit) await this.opts.rateLimiter?.clear(rateTargetOf(record)).catch((e: Error) => this.backgroundFailure(e));
     if (!slot) return;
     if (slot.endpoint) {
       // A fresh endpoint may be half-made; an idle one was fine before: it goes back after its states are gone.

@@ -167,6 +167,28 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
     await net.close();
   });
 
+  it('a sandbox checked out with a rate limit is limited from its first packet; a failed checkout leaves no pipe', async () => {
+    const host = readyHost();
+    const { net } = await open(host);
+    await net.init();
+    const a = await net.checkout({ kind: 'isolated', policy: { allowInternetAccess: true }, rateLimit: { egressMbit: 5 } });
+    const pipe = PIPE_BASE + Number(a.addresses.ipv4.split('.')[3]);
+    expect(a.rateLimit).toEqual({ egressMbit: 5 });
+    expect(dummynetState(host).pipes.get(pipe)!.bandwidth).toBe(5_000_000);
+    expect(evaluate(host, { direction: 'in', iface: a.endpoint.hostInterface, proto: 'udp', src: a.addresses.ipv4, sport: 53000, dst: '198.51.100.7', dport: 443 }).dnpipe).toBe(pipe);
+    await expect(net.checkout({ rateLimit: { egressMbit: 0 } })).rejects.toBeInstanceOf(NetInputError);
+
+    const original = host.run.bind(host);
+    host.run = async (argv, options) => (argv[0] === 'pfctl' && argv.includes('-f') && argv[2]?.startsWith('cube/') ? { argv, code: 1, stdout: '', stderr: 'pfctl: DIOCADDRULENV: Device busy\n' } : original(argv, options));
+    await expect(net.checkout({ kind: 'isolated', rateLimit: { egressMbit: 7 } })).rejects.toThrow(/Device busy/);
+    host.run = original;
+    expect([...dummynetState(host).pipes.keys()]).toEqual([pipe]);
+    await net.settle();
+    expect((await net.audit()).ok).toBe(true);
+    await net.teardown();
+    await net.close();
+  });
+
   it('audit reports a stray pipe and a missing one; reconcile after a crash removes and restores', async () => {
     const host = readyHost();
     const first = await open(host);
