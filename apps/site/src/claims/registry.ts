@@ -134,9 +134,10 @@ export const registry: ClaimsRegistryInput = {
       id: 'density',
       title: 'Density',
       intro:
-        'N guests of {given:256 MiB} each, restored from one checkpoint whose memory is shared copy-on-write. ' +
-        'Host Δ is how much the host\'s available memory fell with all N running; per-VM effective is that fall ' +
-        'divided by N.',
+        'N guests of {given:256 MiB} each, restored from one checkpoint whose memory is shared copy-on-write, each ' +
+        'answering its readiness probe and then held stopped, the way a prewarm pool holds its entries. Host Δ is how ' +
+        'much the host\'s available memory fell with all N held; per-VM effective is that fall divided by N. The ' +
+        'template\'s own copy of the memory, which all of them share, was there before and is not in the fall.',
       rowHeader: 'concurrent guests',
       columns: [
         { id: 'host-delta', header: 'host Δ' },
@@ -161,6 +162,13 @@ export const registry: ClaimsRegistryInput = {
           rig: 'density',
           cells: density('8', 'none'),
           note: 'The same guests with private memory: the baseline the shared template is judged against.',
+        },
+        {
+          id: 'n50-private',
+          label: '50 × {given:256 MiB}, no sharing',
+          rig: 'density',
+          cells: density('50', 'none'),
+          note: 'The baseline at the size the sharing target is set for.',
         },
         {
           id: 'cubesandbox',
