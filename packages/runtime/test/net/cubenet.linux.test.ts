@@ -173,12 +173,12 @@ describe.skipIf(skip)('cubenet on Linux (real traffic)', () => {
     const { runner } = await import('./helpers.ts');
     // A leaked sandbox (a member entry and an element nobody believes in) and an element keyed by no member.
     await runner.run(['nft', 'add element inet cpt members4 { 10.79.0.250 comment "sbx-00000000beef" }; add element inet cpt allow4 { 10.79.0.250 . 192.0.2.9 }']);
-    await runner.run(['nft', 'add element inet cpt allow4net { 10.79.0.251 . 192.0.2.0/24 }']);
+    await runner.run(['nft', 'add element inet cpt allow4net_11 { 10.79.0.251 . 192.0.2.0/24 }']);
     try {
       const dirty = await net.audit();
       expect(dirty.ok).toBe(false);
       expect(dirty.leaks.chains).toEqual(['sbx-00000000beef']);
-      expect(dirty.leaks.sets.sort()).toEqual(['allow4 { 10.79.0.250 . 192.0.2.9 }', 'allow4net { 10.79.0.251 . 192.0.2.0/24 }']);
+      expect(dirty.leaks.sets.sort()).toEqual(['allow4 { 10.79.0.250 . 192.0.2.9 }', 'allow4net_11 { 10.79.0.251 . 192.0.2.0/24 }']);
       const report = await net.reconcile();
       expect(report.removedChains).toEqual(['sbx-00000000beef']);
       expect(report.removedStray).toBe(1);

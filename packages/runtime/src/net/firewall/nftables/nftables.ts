@@ -376,7 +376,7 @@ export function policyOf(held: SandboxElements): SandboxPolicy {
   const lists: Record<string, AddressList> = { allow: 'allowOut', deny: 'denyOut', dns: 'dnsAllow' };
   for (const [set, keys] of held) {
     if (set.startsWith('internet')) policy.allowInternetAccess ||= keys.size > 0;
-    const list = lists[set.replace(/[46](net)?$/, '')];
+    const list = lists[set.replace(/[46](net_\d+)?$/, '')];
     if (list) for (const k of keys) policy[list].push(k.split(' . ')[1]!);
   }
   return policy;
@@ -413,7 +413,7 @@ export function parseInventory(json: string): FirewallInventory {
 
 /** An entry as describeElements wrote it, checked again before it goes back into a rule (it came from the kernel). */
 export function parseEntry(entry: string): { set: string; key: string } {
-  const m = entry.match(/^([a-z0-9]+) \{ ([0-9a-fA-F.:/ -]+) \}$/);
+  const m = entry.match(/^([a-z0-9_]+) \{ ([0-9a-fA-F.:/ -]+) \}$/);
   const known = new Set<string>([...POLICY_SETS, ...Object.values(INTERNET_SETS), ...Object.values(MEMBER_SETS)]);
   if (!m || !known.has(m[1]!)) throw new Error(`not an element of this backend: ${JSON.stringify(entry)}`);
   const parts = m[2]!.split(' . ');
