@@ -13,8 +13,8 @@ export const policyChurnManifest = defineManifest({
     binaries: { linux: ['nft', 'ip', 'conntrack'] },
     notes: [
       'Bridge netfilter active (checked in preflight).',
-      'Run it alone: while 1 000 sandboxes\' rules are loaded, every nft command on the host (other rigs\' too, and ' +
-        'the harness\'s own `nft list tables`) takes seconds, because nft reads the whole ruleset first.',
+      'Run it alone: while 1 000 sandboxes\' rules are loaded, commands that list the ruleset (`nft list ...`, other ' +
+        'rigs\' audits) read every element and slow down.',
       'Preflight checks the kernel limit the firewall needs at N = 1 000: pf (FreeBSD) `set limit anchors` ≥ N + 1 and ' +
         'table-entries; nftables (Linux) has no count limit on chains, sets or map elements (kernel memory bounds ' +
         'them), and what bounds N on Linux is the bridge: at most 1 023 ports, one per sandbox.',
@@ -30,16 +30,17 @@ export const policyChurnManifest = defineManifest({
   ],
   checks: [],
   clock:
-    'cubenet (nftables through its persistent `nft -i`) with 1 000 tap endpoints made first (what a VM sandbox has; ' +
-    'outside any clock). The population grows to n = 10, then 100, then 1 000 sandboxes, each checked out with its ' +
-    'own policy (a chain, six sets, verdict-map and anti-spoof entries each). At each n, every sample is one ' +
-    '`cubenet.setPolicy()` on a resident sandbox (spread over all n by a stride coprime to n), from just before the ' +
-    'call until it returns: the whole policy (12 allowOut, 4 denyOut, 2 dnsAllow entries, v4 and v6, addresses ' +
-    'and CIDRs from documentation ranges, different from the sandbox\'s previous one, internet access flipping) ' +
-    'replaced in one nft transaction (sets flushed and refilled, chain flushed and rewritten), the state file ' +
-    'written, and the connection table read to kill the sandbox\'s states since access was withdrawn. Unrecorded ' +
-    'warm-up loads first at each n (count in run.params). After the last level, an audit must find the kernel and ' +
-    'cubenet in agreement with 1 000 chains.',
+    'cubenet\'s nftables backend (NftablesFirewall through its persistent `nft -i`) driven directly, without ' +
+    'endpoints (a policy load touches none). The population grows to n = 10, then 100, then 1 000 sandboxes; each ' +
+    'is added as the backend renders a sandbox (member entries and its elements in the shared sets keyed by its ' +
+    'address, anti-spoof entries), all of a level in one bulk `nft -f` outside any clock. At each n, every sample ' +
+    'is one `applySandbox(next, previous)` on a resident sandbox (spread over all n by a stride coprime to n), from ' +
+    'just before the call until it returns: the whole policy (12 allowOut, 4 denyOut, 2 dnsAllow entries, v4 and ' +
+    'v6, addresses and CIDRs from documentation ranges, different from the sandbox\'s previous one, internet access ' +
+    'flipping) replaced in one nft transaction of element deletes and adds; this is the firewall step of ' +
+    'cubenet.setPolicy (which also writes the state file and kills withdrawn states, not timed here). Unrecorded ' +
+    'warm-up loads first at each n (count in run.params). After the last level, the backend\'s inventory must count ' +
+    'as many sandboxes as were loaded.',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run policy-churn',
   samples: { full: 200, quick: 20 },
 });
