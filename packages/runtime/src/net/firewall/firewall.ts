@@ -132,8 +132,10 @@ export interface FirewallBackend {
 export function withdrawnDestinations(before: SandboxPolicy, after: SandboxPolicy): 'all' | string[] {
   if (before.allowInternetAccess && !after.allowInternetAccess) return 'all';
   const out = new Set<string>();
-  for (const x of before.allowOut) if (!after.allowOut.includes(x)) out.add(x);
-  for (const x of before.dnsAllow) if (!after.dnsAllow.includes(x)) out.add(x);
-  for (const x of after.denyOut) if (!before.denyOut.includes(x)) out.add(x);
+  // Sets, not includes(): replacing a 1 000-entry list would otherwise compare a million pairs.
+  const [allowed, dns, denied] = [new Set(after.allowOut), new Set(after.dnsAllow), new Set(before.denyOut)];
+  for (const x of before.allowOut) if (!allowed.has(x)) out.add(x);
+  for (const x of before.dnsAllow) if (!dns.has(x)) out.add(x);
+  for (const x of after.denyOut) if (!denied.has(x)) out.add(x);
   return [...out];
 }
