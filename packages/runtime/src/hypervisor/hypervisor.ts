@@ -148,6 +148,11 @@ export interface Vm {
 
 export interface Hypervisor {
   readonly kind: HypervisorKind;
+  /**
+   * A checkpoint restores only into a VM with the same devices, NIC included (bhyve(8) -r). Without it (QEMU here:
+   * the NIC exists with or without a network) a checkpoint taken without a network restores with one.
+   */
+  readonly restoreNeedsSameDevices: boolean;
   /** Version string of the monitor (recorded in checkpoints). */
   version(): Promise<string>;
   /** What this host lacks to run VMs (empty when ready): missing binaries, acceleration, kernel options. */

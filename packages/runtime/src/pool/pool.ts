@@ -135,15 +135,20 @@ export class Pool {
   }
 
   private async buildBase(): Promise<Checkpoint> {
-    const vm = await this.hv.boot(this.spec(`${this.config.template}-tpl`, undefined, 'template'));
+    // bhyve restores only into the devices the checkpoint was taken with: entries with a NIC need a template with
+    // one (on a lease of its own, released once checkpointed; a crash in between leaves a lease reconcile releases).
+    const net = this.hv.restoreNeedsSameDevices ? await this.lease() : undefined;
+    let vm: Vm | undefined;
     try {
+      vm = await this.hv.boot(this.spec(`${this.config.template}-tpl`, net?.vm, 'template'));
       await vm.probe({ timeoutMs: BOOT_PROBE_TIMEOUT_MS });
       const cp = await vm.checkpoint(join(this.dir, `${this.config.template}-base.state`));
       this.base = cp;
       await this.save();
       return cp;
     } finally {
-      await vm.destroy();
+      await vm?.destroy();
+      if (net) await this.net.release(net.id).catch((e: Error) => this.backgroundFailure(e));
     }
   }
 
@@ -175,14 +180,19 @@ export class Pool {
     for (const tier of tiersOf(this.config.mode)) {
       while (running() < this.config.refillConcurrency && this.idle(tier).length + this.filling[tier] < this.config.size[tier]) {
         this.filling[tier]++;
+        // A failed fill is not retried from here (it would fail again at once, forever: warm() would never settle);
+        // warm() reports it, and the next return or warm tries again.
         this.track(
-          this.fill(tier)
-            .then(() => undefined)
-            .catch((e: Error) => this.backgroundFailure(e))
-            .finally(() => {
+          this.fill(tier).then(
+            () => {
               this.filling[tier]--;
               this.scheduleRefill();
-            }),
+            },
+            (e: Error) => {
+              this.filling[tier]--;
+              this.backgroundFailure(e);
+            },
+          ),
         );
       }
     }

@@ -4,11 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BhyveHypervisor } from '../../src/hypervisor/bhyve/bhyve.ts';
-import { defaultPoolConfig, Pool, type PoolConfig, type PoolMode } from '../../src/pool/index.ts';
+import { Cubenet } from '../../src/net/cubenet.ts';
+import { FreeBsdEndpoints } from '../../src/net/endpoint/freebsd/freebsd-endpoints.ts';
+import { PfFirewall } from '../../src/net/firewall/pf/pf.ts';
+import { CubenetNetwork, defaultPoolConfig, Pool, type PoolConfig, type PoolMode } from '../../src/pool/index.ts';
 import { vmmState } from '../freebsd-host/bhyve.ts';
 import { ModelBhyveSystem } from '../freebsd-host/bhyve-system.ts';
 import { files, writeFile } from '../freebsd-host/fs.ts';
 import { createFreeBsdHost, type FreeBsdHost } from '../freebsd-host/index.ts';
+import { netState } from '../freebsd-host/netif.ts';
+import { evaluate, pfKernel } from '../freebsd-host/pf-kernel.ts';
 import { liveProcesses, processTable } from '../freebsd-host/processes.ts';
 
 /**
@@ -156,6 +161,59 @@ describe('pools on bhyve (host model)', () => {
       expectNothingLeft();
     } finally {
       await pool.close();
+    }
+  });
+
+  it('a fill that fails is reported by warm (once, with bhyve\'s reason) and leaves nothing; warm works again once fixed', async () => {
+    const pool = await Pool.open({ config: config('prewarm', { hot: 2, durable: 0 }), hypervisor: hv() });
+    try {
+      await pool.init();
+      const rom = files(host).get(FW)!;
+      files(host).delete(FW);
+      await expect(pool.warm()).rejects.toThrow(/warm: 1 fill\(s\) failed: bhyve exited with status 4 .*Error opening bootrom/);
+      expect(pool.list()).toEqual([]);
+      expect(liveProcesses(host)).toEqual([]);
+      files(host).set(FW, rom);
+      await pool.warm();
+      expect(pool.list().map((e) => e.tier)).toEqual(['hot', 'hot']);
+      await pool.drain({ base: true });
+      expectNothingLeft();
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('entries on cubenet taps: the template boots with a NIC too (bhyve restores only into the same devices)', async () => {
+    const net = await Cubenet.open({
+      // The kernel objects live in this test's own model: its lock need not be the host-wide one.
+      config: { prefix: 'cpt', ipv4Subnet: '10.77.0.0/24', ipv6Subnet: 'fd77::/64', stateDir: join(stateDir, 'net'), lockDir: join(stateDir, 'locks') },
+      runner: host,
+      firewall: new PfFirewall(host, 'cpt'),
+      endpoints: new FreeBsdEndpoints(host, 'cpt'),
+      enableForwarding: false,
+    });
+    await net.init();
+    const pool = await Pool.open({ config: config('prewarm', { hot: 1, durable: 0 }), hypervisor: hv(), network: new CubenetNetwork(net) });
+    try {
+      await pool.warm();
+      expect(net.list()).toHaveLength(1); // the template's lease was released once it was checkpointed
+      const got = await pool.checkout({ policy: { allowInternetAccess: true } });
+      const tap = got.network!.tap;
+      expect(vmmState(host).vms.get(got.vm.name)!.slots.some((x) => x.device === 'virtio-net' && x.config?.startsWith(`${tap},`))).toBe(true);
+      const guest = got.network!.address.split('/')[0]!;
+      expect(evaluate(host, { direction: 'in', iface: tap, proto: 'tcp', src: guest, sport: 1000, dst: '198.51.100.7', dport: 443 }).action).toBe('pass');
+      await pool.return(got.id);
+      expect(net.list()).toEqual([]);
+      await pool.drain({ base: true });
+      await net.settle();
+      expect((await net.audit()).ok).toBe(true);
+      await net.teardown();
+      expectNothingLeft();
+      expect([...netState(host).interfaces.keys()].sort()).toEqual(['em0', 'lo0']);
+      expect(pfKernel(host).states).toEqual([]);
+    } finally {
+      await pool.close();
+      await net.close();
     }
   });
 });

@@ -52,6 +52,7 @@ const MONITOR_FILE = 'bhyve.json';
 
 export class BhyveHypervisor implements Hypervisor {
   readonly kind = 'bhyve' as const;
+  readonly restoreNeedsSameDevices = true;
   private nextConsole: number;
   private cachedVersion?: string;
 

@@ -46,6 +46,7 @@ const MONITOR_TIMEOUT_MS = 15_000;
 /** QEMU `-M microvm` backend of the hypervisor interface (Linux). */
 export class QemuHypervisor implements Hypervisor {
   readonly kind = 'qemu' as const;
+  readonly restoreNeedsSameDevices = false;
   private readonly binary: string;
   private readonly shmDir: string;
   private accelPromise: Promise<{ accel: Accelerator; reason: string }> | undefined;
