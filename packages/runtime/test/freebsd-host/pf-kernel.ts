@@ -211,7 +211,7 @@ export interface Verdict {
   tag?: string;
   rdr?: { dst: string; dport?: number };
   /**
-   * Dummynet pipe the packet is sent through. With a single `dnpipe N`, pf (pf_dummynet) shapes only packets in the
+   * Dummynet pipe the packet is sent through. With a single `dnpipe N`, pf (pf_pdesc_to_dnflow) shapes only packets in the
    * direction of the rule that created the state, never the replies.
    */
   dnpipe?: number;

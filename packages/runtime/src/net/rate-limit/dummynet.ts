@@ -2,7 +2,8 @@
  * The FreeBSD rate limiter: one dummynet(4) pipe per limited sandbox, configured with dnctl(8)
  * (`dnctl pipe N config bw XMbit/s`), and pf sending the sandbox's egress through it: the sandbox anchor's
  * `pass in … from <its addresses>` rules carry `dnpipe N` (rendered by the pf backend, which is why this limiter
- * is `inFirewall`). With a single pipe number pf shapes only the rule's own direction (what the sandbox sends), not
+ * is `inFirewall`). With a single pipe number pf shapes only the rule's own direction (pf.c pf_pdesc_to_dnflow():
+ * the reply direction takes the second number of `dnpipe (N, M)`), so what the sandbox sends is limited, not
  * the replies. Pipe numbers are `pipeBase + slot`, so the pipes of a prefix are a known range.
  */
 import { type CommandRunner, CommandError, runChecked } from '../../host/command-runner.ts';
