@@ -16,8 +16,11 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Copies `from` to `to` durably: `to` either does not exist or is a complete, fsync'd copy. */
-export async function copyDurably(from: string, to: string): Promise<void> {
+/**
+ * Copies `from` to `to` durably: `to` either does not exist or is a complete, fsync'd copy. With `syncFolder: false`
+ * the caller fsyncs the folder itself (once, after more names are made in it).
+ */
+export async function copyDurably(from: string, to: string, options: { syncFolder?: boolean } = {}): Promise<void> {
   const tmp = `${to}.partial`;
   try {
     await copyFile(from, tmp);
@@ -32,5 +35,5 @@ export async function copyDurably(from: string, to: string): Promise<void> {
     await rm(tmp, { force: true });
     throw e;
   }
-  await syncDir(dirname(to));
+  if (options.syncFolder ?? true) await syncDir(dirname(to));
 }

@@ -271,7 +271,7 @@ export class QemuHypervisor implements Hypervisor {
     let memoryFile: string | undefined;
     let memoryImage: string | undefined;
     try {
-      await copyDurably(base.path, path);
+      await copyDurably(base.path, path, { syncFolder: false });
       made.push(path);
       files.push(path);
       if (base.memoryImage) {
@@ -279,8 +279,8 @@ export class QemuHypervisor implements Hypervisor {
         await link(base.memoryImage, memoryImage);
         made.push(memoryImage);
         files.push(memoryImage);
-        await syncDir(dirname(memoryImage));
       }
+      await syncDir(dirname(path)); // both new names at once
       if (base.memoryFile) {
         memoryFile = this.checkpointMemoryPath(path);
         await link(base.memoryFile, memoryFile);
