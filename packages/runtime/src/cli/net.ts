@@ -69,6 +69,8 @@ function describe(s: Sandbox): string {
 export interface NetCliHost {
   runner?: CommandRunner;
   platform?: CubenetPlatform;
+  /** Folder of the controller locks and host-wide records (default /run/coppice/net). */
+  lockDir?: string;
 }
 
 export async function main(argv: string[], cliHost: NetCliHost = {}): Promise<number> {
@@ -155,8 +157,9 @@ export async function main(argv: string[], cliHost: NetCliHost = {}): Promise<nu
     }
     const maxSandboxes = v['max-sandboxes'];
     if (maxSandboxes !== undefined && !/^[1-9]\d{0,5}$/.test(maxSandboxes)) throw new NetInputError('max-sandboxes', `expected a positive whole number, got ${JSON.stringify(maxSandboxes)}`);
+    const { lockDir, ...host } = cliHost;
     net = await openCubenet({
-      ...cliHost,
+      ...host,
       rateLimits: !v['no-rate-limits'],
       ...(v['egress-interface'] ? { egressInterface: v['egress-interface'] } : {}),
       ...(maxSandboxes ? { maxSandboxes: Number(maxSandboxes) } : {}),
@@ -165,6 +168,7 @@ export async function main(argv: string[], cliHost: NetCliHost = {}): Promise<nu
         ...(v['state-dir'] ? { stateDir: v['state-dir'] } : {}),
         ...(v.ipv4 ? { ipv4Subnet: v.ipv4 } : {}),
         ...(v.ipv6 ? { ipv6Subnet: v.ipv6 } : {}),
+        ...(lockDir ? { lockDir } : {}),
       },
     });
     return await run();

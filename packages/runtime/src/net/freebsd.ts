@@ -2,9 +2,8 @@
  * The FreeBSD cubenet: pf anchors + tap/epair/VNET-jail endpoints, forwarding through sysctl, rate limits through
  * dummynet pipes, all through one command runner.
  */
-import { join } from 'node:path';
 import { ProcessRunner, type CommandRunner } from '../host/command-runner.ts';
-import { Cubenet, type CubenetOptions } from './cubenet.ts';
+import { Cubenet, DEFAULT_LOCK_DIR, type CubenetOptions } from './cubenet.ts';
 import { FreeBsdEndpoints } from './endpoint/freebsd/freebsd-endpoints.ts';
 import { SysctlForwarding } from './endpoint/freebsd/forwarding.ts';
 import { PfFirewall } from './firewall/pf/pf.ts';
@@ -47,6 +46,6 @@ export function openFreeBSDCubenet(options: FreeBsdCubenetOptions = {}): Promise
     }),
     endpoints: new FreeBsdEndpoints(runner, prefix),
     ...(pipes ? { rateLimiter: new DummynetRateLimiter(runner, pipes) } : {}),
-    ...((options.enableForwarding ?? true) ? { forwarding: new SysctlForwarding(runner, join(config.stateDir, prefix, 'forwarding.json')) } : {}),
+    ...((options.enableForwarding ?? true) ? { forwarding: new SysctlForwarding(runner, config.lockDir ?? DEFAULT_LOCK_DIR, prefix) } : {}),
   });
 }

@@ -19,7 +19,7 @@ describe('coppice net on FreeBSD (host model)', () => {
     const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
     const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
     try {
-      const code = await main([...args, '--prefix', 'cpy', '--state-dir', dir], { runner: host, platform: 'freebsd' });
+      const code = await main([...args, '--prefix', 'cpy', '--state-dir', dir], { runner: host, platform: 'freebsd', lockDir: dir });
       return { code, out: out.join('\n'), err: err.join('\n') };
     } finally {
       log.mockRestore();
@@ -59,10 +59,10 @@ describe('coppice net on FreeBSD (host model)', () => {
     const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
-      expect(await main(['init', '--prefix', 'cpz', '--state-dir', dir2], { runner: bare, platform: 'freebsd' })).toBe(2);
+      expect(await main(['init', '--prefix', 'cpz', '--state-dir', dir2], { runner: bare, platform: 'freebsd', lockDir: dir2 })).toBe(2);
       expect(err.join('\n')).toMatch(/kldload dummynet/);
-      expect(await main(['init', '--no-rate-limits', '--prefix', 'cpz', '--state-dir', dir2], { runner: bare, platform: 'freebsd' })).toBe(0);
-      expect(await main(['teardown', '--no-rate-limits', '--prefix', 'cpz', '--state-dir', dir2], { runner: bare, platform: 'freebsd' })).toBe(0);
+      expect(await main(['init', '--no-rate-limits', '--prefix', 'cpz', '--state-dir', dir2], { runner: bare, platform: 'freebsd', lockDir: dir2 })).toBe(0);
+      expect(await main(['teardown', '--no-rate-limits', '--prefix', 'cpz', '--state-dir', dir2], { runner: bare, platform: 'freebsd', lockDir: dir2 })).toBe(0);
     } finally {
       error.mockRestore();
       log.mockRestore();

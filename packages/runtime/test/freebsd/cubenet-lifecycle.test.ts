@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NetPrerequisiteError, type Cubenet } from '../../src/net/cubenet.ts';
+import { SysctlForwarding } from '../../src/net/endpoint/freebsd/forwarding.ts';
 import { openCubenet } from '../../src/net/open.ts';
 import { NetInputError } from '../../src/net/validate.ts';
 import { dummynetState } from '../freebsd-host/dnctl.ts';
@@ -71,9 +72,10 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
     const { net, stateDir } = await open(host);
     await net.init();
     expect(forwarding(host)).toEqual(['1', '1']);
-    expect(JSON.parse(await readFile(join(stateDir, 'cpt', 'forwarding.json'), 'utf8'))).toEqual({ 'net.inet.ip.forwarding': '0', 'net.inet6.ip6.forwarding': '0' });
+    const record = join(stateDir, 'forwarding-sysctl.json'); // the lock folder (this test's temp folder)
+    expect(JSON.parse(await readFile(record, 'utf8'))).toEqual({ before: { 'net.inet.ip.forwarding': '0', 'net.inet6.ip6.forwarding': '0' }, users: ['cpt'] });
     await net.init(); // idempotent: the record still holds the values from before the first init
-    expect(JSON.parse(await readFile(join(stateDir, 'cpt', 'forwarding.json'), 'utf8'))['net.inet.ip.forwarding']).toBe('0');
+    expect(JSON.parse(await readFile(record, 'utf8')).before['net.inet.ip.forwarding']).toBe('0');
     const main = pfKernel(host).rulesets.get('')!;
     expect(main.filter.some((r) => r.action === 'anchor' && r.anchor === 'cube/*')).toBe(true);
     expect(main.nat.length).toBe(2);
@@ -133,10 +135,9 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
 
   it('leaves forwarding alone when it was on already, and an operator change since init survives teardown', async () => {
     const host = readyHost({ forwarding: true });
-    const { net, stateDir } = await open(host);
+    const { net } = await open(host);
     await net.init();
     expect(host.calls.filter((c) => c[0] === 'sysctl' && c.some((x) => x.includes('=')))).toEqual([]);
-    await expect(readFile(join(stateDir, 'cpt', 'forwarding.json'))).rejects.toThrow(/ENOENT/);
     await net.teardown();
     expect(forwarding(host)).toEqual(['1', '1']);
     await net.close();
@@ -145,10 +146,25 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
     const second = await open(other);
     await second.net.init();
     other.sysctls.set('net.inet6.ip6.forwarding', '0'); // the operator turned IPv6 forwarding off meanwhile
-    other.sysctls.set('net.inet.ip.forwarding', '1');
     await second.net.teardown();
     expect(forwarding(other)).toEqual(['0', '0']);
     await second.net.close();
+  });
+
+  it('two prefixes share the host-wide forwarding setting: the last one to tear down puts it back', async () => {
+    const host = readyHost();
+    const dir = await mkdtemp(join(tmpdir(), 'cpt-fbsd-two-'));
+    dirs.push(dir);
+    const a = new SysctlForwarding(host, dir, 'cpt');
+    const b = new SysctlForwarding(host, dir, 'cps');
+    await a.enable();
+    await b.enable();
+    expect(JSON.parse(await readFile(a.recordFile, 'utf8'))).toEqual({ before: { 'net.inet.ip.forwarding': '0', 'net.inet6.ip6.forwarding': '0' }, users: ['cpt', 'cps'] });
+    await a.restore();
+    expect(forwarding(host)).toEqual(['1', '1']);
+    await b.restore();
+    expect(forwarding(host)).toEqual(['0', '0']);
+    await expect(readFile(a.recordFile)).rejects.toThrow(/ENOENT/);
   });
 
   it('refuses bad rate limits before any command runs', async () => {
