@@ -75,6 +75,7 @@ export class Pool {
   private readonly background = new Set<Promise<void>>();
   private baseBuilding: Promise<Checkpoint> | undefined;
   private closed = false;
+  private destroyed = false;
 
   private constructor(
     private readonly opts: PoolOptions,
@@ -441,6 +442,7 @@ export class Pool {
     if (this.base) await this.hv.removeCheckpoint(this.base);
     this.base = undefined;
     await this.file.remove();
+    this.destroyed = true;
     await rm(this.dir, { recursive: true, force: true });
     await rm(join(this.config.runRoot, this.config.template), { recursive: true, force: true });
   }
@@ -470,7 +472,8 @@ export class Pool {
     if (this.closed) return;
     this.closed = true;
     await this.settle();
-    await this.save();
+    // After destroyAll there is nothing to record (a save would make the state file again).
+    if (!this.destroyed) await this.save();
     await this.file.close();
     for (const vm of this.vms.values()) vm.disconnect?.();
     await this.unlock();

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile as writeRealFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile as writeRealFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -162,6 +162,17 @@ describe('pools on bhyve (host model)', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it('destroyAll leaves nothing: no VM, no checkpoint, no state file, journal or lock once closed', async () => {
+    const pool = await Pool.open({ config: config('two-tier', { hot: 1, durable: 1 }), hypervisor: hv() });
+    await pool.warm();
+    const out = await pool.checkout(); // journaled
+    await pool.destroyAll();
+    await pool.close();
+    expect(state(out.vm.pid)).toBe('exited');
+    expectNothingLeft();
+    expect(await readdir(stateDir)).toEqual([]);
   });
 
   it('a fill that fails is reported by warm (once, with bhyve\'s reason) and leaves nothing; warm works again once fixed', async () => {
