@@ -20,11 +20,14 @@ import { untilListeningLinux } from '../host-limits/pair-linux.ts';
 export const RIG_PREFIX = 'cnr';
 export const RIG_SUBNETS = { ipv4: '10.78.0.0/24', ipv6: 'fd78::/64' } as const;
 
+/** Sandboxes a rig's cubenet is sized for on FreeBSD (pf's anchor and table-entry limits are checked against it). */
+export const RIG_MAX_SANDBOXES = 64;
+
 /** What the rig's cubenet needs on this platform (the same checks its init makes), plus rate limits if asked. */
 export async function cubenetPreflight(ctx: PreflightContext, needs: { rateLimits?: boolean; maxSandboxes?: number } = {}): Promise<string[]> {
   if (ctx.platform === 'freebsd') {
     return [
-      ...(await new PfFirewall(ctx.runner, RIG_PREFIX, { maxSandboxes: needs.maxSandboxes ?? 16 }).preflight()),
+      ...(await new PfFirewall(ctx.runner, RIG_PREFIX, { maxSandboxes: needs.maxSandboxes ?? RIG_MAX_SANDBOXES }).preflight()),
       ...(await new FreeBsdEndpoints(ctx.runner, RIG_PREFIX).preflight()),
       ...(needs.rateLimits ? await new DummynetRateLimiter(ctx.runner, new DummynetPipes(0, 1)).preflight() : []),
     ];
@@ -60,6 +63,7 @@ export async function openRigCubenet(ctx: RigContext, options: RigCubenetOptions
     config: { prefix: rigNet.prefix, ipv4Subnet: rigNet.ipv4Subnet, ipv6Subnet: rigNet.ipv6Subnet, stateDir: join(ctx.tmpdir, 'cubenet') },
     runner: ctx.runner,
     rateLimits,
+    maxSandboxes: RIG_MAX_SANDBOXES,
     ...rest,
     onBackgroundError: (e) => ctx.log(`cubenet background: ${e.message}`),
   });
