@@ -117,3 +117,24 @@ describe.skipIf(skip)('nftables layout (real kernel)', () => {
     }
   });
 });
+
+describe.skipIf(skip)('nftables layout: a table of the earlier layout (a chain per sandbox)', () => {
+  it('does not stop open(), and init replaces it', async () => {
+    const dir = await tempDir();
+    const old = 'add table inet cpm; add map inet cpm out4 { type ipv4_addr : verdict; }; add chain inet cpm sbx-0123456789ab; add element inet cpm out4 { 10.84.0.9 : jump sbx-0123456789ab }';
+    await runner.run(['nft', old]);
+    const net = await openLinuxCubenet({ config: { prefix: 'cpm', ipv4Subnet: '10.84.0.0/24', ipv6Subnet: 'fd84::/64', stateDir: dir.path } });
+    try {
+      await net.init();
+      expect((await runner.run(['nft', 'list', 'map', 'inet', 'cpm', 'out4'])).code).not.toBe(0);
+      const s = await net.checkout({ policy: { allowOut: ['192.0.2.0/24'] } });
+      expect((await net.audit()).ok).toBe(true);
+      await net.release(s.id);
+    } finally {
+      await net.teardown();
+      await net.close();
+      await runner.run(['nft', 'add table inet cpm; delete table inet cpm']);
+      await dir.remove();
+    }
+  });
+});

@@ -92,7 +92,11 @@ export class NftablesFirewall implements FirewallBackend {
   }
 
   async init(setup: { bridge: string; ipv4Subnet: string; ipv6Subnet: string }): Promise<void> {
-    await this.apply(renderInit({ table: this.table, ...setup }));
+    // A table of the earlier layout (a chain per sandbox, hooked through the verdict map out4) goes first: its
+    // sandboxes are re-applied in the shared sets by the next reconcile, since they have no member entries.
+    const legacy = await this.runner.run(['nft', 'list', 'map', 'inet', this.table, 'out4']);
+    const drop = legacy.code === 0 ? `delete table inet ${this.table}\n` : '';
+    await this.apply(drop + renderInit({ table: this.table, ...setup }));
   }
 
   async destroy(): Promise<void> {
@@ -287,6 +291,8 @@ export interface KernelTable {
   forwards: Array<{ protocol: string; hostPort: number; target: string; port: number }>;
   /** Member elements without a readable sandbox id (nobody made them through this backend). */
   anonymousMembers: string[];
+  /** The table has this layout's member sets (a table of an earlier layout has not). */
+  layout: boolean;
   addressesOf(id: SandboxId): SandboxAddresses | undefined;
   /** The elements keyed by these sandbox addresses. */
   heldBy(a: SandboxAddresses | readonly string[]): SandboxElements;
@@ -320,8 +326,10 @@ export function parseTable(json: string): KernelTable {
   const memberSets = new Set<string>(Object.values(MEMBER_SETS));
   const internetSets = new Set<string>(Object.values(INTERNET_SETS));
   const policySets = new Set(POLICY_SETS);
+  let layout = false;
   for (const o of objects) {
     const set = o.set;
+    if (set?.name === MEMBER_SETS.ipv4) layout = true;
     if (set && memberSets.has(set.name)) {
       for (const e of set.elem ?? []) {
         const el = (e as { elem?: { val: string; comment?: string } }).elem;
@@ -354,6 +362,7 @@ export function parseTable(json: string): KernelTable {
     elements,
     forwards,
     anonymousMembers,
+    layout,
     addressesOf(id) {
       const mine = [...members].filter(([, owner]) => owner === id).map(([a]) => a);
       const ipv4 = mine.find((a) => !a.includes(':'));
@@ -408,7 +417,8 @@ export function parseInventory(json: string): FirewallInventory {
       if (!s.forwards.some((g) => g.protocol === forward.protocol && g.hostPort === forward.hostPort)) s.forwards.push(forward);
     } else orphanForwards.push({ ...forward, target: f.target });
   }
-  return { rootHook: true, sandboxes: [...byId.values()], orphanForwards, bindings: [], strayEntries };
+  // Without the member sets the table is not (yet) of this layout: no hook to re-apply sandboxes into until init.
+  return { rootHook: table.layout, sandboxes: [...byId.values()], orphanForwards, bindings: [], strayEntries };
 }
 
 /** An entry as describeElements wrote it, checked again before it goes back into a rule (it came from the kernel). */
