@@ -88,7 +88,7 @@ describe.skipIf(!image || !hasPython)('coppice pool (the CLI, end to end)', () =
     expect(await shmFiles(TEMPLATE)).toEqual([]);
   });
 
-  it('init, warm, list, checkout, return (waits for the refill), bad input, a corrupt checkpoint, --no-refill, drain', async () => {
+  it('init, warm, list, checkout, return (waits for the refill), bad input, a corrupt checkpoint, --no-refill, a reboot, drain', async () => {
     // init: the template's checkpoint (one boot), recorded in templates.json.
     const init = await pool('init', '--template', TEMPLATE, '--memory', '128', '--mode', 'two-tier', '--hot', '1', '--durable', '1');
     expect(init.code, init.stderr).toBe(0);
@@ -161,6 +161,26 @@ describe.skipIf(!image || !hasPython)('coppice pool (the CLI, end to end)', () =
     expect(noRefill.stdout).toBe(`returned ${first.id}; not refilled\n`);
     expect(await gone(first.pid)).toBe(true);
     expect((await list()).entries).toEqual([]);
+
+    // A reboot: VMs gone, tmpfs empty. The next command says what it repaired; the durable entry and the template
+    // checkpoint are back without a boot, the hot entry (its VM died) is dropped.
+    expect((await pool('warm', TEMPLATE, '--count', '1')).code).toBe(0);
+    now = await list();
+    const doomed = now.entries.find((e) => e.tier === 'hot')!;
+    const kept = now.entries.find((e) => e.tier === 'durable')!;
+    process.kill(doomed.pid!, 'SIGKILL');
+    for (const f of await shmFiles(TEMPLATE)) await rm(join('/dev/shm', f));
+    await rm(join(runRoot, TEMPLATE), { recursive: true, force: true });
+    const afterReboot = await pool('list', '--json');
+    expect(afterReboot.code, afterReboot.stderr).toBe(0);
+    expect(afterReboot.stderr).toMatch(/template checkpoint memory made again from disk .*dropped cpt-cli-[0-9a-f]{8} \(VM or checkpoint gone\)/);
+    now = (JSON.parse(afterReboot.stdout) as Listed[]).find((x) => x.template === TEMPLATE)!;
+    expect([now.hasTemplateCheckpoint, now.entries.map((e) => [e.id, e.tier])]).toEqual([true, [[kept.id, 'durable']]]);
+    const restored = await pool('checkout', TEMPLATE);
+    expect(restored.code, restored.stderr).toBe(0);
+    const back = JSON.parse(restored.stdout) as { id: string; source: string };
+    expect([back.id, back.source]).toEqual([kept.id, 'durable']);
+    expect((await pool('return', back.id, '--no-refill')).code).toBe(0);
 
     // drain: the template checkpoint, its memory (disk and tmpfs) and the template's run folder go.
     const drain = await pool('drain', TEMPLATE);
