@@ -2,8 +2,9 @@
  * A CommandRunner that runs argv lists in a small long-lived child process instead of forking the controller itself.
  * A fork copies the parent's page tables: from a controller holding a few hundred MB, one spawn stalls its event loop
  * for 13–70 ms on a 2-vCPU VM, and the background state kill of one release then lands inside the next release. The
- * helper (spawner.mjs) runs only the programs it was started for, argv only, no shell. If it dies, the next command
- * starts a new one. No stdin input and no timeout (the commands it serves are short and read nothing).
+ * helper (spawner.mjs) runs only the programs it was started for, argv only, no shell, one at a time and at a lower
+ * CPU priority (it serves background work). If it dies, the next command starts a new one. No stdin input and no
+ * timeout (the commands it serves are short and read nothing).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
