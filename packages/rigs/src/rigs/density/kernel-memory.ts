@@ -51,6 +51,16 @@ export async function memAvailableBytes(): Promise<number> {
   return kbField(await readFile('/proc/meminfo', 'utf8'), 'MemAvailable', '/proc/meminfo');
 }
 
+/** The /proc/meminfo fields that say where a change of MemAvailable came from. */
+export const MEMINFO_FIELDS = ['MemAvailable', 'MemFree', 'AnonPages', 'Shmem', 'Cached', 'SReclaimable', 'SUnreclaim', 'PageTables', 'KernelStack'] as const;
+export type Meminfo = Record<(typeof MEMINFO_FIELDS)[number], number>;
+
+/** Those fields of /proc/meminfo, bytes. */
+export async function meminfo(): Promise<Meminfo> {
+  const text = await readFile('/proc/meminfo', 'utf8');
+  return Object.fromEntries(MEMINFO_FIELDS.map((f) => [f, kbField(text, f, '/proc/meminfo')])) as Meminfo;
+}
+
 const TMPFS_MAGIC = 0x01021994;
 
 /**

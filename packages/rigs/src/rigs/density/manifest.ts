@@ -83,7 +83,9 @@ export const densityManifest = defineManifest({
     'serial console, SIGSTOPped), waits a settle period (run.params), and reads them again; then the controller ' +
     'drains the pool before the next N. host-delta is the fall of MemAvailable; if the template file is not on ' +
     'tmpfs its page-cache growth is added (run.params.templateMemoryFile says which). per-vm is host-delta / N; ' +
-    'pss-per-vm is the VMs\' summed PSS / N, taken at the same moment. The template file\'s pages present before ' +
+    'pss-per-vm is the VMs\' summed PSS / N, taken at the same moment; run.params.meminfoFallMiB has the change of ' +
+    'each main /proc/meminfo field, to see where a fall came from (MemAvailable is host-wide: other work on the ' +
+    'host moves it too). The template file\'s pages present before ' +
     'the first reading are not in host-delta; template-resident records them. Naive: the same in the rig\'s own ' +
     'process, with VMs restored from a checkpoint that holds all of guest RAM. Controller: VmRSS and VmHWM ' +
     '(/proc/PID/status) and Pss (/proc/PID/smaps_rollup) of the controller process and its helper processes, read ' +

@@ -9,7 +9,7 @@ import { Pool } from '@coppice/runtime/pool/index.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { poolRigPreflight, rigPoolConfig, setupQemu, type QemuRigSetup } from '../cold-start/qemu-pools.ts';
 import { bundleController, ControllerProcess, type ControllerLoader } from './controller-process.ts';
-import { fileBacking, fileResidentBytes, memAvailableBytes, processesMemory, processMemory, type ProcessMemory } from './kernel-memory.ts';
+import { fileBacking, fileResidentBytes, memAvailableBytes, meminfo, MEMINFO_FIELDS, processesMemory, processMemory, type Meminfo, type ProcessMemory } from './kernel-memory.ts';
 import type { ControllerArgs } from './pool-controller.ts';
 import { DENSITY_N } from './manifest.ts';
 
@@ -58,10 +58,11 @@ export async function run(ctx: RigContext): Promise<void> {
   const limits: Record<string, string> = {};
   const timings: Record<string, number> = {};
   const pssParts: Record<string, Record<string, number>> = {};
+  const meminfoFalls: Record<string, Record<string, number>> = {};
 
   // Naive first: it needs the most memory per VM and is the baseline the shared figures are judged against.
   const naive = await naiveCheckpoint(ctx, q, memoryMiB);
-  await ladder(ctx, 'none', ctx.quick ? [8] : [8, 50], budget, limits, timings, pssParts, async (n) => measureNaive(ctx, q, memoryMiB, naive, n, settleS));
+  await ladder(ctx, 'none', ctx.quick ? [8] : [8, 50], budget, limits, timings, pssParts, meminfoFalls, async (n) => measureNaive(ctx, q, memoryMiB, naive, n, settleS));
 
   const { accel } = await q.hv.accelerator();
   const args: ControllerArgs = {
@@ -91,7 +92,7 @@ export async function run(ctx: RigContext): Promise<void> {
   // Template sharing: the bundled controller holds the VMs; each N from an empty pool.
   await withController(ctx, 'bundled', args, bundle, async (ctl) => {
     breakdown['bundled-0'] = await recordController(ctx, ctl, 0, []);
-    await ladder(ctx, 'template', levels, budget, limits, timings, pssParts, async (n) => {
+    await ladder(ctx, 'template', levels, budget, limits, timings, pssParts, meminfoFalls, async (n) => {
       const r = await measureTemplate(ctx, ctl, shared.memoryFile!, backing, n, settleS);
       breakdown[`bundled-${n}`] = await recordController(ctx, ctl, n, r.pids);
       await ctl.drain();
@@ -102,11 +103,14 @@ export async function run(ctx: RigContext): Promise<void> {
   ctx.param('limits', limits);
   ctx.param('restoreSecondsPerVm', timings);
   ctx.param('pssPerVmMiBByKind', pssParts);
+  ctx.param('meminfoFallMiB', meminfoFalls);
   ctx.param('controllerMemoryBreakdown', breakdown);
 }
 
 interface LevelResult {
   deltaMiB: number;
+  /** before − after of each /proc/meminfo field (what fell; negative: grew), MiB. */
+  fallMiB: Record<string, number>;
   pss: ProcessMemory;
   secondsPerVm: number;
   pids: number[];
@@ -121,6 +125,7 @@ async function ladder(
   limits: Record<string, string>,
   timings: Record<string, number>,
   pssParts: Record<string, Record<string, number>>,
+  meminfoFalls: Record<string, Record<string, number>>,
   measure: (n: number) => Promise<LevelResult>,
 ): Promise<void> {
   let perVmMiB: number | undefined;
@@ -146,6 +151,7 @@ async function ladder(
     ctx.series('per-vm', labels).add(perVmMiB);
     ctx.series('pss-per-vm', labels).add(r.pss.pssBytes / MiB / n);
     timings[`${sharing}-${n}`] = +r.secondsPerVm.toFixed(3);
+    meminfoFalls[`${sharing}-${n}`] = r.fallMiB;
     pssParts[`${sharing}-${n}`] = { anon: mib(r.pss.pssAnonBytes / n), shmem: mib(r.pss.pssShmemBytes / n), file: mib(r.pss.pssFileBytes / n) };
     ctx.log(`${sharing} n=${n}: host delta ${r.deltaMiB.toFixed(0)} MiB, ${perVmMiB.toFixed(1)} MiB per VM, PSS ${(r.pss.pssBytes / MiB / n).toFixed(1)} MiB per VM, ${r.secondsPerVm.toFixed(2)} s per VM`);
   }
@@ -161,20 +167,24 @@ async function measureTemplate(
   settleS: number,
 ): Promise<LevelResult> {
   await sleep(1000);
-  const before = await memAvailableBytes();
+  const before = await meminfo();
   const residentBefore = await fileResidentBytes(ctx.runner, memoryFile);
   const { ms, pids } = await warm(ctx, ctl, n, `density template n=${n}`);
   if (pids.length !== n) throw new Error(`the controller holds ${pids.length} VMs, asked for ${n}`);
   await sleep(settleS * 1000);
-  const after = await memAvailableBytes();
+  const after = await meminfo();
   const residentAfter = await fileResidentBytes(ctx.runner, memoryFile);
   const pss = await processesMemory(pids);
   // Page cache counts as available memory: pages of a disk-backed template the VMs brought in are a cost
   // MemAvailable does not show. On tmpfs they are shmem, already outside MemAvailable.
   const cacheGrowth = backing === 'page-cache' ? Math.max(0, residentAfter - residentBefore) : 0;
   ctx.series('template-resident', { n: String(n) }).add(residentAfter / MiB);
-  ctx.log(`template n=${n}: MemAvailable fell ${mib(before - after)} MiB; template file resident ${mib(residentBefore)} → ${mib(residentAfter)} MiB (${backing})`);
-  return { deltaMiB: (before - after + cacheGrowth) / MiB, pss, secondsPerVm: ms / 1000 / n, pids };
+  ctx.log(`template n=${n}: MemAvailable fell ${mib(before.MemAvailable - after.MemAvailable)} MiB; template file resident ${mib(residentBefore)} → ${mib(residentAfter)} MiB (${backing})`);
+  return { deltaMiB: (before.MemAvailable - after.MemAvailable + cacheGrowth) / MiB, fallMiB: fall(before, after), pss, secondsPerVm: ms / 1000 / n, pids };
+}
+
+function fall(before: Meminfo, after: Meminfo): Record<string, number> {
+  return Object.fromEntries(MEMINFO_FIELDS.map((f) => [f, mib(before[f] - after[f])]));
 }
 
 async function warm(ctx: RigContext, ctl: ControllerProcess, n: number, phase: string): Promise<{ ms: number; pids: number[] }> {
@@ -270,7 +280,7 @@ async function measureNaive(ctx: RigContext, q: QemuRigSetup, memoryMiB: number,
   };
   ctx.defer(destroyAll);
   await sleep(1000);
-  const before = await memAvailableBytes();
+  const before = await meminfo();
   const t0 = performance.now();
   try {
     for (let i = 0; i < n; i++) {
@@ -283,9 +293,9 @@ async function measureNaive(ctx: RigContext, q: QemuRigSetup, memoryMiB: number,
     }
     const secondsPerVm = (performance.now() - t0) / 1000 / n;
     await sleep(settleS * 1000);
-    const after = await memAvailableBytes();
+    const after = await meminfo();
     const pss = await processesMemory(vms.map((v) => v.pid));
-    return { deltaMiB: (before - after) / MiB, pss, secondsPerVm, pids: vms.map((v) => v.pid) };
+    return { deltaMiB: (before.MemAvailable - after.MemAvailable) / MiB, fallMiB: fall(before, after), pss, secondsPerVm, pids: vms.map((v) => v.pid) };
   } finally {
     await destroyAll();
   }
