@@ -89,9 +89,6 @@ async function pooled(
     for (let r = 0; r < roundsHere; r++) {
       ctx.signal.throwIfAborted();
       await refillFully(pool);
-      if (cc === 50 && r === 0 && config === 'prewarm') {
-        ctx.param('controllerRssMiBWith50HotEntries', +(process.memoryUsage().rss / 2 ** 20).toFixed(1));
-      }
       await checkoutRound(ctx, pool, `${config} cc=${cc} round ${r + 1}/${roundsHere}`, cc, series);
     }
   }
