@@ -5,11 +5,14 @@
  * source. Prefix "cpl", 10.83.0.0/24 + fd83::/64.
  */
 import { access } from 'node:fs/promises';
+import { createConnection, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Cubenet, Sandbox } from '../../src/net/cubenet.ts';
+import { Cubenet, type Sandbox } from '../../src/net/cubenet.ts';
+import { LinuxEndpoints } from '../../src/net/endpoint/linux/netns.ts';
+import { NftablesFirewall } from '../../src/net/firewall/nftables/nftables.ts';
 import { openLinuxCubenet } from '../../src/net/linux.ts';
-import { canRunKernelTests, connect, runner, serve, stopAll, TCP_TOOL, tempDir } from './helpers.ts';
+import { canRunKernelTests, connect, runner, serve, startIn, stopAll, TCP_TOOL, tempDir } from './helpers.ts';
 
 const skip = await canRunKernelTests();
 const PREFIX = 'cpl';
@@ -134,6 +137,51 @@ describe.skipIf(skip)('nftables layout: a table of the earlier layout (a chain p
       await net.teardown();
       await net.close();
       await runner.run(['nft', 'add table inet cpm; delete table inet cpm']);
+      await dir.remove();
+    }
+  });
+});
+
+describe.skipIf(skip)('nftables layout: release cuts open connections in its own transaction', () => {
+  // The release transaction removes the port's anti-spoof entries with the member entries, so the endpoint can send
+  // nothing more (its replies are dropped on the bridge) while its conntrack entries still exist.
+  it('an established connection stops at release, before the state kill runs', async () => {
+    const dir = await tempDir();
+    const real = new NftablesFirewall(runner, 'cpn', { persistentSession: true });
+    // The state kill (background) waits 2 s: whatever stops the connection before that is the release transaction.
+    const firewall = new Proxy(real, {
+      get(t, key, receiver) {
+        const v = Reflect.get(t, key, receiver);
+        if (key === 'killStates') return async (...args: unknown[]) => (await new Promise((r) => setTimeout(r, 2000)), v.apply(t, args));
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const net = await Cubenet.open({ config: { prefix: 'cpn', ipv4Subnet: '10.85.0.0/24', ipv6Subnet: 'fd85::/64', stateDir: dir.path }, runner, firewall, endpoints: new LinuxEndpoints(runner) });
+    let socket: Socket | undefined;
+    try {
+      await net.init();
+      await net.warm('isolated', 1);
+      const s = await net.checkout();
+      await startIn(s.endpoint.isolation!, [process.execPath, TCP_TOOL, 'echo', String(PORT)], 'listening');
+      socket = await new Promise<Socket>((resolve, reject) => {
+        const c = createConnection({ host: s.addresses.ipv4, port: PORT }, () => resolve(c)).on('error', reject);
+      });
+      const echo = (text: string) =>
+        new Promise<string | undefined>((resolve) => {
+          const timer = setTimeout(() => resolve(undefined), 700);
+          socket!.once('data', (d) => (clearTimeout(timer), resolve(d.toString())));
+          socket!.write(text);
+        });
+      expect(await echo('before')).toBe('before');
+      await net.release(s.id);
+      expect(await echo('after')).toBeUndefined();
+      await net.settle();
+      expect((await net.audit()).ok).toBe(true);
+    } finally {
+      socket?.destroy();
+      stopAll();
+      await net.teardown();
+      await net.close();
       await dir.remove();
     }
   });
