@@ -6,6 +6,7 @@ import { ChildProcesses } from '../../src/harness/child-processes.ts';
 import { bundleController, ControllerProcess } from '../../src/rigs/density/controller-process.ts';
 import { childrenOf, fileBacking, fileResidentBytes, memAvailableBytes, processMemory, processesMemory } from '../../src/rigs/density/kernel-memory.ts';
 import type { ControllerArgs } from '../../src/rigs/density/pool-controller.ts';
+import { stopReason } from '../../src/rigs/density/limits.ts';
 import { tempDir } from '../harness/helpers.ts';
 
 describe('kernel memory accounting', () => {
@@ -75,4 +76,28 @@ describe('the pool controller process', () => {
       expect(await kids.terminateAll(100)).toEqual([]);
     }
   }, 30_000);
+});
+
+describe('how far N grows', () => {
+  const room = { availableMiB: 20_000, reserveMiB: 6_000, elapsedS: 100, budgetS: 540 };
+
+  it('runs a first level whose first guess fits, and stops one that would eat into the reserve', () => {
+    expect(stopReason(8, undefined, 320, room)).toBeUndefined();
+    expect(stopReason(50, undefined, 320, room)).toMatch(/^stopped before n=50: about 16000 MiB needed, 20000 MiB available, 6000 MiB kept in reserve$/);
+  });
+
+  it('predicts from the last level with a margin, and never from a negative figure', () => {
+    expect(stopReason(400, { perVmMiB: 25, secondsPerVm: 0.3 }, 64, room)).toBeUndefined(); // 10 500 MiB
+    expect(stopReason(1000, { perVmMiB: 25, secondsPerVm: 0.3 }, 64, room)).toMatch(/about 26250 MiB needed/);
+    // A host-delta made negative by other work on the host must not make a level look free.
+    expect(stopReason(1000, { perVmMiB: -30, secondsPerVm: 0.01 }, 64, room)).toMatch(/about 64000 MiB needed/);
+    expect(stopReason(100, { perVmMiB: 0, secondsPerVm: 0.01 }, 64, room)).toBeUndefined(); // 6 400 MiB
+  });
+
+  it('stops a level whose restores would run past the time budget', () => {
+    expect(stopReason(400, { perVmMiB: 25, secondsPerVm: 0.5 }, 64, { ...room, elapsedS: 364 })).toBe(
+      'stopped before n=400: about 200 s needed to restore them, 364 s of the 540 s budget spent',
+    );
+    expect(stopReason(400, { perVmMiB: 25, secondsPerVm: 0.5 }, 64, { ...room, elapsedS: 250 })).toBeUndefined();
+  });
 });

@@ -11,6 +11,7 @@ import { poolRigPreflight, rigPoolConfig, setupQemu, type QemuRigSetup } from '.
 import { bundleController, ControllerProcess, type ControllerLoader } from './controller-process.ts';
 import { fileBacking, fileResidentBytes, memAvailableBytes, meminfo, MEMINFO_FIELDS, processesMemory, processMemory, type Meminfo, type ProcessMemory } from './kernel-memory.ts';
 import type { ControllerArgs } from './pool-controller.ts';
+import { stopReason, type LevelCost } from './limits.ts';
 import { DENSITY_N } from './manifest.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
@@ -55,14 +56,11 @@ export async function run(ctx: RigContext): Promise<void> {
   const backing = await fileBacking(shared.memoryFile);
   ctx.param('templateMemoryFile', { backing, bytes: memoryMiB * MiB, residentBytesBeforeFirstLevel: await fileResidentBytes(ctx.runner, shared.memoryFile) });
 
-  const limits: Record<string, string> = {};
-  const timings: Record<string, number> = {};
-  const pssParts: Record<string, Record<string, number>> = {};
-  const meminfoFalls: Record<string, Record<string, number>> = {};
+  const findings: Findings = { limits: {}, largestN: {}, restoreSecondsPerVm: {}, pssPerVmMiBByKind: {}, meminfoFallMiB: {} };
 
   // Naive first: it needs the most memory per VM and is the baseline the shared figures are judged against.
   const naive = await naiveCheckpoint(ctx, q, memoryMiB);
-  await ladder(ctx, 'none', ctx.quick ? [8] : [8, 50], budget, limits, timings, pssParts, meminfoFalls, async (n) => measureNaive(ctx, q, memoryMiB, naive, n, settleS));
+  await ladder(ctx, 'none', ctx.quick ? [8] : [8, 50], budget, findings, async (n) => measureNaive(ctx, q, memoryMiB, naive, n, settleS));
 
   const { accel } = await q.hv.accelerator();
   const args: ControllerArgs = {
@@ -92,7 +90,7 @@ export async function run(ctx: RigContext): Promise<void> {
   // Template sharing: the bundled controller holds the VMs; each N from an empty pool.
   await withController(ctx, 'bundled', args, bundle, async (ctl) => {
     breakdown['bundled-0'] = await recordController(ctx, ctl, 0, []);
-    await ladder(ctx, 'template', levels, budget, limits, timings, pssParts, meminfoFalls, async (n) => {
+    await ladder(ctx, 'template', levels, budget, findings, async (n) => {
       const r = await measureTemplate(ctx, ctl, shared.memoryFile!, backing, n, settleS);
       breakdown[`bundled-${n}`] = await recordController(ctx, ctl, n, r.pids);
       await ctl.drain();
@@ -100,11 +98,18 @@ export async function run(ctx: RigContext): Promise<void> {
     });
   });
 
-  ctx.param('limits', limits);
-  ctx.param('restoreSecondsPerVm', timings);
-  ctx.param('pssPerVmMiBByKind', pssParts);
-  ctx.param('meminfoFallMiB', meminfoFalls);
+  for (const [name, value] of Object.entries(findings)) ctx.param(name, value);
   ctx.param('controllerMemoryBreakdown', breakdown);
+}
+
+/** What the ladders found, stored in run.params under these names. */
+interface Findings {
+  /** Per sharing: why N stopped growing. */
+  limits: Record<string, string>;
+  largestN: Record<string, number>;
+  restoreSecondsPerVm: Record<string, number>;
+  pssPerVmMiBByKind: Record<string, Record<string, number>>;
+  meminfoFallMiB: Record<string, Record<string, number>>;
 }
 
 interface LevelResult {
@@ -122,40 +127,36 @@ async function ladder(
   sharing: 'template' | 'none',
   levels: number[],
   budget: Budget,
-  limits: Record<string, string>,
-  timings: Record<string, number>,
-  pssParts: Record<string, Record<string, number>>,
-  meminfoFalls: Record<string, Record<string, number>>,
+  f: Findings,
   measure: (n: number) => Promise<LevelResult>,
 ): Promise<void> {
-  let perVmMiB: number | undefined;
-  let secondsPerVm: number | undefined;
+  let last: LevelCost | undefined;
   for (const n of levels) {
-    const available = (await memAvailableBytes()) / MiB;
-    const predicted = perVmMiB === undefined ? n * (sharing === 'none' ? 320 : 64) : n * perVmMiB * 1.05;
-    if (predicted > available - budget.reserveMiB) {
-      limits[sharing] = `stopped before n=${n}: about ${predicted.toFixed(0)} MiB needed, ${available.toFixed(0)} MiB available, ${budget.reserveMiB} MiB kept in reserve`;
-      return;
-    }
-    const elapsedS = (performance.now() - budget.started) / 1000;
-    if (secondsPerVm !== undefined && elapsedS + secondsPerVm * n * 1.2 > budget.seconds) {
-      limits[sharing] = `stopped before n=${n}: about ${(secondsPerVm * n).toFixed(0)} s needed to restore them, ${elapsedS.toFixed(0)} s of the ${budget.seconds} s budget spent`;
+    const reason = stopReason(n, last, sharing === 'none' ? 320 : 64, {
+      availableMiB: (await memAvailableBytes()) / MiB,
+      reserveMiB: budget.reserveMiB,
+      elapsedS: (performance.now() - budget.started) / 1000,
+      budgetS: budget.seconds,
+    });
+    if (reason) {
+      f.limits[sharing] = reason;
       return;
     }
     ctx.signal.throwIfAborted();
     const r = await measure(n);
-    perVmMiB = r.deltaMiB / n;
-    secondsPerVm = r.secondsPerVm;
+    const perVmMiB = r.deltaMiB / n;
+    last = { perVmMiB: Math.max(perVmMiB, r.pss.pssBytes / MiB / n), secondsPerVm: r.secondsPerVm };
+    f.largestN[sharing] = n;
     const labels = { n: String(n), sharing };
     ctx.series('host-delta', labels).add(r.deltaMiB);
     ctx.series('per-vm', labels).add(perVmMiB);
     ctx.series('pss-per-vm', labels).add(r.pss.pssBytes / MiB / n);
-    timings[`${sharing}-${n}`] = +r.secondsPerVm.toFixed(3);
-    meminfoFalls[`${sharing}-${n}`] = r.fallMiB;
-    pssParts[`${sharing}-${n}`] = { anon: mib(r.pss.pssAnonBytes / n), shmem: mib(r.pss.pssShmemBytes / n), file: mib(r.pss.pssFileBytes / n) };
+    f.restoreSecondsPerVm[`${sharing}-${n}`] = +r.secondsPerVm.toFixed(3);
+    f.meminfoFallMiB[`${sharing}-${n}`] = r.fallMiB;
+    f.pssPerVmMiBByKind[`${sharing}-${n}`] = { anon: mib(r.pss.pssAnonBytes / n), shmem: mib(r.pss.pssShmemBytes / n), file: mib(r.pss.pssFileBytes / n) };
     ctx.log(`${sharing} n=${n}: host delta ${r.deltaMiB.toFixed(0)} MiB, ${perVmMiB.toFixed(1)} MiB per VM, PSS ${(r.pss.pssBytes / MiB / n).toFixed(1)} MiB per VM, ${r.secondsPerVm.toFixed(2)} s per VM`);
   }
-  limits[sharing] = `all levels run (${levels.join(', ')})`;
+  f.limits[sharing] = `all levels run (${levels.join(', ')})`;
 }
 
 async function measureTemplate(
