@@ -1,4 +1,4 @@
-import { access, readdir } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { ProcessRunner } from '../../src/host/command-runner.ts';
 import { guestImage, locateGuest } from '../../src/hypervisor/qemu/guest-image.ts';
 import type { GuestImage } from '../../src/hypervisor/hypervisor.ts';
@@ -20,6 +20,12 @@ export function alive(pid: number): boolean {
     return false;
   }
   return true;
+}
+
+/** A VM process that is gone or a zombie (killed; reaped by whichever parent it has): it runs no guest. */
+export async function vmGone(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat === '' || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
 }
 
 /** /dev/shm files whose names contain `tag`. */
