@@ -157,6 +157,8 @@ export class Cubenet {
   private readonly background = new Set<Promise<void>>();
   private readonly busy = new Map<SandboxId, Promise<unknown>>();
   private readonly refilling: Record<EndpointKind, number> = { tap: 0, isolated: 0 };
+  /** When the last foreground call (checkout, release, a policy or forward change) started or ended. */
+  private lastForeground = 0;
   private readonly store: StateStore;
   private closed = false;
   lastReconcile?: ReconcileReport;
@@ -233,6 +235,7 @@ export class Cubenet {
 
   async checkout(options: CheckoutOptions = {}): Promise<Sandbox> {
     this.assertOpen();
+    this.lastForeground = performance.now();
     const kind: EndpointKind = options.kind ?? 'isolated';
     if (kind !== 'tap' && kind !== 'isolated') throw new NetInputError('kind', `expected "tap" or "isolated", got ${JSON.stringify(kind)}`);
     const policy = options.policy === undefined ? { ...DEFAULT_POLICY } : parsePolicy(options.policy);
@@ -360,12 +363,14 @@ export class Cubenet {
     const mine = new Promise<void>((resolve) => (done = resolve));
     const tail = previous.catch(() => undefined).then(() => mine);
     this.busy.set(id, tail);
+    this.lastForeground = performance.now();
     try {
       await previous.catch(() => undefined);
       const record = this.sandboxes.get(id);
       if (!record) throw new UnknownSandboxError(id);
       return await fn(record);
     } finally {
+      this.lastForeground = performance.now();
       done();
       if (this.busy.get(id) === tail) this.busy.delete(id);
     }
@@ -516,8 +521,24 @@ export class Cubenet {
     });
   }
 
+  /**
+   * Resolves once no foreground call has run for `quietMs`, or after `maxMs`: background teardown yields the CPU to
+   * a burst of checkouts and releases on a small host. (The release transaction already cut the sandbox off: its
+   * member and anti-spoof entries are gone, so its endpoint can send nothing; the states wait only to be removed.)
+   */
+  private async quiet(quietMs = 20, maxMs = 2000): Promise<void> {
+    const start = performance.now();
+    for (;;) {
+      const now = performance.now();
+      const wait = Math.min(this.lastForeground + quietMs - now, start + maxMs - now);
+      if (wait <= 0 || this.closed) return;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
   private async recycle(slot: IdleEndpoint): Promise<void> {
     try {
+      await this.quiet();
       await this.firewall.killStates(this.ipam.addresses(slot.host));
     } catch (e) {
       // The address stays reserved (not released): better to leak a number than hand out one with live states.
