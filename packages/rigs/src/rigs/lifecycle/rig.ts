@@ -31,6 +31,7 @@ export async function run(ctx: RigContext): Promise<void> {
   const release = ctx.series('release');
   const ids: string[] = [];
   const unreachable: string[] = [];
+  const namespaces: Array<[string, string]> = [];
   for (let i = 0; i < n; i++) {
     ctx.signal.throwIfAborted();
     ctx.progress('checkout', i, n);
@@ -39,15 +40,21 @@ export async function run(ctx: RigContext): Promise<void> {
       const s = await net.checkout({ policy });
       checkout.add(since(t0));
       ids.push(s.id);
-      // Outside the clock: one real connection, so release has a state to kill. Not a checkout failure if it
-      // does not get through (the check's detail counts them); a loaded host can stall a process for seconds.
-      const connect = await ctx.runner
-        .run(['ip', 'netns', 'exec', s.endpoint.isolation!, 'bash', '-c', `exec 3<>/dev/tcp/${gateway.ipv4}/${HOST_PORT}`], { timeoutMs: 20_000 })
-        .catch((e: Error) => ({ code: -1, stderr: e.message }));
-      if (connect.code !== 0) unreachable.push(`${s.id}: ${connect.stderr.trim()}`);
+      namespaces.push([s.id, s.endpoint.isolation!]);
     } catch (e) {
       checkout.fail(e);
     }
+  }
+  // Outside the clocks, after every checkout: one real connection per sandbox, so release has a state to kill. Not
+  // a checkout failure if it does not get through (the check's detail counts them); a loaded host can stall a
+  // process for seconds. (Done between checkouts, each `ip netns exec` process and its teardown fell into the next
+  // checkout's clock.)
+  for (const [i, [id, netns]] of namespaces.entries()) {
+    ctx.progress('connect', i, namespaces.length);
+    const connect = await ctx.runner
+      .run(['ip', 'netns', 'exec', netns, 'bash', '-c', `exec 3<>/dev/tcp/${gateway.ipv4}/${HOST_PORT}`], { timeoutMs: 20_000 })
+      .catch((e: Error) => ({ code: -1, stderr: e.message }));
+    if (connect.code !== 0) unreachable.push(`${id}: ${connect.stderr.trim()}`);
   }
   const states = (await net.audit()).kernel.states;
   ctx.param('statesBeforeRelease', states);
