@@ -76,23 +76,25 @@ export const densityManifest = defineManifest({
     },
   ],
   clock:
-    'Not a clock: memory, from the kernel\'s own accounting. Template sharing: the rig makes the template checkpoint, ' +
-    'then starts a pool controller as a separate process (pool-controller.ts: a prewarm Pool of @coppice/runtime and ' +
-    'nothing else) and, for each N, reads MemAvailable (/proc/meminfo) and the template file\'s resident pages ' +
-    '(fincore), asks the controller to warm N hot entries (each restored from the checkpoint, probed over its ' +
-    'serial console, SIGSTOPped), waits a settle period (run.params), and reads them again; then the controller ' +
-    'drains the pool before the next N. host-delta is the fall of MemAvailable; if the template file is not on ' +
-    'tmpfs its page-cache growth is added (run.params.templateMemoryFile says which). per-vm is host-delta / N; ' +
-    'pss-per-vm is the VMs\' summed PSS / N, taken at the same moment; run.params.meminfoFallMiB has the change of ' +
-    'each main /proc/meminfo field, to see where a fall came from (MemAvailable is host-wide: other work on the ' +
-    'host moves it too). The template file\'s pages present before ' +
-    'the first reading are not in host-delta; template-resident records them. Naive: the same in the rig\'s own ' +
-    'process, with VMs restored from a checkpoint that holds all of guest RAM. Controller: VmRSS and VmHWM ' +
+    'Not a clock: memory, from the kernel\'s own accounting. Template sharing: the rig makes the template ' +
+    'checkpoint, then starts a pool controller as a separate process (pool-controller.ts: a prewarm Pool of ' +
+    '@coppice/runtime and nothing else) and, for each N, reads MemAvailable (/proc/meminfo) and the template ' +
+    'file\'s resident pages (fincore), asks the controller to warm N hot entries (two at a time, each restored ' +
+    'from the checkpoint, probed over its serial console, SIGSTOPped), waits a settle period (run.params), and ' +
+    'reads them again; then the controller drains the pool before the next N. host-delta is the fall of ' +
+    'MemAvailable; if the template file is not on tmpfs its page-cache growth is added ' +
+    '(run.params.templateMemoryFile says which). per-vm is host-delta / N; pss-per-vm is the VMs\' summed PSS / N, ' +
+    'taken at the same moment. MemAvailable is host-wide, so other work on the host moves it too: ' +
+    'run.params.meminfoFallMiB has the change of each main /proc/meminfo field, to see where a fall came from. ' +
+    'The template file\'s pages present before the first reading are not in host-delta; template-resident records ' +
+    'them. Naive: the same in the rig\'s own process (two restores at a time too), with VMs restored from a ' +
+    'checkpoint of a freshly booted guest that holds all of its RAM. Controller: VmRSS and VmHWM ' +
     '(/proc/PID/status) and Pss (/proc/PID/smaps_rollup) of the controller process and its helper processes, read ' +
-    'while it holds n entries, idle; "bundled" is the controller bundled by esbuild into one file run by plain node, ' +
-    '"tsx" the same source run through the tsx loader (as the coppice CLI runs today; its esbuild service process ' +
-    'is counted). Levels that would pass the memory reserve or the time budget are not run; run.params.limits says ' +
-    'which and why.',
+    'while it holds n entries, idle; "bundled" is the controller bundled by esbuild into one file run by plain ' +
+    'node, "tsx" the same source run through the tsx loader, as the coppice CLI runs today (the esbuild service ' +
+    'process tsx starts on a cold transform cache is counted when it runs). Levels that would pass the memory ' +
+    'reserve or the time budget are not run; run.params.limits says which and why, run.params.largestN how far ' +
+    'each side got.',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run density',
   samples: { full: 1, quick: 1 },
 });

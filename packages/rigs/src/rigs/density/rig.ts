@@ -284,14 +284,26 @@ async function measureNaive(ctx: RigContext, q: QemuRigSetup, memoryMiB: number,
   const before = await meminfo();
   const t0 = performance.now();
   try {
-    for (let i = 0; i < n; i++) {
-      ctx.signal.throwIfAborted();
-      const vm = await q.hv.restore(spec(q, memoryMiB, `d-n-${i}`, 'private'), cp);
-      vms.push(vm);
-      await vm.probe({ timeoutMs: 60_000 });
-      await vm.pause();
-      ctx.progress(`density none n=${n}`, i + 1, n);
-    }
+    // Two restores at a time, as the template side's pool refills (refillConcurrency 2).
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < n; i = next++) {
+        try {
+          ctx.signal.throwIfAborted();
+          const vm = await q.hv.restore(spec(q, memoryMiB, `d-n-${i}`, 'private'), cp);
+          vms.push(vm);
+          await vm.probe({ timeoutMs: 60_000 });
+          await vm.pause();
+        } catch (e) {
+          next = n; // the other worker stops too
+          throw e;
+        }
+        ctx.progress(`density none n=${n}`, vms.length, n);
+      }
+    };
+    // Both workers end before the VMs are destroyed, also when one fails.
+    const failed = (await Promise.allSettled([worker(), worker()])).find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     const secondsPerVm = (performance.now() - t0) / 1000 / n;
     await sleep(settleS * 1000);
     const after = await meminfo();
