@@ -27,7 +27,8 @@ export const lifecycleManifest = defineManifest({
     'returns: the sandbox\'s rules and hook are removed and its state file is gone; killing its connection states and ' +
     'recycling its endpoint run after the return (off the critical path, once no checkout or release has run for ' +
     '20 ms or at most 2 s later) and are waited for before the audit. After all checkouts and before the first ' +
-    'release, every sandbox opens one TCP connection to the host (outside the clocks), so each has a ' +
+    'release, every sandbox opens one TCP connection to the host (outside the clocks; then a pause, ' +
+    'run.params.pauseBeforeReleasesMs, while the kernel tears down those helper processes), so each has a ' +
     'conntrack state that release must kill (a closed connection\'s state lives 120 s, so on a slow run the earliest ' +
     'may have expired: run.params.statesBeforeRelease counts those alive). Sandboxes are checked out one after another, then released one after ' +
     'another. The check: after release-all, the audit compares the runtime\'s belief with the kernel (nft chains and ' +

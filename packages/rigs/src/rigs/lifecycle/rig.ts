@@ -56,6 +56,10 @@ export async function run(ctx: RigContext): Promise<void> {
       .catch((e: Error) => ({ code: -1, stderr: e.message }));
     if (connect.code !== 0) unreachable.push(`${id}: ${connect.stderr.trim()}`);
   }
+  // The kernel finishes tearing down those processes (their mount namespaces, their memory) after they exit: let it,
+  // before the release clocks run.
+  const pause = ctx.param('pauseBeforeReleasesMs', 1000);
+  await new Promise((r) => setTimeout(r, pause));
   const states = (await net.audit()).kernel.states;
   ctx.param('statesBeforeRelease', states);
   ctx.param('connectionsThatFailed', unreachable);
