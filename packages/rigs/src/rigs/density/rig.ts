@@ -43,7 +43,8 @@ export async function run(ctx: RigContext): Promise<void> {
   // process opens the same pool (as `coppice pool init` then `coppice pool warm` would).
   const openPool = () => Pool.open({ config: rigPoolConfig(q, TEMPLATE, 'prewarm', memoryMiB, { hot: 0, durable: 0 }), hypervisor: q.hv });
   const setup = await openPool();
-  const shared = await setup.init().finally(() => setup.close());
+  // Registered first, so it runs last: after every controller is gone, this process reopens the pool and destroys
+  // whatever it holds (also after a failure midway: reconcile adopts the VMs a killed controller left).
   ctx.defer(async () => {
     const pool = await openPool();
     try {
@@ -52,6 +53,7 @@ export async function run(ctx: RigContext): Promise<void> {
       await pool.close();
     }
   });
+  const shared = await setup.init().finally(() => setup.close());
   if (!shared.memoryFile) throw new Error('the template checkpoint has no memory file: nothing to share');
   const backing = await fileBacking(shared.memoryFile);
   ctx.param('templateMemoryFile', { backing, bytes: memoryMiB * MiB, residentBytesBeforeFirstLevel: await fileResidentBytes(ctx.runner, shared.memoryFile) });
