@@ -10,7 +10,7 @@ import { CommandError, runChecked, type CommandRunner } from '../../../host/comm
 import type { AddressList, PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from '../../types.ts';
 import { inSubnet, parseAddress, parseCidr, parseSandboxId } from '../../validate.ts';
 import type { Binding, ConnectionState, FirewallBackend, FirewallInventory, KernelSandbox, SandboxRules } from '../firewall.ts';
-import { HelperRunner } from './helper-runner.ts';
+import { HelperRunner } from '../../../host/helper-runner.ts';
 import { NftSession } from './session.ts';
 import {
   describeElements,
@@ -33,7 +33,7 @@ export class NftablesFirewall implements FirewallBackend {
   readonly kind = 'nftables' as const;
 
   private readonly session?: NftSession;
-  /** Runs conntrack: through a small helper process with the persistent session (see helper-runner.ts). */
+  /** Runs conntrack: through a small helper process with the persistent session (see host/helper-runner.ts). */
   private readonly states: CommandRunner;
   private readonly helper?: HelperRunner;
 

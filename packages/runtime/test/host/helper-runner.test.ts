@@ -1,6 +1,6 @@
 /** HelperRunner: argv lists run by a small long-lived helper, only the programs it was started for. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { HelperRunner } from '../../src/net/firewall/nftables/helper-runner.ts';
+import { HelperRunner } from '../../src/host/helper-runner.ts';
 
 describe('HelperRunner', () => {
   const runner = new HelperRunner(['echo', 'false']);

@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { CommandOptions, CommandResult, CommandRunner } from '../../../host/command-runner.ts';
+import type { CommandOptions, CommandResult, CommandRunner } from './command-runner.ts';
 
 const SPAWNER = fileURLToPath(new URL('./spawner.mjs', import.meta.url));
 
