@@ -14,8 +14,6 @@ export interface PoolOptions {
   network?: EntryNetwork;
   /** Errors of background work (refills); they are also kept in `backgroundErrors`. */
   onBackgroundError?: (e: Error) => void;
-  /** @deprecated Ignored: the hypervisor knows where its memory files live (kept so old callers compile). */
-  shmDir?: string;
 }
 
 export interface CheckoutResult {
