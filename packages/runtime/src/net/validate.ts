@@ -75,56 +75,91 @@ export function parseProtocol(value: unknown, field = 'protocol'): Protocol {
 
 // ---- addresses ---------------------------------------------------------------------------------------------------
 
-/** Parses dotted-quad IPv4 strictly (no leading zeros, no shorthand) into a 32-bit number. */
+/**
+ * Parses dotted-quad IPv4 strictly (no leading zeros, no shorthand) into a 32-bit number. A scan of character codes:
+ * policy lists of thousands of entries go through here (and through ipv6ToGroups) on every change.
+ */
 export function ipv4ToNumber(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
+  const len = text.length;
+  if (len < 7 || len > 15) return undefined;
   let n = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return undefined;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return undefined; // a leading zero
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return undefined;
+    } else return undefined;
   }
-  return n;
+  if (dots !== 3 || digits === 0) return undefined;
+  return n * 256 + part;
 }
 
 export function numberToIpv4(n: number): string {
   return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 }
 
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
 /** Parses IPv6 text (with :: and an optional trailing dotted quad; no zone ids) into 8 16-bit groups. */
 export function ipv6ToGroups(text: string): number[] | undefined {
-  if (!/^[0-9a-fA-F:.]{2,45}$/.test(text)) return undefined;
-  let head = text;
-  if (text.includes('.')) {
-    // a trailing dotted quad ("::ffff:192.0.2.1") stands for the last two groups
-    const lastColon = text.lastIndexOf(':');
-    const v4 = ipv4ToNumber(text.slice(lastColon + 1));
-    if (v4 === undefined) return undefined;
-    head = `${text.slice(0, lastColon + 1)}${Math.floor(v4 / 65536).toString(16)}:${(v4 % 65536).toString(16)}`;
+  const len = text.length;
+  if (len < 2 || len > 45) return undefined;
+  const groups: number[] = [];
+  let gap = -1; // where "::" stands, as an index into groups
+  let i = 0;
+  if (text.charCodeAt(0) === 58) {
+    if (text.charCodeAt(1) !== 58) return undefined;
+    gap = 0;
+    i = 2;
   }
-  const halves = head.split('::');
-  if (halves.length > 2) return undefined;
-  const parse = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
+  while (i < len) {
+    let value = 0;
+    let j = i;
+    for (; j < len && j - i < 5; j++) {
+      const h = hexValue(text.charCodeAt(j));
+      if (h < 0) break;
+      value = value * 16 + h;
     }
-    return out;
-  };
-  const left = parse(halves[0]!);
-  const right = halves.length === 2 ? parse(halves[1]!) : [];
-  if (!left || !right) return undefined;
-  const given = left.length + right.length;
-  if (halves.length === 2) {
-    if (given > 7) return undefined;
-    return [...left, ...new Array<number>(8 - given).fill(0), ...right];
+    if (j < len && text.charCodeAt(j) === 46) {
+      // a trailing dotted quad ("::ffff:192.0.2.1") stands for the last two groups
+      const v4 = ipv4ToNumber(text.slice(i));
+      if (v4 === undefined) return undefined;
+      groups.push(Math.floor(v4 / 65536), v4 % 65536);
+      break;
+    }
+    if (j === i || j - i > 4) return undefined;
+    groups.push(value);
+    if (j === len) break;
+    if (text.charCodeAt(j) !== 58) return undefined;
+    j++;
+    if (j < len && text.charCodeAt(j) === 58) {
+      if (gap >= 0) return undefined;
+      gap = groups.length;
+      j++;
+    } else if (j === len) return undefined; // a trailing single colon
+    i = j;
   }
-  if (given !== 8) return undefined;
-  return left;
+  if (gap < 0) return groups.length === 8 ? groups : undefined;
+  if (groups.length > 7) return undefined;
+  const out = [0, 0, 0, 0, 0, 0, 0, 0];
+  const tail = groups.length - gap;
+  for (let k = 0; k < gap; k++) out[k] = groups[k]!;
+  for (let k = 0; k < tail; k++) out[8 - tail + k] = groups[gap + k]!;
+  return out;
 }
 
 /** RFC 5952 canonical text. */
@@ -144,9 +179,17 @@ export function groupsToIpv6(groups: readonly number[]): string {
     }
     i = j;
   }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i !== bestStart + bestLen) out += ':';
+    out += groups[i]!.toString(16);
+  }
+  return out;
 }
 
 export interface ParsedCidr {
@@ -171,7 +214,8 @@ export function parseCidr(value: unknown, field = 'address'): ParsedCidr {
       const net = numberToIpv4(v4 - (v4 % 2 ** hostBits));
       throw new NetInputError(field, `${show(text)} has host bits set (did you mean ${net}/${length}?)`);
     }
-    const address = numberToIpv4(v4);
+    // ipv4ToNumber accepts only the canonical spelling: the text is the normalised address.
+    const address = addrText;
     return { family: 'ipv4', address, length, text: length === 32 ? address : `${address}/${length}` };
   }
   const v6 = ipv6ToGroups(addrText);
@@ -215,7 +259,15 @@ export function parseAddressList(value: unknown, field: string): string[] {
     throw new NetInputError(field, `${value.length} entries is more than the limit of ${MAX_LIST_ENTRIES}`);
   }
   const out = new Set<string>();
-  value.forEach((v, i) => out.add(parseCidr(v, `${field}[${i}]`).text));
+  for (let i = 0; i < value.length; i++) {
+    let parsed: ParsedCidr;
+    try {
+      parsed = parseCidr(value[i], field);
+    } catch {
+      parsed = parseCidr(value[i], `${field}[${i}]`); // throws again, naming the entry (not built for every entry)
+    }
+    out.add(parsed.text);
+  }
   return [...out];
 }
 
