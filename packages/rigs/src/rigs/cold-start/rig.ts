@@ -122,7 +122,7 @@ async function checkoutRound(ctx: RigContext, pool: Pool, phase: string, cc: num
  * time and the host's cores) exceeds the budget are recorded as failures with the reason.
  */
 async function fullBoots(ctx: RigContext, pool: Pool, ccLevels: Cc[]): Promise<void> {
-  const budgetS = ctx.param('fullBootBudgetSeconds', ctx.quick ? 60 : 200);
+  const budgetS = ctx.param('fullBootBudgetSeconds', ctx.quick ? 30 : 200);
   const bootSamples = ctx.param('fullBootSamplesAtCc1', ctx.quick ? 1 : 3);
   const cores = Math.max(1, ctx.host.cpu.threads || 1);
   let spentS = 0;
