@@ -16,11 +16,13 @@ import {
   describeElements,
   INTERNET_SETS,
   ipv6Integer,
+  listElementChanges,
   MEMBER_SETS,
   POLICY_SETS,
   renderElementChanges,
   renderForward,
   renderInit,
+  renderListChange,
   renderRemoveSandbox,
   renderSandbox,
   renderSpoofEntries,
@@ -78,15 +80,17 @@ export class NftablesFirewall implements FirewallBackend {
   }
 
   /**
-   * Applies `render(believed)`; if nft refuses it and the kernel holds other elements for the sandbox than believed
-   * (a crash between a transaction and its state write, a hand edit), applies `render(what the kernel holds)`.
+   * Applies `script` (the change against what the runtime believes the kernel holds for the sandbox, `believed`);
+   * if nft refuses it and the kernel holds other elements for the sandbox than believed (a crash between a
+   * transaction and its state write, a hand edit), applies `render(what the kernel holds)`. `believed` is computed
+   * only then: the fast path of a list change never builds the elements of the whole policy.
    */
-  private async applyDiff(addresses: SandboxAddresses, believed: SandboxElements, render: (held: SandboxElements) => string): Promise<void> {
+  private async applyDiff(addresses: SandboxAddresses, script: string, believed: () => SandboxElements, render: (held: SandboxElements) => string): Promise<void> {
     try {
-      await this.apply(render(believed));
+      await this.apply(script);
     } catch (e) {
       const held = (await this.readTable()).heldBy(addresses);
-      if (sameElements(held, believed)) throw e;
+      if (sameElements(held, believed())) throw e;
       await this.apply(render(held));
     }
   }
@@ -106,22 +110,28 @@ export class NftablesFirewall implements FirewallBackend {
 
   async applySandbox(rules: SandboxRules, previous?: SandboxRules): Promise<void> {
     const believed = previous ? sandboxElements(previous.addresses, previous.policy) : new Map();
-    await this.applyDiff(rules.addresses, believed, (held) => renderSandbox(this.table, rules as SandboxSpec, held, previous as SandboxSpec | undefined));
+    const render = (held: SandboxElements) => renderSandbox(this.table, rules as SandboxSpec, held, previous as SandboxSpec | undefined);
+    await this.applyDiff(rules.addresses, render(believed), () => believed, render);
   }
 
   async addAddresses(id: SandboxId, list: AddressList, entries: string[], current?: { addresses: SandboxAddresses; policy: SandboxPolicy }): Promise<void> {
     const now = current ?? (await this.locate(id));
-    await this.changeList(now, { ...now.policy, [list]: [...new Set([...now.policy[list], ...entries])] });
+    await this.changeList(now, list, [...new Set([...now.policy[list], ...entries])]);
   }
 
   async replaceAddresses(id: SandboxId, list: AddressList, entries: string[], current?: { addresses: SandboxAddresses; policy: SandboxPolicy }): Promise<void> {
     const now = current ?? (await this.locate(id));
-    await this.changeList(now, { ...now.policy, [list]: entries });
+    await this.changeList(now, list, entries);
   }
 
-  private async changeList(now: { addresses: SandboxAddresses; policy: SandboxPolicy }, policy: SandboxPolicy): Promise<void> {
-    const after = sandboxElements(now.addresses, policy);
-    await this.applyDiff(now.addresses, sandboxElements(now.addresses, now.policy), (held) => renderElementChanges(this.table, held, after));
+  /** One transaction with the deletes and adds of the entries that differ (nothing at all when none does). */
+  private async changeList(now: { addresses: SandboxAddresses; policy: SandboxPolicy }, list: AddressList, entries: string[]): Promise<void> {
+    await this.applyDiff(
+      now.addresses,
+      renderListChange(this.table, listElementChanges(now.addresses, list, now.policy[list], entries)),
+      () => sandboxElements(now.addresses, now.policy),
+      (held) => renderElementChanges(this.table, held, sandboxElements(now.addresses, { ...now.policy, [list]: entries })),
+    );
   }
 
   /** A sandbox's addresses and the policy its kernel elements amount to, read from the kernel (slow path). */
@@ -147,7 +157,9 @@ export class NftablesFirewall implements FirewallBackend {
   async removeSandbox(id: SandboxId, known?: Omit<SandboxRules, 'id' | 'policy'> & { policy?: SandboxPolicy }): Promise<void> {
     if (known?.policy) {
       const k = known as typeof known & { policy: SandboxPolicy };
-      await this.applyDiff(k.addresses, sandboxElements(k.addresses, k.policy), (held) => renderRemoveSandbox(this.table, id, k, held));
+      const believed = sandboxElements(k.addresses, k.policy);
+      const render = (held: SandboxElements) => renderRemoveSandbox(this.table, id, k, held);
+      await this.applyDiff(k.addresses, render(believed), () => believed, render);
       return;
     }
     const table = await this.readTable();
@@ -170,10 +182,14 @@ export class NftablesFirewall implements FirewallBackend {
   async killStates(addresses: SandboxAddresses, to?: string[]): Promise<void> {
     const states = await this.readStates();
     const runs: string[][] = [];
+    // A replace withdraws up to thousands of destinations: exact ones are looked up, only CIDRs are scanned.
+    const withdrawnExact = new Set(to?.filter((c) => !c.includes('/')));
+    const withdrawnNets = to?.filter((c) => c.includes('/')) ?? [];
+    const withdrawn = (d: string) => withdrawnExact.has(d) || withdrawnNets.some((c) => inSubnet(d, c));
     for (const [family, address] of [['ipv4', addresses.ipv4], ['ipv6', addresses.ipv6]] as const) {
       if (to) {
         // Only connections this sandbox opened towards a withdrawn destination, one exact pair per deletion.
-        const destinations = new Set(states.filter((s) => s.source === address && to.some((c) => inSubnet(s.destination, c))).map((s) => s.destination));
+        const destinations = new Set(states.filter((s) => s.source === address && withdrawn(s.destination)).map((s) => s.destination));
         for (const d of destinations) runs.push(['conntrack', '-D', '-f', family, '--orig-src', address, '--orig-dst', d]);
         continue;
       }

@@ -102,21 +102,94 @@ export type SandboxElements = Map<string, Set<string>>;
  */
 export function sandboxElements(a: SandboxAddresses, policy: SandboxPolicy): SandboxElements {
   const out: SandboxElements = new Map();
-  const put = (set: string, key: string) => {
-    let s = out.get(set);
-    if (!s) out.set(set, (s = new Set()));
-    s.add(key);
+  for (const list of ['allowOut', 'denyOut', 'dnsAllow'] as const) addListElements(out, a, list, policy[list]);
+  if (policy.allowInternetAccess) for (const family of FAMILIES) put(out, INTERNET_SETS[family], a[family]);
+  return out;
+}
+
+function put(out: SandboxElements, set: string, key: string): void {
+  let s = out.get(set);
+  if (!s) out.set(set, (s = new Set()));
+  s.add(key);
+}
+
+/** Adds the elements one list installs (exact addresses one by one, the outermost CIDRs of each family) to `out`. */
+function addListElements(out: SandboxElements, a: SandboxAddresses, list: AddressList, entries: readonly string[]): void {
+  const cidrs: Record<Family, string[]> = { ipv4: [], ipv6: [] };
+  const exact = { ipv4: policySetName(list, 'ipv4', false), ipv6: policySetName(list, 'ipv6', false) };
+  for (const e of entries) {
+    const family: Family = e.includes(':') ? 'ipv6' : 'ipv4';
+    if (e.includes('/')) cidrs[family].push(e);
+    else put(out, exact[family], `${a[family]} . ${e}`);
+  }
+  addCidrElements(out, a, list, cidrs);
+}
+
+function addCidrElements(out: SandboxElements, a: SandboxAddresses, list: AddressList, cidrs: Record<Family, string[]>): void {
+  for (const family of FAMILIES) {
+    if (!cidrs[family].length) continue;
+    const set = policySetName(list, family, true, shardOf(a[family]));
+    for (const e of outermostCidrs(cidrs[family])) put(out, set, `${a[family]} . ${e}`);
+  }
+}
+
+/** Element keys by set, as lists: what a list change deletes or adds (each key once; see listElementChanges). */
+export type ElementLists = Map<string, string[]>;
+
+/**
+ * What changes in the kernel when one list goes from `before` to `after` (both normalised, without duplicates):
+ * the elements to delete and to add, computed from the entries that differ, so an add of one address to a list of
+ * thousands costs O(list) set lookups rather than building the elements of the whole policy twice. CIDRs are the
+ * exception when one of them changes: which ones are installed (the outermost) depends on the rest of the family's
+ * CIDRs. The same as diffing sandboxElements of the two policies (tested).
+ */
+export function listElementChanges(
+  a: SandboxAddresses,
+  list: AddressList,
+  before: readonly string[],
+  after: readonly string[],
+): { gone: ElementLists; added: ElementLists } {
+  const was = new Set(before);
+  const now = new Set(after);
+  const gone: ElementLists = new Map();
+  const added: ElementLists = new Map();
+  const append = (into: ElementLists, set: string, key: string) => {
+    const keys = into.get(set);
+    if (keys) keys.push(key);
+    else into.set(set, [key]);
   };
-  for (const list of ['allowOut', 'denyOut', 'dnsAllow'] as const) {
-    for (const family of FAMILIES) {
-      const source = a[family];
-      const entries = policy[list].filter((e) => e.includes(':') === (family === 'ipv6'));
-      for (const e of entries) if (!e.includes('/')) put(policySetName(list, family, false), `${source} . ${e}`);
-      const shard = shardOf(source);
-      for (const e of outermostCidrs(entries.filter((x) => x.includes('/')))) put(policySetName(list, family, true, shard), `${source} . ${e}`);
+  const exact = { ipv4: policySetName(list, 'ipv4', false), ipv6: policySetName(list, 'ipv6', false) };
+  let cidrChanged = false;
+  for (const [from, other, into] of [[before, now, gone], [after, was, added]] as const) {
+    for (const e of from) {
+      if (other.has(e)) continue;
+      if (e.includes('/')) cidrChanged = true;
+      else if (e.includes(':')) append(into, exact.ipv6, `${a.ipv6} . ${e}`);
+      else append(into, exact.ipv4, `${a.ipv4} . ${e}`);
     }
   }
-  if (policy.allowInternetAccess) for (const family of FAMILIES) put(INTERNET_SETS[family], a[family]);
+  if (cidrChanged) {
+    const cidrsOf = (entries: readonly string[]) => {
+      const out: Record<Family, string[]> = { ipv4: [], ipv6: [] };
+      for (const e of entries) if (e.includes('/')) out[e.includes(':') ? 'ipv6' : 'ipv4'].push(e);
+      return out;
+    };
+    const old: SandboxElements = new Map();
+    const next: SandboxElements = new Map();
+    addCidrElements(old, a, list, cidrsOf(before));
+    addCidrElements(next, a, list, cidrsOf(after));
+    for (const [from, other, into] of [[old, next, gone], [next, old, added]] as const) {
+      for (const [set, keys] of from) for (const k of keys) if (!other.get(set)?.has(k)) append(into, set, k);
+    }
+  }
+  return { gone, added };
+}
+
+/** Deletes of `gone`, then adds of `added` (disjoint, as listElementChanges makes them): one line per set each. */
+export function renderListChange(t: string, changes: { gone: ElementLists; added: ElementLists }): string {
+  let out = '';
+  for (const [set, keys] of changes.gone) out += `delete element inet ${t} ${set} { ${keys.join(', ')} }\n`;
+  for (const [set, keys] of changes.added) out += `add element inet ${t} ${set} { ${keys.join(', ')} }\n`;
   return out;
 }
 
@@ -143,7 +216,7 @@ export function outermostCidrs(cidrs: readonly string[]): string[] {
 }
 
 /** One element per line, as `<set> { <key> }`: how audit names an element (KernelSandbox.sets for this backend). */
-export function describeElements(elements: SandboxElements): string[] {
+export function describeElements(elements: SandboxElements | ElementLists): string[] {
   const out: string[] = [];
   for (const [set, keys] of elements) for (const k of keys) out.push(`${set} { ${k} }`);
   return out.sort();
@@ -242,10 +315,12 @@ export function renderElementChanges(t: string, before: SandboxElements, after: 
   let deletes = '';
   let adds = '';
   for (const set of new Set([...before.keys(), ...after.keys()])) {
-    const was = before.get(set) ?? new Set<string>();
-    const now = after.get(set) ?? new Set<string>();
-    const gone = [...was].filter((k) => !now.has(k));
-    const added = [...now].filter((k) => !was.has(k));
+    const was = before.get(set);
+    const now = after.get(set);
+    const gone: string[] = [];
+    const added: string[] = [];
+    for (const k of was ?? []) if (!now?.has(k)) gone.push(k);
+    for (const k of now ?? []) if (!was?.has(k)) added.push(k);
     if (gone.length) deletes += `delete element inet ${t} ${set} { ${gone.join(', ')} }\n`;
     if (added.length) adds += `add element inet ${t} ${set} { ${added.join(', ')} }\n`;
   }
