@@ -1,4 +1,5 @@
 /** The persistent `nft -i` session: one line = one atomic transaction, errors attributed to the right script. */
+import { readdir } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NftSession, NftSessionError } from '../../src/net/firewall/nftables/session.ts';
 import { canRunKernelTests, runner } from './helpers.ts';
@@ -30,6 +31,24 @@ describe.skipIf(skip)('NftSession', () => {
     expect(listed).toContain('203.0.113.1');
     expect(listed).not.toContain('192.0.2.1'); // the failed transaction added nothing
     expect(listed).not.toMatch(/chain c\b/);
+  });
+
+  it('sends a long script through an included file: one transaction either way, and the file goes once nft answered', async () => {
+    const dir = () => (session as unknown as { dir?: string }).dir;
+    const many = (third: number) => Array.from({ length: 250 }, (_, i) => `198.18.${third}.${i}`);
+    const good = `add element inet ${T} s { ${many(1).join(', ')} }\nadd element inet ${T} s { 198.18.2.1 }\n`;
+    expect(good.length).toBeGreaterThan(2048);
+    await session.apply(good);
+    const listed = (await runner.run(['nft', 'list', 'set', 'inet', T, 's'])).stdout;
+    expect(listed).toContain('198.18.1.0-198.18.1.249'); // auto-merge joins the 250 addresses
+    expect(listed).toContain('198.18.2.1');
+    // a long script whose last command fails applies nothing of it
+    const bad = session.apply(`add element inet ${T} s { ${many(3).join(', ')} }\ndelete chain inet ${T} missing\n`);
+    await expect(bad).rejects.toBeInstanceOf(NftSessionError);
+    expect((await runner.run(['nft', 'list', 'set', 'inet', T, 's'])).stdout).not.toContain('198.18.3.');
+    // the files are removed in the background once nft has answered
+    for (let i = 0; i < 50 && (await readdir(dir()!)).length; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await readdir(dir()!)).toEqual([]);
   });
 
   it('restarts nft if the process dies', async () => {

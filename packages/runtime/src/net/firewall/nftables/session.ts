@@ -13,6 +13,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -84,24 +85,24 @@ export class NftSession {
 
   /** Applies a script (newline-separated nft commands) as one transaction. */
   apply(script: string): Promise<void> {
-    const lines = script.split('\n').map((l) => l.trim()).filter(Boolean);
-    if (!lines.length) return Promise.resolve();
+    if (!/\S/.test(script)) return Promise.resolve();
     const child = this.child ?? this.start();
     const seq = this.seq++;
     const marker = `cubenet-sync-${process.pid}-${seq}`;
-    let line = lines.join('; ');
-    if (line.length > INLINE_LIMIT) {
+    if (script.length > INLINE_LIMIT) {
       // One file per script: scripts queued behind each other must not overwrite one that nft has not read yet.
+      // The file reader takes the script as it is (newline-separated); it is removed once nft has answered, without
+      // holding up the caller (close() removes the folder with whatever is left).
       this.dir ??= mkdtempSync(join(tmpdir(), `${this.table}-nft-`));
       const file = join(this.dir, `${seq}.nft`);
-      writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
-      line = `include ${JSON.stringify(file)}`;
-      const done = () => rmSync(file, { force: true });
+      writeFileSync(file, script.endsWith('\n') ? script : `${script}\n`, { mode: 0o600 });
+      const done = () => void rm(file, { force: true }).catch(() => undefined);
       return new Promise<void>((resolve, reject) => {
         this.queue.push({ marker, resolve: () => (done(), resolve()), reject: (e) => (done(), reject(e)), script });
-        child.stdin.write(`${line}\n${marker}\n`);
+        child.stdin.write(`include ${JSON.stringify(file)}\n${marker}\n`);
       });
     }
+    const line = script.split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ marker, resolve, reject, script });
       child.stdin.write(`${line}\n${marker}\n`);
