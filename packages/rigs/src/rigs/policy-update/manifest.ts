@@ -34,7 +34,8 @@ export const policyUpdateManifest = defineManifest({
     'process spawned) and the sandbox\'s state file is renamed into place. replace-1000: the same for ' +
     "`cubenet.replaceAddresses(id, 'allowOut', 1 000 new addresses)` (500 IPv4 + 500 IPv6; one transaction deleting " +
     "the previous 1 000 elements from the shared sets and adding the new ones, sent to nft -i as an included file; " +
-    'fresh addresses every time). firewall-spawn: from just before spawning `nft list tables` through ' +
+    'fresh addresses every time, none in the list replaced, checked by the rig outside the clock: cubenet sends only ' +
+    'the entries that differ, so an overlap would shrink the transaction). firewall-spawn: from just before spawning `nft list tables` through ' +
     "the runtime's command runner until its exit is seen. The three are interleaved, one of each per round, after " +
     'unrecorded warm-up rounds; the sandbox is live (checked out, on the bridge) throughout. At the end the last ' +
     'added and replaced addresses are read back from the kernel set.',

@@ -15,6 +15,18 @@ function v6(k: number): string {
   return `2001:2::${(k >> 16).toString(16)}:${(k & 0xffff).toString(16)}`;
 }
 
+/**
+ * What the manifest promises of every replace, checked outside the clock: `size` distinct addresses, none of them in
+ * the list it replaces (the last batch and the address added since), so the transaction really deletes the whole
+ * old list and adds `size` elements (cubenet sends only the entries that differ).
+ */
+function assertWholeReplace(previous: readonly string[], next: readonly string[], size: number): void {
+  const old = new Set(previous);
+  if (new Set(next).size !== size || next.some((a) => old.has(a))) {
+    throw new Error(`policy-update: a replace batch must be ${size} distinct addresses, none in the list it replaces`);
+  }
+}
+
 export async function run(ctx: RigContext): Promise<void> {
   const n = ctx.samples;
   const warmup = ctx.param('warmupRounds', ctx.quick ? 2 : 10);
@@ -50,8 +62,10 @@ export async function run(ctx: RigContext): Promise<void> {
       if (record) addOne.fail(e);
     }
     try {
-      lastBatch = Array.from({ length: batch }, (_, i) => (i % 2 ? v6(next + i) : v4(next + i)));
+      const fresh = Array.from({ length: batch }, (_, i) => (i % 2 ? v6(next + i) : v4(next + i)));
       next += batch;
+      assertWholeReplace([...lastBatch, lastAdded], fresh, batch);
+      lastBatch = fresh;
       const t0 = performance.now();
       await net.replaceAddresses(sandbox.id, 'allowOut', lastBatch);
       if (record) replace.add(since(t0));
