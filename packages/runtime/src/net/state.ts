@@ -5,8 +5,14 @@
  * removed before they are torn down, so whatever the kernel holds beyond the files is a leftover that reconcile
  * may remove. (No fsync: the guarantee is against a killed process, not a power cut; after a reboot the kernel
  * objects are gone anyway.)
+ *
+ * Each write renames to a new name, `<id>.<n>.json` with n one more than the last, and then deletes the previous
+ * file: a rename over an existing file makes ext4 start writing the new file's data back at once (auto_da_alloc),
+ * ~0.2 ms on a quiet host and ~0.8 ms on a loaded one, on the critical path of every policy change; a rename to a
+ * new name costs ~0.04 ms. A controller killed between the rename and the delete leaves two files; the highest n is
+ * the newer, and load deletes the others. (`<id>.json`, the name before this scheme, counts as the lowest.)
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Endpoint } from './endpoint/endpoint.ts';
@@ -30,6 +36,8 @@ export interface SandboxRecord {
 export class StateStore {
   readonly dir: string;
   private seq = 0;
+  /** The number n of each sandbox's current file. */
+  private readonly versions = new Map<SandboxId, number>();
 
   constructor(stateDir: string, prefix: string) {
     this.dir = join(stateDir, prefix);
@@ -45,28 +53,51 @@ export class StateStore {
    * through the thread pool (~1 ms on a loaded 2-vCPU host, on every policy change's critical path).
    */
   async write(record: SandboxRecord): Promise<void> {
-    const file = join(this.dir, `${record.id}.json`);
+    const previous = this.versions.get(record.id);
+    const version = (previous ?? -1) + 1;
     const tmp = join(this.dir, `.${record.id}.${process.pid}.${this.seq++}.tmp`);
     writeFileSync(tmp, JSON.stringify(record));
-    renameSync(tmp, file);
+    renameSync(tmp, this.path(record.id, version));
+    this.versions.set(record.id, version);
+    if (previous !== undefined) unlinkIfPresent(this.path(record.id, previous));
   }
 
   async remove(id: SandboxId): Promise<void> {
-    await rm(join(this.dir, `${id}.json`), { force: true });
+    const version = this.versions.get(id);
+    if (version !== undefined) unlinkIfPresent(this.path(id, version));
+    unlinkIfPresent(this.path(id, -1));
+    this.versions.delete(id);
   }
 
-  /** Reads every record; temp files left by a killed writer are deleted, unreadable files are reported. */
+  /** `<id>.<n>.json`; n = -1 is the name of the earlier scheme, `<id>.json`. */
+  private path(id: SandboxId, version: number): string {
+    return join(this.dir, version < 0 ? `${id}.json` : `${id}.${version}.json`);
+  }
+
+  /**
+   * Reads every record (the highest-numbered file of each sandbox; lower ones, left by a writer killed between its
+   * rename and its delete, are deleted); temp files left by a killed writer are deleted, unreadable files reported.
+   */
   async load(): Promise<{ records: SandboxRecord[]; problems: string[] }> {
     await this.ensure();
     const records: SandboxRecord[] = [];
     const problems: string[] = [];
+    const found = new Map<SandboxId, number[]>();
     for (const name of await readdir(this.dir)) {
-      const path = join(this.dir, name);
       if (name.endsWith('.tmp')) {
-        await rm(path, { force: true });
+        await rm(join(this.dir, name), { force: true });
         continue;
       }
-      if (!/^[0-9a-f]{12}\.json$/.test(name)) continue;
+      const m = /^([0-9a-f]{12})(?:\.(0|[1-9][0-9]{0,15}))?\.json$/.exec(name);
+      if (!m) continue;
+      const id = m[1] as SandboxId;
+      found.set(id, [...(found.get(id) ?? []), m[2] === undefined ? -1 : Number(m[2])]);
+    }
+    for (const [id, versions] of found) {
+      const newest = Math.max(...versions);
+      for (const v of versions) if (v !== newest) unlinkIfPresent(this.path(id, v));
+      this.versions.set(id, newest);
+      const path = this.path(id, newest);
       try {
         records.push(parseRecord(JSON.parse(await readFile(path, 'utf8'))));
       } catch (e) {
@@ -74,6 +105,14 @@ export class StateStore {
       }
     }
     return { records, problems };
+  }
+}
+
+function unlinkIfPresent(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
 }
 

@@ -67,7 +67,7 @@ export interface NetConfig {
   ipv6Subnet: string;
   /** Allocatable host-number range inside the subnet, inclusive (default 2 .. last usable). */
   allocatable?: { first: number; last: number };
-  /** Folder of the state files (`<stateDir>/<prefix>/<id>.json`, each written atomically). */
+  /** Folder of the state files (`<stateDir>/<prefix>/<id>.<n>.json`, each written atomically; see state.ts). */
   stateDir: string;
   /** Folder of the controller lock `<prefix>.lock` (default /run/coppice/net: host-wide, like the kernel objects). */
   lockDir?: string;
