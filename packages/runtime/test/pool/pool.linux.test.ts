@@ -111,10 +111,8 @@ describe.skipIf(!image)('pools on real guests', () => {
     for (const f of [...(await shmFiles(`ckpt-${TEMPLATE}`)), ...(await shmFiles(`vm-cp-${TEMPLATE}`))]) await rm(join('/dev/shm', f));
     await rm(join(runRoot, TEMPLATE), { recursive: true, force: true });
 
-    const t0 = performance.now();
     const again = await Pool.open({ config: config('two-tier', { hot: 1, durable: 1 }), hypervisor: hv });
     try {
-      const openMs = performance.now() - t0;
       const r = again.lastReconcile!;
       expect(r.template).toBe('revived');
       expect(r.dropped).toHaveLength(1); // the hot entry: its VM died with the host
@@ -122,7 +120,6 @@ describe.skipIf(!image)('pools on real guests', () => {
       // No template boot: the template checkpoint is the one written before the reboot.
       const after = JSON.parse(await readFile(join(stateDir, `${TEMPLATE}.json`), 'utf8'));
       expect(after.base.createdAt).toBe(before.base.createdAt);
-      expect(openMs).toBeLessThan(4000); // a copy of 128 MiB, not a boot (about 5 s under TCG)
       // One copy on tmpfs for the template and the entry, as before the reboot: restores share its pages.
       expect(r.revivedFiles.sort()).toEqual([after.base.memoryFile, after.entries[0].checkpoint.memoryFile].sort());
       const [a, b] = await Promise.all(r.revivedFiles.map((f) => stat(f)));
