@@ -33,8 +33,11 @@ export const coldStartManifest = defineManifest({
     {
       name: 'floor-sigcont-probe',
       unit: 'ms',
-      description: "Bare floor of a prewarm checkout: SIGCONT to a stopped VM plus one serial probe answered, no pool.",
-      labels: {},
+      description:
+        'Bare floor of a prewarm checkout: SIGCONT to a stopped VM plus one serial probe answered, no pool. vm=fresh: ' +
+        'a VM restored, probed once and stopped just before, as a pool fills a hot entry (the floor the prewarm target ' +
+        'is judged against); vm=reused: one VM stopped and resumed sample after sample, its caches warm.',
+      labels: { vm: ['fresh', 'reused'] },
     },
     {
       name: 'floor-restore-probe',
@@ -48,7 +51,8 @@ export const coldStartManifest = defineManifest({
     'readiness probe ("ping TOKEN" on its serial console, answered "ready TOKEN" by the guest\'s init) arrives in the ' +
     'controller. For cc=N, N checkouts start in the same event-loop turn and each one is a sample. Between rounds every ' +
     'sandbox is returned (destroyed) and the pool refilled to its size before the next round starts, untimed. ' +
-    'floor-sigcont-probe: just before kill(SIGCONT) on a stopped, already-restored VM until its probe answer. ' +
+    'floor-sigcont-probe: just before kill(SIGCONT) on a stopped VM until its probe answer; vm=fresh restores, probes ' +
+    'and stops a new VM for each sample (untimed), vm=reused stops and resumes one VM. ' +
     'floor-restore-probe: just before the hypervisor restore call (QEMU started with -incoming defer, migrate-incoming ' +
     'from the checkpoint file, cont) until the probe answer.',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run cold-start',

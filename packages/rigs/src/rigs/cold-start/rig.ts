@@ -47,10 +47,28 @@ async function floors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, base:
   const warmup = ctx.quick ? 1 : 3;
   const spec = (name: string) => ({ name, image: q.image(memoryMiB), memory: 'template' as const, runDir: `${q.runRoot}/floor/${name}` });
 
+  // A fresh VM per sample, restored, probed once and stopped exactly as a pool fills a hot entry: the state a prewarm
+  // checkout finds its VM in. The same VM resumed again and again (its caches warm from the previous samples) is
+  // recorded beside it, since it is the lower of the two.
+  await ctx.repeat({ phase: 'floor sigcont+probe (fresh VM)', warmup, count: ctx.samples, series: ctx.series('floor-sigcont-probe', { vm: 'fresh' }) }, async (i) => {
+    const vm = await q.hv.restore(spec(`cs-floor-h${i}`), base);
+    try {
+      await vm.probe({ timeoutMs: 30_000 });
+      await vm.pause();
+      await untilStopped(vm.pid);
+      const t0 = performance.now();
+      await vm.resume();
+      await vm.probe();
+      return performance.now() - t0;
+    } finally {
+      await vm.destroy();
+    }
+  });
+
   const vm = await q.hv.restore(spec('cs-floor-hot'), base);
   ctx.defer(() => vm.destroy());
   await vm.probe();
-  await ctx.repeat({ phase: 'floor sigcont+probe', warmup, count: ctx.samples, series: ctx.series('floor-sigcont-probe') }, async () => {
+  await ctx.repeat({ phase: 'floor sigcont+probe (reused VM)', warmup, count: ctx.samples, series: ctx.series('floor-sigcont-probe', { vm: 'reused' }) }, async () => {
     await vm.pause();
     await untilStopped(vm.pid);
     const t0 = performance.now();
