@@ -52,13 +52,31 @@ export async function memAvailableBytes(): Promise<number> {
 }
 
 /** The /proc/meminfo fields that say where a change of MemAvailable came from. */
-export const MEMINFO_FIELDS = ['MemAvailable', 'MemFree', 'AnonPages', 'Shmem', 'Cached', 'SReclaimable', 'SUnreclaim', 'PageTables', 'KernelStack'] as const;
+export const MEMINFO_FIELDS = ['MemTotal', 'MemAvailable', 'MemFree', 'AnonPages', 'Shmem', 'Cached', 'SReclaimable', 'SUnreclaim', 'PageTables', 'KernelStack'] as const;
 export type Meminfo = Record<(typeof MEMINFO_FIELDS)[number], number>;
 
 /** Those fields of /proc/meminfo, bytes. */
 export async function meminfo(): Promise<Meminfo> {
   const text = await readFile('/proc/meminfo', 'utf8');
   return Object.fromEntries(MEMINFO_FIELDS.map((f) => [f, kbField(text, f, '/proc/meminfo')])) as Meminfo;
+}
+
+/**
+ * /proc/meminfo once MemFree has stopped moving: two readings `intervalMs` apart within `toleranceMiB`, or the last
+ * reading after `maxMs`. Memory of VMs destroyed just before (a previous level, another controller) is handed back
+ * by the kernel over a second or more; a baseline taken meanwhile keeps rising and hides what the next level costs.
+ */
+export async function settledMeminfo(options: { intervalMs?: number; toleranceMiB?: number; maxMs?: number } = {}): Promise<{ meminfo: Meminfo; waitedMs: number }> {
+  const { intervalMs = 500, toleranceMiB = 4, maxMs = 30_000 } = options;
+  const t0 = performance.now();
+  let last = await meminfo();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    const now = await meminfo();
+    const waitedMs = performance.now() - t0;
+    if (Math.abs(now.MemFree - last.MemFree) <= toleranceMiB * 1024 * 1024 || waitedMs >= maxMs) return { meminfo: now, waitedMs };
+    last = now;
+  }
 }
 
 const TMPFS_MAGIC = 0x01021994;

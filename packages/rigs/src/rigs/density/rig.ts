@@ -9,7 +9,7 @@ import { Pool } from '@coppice/runtime/pool/index.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { poolRigPreflight, rigPoolConfig, setupQemu, type QemuRigSetup } from '../cold-start/qemu-pools.ts';
 import { bundleController, ControllerProcess, type ControllerLoader } from './controller-process.ts';
-import { fileBacking, fileResidentBytes, memAvailableBytes, meminfo, MEMINFO_FIELDS, processesMemory, processMemory, type Meminfo, type ProcessMemory } from './kernel-memory.ts';
+import { fileBacking, fileResidentBytes, memAvailableBytes, meminfo, MEMINFO_FIELDS, settledMeminfo, processesMemory, processMemory, type Meminfo, type ProcessMemory } from './kernel-memory.ts';
 import type { ControllerArgs } from './pool-controller.ts';
 import { stopReason, type LevelCost } from './limits.ts';
 import { DENSITY_N } from './manifest.ts';
@@ -169,8 +169,7 @@ async function measureTemplate(
   n: number,
   settleS: number,
 ): Promise<LevelResult> {
-  await sleep(1000);
-  const before = await meminfo();
+  const before = await settledBaseline(ctx, `template n=${n}`);
   const residentBefore = await fileResidentBytes(ctx.runner, memoryFile);
   const { ms, pids } = await warm(ctx, ctl, n, `density template n=${n}`);
   if (pids.length !== n) throw new Error(`the controller holds ${pids.length} VMs, asked for ${n}`);
@@ -184,6 +183,13 @@ async function measureTemplate(
   ctx.series('template-resident', { n: String(n) }).add(residentAfter / MiB);
   ctx.log(`template n=${n}: MemAvailable fell ${mib(before.MemAvailable - after.MemAvailable)} MiB; template file resident ${mib(residentBefore)} → ${mib(residentAfter)} MiB (${backing})`);
   return { deltaMiB: (before.MemAvailable - after.MemAvailable + cacheGrowth) / MiB, fallMiB: fall(before, after), pss, secondsPerVm: ms / 1000 / n, pids };
+}
+
+/** The level's starting point: meminfo once the memory of whatever was destroyed before has come back. */
+async function settledBaseline(ctx: RigContext, level: string): Promise<Meminfo> {
+  const { meminfo: m, waitedMs } = await settledMeminfo();
+  ctx.log(`${level}: baseline after ${(waitedMs / 1000).toFixed(1)} s of waiting for MemFree to settle`);
+  return m;
 }
 
 function fall(before: Meminfo, after: Meminfo): Record<string, number> {
@@ -282,8 +288,7 @@ async function measureNaive(ctx: RigContext, q: QemuRigSetup, memoryMiB: number,
     for (const vm of vms.splice(0)) await vm.destroy();
   };
   ctx.defer(destroyAll);
-  await sleep(1000);
-  const before = await meminfo();
+  const before = await settledBaseline(ctx, `none n=${n}`);
   const t0 = performance.now();
   try {
     // Two restores at a time, as the template side's pool refills (refillConcurrency 2).
