@@ -24,6 +24,7 @@ const coldStart = (config: string) => ({
 const density = (n: string, sharing: 'template' | 'none') => ({
   'host-delta': measured('density', 'host-delta', { n, sharing }, 'mean'),
   'per-vm': measured('density', 'per-vm', { n, sharing }, 'mean'),
+  'pss-per-vm': measured('density', 'pss-per-vm', { n, sharing }, 'mean'),
 });
 
 export const registry: ClaimsRegistryInput = {
@@ -137,11 +138,14 @@ export const registry: ClaimsRegistryInput = {
         'N guests of {given:256 MiB} each, restored from one checkpoint whose memory is shared copy-on-write, each ' +
         'answering its readiness probe and then held stopped, the way a prewarm pool holds its entries. Host Δ is how ' +
         'much the host\'s available memory fell with all N held; per-VM effective is that fall divided by N. The ' +
-        'template\'s own copy of the memory, which all of them share, was there before and is not in the fall.',
+        'template\'s own copy of the memory, which all of them share, was there before and is not in the fall. PSS per VM ' +
+        'is the guests\' own accounting (their proportional set sizes summed, divided by N), a check on the fall, which ' +
+        'moves with everything else the host does and reads low at small N.',
       rowHeader: 'concurrent guests',
       columns: [
         { id: 'host-delta', header: 'host Δ' },
         { id: 'per-vm', header: 'per-VM effective' },
+        { id: 'pss-per-vm', header: 'per-VM PSS' },
         { id: 'honor', header: 'per-VM (published)', published: true },
       ],
       rows: [
