@@ -3,7 +3,7 @@
  * and concurrency, plus the bare floors (SIGCONT + probe; restore + probe) in the same run. See manifest.ts.
  */
 import type { Pool } from '@coppice/runtime/pool/index.ts';
-import type { Checkpoint } from '@coppice/runtime/hypervisor/hypervisor.ts';
+import type { Checkpoint, Vm } from '@coppice/runtime/hypervisor/hypervisor.ts';
 import type { PreflightContext, RigContext, SeriesRecorder } from '../../harness/rig-context.ts';
 import { COLD_START_CC } from './manifest.ts';
 import { openRigPool, poolRigPreflight, setupQemu, type QemuRigSetup } from './qemu-pools.ts';
@@ -54,12 +54,7 @@ async function floors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, base:
     const vm = await q.hv.restore(spec(`cs-floor-h${i}`), base);
     try {
       await vm.probe({ timeoutMs: 30_000 });
-      await vm.pause();
-      await untilStopped(vm.pid);
-      const t0 = performance.now();
-      await vm.resume();
-      await vm.probe();
-      return performance.now() - t0;
+      return await stoppedThenResumed(vm);
     } finally {
       await vm.destroy();
     }
@@ -68,14 +63,7 @@ async function floors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, base:
   const vm = await q.hv.restore(spec('cs-floor-hot'), base);
   ctx.defer(() => vm.destroy());
   await vm.probe();
-  await ctx.repeat({ phase: 'floor sigcont+probe (reused VM)', warmup, count: ctx.samples, series: ctx.series('floor-sigcont-probe', { vm: 'reused' }) }, async () => {
-    await vm.pause();
-    await untilStopped(vm.pid);
-    const t0 = performance.now();
-    await vm.resume();
-    await vm.probe();
-    return performance.now() - t0;
-  });
+  await ctx.repeat({ phase: 'floor sigcont+probe (reused VM)', warmup, count: ctx.samples, series: ctx.series('floor-sigcont-probe', { vm: 'reused' }) }, () => stoppedThenResumed(vm));
   await vm.destroy();
 
   await ctx.repeat({ phase: 'floor restore+probe', warmup, count: ctx.samples, series: ctx.series('floor-restore-probe') }, async (i) => {
@@ -88,6 +76,16 @@ async function floors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, base:
       await clone.destroy();
     }
   });
+}
+
+/** Stops the VM (untimed), then times SIGCONT until the guest's probe answer. */
+async function stoppedThenResumed(vm: Vm): Promise<number> {
+  await vm.pause();
+  await untilStopped(vm.pid);
+  const t0 = performance.now();
+  await vm.resume();
+  await vm.probe();
+  return performance.now() - t0;
 }
 
 async function pooled(
