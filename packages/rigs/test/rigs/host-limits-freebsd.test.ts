@@ -35,6 +35,8 @@ describe('host-limits on FreeBSD (host model)', () => {
     expect(pair.execA).toEqual(['jexec', 'cpr-abc123-a']);
     expect((await run(host, ['jls', 'name'])).split('\n').sort()).toEqual(['cpr-abc123-a', 'cpr-abc123-b']);
     expect(await run(host, ['jexec', 'cpr-abc123-b', 'ifconfig', 'epair1b'])).toContain('inet 10.123.0.2');
+    expect(await run(host, ['jexec', 'cpr-abc123-b', 'ifconfig', 'epair1b'])).toContain('inet6 fd7b::2 prefixlen 64');
+    expect(pair.addr6A).toBe('fd7b::1');
     const hostIfaces = (await run(host, ['ifconfig', '-l'])).split(/\s+/);
     expect(hostIfaces).toEqual(expect.arrayContaining(['bridge0', 'epair0a', 'epair1a']));
     expect(hostIfaces).not.toContain('epair0b'); // moved into the jail

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resultFileSchema } from '@coppice/results-schema';
 import { hostLimitsManifest } from '../../src/rigs/host-limits/manifest.ts';
-import { parseSockperfFullLog } from '../../src/rigs/host-limits/sockperf.ts';
+import { parseSockperfFullLog, sockperfClientArgv, type RrPath } from '../../src/rigs/host-limits/sockperf.ts';
+import { crossCpuPlacement, describePlacement, pinnedArgv, SAME_CPU } from '../../src/rigs/host-limits/cpu-placement.ts';
 import { createNamespacePair } from '../../src/rigs/host-limits/pair-linux.ts';
 import { ProcessRunner } from '@coppice/runtime';
 import { ChildProcesses } from '../../src/harness/child-processes.ts';
@@ -27,6 +28,29 @@ describe('parseSockperfFullLog', () => {
     ].join('\n');
     expect(parseSockperfFullLog(log)).toEqual([94.65, 133.483]);
     expect(parseSockperfFullLog('no rows here\n')).toEqual([]);
+  });
+});
+
+describe('RR placement', () => {
+  it('puts client and server on different CPUs when there are two or more, both on CPU 0 otherwise', () => {
+    expect(crossCpuPlacement(2)).toEqual({ client: 0, server: 1 });
+    expect(crossCpuPlacement(96)).toEqual({ client: 0, server: 1 });
+    expect(crossCpuPlacement(1)).toEqual({ client: 0, server: 0 });
+    expect(() => crossCpuPlacement(0)).toThrow(/positive integer, got 0/);
+    expect(describePlacement(crossCpuPlacement(2))).toBe('client on CPU 0, server on CPU 1');
+  });
+
+  it('pins the tool itself: taskset -c on Linux, cpuset -l on FreeBSD, placed after the namespace/jail prefix', () => {
+    expect(pinnedArgv('linux', 1, ['sockperf', 'server'])).toEqual(['taskset', '-c', '1', 'sockperf', 'server']);
+    expect(pinnedArgv('freebsd', 0, ['sockperf', 'server'])).toEqual(['cpuset', '-l', '0', 'sockperf', 'server']);
+    expect(() => pinnedArgv('linux', -1, ['x'])).toThrow(/non-negative integer/);
+    expect(() => pinnedArgv('linux', 0, [])).toThrow(/empty argv/);
+    const path: RrPath = { clientExec: ['ip', 'netns', 'exec', 'a'], serverExec: ['ip', 'netns', 'exec', 'b'], address: '10.123.0.2', port: 11111, placement: SAME_CPU };
+    expect(sockperfClientArgv('linux', path, 2, '/tmp/log.csv')).toEqual(
+      ['taskset', '-c', '0', 'sockperf', 'ping-pong', '--tcp', '-i', '10.123.0.2', '-p', '11111', '-t', '2', '--full-rtt', '--full-log', '/tmp/log.csv'],
+    );
+    // sockperf 3.7 rejects a fractional -t (prints its usage and exits 0 without measuring), so it is refused here.
+    expect(() => sockperfClientArgv('linux', path, 0.5, 'f')).toThrow(/whole seconds/);
   });
 });
 
@@ -63,6 +87,32 @@ describe.skipIf(process.getuid?.() !== 0)('host-limits --quick, for real (root)'
     expect(leftovers(tag)).toEqual([]);
   });
 
+  it('a namespace pair has IPv4 and a usable (not tentative) IPv6 address on each side, and its cleanup removes all of it', async () => {
+    const tag = 'c0ffe6';
+    const ctx = new HarnessContext({
+      manifest: hostLimitsManifest,
+      quick: true,
+      runner: new ProcessRunner(),
+      host: fakeHost,
+      progress: new Progress(captureStream(), { mode: 'plain' }),
+      children: new ChildProcesses(),
+      signal: new AbortController().signal,
+      tmpdir: tempDir('pair6'),
+      repoRoot,
+    });
+    try {
+      const pair = await createNamespacePair(ctx, tag);
+      expect([pair.addrA, pair.addrB, pair.addr6A, pair.addr6B]).toEqual(['10.123.0.1', '10.123.0.2', 'fd7b::1', 'fd7b::2']);
+      const v6 = spawnSync('ip', ['-n', `cpr-${tag}-b`, '-6', 'addr', 'show', 'dev', `cpr-${tag}-bp`], { encoding: 'utf8' }).stdout;
+      // The link-local address may still be tentative; the ULA must not be (a tentative address cannot be bound).
+      expect(v6).toMatch(/inet6 fd7b::2\/64 scope global nodad\s*\n/);
+      expect(v6).not.toMatch(/fd7b::2\/64 .*tentative/);
+    } finally {
+      expect(await ctx.runDeferred()).toEqual([]);
+    }
+    expect(leftovers(tag)).toEqual([]);
+  });
+
   it('captures every contract metric into one valid file and leaves no namespace, link, file or process behind', () => {
     const out = tempDir('host-limits');
     const tmpBefore = new Set(readdirSync(tmpdir()));
@@ -87,6 +137,8 @@ describe.skipIf(process.getuid?.() !== 0)('host-limits --quick, for real (root)'
     expect(byMetric.get('sigcont-resume')!.samples).toHaveLength(hostLimitsManifest.samples.quick);
     expect(byMetric.get('firewall-spawn')!.samples).toHaveLength(hostLimitsManifest.samples.quick);
     expect(byMetric.get('namespace-rr')!.samples.length).toBeGreaterThanOrEqual(100);
+    expect(data.run.params.namespaceRrPlacement).toBe('client on CPU 0, server on CPU 1'); // fakeHost is not used here: this host has 2+ CPUs
+    expect(data.run.params.sockperfCommand).toMatch(/^taskset -c 0 sockperf ping-pong --tcp -i 10\.123\.0\.2 /);
     expect(byMetric.get('checkpoint-write')!.labels).toEqual({ size: '256MiB' });
     expect(byMetric.get('checkpoint-read')!.samples).toHaveLength(2);
     expect(data.host.tools.sockperf).toMatch(/sockperf/);

@@ -15,8 +15,8 @@ export const hostLimitsManifest = defineManifest({
   requirements: {
     root: true,
     binaries: {
-      linux: ['cat', 'nft', 'ip', 'ss', 'sockperf', 'dd', 'df'],
-      freebsd: ['cat', 'ps', 'pfctl', 'sysctl', 'ifconfig', 'jail', 'jexec', 'jls', 'sockstat', 'sockperf', 'df'],
+      linux: ['cat', 'nft', 'ip', 'ss', 'taskset', 'sockperf', 'dd', 'df'],
+      freebsd: ['cat', 'ps', 'pfctl', 'sysctl', 'ifconfig', 'jail', 'jexec', 'jls', 'sockstat', 'cpuset', 'sockperf', 'df'],
     },
     notes: [
       'Linux: `nft list tables` must succeed (nftables in the kernel) and network namespaces must be available.',
@@ -43,7 +43,7 @@ export const hostLimitsManifest = defineManifest({
       name: 'namespace-rr',
       unit: 'us',
       description:
-        'TCP request/response round trip between two network namespaces (Linux) or two VNET jails (FreeBSD) on a bridge, sockperf ping-pong: the floor of sandbox RTT.',
+        'TCP request/response round trip between two network namespaces (Linux) or two VNET jails (FreeBSD) on a bridge, sockperf ping-pong, client and server pinned to different CPUs: the floor of sandbox RTT.',
       labels: {},
     },
     {
@@ -64,9 +64,14 @@ export const hostLimitsManifest = defineManifest({
     'until one byte written to its stdin right after the signal is read back from its stdout, in the Node.js harness ' +
     '(includes one event-loop turn). firewall-spawn: from just before the spawn of `nft list tables` / `pfctl -s info` ' +
     "until the harness has seen it exit (through the runtime's command runner, the path a policy update takes). " +
-    'namespace-rr: sockperf ping-pong over TCP, 14-byte messages, one in flight, back to back; each sample is one ' +
-    "transaction's round trip as sockperf's --full-log records it (client send to reply received), after sockperf's " +
-    'own 400 ms warm-up; the log is evenly subsampled to at most the count in run.params. checkpoint-write: from ' +
+    'namespace-rr: sockperf ping-pong over TCP (--full-rtt), 14-byte messages, one in flight, back to back, for ' +
+    'namespaceRrSeconds; the client is pinned to CPU 0 and the server to CPU 1 (`taskset -c` inside the namespace, ' +
+    '`cpuset -l` inside the jail; both on CPU 0 on a one-CPU host; the placement is in run.params), the way net-rr ' +
+    'pins its sandboxes, because on a small VM where the scheduler puts the two ends changes this round trip more ' +
+    'than anything else does. No firewall policy of its own, though bridge netfilter hooks still see the traffic. ' +
+    "Each sample is one transaction's round trip as sockperf's --full-log records it (client send to reply " +
+    "received), after sockperf's own 400 ms warm-up; the log is evenly subsampled to at most the count in " +
+    'run.params. checkpoint-write: from ' +
     'just before opening a new file until fsync and close return, 256 MiB of random bytes. checkpoint-read: the ' +
     "file's cached pages are dropped first (Linux: posix_fadvise DONTNEED on that file via `dd iflag=nocache`, not a " +
     'global drop_caches; FreeBSD: the file is read with O_DIRECT), then from just before open until the last byte is ' +

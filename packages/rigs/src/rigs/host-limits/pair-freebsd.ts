@@ -12,8 +12,8 @@ export async function createJailPair(ctx: RigContext, tag: string): Promise<Endp
   const run = (argv: string[]) => runChecked(ctx.runner, argv, { timeoutMs: 10_000 });
   const bridge = (await run(['ifconfig', 'bridge', 'create'])).stdout.trim();
   ctx.defer(() => destroyInterface(ctx.runner, bridge));
-  const sides = { a: PAIR_SUBNET.a, b: PAIR_SUBNET.b };
-  for (const [side, addr] of Object.entries(sides)) {
+  const sides = { a: { v4: PAIR_SUBNET.a, v6: PAIR_SUBNET.a6 }, b: { v4: PAIR_SUBNET.b, v6: PAIR_SUBNET.b6 } };
+  for (const [side, { v4, v6 }] of Object.entries(sides)) {
     const jail = `cpr-${tag}-${side}`;
     const epairA = (await run(['ifconfig', 'epair', 'create'])).stdout.trim();
     if (!/^epair\d+a$/.test(epairA)) throw new Error(`ifconfig epair create printed "${epairA}", expected epairNa`);
@@ -24,13 +24,16 @@ export async function createJailPair(ctx: RigContext, tag: string): Promise<Endp
     await run(['ifconfig', epairA, 'up']);
     await run(['jail', '-c', `name=${jail}`, 'path=/', 'vnet', `vnet.interface=${epairB}`, 'persist']);
     ctx.defer(() => removeJail(ctx.runner, jail));
-    await run(['jexec', jail, 'ifconfig', epairB, 'inet', `${addr}/${PAIR_SUBNET.prefix}`, 'up']);
+    await run(['jexec', jail, 'ifconfig', epairB, 'inet', `${v4}/${PAIR_SUBNET.prefix}`, 'up']);
+    await run(['jexec', jail, 'ifconfig', epairB, 'inet6', `${v6}/${PAIR_SUBNET.prefix6}`, 'alias']);
   }
   return {
     execA: ['jexec', `cpr-${tag}-a`],
     execB: ['jexec', `cpr-${tag}-b`],
-    addrA: sides.a,
-    addrB: sides.b,
+    addrA: PAIR_SUBNET.a,
+    addrB: PAIR_SUBNET.b,
+    addr6A: PAIR_SUBNET.a6,
+    addr6B: PAIR_SUBNET.b6,
   };
 }
 

@@ -10,12 +10,11 @@ import { PAIR_SUBNET, type EndpointPair } from './endpoint-pair.ts';
 export async function createNamespacePair(ctx: RigContext, tag: string): Promise<EndpointPair> {
   const run = (argv: string[]) => runChecked(ctx.runner, argv, { timeoutMs: 10_000 });
   const bridge = `cpr-${tag}-br`;
-  const sides = { a: PAIR_SUBNET.a, b: PAIR_SUBNET.b };
-
+  const sides = { a: { v4: PAIR_SUBNET.a, v6: PAIR_SUBNET.a6 }, b: { v4: PAIR_SUBNET.b, v6: PAIR_SUBNET.b6 } };
   await run(['ip', 'link', 'add', bridge, 'type', 'bridge']);
   ctx.defer(() => removeLink(ctx.runner, bridge));
   await run(['ip', 'link', 'set', bridge, 'up']);
-  for (const [side, addr] of Object.entries(sides)) {
+  for (const [side, { v4, v6 }] of Object.entries(sides)) {
     const ns = `cpr-${tag}-${side}`;
     const hostEnd = `cpr-${tag}-${side}`;
     const nsEnd = `cpr-${tag}-${side}p`;
@@ -27,14 +26,18 @@ export async function createNamespacePair(ctx: RigContext, tag: string): Promise
     await run(['ip', 'link', 'set', nsEnd, 'netns', ns]);
     await run(['ip', 'link', 'set', hostEnd, 'master', bridge, 'up']);
     await run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-    await run(['ip', '-n', ns, 'addr', 'add', `${addr}/${PAIR_SUBNET.prefix}`, 'dev', nsEnd]);
+    await run(['ip', '-n', ns, 'addr', 'add', `${v4}/${PAIR_SUBNET.prefix}`, 'dev', nsEnd]);
+    // nodad: usable at once, instead of tentative (unbindable) for the second or so duplicate detection takes.
+    await run(['ip', '-n', ns, 'addr', 'add', `${v6}/${PAIR_SUBNET.prefix6}`, 'dev', nsEnd, 'nodad']);
     await run(['ip', '-n', ns, 'link', 'set', nsEnd, 'up']);
   }
   return {
     execA: ['ip', 'netns', 'exec', `cpr-${tag}-a`],
     execB: ['ip', 'netns', 'exec', `cpr-${tag}-b`],
-    addrA: sides.a,
-    addrB: sides.b,
+    addrA: PAIR_SUBNET.a,
+    addrB: PAIR_SUBNET.b,
+    addr6A: PAIR_SUBNET.a6,
+    addr6B: PAIR_SUBNET.b6,
   };
 }
 

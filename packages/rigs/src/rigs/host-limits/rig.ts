@@ -5,6 +5,7 @@
 import { dirname } from 'node:path';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { measureCheckpointIo } from './checkpoint-io.ts';
+import { crossCpuPlacement, describePlacement } from './cpu-placement.ts';
 import { pairTag } from './endpoint-pair.ts';
 import { firewallNoopArgv, measureFirewallSpawn } from './firewall-spawn.ts';
 import { CHECKPOINT_SAMPLES } from './manifest.ts';
@@ -38,10 +39,13 @@ export async function run(ctx: RigContext): Promise<void> {
   const tag = pairTag();
   ctx.param('namespaceRrEndpoints', `cpr-${tag}-a and cpr-${tag}-b on a bridge, ${ctx.platform === 'linux' ? 'network namespaces' : 'VNET jails'}`);
   const pair = ctx.platform === 'linux' ? await createNamespacePair(ctx, tag) : await createJailPair(ctx, tag);
+  const placement = crossCpuPlacement(ctx.host.cpu.threads);
+  ctx.param('namespaceRrPlacement', describePlacement(placement));
   await measurePingPong(ctx, pair, {
     seconds: ctx.param('namespaceRrSeconds', ctx.quick ? 1 : 3),
     maxSamples: ctx.param('namespaceRrMaxSamples', ctx.quick ? 200 : 5000),
     port: 11111,
+    placement,
     untilListening: ctx.platform === 'linux' ? untilListeningLinux : untilListeningFreeBsd,
   });
 
