@@ -34,8 +34,10 @@ export function describePlacement(p: RrPlacement): string {
 /**
  * argv that runs `argv` bound to one CPU: `taskset -c N` (util-linux) on Linux, `cpuset -l N` (cpuset(1)) on
  * FreeBSD. Placed after the `ip netns exec NS` / `jexec JAIL` prefix, so the pinned process is the tool itself.
+ * Without a CPU, `argv` unchanged (the scheduler places it).
  */
-export function pinnedArgv(platform: Platform, cpu: number, argv: readonly string[]): string[] {
+export function pinnedArgv(platform: Platform, cpu: number | undefined, argv: readonly string[]): string[] {
+  if (cpu === undefined) return [...argv];
   if (!Number.isInteger(cpu) || cpu < 0) throw new Error(`CPU number must be a non-negative integer, got ${cpu}`);
   if (argv.length === 0) throw new Error('nothing to pin: empty argv');
   return platform === 'freebsd' ? ['cpuset', '-l', String(cpu), ...argv] : ['taskset', '-c', String(cpu), ...argv];

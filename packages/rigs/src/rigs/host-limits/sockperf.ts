@@ -22,14 +22,17 @@ export function parseSockperfFullLog(text: string): number[] {
   return rtts;
 }
 
-/** One request/response path: where each end runs, the server's address and port, and the CPUs they are pinned to. */
+/**
+ * One request/response path: where each end runs, the server's address and port, and the CPUs they are pinned to
+ * (left to the scheduler without a placement).
+ */
 export interface RrPath {
   /** argv prefixes that run a command inside the client's / the server's stack (`ip netns exec NS`, `jexec JAIL`). */
   clientExec: string[];
   serverExec: string[];
   address: string;
   port: number;
-  placement: RrPlacement;
+  placement?: RrPlacement;
 }
 
 export type UntilListening = (ctx: RigContext, exec: string[], port: number) => Promise<void>;
@@ -55,7 +58,7 @@ export function watchServer(child: ChildProcess, tool: string): RrServer {
 }
 
 export async function startSockperfServer(ctx: RigContext, path: RrPath, untilListening: UntilListening): Promise<RrServer> {
-  const argv = pinnedArgv(ctx.platform, path.placement.server, ['sockperf', 'server', '--tcp', '-i', path.address, '-p', String(path.port)]);
+  const argv = pinnedArgv(ctx.platform, path.placement?.server, ['sockperf', 'server', '--tcp', '-i', path.address, '-p', String(path.port)]);
   const server = watchServer(ctx.spawn([...path.serverExec, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] }), 'sockperf');
   try {
     await untilListening(ctx, path.serverExec, path.port);
@@ -70,7 +73,7 @@ export async function startSockperfServer(ctx: RigContext, path: RrPath, untilLi
 /** The client's argv inside its stack (without the exec prefix). sockperf's -t takes whole seconds only. */
 export function sockperfClientArgv(platform: RigContext['platform'], path: RrPath, seconds: number, log: string): string[] {
   if (!Number.isInteger(seconds) || seconds < 1) throw new Error(`sockperf runs whole seconds (at least 1), got ${seconds}`);
-  return pinnedArgv(platform, path.placement.client, [
+  return pinnedArgv(platform, path.placement?.client, [
     'sockperf', 'ping-pong', '--tcp', '-i', path.address, '-p', String(path.port), '-t', String(seconds), '--full-rtt', '--full-log', log,
   ]);
 }
@@ -79,7 +82,7 @@ export function sockperfClientArgv(platform: RigContext['platform'], path: RrPat
  * One client run against a server already listening: 14-byte messages, one in flight, back to back for `seconds`
  * after sockperf's own 400 ms warm-up; returns every recorded transaction's round trip (µs).
  */
-export async function sockperfRtts(ctx: RigContext, path: RrPath, server: RrServer, seconds: number, logName: string): Promise<number[]> {
+export async function sockperfBlock(ctx: RigContext, path: RrPath, server: RrServer, seconds: number, logName: string): Promise<number[]> {
   const log = join(ctx.tmpdir, logName);
   await runChecked(ctx.runner, [...path.clientExec, ...sockperfClientArgv(ctx.platform, path, seconds, log)], { timeoutMs: (seconds + 30) * 1000 });
   server.check();
@@ -110,7 +113,7 @@ export async function measurePingPong(ctx: RigContext, pair: EndpointPair, optio
   const server = await startSockperfServer(ctx, path, options.untilListening);
   let rtts: number[];
   try {
-    rtts = await sockperfRtts(ctx, path, server, seconds, 'sockperf-full-log.csv');
+    rtts = await sockperfBlock(ctx, path, server, seconds, 'sockperf-full-log.csv');
   } finally {
     server.stop();
   }

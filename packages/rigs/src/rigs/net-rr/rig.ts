@@ -1,8 +1,17 @@
-/** net-rr: sandbox↔sandbox TCP round trip with policies loaded, IPv4 (sockperf) and IPv6 (tcp-rr). */
+/**
+ * net-rr: sandbox↔sandbox TCP round trip with policies loaded, IPv4 (sockperf) and IPv6 (tcp-rr), each interleaved
+ * with a bare namespace/jail pair of the same run (the paired floor), client and server pinned to different CPUs.
+ */
 import { quantile } from '@coppice/results-schema';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { cubenetPreflight, openRigCubenet, sandboxExec } from '../lifecycle/rig-cubenet.ts';
-import { buildTcpRr, keep, sockperfRtts, tcpRrRtts } from './rr-tools.ts';
+import { crossCpuPlacement, describePlacement, isCrossCpu, SAME_CPU, type RrPlacement } from '../host-limits/cpu-placement.ts';
+import { pairTag, type EndpointPair } from '../host-limits/endpoint-pair.ts';
+import { createJailPair } from '../host-limits/pair-freebsd.ts';
+import { createNamespacePair } from '../host-limits/pair-linux.ts';
+import { sockperfBlock, startSockperfServer, type RrPath } from '../host-limits/sockperf.ts';
+import { cubenetPreflight, openRigCubenet, sandboxExec, untilListening } from '../lifecycle/rig-cubenet.ts';
+import { measurePaired, pairedOrder, type PathName, type RrTool } from './paired-blocks.ts';
+import { buildTcpRr, keep, startTcpRrServer, tcpRrBlock } from './rr-tools.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
   return cubenetPreflight(ctx);
@@ -13,9 +22,17 @@ export function filler(n: number, seed: number): string[] {
   return Array.from({ length: n }, (_, i) => (i % 2 ? `2001:db8:${(seed & 0xffff).toString(16)}::${i.toString(16)}` : `${seed % 2 ? '198.51.100' : '203.0.113'}.${(i % 250) + 1}`));
 }
 
+type Family = 'ipv4' | 'ipv6';
+
 export async function run(ctx: RigContext): Promise<void> {
-  const seconds = ctx.param('secondsPerFamily', ctx.quick ? 1 : 8);
-  const max = ctx.param('maxSamplesPerFamily', ctx.samples);
+  const rounds = ctx.param('roundsPerFamily', ctx.quick ? 1 : 4);
+  const seconds = ctx.param('secondsPerBlock', ctx.quick ? 1 : 2);
+  const max = ctx.param('maxSamplesPerSeries', ctx.samples);
+  const order = pairedOrder(rounds);
+  ctx.param('blockOrder', order.join(' '));
+  const placement = crossCpuPlacement(ctx.host.cpu.threads);
+  ctx.param('placement', describePlacement(placement));
+
   const bin = await buildTcpRr(ctx);
   const net = await openRigCubenet(ctx);
   const a = await net.checkout();
@@ -23,20 +40,58 @@ export async function run(ctx: RigContext): Promise<void> {
   await net.setPolicy(a.id, { allowOut: [b.addresses.ipv4, b.addresses.ipv6, ...filler(98, 1)], denyOut: filler(100, 2) });
   await net.setPolicy(b.id, { allowOut: [a.addresses.ipv4, a.addresses.ipv6, ...filler(98, 3)], denyOut: filler(100, 4) });
   ctx.param('policyEntriesPerSandbox', 200);
-  const side = (s: typeof a, family: 'ipv4' | 'ipv6') => ({ exec: sandboxExec(ctx, s.endpoint), address: s.addresses[family] });
+  const tag = pairTag();
+  ctx.param('bareEndpoints', `cpr-${tag}-a and cpr-${tag}-b on a bridge of their own, ${ctx.platform === 'linux' ? 'network namespaces' : 'VNET jails'}, no cubenet, no policy`);
+  const bare = ctx.platform === 'linux' ? await createNamespacePair(ctx, tag) : await createJailPair(ctx, tag);
 
-  ctx.progress('rtt ipv4 (sockperf)', 0, 3);
-  const v4 = await sockperfRtts(ctx, side(a, 'ipv4'), side(b, 'ipv4'), 11111, seconds);
-  const s4 = ctx.series('rtt', { family: 'ipv4' });
-  for (const x of keep(ctx, 'ipv4', v4, max)) s4.add(x);
+  const paths = (family: Family, port: number, at: RrPlacement): Record<PathName, RrPath> => ({
+    sandbox: { clientExec: sandboxExec(ctx, a.endpoint), serverExec: sandboxExec(ctx, b.endpoint), address: b.addresses[family], port, placement: at },
+    bare: { clientExec: bare.execA, serverExec: bare.execB, address: bareAddress(bare, family), port, placement: at },
+  });
+  const sockperf: RrTool = {
+    name: 'sockperf',
+    start: (path) => startSockperfServer(ctx, path, untilListening),
+    run: (path, server, s, log) => sockperfBlock(ctx, path, server, s, log),
+  };
+  const tcpRr: RrTool = {
+    name: 'tcp-rr',
+    start: (path) => startTcpRrServer(ctx, bin, path),
+    run: (path, server, s, log) => tcpRrBlock(ctx, bin, path, server, s, log),
+  };
+  const record = (family: Family, rtts: Record<PathName, number[]>) => {
+    const s = ctx.series('rtt', { family });
+    for (const x of keep(ctx, family, rtts.sandbox, max)) s.add(x);
+    const f = ctx.series('bare-rtt', { family });
+    for (const x of keep(ctx, `${family}Bare`, rtts.bare, max)) f.add(x);
+  };
 
-  ctx.progress('rtt ipv6 (tcp-rr)', 1, 3);
-  const v6 = await tcpRrRtts(ctx, bin, side(a, 'ipv6'), side(b, 'ipv6'), 11112, seconds);
-  const s6 = ctx.series('rtt', { family: 'ipv6' });
-  for (const x of keep(ctx, 'ipv6', v6, max)) s6.add(x);
+  record('ipv4', await measurePaired(ctx, 'rtt-ipv4', sockperf, paths('ipv4', 11111, placement), order, seconds));
+  record('ipv6', await measurePaired(ctx, 'rtt-ipv6', tcpRr, paths('ipv6', 11112, placement), order, seconds));
 
-  ctx.progress('rtt ipv4 (tcp-rr cross-check)', 2, 3);
-  const cross = await tcpRrRtts(ctx, bin, side(a, 'ipv4'), side(b, 'ipv4'), 11113, Math.min(seconds, 3));
+  // The same exchange with both ends on one CPU: what the headline's placement costs (or saves) on this host.
+  if (isCrossCpu(placement)) {
+    const sameOrder = pairedOrder(ctx.quick ? 1 : 2);
+    ctx.param('sameCpu', { placement: describePlacement(SAME_CPU), blockOrder: sameOrder.join(' ') });
+    const same = await measurePaired(ctx, 'same-cpu-ipv4', sockperf, paths('ipv4', 11113, SAME_CPU), sameOrder, seconds);
+    for (const name of ['sandbox', 'bare'] as const) {
+      const s = ctx.series('same-cpu-rtt', { path: name });
+      for (const x of keep(ctx, `sameCpu${name === 'sandbox' ? 'Sandbox' : 'Bare'}`, same[name], max)) s.add(x);
+    }
+  }
+
+  ctx.progress('rtt ipv4 (tcp-rr cross-check)', 0, 1);
+  const check = paths('ipv4', 11114, placement).sandbox;
+  const server = await startTcpRrServer(ctx, bin, check);
+  let cross: number[];
+  try {
+    cross = await tcpRrBlock(ctx, bin, check, server, ctx.quick ? 1 : 3, 'cross-check.log');
+  } finally {
+    server.stop();
+  }
   ctx.param('ipv4TcpRrCrossCheck', { transactions: cross.length, p50: quantile(cross, 0.5), p99: quantile(cross, 0.99) });
-  ctx.progress('rtt', 3, 3);
+  ctx.progress('rtt ipv4 (tcp-rr cross-check)', 1, 1);
+}
+
+function bareAddress(pair: EndpointPair, family: Family): string {
+  return family === 'ipv4' ? pair.addrB : pair.addr6B;
 }

@@ -1,7 +1,7 @@
 /**
- * Request/response measurement between two sandboxes: sockperf ping-pong (IPv4; raw per-transaction round trips
- * from --full-log) and tcp-rr (tcp-rr.c beside this file, compiled for the run: IPv4 and IPv6, because Debian 12's
- * sockperf 3.7 cannot use IPv6). Both keep one 14-byte message in flight over TCP with Nagle off.
+ * tcp-rr (tcp-rr.c beside this file, compiled for the run): request/response for IPv4 and IPv6, because Debian 12's
+ * sockperf 3.7 cannot use IPv6. Like sockperf ping-pong (host-limits/sockperf.ts) it keeps one 14-byte message in
+ * flight over TCP with Nagle off, and both ends are pinned per the path's placement.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { evenSubsample } from '@coppice/results-schema';
 import { runChecked } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
-import { parseSockperfFullLog } from '../host-limits/sockperf.ts';
+import { pinnedArgv } from '../host-limits/cpu-placement.ts';
+import { sockperfBlock, startSockperfServer, watchServer, type RrPath, type RrServer } from '../host-limits/sockperf.ts';
 import { untilListening } from '../lifecycle/rig-cubenet.ts';
 
 export const TCP_RR_SOURCE = fileURLToPath(new URL('./tcp-rr.c', import.meta.url));
@@ -21,33 +22,11 @@ export async function buildTcpRr(ctx: RigContext): Promise<string> {
   return bin;
 }
 
-export interface RrSide {
-  exec: string[];
-  address: string;
-}
-
-/** sockperf ping-pong from `client` to a sockperf server in `server`; returns every transaction's RTT (µs). */
-export async function sockperfRtts(ctx: RigContext, client: RrSide, server: RrSide, port: number, seconds: number): Promise<number[]> {
-  const child = ctx.spawn([...server.exec, 'sockperf', 'server', '--tcp', '-i', server.address, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  try {
-    await untilListening(ctx, server.exec, port);
-    const log = join(ctx.tmpdir, `sockperf-${port}.csv`);
-    await runChecked(
-      ctx.runner,
-      [...client.exec, 'sockperf', 'ping-pong', '--tcp', '-i', server.address, '-p', String(port), '-t', String(seconds), '--full-rtt', '--full-log', log],
-      { timeoutMs: (seconds + 30) * 1000 },
-    );
-    const rtts = parseSockperfFullLog(await readFile(log, 'utf8'));
-    if (!rtts.length) throw new Error('sockperf --full-log recorded no transactions');
-    return rtts;
-  } finally {
-    child.kill('SIGKILL');
-  }
-}
-
-/** tcp-rr from `client` to a tcp-rr server in `server`; returns every transaction's RTT (µs). */
-export async function tcpRrRtts(ctx: RigContext, bin: string, client: RrSide, server: RrSide, port: number, seconds: number, warmup = 0.4): Promise<number[]> {
-  const child = ctx.spawn([...server.exec, bin, 'server', server.address, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a tcp-rr server (pinned per the path's placement) and resolves once it prints that it listens. */
+export async function startTcpRrServer(ctx: RigContext, bin: string, path: RrPath): Promise<RrServer> {
+  const argv = pinnedArgv(ctx.platform, path.placement?.server, [bin, 'server', path.address, String(path.port)]);
+  const child = ctx.spawn([...path.serverExec, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = watchServer(child, 'tcp-rr');
   try {
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -59,17 +38,54 @@ export async function tcpRrRtts(ctx: RigContext, bin: string, client: RrSide, se
           resolve();
         }
       });
-      child.once('exit', (code) => reject(new Error(`tcp-rr server exited ${code}`)));
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`tcp-rr server exited ${code}`));
+      });
     });
-    const log = join(ctx.tmpdir, `tcp-rr-${port}.txt`);
-    await runChecked(ctx.runner, [...client.exec, bin, 'client', server.address, String(port), String(seconds), String(warmup), log], {
-      timeoutMs: (seconds + warmup + 30) * 1000,
-    });
-    const rtts = (await readFile(log, 'utf8')).split('\n').filter(Boolean).map(Number);
-    if (!rtts.length) throw new Error('tcp-rr recorded no transactions');
-    return rtts;
+  } catch (e) {
+    server.stop();
+    throw e;
+  }
+  return server;
+}
+
+/** One tcp-rr client run (pinned) against a listening server; returns every recorded transaction's RTT (µs). */
+export async function tcpRrBlock(ctx: RigContext, bin: string, path: RrPath, server: RrServer, seconds: number, logName: string, warmup = 0.4): Promise<number[]> {
+  const log = join(ctx.tmpdir, logName);
+  const argv = pinnedArgv(ctx.platform, path.placement?.client, [bin, 'client', path.address, String(path.port), String(seconds), String(warmup), log]);
+  await runChecked(ctx.runner, [...path.clientExec, ...argv], { timeoutMs: (seconds + warmup + 30) * 1000 });
+  server.check();
+  const rtts = (await readFile(log, 'utf8')).split('\n').filter(Boolean).map(Number);
+  if (!rtts.length) throw new Error('tcp-rr recorded no transactions');
+  return rtts;
+}
+
+/** One end of a one-shot exchange for the rigs that let the scheduler place both ends (egress, policy-under-load). */
+export interface RrSide {
+  exec: string[];
+  address: string;
+}
+
+/** sockperf ping-pong from `client` to a server started in `server` for this run alone, unpinned; every RTT (µs). */
+export async function sockperfRtts(ctx: RigContext, client: RrSide, server: RrSide, port: number, seconds: number): Promise<number[]> {
+  const path: RrPath = { clientExec: client.exec, serverExec: server.exec, address: server.address, port };
+  const running = await startSockperfServer(ctx, path, untilListening);
+  try {
+    return await sockperfBlock(ctx, path, running, seconds, `sockperf-${port}.csv`);
   } finally {
-    child.kill('SIGKILL');
+    running.stop();
+  }
+}
+
+/** tcp-rr from `client` to a server started in `server` for this run alone, unpinned; every RTT (µs). */
+export async function tcpRrRtts(ctx: RigContext, bin: string, client: RrSide, server: RrSide, port: number, seconds: number, warmup = 0.4): Promise<number[]> {
+  const path: RrPath = { clientExec: client.exec, serverExec: server.exec, address: server.address, port };
+  const running = await startTcpRrServer(ctx, bin, path);
+  try {
+    return await tcpRrBlock(ctx, bin, path, running, seconds, `tcp-rr-${port}.txt`, warmup);
+  } finally {
+    running.stop();
   }
 }
 
