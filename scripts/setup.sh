@@ -18,9 +18,9 @@ if [ "$node_ok" != yes ]; then
 fi
 
 # Debian packages: hypervisor, guest image inputs, networking tools, load generators, a C compiler for the
-# tcp-rr probe (Debian's sockperf has no IPv6), the browser for page tests, fincore (util-linux-extra) for the density rig,
+# tcp-rr probe (Debian's sockperf has no IPv6) and the runtime's netlink helper (with libnftnl/libmnl headers), the browser for page tests, fincore (util-linux-extra) for the density rig,
 # python3 for the tests that need a subreaper (prctl) or raw ND packets.
-packages=(git ca-certificates qemu-system-x86 busybox-static cpio iproute2 nftables conntrack sockperf iperf3 gcc libc6-dev chromium procps util-linux-extra python3-minimal)
+packages=(git ca-certificates qemu-system-x86 busybox-static cpio iproute2 nftables conntrack sockperf iperf3 gcc libc6-dev libnftnl-dev libmnl-dev chromium procps util-linux-extra python3-minimal)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -40,6 +40,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
+
+# The runtime's native helper for bulk nftables element changes (see packages/runtime/native/build.sh).
+packages/runtime/native/build.sh
 
 # The Linux guest (kernel + busybox initramfs), built from Debian packages and cached outside the repo.
 if [ -x packages/runtime/guest/build-guest.sh ]; then
