@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cubenet, type Sandbox } from '../../src/net/cubenet.ts';
 import { LinuxEndpoints } from '../../src/net/endpoint/linux/netns.ts';
 import { NftablesFirewall } from '../../src/net/firewall/nftables/nftables.ts';
+import { builtSetElementWriter } from '../../src/net/firewall/nftables/set-element-writer.ts';
 import { openLinuxCubenet } from '../../src/net/linux.ts';
 import { canRunKernelTests, connect, runner, serve, startIn, stopAll, TCP_TOOL, tempDir } from './helpers.ts';
 
@@ -93,6 +94,24 @@ describe.skipIf(skip)('nftables layout (real kernel)', () => {
     await net.setPolicy(a.id, { allowOut: [b.addresses.ipv6] });
     expect(await connect(ns(a), b.addresses.ipv6, PORT)).toBe(a.addresses.ipv6);
     expect(await connect(ns(a), b.addresses.ipv4, PORT)).toBeUndefined();
+    expect((await net.audit()).ok).toBe(true);
+    await net.setPolicy(a.id, {});
+  });
+
+  it('list changes go through the netlink element writer, and land even when the kernel lost or gained an element', async () => {
+    expect(builtSetElementWriter(), 'native/bin/nft-set-elements is built by scripts/setup.sh').toBeDefined();
+    await net.setPolicy(a.id, { allowOut: [b.addresses.ipv4] });
+    await runner.run(['nft', 'delete', 'element', 'inet', PREFIX, 'allow4', `{ ${a.addresses.ipv4} . ${b.addresses.ipv4} }`]);
+    // the writer's delete of the lost element fails the transaction; the backend retries against the kernel
+    await net.replaceAddresses(a.id, 'allowOut', [b.addresses.ipv6, '192.0.2.7', '198.51.100.0/24']);
+    expect((await runner.run(['pgrep', '-P', String(process.pid), '-f', 'native/bin/nft-set-elements'])).code, 'the writer runs as our child').toBe(0);
+    expect(await connect(ns(a), b.addresses.ipv6, PORT)).toBe(a.addresses.ipv6);
+    expect(await connect(ns(a), b.addresses.ipv4, PORT)).toBeUndefined();
+    expect((await net.audit()).ok).toBe(true);
+    // an element already there (say, from a transaction whose state write was lost) fails the writer's add; same retry
+    await runner.run(['nft', 'add', 'element', 'inet', PREFIX, 'allow4', `{ ${a.addresses.ipv4} . ${b.addresses.ipv4} }`]);
+    await net.addAddresses(a.id, 'allowOut', [b.addresses.ipv4]);
+    expect(await connect(ns(a), b.addresses.ipv4, PORT)).toBe(a.addresses.ipv4);
     expect((await net.audit()).ok).toBe(true);
     await net.setPolicy(a.id, {});
   });

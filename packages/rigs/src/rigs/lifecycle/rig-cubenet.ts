@@ -11,6 +11,7 @@ import { FreeBsdEndpoints } from '@coppice/runtime/net/endpoint/freebsd/freebsd-
 import { LinuxEndpoints } from '@coppice/runtime/net/endpoint/linux/netns.ts';
 import { PfFirewall } from '@coppice/runtime/net/firewall/pf/pf.ts';
 import { NftablesFirewall } from '@coppice/runtime/net/firewall/nftables/nftables.ts';
+import { builtSetElementWriter } from '@coppice/runtime/net/firewall/nftables/set-element-writer.ts';
 import { openCubenet } from '@coppice/runtime/net/open.ts';
 import { DummynetRateLimiter, DummynetPipes } from '@coppice/runtime/net/rate-limit/dummynet.ts';
 import { TcRateLimiter } from '@coppice/runtime/net/rate-limit/tc.ts';
@@ -77,7 +78,12 @@ export async function openRigCubenet(ctx: RigContext, options: RigCubenetOptions
     ipv6: rigNet.ipv6Subnet,
     ...(ctx.platform === 'freebsd'
       ? { firewall: 'pf (anchor per sandbox)', endpoints: 'VNET jail+epair', ...(rateLimits ? { rateLimits: 'dummynet pipe + dnpipe' } : {}) }
-      : { firewall: 'nftables (persistent nft -i)', endpoints: 'netns+veth', ...(rateLimits ? { rateLimits: 'tc: ingress mirred -> ifb -> tbf' } : {}) }),
+      : {
+          firewall: 'nftables (persistent nft -i)',
+          listChanges: builtSetElementWriter() ? 'one raw netlink batch (native/nft-set-elements)' : 'nft text (native/nft-set-elements not built)',
+          endpoints: 'netns+veth',
+          ...(rateLimits ? { rateLimits: 'tc: ingress mirred -> ifb -> tbf' } : {}),
+        }),
   });
   await net.init();
   return net;

@@ -13,6 +13,7 @@ import { inSubnet, parseAddress, parseCidr, parseSandboxId } from '../../validat
 import type { Binding, ConnectionState, FirewallBackend, FirewallInventory, KernelSandbox, SandboxRules } from '../firewall.ts';
 import { HelperRunner } from '../../../host/helper-runner.ts';
 import { NftSession } from './session.ts';
+import { SetElementWriter } from './set-element-writer.ts';
 import {
   describeElements,
   INTERNET_SETS,
@@ -36,6 +37,8 @@ export class NftablesFirewall implements FirewallBackend {
   readonly kind = 'nftables' as const;
 
   private readonly session?: NftSession;
+  /** List changes as raw netlink (set-element-writer.ts), when the helper is built and a session is used. */
+  private readonly elements?: SetElementWriter;
   /** Runs conntrack: through a small helper process with the persistent session (see host/helper-runner.ts). */
   private readonly states: CommandRunner;
   private readonly helper?: HelperRunner;
@@ -44,12 +47,17 @@ export class NftablesFirewall implements FirewallBackend {
     private readonly runner: CommandRunner,
     /** The table name: the cubenet prefix. */
     readonly table: string,
-    /** Apply changes through one long-lived `nft -i` (no spawn per change) instead of `nft -f -` per change. */
-    options: { persistentSession?: boolean } = {},
+    options: {
+      /** Apply changes through one long-lived `nft -i` (no spawn per change) instead of `nft -f -` per change. */
+      persistentSession?: boolean;
+      /** With the session: the nft-set-elements binary that sends list changes as raw netlink. */
+      setElementWriter?: string;
+    } = {},
   ) {
     if (options.persistentSession) {
       this.session = new NftSession(table);
       this.helper = new HelperRunner(['conntrack']);
+      if (options.setElementWriter) this.elements = new SetElementWriter(options.setElementWriter, 'inet', table);
     }
     this.states = this.helper ?? runner;
   }
@@ -57,6 +65,7 @@ export class NftablesFirewall implements FirewallBackend {
   /** Stops the persistent nft process and the conntrack helper, if any. */
   close(): void {
     this.session?.close();
+    this.elements?.close();
     this.helper?.close();
   }
 
@@ -81,14 +90,20 @@ export class NftablesFirewall implements FirewallBackend {
   }
 
   /**
-   * Applies `script` (the change against what the runtime believes the kernel holds for the sandbox, `believed`);
-   * if nft refuses it and the kernel holds other elements for the sandbox than believed (a crash between a
-   * transaction and its state write, a hand edit), applies `render(what the kernel holds)`. `believed` is computed
+   * Applies `change` (nft text, or a list change through the element writer) made against what the runtime believes
+   * the kernel holds for the sandbox, `believed`; if the kernel refuses it and holds other elements for the sandbox
+   * than believed (a crash between a transaction and its state write, a hand edit), applies `render(what the kernel
+   * holds)` as nft text. `believed` is computed
    * only then: the fast path of a list change never builds the elements of the whole policy.
    */
-  private async applyDiff(addresses: SandboxAddresses, script: string, believed: () => SandboxElements, render: (held: SandboxElements) => string): Promise<void> {
+  private async applyDiff(
+    addresses: SandboxAddresses,
+    change: string | (() => Promise<void>),
+    believed: () => SandboxElements,
+    render: (held: SandboxElements) => string,
+  ): Promise<void> {
     try {
-      await this.apply(script);
+      await (typeof change === 'string' ? this.apply(change) : change());
     } catch (e) {
       const held = (await this.readTable()).heldBy(addresses);
       if (sameElements(held, believed())) throw e;
@@ -127,9 +142,10 @@ export class NftablesFirewall implements FirewallBackend {
 
   /** One transaction with the deletes and adds of the entries that differ (nothing at all when none does). */
   private async changeList(now: { addresses: SandboxAddresses; policy: SandboxPolicy }, list: AddressList, entries: string[]): Promise<void> {
+    const changes = listElementChanges(now.addresses, list, now.policy[list], entries);
     await this.applyDiff(
       now.addresses,
-      renderListChange(this.table, listElementChanges(now.addresses, list, now.policy[list], entries)),
+      this.elements ? () => this.elements!.apply(changes) : renderListChange(this.table, changes),
       () => sandboxElements(now.addresses, now.policy),
       (held) => renderElementChanges(this.table, held, sandboxElements(now.addresses, { ...now.policy, [list]: entries })),
     );
@@ -181,7 +197,8 @@ export class NftablesFirewall implements FirewallBackend {
    * runs `conntrack -D` only for the selectors that match something, so a sandbox without connections costs no spawn.
    */
   async killStates(addresses: SandboxAddresses, to?: string[]): Promise<void> {
-    const states = await this.readStates();
+    const states = (await this.readStates()).filter((s) => [addresses.ipv4, addresses.ipv6].some((a) => a === s.source || a === s.destination || a === s.replySource));
+    if (!states.length) return; // the usual case: nothing to look up in a list of withdrawn destinations
     const runs: string[][] = [];
     // A replace withdraws up to thousands of destinations: exact ones are looked up, only CIDRs are scanned.
     const withdrawnExact = new Set(to?.filter((c) => !c.includes('/')));

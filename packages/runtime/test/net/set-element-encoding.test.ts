@@ -1,0 +1,54 @@
+/** The keys the netlink element writer sends: address bytes in network order, CIDRs as ranges, nothing else. */
+import { describe, expect, it } from 'vitest';
+import { encodeChanges, encodeElement } from '../../src/net/firewall/nftables/set-element-writer.ts';
+
+describe('encodeElement', () => {
+  it('writes `source . destination` as the concatenated bytes of both addresses', () => {
+    expect(encodeElement('allow4', '10.78.0.2 . 198.18.255.1')).toBe('allow4 0a4e0002c612ff01');
+    expect(encodeElement('deny6', 'fd78::2 . 2001:db8::a:1')).toBe(`deny6 fd78000000000000000000000000000220010db80000000000000000000a0001`);
+    expect(encodeElement('allow4', '10.78.0.2 . 255.255.255.255')).toBe('allow4 0a4e0002ffffffff');
+  });
+
+  it('writes a CIDR destination as the range of the interval set, the source repeated at both ends', () => {
+    expect(encodeElement('allow4net_2', '10.78.0.2 . 198.51.100.0/24')).toBe('allow4net_2 0a4e0002c6336400-0a4e0002c63364ff');
+    expect(encodeElement('dns4net_0', '10.78.0.32 . 0.0.0.0/0')).toBe('dns4net_0 0a4e002000000000-0a4e0020ffffffff');
+    expect(encodeElement('deny6net_5', 'fd78::5 . 2001:db8:8000::/33')).toBe(
+      'deny6net_5 fd78000000000000000000000000000520010db8800000000000000000000000-fd78000000000000000000000000000520010db8ffffffffffffffffffffffff',
+    );
+    expect(encodeElement('deny6net_5', 'fd78::5 . 2001:db8::1/128')).toBe(
+      'deny6net_5 fd78000000000000000000000000000520010db8000000000000000000000001-fd78000000000000000000000000000520010db8000000000000000000000001',
+    );
+  });
+
+  it('refuses anything that is not a set name and two addresses of one family', () => {
+    for (const [set, key] of [
+      ['allow4 x', '10.78.0.2 . 198.18.0.1'],
+      ['allow4;', '10.78.0.2 . 198.18.0.1'],
+      ['Allow4', '10.78.0.2 . 198.18.0.1'],
+      ['allow4', '10.78.0.2 . 198.18.0.1 . 1.1.1.1'],
+      ['allow4', '10.78.0.2 198.18.0.1'],
+      ['allow4', '10.78.0.2 . 198.18.0.1 } ; flush ruleset'],
+      ['allow4', '10.78.0.2 . fd00::1'],
+      ['allow4', '10.78.0.0/24 . 198.18.0.1'],
+      ['allow4', '10.78.0.2 . 198.51.100.1/24'],
+      ['allow4', '10.78.0.2 . 198.51.100.0/33'],
+      ['allow4', '10.78.0.2 . 198.51.100.0/2x'],
+      ['allow6', 'fd78::2 . 2001:db8::1/64'],
+      ['allow4', '10.78.0.2 . 256.0.0.1'],
+    ] as const) {
+      expect(() => encodeElement(set, key), `${set} { ${key} }`).toThrow(/set element/);
+    }
+  });
+
+  it('puts every delete before every add, whatever the order of the sets', () => {
+    const line = encodeChanges({
+      gone: new Map([['allow4', ['10.78.0.2 . 198.18.0.1']]]),
+      added: new Map([
+        ['allow6', ['fd78::2 . 2001:db8::1']],
+        ['allow4', ['10.78.0.2 . 198.18.0.2']],
+      ]),
+    });
+    expect(line.split(' ').filter((w) => w === 'a' || w === 'd')).toEqual(['d', 'a', 'a']);
+    expect(line).toBe('d allow4 0a4e0002c6120001 a allow6 fd78000000000000000000000000000220010db8000000000000000000000001 a allow4 0a4e0002c6120002');
+  });
+});
