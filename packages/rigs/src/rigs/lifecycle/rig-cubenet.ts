@@ -21,6 +21,15 @@ import { untilListeningLinux } from '../host-limits/pair-linux.ts';
 export const RIG_PREFIX = 'cnr';
 export const RIG_SUBNETS = { ipv4: '10.78.0.0/24', ipv6: 'fd78::/64' } as const;
 
+/**
+ * Folder of the controller lock and of the host-wide forwarding record: the runtime's default (/run/coppice/net)
+ * unless COPPICE_NET_LOCK_DIR names another. Tests that run a rig against the FreeBSD host model set it to a
+ * temporary folder, so they never take this host's lock for the prefix nor write its /run.
+ */
+export function rigLockDir(): string | undefined {
+  return process.env.COPPICE_NET_LOCK_DIR || undefined;
+}
+
 /** Sandboxes a rig's cubenet is sized for on FreeBSD (pf's anchor and table-entry limits are checked against it). */
 export const RIG_MAX_SANDBOXES = 64;
 
@@ -59,9 +68,16 @@ export interface RigCubenetOptions extends Pick<CubenetOptions, 'spares' | 'maxI
 
 export async function openRigCubenet(ctx: RigContext, options: RigCubenetOptions = {}, rigNet: RigNet = CORE_RIG_NET): Promise<Cubenet> {
   const { rateLimits = false, ...rest } = options;
+  const lockDir = rigLockDir();
   const net = await openCubenet({
     platform: ctx.platform,
-    config: { prefix: rigNet.prefix, ipv4Subnet: rigNet.ipv4Subnet, ipv6Subnet: rigNet.ipv6Subnet, stateDir: join(ctx.tmpdir, 'cubenet') },
+    config: {
+      prefix: rigNet.prefix,
+      ipv4Subnet: rigNet.ipv4Subnet,
+      ipv6Subnet: rigNet.ipv6Subnet,
+      stateDir: join(ctx.tmpdir, 'cubenet'),
+      ...(lockDir ? { lockDir } : {}),
+    },
     runner: ctx.runner,
     rateLimits,
     maxSandboxes: RIG_MAX_SANDBOXES,
@@ -76,6 +92,7 @@ export async function openRigCubenet(ctx: RigContext, options: RigCubenetOptions
     prefix: rigNet.prefix,
     ipv4: rigNet.ipv4Subnet,
     ipv6: rigNet.ipv6Subnet,
+    ...(lockDir ? { lockDir } : {}),
     ...(ctx.platform === 'freebsd'
       ? { firewall: 'pf (anchor per sandbox)', endpoints: 'VNET jail+epair', ...(rateLimits ? { rateLimits: 'dummynet pipe + dnpipe' } : {}) }
       : {

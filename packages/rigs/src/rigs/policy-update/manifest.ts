@@ -7,13 +7,17 @@ export const policyUpdateManifest = defineManifest({
     "Latency of changing a live sandbox's policy: one address added, and 1 000 addresses replaced in one batch, " +
     'against the cost of spawning the firewall tool to do nothing, measured in the same run.',
   script: 'packages/rigs/src/rigs/policy-update/rig.ts',
-  platforms: ['linux'],
+  platforms: ['linux', 'freebsd'],
   requirements: {
     root: true,
-    binaries: { linux: ['nft', 'ip', 'conntrack'] },
+    binaries: {
+      linux: ['nft', 'ip', 'conntrack'],
+      freebsd: ['pfctl', 'ifconfig', 'jail', 'jexec', 'jls', 'kldstat', 'sysctl'],
+    },
     notes: [
       'Bridge netfilter active (checked in preflight).',
       'List changes go through the runtime\'s netlink helper, built by scripts/setup.sh (packages/runtime/native/build.sh).',
+      'FreeBSD: the same cubenet calls on pf (an anchor per sandbox, its lists in tables changed with `pfctl -T add|replace`), the sandbox a VNET jail on an epair, through the runtime\'s openCubenet; preflight checks pf enabled, its anchor/table limits, net.link.bridge.pfil_member=1, if_bridge/if_epair/if_tuntap and VIMAGE. This path has run only against the runtime\'s FreeBSD host model (cubenet level), never on a FreeBSD host, so no FreeBSD figure exists yet.',
     ],
   },
   metrics: [
@@ -26,7 +30,8 @@ export const policyUpdateManifest = defineManifest({
     {
       name: 'firewall-spawn',
       unit: 'ms',
-      description: 'Spawning `nft list tables` (doing nothing) in the same run: the floor a spawn-per-update design pays.',
+      description:
+        'Spawning the firewall tool to do nothing (`nft list tables` on Linux, `pfctl -s info` on FreeBSD) in the same run: the floor a spawn-per-update design pays.',
       labels: {},
     },
   ],
@@ -40,10 +45,18 @@ export const policyUpdateManifest = defineManifest({
     '500 IPv6; one transaction deleting the previous 1 000 elements from the shared sets and adding the new ones, ' +
     'then the check for connection states to the withdrawn addresses; fresh addresses every time, none in the list ' +
     'replaced, checked by the rig outside the clock: cubenet sends only the entries that differ, so an overlap would ' +
-    'shrink the transaction). firewall-spawn: from just before spawning `nft list tables` through ' +
+    'shrink the transaction). firewall-spawn: from just before spawning `nft list tables` (FreeBSD: `pfctl -s info`) through ' +
     "the runtime's command runner until its exit is seen. The three are interleaved, one of each per round, after " +
     'unrecorded warm-up rounds; the sandbox is live (checked out, on the bridge) throughout. At the end the last ' +
-    'added and replaced addresses are read back from the kernel set.',
+    'added and replaced addresses are read back from the kernel set. On FreeBSD (pf): the sandbox\'s allowOut list ' +
+    "is the table sandbox_allow of its anchor cube/sandbox-<id>; add-one is one `pfctl -a ANCHOR -t sandbox_allow -T add -f -` " +
+    '(the address on standard input) and replace-1000 one `pfctl -a ANCHOR -t sandbox_allow -T replace -f -` (the ' +
+    'whole new list, swapped in by the kernel in one ioctl), each spawned through the runtime\'s command runner and ' +
+    'followed by the state-file write, so both pay a pfctl spawn; replace-1000 then kills the sandbox\'s states, ' +
+    'because the pf backend kills every state of a sandbox that loses a destination (five `pfctl -k` processes run ' +
+    'together: by source address per family, by the reverse pair per family, by the sandbox\'s rule label), all ' +
+    'inside the clock. firewall-spawn is `pfctl -s info`. At the end the table is read back whole with `pfctl -a ANCHOR ' +
+    '-t sandbox_allow -T show` and must hold exactly the last batch and the address added after it.',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run policy-update',
   samples: { full: 300, quick: 10 },
 });

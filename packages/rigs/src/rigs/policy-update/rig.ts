@@ -1,7 +1,12 @@
-/** policy-update: one-address add and 1 000-address replace on a live sandbox, against the nft spawn floor. */
+/**
+ * policy-update: one-address add and 1 000-address replace on a live sandbox, against the firewall tool's spawn
+ * floor (`nft` on Linux, `pfctl` on FreeBSD).
+ */
 import { runChecked } from '@coppice/runtime';
-import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { cubenetPreflight, openRigCubenet, RIG_PREFIX, since } from '../lifecycle/rig-cubenet.ts';
+import type { RigContext, PreflightContext } from '../../harness/rig-context.ts';
+import { firewallNoopArgv } from '../host-limits/firewall-spawn.ts';
+import { cubenetPreflight, openRigCubenet, since } from '../lifecycle/rig-cubenet.ts';
+import { readBackAllowOut } from './read-back.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
   return cubenetPreflight(ctx);
@@ -38,6 +43,8 @@ export async function run(ctx: RigContext): Promise<void> {
   const addOne = ctx.series('update-latency', { op: 'add-one' });
   const replace = ctx.series('update-latency', { op: 'replace-1000' });
   const spawnFloor = ctx.series('firewall-spawn');
+  const noop = firewallNoopArgv(ctx.platform);
+  ctx.param('firewallCommand', noop.join(' '));
   let next = 1;
   let lastAdded = '';
   let lastBatch: string[] = [];
@@ -47,7 +54,7 @@ export async function run(ctx: RigContext): Promise<void> {
     const record = round >= warmup;
     try {
       const t0 = performance.now();
-      await runChecked(ctx.runner, ['nft', 'list', 'tables'], { timeoutMs: 10_000 });
+      await runChecked(ctx.runner, noop, { timeoutMs: 10_000 });
       if (record) spawnFloor.add(since(t0));
     } catch (e) {
       if (record) spawnFloor.fail(e);
@@ -76,11 +83,6 @@ export async function run(ctx: RigContext): Promise<void> {
   ctx.progress('verify', 0, 1);
   // The last replace holds the set; the last add was before it. Read both kinds back from the kernel.
   await net.addAddresses(sandbox.id, 'allowOut', [lastAdded]);
-  // Shared sets keyed by `sandbox address . destination` (allow4 / allow6 for exact addresses).
-  for (const address of [lastAdded, lastBatch[0]!, lastBatch[batch - 1]!]) {
-    const v6 = address.includes(':');
-    const key = `${v6 ? sandbox.addresses.ipv6 : sandbox.addresses.ipv4} . ${address}`;
-    await runChecked(ctx.runner, ['nft', 'get', 'element', 'inet', RIG_PREFIX, v6 ? 'allow6' : 'allow4', `{ ${key} }`]);
-  }
+  await readBackAllowOut(ctx, sandbox, [lastAdded, ...lastBatch]);
   ctx.progress('verify', 1, 1);
 }
