@@ -456,8 +456,19 @@ export class QemuVm implements Vm {
     return this.qmp;
   }
 
+  /**
+   * Stops the VM's process and returns once the kernel shows it stopped: SIGSTOP reaches a multi-threaded process
+   * asynchronously, and on a loaded host /proc showed QEMU still running just after kill() returned.
+   */
   async pause(): Promise<void> {
     process.kill(this.s.pid, 'SIGSTOP');
+    const deadline = performance.now() + 2000;
+    for (;;) {
+      const state = await processState(this.s.pid);
+      if (state === 'T' || state === undefined || state === 'Z') return;
+      if (performance.now() > deadline) throw new Error(`QEMU (pid ${this.s.pid}) did not stop within 2 s of SIGSTOP (state ${state})`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
   }
 
   async resume(): Promise<void> {
