@@ -150,7 +150,8 @@ static int transact(struct op *ops, size_t n) {
   while (acked < expected) {
     ssize_t got = mnl_socket_recvfrom(nl, rx, sizeof rx);
     if (got < 0) return first_err ? first_err : -errno;
-    for (struct nlmsghdr *h = (struct nlmsghdr *)rx; mnl_nlmsg_ok(h, (int)got); h = mnl_nlmsg_next(h, (int *)&got)) {
+    int left = (int)got;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)rx; mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left)) {
       if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < first || h->nlmsg_seq > last) continue;
       const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
       if (e->error && !first_err) first_err = e->error;
@@ -238,7 +239,8 @@ int main(int argc, char **argv) {
   /* A batch is one sendto: the socket's send buffer must hold it (FORCE needs CAP_NET_ADMIN, which nft needs too). */
   setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof bufsize);
   setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof bufsize);
-  batch_buf = malloc(BATCH_BYTES);
+  /* libmnl's batch may run one message past its limit: the buffer is twice the limit, as its documentation asks. */
+  batch_buf = malloc(2 * BATCH_BYTES);
   char *line = malloc(MAX_LINE);
   if (!batch_buf || !line) return 1;
   seq_counter = (uint32_t)time(NULL);

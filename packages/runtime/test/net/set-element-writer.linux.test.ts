@@ -82,6 +82,17 @@ describe.skipIf(skip)('SetElementWriter', () => {
     expect((await list('allow4')).match(/10\.78\.0\.3 \./g)).toHaveLength(600);
   });
 
+  it('carries the largest change cubenet makes, a 10 000-entry list replaced by another, in one batch', async () => {
+    const v6 = (base: number) => Array.from({ length: 10_000 }, (_, i) => `fd78::7 . 2001:db8:${(base + (i >> 12)).toString(16)}::${(i & 0xfff).toString(16)}`);
+    await writer.apply({ gone: new Map(), added: new Map([['allow6', v6(0x100)]]) });
+    await writer.apply({ gone: new Map([['allow6', v6(0x100)]]), added: new Map([['allow6', v6(0x200)]]) });
+    const listed = await list('allow6');
+    expect(listed.match(/fd78::7 \. 2001:db8:2/g)).toHaveLength(10_000);
+    expect(listed).not.toContain('fd78::7 . 2001:db8:1');
+    await writer.apply({ gone: new Map([['allow6', v6(0x200)]]), added: new Map() });
+    expect(await list('allow6')).not.toContain('fd78::7 ');
+  });
+
   it('the binary refuses malformed requests itself and applies none of them', async () => {
     const child = spawn(binary!, ['inet', T], { stdio: ['pipe', 'pipe', 'pipe'] });
     const lines = createInterface({ input: child.stdout });
