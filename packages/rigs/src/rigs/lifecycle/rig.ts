@@ -3,7 +3,8 @@
  */
 import { createServer, type Server } from 'node:net';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { cubenetPreflight, openRigCubenet, RIG_PREFIX, since } from './rig-cubenet.ts';
+import { kernelLeftovers } from './leftovers.ts';
+import { CORE_RIG_NET, cubenetPreflight, openRigCubenet, RIG_PREFIX, sandboxExec, since } from './rig-cubenet.ts';
 
 const HOST_PORT = 18099;
 
@@ -31,7 +32,7 @@ export async function run(ctx: RigContext): Promise<void> {
   const release = ctx.series('release');
   const ids: string[] = [];
   const unreachable: string[] = [];
-  const namespaces: Array<[string, string]> = [];
+  const sandboxes: Array<[string, string[]]> = [];
   for (let i = 0; i < n; i++) {
     ctx.signal.throwIfAborted();
     ctx.progress('checkout', i, n);
@@ -40,7 +41,7 @@ export async function run(ctx: RigContext): Promise<void> {
       const s = await net.checkout({ policy });
       checkout.add(since(t0));
       ids.push(s.id);
-      namespaces.push([s.id, s.endpoint.isolation!]);
+      sandboxes.push([s.id, sandboxExec(ctx, s.endpoint)]);
     } catch (e) {
       checkout.fail(e);
     }
@@ -49,10 +50,10 @@ export async function run(ctx: RigContext): Promise<void> {
   // a checkout failure if it does not get through (the check's detail counts them); a loaded host can stall a
   // process for seconds. (Done between checkouts, each `ip netns exec` process and its teardown fell into the next
   // checkout's clock.)
-  for (const [i, [id, netns]] of namespaces.entries()) {
-    ctx.progress('connect', i, namespaces.length);
+  for (const [i, [id, exec]] of sandboxes.entries()) {
+    ctx.progress('connect', i, sandboxes.length);
     const connect = await ctx.runner
-      .run(['ip', 'netns', 'exec', netns, 'bash', '-c', `exec 3<>/dev/tcp/${gateway.ipv4}/${HOST_PORT}`], { timeoutMs: 20_000 })
+      .run([...exec, ...connectArgv(ctx, gateway.ipv4)], { timeoutMs: 20_000 })
       .catch((e: Error) => ({ code: -1, stderr: e.message }));
     if (connect.code !== 0) unreachable.push(`${id}: ${connect.stderr.trim()}`);
   }
@@ -85,26 +86,23 @@ export async function run(ctx: RigContext): Promise<void> {
   // After release-all the runtime believes in no sandbox; any sandbox-owned object the kernel still holds leaked.
   const remainingChains = audit.kernel.chains;
   await net.teardown();
-  const left = await leftovers(ctx);
+  const left = await kernelLeftovers(ctx, CORE_RIG_NET);
   ctx.check(
     'leaked-after-release-all',
     total === 0 && remainingChains === 0 && left.length === 0 && audit.ok,
-    `${total} of ${ids.length} leaked: states ${leakedStates}, chains ${leakedChains + remainingChains}, endpoints ${leakedEndpoints}` +
-      ` (states before release: ${states}, connections that failed to open: ${unreachable.length}; after teardown, kernel objects named ${RIG_PREFIX}: ${left.length ? left.join(', ') : 'none'})`,
+    `${total} objects leaked after releasing ${ids.length} sandboxes: states ${leakedStates}, ` +
+      `${ctx.platform === 'freebsd' ? 'anchors with their tables' : 'chains with their sets'}, forwards and bindings ${leakedChains + remainingChains}, endpoints ${leakedEndpoints}` +
+      ` (states before release: ${states}, connections that failed to open: ${unreachable.length}; after teardown, kernel objects of cubenet ${RIG_PREFIX}: ${left.length ? left.join(', ') : 'none'})`,
   );
   ctx.progress('audit', 1, 1);
 }
 
-async function leftovers(ctx: RigContext): Promise<string[]> {
-  const out: string[] = [];
-  const tables = await ctx.runner.run(['nft', 'list', 'tables']);
-  for (const line of tables.stdout.split('\n')) if (line.trim().endsWith(` ${RIG_PREFIX}`)) out.push(line.trim());
-  const links = await ctx.runner.run(['ip', '-br', 'link']);
-  for (const line of links.stdout.split('\n')) {
-    const name = line.split(/[\s@]/)[0] ?? '';
-    if (name.startsWith(`${RIG_PREFIX}-`)) out.push(name);
-  }
-  const ns = await ctx.runner.run(['ip', 'netns', 'list']);
-  for (const line of ns.stdout.split('\n')) if (line.startsWith(`${RIG_PREFIX}-`)) out.push(`netns ${line.split(' ')[0]}`);
-  return out;
+/**
+ * One TCP connection from inside a sandbox to the host's listener, opened and closed (argv after the sandbox's exec
+ * prefix). Linux: bash's /dev/tcp; FreeBSD has no bash in base, and nc(1) -z connects and closes.
+ */
+function connectArgv(ctx: PreflightContext, gateway: string): string[] {
+  return ctx.platform === 'freebsd'
+    ? ['nc', '-z', '-w', '5', gateway, String(HOST_PORT)]
+    : ['bash', '-c', `exec 3<>/dev/tcp/${gateway}/${HOST_PORT}`];
 }
