@@ -56,7 +56,13 @@ describe('net-rr paired blocks', () => {
   it('starts both servers once, runs the blocks in the given order, concatenates each path in run order, stops both', async () => {
     const { tool, events } = recordingTool();
     const got = await measurePaired(context(), 'rtt-ipv4', tool, paths, pairedOrder(2), 2);
-    expect(got).toEqual({ sandbox: [0, 3], bare: [1, 2] });
+    expect(got.rtts).toEqual({ sandbox: [0, 3], bare: [1, 2] });
+    expect(got.blocks).toEqual([
+      { path: 'sandbox', transactions: 1, p50: 0 },
+      { path: 'bare', transactions: 1, p50: 1 },
+      { path: 'bare', transactions: 1, p50: 2 },
+      { path: 'sandbox', transactions: 1, p50: 3 },
+    ]);
     expect(events).toEqual([
       'start sandbox',
       'start bare',

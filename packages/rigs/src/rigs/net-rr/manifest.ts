@@ -55,7 +55,9 @@ export const netRrManifest = defineManifest({
     'uses, because on a small VM where the scheduler puts the two ends moves this round trip more than the path ' +
     'does. Per family, roundsPerFamily rounds of two client runs of secondsPerBlock each alternate between the ' +
     'sandbox path and the bare path in A B B A order (blockOrder in run.params), both servers up throughout, so ' +
-    'drift of the host falls on both alike. ipv4: sockperf ping-pong over TCP (--full-rtt), 14-byte messages, one in flight, back to back; ' +
+    "drift of the host falls on both alike; each block's path, transaction count and p50 are in run.params " +
+    '(ipv4Blocks, ipv6Blocks, sameCpuBlocks), so a block hit by a burst of other load shows. ipv4: sockperf ' +
+    'ping-pong over TCP (--full-rtt), 14-byte messages, one in flight, back to back; ' +
     "each sample is one transaction's round trip from sockperf's --full-log (send to reply received), after " +
     "sockperf's 400 ms warm-up in every block. ipv6: the same exchange with tcp-rr (clock_gettime(CLOCK_MONOTONIC) " +
     'before the write and after the read of each transaction, 0.4 s warm-up unrecorded in every block). ' +

@@ -4,6 +4,7 @@
  * scheduler) falls on both paths alike and their ratio is not an accident of when each ran.
  */
 import type { RigContext } from '../../harness/rig-context.ts';
+import { quantile } from '@coppice/results-schema';
 import { abbaOrder } from '../egress/segments.ts';
 import type { RrPath, RrServer } from '../host-limits/sockperf.ts';
 
@@ -21,10 +22,20 @@ export interface RrTool {
   run(path: RrPath, server: RrServer, seconds: number, logName: string): Promise<number[]>;
 }
 
-/**
- * Runs `order` with `seconds` per block; returns each path's transactions, blocks concatenated in run order.
- * Both servers are stopped however it ends.
- */
+/** One block as run.params records it, so a block hit by a burst of other load on the host can be seen. */
+export interface BlockSummary {
+  path: PathName;
+  transactions: number;
+  p50: number;
+}
+
+export interface PairedRun {
+  /** Each path's transactions, its blocks concatenated in run order. */
+  rtts: Record<PathName, number[]>;
+  blocks: BlockSummary[];
+}
+
+/** Runs `order` with `seconds` per block. Both servers are stopped however it ends. */
 export async function measurePaired(
   ctx: RigContext,
   phase: string,
@@ -32,7 +43,7 @@ export async function measurePaired(
   paths: Record<PathName, RrPath>,
   order: readonly PathName[],
   seconds: number,
-): Promise<Record<PathName, number[]>> {
+): Promise<PairedRun> {
   const started: RrServer[] = [];
   const start = async (path: RrPath) => {
     const server = await tool.start(path);
@@ -40,6 +51,7 @@ export async function measurePaired(
     return server;
   };
   const rtts: Record<PathName, number[]> = { sandbox: [], bare: [] };
+  const blocks: BlockSummary[] = [];
   try {
     const servers: Record<PathName, RrServer> = { sandbox: await start(paths.sandbox), bare: await start(paths.bare) };
     for (const [i, name] of order.entries()) {
@@ -47,9 +59,10 @@ export async function measurePaired(
       ctx.progress(`${phase} (${tool.name}, ${name})`, i, order.length);
       const block = await tool.run(paths[name], servers[name], seconds, `${phase}-${name}-${i}.log`);
       for (const x of block) rtts[name].push(x);
+      blocks.push({ path: name, transactions: block.length, p50: quantile(block, 0.5) });
     }
     ctx.progress(phase, order.length, order.length);
-    return rtts;
+    return { rtts, blocks };
   } finally {
     for (const server of started) server.stop();
   }

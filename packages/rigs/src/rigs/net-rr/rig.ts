@@ -10,7 +10,7 @@ import { createJailPair } from '../host-limits/pair-freebsd.ts';
 import { createNamespacePair } from '../host-limits/pair-linux.ts';
 import { sockperfBlock, startSockperfServer, type RrPath } from '../host-limits/sockperf.ts';
 import { cubenetPreflight, openRigCubenet, sandboxExec, untilListening } from '../lifecycle/rig-cubenet.ts';
-import { measurePaired, pairedOrder, type PathName, type RrTool } from './paired-blocks.ts';
+import { measurePaired, pairedOrder, type PairedRun, type PathName, type RrTool } from './paired-blocks.ts';
 import { buildTcpRr, keep, startTcpRrServer, tcpRrBlock } from './rr-tools.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
@@ -58,7 +58,8 @@ export async function run(ctx: RigContext): Promise<void> {
     start: (path) => startTcpRrServer(ctx, bin, path),
     run: (path, server, s, log) => tcpRrBlock(ctx, bin, path, server, s, log),
   };
-  const record = (family: Family, rtts: Record<PathName, number[]>) => {
+  const record = (family: Family, { rtts, blocks }: PairedRun) => {
+    ctx.param(`${family}Blocks`, blocks);
     const s = ctx.series('rtt', { family });
     for (const x of keep(ctx, family, rtts.sandbox, max)) s.add(x);
     const f = ctx.series('bare-rtt', { family });
@@ -73,9 +74,10 @@ export async function run(ctx: RigContext): Promise<void> {
     const sameOrder = pairedOrder(ctx.quick ? 1 : 2);
     ctx.param('sameCpu', { placement: describePlacement(SAME_CPU), blockOrder: sameOrder.join(' ') });
     const same = await measurePaired(ctx, 'same-cpu-ipv4', sockperf, paths('ipv4', 11113, SAME_CPU), sameOrder, seconds);
+    ctx.param('sameCpuBlocks', same.blocks);
     for (const name of ['sandbox', 'bare'] as const) {
       const s = ctx.series('same-cpu-rtt', { path: name });
-      for (const x of keep(ctx, `sameCpu${name === 'sandbox' ? 'Sandbox' : 'Bare'}`, same[name], max)) s.add(x);
+      for (const x of keep(ctx, `sameCpu${name === 'sandbox' ? 'Sandbox' : 'Bare'}`, same.rtts[name], max)) s.add(x);
     }
   }
 
