@@ -7,11 +7,12 @@ export const policyChurnManifest = defineManifest({
     'Time to load one sandbox\'s whole policy (one firewall transaction) while n sandboxes hold theirs, for n = 10, ' +
     '100 and 1 000: whether a policy load stays cheap as the ruleset grows to a thousand sandboxes.',
   script: 'packages/rigs/src/rigs/policy-churn/rig.ts',
-  platforms: ['linux'],
+  platforms: ['linux', 'freebsd'],
   requirements: {
     root: true,
-    binaries: { linux: ['nft', 'ip', 'conntrack'] },
+    binaries: { linux: ['nft', 'ip', 'conntrack'], freebsd: ['pfctl', 'sysctl'] },
     notes: [
+      'FreeBSD: the same backend calls on cubenet\'s pf backend (PfFirewall, an anchor per sandbox); preflight checks pf enabled, `set limit anchors` and table-entries for N, and net.link.bridge.pfil_member=1. This path has run only against the runtime\'s FreeBSD host model, never on a FreeBSD host, so no FreeBSD figure exists yet.',
       'Bridge netfilter active (checked in preflight).',
       'Run it alone: while 1 000 sandboxes\' rules are loaded, commands that list the ruleset (`nft list ...`, other ' +
         'rigs\' audits) read every element and slow down.',
@@ -30,7 +31,7 @@ export const policyChurnManifest = defineManifest({
   ],
   checks: [],
   clock:
-    'cubenet\'s nftables backend (NftablesFirewall through its persistent `nft -i`) driven directly, without ' +
+    'cubenet\'s firewall backend (Linux: NftablesFirewall through its persistent `nft -i`; FreeBSD: see below) driven directly, without ' +
     'endpoints (a policy load touches none). The population grows to n = 10, then 100, then 1 000 sandboxes; each ' +
     'is added as the backend renders a sandbox (member entries and its elements in the shared sets keyed by its ' +
     'address, anti-spoof entries), all of a level in one bulk `nft -f` outside any clock. At each n, every sample ' +
@@ -40,7 +41,12 @@ export const policyChurnManifest = defineManifest({
     'flipping) replaced in one nft transaction of element deletes and adds; this is the firewall step of ' +
     'cubenet.setPolicy (which also writes the state file and kills withdrawn states, not timed here). Unrecorded ' +
     'warm-up loads first at each n (count in run.params). After the last level, the backend\'s inventory must count ' +
-    'as many sandboxes as were loaded.',
+    'as many sandboxes as were loaded. On FreeBSD the backend is cubenet\'s PfFirewall: each sandbox is the anchor ' +
+    'cube/sandbox-<id> (its rules and its allow, deny, dns and private-ranges tables), the population is loaded one ' +
+    'anchor at a time (`pfctl -a ANCHOR -f -` per sandbox, outside the clock: pf has no transaction across anchors ' +
+    'short of replacing the main ruleset), and each sample is applySandbox: one `pfctl -a ANCHOR -f -` process ' +
+    'loading the sandbox\'s whole anchor, rules and tables, as one transaction, from spawn to exit; the check counts ' +
+    'the anchors under cube.',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run policy-churn',
   samples: { full: 200, quick: 20 },
 });

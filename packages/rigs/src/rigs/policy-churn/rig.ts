@@ -1,17 +1,22 @@
 /**
  * policy-churn: time to load one sandbox's whole policy while n sandboxes hold theirs, for n = 10, 100, 1 000 (see
- * manifest.ts for the clock). It drives cubenet's firewall backend directly: the population is built with the
- * backend's own renderer in one bulk transaction per level (setup, outside the clock), and each sample is the
- * backend's applySandbox, the transaction at the heart of cubenet.setPolicy/checkout. No endpoints are made: a
- * policy load does not touch them, and 1 000 taps would cost minutes to make and destroy on this class of host.
+ * manifest.ts for the clock). It drives cubenet's firewall backend directly (nftables on Linux, pf on FreeBSD): the
+ * population is built with the backend's own rendering outside the clock (Linux: one bulk `nft -f` per level;
+ * FreeBSD: one `pfctl -a ANCHOR -f -` per sandbox, pf having no transaction across anchors short of replacing the
+ * main ruleset), and each sample is the backend's applySandbox, the transaction at the heart of
+ * cubenet.setPolicy/checkout. No endpoints are made: a policy load does not touch them, and 1 000 taps would cost
+ * minutes to make and destroy on this class of host.
  */
 import { runChecked } from '@coppice/runtime';
+import type { FirewallBackend } from '@coppice/runtime/net/firewall/firewall.ts';
 import { NftablesFirewall } from '@coppice/runtime/net/firewall/nftables/nftables.ts';
 import { renderSandbox, type SandboxSpec } from '@coppice/runtime/net/firewall/nftables/render.ts';
+import { PfFirewall } from '@coppice/runtime/net/firewall/pf/pf.ts';
 import { Ipam, parseSubnets } from '@coppice/runtime/net/ipam.ts';
 import { parseInterfaceName, parsePolicy, parseSandboxId } from '@coppice/runtime/net/validate.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { EDGE_NETS, edgeLeftovers } from '../egress/edge-cubenet.ts';
+import { kernelLeftovers } from '../lifecycle/leftovers.ts';
 import { cubenetPreflight, since } from '../lifecycle/rig-cubenet.ts';
 import { limitFacts, sandboxLimitReasons } from './limits.ts';
 import { churnPolicy, POLICY_SHAPE } from './policies.ts';
@@ -35,35 +40,70 @@ export const PLAN = {
 const SUBNET_HOSTS = 2 ** (32 - Number(NET.ipv4Subnet.split('/')[1])) - 3;
 
 export async function preflight(ctx: PreflightContext): Promise<string[]> {
-  const n = Math.max(...PLAN[ctx.quick ? 'quick' : 'full'].map((l) => l.n));
-  const reasons = ctx.platform === 'linux' ? await cubenetPreflight(ctx) : ['the FreeBSD backend of cubenet is not wired into the rigs yet'];
+  const n = maxLevel(ctx);
+  // FreeBSD: pf's own prerequisites and limits for N sandboxes (sandboxLimitReasons); no endpoints are made.
+  const reasons = ctx.platform === 'linux' ? await cubenetPreflight(ctx) : [];
   return [...reasons, ...(await sandboxLimitReasons(ctx.platform, ctx.runner, n, SUBNET_HOSTS))];
+}
+
+function maxLevel(ctx: Pick<PreflightContext, 'quick'>): number {
+  return Math.max(...PLAN[ctx.quick ? 'quick' : 'full'].map((l) => l.n));
+}
+
+/** The platform's backend as cubenet opens it (Linux: through the persistent `nft -i`), and how a level is bulk-loaded. */
+interface ChurnFirewall {
+  backend: FirewallBackend;
+  describe: Record<string, string>;
+  /** Loads these sandboxes' policies (setup, outside any clock). */
+  populate(sandboxes: SandboxSpec[]): Promise<void>;
+}
+
+function churnFirewall(ctx: RigContext): ChurnFirewall {
+  const where = { prefix: NET.prefix, ipv4: NET.ipv4Subnet, ipv6: NET.ipv6Subnet };
+  if (ctx.platform === 'freebsd') {
+    const backend = new PfFirewall(ctx.runner, NET.prefix, { maxSandboxes: maxLevel(ctx) });
+    return {
+      backend,
+      describe: { backend: 'cubenet PfFirewall, an anchor per sandbox (cube/sandbox-<id>)', ...where },
+      populate: async (sandboxes) => {
+        for (const spec of sandboxes) await backend.applySandbox(spec);
+      },
+    };
+  }
+  const backend = new NftablesFirewall(ctx.runner, NET.prefix, { persistentSession: true });
+  return {
+    backend,
+    describe: { backend: 'cubenet NftablesFirewall, persistent nft -i', table: NET.prefix, ...where },
+    populate: async (sandboxes) => {
+      const script = sandboxes.map((spec) => renderSandbox(NET.prefix, spec, new Map())).join('');
+      await runChecked(ctx.runner, ['nft', '-f', '-'], { input: script, timeoutMs: 300_000 });
+    },
+  };
 }
 
 export async function run(ctx: RigContext): Promise<void> {
   const plan = ctx.param('plan', PLAN[ctx.quick ? 'quick' : 'full'].map((l) => ({ ...l })));
   const warmup = ctx.param('warmupLoadsPerLevel', ctx.quick ? 1 : 2);
   ctx.param('policyShape', { ...POLICY_SHAPE, allowInternetAccess: 'on for every other policy', example: churnPolicy(0) });
-  ctx.param('firewall', { backend: 'cubenet NftablesFirewall, persistent nft -i', table: NET.prefix, ipv4: NET.ipv4Subnet, ipv6: NET.ipv6Subnet });
   for (const [k, v] of Object.entries(limitFacts(ctx.platform))) ctx.fact(k, v);
-  const nft = await runChecked(ctx.runner, ['nft', '--version']);
-  ctx.fact('nft', nft.stdout.trim());
+  if (ctx.platform === 'linux') ctx.fact('nft', (await runChecked(ctx.runner, ['nft', '--version'])).stdout.trim());
 
   ctx.defer(async () => {
-    const left = await edgeLeftovers(ctx.runner, NET);
+    const left = ctx.platform === 'freebsd' ? await kernelLeftovers(ctx, NET) : await edgeLeftovers(ctx.runner, NET);
     if (left.length) throw new Error(`left behind after cleanup: ${left.join(', ')}`);
   });
-  const firewall = new NftablesFirewall(ctx.runner, NET.prefix, { persistentSession: true });
+  const { backend: firewall, describe, populate } = churnFirewall(ctx);
+  ctx.param('firewall', describe);
   ctx.defer(async () => {
     try {
       await firewall.destroy();
     } finally {
-      firewall.close();
+      firewall.close?.();
     }
   });
   const ipam = new Ipam(parseSubnets(NET.ipv4Subnet, NET.ipv6Subnet));
   await firewall.destroy(); // whatever a crashed earlier run left
-  await firewall.init({ bridge: `${NET.prefix}-br`, ipv4Subnet: NET.ipv4Subnet, ipv6Subnet: NET.ipv6Subnet });
+  await firewall.init({ bridge: `${NET.prefix}-br`, ipv4Subnet: NET.ipv4Subnet, ipv6Subnet: NET.ipv6Subnet, gateway: ipam.gateway });
 
   const sandboxes: SandboxSpec[] = [];
   let k = 0;
@@ -71,7 +111,7 @@ export async function run(ctx: RigContext): Promise<void> {
     ctx.signal.throwIfAborted();
     ctx.progress(`load the policies of ${n} sandboxes`, sandboxes.length, n);
     const grow = performance.now();
-    let script = '';
+    const added: SandboxSpec[] = [];
     while (sandboxes.length < n) {
       const i = sandboxes.length;
       const spec: SandboxSpec = {
@@ -82,9 +122,9 @@ export async function run(ctx: RigContext): Promise<void> {
         hostInterface: parseInterfaceName(`${NET.prefix}-t${i.toString(16).padStart(8, '0')}`),
       };
       sandboxes.push(spec);
-      script += renderSandbox(NET.prefix, spec, new Map());
+      added.push(spec);
     }
-    await runChecked(ctx.runner, ['nft', '-f', '-'], { input: script, timeoutMs: 300_000 });
+    await populate(added);
     ctx.param(`bulkLoadTo${n}Seconds`, Math.round(since(grow)) / 1000);
 
     const series = ctx.series('load-latency', { n: String(n) });
@@ -105,7 +145,7 @@ export async function run(ctx: RigContext): Promise<void> {
   const inventory = await firewall.inventory();
   ctx.param('chainsInKernel', inventory.sandboxes.length);
   if (inventory.sandboxes.length !== sandboxes.length) {
-    throw new Error(`the kernel holds ${inventory.sandboxes.length} sandbox chains, the rig loaded ${sandboxes.length}`);
+    throw new Error(`the kernel holds ${inventory.sandboxes.length} sandbox ${ctx.platform === 'freebsd' ? 'anchors' : 'chains'}, the rig loaded ${sandboxes.length}`);
   }
   ctx.progress('inventory', 1, 1);
 }
