@@ -4,6 +4,7 @@ import { createFreeBsdHost, type FreeBsdHost } from '../../../runtime/test/freeb
 import { jailState } from '../../../runtime/test/freebsd-host/jail.ts';
 import { netState } from '../../../runtime/test/freebsd-host/netif.ts';
 import { evaluate, pfKernel } from '../../../runtime/test/freebsd-host/pf-kernel.ts';
+import { renderRootRuleset } from '@coppice/runtime/net/firewall/pf/render.ts';
 import { lifecycleManifest } from '../../src/rigs/lifecycle/manifest.ts';
 import { preflight, run } from '../../src/rigs/lifecycle/rig.ts';
 import { freebsdContext, modelObjects, NOTHING, useTemporaryLockDir } from './freebsd-rig-helpers.ts';
@@ -138,5 +139,19 @@ describe('lifecycle on FreeBSD (host model, end to end)', () => {
     expect(await ctx.runDeferred()).toEqual([]);
     // The deferred teardown runs once more and finds the jail by its name (the kernel, unlike before, now removes it).
     expect(modelObjects(host, 'cnr')).toEqual(NOTHING);
+  });
+
+  it('on a host whose pf.conf holds the hook beside its own rules, passes and leaves the operator\'s ruleset as it was', async () => {
+    const host = createFreeBsdHost();
+    const hook = renderRootRuleset({ anchorRoot: 'cube', endpointGroup: 'cnr_ep', ipv4Subnet: '10.78.0.0/24', ipv6Subnet: 'fd78::/64' });
+    expect((await host.run(['pfctl', '-f', '-'], { input: `pass in on em0 all\n${hook}` })).code).toBe(0);
+    const before = (await host.run(['pfctl', '-sr'])).stdout;
+    const ctx = freebsdContext(withNc(host), lifecycleManifest);
+    await run(ctx);
+    expect(ctx.checks[0]).toMatchObject({ ok: true, detail: expect.stringMatching(/cnr: none\)$/) });
+    expect(await ctx.runDeferred()).toEqual([]);
+    expect((await host.run(['pfctl', '-sr'])).stdout).toBe(before);
+    // Only the operator's: their 4 rules, and the anchor "cube" their anchor rule names.
+    expect(modelObjects(host, 'cnr')).toEqual({ ...NOTHING, anchors: ['cube'], mainRules: 4 });
   });
 });

@@ -3,8 +3,8 @@
  * own audit, which is what is being checked). Linux: nft tables named after the prefix, links and network namespaces
  * `<prefix>-…`. FreeBSD: interfaces `<prefix>-…` (the bridge, epairs; a jail-side end returns to the host when its
  * jail goes) and members of the prefix's interface group (taps keep their kernel names), jails `<prefix>-…`,
- * sandbox anchors under cubenet's pf anchor root and the tables in them, the prefix's hook in pf's main ruleset, and
- * pf states with an end in the rig's subnets.
+ * sandbox anchors under cubenet's pf anchor root and the tables in them, the prefix's hook when it is all of pf's main
+ * ruleset (cubenet loaded it; beside an operator's rules it is theirs), and pf states with an end in the rig's subnets.
  */
 import { runChecked } from '@coppice/runtime';
 import { endpointGroup } from '@coppice/runtime/net/endpoint/freebsd/names.ts';
@@ -52,8 +52,12 @@ async function freebsdLeftovers(runner: PreflightContext['runner'], net: RigNet)
   } else if (!/not found|does not exist/.test(anchors.stderr)) {
     throw new Error(`pfctl -a ${DEFAULT_ANCHOR_ROOT} -sA: ${anchors.stderr.trim()}`);
   }
-  const main = (await runChecked(runner, ['pfctl', '-sr'])).stdout.split('\n');
-  for (const rule of main) if (new RegExp(`\\bon ${group}\\b`).test(rule)) out.push(`pf main rule "${rule.trim()}"`);
+  // The hook is cubenet's to remove only when it is the whole main ruleset (it loaded it so); hook lines in an
+  // operator's pf.conf, beside other rules, stay by design.
+  const main = (await runChecked(runner, ['pfctl', '-sr'])).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const onGroup = (rule: string) => new RegExp(`\\bon ${group}\\b`).test(rule);
+  const hookOnly = main.every((rule) => onGroup(rule) || rule.startsWith(`anchor "${DEFAULT_ANCHOR_ROOT}/*"`));
+  if (hookOnly) for (const rule of main) if (onGroup(rule)) out.push(`pf main rule "${rule}"`);
   const inside = (a: string) => inSubnet(a, net.ipv4Subnet) || inSubnet(a, net.ipv6Subnet);
   for (const s of parseStates((await runChecked(runner, ['pfctl', '-ss'])).stdout)) {
     if ([s.source, s.destination, s.target].some((e) => inside(e.address))) out.push(`pf state ${s.protocol} ${s.source.address} -> ${s.destination.address}`);

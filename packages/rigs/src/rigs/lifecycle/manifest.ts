@@ -45,7 +45,8 @@ export const lifecycleManifest = defineManifest({
     'kills its pf states with `pfctl -k` (off the critical path as above); the connection is `jexec JAIL nc -z` to the ' +
     'host; the audit reads anchors and their tables, the endpoint group\'s members and jails, and pf states of the ' +
     'sandbox subnet; after teardown the kernel must hold no interface or jail named cnr-*, no member of the group ' +
-    'cnr_ep, no anchor under cube, no main-ruleset rule on cnr_ep and no pf state of 10.78.0.0/24 or fd78::/64.',
+    'cnr_ep, no anchor under cube, no pf state of 10.78.0.0/24 or fd78::/64, and no hook on cnr_ep when the hook ' +
+    'is all the main ruleset holds (cubenet loaded it; hook lines an operator keeps in pf.conf beside other rules stay).',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run lifecycle',
   samples: { full: 60, quick: 10 },
 });
