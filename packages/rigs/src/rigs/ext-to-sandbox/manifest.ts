@@ -11,7 +11,7 @@ export const extToSandboxManifest = defineManifest({
   platforms: ['linux'],
   requirements: {
     root: true,
-    binaries: { linux: ['nft', 'ip', 'conntrack', 'ss', 'sysctl', 'sockperf'] },
+    binaries: { linux: ['nft', 'ip', 'conntrack', 'ss', 'sysctl', 'sockperf', 'taskset'] },
     notes: [
       'Bridge netfilter active (net.bridge.bridge-nf-call-iptables/ip6tables = 1): checked in preflight.',
       'IPv4 only: the forward is the same DNAT map for IPv6, and Debian 12\'s sockperf 3.7 has no IPv6.',
@@ -36,7 +36,8 @@ export const extToSandboxManifest = defineManifest({
     'ct state new) into cubenet\'s forward chain just before its final drop, where a forwarded connection meets ' +
     '`ct status dnat accept`; established packets of both paths are accepted by the same earlier rule. Each sample ' +
     'is one transaction\'s round trip from sockperf\'s --full-log (client send to reply received, 14-byte messages, ' +
-    'one in flight, one TCP connection per segment, after sockperf\'s 400 ms warm-up). Segments alternate A B B A ' +
+    'one in flight, one TCP connection per segment, after sockperf\'s 400 ms warm-up), with the client pinned to CPU 0 ' +
+    'and the server to CPU 1 (`taskset`; run.params.placement), as in net-rr and host-limits. Segments alternate A B B A ' +
     '(forward, direct, direct, forward) so host drift weighs on both paths; each path\'s transactions are pooled and ' +
     'evenly subsampled to at most the count in run.params.',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run ext-to-sandbox',

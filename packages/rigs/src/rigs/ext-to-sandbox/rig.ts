@@ -2,15 +2,13 @@
  * ext-to-sandbox: TCP round trip from an external peer to a service in a sandbox through a port forward (DNAT), against
  * the same peer to the same service directly routed (see manifest.ts for the clock).
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { evenSubsample } from '@coppice/results-schema';
-import { runChecked } from '@coppice/runtime';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { EDGE_NETS, openEdgeCubenet } from '../egress/edge-cubenet.ts';
 import { createExternalPeer } from '../egress/external-peer.ts';
 import { abbaOrder } from '../egress/segments.ts';
-import { parseSockperfFullLog } from '../host-limits/sockperf.ts';
+import { crossCpuPlacement, describePlacement } from '../host-limits/cpu-placement.ts';
+import { sockperfBlock, sockperfClientArgv, startSockperfServer, type RrPath } from '../host-limits/sockperf.ts';
 import { untilListeningLinux } from '../host-limits/pair-linux.ts';
 import { cubenetPreflight } from '../lifecycle/rig-cubenet.ts';
 import { allowDirect, readDirectAcceptPackets } from './direct-route.ts';
@@ -49,31 +47,26 @@ export async function run(ctx: RigContext): Promise<void> {
   ctx.param('directAcceptRule', directRule.slice(1).join(' '));
 
   const sandboxExec = ['ip', 'netns', 'exec', sandbox.endpoint.isolation!];
-  const server = ctx.spawn([...sandboxExec, 'sockperf', 'server', '--tcp', '-i', sandbox.addresses.ipv4, '-p', String(SERVICE_PORT)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let serverExit: string | undefined;
-  server.once('exit', (code, signal) => (serverExit = `sockperf server exited (${signal ?? `code ${code}`})`));
-  await untilListeningLinux(ctx, sandboxExec, SERVICE_PORT);
-
-  const targets = {
-    forward: { address: peer.ipv4.host, port: HOST_PORT },
-    direct: { address: sandbox.addresses.ipv4, port: SERVICE_PORT },
+  // Pinned like net-rr and host-limits (client CPU 0, server CPU 1): on a 2-vCPU host the round trip moves with where
+  // the scheduler puts the two ends more than with the path under test.
+  const placement = crossCpuPlacement(ctx.host.cpu.threads);
+  ctx.param('placement', describePlacement(placement));
+  const paths: Record<'forward' | 'direct', RrPath> = {
+    forward: { clientExec: peer.exec, serverExec: sandboxExec, address: peer.ipv4.host, port: HOST_PORT, placement },
+    direct: { clientExec: peer.exec, serverExec: sandboxExec, address: sandbox.addresses.ipv4, port: SERVICE_PORT, placement },
   };
+  ctx.param('sockperfCommand', sockperfClientArgv(ctx.platform, paths.forward, seconds, 'FILE').join(' '));
+  // One server on the sandbox's address serves both paths (the forward's DNAT lands on the same address and port).
+  const server = await startSockperfServer(ctx, { ...paths.direct }, untilListeningLinux);
+  ctx.defer(() => server.stop());
+
   const order = abbaOrder(['forward', 'direct'] as const, rounds);
   ctx.param('segmentOrder', order);
   const pooled: Record<'forward' | 'direct', number[]> = { forward: [], direct: [] };
   for (const [i, path] of order.entries()) {
     ctx.signal.throwIfAborted();
     ctx.progress(`rtt ${path}`, i, order.length);
-    const log = join(ctx.tmpdir, `sockperf-${i}-${path}.csv`);
-    const { address, port } = targets[path];
-    const argv = [...peer.exec, 'sockperf', 'ping-pong', '--tcp', '-i', address, '-p', String(port), '-t', String(seconds), '--full-rtt', '--full-log', log];
-    if (i === 0) ctx.param('sockperfCommand', argv.slice(peer.exec.length).join(' ').replace(log, 'FILE'));
-    await runChecked(ctx.runner, argv, { timeoutMs: (seconds + 30) * 1000 });
-    if (serverExit) throw new Error(serverExit);
-    const rtts = parseSockperfFullLog(await readFile(log, 'utf8'));
-    if (!rtts.length) throw new Error(`sockperf --full-log recorded no transactions on the ${path} path`);
+    const rtts = await sockperfBlock(ctx, paths[path], server, seconds, `sockperf-${i}-${path}.csv`);
     // concat, not push(...): a segment can hold more transactions than a call has room for arguments.
     pooled[path] = pooled[path].concat(rtts);
   }
