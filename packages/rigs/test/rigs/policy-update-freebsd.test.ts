@@ -38,9 +38,10 @@ describe('policy-update on FreeBSD (host model, end to end)', () => {
     const rounds = policyUpdateManifest.samples.quick + (ctx.params.warmupRounds as number);
     expect(calls.filter((c) => c === `pfctl -a ${anchor} -t sandbox_allow -T replace -f -`)).toHaveLength(rounds);
     expect(calls.filter((c) => c === `pfctl -a ${anchor} -t sandbox_allow -T add -f -`)).toHaveLength(rounds + 1);
-    // As the clock says: every replace withdraws the old list, and the pf backend then kills the sandbox's states
-    // (five pfctl -k, one of them by the sandbox's label); an add kills nothing.
-    expect(calls.filter((c) => c === `pfctl -k label -k sandbox-${sandbox.id}`)).toHaveLength(rounds);
+    // As the clock says: every replace withdraws the old list, so the pf backend reads the states once; the sandbox
+    // opened no connection, so nothing is killed. An add withdraws nothing and reads nothing.
+    expect(calls.filter((c) => c === 'pfctl -ss').length).toBeGreaterThanOrEqual(rounds); // plus the teardown's audit
+    expect(calls.filter((c) => c.startsWith('pfctl -k'))).toEqual([]);
     // The read-back saw the whole table: the last batch of 1 000 and the address added after it.
     expect(ctx.params.readBack).toEqual({ command: `pfctl -a ${anchor} -t sandbox_allow -T show`, entries: 1001 });
     expect(pfKernel(host).rulesets.get(anchor)!.tables.get('sandbox_allow')!.entries.size).toBe(1001);

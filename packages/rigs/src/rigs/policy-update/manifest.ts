@@ -52,10 +52,9 @@ export const policyUpdateManifest = defineManifest({
     "is the table sandbox_allow of its anchor cube/sandbox-<id>; add-one is one `pfctl -a ANCHOR -t sandbox_allow -T add -f -` " +
     '(the address on standard input) and replace-1000 one `pfctl -a ANCHOR -t sandbox_allow -T replace -f -` (the ' +
     'whole new list, swapped in by the kernel in one ioctl), each spawned through the runtime\'s command runner and ' +
-    'followed by the state-file write, so both pay a pfctl spawn; replace-1000 then kills the sandbox\'s states, ' +
-    'because the pf backend kills every state of a sandbox that loses a destination (five `pfctl -k` processes run ' +
-    'together: by source address per family, by the reverse pair per family, by the sandbox\'s rule label), all ' +
-    'inside the clock. firewall-spawn is `pfctl -s info`. At the end the table is read back whole with `pfctl -a ANCHOR ' +
+    'followed by the state-file write, so both pay a pfctl spawn; replace-1000 then reads the states (`pfctl -ss`) ' +
+    'and kills those from the sandbox to a withdrawn address (one `pfctl -k SANDBOX -k DESTINATION` each; the rig\'s ' +
+    'sandbox has none), inside the clock. firewall-spawn is `pfctl -s info`. At the end the table is read back whole with `pfctl -a ANCHOR ' +
     '-t sandbox_allow -T show` and must hold exactly the last batch and the address added after it.',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run policy-update',
   samples: { full: 300, quick: 10 },

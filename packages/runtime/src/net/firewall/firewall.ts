@@ -5,6 +5,7 @@
  * reconcile after a crash can call it without knowing how far the previous run got.
  */
 import type { AddressList, PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from '../types.ts';
+import { inSubnet } from '../validate.ts';
 
 /** What a backend needs to render one sandbox's rules. */
 export interface SandboxRules {
@@ -138,4 +139,14 @@ export function withdrawnDestinations(before: SandboxPolicy, after: SandboxPolic
   for (const x of before.dnsAllow) if (!dns.has(x)) out.add(x);
   for (const x of after.denyOut) if (!denied.has(x)) out.add(x);
   return [...out];
+}
+
+/**
+ * Whether a destination is among withdrawn entries (addresses and CIDRs, as killStates receives them): exact ones are
+ * looked up, only CIDRs are scanned, since a replace withdraws up to thousands of destinations.
+ */
+export function withdrawnMatcher(to: readonly string[]): (destination: string) => boolean {
+  const exact = new Set(to.filter((c) => !c.includes('/')));
+  const nets = to.filter((c) => c.includes('/'));
+  return (d) => exact.has(d) || nets.some((c) => inSubnet(d, c));
 }

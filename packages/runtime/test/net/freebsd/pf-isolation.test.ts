@@ -169,6 +169,26 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     expect(pfKernel(host).states).toEqual([]);
   });
 
+  it('killStates with withdrawn destinations kills only the connections towards them (one -ss read, one -k pair each)', async () => {
+    const { host, fw } = await setup({ allowOut: ['203.0.113.7', '198.51.100.0/24', '192.0.2.9'] });
+    const conns = ['203.0.113.7', '198.51.100.20', '198.51.100.21', '192.0.2.9'].map((d) => fromA(d));
+    for (const c of conns) expect(evaluate(host, c).action).toBe('pass');
+    const before = host.calls.length;
+    await fw.killStates(A.addresses, ['203.0.113.7', '198.51.100.0/24', '10.1.2.3']);
+    const calls = host.calls.slice(before);
+    expect(calls[0]).toEqual(['pfctl', '-ss']);
+    expect(calls.slice(1).sort()).toEqual([
+      ['pfctl', '-k', A.addresses.ipv4, '-k', '198.51.100.20'],
+      ['pfctl', '-k', A.addresses.ipv4, '-k', '198.51.100.21'],
+      ['pfctl', '-k', A.addresses.ipv4, '-k', '203.0.113.7'],
+    ]);
+    expect(pfKernel(host).states.map((s) => s.dst).sort()).toEqual(['192.0.2.9']);
+    // nothing withdrawn has a state: one read, no kill
+    const quiet = host.calls.length;
+    await fw.killStates(A.addresses, ['203.0.113.8']);
+    expect(host.calls.slice(quiet)).toEqual([['pfctl', '-ss']]);
+  });
+
   it('removeSandbox leaves no anchor, table or binding behind', async () => {
     const { host, fw } = await setup({}, { forwards: [{ protocol: 'udp', hostPort: 5353, sandboxPort: 53 }] });
     const inv = await fw.inventory();

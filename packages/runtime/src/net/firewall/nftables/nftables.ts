@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { CommandError, runChecked, type CommandRunner } from '../../../host/command-runner.ts';
 import type { AddressList, PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from '../../types.ts';
 import { inSubnet, parseAddress, parseCidr, parseSandboxId } from '../../validate.ts';
-import type { Binding, ConnectionState, FirewallBackend, FirewallInventory, KernelSandbox, SandboxRules } from '../firewall.ts';
+import { withdrawnMatcher, type Binding, type ConnectionState, type FirewallBackend, type FirewallInventory, type KernelSandbox, type SandboxRules } from '../firewall.ts';
 import { HelperRunner } from '../../../host/helper-runner.ts';
 import { NftSession } from './session.ts';
 import { SetElementWriter } from './set-element-writer.ts';
@@ -200,10 +200,7 @@ export class NftablesFirewall implements FirewallBackend {
     const states = (await this.readStates()).filter((s) => [addresses.ipv4, addresses.ipv6].some((a) => a === s.source || a === s.destination || a === s.replySource));
     if (!states.length) return; // the usual case: nothing to look up in a list of withdrawn destinations
     const runs: string[][] = [];
-    // A replace withdraws up to thousands of destinations: exact ones are looked up, only CIDRs are scanned.
-    const withdrawnExact = new Set(to?.filter((c) => !c.includes('/')));
-    const withdrawnNets = to?.filter((c) => c.includes('/')) ?? [];
-    const withdrawn = (d: string) => withdrawnExact.has(d) || withdrawnNets.some((c) => inSubnet(d, c));
+    const withdrawn = withdrawnMatcher(to ?? []);
     for (const [family, address] of [['ipv4', addresses.ipv4], ['ipv6', addresses.ipv6]] as const) {
       if (to) {
         // Only connections this sandbox opened towards a withdrawn destination, one exact pair per deletion.

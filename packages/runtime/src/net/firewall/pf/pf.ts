@@ -9,7 +9,7 @@ import { endpointGroup } from '../../endpoint/freebsd/names.ts';
 import type { DummynetPipes } from '../../rate-limit/dummynet.ts';
 import type { AddressList, PortForward, SandboxAddresses, SandboxId } from '../../types.ts';
 import { ipv4ToNumber, ipv6ToGroups, parseAddressListName, parseCidr } from '../../validate.ts';
-import type { Binding, ConnectionState, FirewallBackend, FirewallInventory, KernelSandbox, SandboxRules } from '../firewall.ts';
+import { withdrawnMatcher, type Binding, type ConnectionState, type FirewallBackend, type FirewallInventory, type KernelSandbox, type SandboxRules } from '../firewall.ts';
 import { parseAnchors, parseRules, parseStates, parseTableNames, portNumber } from './parse.ts';
 import { pfPreflight } from './preflight.ts';
 import {
@@ -170,7 +170,19 @@ export class PfFirewall implements FirewallBackend {
     }
   }
 
-  async killStates(addresses: SandboxAddresses): Promise<void> {
+  async killStates(addresses: SandboxAddresses, to?: string[]): Promise<void> {
+    if (to) {
+      // Only connections the sandbox opened towards a withdrawn destination: one `-k source -k destination` per
+      // destination that has a state (read once with -ss), as the Linux backend does with conntrack.
+      const withdrawn = withdrawnMatcher(to);
+      const pairs = new Set<string>();
+      for (const s of parseStates((await runChecked(this.runner, ['pfctl', '-ss'])).stdout)) {
+        const from = s.source.address;
+        if ((from === addresses.ipv4 || from === addresses.ipv6) && withdrawn(s.destination.address)) pairs.add(`${from} ${s.destination.address}`);
+      }
+      await Promise.all([...pairs].map((p) => runChecked(this.runner, ['pfctl', '-k', p.split(' ')[0]!, '-k', p.split(' ')[1]!])));
+      return;
+    }
     const runs: string[][] = [
       ['pfctl', '-k', addresses.ipv4],
       ['pfctl', '-k', '0.0.0.0/0', '-k', addresses.ipv4],
