@@ -59,3 +59,26 @@ export function shortSource(reference: { source: string }): string {
 export function labelsAttr(labels: Record<string, string>): string {
   return JSON.stringify(Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 }
+
+/**
+ * A ratio as "1.02×": two decimals (three significant digits from 10 up). Given the target it is judged against,
+ * more decimals are shown where two would round it onto the other side of the bound ("1.204×", not "1.20×", for a
+ * ratio that misses ≤ 1.2×), so the figure and the verdict never disagree.
+ */
+export function formatRatio(value: number, target?: { max?: number | undefined; min?: number | undefined }): string {
+  if (!Number.isFinite(value)) return `${String(value)}×`;
+  const base = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+  const holds = (v: number) => (target?.max === undefined || v <= target.max) && (target?.min === undefined || v >= target.min);
+  let digits = base;
+  while (digits < 6 && holds(Number(value.toFixed(digits))) !== holds(value)) digits++;
+  const [int, frac] = value.toFixed(digits).split('.');
+  const sign = int!.startsWith('-') ? '-' : '';
+  return `${sign}${int!.replace('-', '').replace(/\B(?=(\d{3})+(?!\d))/g, NNBSP)}${frac ? `.${frac}` : ''}×`;
+}
+
+/** A ratio target as the issue states it: "≤ 1.2×", "≥ 0.9×", "0.9–1.2×". */
+export function formatTarget(target: { max?: number | undefined; min?: number | undefined }): string {
+  if (target.max !== undefined && target.min !== undefined) return `${target.min}–${target.max}×`;
+  if (target.max !== undefined) return `≤${NNBSP}${target.max}×`;
+  return `≥${NNBSP}${target.min}×`;
+}

@@ -20,6 +20,38 @@ export const measuredCellSchema = z
   })
   .strict();
 
+/**
+ * A target the issue states as a bound on a ratio: met when the ratio is at most `max` and at least `min`. A figure
+ * of the registry (the issue's words), not a measurement; the page computes whether it is met.
+ */
+export const ratioTargetSchema = z
+  .object({
+    max: z.number().positive().optional(),
+    min: z.number().positive().optional(),
+  })
+  .strict()
+  .refine((t) => t.max !== undefined || t.min !== undefined, { message: 'a target needs max, min or both' })
+  .refine((t) => t.max === undefined || t.min === undefined || t.min <= t.max, { message: 'target min is above max' });
+
+/**
+ * One statistic divided by another (e.g. sandbox RTT p50 ÷ bare-pair p50), each operand resolved as a measured cell
+ * is. `sameRun` demands both come from one result file (the same rig's newest run), so the ratio is not an accident
+ * of when each ran; without it, operands from two files are shown as such.
+ */
+export const ratioCellSchema = z
+  .object({
+    kind: z.literal('ratio'),
+    numerator: measuredCellSchema,
+    denominator: measuredCellSchema,
+    target: ratioTargetSchema.optional(),
+    sameRun: z.boolean().default(false),
+  })
+  .strict()
+  .refine((c) => !c.sameRun || c.numerator.rig === c.denominator.rig, {
+    message: 'sameRun needs both operands from one rig: two rigs never write one result file',
+    path: ['sameRun'],
+  });
+
 /** A pass/fail check a rig records (e.g. a leak audit): shows how many recorded checks of that name passed. */
 export const checkCellSchema = z
   .object({
@@ -52,6 +84,7 @@ export const textCellSchema = z.object({ kind: z.literal('text'), text: z.string
 
 export const cellSchema = z.discriminatedUnion('kind', [
   measuredCellSchema,
+  ratioCellSchema,
   checkCellSchema,
   referenceCellSchema,
   hostCellSchema,
@@ -166,6 +199,8 @@ export const claimsRegistrySchema = z
 export const placeholderPattern = /\{(cell|given):([^{}]+)\}/g;
 
 export type MeasuredCell = z.infer<typeof measuredCellSchema>;
+export type RatioCell = z.infer<typeof ratioCellSchema>;
+export type RatioTarget = z.infer<typeof ratioTargetSchema>;
 export type CheckCell = z.infer<typeof checkCellSchema>;
 export type ReferenceCell = z.infer<typeof referenceCellSchema>;
 export type HostCell = z.infer<typeof hostCellSchema>;

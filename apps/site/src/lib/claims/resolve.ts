@@ -8,6 +8,7 @@ import {
   type LoadedResult,
   type MeasuredCell,
   type PublishedFigure,
+  type RatioCell,
   type PublishedReference,
   type Row,
   type Series,
@@ -15,20 +16,37 @@ import {
 import { newestKey, type SiteData } from '../data/site-data.ts';
 import { formatBytes } from '../format.ts';
 
+/** A measured cell resolved to its figure. */
+export interface ResolvedValue {
+  kind: 'value';
+  cell: MeasuredCell;
+  value: number;
+  unit: string;
+  n: number;
+  failures: number;
+  result: LoadedResult;
+  series: Series;
+  /** Why the figure should be read with care (e.g. a p99 over fewer than 100 samples). */
+  flag?: string;
+}
+
+/** A ratio cell resolved: numerator ÷ denominator, both operands with their provenance. */
+export interface ResolvedRatio {
+  kind: 'ratio';
+  cell: RatioCell;
+  value: number;
+  numerator: ResolvedValue;
+  denominator: ResolvedValue;
+  /** Both operands come from one result file (one run). */
+  sameFile: boolean;
+  /** Whether the cell's target holds; absent when the cell has none. */
+  met?: boolean;
+}
+
 /** A registry cell resolved against one host's newest result files. */
 export type ResolvedCell =
-  | {
-      kind: 'value';
-      cell: MeasuredCell;
-      value: number;
-      unit: string;
-      n: number;
-      failures: number;
-      result: LoadedResult;
-      series: Series;
-      /** Why the figure should be read with care (e.g. a p99 over fewer than 100 samples). */
-      flag?: string;
-    }
+  | ResolvedValue
+  | ResolvedRatio
   | { kind: 'dash'; rig: string; reason: string; result?: LoadedResult }
   | { kind: 'not-written'; rig?: string }
   | { kind: 'check'; cell: CheckCell; passed: number; total: number; details: string[]; result: LoadedResult }
@@ -56,8 +74,21 @@ export function rowNotWritten(data: SiteData, row: Row): boolean {
   if (!row.planned) return false;
   const rigs = new Set<string>();
   if (row.rig) rigs.add(row.rig);
-  for (const cell of Object.values(row.cells)) if (cell.kind === 'measured' || cell.kind === 'check') rigs.add(cell.rig);
+  for (const cell of Object.values(row.cells)) for (const rig of cellRigs(cell)) rigs.add(rig);
   return [...rigs].some((r) => !data.manifestById.has(r));
+}
+
+/** The rigs a cell reads from: one for a measured or check cell, the operands' rigs for a ratio. */
+export function cellRigs(cell: Cell): string[] {
+  switch (cell.kind) {
+    case 'measured':
+    case 'check':
+      return [cell.rig];
+    case 'ratio':
+      return [...new Set([cell.numerator.rig, cell.denominator.rig])];
+    default:
+      return [];
+  }
 }
 
 export function newestFor(data: SiteData, rig: string, host: string | undefined): LoadedResult | undefined {
@@ -99,22 +130,12 @@ export function resolveCell(data: SiteData, row: Row, cell: Cell, host: string |
       if (!result) return { kind: 'host-missing', field: cell.field };
       return { kind: 'host', field: cell.field, text: hostFieldText(result, cell.field), result };
     }
-    case 'measured': {
+    case 'measured':
       if (rowNotWritten(data, row)) return { kind: 'not-written', rig: cell.rig };
-      const result = newestFor(data, cell.rig, host);
-      if (!result) return { kind: 'dash', rig: cell.rig, reason: 'not captured on this host yet' };
-      const series = findSeries(result, cell.metric, cell.labels);
-      if (!series) return { kind: 'dash', rig: cell.rig, reason: 'the newest result has no such series', result };
-      if (series.samples.length === 0) {
-        return { kind: 'dash', rig: cell.rig, reason: `no successful samples (${series.failures.length} failed)`, result };
-      }
-      const value = statOf(series.samples, cell.stat);
-      const n = series.samples.length;
-      const flag = isStatReliable(cell.stat, n)
-        ? undefined
-        : `${cell.stat} of only ${n} sample${n === 1 ? '' : 's'}`;
-      return { kind: 'value', cell, value, unit: series.unit, n, failures: series.failures.length, result, series, flag };
-    }
+      return resolveMeasured(data, cell, host);
+    case 'ratio':
+      if (rowNotWritten(data, row)) return { kind: 'not-written', rig: cellRigs(cell).find((r) => !data.manifestById.has(r)) };
+      return resolveRatio(cell, resolveMeasured(data, cell.numerator, host), resolveMeasured(data, cell.denominator, host));
     case 'check': {
       if (rowNotWritten(data, row)) return { kind: 'not-written', rig: cell.rig };
       const result = newestFor(data, cell.rig, host);
@@ -132,6 +153,59 @@ export function resolveCell(data: SiteData, row: Row, cell: Cell, host: string |
       };
     }
   }
+}
+
+function resolveMeasured(data: SiteData, cell: MeasuredCell, host: string | undefined): ResolvedValue | Extract<ResolvedCell, { kind: 'dash' }> {
+  const result = newestFor(data, cell.rig, host);
+  if (!result) return { kind: 'dash', rig: cell.rig, reason: 'not captured on this host yet' };
+  const series = findSeries(result, cell.metric, cell.labels);
+  if (!series) return { kind: 'dash', rig: cell.rig, reason: 'the newest result has no such series', result };
+  if (series.samples.length === 0) {
+    return { kind: 'dash', rig: cell.rig, reason: `no successful samples (${series.failures.length} failed)`, result };
+  }
+  const value = statOf(series.samples, cell.stat);
+  const n = series.samples.length;
+  const flag = isStatReliable(cell.stat, n) ? undefined : `${cell.stat} of only ${n} sample${n === 1 ? '' : 's'}`;
+  return { kind: 'value', cell, value, unit: series.unit, n, failures: series.failures.length, result, series, flag };
+}
+
+/** How an operand is named in a dash's reason: "denominator (host-limits namespace-rr p50)". */
+function operandName(role: 'numerator' | 'denominator', cell: MeasuredCell): string {
+  const labels = Object.values(cell.labels);
+  return `${role} (${cell.rig} ${cell.metric}${labels.length ? ` ${labels.join(' ')}` : ''} ${cell.stat})`;
+}
+
+/**
+ * numerator ÷ denominator from the operands as resolved. A dash when either operand is one, when their units
+ * differ, when the denominator is 0, or when the cell asks for one run and the operands come from two files.
+ */
+export function resolveRatio(
+  cell: RatioCell,
+  numerator: ResolvedValue | Extract<ResolvedCell, { kind: 'dash' }>,
+  denominator: ResolvedValue | Extract<ResolvedCell, { kind: 'dash' }>,
+): ResolvedRatio | Extract<ResolvedCell, { kind: 'dash' }> {
+  if (numerator.kind === 'dash') return { ...numerator, reason: `${operandName('numerator', cell.numerator)}: ${numerator.reason}` };
+  if (denominator.kind === 'dash') return { ...denominator, reason: `${operandName('denominator', cell.denominator)}: ${denominator.reason}` };
+  const sameFile = numerator.result.path === denominator.result.path;
+  if (cell.sameRun && !sameFile) {
+    return {
+      kind: 'dash',
+      rig: cell.numerator.rig,
+      reason: `the target compares one run, but the operands come from two result files (${numerator.result.path}, ${denominator.result.path})`,
+    };
+  }
+  if (numerator.unit !== denominator.unit) {
+    return { kind: 'dash', rig: cell.numerator.rig, reason: `the operands' units differ (${numerator.unit}, ${denominator.unit})` };
+  }
+  if (denominator.value === 0) {
+    return { kind: 'dash', rig: cell.denominator.rig, reason: `${operandName('denominator', cell.denominator)} is 0` };
+  }
+  const value = numerator.value / denominator.value;
+  return { kind: 'ratio', cell, value, numerator, denominator, sameFile, met: cell.target ? targetMet(value, cell.target) : undefined };
+}
+
+export function targetMet(value: number, target: { max?: number | undefined; min?: number | undefined }): boolean {
+  return (target.max === undefined || value <= target.max) && (target.min === undefined || value >= target.min);
 }
 
 export function hostFieldText(result: LoadedResult, field: HostField): string {
@@ -163,7 +237,7 @@ export function capturedCellCount(data: SiteData, host: string): number {
     for (const row of section.rows) {
       for (const cell of Object.values(row.cells)) {
         const r = resolveCell(data, row, cell, host);
-        if (r.kind === 'value' || r.kind === 'check') count++;
+        if (r.kind === 'value' || r.kind === 'check' || r.kind === 'ratio') count++;
       }
     }
   }

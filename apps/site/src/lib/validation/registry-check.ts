@@ -18,9 +18,9 @@ export interface RegistryCheck {
 
 /**
  * Validates the registry: its shape (zod), every cell against the rig manifests (rig, metric, the exact label keys
- * and allowed values, check names) and the published references, every placeholder's target, and every piece of
- * prose for figures typed by hand. A row marked `planned` may name a rig that has no manifest yet; once the
- * manifest exists the row is checked like any other.
+ * and allowed values, check names; both operands of a ratio, which must share a unit) and the published references,
+ * every placeholder's target, and every piece of prose for figures typed by hand. A row marked `planned` may name a
+ * rig that has no manifest yet; once the manifest exists the row is checked like any other.
  */
 export function checkRegistry(
   input: unknown,
@@ -76,6 +76,16 @@ export function checkRegistry(
         if (manifest) checkSeries(field, manifest, cell.metric, cell.labels);
         break;
       }
+      case 'ratio': {
+        checkCell(`${field}.numerator`, cell.numerator, planned);
+        checkCell(`${field}.denominator`, cell.denominator, planned);
+        const unit = (m: { rig: string; metric: string }) => rigs.get(m.rig)?.metrics.find((d) => d.name === m.metric)?.unit;
+        const [top, bottom] = [unit(cell.numerator), unit(cell.denominator)];
+        if (top !== undefined && bottom !== undefined && top !== bottom) {
+          add(field, `divides ${top} by ${bottom}: a ratio's operands need one unit, so the ratio has none`);
+        }
+        break;
+      }
       case 'check': {
         const manifest = checkRig(`${field}.rig`, cell.rig, planned);
         if (manifest && !manifest.checks.includes(cell.check)) {
@@ -115,7 +125,7 @@ export function checkRegistry(
         const target = cellAt(m[2]!);
         if (!target) add(field, `placeholder {cell:${m[2]}} names no cell (expected section.row.column)`);
         else if (target.kind === 'text' || target.kind === 'host') {
-          add(field, `placeholder {cell:${m[2]}} names a ${target.kind} cell; it must name a measured, check or reference cell`);
+          add(field, `placeholder {cell:${m[2]}} names a ${target.kind} cell; it must name a measured, ratio, check or reference cell`);
         }
       }
     }
