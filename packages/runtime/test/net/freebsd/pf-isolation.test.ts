@@ -189,6 +189,32 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     expect(host.calls.slice(quiet)).toEqual([['pfctl', '-ss']]);
   });
 
+  it('two prefixes on one host under the same anchor root: each lists, reconciles and flushes only its own anchors', async () => {
+    const { host, fw } = await setup();
+    const net = netState(host);
+    addInterface(net, 'tap7', 'tap', null).groups.add('cpv_ep');
+    const other = new PfFirewall(host, 'cpv', { maxSandboxes: 10 });
+    const setupV = { bridge: 'cpv-br', ipv4Subnet: '10.79.0.0/24', ipv6Subnet: 'fd79::/64', gateway: { ipv4: '10.79.0.1', ipv6: 'fd79::1' } };
+    // The main ruleset holds cpt's hook, so cpv's init asks the operator to add its own lines, which they do.
+    const refused = await other.init(setupV).catch((e: Error) => e);
+    expect(refused).toBeInstanceOf(PfRootHookError);
+    const lines = (refused as Error).message.split('\n').slice(1).join('\n');
+    const main = (await host.run(['pfctl', '-sr'])).stdout;
+    expect((await host.run(['pfctl', '-f', '-'], { input: `${main}${lines}\n` })).code).toBe(0);
+    await other.init(setupV);
+    const C = { id: 'cccccccccccc' as SandboxId, addresses: { ipv4: '10.79.0.5', ipv6: 'fd79::5' }, hostInterface: 'tap7' };
+    await other.applySandbox({ ...C, policy: { ...DEFAULT_POLICY }, forwards: [] });
+    expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout.split('\n').filter(Boolean)).toHaveLength(3);
+
+    expect((await fw.inventory()).sandboxes.map((s) => s.id).sort()).toEqual([A.id, B.id]);
+    expect((await other.inventory()).sandboxes.map((s) => s.id)).toEqual([C.id]);
+    await other.destroy();
+    expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout).toBe('  cube/sandbox-aaaaaaaaaaaa\n  cube/sandbox-bbbbbbbbbbbb\n');
+    expect(evaluate(host, fromA(PUBLIC)).action).toBe('block'); // A's anchor still decides A's traffic
+    await fw.destroy();
+    expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout).toBe('');
+  });
+
   it('removeSandbox leaves no anchor, table or binding behind', async () => {
     const { host, fw } = await setup({}, { forwards: [{ protocol: 'udp', hostPort: 5353, sandboxPort: 53 }] });
     const inv = await fw.inventory();

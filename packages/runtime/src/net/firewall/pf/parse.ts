@@ -113,6 +113,9 @@ export interface PfRuleLine {
   to: string;
   toPort?: string;
   label?: string;
+  /** `tag NAME` (the rule marks what it passes) and `tagged NAME` (it matches only what carries that mark). */
+  tag?: string;
+  tagged?: string;
   rdrTo?: { address: string; port?: number };
   anchor?: string;
 }
@@ -166,6 +169,7 @@ export function parseRules(stdout: string): PfRuleLine[] {
         i += 2;
         side = undefined;
       } else if (w === 'label') rule.label = (next ?? '').replace(/^"|"$/g, '');
+      else if ((w === 'tag' || w === 'tagged') && next) rule[w] = t[++i];
       else if (w === 'rdr-to' && next) {
         rule.rdrTo = { address: next };
         i++;

@@ -8,9 +8,9 @@ import { CommandError, type CommandRunner, runChecked } from '../../../host/comm
 import { endpointGroup } from '../../endpoint/freebsd/names.ts';
 import type { DummynetPipes } from '../../rate-limit/dummynet.ts';
 import type { AddressList, PortForward, SandboxAddresses, SandboxId } from '../../types.ts';
-import { ipv4ToNumber, ipv6ToGroups, parseAddressListName, parseCidr } from '../../validate.ts';
+import { inSubnet, parseAddressListName } from '../../validate.ts';
 import { withdrawnMatcher, type Binding, type ConnectionState, type FirewallBackend, type FirewallInventory, type KernelSandbox, type SandboxRules } from '../firewall.ts';
-import { parseAnchors, parseRules, parseStates, parseTableNames, portNumber } from './parse.ts';
+import { parseAnchors, parseRules, parseStates, parseTableNames, portNumber, type PfRuleLine } from './parse.ts';
 import { pfPreflight } from './preflight.ts';
 import {
   DEFAULT_ANCHOR_ROOT,
@@ -87,7 +87,7 @@ export class PfFirewall implements FirewallBackend {
   }
 
   async destroy(): Promise<void> {
-    for (const path of await this.anchors()) await runChecked(this.runner, ['pfctl', '-a', path, '-F', 'all']);
+    for (const { path } of await this.ownAnchors()) await runChecked(this.runner, ['pfctl', '-a', path, '-F', 'all']);
     const main = parseRules((await runChecked(this.runner, ['pfctl', '-sr'])).stdout);
     const nat = parseRules((await runChecked(this.runner, ['pfctl', '-sn'])).stdout);
     const ours = main.length === 3 && this.hasHook(main);
@@ -208,6 +208,24 @@ export class PfFirewall implements FirewallBackend {
     return [...SANDBOX_TABLES];
   }
 
+  /**
+   * The sandbox anchors of this prefix with their rules. Anchor names carry no prefix (`cube/sandbox-<id>`, shared by
+   * every prefix on the host under the same root), but every rule set cubenet loads tags what it passes with the
+   * prefix's tag (passTag): an anchor none of whose rules carries it belongs to another prefix (or to someone else)
+   * and is neither listed, reconciled nor flushed by this one.
+   */
+  private async ownAnchors(): Promise<Array<{ path: string; id: SandboxId; rules: PfRuleLine[] }>> {
+    const tag = passTag(this.prefix);
+    const out: Array<{ path: string; id: SandboxId; rules: PfRuleLine[] }> = [];
+    for (const path of await this.anchors()) {
+      const id = idFromAnchor(this.root, path);
+      if (!id) continue;
+      const rules = parseRules((await runChecked(this.runner, ['pfctl', '-a', path, '-sr'])).stdout);
+      if (rules.some((r) => r.tag === tag || r.tagged === tag)) out.push({ path, id, rules });
+    }
+    return out;
+  }
+
   private async anchors(): Promise<string[]> {
     const r = await this.runner.run(['pfctl', '-a', this.root, '-sA']);
     if (r.code !== 0) {
@@ -222,10 +240,7 @@ export class PfFirewall implements FirewallBackend {
     const rootHook = this.hasHook(main);
     const sandboxes: KernelSandbox[] = [];
     const bindings: Binding[] = [];
-    for (const path of await this.anchors()) {
-      const id = idFromAnchor(this.root, path);
-      if (!id) continue;
-      const rules = parseRules((await runChecked(this.runner, ['pfctl', '-a', path, '-sr'])).stdout);
+    for (const { path, id, rules } of await this.ownAnchors()) {
       const sets = parseTableNames((await runChecked(this.runner, ['pfctl', '-a', path, '-sT'])).stdout);
       const addresses = new Set<string>();
       const forwards = new Map<string, PortForward>();
@@ -258,25 +273,4 @@ export function passTag(prefix: string): string {
 
 function sameKey(a: PortForward, b: PortForward): boolean {
   return a.protocol === b.protocol && a.hostPort === b.hostPort;
-}
-
-/** Whether an address (as pfctl prints it) lies in a subnet, using validate.ts's address parsing. */
-function inSubnet(address: string, subnet: string): boolean {
-  const net = parseCidr(subnet, 'subnet');
-  if (net.family === 'ipv4') {
-    const a = ipv4ToNumber(address);
-    const n = ipv4ToNumber(net.address);
-    if (a === undefined || n === undefined) return false;
-    const size = 2 ** (32 - net.length);
-    return Math.floor(a / size) === Math.floor(n / size);
-  }
-  const a = ipv6ToGroups(address);
-  const n = ipv6ToGroups(net.address);
-  if (!a || !n) return false;
-  for (let bit = 0; bit < net.length; bit++) {
-    const g = Math.floor(bit / 16);
-    const mask = 1 << (15 - (bit % 16));
-    if ((a[g]! & mask) !== (n[g]! & mask)) return false;
-  }
-  return true;
 }
