@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { parseHTML } from 'linkedom';
 import { manifests } from '@coppice/rigs/manifests';
 import { statDefinitions } from '@coppice/results-schema';
 import { astroBuild } from './support/astro-build.ts';
@@ -45,6 +46,44 @@ describe('astro build over a fixture results tree', () => {
   it('ships no client JavaScript', () => {
     for (const file of htmlFiles(site)) expect(readFileSync(file, 'utf8'), file).not.toMatch(/<script\b/i);
     expect(readdirSync(join(site, '_astro')).filter((f) => f.endsWith('.js'))).toEqual([]);
+  });
+
+  it('renders each ratio as its operands\' quotient, linking both result files and judging the target', () => {
+    const { document } = parseHTML(page(''));
+    const ratios = Array.from(document.querySelectorAll('#targets .ratio[data-ratio]'));
+    expect(ratios.length).toBeGreaterThan(5);
+    let acrossRuns = 0;
+    for (const el of ratios) {
+      const operands = Array.from(el.querySelectorAll('.operands a.measure[data-value]'));
+      expect(operands).toHaveLength(2);
+      const [top, bottom] = operands.map((a) => ({ value: Number(a.getAttribute('data-value')), result: a.getAttribute('data-result')!, href: a.getAttribute('href')! }));
+      expect(Number(el.getAttribute('data-ratio'))).toBeCloseTo(top!.value / bottom!.value, 12);
+      expect(top!.href).toMatch(/^\/results\//);
+      expect(bottom!.href).toMatch(/^\/results\//);
+      const same = top!.result === bottom!.result;
+      expect(el.getAttribute('data-same-run')).toBe(String(same));
+      expect(el.querySelector('.operands')!.textContent).toContain(same ? 'same run' : 'across two runs');
+      if (!same) acrossRuns++;
+      const max = el.getAttribute('data-target-max');
+      if (max !== null) {
+        const verdict = Number(el.getAttribute('data-ratio')) <= Number(max) ? 'met' : 'missed';
+        expect(el.getAttribute('data-verdict')).toBe(verdict);
+        expect(el.querySelector('.target')!.textContent).toBe(`≤\u202f${max}×: ${verdict}`);
+      } else {
+        expect(el.querySelector('.target')).toBeNull();
+      }
+    }
+    expect(acrossRuns).toBeGreaterThan(0);
+    // The network notes bind the ratios too.
+    expect(document.querySelector('#network tr[data-row="rr-p50"] .note .ratio[data-ratio]')).not.toBeNull();
+  });
+
+  it('shows a dash naming the missing operand where a ratio lacks one', () => {
+    // Host b lacks each rig's last metric: cold-start's floor-restore-probe, the durable target's denominator.
+    const { document } = parseHTML(page('hosts/synthetic-b'));
+    const dash = document.querySelector('#targets tr[data-row="durable-vs-restore"] .dash');
+    expect(dash?.getAttribute('data-rig')).toBe('cold-start');
+    expect(dash?.getAttribute('title')).toBe('denominator (cold-start floor-restore-probe p50): the newest result has no such series');
   });
 
   it('renders planned rows without a manifest as "rig not written yet", distinct from a dash', () => {

@@ -10,6 +10,15 @@ import type { ClaimsRegistryInput, StatName } from '@coppice/results-schema';
 
 const measured = (rig: string, metric: string, labels: Record<string, string>, stat: StatName) =>
   ({ kind: 'measured', rig, metric, labels, stat }) as const;
+/** numerator ÷ denominator; `sameRun` when the issue's target compares figures measured alongside each other. */
+const ratio = (
+  numerator: ReturnType<typeof measured>,
+  denominator: ReturnType<typeof measured>,
+  options: { max?: number; min?: number; sameRun?: boolean } = {},
+) => {
+  const { sameRun = false, ...bound } = options;
+  return { kind: 'ratio', numerator, denominator, sameRun, ...(Object.keys(bound).length ? { target: bound } : {}) } as const;
+};
 const published = (reference: string, figure: string) => ({ kind: 'reference', reference, figure }) as const;
 const check = (rig: string, name: string) => ({ kind: 'check', rig, check: name }) as const;
 const hostFact = (field: 'cpu' | 'cores' | 'memory' | 'os' | 'kernel' | 'platform' | 'hypervisor' | 'firewall') =>
@@ -55,6 +64,85 @@ export const registry: ClaimsRegistryInput = {
       ],
     },
     {
+      id: 'targets',
+      title: 'Targets',
+      intro:
+        'The targets the issues set, each a ratio of two figures this host measured: the first divided by the second, ' +
+        'both computed from result files and linked to them (hover a ratio for the exact value and the files). "Same ' +
+        'run" means both come from one result file, measured alongside each other; "across two runs" means two rigs\' ' +
+        'newest files, taken at different times, so the host may have moved in between. Whether a target is met is ' +
+        'computed from the ratio, never written here.',
+      rowHeader: 'ratio',
+      columns: [{ id: 'ratio', header: 'this host' }],
+      rows: [
+        {
+          id: 'rr-v4-bare',
+          label: 'Sandbox↔sandbox RTT p50 ÷ bare namespace pair p50, IPv4',
+          cells: { ratio: ratio(measured('net-rr', 'rtt', { family: 'ipv4' }, 'p50'), measured('net-rr', 'bare-rtt', { family: 'ipv4' }, 'p50'), { max: 1.2, sameRun: true }) },
+          note: 'What cubenet (bridge port, per-sandbox policy) adds to a round trip, against a bare pair on the same CPUs in alternating blocks of the same run.',
+        },
+        {
+          id: 'rr-v6-bare',
+          label: 'Sandbox↔sandbox RTT p50 ÷ bare namespace pair p50, IPv6',
+          cells: { ratio: ratio(measured('net-rr', 'rtt', { family: 'ipv6' }, 'p50'), measured('net-rr', 'bare-rtt', { family: 'ipv6' }, 'p50'), { max: 1.2, sameRun: true }) },
+        },
+        {
+          id: 'rr-v4-floor',
+          label: 'Sandbox↔sandbox RTT p50 ÷ host-limits namespace floor p50, IPv4',
+          cells: { ratio: ratio(measured('net-rr', 'rtt', { family: 'ipv4' }, 'p50'), measured('host-limits', 'namespace-rr', {}, 'p50'), { max: 1.2 }) },
+          note: 'The same target against the floor host-limits measures in its own run; the paired bare pair above is the like-for-like reading.',
+        },
+        {
+          id: 'policy-replace-vs-add',
+          label: 'Policy update p50: a batch of 1 000 addresses ÷ one address added',
+          cells: { ratio: ratio(measured('policy-update', 'update-latency', { op: 'replace-1000' }, 'p50'), measured('policy-update', 'update-latency', { op: 'add-one' }, 'p50'), { max: 2, sameRun: true }) },
+        },
+        {
+          id: 'policy-add-vs-spawn',
+          label: 'Policy update p50, one address added ÷ firewall tool doing nothing p50',
+          cells: { ratio: ratio(measured('policy-update', 'update-latency', { op: 'add-one' }, 'p50'), measured('policy-update', 'firewall-spawn', {}, 'p50'), { max: 1.5, sameRun: true }) },
+          note: 'The spawn floor measured in the same run, forked from the rig\'s own (large) process.',
+        },
+        {
+          id: 'policy-add-vs-host-spawn',
+          label: 'Policy update p50, one address added ÷ host-limits firewall spawn floor p50',
+          cells: { ratio: ratio(measured('policy-update', 'update-latency', { op: 'add-one' }, 'p50'), measured('host-limits', 'firewall-spawn', {}, 'p50'), { max: 1.5 }) },
+          note: 'The same target against the spawn floor host-limits measures from a small process of its own.',
+        },
+        {
+          id: 'prewarm-floor',
+          label: 'Prewarm checkout p50, cc=1 ÷ SIGCONT + probe floor p50 on a freshly stopped VM',
+          cells: { ratio: ratio(measured('cold-start', 'ready-latency', { config: 'prewarm', cc: '1' }, 'p50'), measured('cold-start', 'floor-sigcont-probe', { vm: 'fresh' }, 'p50'), { max: 1.2, sameRun: true }) },
+          note: 'The floor resumes a VM restored, probed and stopped just before, as a pool fills a hot entry: what the runtime adds on top of resuming one.',
+        },
+        {
+          id: 'prewarm-floor-reused',
+          label: 'Prewarm checkout p50, cc=1 ÷ SIGCONT + probe floor p50 on a reused VM',
+          cells: { ratio: ratio(measured('cold-start', 'ready-latency', { config: 'prewarm', cc: '1' }, 'p50'), measured('cold-start', 'floor-sigcont-probe', { vm: 'reused' }, 'p50'), { sameRun: true }) },
+          note: 'No target: the same VM stopped and resumed sample after sample keeps its caches warm, a floor no pool entry has. Shown so the choice of floor is visible.',
+        },
+        {
+          id: 'two-tier-vs-prewarm',
+          label: 'Two-tier checkout mean, cc=1 ÷ prewarm checkout mean, cc=1',
+          cells: { ratio: ratio(measured('cold-start', 'ready-latency', { config: 'two-tier', cc: '1' }, 'mean'), measured('cold-start', 'ready-latency', { config: 'prewarm', cc: '1' }, 'mean'), { max: 1.3, sameRun: true }) },
+        },
+        {
+          id: 'durable-vs-restore',
+          label: 'Durable checkout p50, cc=1 ÷ bare restore + probe floor p50',
+          cells: { ratio: ratio(measured('cold-start', 'ready-latency', { config: 'durable', cc: '1' }, 'p50'), measured('cold-start', 'floor-restore-probe', {}, 'p50'), { max: 1.5, sameRun: true }) },
+        },
+        {
+          id: 'density-sharing',
+          label: 'Per-VM memory, N=50: shared template ÷ no sharing',
+          cells: { ratio: ratio(measured('density', 'per-vm', { n: '50', sharing: 'template' }, 'mean'), measured('density', 'per-vm', { n: '50', sharing: 'none' }, 'mean'), { sameRun: true }) },
+          note: 'No ratio target: the issue bounds the shared figure itself ({cell:density.n50.per-vm}), with the private baseline measured alongside ({cell:density.n50-private.per-vm}).',
+        },
+      ],
+      notes: [
+        'A ratio needs both of its figures on this host; when either is missing it is a dash, and hovering the dash says which.',
+      ],
+    },
+    {
       id: 'cold-start',
       title: 'Cold-start latency by configuration',
       intro:
@@ -80,7 +168,7 @@ export const registry: ClaimsRegistryInput = {
           label: 'Prewarm pool',
           rig: 'cold-start',
           cells: { ...coldStart('prewarm'), honor: published('coppice-honor', 'cold-prewarm-cc1-mean') },
-          note: 'Booted guests held stopped with SIGSTOP and continued on checkout. Fast, but gone after a host reboot.',
+          note: 'Booted guests held stopped with SIGSTOP and continued on checkout. Fast, but gone after a host reboot. p50 divided by the bare SIGCONT + probe floor of the same run: {cell:targets.prewarm-floor.ratio}.',
         },
         {
           id: 'durable',
@@ -207,7 +295,7 @@ export const registry: ClaimsRegistryInput = {
           label: 'sandbox↔sandbox RTT, p50',
           rig: 'net-rr',
           cells: { value: measured('net-rr', 'rtt', { family: 'ipv4' }, 'p50'), honor: published('coppice-honor', 'net-rr-p50'), ebpf: published('linux-ebpf-typical', 'rr-p50') },
-          note: 'Client and server on different CPUs. Read against the bare pair measured alongside ({cell:network.rr-bare-p50.value}) and the host-limits floor ({cell:floors.namespace-rr.p50}), pinned the same way.',
+          note: 'Client and server on different CPUs. Divided by the bare pair measured alongside: {cell:targets.rr-v4-bare.ratio}; by the host-limits floor, pinned the same way: {cell:targets.rr-v4-floor.ratio}.',
         },
         {
           id: 'rr-bare-p50',
@@ -230,7 +318,7 @@ export const registry: ClaimsRegistryInput = {
         { id: 'throughput-16', label: 'TCP throughput, 16 streams', rig: 'net-throughput', cells: { value: measured('net-throughput', 'throughput', { family: 'ipv4', streams: '16' }, 'median'), honor: published('coppice-honor', 'net-throughput-16'), ebpf: published('linux-ebpf-typical', 'throughput-multi') } },
         { id: 'policy-add-one', label: 'Policy update, one address added', rig: 'policy-update', cells: { value: measured('policy-update', 'update-latency', { op: 'add-one' }, 'p50'), honor: published('coppice-honor', 'policy-add-one'), ebpf: published('linux-ebpf-typical', 'policy-add-one') }, note: 'Wall clock of the firewall tool invocation, process start included.' },
         { id: 'policy-replace-1000', label: 'Policy update, 1 000 addresses in one batch', rig: 'policy-update', cells: { value: measured('policy-update', 'update-latency', { op: 'replace-1000' }, 'p50'), honor: published('coppice-honor', 'policy-replace-1000'), ebpf: published('linux-ebpf-typical', 'policy-replace-1000') } },
-        { id: 'policy-spawn', label: 'Firewall tool doing nothing (same run)', rig: 'policy-update', cells: { value: measured('policy-update', 'firewall-spawn', {}, 'p50') }, note: 'The floor under both policy rows above, measured alongside them.' },
+        { id: 'policy-spawn', label: 'Firewall tool doing nothing (same run)', rig: 'policy-update', cells: { value: measured('policy-update', 'firewall-spawn', {}, 'p50') }, note: 'The floor under both policy rows above, measured alongside them. One address added ÷ this: {cell:targets.policy-add-vs-spawn.ratio}; the batch of 1 000 ÷ one address: {cell:targets.policy-replace-vs-add.ratio}.' },
         { id: 'under-load-idle', label: 'RTT p99, policy idle', rig: 'policy-under-load', cells: { value: measured('policy-under-load', 'rtt', { condition: 'idle' }, 'p99') } },
         { id: 'under-load-mutating', label: 'RTT p99, policy mutating', rig: 'policy-under-load', cells: { value: measured('policy-under-load', 'rtt', { condition: 'mutating' }, 'p99'), honor: published('coppice-honor', 'policy-under-load'), ebpf: published('linux-ebpf-typical', 'policy-under-load') }, note: 'Compare with the idle row: the difference is what rewriting policy costs traffic in flight.' },
         { id: 'churn-1000', label: 'Per-sandbox policies, N=1 000: load p95', rig: 'policy-churn', cells: { value: measured('policy-churn', 'load-latency', { n: '1000' }, 'p95'), honor: published('coppice-honor', 'policy-churn-1000'), ebpf: published('linux-ebpf-typical', 'policy-churn-1000') } },
@@ -241,7 +329,7 @@ export const registry: ClaimsRegistryInput = {
           label: 'IPv6 sandbox↔sandbox RTT, p50',
           rig: 'net-rr',
           cells: { value: measured('net-rr', 'rtt', { family: 'ipv6' }, 'p50'), honor: published('coppice-honor', 'net-rr-v6-p50'), ebpf: published('linux-ebpf-typical', 'rr-v6-p50') },
-          note: 'Measured with tcp-rr (the sockperf here has no IPv6); read against the bare pair below, same tool, same run.',
+          note: 'Measured with tcp-rr (the sockperf here has no IPv6); divided by the bare pair below, same tool, same run: {cell:targets.rr-v6-bare.ratio}.',
         },
         { id: 'rr-v6-bare-p50', label: 'IPv6 bare namespace pair, same run, p50', rig: 'net-rr', cells: { value: measured('net-rr', 'bare-rtt', { family: 'ipv6' }, 'p50') } },
         { id: 'rr-v6-p99', label: 'IPv6 sandbox↔sandbox RTT, p99', rig: 'net-rr', cells: { value: measured('net-rr', 'rtt', { family: 'ipv6' }, 'p99') } },

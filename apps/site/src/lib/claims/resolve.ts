@@ -169,10 +169,15 @@ function resolveMeasured(data: SiteData, cell: MeasuredCell, host: string | unde
   return { kind: 'value', cell, value, unit: series.unit, n, failures: series.failures.length, result, series, flag };
 }
 
+/** A measured cell named briefly: "net-rr rtt ipv4 p50". */
+export function measuredName(cell: MeasuredCell): string {
+  const labels = Object.values(cell.labels);
+  return `${cell.rig} ${cell.metric}${labels.length ? ` ${labels.join(' ')}` : ''} ${cell.stat}`;
+}
+
 /** How an operand is named in a dash's reason: "denominator (host-limits namespace-rr p50)". */
 function operandName(role: 'numerator' | 'denominator', cell: MeasuredCell): string {
-  const labels = Object.values(cell.labels);
-  return `${role} (${cell.rig} ${cell.metric}${labels.length ? ` ${labels.join(' ')}` : ''} ${cell.stat})`;
+  return `${role} (${measuredName(cell)})`;
 }
 
 /**
