@@ -35,7 +35,10 @@ describe('policy-update on FreeBSD (host model, end to end)', () => {
     const sandbox = ctx.params.sandbox as { id: string; endpoint: string };
     expect(sandbox.endpoint).toBe('isolated');
     const anchor = `cube/sandbox-${sandbox.id}`;
-    const rounds = policyUpdateManifest.samples.quick + (ctx.params.warmupRounds as number);
+    // recorded rounds, warm-up rounds, and the unrecorded rounds that follow each block of spawns
+    const spawnBlocks = (ctx.params.blockOrder as string).split('').filter((b) => b === 'S').length;
+    const rounds = policyUpdateManifest.samples.quick + (ctx.params.warmupRounds as number) + spawnBlocks * (ctx.params.settleRoundsAfterSpawns as number);
+    expect(spawnBlocks).toBeGreaterThan(0);
     expect(calls.filter((c) => c === `pfctl -a ${anchor} -t sandbox_allow -T replace -f -`)).toHaveLength(rounds);
     expect(calls.filter((c) => c === `pfctl -a ${anchor} -t sandbox_allow -T add -f -`)).toHaveLength(rounds + 1);
     // As the clock says: every replace withdraws the old list, so the pf backend reads the states once; the sandbox
