@@ -46,8 +46,13 @@ export const policyUpdateManifest = defineManifest({
     'then the check for connection states to the withdrawn addresses; fresh addresses every time, none in the list ' +
     'replaced, checked by the rig outside the clock: cubenet sends only the entries that differ, so an overlap would ' +
     'shrink the transaction). firewall-spawn: from just before spawning `nft list tables` (FreeBSD: `pfctl -s info`) through ' +
-    "the runtime's command runner until its exit is seen. The three are interleaved, one of each per round, after " +
-    'unrecorded warm-up rounds; the sandbox is live (checked out, on the bridge) throughout. At the end the last ' +
+    "the runtime's command runner until its exit is seen. After unrecorded warm-up rounds, updates (one add-one and " +
+    'one replace-1000 per round) and spawns are recorded in separate blocks (run.params.blockSize each) in A B B A ' +
+    'order (run.params.blockOrder, U = updates, S = spawns), and each spawn block is followed by unrecorded update ' +
+    'rounds (run.params.settleRoundsAfterSpawns): a spawn forks the rig\'s process, after which writes to its heap ' +
+    'take copy-on-write faults for a while (add-one read 2.0 ms right after an nft spawn against 0.6 ms without, on ' +
+    'a 2-vCPU VM), and the runtime spawns nothing on these paths. The sandbox is live (checked out, on the bridge) ' +
+    'throughout. At the end the last ' +
     'added and replaced addresses are read back from the kernel set. On FreeBSD (pf): the sandbox\'s allowOut list ' +
     "is the table sandbox_allow of its anchor cube/sandbox-<id>; add-one is one `pfctl -a ANCHOR -t sandbox_allow -T add -f -` " +
     '(the address on standard input) and replace-1000 one `pfctl -a ANCHOR -t sandbox_allow -T replace -f -` (the ' +
