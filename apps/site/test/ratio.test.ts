@@ -156,6 +156,15 @@ describe('ratio cells resolved from result files', () => {
   });
 });
 
+describe('targets on measured cells', () => {
+  it('judges the statistic against its bound in the series\' unit', () => {
+    const cell = { ...op('pair-rig', 'spawn'), target: { max: 3 } };
+    expect(resolveCell(data, row(), cell, HOST)).toMatchObject({ kind: 'value', value: 3, met: true });
+    expect(resolveCell(data, row(), { ...cell, target: { max: 2.9 } }, HOST)).toMatchObject({ kind: 'value', met: false });
+    expect(resolveCell(data, row(), op('pair-rig', 'spawn'), HOST)).not.toHaveProperty('met', expect.anything());
+  });
+});
+
 describe('ratio formatting', () => {
   it.each([
     [1.0234, undefined, '1.02×'],
@@ -176,6 +185,8 @@ describe('ratio formatting', () => {
     expect(formatTarget({ max: 1.2 })).toBe('≤\u202f1.2×');
     expect(formatTarget({ min: 0.5 })).toBe('≥\u202f0.5×');
     expect(formatTarget({ min: 0.9, max: 1.2 })).toBe('0.9–1.2×');
+    expect(formatTarget({ max: 25 }, 'ms')).toBe('≤\u202f25\u202fms');
+    expect(formatTarget({ max: 40 }, 'us')).toBe('≤\u202f40\u202fµs');
   });
 });
 

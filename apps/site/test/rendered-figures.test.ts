@@ -8,7 +8,8 @@ describe('rendered page audit', () => {
   it('accepts figures that carry their source', () => {
     const html = `<p>Checkout <a data-value="21.49" data-result="benchmarks/results/x.json">21.5 ms</a>,
       published <cite data-reference="honor"><q>21.5 ms</q></cite>, guests of <span data-given>256 MiB</span>,
-      memory <span data-host-field="memory">8 GiB</span>, ratio <span data-ratio="1.2">1.2×</span></p>
+      memory <span data-host-field="memory">8 GiB</span>, ratio <span data-ratio="1.2">1.2×</span>,
+      target <span class="target" data-verdict="met">≤ 25 ms: met</span></p>
       <svg><text>10 ms</text></svg><pre>dd bs=8 MiB</pre>`;
     expect(unsourcedFigures(html)).toEqual([]);
   });

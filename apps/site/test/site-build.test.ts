@@ -78,6 +78,18 @@ describe('astro build over a fixture results tree', () => {
     expect(document.querySelector('#network tr[data-row="rr-p50"] .note .ratio[data-ratio]')).not.toBeNull();
   });
 
+  it('judges a measured cell with a target against its value, stating the bound in the series\' unit', () => {
+    const { document } = parseHTML(page(''));
+    const cell = document.querySelector('#lifecycle tr[data-row="checkout"] td:nth-of-type(2)')!;
+    const value = Number(cell.querySelector('a.measure')!.getAttribute('data-value'));
+    const target = cell.querySelector('.target')!;
+    const verdict = value <= Number(target.getAttribute('data-target-max')) ? 'met' : 'missed';
+    expect(target.getAttribute('data-verdict')).toBe(verdict);
+    expect(target.textContent).toBe(`≤\u202f25\u202fms: ${verdict}`);
+    // A cell without a target shows no verdict.
+    expect(document.querySelector('#lifecycle tr[data-row="checkout"] td:nth-of-type(1) .target')).toBeNull();
+  });
+
   it('shows a dash naming the missing operand where a ratio lacks one', () => {
     // Host b lacks each rig's last metric: cold-start's floor-restore-probe, the durable target's denominator.
     const { document } = parseHTML(page('hosts/synthetic-b'));

@@ -41,3 +41,18 @@ describe('ratio cell schema', () => {
     expect(issues(ratio({ denominator: operand('host-limits', 'namespace-rr') }))).toEqual([]);
   });
 });
+
+describe('targets on measured cells', () => {
+  const checkout = (target?: unknown) => ({ kind: 'measured', rig: 'lifecycle', metric: 'checkout', labels: {}, stat: 'p95', ...(target ? { target } : {}) });
+
+  it('accepts a bound in the series\' unit on a measured cell', () => {
+    expect(cellSchema.parse(checkout({ max: 25 }))).toMatchObject({ target: { max: 25 } });
+    expect(issues(checkout({}))).toEqual(['target: a target needs max, min or both']);
+  });
+
+  it('rejects a target on a ratio\'s operand, which would be judged in the wrong unit', () => {
+    expect(issues(ratio({ numerator: { ...operand('net-rr', 'rtt'), target: { max: 40 } } }))).toEqual([
+      ': an operand takes no target: put the target on the ratio',
+    ]);
+  });
+});

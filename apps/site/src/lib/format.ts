@@ -76,9 +76,12 @@ export function formatRatio(value: number, target?: { max?: number | undefined; 
   return `${sign}${int!.replace('-', '').replace(/\B(?=(\d{3})+(?!\d))/g, NNBSP)}${frac ? `.${frac}` : ''}×`;
 }
 
-/** A ratio target as the issue states it: "≤ 1.2×", "≥ 0.9×", "0.9–1.2×". */
-export function formatTarget(target: { max?: number | undefined; min?: number | undefined }): string {
-  if (target.max !== undefined && target.min !== undefined) return `${target.min}–${target.max}×`;
-  if (target.max !== undefined) return `≤${NNBSP}${target.max}×`;
-  return `≥${NNBSP}${target.min}×`;
+/**
+ * A target as the issue states it: for a ratio "≤ 1.2×", "≥ 0.9×", "0.9–1.2×"; with a series' unit "≤ 25 ms".
+ */
+export function formatTarget(target: { max?: number | undefined; min?: number | undefined }, unit?: string): string {
+  const suffix = unit === undefined ? '×' : `${NNBSP}${displayUnit(unit)}`;
+  if (target.max !== undefined && target.min !== undefined) return `${target.min}–${target.max}${suffix}`;
+  if (target.max !== undefined) return `≤${NNBSP}${target.max}${suffix}`;
+  return `≥${NNBSP}${target.min}${suffix}`;
 }

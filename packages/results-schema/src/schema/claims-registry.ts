@@ -9,6 +9,20 @@ import { statName } from './stat.ts';
  * a placeholder (see `placeholderPattern`).
  */
 
+/**
+ * A target the issue states as a bound on a figure (a ratio, or a statistic in its series' unit): met when the figure
+ * is at most `max` and at least `min`. A figure of the registry (the issue's words), not a measurement; the page
+ * computes whether it is met.
+ */
+export const targetSchema = z
+  .object({
+    max: z.number().positive().optional(),
+    min: z.number().positive().optional(),
+  })
+  .strict()
+  .refine((t) => t.max !== undefined || t.min !== undefined, { message: 'a target needs max, min or both' })
+  .refine((t) => t.max === undefined || t.min === undefined || t.min <= t.max, { message: 'target min is above max' });
+
 /** A statistic of one series of a rig: `stat` over the samples of (rig, metric, labels) in the newest result file. */
 export const measuredCellSchema = z
   .object({
@@ -17,21 +31,10 @@ export const measuredCellSchema = z
     metric: slug,
     labels: stringMap.default({}),
     stat: statName,
+    /** A bound in the series' unit (e.g. checkout p95 at most 25 ms); a ratio's operands take none. */
+    target: targetSchema.optional(),
   })
   .strict();
-
-/**
- * A target the issue states as a bound on a ratio: met when the ratio is at most `max` and at least `min`. A figure
- * of the registry (the issue's words), not a measurement; the page computes whether it is met.
- */
-export const ratioTargetSchema = z
-  .object({
-    max: z.number().positive().optional(),
-    min: z.number().positive().optional(),
-  })
-  .strict()
-  .refine((t) => t.max !== undefined || t.min !== undefined, { message: 'a target needs max, min or both' })
-  .refine((t) => t.max === undefined || t.min === undefined || t.min <= t.max, { message: 'target min is above max' });
 
 /**
  * One statistic divided by another (e.g. sandbox RTT p50 ÷ bare-pair p50), each operand resolved as a measured cell
@@ -43,10 +46,13 @@ export const ratioCellSchema = z
     kind: z.literal('ratio'),
     numerator: measuredCellSchema,
     denominator: measuredCellSchema,
-    target: ratioTargetSchema.optional(),
+    target: targetSchema.optional(),
     sameRun: z.boolean().default(false),
   })
   .strict()
+  .refine((c) => c.numerator.target === undefined && c.denominator.target === undefined, {
+    message: 'an operand takes no target: put the target on the ratio',
+  })
   .refine((c) => !c.sameRun || c.numerator.rig === c.denominator.rig, {
     message: 'sameRun needs both operands from one rig: two rigs never write one result file',
     path: ['sameRun'],
@@ -200,7 +206,7 @@ export const placeholderPattern = /\{(cell|given):([^{}]+)\}/g;
 
 export type MeasuredCell = z.infer<typeof measuredCellSchema>;
 export type RatioCell = z.infer<typeof ratioCellSchema>;
-export type RatioTarget = z.infer<typeof ratioTargetSchema>;
+export type Target = z.infer<typeof targetSchema>;
 export type CheckCell = z.infer<typeof checkCellSchema>;
 export type ReferenceCell = z.infer<typeof referenceCellSchema>;
 export type HostCell = z.infer<typeof hostCellSchema>;

@@ -28,6 +28,8 @@ export interface ResolvedValue {
   series: Series;
   /** Why the figure should be read with care (e.g. a p99 over fewer than 100 samples). */
   flag?: string;
+  /** Whether the cell's target holds; absent when the cell has none. */
+  met?: boolean;
 }
 
 /** A ratio cell resolved: numerator ÷ denominator, both operands with their provenance. */
@@ -166,7 +168,8 @@ function resolveMeasured(data: SiteData, cell: MeasuredCell, host: string | unde
   const value = statOf(series.samples, cell.stat);
   const n = series.samples.length;
   const flag = isStatReliable(cell.stat, n) ? undefined : `${cell.stat} of only ${n} sample${n === 1 ? '' : 's'}`;
-  return { kind: 'value', cell, value, unit: series.unit, n, failures: series.failures.length, result, series, flag };
+  const met = cell.target ? targetMet(value, cell.target) : undefined;
+  return { kind: 'value', cell, value, unit: series.unit, n, failures: series.failures.length, result, series, flag, met };
 }
 
 /** A measured cell named briefly: "net-rr rtt ipv4 p50". */

@@ -3,9 +3,11 @@ import { findTypedFigures } from './prose-figures.ts';
 
 /**
  * Elements whose text may hold figures: a figure rendered from a result file or a published reference, a stated
- * given, a chart, code, or a field copied from a result file.
+ * given or target bound (from the registry, judged against a result), a chart, code, or a field copied from a result
+ * file.
  */
-const SOURCED = '[data-value], [data-result], [data-reference], [data-ratio], [data-given], [data-host-field], svg, pre, code, script, style';
+const SOURCED =
+  '[data-value], [data-result], [data-reference], [data-ratio], [data-given], [data-verdict], [data-host-field], svg, pre, code, script, style';
 
 /** Figures in a rendered page's visible text that no result, reference or given accounts for. */
 export function unsourcedFigures(html: string): string[] {
