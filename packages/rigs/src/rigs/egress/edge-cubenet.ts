@@ -6,8 +6,10 @@
  * after the prefix (or the rig's own "cgx…" objects) once every cleanup has run.
  */
 import type { Cubenet } from '@coppice/runtime/net/cubenet.ts';
-import type { CommandRunner } from '@coppice/runtime';
+import { runChecked, type CommandRunner } from '@coppice/runtime';
+import { parseRules } from '@coppice/runtime/net/firewall/pf/parse.ts';
 import type { RigContext } from '../../harness/rig-context.ts';
+import { kernelLeftovers } from '../lifecycle/leftovers.ts';
 import { openRigCubenet, type RigCubenetOptions, type RigNet } from '../lifecycle/rig-cubenet.ts';
 
 export interface EdgeNet extends RigNet {
@@ -23,17 +25,43 @@ export const EDGE_NETS = {
   'rate-limit': { prefix: 'cgr', ipv4Subnet: '10.93.0.0/24', ipv6Subnet: 'fd93::/64', own: 'cgxr' },
 } as const satisfies Record<string, EdgeNet>;
 
-export async function openEdgeCubenet(
-  ctx: RigContext,
-  net: EdgeNet,
-  options: RigCubenetOptions = {},
-): Promise<Cubenet> {
+export interface EdgeCubenetOptions extends RigCubenetOptions {
+  /**
+   * FreeBSD: the interface pf's egress NAT translates to (`nat on IF … -> (IF)` in the root hook). Linux masquerades
+   * on whichever interface routes out, so it is not passed there.
+   */
+  egressInterface?: string;
+}
+
+export async function openEdgeCubenet(ctx: RigContext, net: EdgeNet, options: EdgeCubenetOptions = {}): Promise<Cubenet> {
   // Registered first, so it runs after every other cleanup of the rig.
   ctx.defer(async () => {
-    const left = await edgeLeftovers(ctx.runner, net);
+    const left = ctx.platform === 'freebsd' ? await edgeLeftoversFreeBsd(ctx, net) : await edgeLeftovers(ctx.runner, net);
     if (left.length) throw new Error(`left behind after cleanup: ${left.join(', ')}`);
   });
-  return openRigCubenet(ctx, options, net);
+  const { egressInterface, ...rest } = options;
+  if (ctx.platform !== 'freebsd' || egressInterface === undefined) return openRigCubenet(ctx, rest, net);
+  ctx.param('egressNat', `pf: nat on ${egressInterface} from the cubenet subnets -> (${egressInterface})`);
+  // openRigCubenet's options type has no egressInterface, but it hands the rest of its options to the runtime's
+  // openCubenet, which takes it: passed through here rather than changing the lifecycle rig's module.
+  const withNat: RigCubenetOptions & { egressInterface: string } = { ...rest, egressInterface };
+  return openRigCubenet(ctx, withNat, net);
+}
+
+/**
+ * FreeBSD: what kernelLeftovers finds of the prefix (interfaces, group members, jails, anchors under cube, the hook,
+ * states), plus the rig's own `<own>-…` interfaces and jails and any NAT rule on them.
+ */
+export async function edgeLeftoversFreeBsd(ctx: Pick<RigContext, 'platform' | 'runner'>, net: EdgeNet): Promise<string[]> {
+  const out = await kernelLeftovers(ctx, net);
+  const own = (name: string) => name.startsWith(`${net.own}-`);
+  for (const name of (await runChecked(ctx.runner, ['ifconfig', '-l'])).stdout.split(/\s+/)) if (own(name)) out.push(`interface ${name}`);
+  for (const name of (await runChecked(ctx.runner, ['jls', 'name'])).stdout.split('\n').map((l) => l.trim())) if (own(name)) out.push(`jail ${name}`);
+  for (const rule of parseRules((await runChecked(ctx.runner, ['pfctl', '-sn'])).stdout)) {
+    if (rule.interface !== undefined && own(rule.interface)) out.push(`pf nat rule on ${rule.interface}`);
+  }
+  // kernelLeftovers lists every anchor under cube, so a rig anchor (cube/<own>-…) left behind shows there.
+  return out;
 }
 
 /** Kernel objects carrying the rig's names: nft tables, links and namespaces `<prefix>-…`, `<prefix>_…` (rate-limit ifbs) or `<own>-…`. */

@@ -2,14 +2,16 @@
  * The "external" peer of the edge rigs: a network namespace standing in for a client or server on the LAN, joined to
  * the host by a veth pair of its own (not on the sandbox bridge), with a /30 and a /64 on the link. Traffic to it
  * never leaves the host: before returning, the host's route to each peer address is checked to go out through the
- * peer's link. Every object's removal is deferred before it is created.
+ * peer's link. Every object's removal is deferred before it is created. On FreeBSD the peer is a VNET jail on an
+ * epair of its own (external-peer-freebsd.ts), with the same names, addresses and routes.
  */
 import { readdir, writeFile } from 'node:fs/promises';
 import { runChecked, type CommandRunner } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
+import { createExternalPeerFreeBsd } from './external-peer-freebsd.ts';
 
 export interface PeerLinkSpec {
-  /** Names: namespace `<own>-peer`, host end `<own>-h`, namespace end `<own>-p`. */
+  /** Names: namespace (FreeBSD: jail) `<own>-peer`, host end `<own>-h`, peer end `<own>-p`. */
   own: string;
   ipv4: { host: string; peer: string; prefixLength: number };
   ipv6: { host: string; peer: string; prefixLength: number };
@@ -18,6 +20,7 @@ export interface PeerLinkSpec {
 }
 
 export interface ExternalPeer {
+  /** The peer's network namespace (Linux) or VNET jail (FreeBSD). */
   namespace: string;
   /** The host end of the peer's link. */
   hostInterface: string;
@@ -31,7 +34,11 @@ export function peerNames(own: string): { namespace: string; hostInterface: stri
   return { namespace: `${own}-peer`, hostInterface: `${own}-h`, peerInterface: `${own}-p` };
 }
 
-export async function createExternalPeer(ctx: RigContext, spec: PeerLinkSpec): Promise<ExternalPeer> {
+export function createExternalPeer(ctx: RigContext, spec: PeerLinkSpec): Promise<ExternalPeer> {
+  return ctx.platform === 'freebsd' ? createExternalPeerFreeBsd(ctx, spec) : createExternalPeerLinux(ctx, spec);
+}
+
+async function createExternalPeerLinux(ctx: RigContext, spec: PeerLinkSpec): Promise<ExternalPeer> {
   const run = (argv: string[]) => runChecked(ctx.runner, argv, { timeoutMs: 10_000 });
   const { namespace, hostInterface, peerInterface } = peerNames(spec.own);
   const inPeer = (argv: string[]) => run(['ip', '-n', namespace, ...argv]);

@@ -1,12 +1,14 @@
 /**
  * egress: TCP round trip from a sandbox to an external peer through cubenet's NAT, against the host to the same peer
- * directly, IPv4 and IPv6 (see manifest.ts for the clock).
+ * directly, IPv4 and IPv6 (see manifest.ts for the clock). On FreeBSD the peer is a VNET jail on an epair of its own
+ * and the NAT is pf's `nat on <peer link>` in cubenet's root hook.
  */
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { cubenetPreflight } from '../lifecycle/rig-cubenet.ts';
+import { cubenetPreflight, sandboxExec } from '../lifecycle/rig-cubenet.ts';
 import { buildTcpRr, keep, tcpRrRtts, type RrSide } from '../net-rr/rr-tools.ts';
 import { EDGE_NETS, openEdgeCubenet } from './edge-cubenet.ts';
-import { createExternalPeer } from './external-peer.ts';
+import { createExternalPeer, peerNames, type ExternalPeer } from './external-peer.ts';
+import { routeInterfaceFreeBsd } from './external-peer-freebsd.ts';
 import { abbaOrder } from './segments.ts';
 
 const NET = EDGE_NETS.egress;
@@ -25,7 +27,8 @@ export async function run(ctx: RigContext): Promise<void> {
   const rounds = ctx.param('roundsPerFamily', ctx.quick ? 1 : 2);
   const max = ctx.param('maxSamplesPerCell', ctx.samples);
   const bin = await buildTcpRr(ctx);
-  const net = await openEdgeCubenet(ctx, NET);
+  // FreeBSD: pf translates only on the interface named at init, the peer link (made just after, under this name).
+  const net = await openEdgeCubenet(ctx, NET, { egressInterface: peerNames(NET.own).hostInterface });
   // No route back to the sandbox subnet in the peer: a reply can only arrive if the NAT rewrote the source.
   const peer = await createExternalPeer(ctx, EGRESS_PEER);
   ctx.param('peer', { namespace: peer.namespace, link: peer.hostInterface, ...EGRESS_PEER, routesToSandboxes: 'none' });
@@ -33,8 +36,7 @@ export async function run(ctx: RigContext): Promise<void> {
   const sandbox = await net.checkout({ policy: { allowOut: [peer.ipv4.peer, peer.ipv6.peer] } });
   ctx.param('sandboxPolicy', { allowOut: [peer.ipv4.peer, peer.ipv6.peer], note: 'only the peer; no internet access' });
   for (const family of ['ipv4', 'ipv6'] as const) {
-    const back = await ctx.runner.run(['ip', '-n', peer.namespace, 'route', 'get', sandbox.addresses[family]]);
-    if (back.code === 0) throw new Error(`the peer can route to ${sandbox.addresses[family]}: the nat path would not prove the NAT`);
+    if (await peerRoutes(ctx, peer, sandbox.addresses[family])) throw new Error(`the peer can route to ${sandbox.addresses[family]}: the nat path would not prove the NAT`);
   }
 
   const order = abbaOrder(['nat', 'direct'] as const, rounds);
@@ -46,7 +48,7 @@ export async function run(ctx: RigContext): Promise<void> {
   for (const family of ['ipv4', 'ipv6'] as const) {
     const server: RrSide = { exec: peer.exec, address: peer[family].peer };
     const clients: Record<'nat' | 'direct', RrSide> = {
-      nat: { exec: ['ip', 'netns', 'exec', sandbox.endpoint.isolation!], address: sandbox.addresses[family] },
+      nat: { exec: sandboxExec(ctx, sandbox.endpoint), address: sandbox.addresses[family] },
       direct: { exec: [], address: peer[family].host },
     };
     const pooled: Record<'nat' | 'direct', number[]> = { nat: [], direct: [] };
@@ -62,4 +64,10 @@ export async function run(ctx: RigContext): Promise<void> {
     }
   }
   ctx.progress('rtt', total, total);
+}
+
+/** Whether the peer has a route to `address` (`ip route get` in its namespace; `route -n get` in its jail). */
+async function peerRoutes(ctx: RigContext, peer: ExternalPeer, address: string): Promise<boolean> {
+  if (ctx.platform === 'freebsd') return (await routeInterfaceFreeBsd(ctx.runner, peer.exec, address)) !== undefined;
+  return (await ctx.runner.run(['ip', '-n', peer.namespace, 'route', 'get', address])).code === 0;
 }
