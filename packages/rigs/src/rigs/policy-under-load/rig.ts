@@ -1,8 +1,12 @@
-/** policy-under-load: sandbox RTT with a saturating flow on the bridge, policies idle vs mutated back to back. */
+/**
+ * policy-under-load: sandbox RTT with a saturating flow on the bridge, policies idle vs mutated back to back. The same
+ * cubenet calls on both platforms (nft sets on Linux, pf tables on FreeBSD); tools run in the sandboxes through
+ * `ip netns exec` / `jexec`.
+ */
 import { evenSubsample } from '@coppice/results-schema';
+import type { Cubenet } from '@coppice/runtime/net/cubenet.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { untilListeningLinux } from '../host-limits/pair-linux.ts';
-import { cubenetPreflight, openRigCubenet } from '../lifecycle/rig-cubenet.ts';
+import { cubenetPreflight, openRigCubenet, sandboxExec, untilListening } from '../lifecycle/rig-cubenet.ts';
 import { filler } from '../net-rr/rig.ts';
 import { sockperfRtts } from '../net-rr/rr-tools.ts';
 
@@ -15,22 +19,14 @@ export async function run(ctx: RigContext): Promise<void> {
   const sliceSeconds = ctx.param('sliceSeconds', ctx.quick ? 1 : 10);
   const max = ctx.param('maxSamplesPerCondition', ctx.samples);
   const net = await openRigCubenet(ctx);
-  const [a, b, c, d] = [await net.checkout(), await net.checkout(), await net.checkout(), await net.checkout()];
-  const allowFor = (peer: typeof a, salt: number) => [peer.addresses.ipv4, peer.addresses.ipv6, ...filler(98, salt)];
-  const pairs = [
-    [a, b],
-    [b, a],
-    [c, d],
-    [d, c],
-  ] as const;
-  for (const [s, peer] of pairs) await net.setPolicy(s.id, { allowOut: allowFor(peer, 1) });
-  const exec = (s: typeof a) => ['ip', 'netns', 'exec', s.endpoint.isolation!];
+  const { a, b, c, d, pairs, allowFor } = await checkoutFour(net);
+  const exec = (s: Sandbox) => sandboxExec(ctx, s.endpoint);
 
   // The saturating flow C → D for the whole run.
   const port = 15202;
   const server = ctx.spawn([...exec(d), 'iperf3', '-s', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   ctx.defer(() => void server.kill('SIGKILL'));
-  await untilListeningLinux(ctx, exec(d), port);
+  await untilListening(ctx, exec(d), port);
   // Runs until killed after the measurement (a day is "forever" here).
   const flow = ctx.spawn([...exec(c), 'iperf3', '-c', d.addresses.ipv4, '-p', String(port), '-t', '86400', '-i', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   ctx.defer(() => void flow.kill('SIGKILL'));
@@ -85,4 +81,23 @@ export async function run(ctx: RigContext): Promise<void> {
     for (const x of kept) series.add(x);
   }
   ctx.progress('rtt', slices * 2, slices * 2);
+}
+
+type Sandbox = Awaited<ReturnType<Cubenet['checkout']>>;
+
+/**
+ * Four sandboxes A, B, C, D, each allowing its partner (A↔B carries the RTT, C→D the flow) among 98 filler addresses;
+ * `allowFor(peer, salt)` is the 100-address list a mutation replaces a sandbox's allowOut with (new fillers, same peer).
+ */
+export async function checkoutFour(net: Cubenet) {
+  const [a, b, c, d] = [await net.checkout(), await net.checkout(), await net.checkout(), await net.checkout()];
+  const allowFor = (peer: Sandbox, salt: number) => [peer.addresses.ipv4, peer.addresses.ipv6, ...filler(98, salt)];
+  const pairs = [
+    [a, b],
+    [b, a],
+    [c, d],
+    [d, c],
+  ] as const;
+  for (const [s, peer] of pairs) await net.setPolicy(s.id, { allowOut: allowFor(peer, 1) });
+  return { a, b, c, d, pairs, allowFor };
 }
