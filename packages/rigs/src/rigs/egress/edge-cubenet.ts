@@ -8,6 +8,8 @@
 import type { Cubenet } from '@coppice/runtime/net/cubenet.ts';
 import { runChecked, type CommandRunner } from '@coppice/runtime';
 import { parseRules } from '@coppice/runtime/net/firewall/pf/parse.ts';
+import { DEFAULT_PIPE_BASE } from '@coppice/runtime/net/freebsd.ts';
+import { parsePipeShow } from '@coppice/runtime/net/rate-limit/dummynet.ts';
 import type { RigContext } from '../../harness/rig-context.ts';
 import { kernelLeftovers } from '../lifecycle/leftovers.ts';
 import { openRigCubenet, type RigCubenetOptions, type RigNet } from '../lifecycle/rig-cubenet.ts';
@@ -36,7 +38,7 @@ export interface EdgeCubenetOptions extends RigCubenetOptions {
 export async function openEdgeCubenet(ctx: RigContext, net: EdgeNet, options: EdgeCubenetOptions = {}): Promise<Cubenet> {
   // Registered first, so it runs after every other cleanup of the rig.
   ctx.defer(async () => {
-    const left = ctx.platform === 'freebsd' ? await edgeLeftoversFreeBsd(ctx, net) : await edgeLeftovers(ctx.runner, net);
+    const left = ctx.platform === 'freebsd' ? await edgeLeftoversFreeBsd(ctx, net, { pipes: options.rateLimits === true }) : await edgeLeftovers(ctx.runner, net);
     if (left.length) throw new Error(`left behind after cleanup: ${left.join(', ')}`);
   });
   const { egressInterface, ...rest } = options;
@@ -50,9 +52,10 @@ export async function openEdgeCubenet(ctx: RigContext, net: EdgeNet, options: Ed
 
 /**
  * FreeBSD: what kernelLeftovers finds of the prefix (interfaces, group members, jails, anchors under cube, the hook,
- * states), plus the rig's own `<own>-…` interfaces and jails and any NAT rule on them.
+ * states), plus the rig's own `<own>-…` interfaces and jails and any NAT rule on them, and, for a cubenet opened
+ * with rate limits, dummynet pipes in its range (the runtime's default pipe base + a host number of the subnet).
  */
-export async function edgeLeftoversFreeBsd(ctx: Pick<RigContext, 'platform' | 'runner'>, net: EdgeNet): Promise<string[]> {
+export async function edgeLeftoversFreeBsd(ctx: Pick<RigContext, 'platform' | 'runner'>, net: EdgeNet, check: { pipes?: boolean } = {}): Promise<string[]> {
   const out = await kernelLeftovers(ctx, net);
   const own = (name: string) => name.startsWith(`${net.own}-`);
   for (const name of (await runChecked(ctx.runner, ['ifconfig', '-l'])).stdout.split(/\s+/)) if (own(name)) out.push(`interface ${name}`);
@@ -61,6 +64,11 @@ export async function edgeLeftoversFreeBsd(ctx: Pick<RigContext, 'platform' | 'r
     if (rule.interface !== undefined && own(rule.interface)) out.push(`pf nat rule on ${rule.interface}`);
   }
   // kernelLeftovers lists every anchor under cube, so a rig anchor (cube/<own>-…) left behind shows there.
+  if (check.pipes) {
+    const hosts = 2 ** (32 - Number(net.ipv4Subnet.split('/')[1]));
+    const shown = await runChecked(ctx.runner, ['dnctl', 'pipe', 'show']);
+    for (const { pipe } of parsePipeShow(shown.stdout)) if (pipe > DEFAULT_PIPE_BASE && pipe < DEFAULT_PIPE_BASE + hosts) out.push(`dummynet pipe ${pipe}`);
+  }
   return out;
 }
 

@@ -57,3 +57,14 @@ export function goodputAsFrames(goodputMbit: number, mss: number): number {
 }
 
 export const FRAME_OVERHEAD_BYTES = 14 + 20 + 20 + 12;
+
+/**
+ * Goodput as IP packets: 52 bytes of headers per MSS-sized segment (IPv4 20, TCP 20 + 12 of timestamp option), the
+ * bytes dummynet counts and shapes when pf sends a packet to a pipe (it sees the IP packet, no link-layer header).
+ */
+export function goodputAsIpPackets(goodputMbit: number, mss: number): number {
+  if (!(mss > 0)) throw new Error(`bad MSS ${mss}`);
+  return (goodputMbit * (mss + PACKET_OVERHEAD_BYTES)) / mss;
+}
+
+export const PACKET_OVERHEAD_BYTES = 20 + 20 + 12;

@@ -1,21 +1,29 @@
 /**
  * rate-limit: a sandbox's egress limited to 100 Mbit/s with cubenet's setRateLimit, and what iperf3 from the sandbox
- * to an external peer gets through it (see manifest.ts for the clock).
+ * to an external peer gets through it (see manifest.ts for the clock). Linux reads tbf's counter on the limit's ifb;
+ * FreeBSD reads the counters of the sandbox's dummynet pipe.
  */
 import { runChecked } from '@coppice/runtime';
+import { DEFAULT_PIPE_BASE } from '@coppice/runtime/net/freebsd.ts';
+import type { Cubenet } from '@coppice/runtime/net/cubenet.ts';
 import { tcIfbName } from '@coppice/runtime/net/rate-limit/tc.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { EDGE_NETS, openEdgeCubenet } from '../egress/edge-cubenet.ts';
-import { createExternalPeer, type ExternalPeer } from '../egress/external-peer.ts';
-import { untilListeningLinux } from '../host-limits/pair-linux.ts';
-import { cubenetPreflight } from '../lifecycle/rig-cubenet.ts';
-import { goodputAsFrames, parseIperfJson, type IperfRun } from './iperf3.ts';
+import { createExternalPeer, peerNames, type ExternalPeer, type PeerLinkSpec } from '../egress/external-peer.ts';
+import { cubenetPreflight, sandboxExec, untilListening } from '../lifecycle/rig-cubenet.ts';
+import { dummynetCounterReader } from './dummynet-counter.ts';
+import { goodputAsFrames, goodputAsIpPackets, parseIperfJson, type IperfRun } from './iperf3.ts';
 import { TC_BATCH_ARGV, tbfCounterReader } from './tbf-counter.ts';
 import { withinCheck } from './within.ts';
 
 const NET = EDGE_NETS['rate-limit'];
 const CONFIGURED_MBIT = 100;
 const PORT = 5201;
+export const RATE_PEER: PeerLinkSpec = {
+  own: NET.own,
+  ipv4: { host: '10.95.3.1', peer: '10.95.3.2', prefixLength: 30 },
+  ipv6: { host: 'fd95:3::1', peer: 'fd95:3::2', prefixLength: 64 },
+};
 
 export async function preflight(ctx: PreflightContext): Promise<string[]> {
   // cubenet's own prerequisites, its rate limiter's included (on Linux: ifb, tbf, ingress, u32 + mirred, tried).
@@ -25,32 +33,26 @@ export async function preflight(ctx: PreflightContext): Promise<string[]> {
 export async function run(ctx: RigContext): Promise<void> {
   const seconds = ctx.param('measuredSeconds', ctx.samples);
   const omit = ctx.param('omittedSeconds', ctx.quick ? 1 : 3);
-  const net = await openEdgeCubenet(ctx, NET, { rateLimits: true });
-  const peer = await createExternalPeer(ctx, {
-    own: NET.own,
-    ipv4: { host: '10.95.3.1', peer: '10.95.3.2', prefixLength: 30 },
-    ipv6: { host: 'fd95:3::1', peer: 'fd95:3::2', prefixLength: 64 },
-  });
+  // FreeBSD: pf translates only on the interface named at init, the peer link (made just after, under this name).
+  const net = await openEdgeCubenet(ctx, NET, { rateLimits: true, egressInterface: peerNames(NET.own).hostInterface });
+  const peer = await createExternalPeer(ctx, RATE_PEER);
   const sandbox = await net.checkout({ policy: { allowOut: [peer.ipv4.peer] } });
-  const sandboxExec = ['ip', 'netns', 'exec', sandbox.endpoint.isolation!];
+  const inSandbox = sandboxExec(ctx, sandbox.endpoint);
   ctx.param('path', `sandbox ${sandbox.addresses.ipv4} → bridge → cubenet NAT → ${peer.hostInterface} → peer ${peer.ipv4.peer} (iperf3 TCP, one stream)`);
 
   ctx.progress('unlimited', 0, 2);
-  const unlimited = await iperf(ctx, sandboxExec, peer, ctx.quick ? 1 : 2, 0);
+  const unlimited = await iperf(ctx, inSandbox, peer, ctx.quick ? 1 : 2, 0);
   const unlimitedMbit = ctx.param('unlimitedMbit', round(unlimited.receivedBitsPerSecond / 1e6));
   if (unlimitedMbit < CONFIGURED_MBIT * 1.5) throw new Error(`without a limit the path carries only ${unlimitedMbit} Mbit/s: a ${CONFIGURED_MBIT} Mbit/s limit would not be what bounds it`);
 
   await net.setRateLimit(sandbox.id, { egressMbit: CONFIGURED_MBIT });
-  const ifb = tcIfbName(NET.prefix, net.ipam.hostOf(sandbox.addresses.ipv4)!);
-  const tbf = await runChecked(ctx.runner, ['tc', '-j', 'qdisc', 'show', 'dev', ifb]);
-  ctx.param('limit', { egressMbit: CONFIGURED_MBIT, appliedBy: 'cubenet setRateLimit (tc: ingress mirred -> ifb -> tbf)', ifb, qdisc: JSON.parse(tbf.stdout) });
+  const counter = await limitCounter(ctx, net, sandbox.addresses.ipv4);
+  ctx.defer(() => counter.close());
 
   ctx.progress('limited', 1, 2);
   const series = ctx.series('achieved-rate', { configured: String(CONFIGURED_MBIT) });
-  const limitedRun = iperf(ctx, sandboxExec, peer, seconds + 1, omit);
+  const limitedRun = iperf(ctx, inSandbox, peer, seconds + 1, omit);
   // The bytes the limit let through, one sample a second, after iperf3's omitted start (slow start, the full bucket).
-  const counter = tbfCounterReader(ctx.spawn([...TC_BATCH_ARGV], { stdio: ['pipe', 'pipe', 'pipe'] }), ifb);
-  ctx.defer(() => counter.close());
   await sleep(omit * 1000 + 250, ctx.signal);
   let last = await counter.read();
   const rates: number[] = [];
@@ -68,7 +70,11 @@ export async function run(ctx: RigContext): Promise<void> {
   ctx.param('goodputMbitPerInterval', limited.receiverIntervals.map((i) => round(i.bitsPerSecond / 1e6)));
   if (limited.retransmits !== undefined) ctx.param('retransmits', limited.retransmits);
   if (limited.mss === undefined) throw new Error('iperf3 did not report the TCP MSS');
-  const goodputFrames = ctx.param('goodputAsFramesMbit', round(goodputAsFrames(goodput, limited.mss)));
+  // In the units the limiter counts and shapes: Ethernet frames for tbf on the ifb, IP packets for dummynet behind pf.
+  const goodputFrames =
+    ctx.platform === 'freebsd'
+      ? ctx.param('goodputAsIpPacketsMbit', round(goodputAsIpPackets(goodput, limited.mss)))
+      : ctx.param('goodputAsFramesMbit', round(goodputAsFrames(goodput, limited.mss)));
   ctx.param('mss', limited.mss);
   const wire = withinCheck(rates, CONFIGURED_MBIT, 0.05);
   ctx.param('intervalsAbove5Percent', wire.above);
@@ -78,15 +84,35 @@ export async function run(ctx: RigContext): Promise<void> {
     'within-5-percent',
     wire.ok && crossOk,
     `${wire.detail}; iperf3 receiver goodput ${goodput.toFixed(1)} Mbit/s = ${goodputFrames.toFixed(1)} Mbit/s as ` +
-      `Ethernet frames (MSS ${limited.mss} + 66 B of headers), ${crossOk ? 'within' : 'outside'} ±5%`,
+      (ctx.platform === 'freebsd' ? `IP packets (MSS ${limited.mss} + 52 B of headers)` : `Ethernet frames (MSS ${limited.mss} + 66 B of headers)`) +
+      `, ${crossOk ? 'within' : 'outside'} ±5%`,
   );
   ctx.progress('limited', 2, 2);
+}
+
+/**
+ * The limit as the kernel holds it (run.params.limit) and a reader of what it let through: tbf's counter on the
+ * sandbox's ifb through one `tc -batch` (Linux), the sandbox's dummynet pipe counters (FreeBSD; pipe = the runtime's
+ * default pipe base + the sandbox's host number, as openRigCubenet opens it).
+ */
+async function limitCounter(ctx: RigContext, net: Cubenet, ipv4: string): Promise<{ read(): Promise<{ bytes: number; t: number }>; close(): void }> {
+  const slot = net.ipam.hostOf(ipv4)!;
+  if (ctx.platform === 'freebsd') {
+    const pipe = DEFAULT_PIPE_BASE + slot;
+    const shown = await runChecked(ctx.runner, ['dnctl', 'pipe', 'show', String(pipe)]);
+    ctx.param('limit', { egressMbit: CONFIGURED_MBIT, appliedBy: 'cubenet setRateLimit (dummynet pipe + pf dnpipe)', pipe, show: shown.stdout.split('\n').filter(Boolean) });
+    return dummynetCounterReader(ctx.runner, pipe);
+  }
+  const ifb = tcIfbName(NET.prefix, slot);
+  const tbf = await runChecked(ctx.runner, ['tc', '-j', 'qdisc', 'show', 'dev', ifb]);
+  ctx.param('limit', { egressMbit: CONFIGURED_MBIT, appliedBy: 'cubenet setRateLimit (tc: ingress mirred -> ifb -> tbf)', ifb, qdisc: JSON.parse(tbf.stdout) });
+  return tbfCounterReader(ctx.spawn([...TC_BATCH_ARGV], { stdio: ['pipe', 'pipe', 'pipe'] }), ifb);
 }
 
 async function iperf(ctx: RigContext, sandboxExec: string[], peer: ExternalPeer, seconds: number, omit: number): Promise<IperfRun> {
   const server = ctx.spawn([...peer.exec, 'iperf3', '-s', '-1', '-J', '-B', peer.ipv4.peer, '-p', String(PORT)], { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
-    await untilListeningLinux(ctx, peer.exec, PORT);
+    await untilListening(ctx, peer.exec, PORT);
     const r = await runChecked(
       ctx.runner,
       [...sandboxExec, 'iperf3', '-c', peer.ipv4.peer, '-p', String(PORT), '-t', String(seconds + omit), '-O', String(omit), '-i', '1', '-J', '--get-server-output'],
