@@ -27,13 +27,8 @@ export const EDGE_NETS = {
   'rate-limit': { prefix: 'cgr', ipv4Subnet: '10.93.0.0/24', ipv6Subnet: 'fd93::/64', own: 'cgxr' },
 } as const satisfies Record<string, EdgeNet>;
 
-export interface EdgeCubenetOptions extends RigCubenetOptions {
-  /**
-   * FreeBSD: the interface pf's egress NAT translates to (`nat on IF … -> (IF)` in the root hook). Linux masquerades
-   * on whichever interface routes out, so it is not passed there.
-   */
-  egressInterface?: string;
-}
+/** egressInterface is given to the runtime on FreeBSD only: Linux masquerades on whichever interface routes out. */
+export type EdgeCubenetOptions = RigCubenetOptions;
 
 export async function openEdgeCubenet(ctx: RigContext, net: EdgeNet, options: EdgeCubenetOptions = {}): Promise<Cubenet> {
   // Registered first, so it runs after every other cleanup of the rig.
@@ -44,10 +39,7 @@ export async function openEdgeCubenet(ctx: RigContext, net: EdgeNet, options: Ed
   const { egressInterface, ...rest } = options;
   if (ctx.platform !== 'freebsd' || egressInterface === undefined) return openRigCubenet(ctx, rest, net);
   ctx.param('egressNat', `pf: nat on ${egressInterface} from the cubenet subnets -> (${egressInterface})`);
-  // openRigCubenet's options type has no egressInterface, but it hands the rest of its options to the runtime's
-  // openCubenet, which takes it: passed through here rather than changing the lifecycle rig's module.
-  const withNat: RigCubenetOptions & { egressInterface: string } = { ...rest, egressInterface };
-  return openRigCubenet(ctx, withNat, net);
+  return openRigCubenet(ctx, { ...rest, egressInterface }, net);
 }
 
 /**

@@ -64,6 +64,8 @@ export const CORE_RIG_NET: RigNet = { prefix: RIG_PREFIX, ipv4Subnet: RIG_SUBNET
 export interface RigCubenetOptions extends Pick<CubenetOptions, 'spares' | 'maxIdle'> {
   /** Open with the platform's rate limiter (tc / dummynet); its prerequisites are then checked at init. */
   rateLimits?: boolean;
+  /** FreeBSD: the interface pf's egress NAT translates to (the root hook's `nat on IF`); Linux masquerades on any. */
+  egressInterface?: string;
 }
 
 export async function openRigCubenet(ctx: RigContext, options: RigCubenetOptions = {}, rigNet: RigNet = CORE_RIG_NET): Promise<Cubenet> {
