@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RigManifest } from '@coppice/results-schema';
@@ -9,6 +10,7 @@ import { runRig, type RigOutcome } from '../harness/run-rig.ts';
 import { errorMessage } from '../harness/series.ts';
 import { formatSummary } from '../harness/summary.ts';
 import type { CliEnv } from './catalog.ts';
+import { COMMAND_ENV, OUTCOME_FILE_ENV } from './rig-process.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Tools whose versions every result file records, besides the binaries the rig's manifest requires. */
@@ -48,7 +50,10 @@ export function parseRunArgs(args: readonly string[], env: Pick<CliEnv, 'manifes
   };
 }
 
-/** `run [<id>...] [--quick] [--out DIR]`: one rig at a time, then the summary; non-zero if any rig failed. */
+/**
+ * `run [<id>...] [--quick] [--out DIR]`: one rig at a time (each in a process of its own when there are several and
+ * env.rigProcess is given), then the summary; non-zero if any rig failed.
+ */
 export async function runCommand(args: readonly string[], env: CliEnv): Promise<number> {
   const { ids, quick, outDir } = parseRunArgs(args, env);
   const selected: RigManifest[] = ids.length > 0 ? ids.map((id) => env.manifests.find((m) => m.id === id)!) : [...env.manifests];
@@ -57,7 +62,9 @@ export async function runCommand(args: readonly string[], env: CliEnv): Promise<
     return 1;
   }
   const progress = new Progress(env.stderr, { mode: progressMode(env.stderr, env.env) });
-  const command = commandLine(env.argv, env.repoRoot);
+  // In a rig's own process (rig-process.ts) the result file records the command the user typed.
+  const command = env.env[COMMAND_ENV] ?? commandLine(env.argv, env.repoRoot);
+  const isolate = selected.length > 1 ? env.rigProcess : undefined;
   const interrupts = env.interrupts();
   const outcomes: RigOutcome[] = [];
   try {
@@ -66,7 +73,7 @@ export async function runCommand(args: readonly string[], env: CliEnv): Promise<
         outcomes.push({ rig: manifest.id, status: 'failed', reason: 'not run: the run was interrupted' });
         continue;
       }
-      const outcome = await runRig({
+      const outcome = isolate ? await isolate({ id: manifest.id, quick, outDir, command, signal: interrupts.signal }) : await runRig({
         manifest,
         outDir,
         quick,
@@ -87,6 +94,8 @@ export async function runCommand(args: readonly string[], env: CliEnv): Promise<
   } finally {
     interrupts.dispose();
   }
+  const outcomeFile = env.env[OUTCOME_FILE_ENV];
+  if (outcomeFile) writeFileSync(outcomeFile, JSON.stringify(outcomes));
   env.stdout.write(`\n${formatSummary(outcomes)}\n`);
   return interrupts.exitCode() ?? (outcomes.some((o) => o.status === 'failed') ? 1 : 0);
 }

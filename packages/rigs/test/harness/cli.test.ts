@@ -186,3 +186,56 @@ describe('coppice-rigs run, interrupted or crashing (a real process)', () => {
     expect(newTempEntries(tmpBefore, 'crashes')).toEqual([]);
   });
 });
+
+describe('coppice-rigs run with several rigs (a real process)', () => {
+  const fixtureCli = (args: string[], markers: string) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/harness/fixtures/cli.ts', ...args], {
+      cwd: join(repoRoot, 'packages/rigs'),
+      env: { ...process.env, COPPICE_TEST_MARKERS: markers, CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (b) => (output += b));
+    child.stderr.on('data', (b) => (output += b));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    return { child, exited, output: () => output };
+  };
+
+  it('runs each rig in a process of its own, records the command the user typed, and sums up all outcomes', async () => {
+    const out = tempDir('cli');
+    const markers = tempDir('markers');
+    const run = fixtureCli(['run', 'tiny', 'broken', '--quick', '--out', out], markers);
+    expect(await run.exited).toBe(1); // broken fails
+    const [tinyPid] = markerLines(markers, 'tiny-process');
+    const [brokenPid] = markerLines(markers, 'broken-process');
+    expect(tinyPid).toBeDefined();
+    expect(brokenPid).toBeDefined();
+    expect(new Set([tinyPid, brokenPid, String(run.child.pid)]).size).toBe(3);
+    expect(run.output()).toMatch(/tiny\s+captured/);
+    expect(run.output()).toMatch(/broken\s+failed\s+boom at step 2/);
+    const files = filesUnder(out);
+    expect(files).toHaveLength(1);
+    const data = JSON.parse(readFileSync(join(out, files[0]!), 'utf8'));
+    expect(data.run.command).toBe(`node packages/rigs/test/harness/fixtures/cli.ts run tiny broken --quick --out ${out}`);
+    expect(markerLines(markers, 'broken-deferred')).toHaveLength(1);
+  });
+
+  it('SIGTERM to the parent alone reaches the running rig: its cleanups run, the rest is not run, exit 143', async () => {
+    const out = tempDir('cli');
+    const markers = tempDir('markers');
+    const run = fixtureCli(['run', 'hangs', 'tiny', '--out', out], markers);
+    const deadline = Date.now() + 20_000;
+    while (markerLines(markers, 'hangs-helper').length === 0) {
+      if (Date.now() > deadline) throw new Error(`rig never started:\n${run.output()}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const helper = Number(markerLines(markers, 'hangs-helper')[0]);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(143);
+    expect(markerLines(markers, 'hangs-deferred')).toHaveLength(1);
+    expect(isAlive(helper)).toBe(false);
+    expect(run.output()).toMatch(/tiny\s+failed\s+not run: the run was interrupted/);
+    expect(markerLines(markers, 'tiny-process')).toHaveLength(0);
+    expect(filesUnder(out)).toEqual([]);
+  });
+});
