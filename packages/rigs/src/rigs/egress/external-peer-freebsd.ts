@@ -9,6 +9,7 @@
 import { runChecked, type CommandRunner } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
 import { peerNames, type ExternalPeer, type PeerLinkSpec } from './external-peer.ts';
+import { destroyInterface, removeJail } from '../host-limits/pair-freebsd.ts';
 
 export async function createExternalPeerFreeBsd(ctx: RigContext, spec: PeerLinkSpec): Promise<ExternalPeer> {
   const run = (argv: string[]) => runChecked(ctx.runner, argv, { timeoutMs: 10_000 });
@@ -74,16 +75,4 @@ async function untilNotTentative(ctx: RigContext, argv: string[]): Promise<void>
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${argv.join(' ')}: an IPv6 address is still tentative after 5 s`);
-}
-
-async function removeJail(runner: CommandRunner, jail: string): Promise<void> {
-  const listed = await runChecked(runner, ['jls', 'name']);
-  if (!listed.stdout.split('\n').includes(jail)) return; // not running
-  await runChecked(runner, ['jail', '-r', jail]);
-}
-
-async function destroyInterface(runner: CommandRunner, name: string): Promise<void> {
-  const shown = await runner.run(['ifconfig', name]);
-  if (shown.code !== 0) return; // already gone
-  await runChecked(runner, ['ifconfig', name, 'destroy']);
 }

@@ -37,13 +37,15 @@ export async function createJailPair(ctx: RigContext, tag: string): Promise<Endp
   };
 }
 
-async function removeJail(runner: CommandRunner, jail: string): Promise<void> {
+/** Removes a jail if it runs (its vnet interfaces return to the host). */
+export async function removeJail(runner: CommandRunner, jail: string): Promise<void> {
   const listed = await runChecked(runner, ['jls', 'name']);
   if (!listed.stdout.split('\n').includes(jail)) return; // not running
   await runChecked(runner, ['jail', '-r', jail]);
 }
 
-async function destroyInterface(runner: CommandRunner, name: string): Promise<void> {
+/** Destroys an interface if it exists (an epair goes with either end). */
+export async function destroyInterface(runner: CommandRunner, name: string): Promise<void> {
   const shown = await runner.run(['ifconfig', name]);
   if (shown.code !== 0) return; // already gone
   await runChecked(runner, ['ifconfig', name, 'destroy']);
