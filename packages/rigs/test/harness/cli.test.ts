@@ -123,9 +123,9 @@ describe('coppice-rigs verify', () => {
   });
 });
 
-/** The CLI with the test rigs as a real process, started once the rig has written its helper's pid. */
-async function startCli(rig: string, out: string, markers: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/harness/fixtures/cli.ts', 'run', rig, '--out', out], {
+/** The CLI with the test rigs as a real process (fixtures/cli.ts), its stdout and stderr collected. */
+function spawnFixtureCli(args: string[], markers: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/harness/fixtures/cli.ts', ...args], {
     cwd: join(repoRoot, 'packages/rigs'),
     env: { ...process.env, COPPICE_TEST_MARKERS: markers, CI: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -134,12 +134,23 @@ async function startCli(rig: string, out: string, markers: string) {
   child.stdout.on('data', (b) => (output += b));
   child.stderr.on('data', (b) => (output += b));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, exited, output: () => output };
+}
+
+/** Waits until a rig of the fixture CLI has written its helper's pid; returns that pid. */
+async function helperOf(rig: string, markers: string, output: () => string): Promise<number> {
   const deadline = Date.now() + 20_000;
   while (markerLines(markers, `${rig}-helper`).length === 0) {
-    if (Date.now() > deadline) throw new Error(`rig never started:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`rig never started:\n${output()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-  return { child, exited, helper: Number(markerLines(markers, `${rig}-helper`)[0]), output: () => output };
+  return Number(markerLines(markers, `${rig}-helper`)[0]);
+}
+
+/** `run RIG` as a real process, started once the rig has written its helper's pid. */
+async function startCli(rig: string, out: string, markers: string) {
+  const cli = spawnFixtureCli(['run', rig, '--out', out], markers);
+  return { ...cli, helper: await helperOf(rig, markers, cli.output) };
 }
 
 function newTempEntries(before: Set<string>, rig: string): string[] {
@@ -188,23 +199,10 @@ describe('coppice-rigs run, interrupted or crashing (a real process)', () => {
 });
 
 describe('coppice-rigs run with several rigs (a real process)', () => {
-  const fixtureCli = (args: string[], markers: string) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/harness/fixtures/cli.ts', ...args], {
-      cwd: join(repoRoot, 'packages/rigs'),
-      env: { ...process.env, COPPICE_TEST_MARKERS: markers, CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (b) => (output += b));
-    child.stderr.on('data', (b) => (output += b));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    return { child, exited, output: () => output };
-  };
-
   it('runs each rig in a process of its own, records the command the user typed, and sums up all outcomes', async () => {
     const out = tempDir('cli');
     const markers = tempDir('markers');
-    const run = fixtureCli(['run', 'tiny', 'broken', '--quick', '--out', out], markers);
+    const run = spawnFixtureCli(['run', 'tiny', 'broken', '--quick', '--out', out], markers);
     expect(await run.exited).toBe(1); // broken fails
     const [tinyPid] = markerLines(markers, 'tiny-process');
     const [brokenPid] = markerLines(markers, 'broken-process');
@@ -223,13 +221,8 @@ describe('coppice-rigs run with several rigs (a real process)', () => {
   it('SIGTERM to the parent alone reaches the running rig: its cleanups run, the rest is not run, exit 143', async () => {
     const out = tempDir('cli');
     const markers = tempDir('markers');
-    const run = fixtureCli(['run', 'hangs', 'tiny', '--out', out], markers);
-    const deadline = Date.now() + 20_000;
-    while (markerLines(markers, 'hangs-helper').length === 0) {
-      if (Date.now() > deadline) throw new Error(`rig never started:\n${run.output()}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    const helper = Number(markerLines(markers, 'hangs-helper')[0]);
+    const run = spawnFixtureCli(['run', 'hangs', 'tiny', '--out', out], markers);
+    const helper = await helperOf('hangs', markers, run.output);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(143);
     expect(markerLines(markers, 'hangs-deferred')).toHaveLength(1);
