@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll } from 'vitest';
 import type { HostInfo, RigManifest } from '@coppice/results-schema';
-import { ProcessRunner } from '@coppice/runtime';
+import { ProcessRunner, type CommandRunner } from '@coppice/runtime';
+import { ChildProcesses } from '../../src/harness/child-processes.ts';
+import { HarnessContext } from '../../src/harness/rig-context-impl.ts';
 import { Progress } from '../../src/harness/progress.ts';
 import { findRepoRoot } from '../../src/harness/repo-root.ts';
 import { runRig, type RunRigOptions } from '../../src/harness/run-rig.ts';
@@ -82,4 +84,19 @@ export function runTestRig(manifest: RigManifest, outDir: string, overrides: Par
       ...overrides,
     }),
   };
+}
+
+/** A quick-mode rig context for calling a rig's pieces directly (real commands unless `runner` says otherwise). */
+export function rigTestContext(manifest: RigManifest, o: { runner?: CommandRunner; host?: HostInfo; tmpName?: string } = {}): HarnessContext {
+  return new HarnessContext({
+    manifest,
+    quick: true,
+    runner: o.runner ?? new ProcessRunner(),
+    host: o.host ?? fakeHost,
+    progress: new Progress(captureStream(), { mode: 'plain' }),
+    children: new ChildProcesses(),
+    signal: new AbortController().signal,
+    tmpdir: tempDir(o.tmpName ?? manifest.id),
+    repoRoot,
+  });
 }

@@ -6,8 +6,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { RigManifest } from '@coppice/results-schema';
 import type { CommandRunner } from '@coppice/runtime';
-import { ChildProcesses } from '../../src/harness/child-processes.ts';
-import { Progress } from '../../src/harness/progress.ts';
 import { HarnessContext } from '../../src/harness/rig-context-impl.ts';
 import { ToolFailure, type FreeBsdHost } from '../../../runtime/test/freebsd-host/index.ts';
 import type { ToolHandler } from '../../../runtime/test/freebsd-host/host.ts';
@@ -15,7 +13,7 @@ import { cidrContains, familyOf, parseCidr, type Cidr } from '../../../runtime/t
 import { jailState } from '../../../runtime/test/freebsd-host/jail.ts';
 import { addressCidr, netState } from '../../../runtime/test/freebsd-host/netif.ts';
 import { anchorPaths, pfKernel } from '../../../runtime/test/freebsd-host/pf-kernel.ts';
-import { captureStream, fakeHost, repoRoot, tempDir } from '../harness/helpers.ts';
+import { fakeHost, rigTestContext, tempDir } from '../harness/helpers.ts';
 
 /** Points the rigs' controller lock and forwarding record at a temporary folder for this test file. */
 export function useTemporaryLockDir(): void {
@@ -31,17 +29,7 @@ export function useTemporaryLockDir(): void {
 }
 
 export function freebsdContext(runner: CommandRunner, manifest: RigManifest): HarnessContext {
-  return new HarnessContext({
-    manifest,
-    quick: true,
-    runner,
-    host: { ...fakeHost, platform: 'freebsd', backend: { hypervisor: 'bhyve', firewall: 'pf' } },
-    progress: new Progress(captureStream(), { mode: 'plain' }),
-    children: new ChildProcesses(),
-    signal: new AbortController().signal,
-    tmpdir: tempDir(`fbsd-${manifest.id}`),
-    repoRoot,
-  });
+  return rigTestContext(manifest, { runner, host: { ...fakeHost, platform: 'freebsd', backend: { hypervisor: 'bhyve', firewall: 'pf' } }, tmpName: `fbsd-${manifest.id}` });
 }
 
 /** Every kernel object of a cubenet prefix the model holds: interfaces, jails, pf anchors/tables, main-ruleset rules, states. */

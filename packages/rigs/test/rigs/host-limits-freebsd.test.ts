@@ -1,28 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ProcessRunner } from '@coppice/runtime';
-import { ChildProcesses } from '../../src/harness/child-processes.ts';
-import { Progress } from '../../src/harness/progress.ts';
-import { HarnessContext } from '../../src/harness/rig-context-impl.ts';
 import { hostLimitsManifest } from '../../src/rigs/host-limits/manifest.ts';
 import { createJailPair } from '../../src/rigs/host-limits/pair-freebsd.ts';
 import { firewallNoopArgv } from '../../src/rigs/host-limits/firewall-spawn.ts';
 import { preflight } from '../../src/rigs/host-limits/rig.ts';
 // The shared FreeBSD host model (tests only): it accepts what the real tools accept and keeps the kernel objects.
 import { createFreeBsdHost, type FreeBsdHost } from '../../../runtime/test/freebsd-host/index.ts';
-import { captureStream, fakeHost, repoRoot, tempDir } from '../harness/helpers.ts';
+import { fakeHost, rigTestContext } from '../harness/helpers.ts';
 
 function context(runner: FreeBsdHost) {
-  return new HarnessContext({
-    manifest: hostLimitsManifest,
-    quick: true,
-    runner,
-    host: { ...fakeHost, platform: 'freebsd' },
-    progress: new Progress(captureStream(), { mode: 'plain' }),
-    children: new ChildProcesses(),
-    signal: new AbortController().signal,
-    tmpdir: tempDir('fbsd'),
-    repoRoot,
-  });
+  return rigTestContext(hostLimitsManifest, { runner, host: { ...fakeHost, platform: 'freebsd' }, tmpName: 'fbsd' });
 }
 
 const run = async (host: FreeBsdHost, argv: string[]) => (await host.run(argv)).stdout.trim();

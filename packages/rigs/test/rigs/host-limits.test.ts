@@ -8,11 +8,7 @@ import { hostLimitsManifest } from '../../src/rigs/host-limits/manifest.ts';
 import { parseSockperfFullLog, sockperfClientArgv, type RrPath } from '../../src/rigs/host-limits/sockperf.ts';
 import { crossCpuPlacement, describePlacement, pinnedArgv, SAME_CPU } from '../../src/rigs/host-limits/cpu-placement.ts';
 import { createNamespacePair } from '../../src/rigs/host-limits/pair-linux.ts';
-import { ProcessRunner } from '@coppice/runtime';
-import { ChildProcesses } from '../../src/harness/child-processes.ts';
-import { Progress } from '../../src/harness/progress.ts';
-import { HarnessContext } from '../../src/harness/rig-context-impl.ts';
-import { captureStream, fakeHost, filesUnder, repoRoot, tempDir } from '../harness/helpers.ts';
+import { fakeHost, filesUnder, repoRoot, rigTestContext, tempDir } from '../harness/helpers.ts';
 
 describe('parseSockperfFullLog', () => {
   it('takes the rtt column of each transaction row, ignoring the text sockperf writes around it', () => {
@@ -67,17 +63,7 @@ describe.skipIf(process.getuid?.() !== 0)('host-limits --quick, for real (root)'
     const tag = 'f00d42';
     spawnSync('ip', ['netns', 'add', `cpr-${tag}-b`]); // taken: creating side b fails after the bridge and side a exist
     try {
-      const ctx = new HarnessContext({
-        manifest: hostLimitsManifest,
-        quick: true,
-        runner: new ProcessRunner(),
-        host: fakeHost,
-        progress: new Progress(captureStream(), { mode: 'plain' }),
-        children: new ChildProcesses(),
-        signal: new AbortController().signal,
-        tmpdir: tempDir('pair'),
-        repoRoot,
-      });
+      const ctx = rigTestContext(hostLimitsManifest, { tmpName: 'pair' });
       await expect(createNamespacePair(ctx, tag)).rejects.toThrow(/ip netns add cpr-f00d42-b/);
       expect(await ctx.runDeferred()).toEqual([]);
       expect(leftovers(tag)).toEqual([`cpr-${tag}-b`]);
@@ -89,17 +75,7 @@ describe.skipIf(process.getuid?.() !== 0)('host-limits --quick, for real (root)'
 
   it('a namespace pair has IPv4 and a usable (not tentative) IPv6 address on each side, and its cleanup removes all of it', async () => {
     const tag = 'c0ffe6';
-    const ctx = new HarnessContext({
-      manifest: hostLimitsManifest,
-      quick: true,
-      runner: new ProcessRunner(),
-      host: fakeHost,
-      progress: new Progress(captureStream(), { mode: 'plain' }),
-      children: new ChildProcesses(),
-      signal: new AbortController().signal,
-      tmpdir: tempDir('pair6'),
-      repoRoot,
-    });
+    const ctx = rigTestContext(hostLimitsManifest, { tmpName: 'pair6' });
     try {
       const pair = await createNamespacePair(ctx, tag);
       expect([pair.addrA, pair.addrB, pair.addr6A, pair.addr6B]).toEqual(['10.123.0.1', '10.123.0.2', 'fd7b::1', 'fd7b::2']);

@@ -1,25 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ProcessRunner } from '@coppice/runtime';
-import { ChildProcesses } from '../../src/harness/child-processes.ts';
-import { Progress } from '../../src/harness/progress.ts';
-import { HarnessContext } from '../../src/harness/rig-context-impl.ts';
 import type { RrPath, RrServer } from '../../src/rigs/host-limits/sockperf.ts';
 import { netRrManifest } from '../../src/rigs/net-rr/manifest.ts';
 import { measurePaired, pairedOrder, type RrTool } from '../../src/rigs/net-rr/paired-blocks.ts';
-import { captureStream, fakeHost, repoRoot, tempDir } from '../harness/helpers.ts';
+import { rigTestContext } from '../harness/helpers.ts';
 
 function context() {
-  return new HarnessContext({
-    manifest: netRrManifest,
-    quick: true,
-    runner: new ProcessRunner(),
-    host: fakeHost,
-    progress: new Progress(captureStream(), { mode: 'plain' }),
-    children: new ChildProcesses(),
-    signal: new AbortController().signal,
-    tmpdir: tempDir('net-rr'),
-    repoRoot,
-  });
+  return rigTestContext(netRrManifest);
 }
 
 const path = (address: string): RrPath => ({ clientExec: [], serverExec: [], address, port: 1, placement: { client: 0, server: 1 } });
