@@ -3,6 +3,8 @@
  * controller killed with SIGKILL mid-checkout is cleaned up by the next one's reconcile. Prefix "cpk", 10.80.0.0/24.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessRunner } from '../../src/host/command-runner.ts';
@@ -105,10 +107,12 @@ describe.skipIf(skip)('cubenet failure paths leave nothing behind', () => {
       });
       child.on('exit', (code) => reject(new Error(`controller exited ${code}: ${err}`)));
     });
+    const scriptDirsOfKilled = () => readdirSync(tmpdir()).filter((n) => n.startsWith(`${PREFIX}-nft-${child.pid}-`));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const left = await kernelObjects();
     expect(left.chains).toBe(4); // 3 checked out + the one cut short
+    expect(scriptDirsOfKilled()).toHaveLength(1); // its nft session's folder (it sent a long script at init)
     const fw = new NftablesFirewall(real, PREFIX, { persistentSession: true });
     const net = await Cubenet.open({ config: { prefix: PREFIX, ipv4Subnet: V4, ipv6Subnet: V6, stateDir: dir.path }, runner: real, firewall: fw, endpoints: new LinuxEndpoints(real) });
     try {
@@ -126,5 +130,7 @@ describe.skipIf(skip)('cubenet failure paths leave nothing behind', () => {
       await net.close();
     }
     expect(await kernelObjects()).toEqual({ chains: 0, links: [], netns: [] });
+    // the killed controller's nft script folder went with the next start
+    expect(scriptDirsOfKilled()).toEqual([]);
   });
 });

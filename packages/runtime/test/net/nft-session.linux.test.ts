@@ -1,5 +1,9 @@
 /** The persistent `nft -i` session: one line = one atomic transaction, errors attributed to the right script. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NftSession, NftSessionError } from '../../src/net/firewall/nftables/session.ts';
 import { canRunKernelTests, runner } from './helpers.ts';
@@ -49,6 +53,25 @@ describe.skipIf(skip)('NftSession', () => {
     // the files are removed in the background once nft has answered
     for (let i = 0; i < 50 && (await readdir(dir()!)).length; i++) await new Promise((r) => setTimeout(r, 10));
     expect(await readdir(dir()!)).toEqual([]);
+  });
+
+  it('removes script folders of this table left by a process that is gone (a controller killed with SIGKILL), and no other', async () => {
+    const dead = spawnSync('true').pid!;
+    const stale = join(tmpdir(), `${T}-nft-${dead}-aaaaaa`);
+    const live = join(tmpdir(), `${T}-nft-${process.pid}-bbbbbb`);
+    const otherTable = join(tmpdir(), `cpz-nft-${dead}-cccccc`);
+    for (const d of [stale, live, otherTable]) mkdirSync(d);
+    writeFileSync(join(stale, '7.nft'), 'flush ruleset\n');
+    const fresh = new NftSession(T);
+    try {
+      await fresh.apply(`add element inet ${T} s { ${Array.from({ length: 250 }, (_, i) => `198.18.9.${i}`).join(', ')} }`);
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+      expect(existsSync(otherTable)).toBe(true);
+    } finally {
+      fresh.close();
+      for (const d of [stale, live, otherTable]) rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it('restarts nft if the process dies', async () => {

@@ -12,7 +12,7 @@
  * is run-to-completion. If the process dies, the next apply starts a new one.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,7 @@ export class NftSession {
   private seq = 0;
   private readonly queue: Pending[] = [];
   private dir?: string;
+  private swept = false;
 
   constructor(
     private readonly table: string,
@@ -47,6 +48,10 @@ export class NftSession {
   ) {}
 
   private start(): ChildProcessWithoutNullStreams {
+    if (!this.swept) {
+      removeStaleScriptDirs(this.table);
+      this.swept = true;
+    }
     const child = spawn(this.nftPath, ['-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdout.resume();
     child.stderr.setEncoding('utf8');
@@ -93,7 +98,7 @@ export class NftSession {
       // One file per script: scripts queued behind each other must not overwrite one that nft has not read yet.
       // The file reader takes the script as it is (newline-separated); it is removed once nft has answered, without
       // holding up the caller (close() removes the folder with whatever is left).
-      this.dir ??= mkdtempSync(join(tmpdir(), `${this.table}-nft-`));
+      this.dir ??= scriptDir(this.table);
       const file = join(this.dir, `${seq}.nft`);
       writeFileSync(file, script.endsWith('\n') ? script : `${script}\n`, { mode: 0o600 });
       const done = () => void rm(file, { force: true }).catch(() => undefined);
@@ -118,5 +123,32 @@ export class NftSession {
     }
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = undefined;
+  }
+}
+
+/** A private folder for this process's script files, `<table>-nft-<pid>-XXXXXX` in the temporary folder. */
+function scriptDir(table: string): string {
+  return mkdtempSync(join(tmpdir(), `${table}-nft-${process.pid}-`));
+}
+
+/**
+ * close() removes a session's script folder; a controller killed with SIGKILL cannot, so each new session first
+ * removes the folders of its table whose process is gone (a pid that is alive, ours or anyone's, is left alone).
+ */
+function removeStaleScriptDirs(table: string): void {
+  const lead = `${table}-nft-`;
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(lead)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(lead.length))?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
