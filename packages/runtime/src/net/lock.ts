@@ -4,20 +4,12 @@
  */
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { isAlive } from '../host/processes.ts';
 
 export class LockHeldError extends Error {
   constructor(readonly path: string, readonly pid: number) {
     super(`cubenet state ${path} is held by running process ${pid} (one controller per prefix; stop it or use another prefix)`);
     this.name = 'LockHeldError';
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -35,7 +27,7 @@ export async function acquireLock(path: string): Promise<() => Promise<void>> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) throw new LockHeldError(path, pid);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) throw new LockHeldError(path, pid);
       if (pid === process.pid) throw new LockHeldError(path, pid);
       await rm(path, { force: true }); // stale: its owner is gone
     }

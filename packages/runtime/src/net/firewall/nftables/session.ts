@@ -16,6 +16,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isAlive } from '../../../host/processes.ts';
 
 /** Scripts longer than this go through an included file (see above). */
 const INLINE_LIMIT = 2048;
@@ -140,15 +141,6 @@ function removeStaleScriptDirs(table: string): void {
   for (const name of readdirSync(tmpdir())) {
     if (!name.startsWith(lead)) continue;
     const pid = Number(/^(\d+)-/.exec(name.slice(lead.length))?.[1]);
-    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
   }
 }
