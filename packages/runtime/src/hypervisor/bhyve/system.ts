@@ -10,7 +10,7 @@ import { access, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } f
 import { dirname } from 'node:path';
 import { ReadStream, WriteStream } from 'node:tty';
 import { type CommandRunner, ProcessRunner, runChecked } from '../../host/command-runner.ts';
-import { copyDurably, syncDir } from '../durable-file.ts';
+import { copyDurably, syncDir } from '../../host/durable-files.ts';
 import { HypervisorError } from '../hypervisor.ts';
 
 export type MonitorSignal = 'SIGSTOP' | 'SIGCONT' | 'SIGTERM' | 'SIGKILL' | 0;

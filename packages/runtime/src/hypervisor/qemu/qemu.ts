@@ -19,7 +19,7 @@ import {
   type VmSpec,
   type VmStats,
 } from '../hypervisor.ts';
-import { copyDurably, syncDir } from '../durable-file.ts';
+import { copyDurably, syncDir } from '../../host/durable-files.ts';
 import { chooseAccelerator, hostTscKhz } from './accel.ts';
 import { qemuArgv, type Accelerator } from './argv.ts';
 import { awaitMigration, setCapabilities } from './migration.ts';
