@@ -244,14 +244,15 @@ function parseTable(cur: Cursor, out: PfRuleset, ctx: ParseContext): void {
   const m = /^<([^>]*)>$/.exec(nameTok);
   if (!m?.[1]) throw cur.error();
   const name = m[1];
-  if (name.length >= PF_TABLE_NAME_SIZE) throw cur.error('table name too long');
+  // parse.y tabledef / table_opt: the name's length, the option words, what an inline list may hold.
+  if (name.length >= PF_TABLE_NAME_SIZE) throw cur.error(`table name too long, max ${PF_TABLE_NAME_SIZE - 1} chars`);
   if (out.tables.some((t) => t.name === name)) throw cur.error(`table <${name}> redefined`);
   const def: PfTableDef = { name, persist: false, constant: false, entries: [], line: cur.line };
-  for (;;) {
-    if (cur.accept('persist')) def.persist = true;
-    else if (cur.accept('const')) def.constant = true;
-    else if (cur.accept('counters')) continue;
-    else break;
+  while (!cur.done() && cur.peek() !== '{') {
+    const word = cur.next();
+    if (word === 'persist') def.persist = true;
+    else if (word === 'const') def.constant = true;
+    else if (word !== 'counters') throw cur.error(`invalid table option '${word}'`);
   }
   if (cur.accept('{')) {
     while (!cur.accept('}')) {
@@ -259,7 +260,9 @@ function parseTable(cur: Cursor, out: PfRuleset, ctx: ParseContext): void {
       if (host.kind === 'addr') def.entries.push(host.cidr);
       else if (host.kind === 'iface' && !host.dynamic) {
         for (const a of ctx.interfaceAddresses(host.name)) def.entries.push(parseCidr(a)!);
-      } else throw cur.error();
+      } else if (host.kind === 'iface') throw cur.error('dynamic addresses are not permitted inside tables');
+      else if (host.kind === 'table') throw cur.error('tables cannot contain tables');
+      else throw cur.error();
       if (cur.peek() !== '}') cur.expect(',');
     }
   }

@@ -68,6 +68,11 @@ describe('model pfctl: loading rules', () => {
     ['icmp6-type given twice', 'pass in quick inet6 proto icmp6 all icmp6-type echoreq icmp6-type echorep', 'icmp-type cannot be redefined'],
     ['six labels', `pass in quick all ${'label "a" '.repeat(6)}`, 'label can only be used 5 times'],
     ['an overlong tag', `pass in quick all tag ${'t'.repeat(64)}`, 'tag too long, max 63 chars'],
+    // parse.y tabledef / table_opt.
+    ['an overlong table name', `table <${'t'.repeat(32)}> persist`, 'table name too long, max 31 chars'],
+    ['an unknown table option', 'table <t> persistent { 10.0.0.1 }', "invalid table option 'persistent'"],
+    ['a dynamic address in a table', 'table <t> persist { (em0) }', 'dynamic addresses are not permitted inside tables'],
+    ['a table inside a table', 'table <t> persist { <u> }', 'tables cannot contain tables'],
   ])('refuses %s and loads nothing', async (_what, text, message) => {
     const host = createFreeBsdHost();
     const r = await load(host, ANCHOR, text);
