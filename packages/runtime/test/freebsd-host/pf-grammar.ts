@@ -380,6 +380,9 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
   if (rdrTo || natTo) {
     if (action !== 'pass') throw cur.error('nat-to and rdr-to are only valid with pass and match rules');
     if (!rule.keepState) throw cur.error('nat-to and rdr-to require keep state');
+    if (!rule.direction) throw cur.error('nat-to and rdr-to require a direction');
+    // Stricter than OpenBSD's current parse.y (1.719), which dropped these two in favour of "require a direction";
+    // the model's evaluator translates only rdr-to inbound and nat-to outbound, so it refuses the rest.
     if (rdrTo && rule.direction !== 'in') throw cur.error('rdr-to can only be used inbound');
     if (natTo && rule.direction !== 'out') throw cur.error('nat-to can only be used outbound');
   }

@@ -59,6 +59,7 @@ describe('model pfctl: loading rules', () => {
     // filter_consistent().
     ['rdr-to without keep state', 'pass in quick on em0 inet proto tcp from any to any port 80 rdr-to 10.77.0.5 port 8080 no state', 'nat-to and rdr-to require keep state'],
     ['nat-to without keep state', 'pass out quick on em0 inet from 10.77.0.0/24 to any nat-to (em0) no state', 'nat-to and rdr-to require keep state'],
+    ['rdr-to without a direction', 'pass quick on em0 inet proto tcp from any to any port 80 rdr-to 10.77.0.5', 'nat-to and rdr-to require a direction'],
     ['rdr-to on a block rule', 'block in quick on em0 inet proto tcp from any to any port 80 rdr-to 10.77.0.5', 'only valid with pass and match rules'],
     ['keep state on a block rule', 'block drop in quick on tap0 all keep state', 'keep state is great, but only for pass rules'],
     // filter_opt markers and sizes.
