@@ -363,6 +363,8 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
       } else icmp6Types = [one()];
     } else if (cur.accept('dnpipe')) {
       const n = cur.next();
+      // Stricter than pfctl: parse.y (@ 8a8af942, filter_opt DNPIPE) stores the number in a u_int16_t unchecked, so
+      // 65536 would silently become pipe 0; the model refuses what would not mean what it says.
       if (!/^\d+$/.test(n) || Number(n) < 1 || Number(n) > 65535) throw cur.error('illegal dummynet pipe number');
       rule.dnpipe = Number(n);
     } else if (cur.accept('rdr-to')) {
