@@ -15,9 +15,11 @@ export const PROBE_VM_NAME = 'coppice-vnode-probe';
 
 export const vnodeRestoreProbeArgv = (): string[] => ['bhyve', '-o', 'config.dump=true', PROBE_VM_NAME];
 
-export type VnodeRestoreSupport =
-  | { supported: true; detail: string }
-  | { supported: false; detail: string };
+export interface VnodeRestoreSupport {
+  supported: boolean;
+  /** What the probe saw, for facts and error messages. */
+  detail: string;
+}
 
 /** Reads the probe's result: the dump of a patched bhyve lists the patch's key among its defaults. */
 export function parseVnodeRestoreProbe(result: { code: number; stdout: string; stderr: string }): VnodeRestoreSupport {
