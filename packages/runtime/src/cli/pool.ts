@@ -5,12 +5,11 @@
  */
 import { parseArgs } from 'node:util';
 import { ProcessRunner } from '../host/command-runner.ts';
-import { QemuHypervisor } from '../hypervisor/qemu/qemu.ts';
-import { guestImage, locateGuest } from '../hypervisor/qemu/guest-image.ts';
 import { Pool, defaultPoolConfig, PoolInputError, type PoolMode } from '../pool/index.ts';
 import type { EntryView, ReconcileReport } from '../pool/pool.ts';
 import { findTemplate, loadTemplates, saveTemplate, validateTemplate, type TemplateDef } from '../pool/templates.ts';
 import { CubenetNetwork, type EntryNetwork } from '../pool/network.ts';
+import { DEFAULT_BHYVE_BOOTROM, type PoolBackend, type PoolBackendHost, poolBackend } from './pool-backend.ts';
 
 const USAGE = `usage: coppice pool <command>
   init [--template NAME] [--memory MiB] [--mode full|prewarm|durable|two-tier] [--hot N] [--durable N]
@@ -19,29 +18,29 @@ const USAGE = `usage: coppice pool <command>
   return <id> [--no-refill]    waits until the pool has refilled (recorded) before exiting, unless --no-refill
   drain <template>            idle entries, the template checkpoint and the template's run folder
   list [--json]
-options: --net (give each entry a cubenet tap endpoint)`;
+options: --net (give each entry a cubenet tap endpoint)
+backend by platform: QEMU + nftables on Linux; bhyve + pf on FreeBSD, where COPPICE_GUEST_DIR names a directory
+holding the guest's disk.img and COPPICE_BHYVE_BOOTROM the UEFI firmware (default ${DEFAULT_BHYVE_BOOTROM})`;
 
 const stateDir = () => process.env.COPPICE_POOL_STATE_DIR ?? '/var/lib/coppice/pools';
 const runRoot = () => process.env.COPPICE_RUN_DIR ?? '/run/coppice/vm';
 
-async function openPool(t: TemplateDef, withNet: boolean): Promise<{ pool: Pool; close(): Promise<void> }> {
-  const runner = new ProcessRunner();
+async function openPool(backend: PoolBackend, t: TemplateDef, withNet: boolean): Promise<{ pool: Pool; close(): Promise<void> }> {
   let network: EntryNetwork | undefined;
   let closeNet = async () => {};
   if (withNet) {
-    const { openLinuxCubenet } = await import('../net/linux.ts');
-    const net = await openLinuxCubenet({ runner });
+    const net = await backend.openNetwork();
     await net.init();
     network = new CubenetNetwork(net);
     closeNet = () => net.close();
   }
   const config = {
-    ...defaultPoolConfig(t.name, guestImage(t.guestDir, t.name, t.memoryMiB, t.vcpus), t.mode),
+    ...defaultPoolConfig(t.name, backend.image(t.guestDir, t.name, t.memoryMiB, t.vcpus), t.mode),
     size: { hot: t.hot, durable: t.durable },
     stateDir: stateDir(),
     runRoot: runRoot(),
   };
-  const pool = await Pool.open({ config, hypervisor: new QemuHypervisor({ runner, kvmProbeImage: config.image }), network });
+  const pool = await Pool.open({ config, hypervisor: backend.hypervisor(config.image), network });
   const said = describeReconcile(pool.lastReconcile);
   if (said) console.error(`coppice pool: ${t.name}: ${said}`);
   return {
@@ -69,8 +68,8 @@ function describeReconcile(r: ReconcileReport | undefined): string {
 }
 
 /** Opens the template's pool, runs `use`, and closes the pool (and its network) whatever happens. */
-async function withPool(t: TemplateDef, withNet: boolean, use: (pool: Pool) => Promise<void>): Promise<void> {
-  const { pool, close } = await openPool(t, withNet);
+async function withPool(backend: PoolBackend, t: TemplateDef, withNet: boolean, use: (pool: Pool) => Promise<void>): Promise<void> {
+  const { pool, close } = await openPool(backend, t, withNet);
   try {
     await use(pool);
   } finally {
@@ -84,7 +83,10 @@ function count(value: string | undefined, name: string): number {
   return Number(value);
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** What the CLI runs on; tests substitute the FreeBSD host model and its platform. */
+export type PoolCliHost = Partial<PoolBackendHost>;
+
+export async function main(argv: string[], cliHost: PoolCliHost = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -114,10 +116,11 @@ export async function main(argv: string[]): Promise<number> {
     return cmd || o.help ? 0 : 2;
   }
   const withNet = Boolean(o.net);
+  const backend = poolBackend({ ...cliHost, runner: cliHost.runner ?? new ProcessRunner() });
   try {
     switch (cmd) {
       case 'init': {
-        const guestDir = await locateGuest(new ProcessRunner());
+        const guestDir = await backend.locateGuest();
         const t = validateTemplate({
           name: o.template ?? 'debian-256',
           memoryMiB: o.memory ? count(o.memory, 'memory') : 256,
@@ -128,7 +131,7 @@ export async function main(argv: string[]): Promise<number> {
           guestDir,
         });
         await saveTemplate(stateDir(), t);
-        await withPool(t, withNet, async (pool) => {
+        await withPool(backend, t, withNet, async (pool) => {
           if (t.mode !== 'full') await pool.init();
         });
         console.log(`template ${t.name}: ${t.mode}, ${t.memoryMiB} MiB, guest ${guestDir}`);
@@ -138,7 +141,7 @@ export async function main(argv: string[]): Promise<number> {
         if (!arg) throw new PoolInputError('warm needs a template');
         const t = await findTemplate(stateDir(), arg);
         const n = count(o.count, 'count');
-        await withPool(t, withNet, async (pool) => {
+        await withPool(backend, t, withNet, async (pool) => {
           await pool.warm(n);
         });
         console.log(`${t.name}: ${n} idle per tier`);
@@ -147,7 +150,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'checkout': {
         if (!arg) throw new PoolInputError('checkout needs a template');
         const t = await findTemplate(stateDir(), arg);
-        await withPool(t, withNet, async (pool) => {
+        await withPool(backend, t, withNet, async (pool) => {
           const t0 = performance.now();
           const r = await pool.checkout();
           console.log(JSON.stringify({ id: r.id, pid: r.vm.pid, source: r.source, address: r.network?.address, readyMs: +(r.readyAt - t0).toFixed(3) }));
@@ -162,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
         // waits until the refill is done and in the state file, and says so; --no-refill skips it.
         let refill = '';
         let failed: Error | undefined;
-        await withPool(tpl, withNet, async (pool) => {
+        await withPool(backend, tpl, withNet, async (pool) => {
           await pool.return(arg, { refill: !o['no-refill'] });
           await pool.settle();
           failed = pool.backgroundErrors[0];
@@ -179,7 +182,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'drain': {
         if (!arg) throw new PoolInputError('drain needs a template');
         const t = await findTemplate(stateDir(), arg);
-        await withPool(t, withNet, async (pool) => {
+        await withPool(backend, t, withNet, async (pool) => {
           const n = await pool.drain({ base: true });
           console.log(`${t.name}: drained ${n} idle entries`);
         });
@@ -188,7 +191,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'list': {
         const rows: { template: string; mode: PoolMode; hasTemplateCheckpoint: boolean; entries: EntryView[] }[] = [];
         for (const t of await loadTemplates(stateDir())) {
-          await withPool(t, withNet, async (pool) => {
+          await withPool(backend, t, withNet, async (pool) => {
             rows.push({ template: t.name, mode: t.mode, hasTemplateCheckpoint: pool.hasBase, entries: pool.list() });
           });
         }

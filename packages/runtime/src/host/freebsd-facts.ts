@@ -1,5 +1,6 @@
 import type { CommandRunner } from './command-runner.ts';
 import type { PlatformFacts } from './facts.ts';
+import { probeVnodeRestore } from '../hypervisor/bhyve/vnode-restore.ts';
 
 const identitySysctls = [
   'hw.model',
@@ -57,12 +58,13 @@ export function parsePfLimits(text: string): Record<string, string> {
 
 export async function gatherFreeBsdFacts(runner: CommandRunner): Promise<PlatformFacts> {
   // Independent queries, run together. sysctl exits 1 when one name is unknown but still prints the others.
-  const [idOut, conftxt, kld, pf, bridge] = await Promise.all([
+  const [idOut, conftxt, kld, pf, bridge, vnode] = await Promise.all([
     runner.run(['sysctl', ...identitySysctls]),
     runner.run(['sysctl', '-n', 'kern.conftxt']),
     runner.run(['kldstat']),
     runner.run(['pfctl', '-sm']),
     runner.run(['sysctl', 'net.link.bridge']),
+    probeVnodeRestore(runner),
   ]);
   const id = parseSysctl(idOut.stdout);
   const need = (name: string): string => {
@@ -86,6 +88,10 @@ export async function gatherFreeBsdFacts(runner: CommandRunner): Promise<Platfor
   } else {
     facts['pf.limits'] = `unavailable: ${errorText(pf)}`;
   }
+
+  // Whether template restores map the checkpoint (patched bhyve) or copy guest memory: it decides what a
+  // restore-density figure means.
+  facts['bhyve.restore_memory'] = vnode.supported ? `vnode: ${vnode.detail}` : `copy: ${vnode.detail}`;
 
   if (bridge.code === 0) Object.assign(facts, parseSysctl(bridge.stdout));
   else facts['net.link.bridge'] = `unavailable: ${errorText(bridge)}`;

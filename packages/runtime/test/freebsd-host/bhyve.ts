@@ -31,14 +31,22 @@ export interface Vm {
   flags: Set<string>;
   config: Map<string, string>;
   restoredFrom?: string;
+  /** How guest memory was set up: mapped over the checkpoint (patched bhyve, vnode restore) or anonymous memory. */
+  memoryBacking: 'vnode' | 'anonymous';
 }
 
 export interface VmmState {
   vms: Map<string, Vm>;
+  /**
+   * bhyve and vmm carry this project's vnode-restore patches (patches/). The patched bhyve_init_config() sets the
+   * default `snapshot.vnode_restore=false`, so `bhyve -o config.dump=true NAME` lists the key; a stock bhyve stores
+   * an unknown `-o` key without complaint and never reads it.
+   */
+  vnodePatch: boolean;
 }
 
 export function vmmState(host: FreeBsdHost): VmmState {
-  return host.part('vmm', () => ({ vms: new Map<string, Vm>() }));
+  return host.part('vmm', () => ({ vms: new Map<string, Vm>(), vnodePatch: false }));
 }
 
 export function snapshotSupport(host: FreeBsdHost): boolean {
@@ -55,6 +63,36 @@ const EX_USAGE = 64;
 
 export function registerBhyve(host: FreeBsdHost): void {
   registerStarter(host, 'bhyve', startBhyve);
+  host.register('bhyve', (h, args) => dumpConfig(h, args));
+}
+
+/** bhyve_init_config()'s defaults (usr.sbin/bhyve/amd64/bhyverun_machdep.c), plus the patch's key when patched. */
+function defaultConfig(host: FreeBsdHost): Map<string, string> {
+  const d = new Map([
+    ['acpi_tables', 'true'],
+    ['acpi_tables_in_memory', 'true'],
+    ['memory.size', '256M'],
+    ['x86.strictmsr', 'true'],
+    ['lpc.fwcfg', 'bhyve'],
+  ]);
+  if (vmmState(host).vnodePatch) d.set('snapshot.vnode_restore', 'false');
+  return d;
+}
+
+/**
+ * `bhyve ... -o config.dump=true NAME` run to completion: main() prints the configuration (dump_config(), one
+ * `key=value` a line) and exits 1 before it opens the VM. The model runs every other bhyve as a long-running
+ * process (spawn), so a command line without config.dump is refused here rather than half-run.
+ */
+function dumpConfig(host: FreeBsdHost, args: string[]) {
+  const p = parse(host, args);
+  if (!p.name) throw usage();
+  if (!['true', '1', 'yes', 'on'].includes(p.config.get('config.dump') ?? '')) {
+    throw new ToolFailure('the host model runs bhyve as a long-running process (spawn) unless -o config.dump=true', EX_USAGE);
+  }
+  const all = new Map([...defaultConfig(host), ...p.config, ['name', p.name]]);
+  const stdout = [...all].map(([k, v]) => `${k}=${v}\n`).join('');
+  return { stdout, stderr: '', code: 1 };
 }
 
 interface Parsed {
@@ -226,8 +264,9 @@ function startBhyve(host: FreeBsdHost, args: string[], proc: ModelProcess): void
   if (ncpus > maxcpu) throw new ToolFailure(`${ncpus} vCPUs requested but only ${maxcpu} available`, 4);
   if (!systemInfo(host).modules.has('vmm')) throw new ToolFailure('vm_create: Device not configured', 4);
 
-  // Restoring maps guest memory over the checkpoint (vnode restore, with the patches): it cannot also be wired.
-  const vnodeRestore = p.config.get('snapshot.vnode_restore') === 'true';
+  // A stock bhyve never reads snapshot.vnode_restore: the key is stored and ignored, memory is copied as always.
+  // The patched one maps guest memory over the checkpoint, which cannot also be wired and needs -r.
+  const vnodeRestore = vmm.vnodePatch && p.config.get('snapshot.vnode_restore') === 'true';
   if (vnodeRestore && p.flags.has('S')) throw new ToolFailure('snapshot.vnode_restore cannot be used with wired memory (-S)', 4);
   if (vnodeRestore && !p.restore) throw new ToolFailure('snapshot.vnode_restore requires -r', 4);
 
@@ -287,6 +326,7 @@ function startBhyve(host: FreeBsdHost, args: string[], proc: ModelProcess): void
     lpc: p.lpc,
     flags: p.flags,
     config: p.config,
+    memoryBacking: vnodeRestore ? 'vnode' : 'anonymous',
   };
   if (p.restore !== undefined) vm.restoredFrom = p.restore;
   vmm.vms.set(p.name, vm);

@@ -40,7 +40,7 @@ function bhyvectl(host: FreeBsdHost, args: string[]): ToolOutput {
   const vmm = vmmState(host);
   if (opts.has('create')) {
     if (vmm.vms.has(name)) throw new ToolFailure(`vm_create: File exists`, 1);
-    vmm.vms.set(name, { name, ncpus: 1, memMiB: 0, slots: [], lpc: new Map(), flags: new Set(), config: new Map() });
+    vmm.vms.set(name, { name, ncpus: 1, memMiB: 0, slots: [], lpc: new Map(), flags: new Set(), config: new Map(), memoryBacking: 'anonymous' });
     return {};
   }
   const vm = vmm.vms.get(name);

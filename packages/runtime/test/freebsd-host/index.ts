@@ -1,4 +1,4 @@
-import { registerBhyve } from './bhyve.ts';
+import { registerBhyve, vmmState } from './bhyve.ts';
 import { registerBhyvectl } from './bhyvectl.ts';
 import { registerDnctl } from './dnctl.ts';
 import { FreeBsdHost } from './host.ts';
@@ -11,6 +11,8 @@ import { registerSystem, systemInfo } from './system.ts';
 export interface ModelHostOptions {
   /** Kernel built with `options BHYVE_SNAPSHOT` (and userland WITH_BHYVE_SNAPSHOT). Default true. */
   bhyveSnapshot?: boolean;
+  /** bhyve and vmm carry the vnode-restore patches (patches/). Default false: a stock FreeBSD 15 bhyve. */
+  bhyveVnodePatch?: boolean;
   pfEnabled?: boolean;
   /** `set limit anchors`. Default 512 (pf's default). */
   anchorLimit?: number;
@@ -46,6 +48,7 @@ export function createFreeBsdHost(options: ModelHostOptions = {}): FreeBsdHost {
   host.sysctls.set('hw.physmem', String(32 * 1024 ** 3));
   host.sysctls.set('hw.model', 'AMD Ryzen 9 5900HX with Radeon Graphics');
   host.sysctls.set('hw.vmm.maxcpu', '16');
+  vmmState(host).vnodePatch = options.bhyveVnodePatch === true;
   const pf = pfKernel(host);
   pf.enabled = options.pfEnabled ?? true;
   if (options.anchorLimit !== undefined) pf.limits.anchors = options.anchorLimit;

@@ -110,6 +110,16 @@ export const ICMP6_TYPES: Record<string, number> = {
 };
 const PF_TABLE_NAME_SIZE = 32;
 const PF_RULE_LABEL_SIZE = 64;
+const PF_RULE_MAX_LABEL_COUNT = 5;
+const PF_TAG_NAME_SIZE = 64;
+
+/**
+ * parse.y's rulestate: each kind of line moves the parser to its section, and (with `require-order`, on by default in
+ * FreeBSD) a line of an earlier section after a later one is refused by check_rulestate().
+ */
+const RuleState = { None: 0, Option: 1, Ether: 2, Scrub: 3, Queue: 4, Nat: 5, Filter: 6 } as const;
+type RuleState = (typeof RuleState)[keyof typeof RuleState];
+const ORDER_MESSAGE = 'Rules must be in order: options, ethernet, normalization, queueing, translation, filtering';
 
 interface Token {
   text: string;
@@ -199,6 +209,7 @@ export function parseRuleset(text: string, ctx: ParseContext): PfRuleset {
   const result: PfRuleset = { tables: [], filter: [], nat: [] };
   // Lines ending in a backslash continue on the next one (pf.conf(5)).
   const physical = text.split('\n');
+  let rulestate: RuleState = RuleState.None;
   for (let n = 0; n < physical.length; n++) {
     let line = physical[n] as string;
     const lineNo = n + 1;
@@ -207,11 +218,21 @@ export function parseRuleset(text: string, ctx: ParseContext): PfRuleset {
     if (tokens.length === 0) continue;
     const cur = new Cursor(tokens, lineNo);
     const head = cur.peek();
+    const enter = (state: RuleState): void => {
+      if (state < rulestate) throw cur.error(ORDER_MESSAGE);
+      rulestate = state;
+    };
     if (head === 'table') parseTable(cur, result, ctx);
-    else if (head === 'pass' || head === 'block') result.filter.push(...parseFilterRule(cur, ctx));
-    else if (head === 'anchor') result.filter.push(parseAnchorRule(cur, ctx));
-    else if (head === 'nat') result.nat.push(...parseNatRule(cur, ctx));
-    else throw cur.error();
+    else if (head === 'pass' || head === 'block') {
+      enter(RuleState.Filter);
+      result.filter.push(...parseFilterRule(cur, ctx));
+    } else if (head === 'anchor') {
+      enter(RuleState.Filter);
+      result.filter.push(parseAnchorRule(cur, ctx));
+    } else if (head === 'nat') {
+      enter(RuleState.Nat);
+      result.nat.push(...parseNatRule(cur, ctx));
+    } else throw cur.error();
     if (!cur.done()) throw cur.error();
   }
   return result;
@@ -223,14 +244,15 @@ function parseTable(cur: Cursor, out: PfRuleset, ctx: ParseContext): void {
   const m = /^<([^>]*)>$/.exec(nameTok);
   if (!m?.[1]) throw cur.error();
   const name = m[1];
-  if (name.length >= PF_TABLE_NAME_SIZE) throw cur.error('table name too long');
+  // parse.y tabledef / table_opt: the name's length, the option words, what an inline list may hold.
+  if (name.length >= PF_TABLE_NAME_SIZE) throw cur.error(`table name too long, max ${PF_TABLE_NAME_SIZE - 1} chars`);
   if (out.tables.some((t) => t.name === name)) throw cur.error(`table <${name}> redefined`);
   const def: PfTableDef = { name, persist: false, constant: false, entries: [], line: cur.line };
-  for (;;) {
-    if (cur.accept('persist')) def.persist = true;
-    else if (cur.accept('const')) def.constant = true;
-    else if (cur.accept('counters')) continue;
-    else break;
+  while (!cur.done() && cur.peek() !== '{') {
+    const word = cur.next();
+    if (word === 'persist') def.persist = true;
+    else if (word === 'const') def.constant = true;
+    else if (word !== 'counters') throw cur.error(`invalid table option '${word}'`);
   }
   if (cur.accept('{')) {
     while (!cur.accept('}')) {
@@ -238,7 +260,9 @@ function parseTable(cur: Cursor, out: PfRuleset, ctx: ParseContext): void {
       if (host.kind === 'addr') def.entries.push(host.cidr);
       else if (host.kind === 'iface' && !host.dynamic) {
         for (const a of ctx.interfaceAddresses(host.name)) def.entries.push(parseCidr(a)!);
-      } else throw cur.error();
+      } else if (host.kind === 'iface') throw cur.error('dynamic addresses are not permitted inside tables');
+      else if (host.kind === 'table') throw cur.error('tables cannot contain tables');
+      else throw cur.error();
       if (cur.peek() !== '}') cur.expect(',');
     }
   }
@@ -253,7 +277,8 @@ function parseAnchorRule(cur: Cursor, ctx: ParseContext): PfRule {
   const name = tok.text;
   // pf.conf(5) ANCHORS: names with "/" must be quoted (the lexer does not allow "/" in a bare string).
   if (!tok.quoted && name.includes('/')) throw cur.error();
-  if (name.startsWith('_')) throw cur.error('anchor names beginning with \'_\' are reserved for internal use');
+  // parse.y anchorrule: a leading '_' in any path component is reserved (pfctl names inline anchors "_N").
+  if (name.startsWith('_') || name.includes('/_')) throw cur.error("anchor names beginning with '_' are reserved for internal use");
   if (name.includes('*') && !(name === '*' || name.endsWith('/*'))) throw cur.error();
   if (name.includes('*') && !ctx.main) throw cur.error('wildcard anchor outside the main ruleset is not supported by this model');
   cur.accept('all');
@@ -284,33 +309,46 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
   let natTo: PfRule['natTo'];
   let rdrTo: PfRule['rdrTo'];
   let icmp6Types: (number | undefined)[] = [undefined];
+  // filter_opt markers (FOM_FLAGS, FOM_KEEP, FOM_ICMP): each may be given once.
+  let flagsSeen = false;
+  let keepSeen = false;
+  let icmpSeen = false;
+  let labels = 0;
   while (!cur.done()) {
     if (cur.accept('flags')) {
+      if (flagsSeen) throw cur.error('flags cannot be redefined');
+      flagsSeen = true;
       const f = cur.next();
-      if (f !== 'any' && !/^[FSRPAUEW]*\/[FSRPAUEW]+$/.test(f)) throw cur.error();
+      const m = /^([FSRPAUEW]*)\/([FSRPAUEW]+)$/.exec(f);
+      if (f !== 'any' && !m) throw cur.error();
+      // parse.y: the flags that must be set have to be inside the mask, or the rule never matches.
+      if (m && [...(m[1] ?? '')].some((c) => !(m[2] ?? '').includes(c))) throw cur.error('flags always false');
       rule.flags = f;
-    } else if (cur.accept('keep')) {
+    } else if (cur.peek() === 'keep' || cur.peek() === 'no') {
+      if (keepSeen) throw cur.error('modulate or keep cannot be redefined');
+      keepSeen = true;
+      rule.keepState = cur.next() === 'keep';
       cur.expect('state');
-      rule.keepState = true;
-    } else if (cur.accept('no')) {
-      cur.expect('state');
-      rule.keepState = false;
     } else if (cur.accept('label')) {
+      if (labels >= PF_RULE_MAX_LABEL_COUNT) throw cur.error(`label can only be used ${PF_RULE_MAX_LABEL_COUNT} times`);
+      labels++;
       const tok = cur.peekToken();
       if (!tok) throw cur.error();
       cur.next();
       if (tok.text.length >= PF_RULE_LABEL_SIZE) throw cur.error(`rule label too long (max ${PF_RULE_LABEL_SIZE - 1} chars)`);
-      rule.label = tok.text;
+      rule.label ??= tok.text;
     } else if (cur.peek() === 'tag' || cur.peek() === 'tagged') {
       const which = cur.next();
       const tok = cur.peekToken();
       if (!tok) throw cur.error();
       cur.next();
-      // PF_TAG_NAME_SIZE is 64.
-      if (tok.text.length >= 64 || !/^[A-Za-z0-9_.-]+$/.test(tok.text)) throw cur.error(`invalid tag name ${tok.text}`);
+      if (tok.text.length >= PF_TAG_NAME_SIZE) throw cur.error(`tag too long, max ${PF_TAG_NAME_SIZE - 1} chars`);
+      if (!/^[A-Za-z0-9_.-]+$/.test(tok.text)) throw cur.error(`invalid tag name ${tok.text}`);
       if (which === 'tag') rule.tag = tok.text;
       else rule.tagged = tok.text;
     } else if (cur.accept('icmp6-type')) {
+      if (icmpSeen) throw cur.error('icmp-type cannot be redefined');
+      icmpSeen = true;
       const one = (): number => {
         const t = cur.next();
         const n = /^\d+$/.test(t) ? Number(t) : ICMP6_TYPES[t];
@@ -325,6 +363,8 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
       } else icmp6Types = [one()];
     } else if (cur.accept('dnpipe')) {
       const n = cur.next();
+      // Stricter than pfctl: parse.y (@ 8a8af942, filter_opt DNPIPE) stores the number in a u_int16_t unchecked, so
+      // 65536 would silently become pipe 0; the model refuses what would not mean what it says.
       if (!/^\d+$/.test(n) || Number(n) < 1 || Number(n) > 65535) throw cur.error('illegal dummynet pipe number');
       rule.dnpipe = Number(n);
     } else if (cur.accept('rdr-to')) {
@@ -335,9 +375,16 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
       natTo = { host: parseHostAtom(cur, ctx) };
     } else throw cur.error();
   }
-  // parse.y: translation options are for pass/match rules and each works in one direction only.
+  // filter_consistent(): state is kept by pass rules only.
+  if (action !== 'pass' && rule.keepState) throw cur.error('keep state is great, but only for pass rules');
+  // filter_consistent(): translation options are for pass/match rules, need a state (the translation lives in it;
+  // match rules aside, which this model does not parse) and each works in one direction only.
   if (rdrTo || natTo) {
     if (action !== 'pass') throw cur.error('nat-to and rdr-to are only valid with pass and match rules');
+    if (!rule.keepState) throw cur.error('nat-to and rdr-to require keep state');
+    if (!rule.direction) throw cur.error('nat-to and rdr-to require a direction');
+    // Stricter than OpenBSD's current parse.y (1.719), which dropped these two in favour of "require a direction";
+    // the model's evaluator translates only rdr-to inbound and nat-to outbound, so it refuses the rest.
     if (rdrTo && rule.direction !== 'in') throw cur.error('rdr-to can only be used inbound');
     if (natTo && rule.direction !== 'out') throw cur.error('nat-to can only be used outbound');
   }

@@ -15,14 +15,14 @@ const FW = '/usr/local/share/uefi-firmware/BHYVE_UEFI.fd';
 const IMG = '/vm/img/debian-256.img';
 
 function setup(options: { patches?: boolean; snapshot?: boolean } = {}) {
-  const host = createFreeBsdHost({ bhyveSnapshot: options.snapshot ?? true });
+  const host = createFreeBsdHost({ bhyveSnapshot: options.snapshot ?? true, bhyveVnodePatch: options.patches ?? true });
   writeFile(host, FW, 'rom');
   writeFile(host, IMG, 'disk');
   writeFile(host, '/vm/ck/', '');
   addInterface(netState(host), 'tap0', 'tap', null);
   addInterface(netState(host), 'tap1', 'tap', null);
   const system = new ModelBhyveSystem(host);
-  const hv = new BhyveHypervisor(system, { vnodePatches: options.patches ?? true, suspendTimeoutMs: 1000 });
+  const hv = new BhyveHypervisor(system, { suspendTimeoutMs: 1000 });
   return { host, system, hv };
 }
 
@@ -105,18 +105,17 @@ describe('bhyve backend against the model', () => {
     await clone.destroy();
   });
 
-  it('refuses a restore from another bhyve version, a corrupt or partial checkpoint, another layout, or template memory without the patches', async () => {
+  it('refuses a restore from another bhyve version, a corrupt or partial checkpoint, or another layout', async () => {
     const { host, hv, system } = setup();
     const vm = await hv.boot(spec('tmpl'));
     const ck = await vm.checkpoint('/vm/ck/t1');
     await vm.destroy();
     await expect(hv.restore(spec('c1'), { ...ck, hypervisorVersion: 'bhyve 14.3-RELEASE' })).rejects.toThrow(/not stable across versions/);
     systemInfo(host).userland = '15.1-RELEASE';
-    await expect(new BhyveHypervisor(system, { vnodePatches: true }).restore(spec('c1'), { ...ck, hypervisorVersion: 'bhyve 15.1-RELEASE' })).rejects.toThrow(/written by bhyve 15.0-RELEASE-p1/);
+    await expect(new BhyveHypervisor(system).restore(spec('c1'), { ...ck, hypervisorVersion: 'bhyve 15.1-RELEASE' })).rejects.toThrow(/written by bhyve 15.0-RELEASE-p1/);
     systemInfo(host).userland = '15.0-RELEASE-p1';
     await expect(hv.restore(spec('c1', { network: undefined }), ck)).rejects.toThrow(/taken with devices/);
     await expect(hv.restore(spec('c1', { memory: 'private' }), ck)).rejects.toThrow(/template memory/);
-    await expect(new BhyveHypervisor(system, { vnodePatches: false }).restore(spec('c1'), ck)).rejects.toThrow(/vnode-restore patches/);
     writeFile(host, '/vm/ck/t1.coppice.json', '{not json');
     await expect(hv.restore(spec('c1'), ck)).rejects.toThrow(/corrupt/);
     files(host).delete('/vm/ck/t1.kern');
@@ -131,7 +130,7 @@ describe('bhyve backend against the model', () => {
     const { host, system, hv } = setup();
     const vm = await hv.boot(spec('vm1'));
     const record = JSON.parse(JSON.stringify(vm.record()));
-    const again = new BhyveHypervisor(system, { vnodePatches: true });
+    const again = new BhyveHypervisor(system);
     const adopted = await again.adopt(record);
     expect(adopted?.pid).toBe(vm.pid);
     expect(await adopted!.probe()).toBeGreaterThan(0);
@@ -192,5 +191,54 @@ describe('bhyve backend against the model', () => {
     expect(reasons.join('\n')).toMatch(/BHYVE_SNAPSHOT/);
     expect(reasons.join('\n')).toMatch(/nmdm\(4\) is not loaded/);
     expect(await setup().hv.preflight()).toEqual([]);
+  });
+});
+
+describe('bhyve vnode restore: detected, never assumed', () => {
+  it('a patched bhyve lists snapshot.vnode_restore in its config dump; template restores map the checkpoint', async () => {
+    const { host, hv } = setup({ patches: true });
+    expect(await hv.vnodeRestoreSupport()).toMatchObject({ supported: true });
+    expect(host.calls).toContainEqual(['bhyve', '-o', 'config.dump=true', 'coppice-vnode-probe']);
+    const vm = await hv.boot(spec('tmpl'));
+    const ck = await vm.checkpoint('/vm/ck/t1');
+    await vm.destroy();
+    const clone = await hv.restore(spec('c1'), ck);
+    expect(clone.restoreMemory).toBe('vnode');
+    expect(host.calls.find((c) => c[0] === 'bhyve' && c[1] === '-r')?.slice(0, 5)).toEqual(['bhyve', '-r', '/vm/ck/t1', '-o', 'snapshot.vnode_restore=true']);
+    expect(vmmState(host).vms.get('c1')?.memoryBacking).toBe('vnode');
+    await clone.destroy();
+    // The probe runs once per hypervisor, however many restores follow.
+    expect(host.calls.filter((c) => c.includes('config.dump=true'))).toHaveLength(1);
+  });
+
+  it('a stock bhyve (which would ignore the key) gets a copying restore without it, and says so', async () => {
+    const { host, hv } = setup({ patches: false });
+    const support = await hv.vnodeRestoreSupport();
+    expect(support).toMatchObject({ supported: false });
+    expect(support.detail).toMatch(/stock bhyve/);
+    expect(await hv.restoreMemoryMode('template')).toBe('copy');
+    const vm = await hv.boot(spec('tmpl'));
+    const ck = await vm.checkpoint('/vm/ck/t1');
+    await vm.destroy();
+    const clone = await hv.restore(spec('c1'), ck);
+    expect(clone.restoreMemory).toBe('copy');
+    const restoreCall = host.calls.find((c) => c[0] === 'bhyve' && c[1] === '-r');
+    expect(restoreCall).toBeDefined();
+    expect(restoreCall).not.toContain('snapshot.vnode_restore=true');
+    expect(vmmState(host).vms.get('c1')?.memoryBacking).toBe('anonymous');
+    await clone.destroy();
+  });
+
+  it('the model: a stock bhyve silently keeps an unknown -o key and copies memory; the dump needs a VM name', async () => {
+    const stock = createFreeBsdHost();
+    const dump = await stock.run(['bhyve', '-o', 'config.dump=true', '-o', 'snapshot.vnode_restore=true', 'x']);
+    expect(dump.code).toBe(1);
+    expect(dump.stdout).toContain('memory.size=256M\n');
+    expect(dump.stdout).toContain('snapshot.vnode_restore=true\n');
+    expect((await stock.run(['bhyve', '-o', 'config.dump=true', 'x'])).stdout).not.toContain('snapshot.vnode_restore');
+    expect((await stock.run(['bhyve', '-o', 'config.dump=true'])).code).toBe(1);
+    expect((await stock.run(['bhyve', '-o', 'config.dump=true'])).stdout).toBe('');
+    const patched = createFreeBsdHost({ bhyveVnodePatch: true });
+    expect((await patched.run(['bhyve', '-o', 'config.dump=true', 'x'])).stdout).toContain('snapshot.vnode_restore=false\n');
   });
 });

@@ -31,7 +31,7 @@ let system: ModelBhyveSystem;
 
 beforeEach(async () => {
   stateDir = await mkdtemp(join(tmpdir(), 'cpt-bpool-'));
-  host = createFreeBsdHost();
+  host = createFreeBsdHost({ bhyveVnodePatch: true });
   writeFile(host, FW, 'rom');
   writeFile(host, IMG, 'disk');
   writeFile(host, `${stateDir}/${TEMPLATE}/`, '');
@@ -42,7 +42,7 @@ afterEach(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-const hv = () => new BhyveHypervisor(system, { vnodePatches: true, suspendTimeoutMs: 1000 });
+const hv = () => new BhyveHypervisor(system, { suspendTimeoutMs: 1000 });
 
 function config(mode: PoolMode, size: { hot: number; durable: number }): PoolConfig {
   const image = { name: 'debian-256', disk: IMG, bootrom: FW, memoryMiB: 256, vcpus: 1 };

@@ -62,10 +62,10 @@ describe('model bhyve (bhyve(8))', () => {
     expect(vmmState(h).vms.size).toBe(0);
   });
 
-  it('has no -r without BHYVE_SNAPSHOT, and -S with vnode restore is refused', async () => {
+  it('has no -r without BHYVE_SNAPSHOT, and -S with vnode restore is refused by the patched bhyve', async () => {
     const plain = host({ bhyveSnapshot: false });
     expect((await exitOf(plain, ['-r', '/vm/ck/x', ...BASE, 'vm'])).code).toBe(1);
-    const h = host();
+    const h = host({ bhyveVnodePatch: true });
     const r = await exitOf(h, ['-r', '/vm/ck/x', '-S', '-o', 'snapshot.vnode_restore=true', ...BASE, 'vm']);
     expect(r.code).toBe(1); // the checkpoint is missing: bhyve fails before anything else
     writeFile(h, '/vm/ck/x', '');

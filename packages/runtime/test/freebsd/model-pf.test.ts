@@ -50,6 +50,30 @@ describe('model pfctl: loading rules', () => {
     ['a mixed address family', 'pass in quick from 10.0.0.1 to fd00::1', 'rule expands to no valid combination'],
     ['rule text smuggled after a newline', 'pass in quick all\n}; block all {', 'stdin:2: syntax error'],
     ['an overlong label', `pass in all label "${'x'.repeat(64)}"`, 'rule label too long'],
+    // parse.y check_rulestate(): translation before filtering.
+    ['a nat rule after a filter rule', 'pass in quick all\nnat on em0 inet from 10.77.0.0/24 to any -> (em0)', `stdin:2: Rules must be in order: options, ethernet, normalization, queueing, translation, filtering`],
+    ['a nat rule after an anchor call', 'anchor "inner" all\nnat on em0 inet from 10.77.0.0/24 to any -> (em0)', 'stdin:2: Rules must be in order'],
+    // parse.y anchorrule: '_' at the start of any path component is reserved.
+    ['an anchor path with a /_ component', 'anchor "cube/_x" all', "anchor names beginning with '_' are reserved for internal use"],
+    ['an anchor name starting with _', 'anchor "_x" all', "anchor names beginning with '_' are reserved"],
+    // filter_consistent().
+    ['rdr-to without keep state', 'pass in quick on em0 inet proto tcp from any to any port 80 rdr-to 10.77.0.5 port 8080 no state', 'nat-to and rdr-to require keep state'],
+    ['nat-to without keep state', 'pass out quick on em0 inet from 10.77.0.0/24 to any nat-to (em0) no state', 'nat-to and rdr-to require keep state'],
+    ['rdr-to without a direction', 'pass quick on em0 inet proto tcp from any to any port 80 rdr-to 10.77.0.5', 'nat-to and rdr-to require a direction'],
+    ['rdr-to on a block rule', 'block in quick on em0 inet proto tcp from any to any port 80 rdr-to 10.77.0.5', 'only valid with pass and match rules'],
+    ['keep state on a block rule', 'block drop in quick on tap0 all keep state', 'keep state is great, but only for pass rules'],
+    // filter_opt markers and sizes.
+    ['keep state given twice', 'pass in quick all keep state no state', 'modulate or keep cannot be redefined'],
+    ['flags given twice', 'pass in quick proto tcp all flags S/SA flags S/SA', 'flags cannot be redefined'],
+    ['flags outside their mask', 'pass in quick proto tcp all flags S/A', 'flags always false'],
+    ['icmp6-type given twice', 'pass in quick inet6 proto icmp6 all icmp6-type echoreq icmp6-type echorep', 'icmp-type cannot be redefined'],
+    ['six labels', `pass in quick all ${'label "a" '.repeat(6)}`, 'label can only be used 5 times'],
+    ['an overlong tag', `pass in quick all tag ${'t'.repeat(64)}`, 'tag too long, max 63 chars'],
+    // parse.y tabledef / table_opt.
+    ['an overlong table name', `table <${'t'.repeat(32)}> persist`, 'table name too long, max 31 chars'],
+    ['an unknown table option', 'table <t> persistent { 10.0.0.1 }', "invalid table option 'persistent'"],
+    ['a dynamic address in a table', 'table <t> persist { (em0) }', 'dynamic addresses are not permitted inside tables'],
+    ['a table inside a table', 'table <t> persist { <u> }', 'tables cannot contain tables'],
   ])('refuses %s and loads nothing', async (_what, text, message) => {
     const host = createFreeBsdHost();
     const r = await load(host, ANCHOR, text);
@@ -57,6 +81,24 @@ describe('model pfctl: loading rules', () => {
     expect(r.stderr).toContain(message);
     expect(r.stderr).toContain('pf rules not loaded');
     expect(pfKernel(host).rulesets.has(ANCHOR)).toBe(false);
+  });
+
+  it('accepts the same lines in section order: translation before filtering, tables anywhere, five labels', async () => {
+    const host = createFreeBsdHost();
+    const r = await load(
+      host,
+      '',
+      [
+        'table <t> persist { 10.1.0.0/16 }',
+        'nat on em0 inet from 10.77.0.0/24 to any -> (em0)',
+        'table <u> persist {}',
+        'anchor "cube/*" all',
+        `pass in quick all ${'label "a" '.repeat(5)}`,
+        'pass in quick on em0 inet proto tcp from any to any port 80 rdr-to 10.77.0.5 port 8080',
+        'pass out quick on em0 inet from 10.77.0.0/24 to any nat-to (em0)',
+      ].join('\n'),
+    );
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it('enforces the anchors limit on load and on table creation', async () => {

@@ -6,6 +6,7 @@ import { parseKernelOptions, parseKldstat, parsePfLimits, parseSysctl } from '..
 import { parseCpuinfo, parseMeminfo, parseOsRelease } from '../../src/host/linux-facts.ts';
 import { detectPlatform, platformOf } from '../../src/host/platform.ts';
 import { toolVersion } from '../../src/host/tool-versions.ts';
+import { vmmState } from '../freebsd-host/bhyve.ts';
 import { createFreeBsdHost, FreeBsdHost, ToolFailure } from '../freebsd-host/index.ts';
 
 const cpuinfo = (['0:0', '0:1', '0:0', '0:1'] as const)
@@ -89,7 +90,16 @@ describe('gatherHostFacts on FreeBSD (host model)', () => {
       'net.link.bridge.pfil_bridge': '0',
       virtualization: 'vm: none (kern.vm_guest)',
     });
+    // A stock bhyve (the model's default): template restores copy guest memory, and the facts say so.
+    expect(facts.facts['bhyve.restore_memory']).toMatch(/^copy: stock bhyve/);
     expect(facts.tools).toEqual({ node: process.version, bhyve: 'base system 15.0-RELEASE-p1', sockperf: 'not installed' });
+  });
+
+  it('records vnode restore when the host bhyve carries the patch', async () => {
+    const host = freebsdHost();
+    vmmState(host).vnodePatch = true;
+    const facts = await gatherHostFacts(host, { platform: 'freebsd' });
+    expect(facts.facts['bhyve.restore_memory']).toMatch(/^vnode: patched bhyve/);
   });
 
   it('records pf limits as unavailable when pfctl fails (pf not loaded), instead of failing', async () => {

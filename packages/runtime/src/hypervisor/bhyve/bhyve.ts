@@ -23,10 +23,12 @@ import {
 } from '../hypervisor.ts';
 import { bootArgv, consoleDevices, destroyArgv, deviceLayout, restoreArgv, suspendArgv } from './argv.ts';
 import type { BhyveSystem, Monitor } from './system.ts';
+import { type VnodeRestoreSupport, probeVnodeRestore } from './vnode-restore.ts';
+
+/** How a restore set up guest memory: mapped over the checkpoint (patched bhyve) or copied into anonymous memory. */
+export type RestoreMemoryMode = 'vnode' | 'copy';
 
 export interface BhyveOptions {
-  /** The kernel and bhyve carry the vnode-restore patches (`patches/`): template memory restores share pages. */
-  vnodePatches?: boolean;
   /** How long a starting bhyve may take to create its VM. Default 5 s. */
   startTimeoutMs?: number;
   /** How long a suspending bhyve may take to write its checkpoint and exit. Default 60 s. */
@@ -55,6 +57,7 @@ export class BhyveHypervisor implements Hypervisor {
   readonly restoreNeedsSameDevices = true;
   private nextConsole: number;
   private cachedVersion?: string;
+  private vnodeSupport?: Promise<VnodeRestoreSupport>;
 
   constructor(
     private readonly system: BhyveSystem,
@@ -69,6 +72,20 @@ export class BhyveHypervisor implements Hypervisor {
     return this.cachedVersion;
   }
 
+  /**
+   * Whether this host's bhyve has the vnode-restore patch, probed once (vnode-restore.ts). Template restores use
+   * `-o snapshot.vnode_restore=true` only when it does; a stock bhyve would ignore the key and copy anyway.
+   */
+  vnodeRestoreSupport(): Promise<VnodeRestoreSupport> {
+    this.vnodeSupport ??= probeVnodeRestore(this.system.runner);
+    return this.vnodeSupport;
+  }
+
+  /** What a restore of `memory` does on this host: what rigs record next to their figures. */
+  async restoreMemoryMode(memory: VmSpec['memory']): Promise<RestoreMemoryMode> {
+    return memory === 'template' && (await this.vnodeRestoreSupport()).supported ? 'vnode' : 'copy';
+  }
+
   async preflight(): Promise<string[]> {
     const reasons: string[] = [];
     const r = this.system.runner;
@@ -78,7 +95,9 @@ export class BhyveHypervisor implements Hypervisor {
     if ((await r.run(['kldstat', '-q', '-m', 'nmdm'])).code !== 0) reasons.push('nmdm(4) is not loaded (VM consoles): kldload nmdm');
     const conf = await r.run(['sysctl', '-n', 'kern.conftxt']);
     if (conf.code !== 0 || !/options\s+BHYVE_SNAPSHOT\b/.test(conf.stdout)) {
-      reasons.push('the kernel lacks `options BHYVE_SNAPSHOT` (GENERIC does): checkpoints and restores (durable and two-tier pools) need a kernel and a bhyve built with it');
+      reasons.push(
+        'the kernel lacks `options BHYVE_SNAPSHOT` (GENERIC does not have it): checkpoints and restores (durable and two-tier pools) need a kernel built with it and a bhyve/bhyvectl built WITH_BHYVE_SNAPSHOT',
+      );
     }
     return reasons;
   }
@@ -138,7 +157,7 @@ export class BhyveHypervisor implements Hypervisor {
     return this.start(spec, bootArgv(spec, unit), unit);
   }
 
-  async restore(spec: VmSpec, checkpoint: Checkpoint): Promise<Vm> {
+  async restore(spec: VmSpec, checkpoint: Checkpoint): Promise<BhyveVm> {
     this.checkSpec(spec);
     if (checkpoint.hypervisor !== 'bhyve') throw new HypervisorError(`checkpoint ${checkpoint.path} was written by ${checkpoint.hypervisor}, not bhyve`);
     const version = await this.version();
@@ -146,9 +165,6 @@ export class BhyveHypervisor implements Hypervisor {
       throw new HypervisorError(`checkpoint ${checkpoint.path} was written by ${checkpoint.hypervisorVersion}, this host runs ${version}: the format is not stable across versions`);
     }
     if (checkpoint.memory !== spec.memory) throw new HypervisorError(`checkpoint ${checkpoint.path} has ${checkpoint.memory} memory, the VM asks for ${spec.memory}`);
-    if (spec.memory === 'template' && !this.options.vnodePatches) {
-      throw new HypervisorError('template memory needs the vnode-restore patches (patches/): without them every restore copies guest memory');
-    }
     for (const f of [checkpoint.path, `${checkpoint.path}.kern`, `${checkpoint.path}.meta`]) {
       if ((await this.system.fileSize(f)) === undefined) throw new HypervisorError(`checkpoint file ${f} is missing`);
     }
@@ -160,7 +176,10 @@ export class BhyveHypervisor implements Hypervisor {
     if (JSON.stringify(sidecar.layout) !== JSON.stringify(wanted)) {
       throw new HypervisorError(`checkpoint ${checkpoint.path} was taken with devices ${sidecar.layout.join(' ')}; the VM asks for ${wanted.join(' ')}`);
     }
-    return this.start(spec, restoreArgv(spec, unit, checkpoint.path, spec.memory === 'template'), unit);
+    const mode = await this.restoreMemoryMode(spec.memory);
+    const vm = await this.start(spec, restoreArgv(spec, unit, checkpoint.path, mode === 'vnode'), unit);
+    vm.restoreMemory = mode;
+    return vm;
   }
 
   async writeSidecar(vm: BhyveVm, path: string): Promise<void> {
@@ -313,6 +332,8 @@ function parseSidecar(text: string | undefined): Sidecar | undefined {
 export class BhyveVm implements Vm {
   private paused = false;
   private gone = false;
+  /** Set on a restored VM: whether its guest memory maps the checkpoint or was copied (see restoreMemoryMode). */
+  restoreMemory?: RestoreMemoryMode;
 
   constructor(
     private readonly hv: BhyveHypervisor,
