@@ -37,7 +37,8 @@ export async function run(ctx: RigContext): Promise<void> {
   const settleS = ctx.param('settleSeconds', ctx.quick ? 2 : 3);
   // Leave this much of MemAvailable untouched: the host is shared and must stay usable.
   const reserveMiB = ctx.param('reserveMiB', 6144);
-  const budget: Budget = { started: performance.now(), seconds: ctx.param('timeBudgetSeconds', ctx.quick ? 150 : 1500), reserveMiB };
+  // Full mode: room for five rounds up to N = 400 on a 2-core TCG host (about 3 min a round there, most of it restoring).
+  const budget: Budget = { started: performance.now(), seconds: ctx.param('timeBudgetSeconds', ctx.quick ? 150 : 2400), reserveMiB };
   // Each N is restored, measured and released this many times; every round is one sample of each per-VM series.
   const rounds = ctx.param('rounds', ctx.samples);
   const levels = ctx.param('levels', ctx.quick ? [8] : DENSITY_N.map(Number));
