@@ -324,7 +324,7 @@ export const registry: ClaimsRegistryInput = {
           label: 'Guest pages of its own',
           rig: 'density',
           cells: densityPart('vm-guest-dirtied'),
-          note: 'With a template: pages the guest wrote since its restore, copied out of the shared file. Without: the guest\'s whole private copy.',
+          note: 'With a template: pages the guest wrote since its restore, copied out of the shared file. Without: the pages of its private copy the restore populated.',
         },
         {
           id: 'template-share',

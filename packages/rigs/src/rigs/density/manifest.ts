@@ -67,7 +67,7 @@ export const densityManifest = defineManifest({
         'template: the mapping of the template memory file (found by the file\'s inode and the guest\'s size; ' +
         'mapped private, share=off), whose anonymous pages are the pages copied on write since the restore; none: ' +
         'QEMU\'s anonymous guest RAM (the one anonymous mapping of exactly the guest\'s size marked not-copied-on-fork, ' +
-        'VmFlags "dc"), all of it the VM\'s own copy.',
+        'VmFlags "dc"): every resident page of it is the VM\'s own (the restore leaves the pages the checkpoint holds as zero unpopulated).',
     ),
     breakdownMetric(
       'vm-template-share',

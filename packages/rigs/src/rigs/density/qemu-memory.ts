@@ -3,8 +3,8 @@
  * Every mapping's PSS lands in exactly one part, so the parts other than page tables add up to the process's PSS:
  *
  *   guest-dirtied   the guest-RAM mapping's anonymous pages: with a template, the pages copied on write since the
- *                   restore (the mapping is the template memory file mapped private); without one, the guest's whole
- *                   private copy (QEMU's anonymous guest RAM)
+ *                   restore (the mapping is the template memory file mapped private); without one, the resident pages
+ *                   of the guest's private copy (QEMU's anonymous guest RAM)
  *   template-share  the rest of the guest-RAM mapping's PSS: this VM's share of the template file's pages it maps
  *   tcg-cache       anonymous executable mappings: TCG's translation cache (code_gen_buffer, tb-size bytes, made
  *                   read-write-execute; QEMU makes no other anonymous executable mapping)
