@@ -60,8 +60,19 @@ describe('the real registry', () => {
     const result = checkRegistry(registry, manifests, refs.references.map((r) => r.reference));
     expect(result.problems).toEqual([]);
     const ids = result.registry!.sections.map((s) => s.id);
-    expect(ids).toEqual(['host', 'targets', 'cold-start', 'density', 'network', 'lifecycle', 'e2b', 'kernel-patches', 'floors']);
+    expect(ids).toEqual(['host', 'targets', 'cold-start', 'density', 'density-breakdown', 'network', 'lifecycle', 'e2b', 'kernel-patches', 'floors']);
     expect(result.registry!.notOnThisPage.length).toBeGreaterThan(0);
+  });
+
+  it('shows every part of the density rig\'s per-VM breakdown, shared and private, and its host Δ/PSS check', () => {
+    const density = manifests.find((m) => m.id === 'density')!;
+    const parts = density.metrics.map((m) => m.name).filter((n) => n.startsWith('vm-'));
+    expect(parts.length).toBeGreaterThanOrEqual(6);
+    const rows = registry.sections.find((s) => s.id === 'density-breakdown')!.rows;
+    const bound = rows.flatMap((r) => Object.values(r.cells)).map((c) => (c.kind === 'measured' ? `${c.metric} ${c.labels?.sharing}` : c.kind));
+    expect(bound.sort()).toEqual(parts.flatMap((p) => [`${p} none`, `${p} template`]).sort());
+    const agreement = registry.sections.find((s) => s.id === 'density')!.rows.find((r) => r.id === 'agreement')!;
+    expect(Object.values(agreement.cells)).toEqual([{ kind: 'check', rig: 'density', check: density.checks[0] }]);
   });
 
   it('has no figure typed into the page sources', () => {

@@ -15,8 +15,9 @@ describe('pool rig manifests match the metric contract', () => {
     expect(coldStartManifest.metrics.map((x) => x.name)).toEqual(['ready-latency', 'floor-sigcont-probe', 'floor-restore-probe']);
   });
 
-  it('density: host-delta and per-vm in MiB by n and sharing; the controller by n and loader', () => {
-    for (const name of ['host-delta', 'per-vm', 'pss-per-vm']) {
+  it('density: host-delta, per-vm and the per-VM parts in MiB by n and sharing; the controller by n and loader', () => {
+    const parts = ['vm-guest-dirtied', 'vm-template-share', 'vm-tcg-cache', 'vm-heap', 'vm-other', 'vm-page-tables'];
+    for (const name of ['host-delta', 'per-vm', 'pss-per-vm', ...parts]) {
       const m = densityManifest.metrics.find((x) => x.name === name)!;
       expect(m.unit).toBe('MiB');
       expect(m.labels).toEqual({ n: ['8', '50', '200', '400', '1000'], sharing: ['template', 'none'] });

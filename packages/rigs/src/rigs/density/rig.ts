@@ -4,6 +4,7 @@
  * process of its own. N grows while the host's memory (with a reserve) and the time budget allow. See manifest.ts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { computeStat } from '@coppice/results-schema';
 import type { Checkpoint, Vm } from '@coppice/runtime/hypervisor/hypervisor.ts';
 import { Pool } from '@coppice/runtime/pool/index.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
@@ -12,7 +13,9 @@ import { bundleController, ControllerProcess, type ControllerLoader } from './co
 import { fileBacking, fileResidentBytes, memAvailableBytes, meminfo, MEMINFO_FIELDS, settledMeminfo, processesMemory, processMemory, type Meminfo, type ProcessMemory } from './kernel-memory.ts';
 import type { ControllerArgs } from './pool-controller.ts';
 import { stopReason, type LevelCost } from './limits.ts';
-import { DENSITY_N } from './manifest.ts';
+import { AGREEMENT_CHECK, DENSITY_N } from './manifest.ts';
+import { hostDeltaAgreesWithPss } from './agreement.ts';
+import { QEMU_MEMORY_PARTS, qemusMemory, templateGuestRam, type GuestRam, type QemuMemory } from './qemu-memory.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
   return poolRigPreflight(ctx);
@@ -34,7 +37,10 @@ export async function run(ctx: RigContext): Promise<void> {
   const settleS = ctx.param('settleSeconds', ctx.quick ? 2 : 3);
   // Leave this much of MemAvailable untouched: the host is shared and must stay usable.
   const reserveMiB = ctx.param('reserveMiB', 6144);
-  const budget: Budget = { started: performance.now(), seconds: ctx.param('timeBudgetSeconds', ctx.quick ? 150 : 540), reserveMiB };
+  // Full mode: room for five rounds up to N = 400 on a 2-core TCG host (about 3 min a round there, most of it restoring).
+  const budget: Budget = { started: performance.now(), seconds: ctx.param('timeBudgetSeconds', ctx.quick ? 150 : 2400), reserveMiB };
+  // Each N is restored, measured and released this many times; every round is one sample of each per-VM series.
+  const rounds = ctx.param('rounds', ctx.samples);
   const levels = ctx.param('levels', ctx.quick ? [8] : DENSITY_N.map(Number));
   const controllerN = ctx.param('tsxControllerMeasuredAtN', ctx.quick ? 8 : 50);
   ctx.param('vmState', 'stopped: each VM restored, its readiness probe answered on the serial console, then SIGSTOPped (the shape of a prewarm pool\'s hot entry)');
@@ -58,13 +64,17 @@ export async function run(ctx: RigContext): Promise<void> {
   const backing = await fileBacking(shared.memoryFile);
   ctx.param('templateMemoryFile', { backing, bytes: memoryMiB * MiB, residentBytesBeforeFirstLevel: await fileResidentBytes(ctx.runner, shared.memoryFile) });
 
-  const findings: Findings = { limits: {}, largestN: {}, restoreSecondsPerVm: {}, pssPerVmMiBByKind: {}, meminfoFallMiB: {} };
+  const findings: Findings = { limits: {}, largestN: {}, restoreSecondsPerVm: {}, pssPerVmMiBByKind: {}, meminfoFallMiB: {}, tcgCacheMappedMiB: {} };
+  const { accel } = await q.hv.accelerator();
+  const tbSizeBytes = accel.kind === 'tcg' ? accel.tbSizeMiB * MiB : undefined;
+  const templateRam = await templateGuestRam(shared.memoryFile, memoryMiB * MiB);
+  const privateRam: GuestRam = { kind: 'anonymous', bytes: memoryMiB * MiB };
 
   // Naive first: it needs the most memory per VM and is the baseline the shared figures are judged against.
   const naive = await naiveCheckpoint(ctx, q, memoryMiB);
-  await ladder(ctx, 'none', ctx.quick ? [8] : [8, 50], budget, findings, async (n) => measureNaive(ctx, q, memoryMiB, naive, n, settleS));
-
-  const { accel } = await q.hv.accelerator();
+  await ladder(ctx, 'none', ctx.quick ? [8] : [8, 50], rounds, budget, findings, async (n, round) =>
+    measureNaive(ctx, q, memoryMiB, naive, n, round, settleS, (pids) => qemusMemory(pids, privateRam, tbSizeBytes)),
+  );
   const args: ControllerArgs = {
     template: TEMPLATE,
     guestDir: q.guestDir,
@@ -89,11 +99,12 @@ export async function run(ctx: RigContext): Promise<void> {
     await ctl.drain();
   });
 
-  // Template sharing: the bundled controller holds the VMs; each N from an empty pool.
+  // Template sharing: the bundled controller holds the VMs; each round of each N from an empty pool.
   await withController(ctx, 'bundled', args, bundle, async (ctl) => {
     breakdown['bundled-0'] = await recordController(ctx, ctl, 0, []);
-    await ladder(ctx, 'template', levels, budget, findings, async (n) => {
-      const r = await measureTemplate(ctx, ctl, shared.memoryFile!, backing, n, settleS);
+    await ladder(ctx, 'template', levels, rounds, budget, findings, async (n, round) => {
+      const r = await measureTemplate(ctx, ctl, shared.memoryFile!, backing, n, round, settleS, (pids) => qemusMemory(pids, templateRam, tbSizeBytes));
+      // The controller's figures of the last round are the ones kept in run.params (its series get every round).
       breakdown[`bundled-${n}`] = await recordController(ctx, ctl, n, r.pids);
       await ctl.drain();
       return r;
@@ -104,14 +115,16 @@ export async function run(ctx: RigContext): Promise<void> {
   ctx.param('controllerMemoryBreakdown', breakdown);
 }
 
-/** What the ladders found, stored in run.params under these names. */
+/** What the ladders found, stored in run.params under these names; per level, one entry per round. */
 interface Findings {
   /** Per sharing: why N stopped growing. */
   limits: Record<string, string>;
   largestN: Record<string, number>;
-  restoreSecondsPerVm: Record<string, number>;
-  pssPerVmMiBByKind: Record<string, Record<string, number>>;
-  meminfoFallMiB: Record<string, Record<string, number>>;
+  restoreSecondsPerVm: Record<string, number[]>;
+  pssPerVmMiBByKind: Record<string, Record<string, number>[]>;
+  meminfoFallMiB: Record<string, Record<string, number>[]>;
+  /** The summed size of the mappings taken for TCG's translation cache in one VM (to compare with tb-size). */
+  tcgCacheMappedMiB: Record<string, number[]>;
 }
 
 interface LevelResult {
@@ -119,22 +132,39 @@ interface LevelResult {
   /** before − after of each /proc/meminfo field (what fell; negative: grew), MiB. */
   fallMiB: Record<string, number>;
   pss: ProcessMemory;
+  /** The N QEMU processes' memory by part, summed. */
+  parts: QemuMemory;
   secondsPerVm: number;
   pids: number[];
 }
 
-/** Runs `measure` for each N in turn while the memory reserve and the time budget allow; records why it stopped. */
+/** The per-VM breakdown series, each from one part of QemuMemory (see qemu-memory.ts and the manifest). */
+const BREAKDOWN_SERIES: Record<string, (typeof QEMU_MEMORY_PARTS)[number]> = {
+  'vm-guest-dirtied': 'guestDirtiedBytes',
+  'vm-template-share': 'templateShareBytes',
+  'vm-tcg-cache': 'tcgCacheBytes',
+  'vm-heap': 'heapBytes',
+  'vm-other': 'otherBytes',
+  'vm-page-tables': 'pageTablesBytes',
+};
+
+/**
+ * Runs each N in turn, `rounds` times (each round restores N VMs, measures them and releases them all), while the
+ * memory reserve and the time budget allow; records every round as a sample, checks that the per-VM host delta and
+ * PSS agree over the rounds, and records why N stopped growing.
+ */
 async function ladder(
   ctx: RigContext,
   sharing: 'template' | 'none',
   levels: number[],
+  rounds: number,
   budget: Budget,
   f: Findings,
-  measure: (n: number) => Promise<LevelResult>,
+  measure: (n: number, round: number) => Promise<LevelResult>,
 ): Promise<void> {
   let last: LevelCost | undefined;
   for (const n of levels) {
-    const reason = stopReason(n, last, sharing === 'none' ? 320 : 64, {
+    const reason = stopReason(n, rounds, last, sharing === 'none' ? 320 : 64, {
       availableMiB: (await memAvailableBytes()) / MiB,
       reserveMiB: budget.reserveMiB,
       elapsedS: (performance.now() - budget.started) / 1000,
@@ -144,19 +174,46 @@ async function ladder(
       f.limits[sharing] = reason;
       return;
     }
-    ctx.signal.throwIfAborted();
-    const r = await measure(n);
-    const perVmMiB = r.deltaMiB / n;
-    last = { perVmMiB: Math.max(perVmMiB, r.pss.pssBytes / MiB / n), secondsPerVm: r.secondsPerVm };
-    f.largestN[sharing] = n;
+    const key = `${sharing}-${n}`;
     const labels = { n: String(n), sharing };
-    ctx.series('host-delta', labels).add(r.deltaMiB);
-    ctx.series('per-vm', labels).add(perVmMiB);
-    ctx.series('pss-per-vm', labels).add(r.pss.pssBytes / MiB / n);
-    f.restoreSecondsPerVm[`${sharing}-${n}`] = +r.secondsPerVm.toFixed(3);
-    f.meminfoFallMiB[`${sharing}-${n}`] = r.fallMiB;
-    f.pssPerVmMiBByKind[`${sharing}-${n}`] = { anon: mib(r.pss.pssAnonBytes / n), shmem: mib(r.pss.pssShmemBytes / n), file: mib(r.pss.pssFileBytes / n) };
-    ctx.log(`${sharing} n=${n}: host delta ${r.deltaMiB.toFixed(0)} MiB, ${perVmMiB.toFixed(1)} MiB per VM, PSS ${(r.pss.pssBytes / MiB / n).toFixed(1)} MiB per VM, ${r.secondsPerVm.toFixed(2)} s per VM`);
+    const perVm: number[] = [];
+    const pssPerVm: number[] = [];
+    const restoreS: number[] = [];
+    const overheadS: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      ctx.signal.throwIfAborted();
+      const t0 = performance.now();
+      const r = await measure(n, round);
+      const pssMiB = r.pss.pssBytes / MiB / n;
+      perVm.push(r.deltaMiB / n);
+      pssPerVm.push(pssMiB);
+      restoreS.push(r.secondsPerVm);
+      overheadS.push(Math.max(0, (performance.now() - t0) / 1000 - r.secondsPerVm * n));
+      ctx.series('host-delta', labels).add(r.deltaMiB);
+      ctx.series('per-vm', labels).add(r.deltaMiB / n);
+      ctx.series('pss-per-vm', labels).add(pssMiB);
+      for (const [metric, part] of Object.entries(BREAKDOWN_SERIES)) ctx.series(metric, labels).add(r.parts[part] / MiB / n);
+      (f.restoreSecondsPerVm[key] ??= []).push(+r.secondsPerVm.toFixed(3));
+      (f.meminfoFallMiB[key] ??= []).push(r.fallMiB);
+      (f.pssPerVmMiBByKind[key] ??= []).push({ anon: mib(r.pss.pssAnonBytes / n), shmem: mib(r.pss.pssShmemBytes / n), file: mib(r.pss.pssFileBytes / n) });
+      (f.tcgCacheMappedMiB[key] ??= []).push(mib(r.parts.tcgMappedBytes));
+      const part = (name: keyof QemuMemory) => (r.parts[name] / MiB / n).toFixed(1);
+      ctx.log(
+        `${sharing} n=${n} round ${round}/${rounds}: host delta ${r.deltaMiB.toFixed(0)} MiB, ${(r.deltaMiB / n).toFixed(1)} MiB per VM, ` +
+          `PSS ${pssMiB.toFixed(1)} MiB per VM (guest dirtied ${part('guestDirtiedBytes')}, template share ${part('templateShareBytes')}, ` +
+          `TCG cache ${part('tcgCacheBytes')}, heap ${part('heapBytes')}, other ${part('otherBytes')}; page tables ${part('pageTablesBytes')}), ` +
+          `${r.secondsPerVm.toFixed(2)} s per VM`,
+      );
+    }
+    const agreement = hostDeltaAgreesWithPss(`${sharing} n=${n}`, perVm, pssPerVm);
+    ctx.check(AGREEMENT_CHECK, agreement.ok, agreement.detail);
+    ctx.log(`${agreement.ok ? 'check passed' : 'CHECK FAILED'} (${AGREEMENT_CHECK}): ${agreement.detail}`);
+    f.largestN[sharing] = n;
+    last = {
+      perVmMiB: Math.max(computeStat(perVm, 'median'), computeStat(pssPerVm, 'median')),
+      secondsPerVm: computeStat(restoreS, 'mean'),
+      roundOverheadS: computeStat(overheadS, 'mean'),
+    };
   }
   f.limits[sharing] = `all levels run (${levels.join(', ')})`;
 }
@@ -167,22 +224,26 @@ async function measureTemplate(
   memoryFile: string,
   backing: 'tmpfs' | 'page-cache',
   n: number,
+  round: number,
   settleS: number,
+  partsOf: (pids: number[]) => Promise<QemuMemory>,
 ): Promise<LevelResult> {
-  const before = await settledBaseline(ctx, `template n=${n}`);
+  const level = `template n=${n} round ${round}`;
+  const before = await settledBaseline(ctx, level);
   const residentBefore = await fileResidentBytes(ctx.runner, memoryFile);
-  const { ms, pids } = await warm(ctx, ctl, n, `density template n=${n}`);
+  const { ms, pids } = await warm(ctx, ctl, n, `density ${level}`);
   if (pids.length !== n) throw new Error(`the controller holds ${pids.length} VMs, asked for ${n}`);
   await sleep(settleS * 1000);
   const after = await meminfo();
   const residentAfter = await fileResidentBytes(ctx.runner, memoryFile);
   const pss = await processesMemory(pids);
+  const parts = await partsOf(pids);
   // Page cache counts as available memory: pages of a disk-backed template the VMs brought in are a cost
   // MemAvailable does not show. On tmpfs they are shmem, already outside MemAvailable.
   const cacheGrowth = backing === 'page-cache' ? Math.max(0, residentAfter - residentBefore) : 0;
   ctx.series('template-resident', { n: String(n) }).add(residentAfter / MiB);
-  ctx.log(`template n=${n}: MemAvailable fell ${mib(before.MemAvailable - after.MemAvailable)} MiB; template file resident ${mib(residentBefore)} → ${mib(residentAfter)} MiB (${backing})`);
-  return { deltaMiB: (before.MemAvailable - after.MemAvailable + cacheGrowth) / MiB, fallMiB: fall(before, after), pss, secondsPerVm: ms / 1000 / n, pids };
+  ctx.log(`${level}: MemAvailable fell ${mib(before.MemAvailable - after.MemAvailable)} MiB; template file resident ${mib(residentBefore)} → ${mib(residentAfter)} MiB (${backing})`);
+  return { deltaMiB: (before.MemAvailable - after.MemAvailable + cacheGrowth) / MiB, fallMiB: fall(before, after), pss, parts, secondsPerVm: ms / 1000 / n, pids };
 }
 
 /** The level's starting point: meminfo once the memory of whatever was destroyed before has come back. */
@@ -282,13 +343,23 @@ function spec(q: QemuRigSetup, memoryMiB: number, name: string, memory: 'templat
 }
 
 /** N VMs with private RAM restored by this process, each probed and SIGSTOPped like a hot entry. */
-async function measureNaive(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, cp: Checkpoint, n: number, settleS: number): Promise<LevelResult> {
+async function measureNaive(
+  ctx: RigContext,
+  q: QemuRigSetup,
+  memoryMiB: number,
+  cp: Checkpoint,
+  n: number,
+  round: number,
+  settleS: number,
+  partsOf: (pids: number[]) => Promise<QemuMemory>,
+): Promise<LevelResult> {
   const vms: Vm[] = [];
   const destroyAll = async () => {
     for (const vm of vms.splice(0)) await vm.destroy();
   };
   ctx.defer(destroyAll);
-  const before = await settledBaseline(ctx, `none n=${n}`);
+  const level = `none n=${n} round ${round}`;
+  const before = await settledBaseline(ctx, level);
   const t0 = performance.now();
   try {
     // Two restores at a time, as the template side's pool refills (refillConcurrency 2).
@@ -305,7 +376,7 @@ async function measureNaive(ctx: RigContext, q: QemuRigSetup, memoryMiB: number,
           next = n; // the other worker stops too
           throw e;
         }
-        ctx.progress(`density none n=${n}`, vms.length, n);
+        ctx.progress(`density ${level}`, vms.length, n);
       }
     };
     // Both workers end before the VMs are destroyed, also when one fails.
@@ -314,8 +385,10 @@ async function measureNaive(ctx: RigContext, q: QemuRigSetup, memoryMiB: number,
     const secondsPerVm = (performance.now() - t0) / 1000 / n;
     await sleep(settleS * 1000);
     const after = await meminfo();
-    const pss = await processesMemory(vms.map((v) => v.pid));
-    return { deltaMiB: (before.MemAvailable - after.MemAvailable) / MiB, fallMiB: fall(before, after), pss, secondsPerVm, pids: vms.map((v) => v.pid) };
+    const pids = vms.map((v) => v.pid);
+    const pss = await processesMemory(pids);
+    const parts = await partsOf(pids);
+    return { deltaMiB: (before.MemAvailable - after.MemAvailable) / MiB, fallMiB: fall(before, after), pss, parts, secondsPerVm, pids };
   } finally {
     await destroyAll();
   }
