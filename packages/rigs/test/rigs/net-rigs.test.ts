@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseCidr } from '@coppice/runtime/net/validate.ts';
-import { networkManifests } from '../../src/rigs/network.ts';
+import { filler } from '../../src/lib/net/policy-filler.ts';
 import { parseIperfIntervals } from '../../src/rigs/net-throughput/rig.ts';
-import { filler } from '../../src/rigs/net-rr/rig.ts';
+import { networkManifests } from '../../src/rigs/network.ts';
 
 describe('network rigs', () => {
   it('manifests follow the naming contract', () => {
