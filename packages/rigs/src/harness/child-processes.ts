@@ -17,32 +17,39 @@ import { shellQuote } from './shell-quote.ts';
 
 export type HelperOptions = Pick<SpawnOptions, 'stdio' | 'env' | 'cwd'>;
 
+/** Starts argv (each word as is) as a process of its own; its pid is the program's once it runs. */
+export function startProcess(argv: readonly string[], options: HelperOptions = {}): ChildProcess {
+  if (argv.length === 0 || !argv[0]) throw new Error('spawn: empty argv');
+  const started = $({
+    shell: '/bin/sh',
+    prefix: 'exec ',
+    postfix: '',
+    quote: shellQuote,
+    nothrow: true,
+    quiet: true,
+    verbose: false,
+    stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'],
+    env: options.env ? { ...process.env, ...options.env } : process.env,
+    ...(options.cwd !== undefined ? { cwd: String(options.cwd) } : {}),
+  })`${argv}`;
+  const child = started.child;
+  if (child === undefined) throw new Error(`spawn: ${argv.join(' ')} did not start`);
+  // A spawn error is also delivered to the caller's own listeners; without one it must not crash us.
+  child.on('error', () => {});
+  return child;
+}
+
+/** The helpers of one rig run, tracked by pid. */
 export class ChildProcesses {
   private readonly live = new Map<number, string>();
 
   spawn(argv: readonly string[], options: HelperOptions = {}): ChildProcess {
-    if (argv.length === 0 || !argv[0]) throw new Error('spawn: empty argv');
-    const helper = $({
-      shell: '/bin/sh',
-      prefix: 'exec ',
-      postfix: '',
-      quote: shellQuote,
-      nothrow: true,
-      quiet: true,
-      verbose: false,
-      stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'],
-      env: options.env ? { ...process.env, ...options.env } : process.env,
-      ...(options.cwd !== undefined ? { cwd: String(options.cwd) } : {}),
-    })`${argv}`;
-    const child = helper.child;
-    if (child === undefined) throw new Error(`spawn: ${argv.join(' ')} did not start`);
+    const child = startProcess(argv, options);
     if (child.pid !== undefined) {
       const pid = child.pid;
       this.live.set(pid, argv.join(' '));
       child.once('exit', () => this.live.delete(pid));
     }
-    // A spawn error is also delivered to the rig's own listeners; without one it must not crash us.
-    child.on('error', () => {});
     return child;
   }
 
