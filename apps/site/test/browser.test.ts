@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { manifests } from '@coppice/rigs/manifests';
 import { registry } from '../src/claims/registry.ts';
 import { launchChromium } from './support/chromium.ts';
+import { startLighthouse } from './support/lighthouse.ts';
 import { serveStatic, type StaticServer } from './support/static-server.ts';
 
 const site = inject('fixtureSite');
@@ -220,4 +221,22 @@ describe('the built site in chromium', () => {
     expect(await page.isVisible('[data-result-path]')).toBe(true);
     await context.close();
   });
+
+  it('scores 100 for accessibility and best practices in Lighthouse on a page of each kind that draws something', async () => {
+    // A claims page with dashes, failing checks, citations and charts; a compare page; a result page with its
+    // distribution charts; a rig page. The other pages are prose in the same layout.
+    const resultPage = views.get('/')!.measures[0]!.href.replace(/#.*$/, '');
+    const rigPage = `${server.url}/rigs/${[...chartRigs].find((r) => knownRigs.has(r))}/`;
+    const pages = [server.url + '/hosts/synthetic-b/', server.url + '/compare/synthetic-a--synthetic-b/', resultPage, rigPage];
+    const lighthouse = await startLighthouse();
+    try {
+      for (const url of pages) {
+        const audit = await lighthouse.audit(url);
+        // The failures are in the comparison so a regression names the audit and the elements it flagged.
+        expect(audit).toEqual({ url, scores: { accessibility: 100, 'best-practices': 100 }, failures: [] });
+      }
+    } finally {
+      await lighthouse.close();
+    }
+  }, 300_000);
 });
