@@ -176,6 +176,17 @@ export interface Hypervisor {
   listRunning?(runRoot: string): Promise<RunningVm[]>;
   /** Kills a VM `listRunning` found (only if its pid still is that process) and removes its run directory. */
   stopRunning?(vm: RunningVm): Promise<void>;
+  /** The checkpoint files this backend writes: clone, remove, list and revive them. */
+  readonly checkpoints: CheckpointStore;
+}
+
+/**
+ * Managing checkpoint files once a VM wrote them (running VMs is the Hypervisor's job): a pool clones the template's
+ * checkpoint for its durable entries, checks and revives recorded ones after a crash or reboot, and removes those
+ * nothing references. Each backend implements it for the files it writes.
+ */
+export interface CheckpointStore {
+  readonly kind: HypervisorKind;
   /** Removes a checkpoint's files (not a shared memory file still used by other checkpoints: caller decides). */
   removeCheckpoint(checkpoint: Checkpoint): Promise<void>;
   /**

@@ -1,7 +1,7 @@
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Checkpoint, Hypervisor, Vm, VmNetwork, VmSpec } from '../hypervisor/hypervisor.ts';
+import type { Checkpoint, CheckpointStore, Hypervisor, Vm, VmNetwork, VmSpec } from '../hypervisor/hypervisor.ts';
 import { acquireLock } from '../net/lock.ts';
 import { BackgroundWork } from '../shared/background-work.ts';
 import { tiersOf, validatePoolConfig, type PoolConfig, type PoolMode } from './config.ts';
@@ -52,6 +52,7 @@ export class Pool {
   readonly config: PoolConfig;
   lastReconcile?: ReconcileReport;
   private readonly hv: Hypervisor;
+  private readonly checkpoints: CheckpointStore;
   private readonly net: EntryNetwork;
   private readonly file: PoolStateFile;
   private readonly vms = new Map<string, Vm>();
@@ -69,6 +70,7 @@ export class Pool {
   ) {
     this.config = opts.config;
     this.hv = opts.hypervisor;
+    this.checkpoints = opts.hypervisor.checkpoints;
     this.net = opts.network ?? new NoNetwork();
     this.file = new PoolStateFile(opts.config.stateDir, opts.config.template);
     this.work = new BackgroundWork(opts.onBackgroundError);
@@ -218,8 +220,8 @@ export class Pool {
 
   /** An entry's own checkpoint, cloned by the hypervisor from the template's (memory shared, device state copied). */
   private async copyCheckpoint(base: Checkpoint, id: string): Promise<Checkpoint> {
-    if (!this.hv.cloneCheckpoint) throw new Error(`the ${this.hv.kind} backend cannot clone checkpoints: it serves no durable tier`);
-    return this.hv.cloneCheckpoint(base, join(this.dir, `${id}.state`));
+    if (!this.checkpoints.cloneCheckpoint) throw new Error(`the ${this.checkpoints.kind} backend cannot clone checkpoints: it serves no durable tier`);
+    return this.checkpoints.cloneCheckpoint(base, join(this.dir, `${id}.state`));
   }
 
   private async fillHot(base: Checkpoint): Promise<void> {
@@ -240,10 +242,10 @@ export class Pool {
     } catch (e) {
       await vm?.destroy();
       if (net) await this.net.release(net.id).catch(() => undefined);
-      if (cold?.checkpoint) await this.hv.removeCheckpoint(cold.checkpoint);
+      if (cold?.checkpoint) await this.checkpoints.removeCheckpoint(cold.checkpoint);
       throw e;
     }
-    if (cold?.checkpoint) await this.hv.removeCheckpoint(cold.checkpoint);
+    if (cold?.checkpoint) await this.checkpoints.removeCheckpoint(cold.checkpoint);
     this.vms.set(id, vm);
     this.entries.push({ id, tier: 'hot', status: 'idle', vm: vm.record(), net, createdAt: new Date().toISOString() });
     await this.save();
@@ -323,7 +325,7 @@ export class Pool {
     await vm.probe({ timeoutMs: PROBE_TIMEOUT_MS });
     const readyAt = performance.now();
     entry.checkpoint = undefined;
-    await this.hv.removeCheckpoint(cp);
+    await this.checkpoints.removeCheckpoint(cp);
     if (policy !== undefined && entry.net) await this.net.applyPolicy(entry.net.id, policy);
     await saved;
     await this.save();
@@ -379,7 +381,7 @@ export class Pool {
     this.vms.delete(entry.id);
     if (vm) await vm.destroy();
     else if (entry.vm) await this.hv.cleanup(entry.vm);
-    if (entry.checkpoint) await this.hv.removeCheckpoint(entry.checkpoint);
+    if (entry.checkpoint) await this.checkpoints.removeCheckpoint(entry.checkpoint);
     if (entry.net) await this.net.release(entry.net.id).catch((e: Error) => this.work.fail(e));
     await this.save();
   }
@@ -392,7 +394,7 @@ export class Pool {
     const idle = this.entries.filter((e) => e.status === 'idle');
     for (const e of idle) await this.dropEntry(e);
     if (options.base && this.base && !this.entries.some((e) => e.status === 'checked-out' && e.checkpoint)) {
-      await this.hv.removeCheckpoint(this.base);
+      await this.checkpoints.removeCheckpoint(this.base);
       this.base = undefined;
       await this.save();
     }
@@ -414,7 +416,7 @@ export class Pool {
   async destroyAll(): Promise<void> {
     await this.drain();
     for (const e of [...this.entries]) await this.dropEntry(e);
-    if (this.base) await this.hv.removeCheckpoint(this.base);
+    if (this.base) await this.checkpoints.removeCheckpoint(this.base);
     this.base = undefined;
     await this.file.remove();
     this.destroyed = true;

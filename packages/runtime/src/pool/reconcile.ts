@@ -42,6 +42,7 @@ export async function reconcilePool(
   hv: Hypervisor,
   net: EntryNetwork,
 ): Promise<{ base: Checkpoint | undefined; entries: EntryRecord[]; vms: Map<string, Vm>; report: ReconcileReport }> {
+  const checkpoints = hv.checkpoints;
   let base = records.base;
   const vms = new Map<string, Vm>();
   const report: ReconcileReport = {
@@ -54,8 +55,8 @@ export async function reconcilePool(
     template: base ? 'kept' : 'none',
   };
   const recorded = [base, ...records.entries.map((e) => e.checkpoint)].filter((c): c is Checkpoint => c !== undefined);
-  report.revivedFiles = (await hv.reviveCheckpoints?.(recorded)) ?? [];
-  const intact = (cp: Checkpoint) => hv.checkpointIntact(cp);
+  report.revivedFiles = (await checkpoints.reviveCheckpoints?.(recorded)) ?? [];
+  const intact = (cp: Checkpoint) => checkpoints.checkpointIntact(cp);
 
   const entries: EntryRecord[] = [];
   for (const e of records.entries) {
@@ -79,13 +80,13 @@ export async function reconcilePool(
         break;
       case 'drop':
         report.dropped.push(e.id);
-        if (e.checkpoint) await hv.removeCheckpoint(e.checkpoint);
+        if (e.checkpoint) await checkpoints.removeCheckpoint(e.checkpoint);
         if (e.net) await net.release(e.net.id).catch(() => undefined);
     }
   }
   if (base) {
     if (!(await intact(base))) {
-      await hv.removeCheckpoint(base);
+      await checkpoints.removeCheckpoint(base);
       base = undefined;
       report.template = 'lost';
     } else if (base.memoryFile && report.revivedFiles.includes(base.memoryFile)) report.template = 'revived';
@@ -103,7 +104,7 @@ export async function reconcilePool(
 
   // Orphan files: checkpoints and memory images no entry and no template checkpoint references.
   report.removedFiles.push(
-    ...(await hv.removeOrphanFiles({ checkpointDir: records.checkpointDir, ...poolOwnership(records.template) }, referencedFiles(base, entries))),
+    ...(await checkpoints.removeOrphanFiles({ checkpointDir: records.checkpointDir, ...poolOwnership(records.template) }, referencedFiles(base, entries))),
   );
 
   // Leases: those the network holds for this pool that no entry owns. (A network shared by several pools must
