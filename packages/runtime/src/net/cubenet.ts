@@ -359,15 +359,20 @@ export class Cubenet {
   }
 
   /**
-   * Cuts the sandbox off (its firewall hook and rules go in one transaction) and forgets it; its states are killed
+   * Forgets the sandbox and cuts it off (its firewall hook and rules go in one transaction); its states are killed
    * and its endpoint recycled in the background (see settle()).
+   *
+   * The state file goes first: a controller killed at any later step leaves kernel objects no state file owns, which
+   * the next start's reconcile sweeps. (The other way round, a sandbox whose rules were gone but whose state file
+   * was not would be re-applied by reconcile: a release undone.) If removing the rules fails, the sandbox stays
+   * forgotten and its endpoint and address stay reserved: audit reports both as leaks, reconcile removes them.
    */
   async release(idInput: unknown): Promise<void> {
     const id = parseSandboxId(idInput);
     await this.exclusive(id, async (r) => {
-      await this.firewall.removeSandbox(id, rulesOf(r));
       await this.store.remove(id);
       this.sandboxes.delete(id);
+      await this.firewall.removeSandbox(id, rulesOf(r));
       const limiter = r.rateLimit ? this.opts.rateLimiter : undefined;
       // The limit goes before the endpoint can be recycled (an idle endpoint carries no limit). If that fails, the
       // states are still killed (recycle): what is left of the limit is a leak audit reports and reconcile removes.
