@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { link, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { link, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runChecked, type CommandRunner } from '../../host/command-runner.ts';
@@ -23,9 +22,10 @@ import { QemuCheckpointStore } from './checkpoints.ts';
 import { qemuArgv, type Accelerator } from './argv.ts';
 import { awaitMigration, setCapabilities } from './migration.ts';
 import { listenForMigration } from './migration-sink.ts';
-import { isSameProcess, killAndWait, memoryOf, processStartTime, processState } from './process.ts';
 import { QmpClient } from './qmp.ts';
 import { SerialConsole } from './serial-console.ts';
+import { isSameProcess } from './process.ts';
+import { LinuxQemuSystem, type QemuSystem } from './system.ts';
 
 export interface QemuOptions {
   runner: CommandRunner;
@@ -38,6 +38,8 @@ export interface QemuOptions {
   accel?: Accelerator;
   /** Guest booted under KVM to prove KVM works (when /dev/kvm exists); without it KVM is never chosen. */
   kvmProbeImage?: GuestImage;
+  /** Process and run-directory effects (default: the real Linux ones); tests pass a fake. */
+  system?: QemuSystem;
 }
 
 const MONITOR_TIMEOUT_MS = 15_000;
@@ -47,6 +49,7 @@ export class QemuHypervisor implements Hypervisor {
   readonly kind = 'qemu' as const;
   readonly restoreNeedsSameDevices = false;
   readonly checkpoints: QemuCheckpointStore;
+  /** @internal */ readonly system: QemuSystem;
   private readonly binary: string;
   private readonly shmDir: string;
   private accelPromise: Promise<{ accel: Accelerator; reason: string }> | undefined;
@@ -57,6 +60,7 @@ export class QemuHypervisor implements Hypervisor {
     this.binary = options.binary ?? 'qemu-system-x86_64';
     this.shmDir = options.shmDir ?? '/dev/shm';
     this.checkpoints = new QemuCheckpointStore(this.shmDir);
+    this.system = options.system ?? new LinuxQemuSystem();
   }
 
   version(): Promise<string> {
@@ -89,7 +93,7 @@ export class QemuHypervisor implements Hypervisor {
       return false;
     } finally {
       await vm?.destroy();
-      await rm(runDir, { recursive: true, force: true });
+      await this.system.remove(runDir);
     }
   }
 
@@ -142,7 +146,7 @@ export class QemuHypervisor implements Hypervisor {
       const log = await readFile(join(spec.runDir, 'qemu.log'), 'utf8').catch(() => '');
       const reason = log.trim().split('\n').filter(Boolean).slice(-2).join(' | ') || (e as Error).message;
       await vm?.destroy();
-      await rm(spec.runDir, { recursive: true, force: true });
+      await this.system.remove(spec.runDir);
       throw new HypervisorError(`restore of checkpoint ${checkpoint.path} failed: ${reason}`);
     } finally {
       await fd.close();
@@ -182,7 +186,7 @@ export class QemuHypervisor implements Hypervisor {
       incomingFd?: number;
     },
   ): Promise<QemuVm> {
-    await mkdir(spec.runDir, { recursive: true, mode: 0o700 });
+    await this.system.makeRunDir(spec.runDir);
     const qmpSocket = join(spec.runDir, 'qmp.sock');
     const serialSocket = join(spec.runDir, 'serial.sock');
     const logPath = join(spec.runDir, 'qemu.log');
@@ -198,19 +202,13 @@ export class QemuHypervisor implements Hypervisor {
       incoming: how.incomingFd !== undefined,
       tscKhz: await this.tscKhz(),
     });
-    const log = await open(logPath, 'w');
-    const stdio: (number | 'ignore')[] = ['ignore', 'ignore', log.fd];
-    if (how.incomingFd !== undefined) stdio.push(how.incomingFd);
-    const [file, ...args] = argv;
     // Detached (own process group): the VM outlives a crashed controller, which adopts it on restart.
-    const child = spawn(file!, args, { stdio, detached: true });
-    await log.close();
-    const exited = new Promise<number>((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
-    child.once('error', () => undefined);
-    child.unref();
-    const pid = child.pid;
-    if (pid === undefined) throw new HypervisorError(`cannot start ${this.binary}`);
-    const startTime = (await processStartTime(pid)) ?? '';
+    const { pid, exited } = await this.system
+      .spawn(argv, { logPath, ...(how.incomingFd !== undefined ? { incomingFd: how.incomingFd } : {}) })
+      .catch((e: Error) => {
+        throw new HypervisorError(`cannot start ${this.binary}: ${e.message}`);
+      });
+    const startTime = (await this.system.startTime(pid)) ?? '';
     const vm = new QemuVm(this, spec, {
       pid,
       pidStartTime: startTime,
@@ -232,7 +230,7 @@ export class QemuHypervisor implements Hypervisor {
 
   async adopt(record: VmRecord): Promise<Vm | undefined> {
     if (record.hypervisor !== 'qemu') return undefined;
-    if (!(await isSameProcess(record.pid, record.pidStartTime))) return undefined;
+    if (!(await isSameProcess(record.pid, record.pidStartTime, this.system))) return undefined;
     const d = record.detail;
     const vm = new QemuVm(this, record.spec, {
       pid: record.pid,
@@ -249,29 +247,27 @@ export class QemuHypervisor implements Hypervisor {
   }
 
   async cleanup(record: VmRecord): Promise<void> {
-    await killAndWait(record.pid, record.pidStartTime);
+    await this.system.killAndWait(record.pid, record.pidStartTime);
     const owned = record.detail.ownedFiles ? record.detail.ownedFiles.split('\n').filter(Boolean) : [];
-    for (const f of owned) await rm(f, { force: true });
-    await rm(record.runDir, { recursive: true, force: true });
+    for (const f of owned) await this.system.remove(f);
+    await this.system.remove(record.runDir);
   }
 
   async listRunning(runRoot: string): Promise<RunningVm[]> {
     const found: RunningVm[] = [];
     const root = runRoot.endsWith('/') ? runRoot : `${runRoot}/`;
-    for (const entry of await readdir('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-      if (!argv.includes('qemu-system')) continue;
-      const m = argv.split('\0').map((a) => /path=([^,]+)\/serial\.sock/.exec(a)?.[1]).find(Boolean);
-      const pidStartTime = await processStartTime(Number(entry));
-      if (m && m.startsWith(root) && pidStartTime !== undefined) found.push({ pid: Number(entry), runDir: m, pidStartTime });
+    for (const { pid, argv } of await this.system.processes()) {
+      if (!argv.some((a) => a.includes('qemu-system'))) continue;
+      const m = argv.map((a) => /path=([^,]+)\/serial\.sock/.exec(a)?.[1]).find(Boolean);
+      const pidStartTime = await this.system.startTime(pid);
+      if (m && m.startsWith(root) && pidStartTime !== undefined) found.push({ pid, runDir: m, pidStartTime });
     }
     return found;
   }
 
   async stopRunning(vm: RunningVm): Promise<void> {
-    await killAndWait(vm.pid, vm.pidStartTime);
-    await rm(vm.runDir, { recursive: true, force: true });
+    await this.system.killAndWait(vm.pid, vm.pidStartTime);
+    await this.system.remove(vm.runDir);
   }
 
   /** @internal The tmpfs name of a checkpoint's guest RAM: named after the checkpoint file, unique per call. */
@@ -357,10 +353,10 @@ export class QemuVm implements Vm {
    * asynchronously, and on a loaded host /proc showed QEMU still running just after kill() returned.
    */
   async pause(): Promise<void> {
-    process.kill(this.s.pid, 'SIGSTOP');
+    this.hv.system.signal(this.s.pid, 'SIGSTOP');
     const deadline = performance.now() + 2000;
     for (;;) {
-      const state = await processState(this.s.pid);
+      const state = await this.hv.system.state(this.s.pid);
       if (state === 'T' || state === undefined || state === 'Z') return;
       if (performance.now() > deadline) throw new Error(`QEMU (pid ${this.s.pid}) did not stop within 2 s of SIGSTOP (state ${state})`);
       await new Promise((r) => setTimeout(r, 1));
@@ -368,7 +364,7 @@ export class QemuVm implements Vm {
   }
 
   async resume(): Promise<void> {
-    process.kill(this.s.pid, 'SIGCONT');
+    this.hv.system.signal(this.s.pid, 'SIGCONT');
   }
 
   async probe(options: ProbeOptions = {}): Promise<number> {
@@ -483,11 +479,11 @@ export class QemuVm implements Vm {
   }
 
   async stats(): Promise<VmStats> {
-    const state = await processState(this.s.pid);
-    if (state === undefined || state === 'Z' || !(await isSameProcess(this.s.pid, this.s.pidStartTime))) {
+    const state = await this.hv.system.state(this.s.pid);
+    if (state === undefined || state === 'Z' || !(await isSameProcess(this.s.pid, this.s.pidStartTime, this.hv.system))) {
       return { pid: this.s.pid, rssBytes: 0, state: 'gone' };
     }
-    const mem = await memoryOf(this.s.pid);
+    const mem = await this.hv.system.memoryOf(this.s.pid);
     return { pid: this.s.pid, ...mem, state: state === 'T' ? 'paused' : 'running' };
   }
 
@@ -520,8 +516,8 @@ export class QemuVm implements Vm {
     this.destroyed = true;
     this.console.close();
     this.qmp?.close();
-    await killAndWait(this.s.pid, this.s.pidStartTime);
-    for (const f of this.s.ownedFiles) await rm(f, { force: true });
-    await rm(this.spec.runDir, { recursive: true, force: true });
+    await this.hv.system.killAndWait(this.s.pid, this.s.pidStartTime);
+    for (const f of this.s.ownedFiles) await this.hv.system.remove(f);
+    await this.hv.system.remove(this.spec.runDir);
   }
 }
