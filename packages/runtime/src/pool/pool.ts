@@ -8,6 +8,7 @@ import { tiersOf, validatePoolConfig, type PoolConfig, type PoolMode } from './c
 import { PoolInputError } from './errors.ts';
 import { NoNetwork, usesNetwork, type EntryNetwork, type NetLease } from './network.ts';
 import { reconcilePool, type ReconcileReport } from './reconcile.ts';
+import { fillsToStart } from './refill-plan.ts';
 import { PoolStateFile, type EntryRecord, type PoolState, type Tier } from './state.ts';
 
 export type { ReconcileReport } from './reconcile.ts';
@@ -170,19 +171,22 @@ export class Pool {
 
   private scheduleRefill(): void {
     if (this.closed || this.config.mode === 'full') return;
-    const running = () => this.filling.hot + this.filling.durable;
-    // Cold tier first: in two-tier the hot tier refills from it.
-    for (const tier of tiersOf(this.config.mode)) {
-      while (running() < this.config.refillConcurrency && this.idle(tier).length + this.filling[tier] < this.config.size[tier]) {
-        this.filling[tier]++;
-        // A failed fill is not retried from here (it would fail again at once, forever: warm() would never settle);
-        // warm() reports it, and the next return or warm tries again.
-        this.work.track(
-          this.fill(tier)
-            .finally(() => this.filling[tier]--)
-            .then(() => this.scheduleRefill()),
-        );
-      }
+    const start = fillsToStart({
+      tiers: tiersOf(this.config.mode),
+      size: this.config.size,
+      idle: { hot: this.idle('hot').length, durable: this.idle('durable').length },
+      filling: this.filling,
+      concurrency: this.config.refillConcurrency,
+    });
+    for (const tier of start) {
+      this.filling[tier]++;
+      // A failed fill is not retried from here (it would fail again at once, forever: warm() would never settle);
+      // warm() reports it, and the next return or warm tries again.
+      this.work.track(
+        this.fill(tier)
+          .finally(() => this.filling[tier]--)
+          .then(() => this.scheduleRefill()),
+      );
     }
   }
 
