@@ -1,7 +1,8 @@
 /**
  * The hypervisor seam: everything a pool needs from a microVM monitor, implemented by QEMU (Linux, `qemu/`) and
  * bhyve (FreeBSD, `bhyve/`). A pool never builds a command line itself; it asks a Hypervisor for VMs and keeps
- * their serialisable records on disk so a restarted controller can adopt or clean them.
+ * their serialisable records on disk so a restarted controller can adopt or clean them. The checkpoint files VMs
+ * write are managed through the backend's CheckpointStore (`hypervisor.checkpoints`).
  *
  * Lifecycle of one VM:
  *   boot(spec) or restore(spec, checkpoint)  → running, readiness probe answers
