@@ -1,7 +1,8 @@
 /**
  * The hypervisor seam: everything a pool needs from a microVM monitor, implemented by QEMU (Linux, `qemu/`) and
  * bhyve (FreeBSD, `bhyve/`). A pool never builds a command line itself; it asks a Hypervisor for VMs and keeps
- * their serialisable records on disk so a restarted controller can adopt or clean them.
+ * their serialisable records on disk so a restarted controller can adopt or clean them. The checkpoint files VMs
+ * write are managed through the backend's CheckpointStore (`hypervisor.checkpoints`).
  *
  * Lifecycle of one VM:
  *   boot(spec) or restore(spec, checkpoint)  → running, readiness probe answers
@@ -176,6 +177,17 @@ export interface Hypervisor {
   listRunning?(runRoot: string): Promise<RunningVm[]>;
   /** Kills a VM `listRunning` found (only if its pid still is that process) and removes its run directory. */
   stopRunning?(vm: RunningVm): Promise<void>;
+  /** The checkpoint files this backend writes: clone, remove, list and revive them. */
+  readonly checkpoints: CheckpointStore;
+}
+
+/**
+ * Managing checkpoint files once a VM wrote them (running VMs is the Hypervisor's job): a pool clones the template's
+ * checkpoint for its durable entries, checks and revives recorded ones after a crash or reboot, and removes those
+ * nothing references. Each backend implements it for the files it writes.
+ */
+export interface CheckpointStore {
+  readonly kind: HypervisorKind;
   /** Removes a checkpoint's files (not a shared memory file still used by other checkpoints: caller decides). */
   removeCheckpoint(checkpoint: Checkpoint): Promise<void>;
   /**

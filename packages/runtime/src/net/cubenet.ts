@@ -9,27 +9,16 @@
  * destroying the endpoint run in the background, and the addresses become allocatable only after the states are
  * gone. `settle()` waits for that background work.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { CommandRunner } from '../host/command-runner.ts';
+import { BackgroundWork } from '../shared/background-work.ts';
 import type { Endpoint, EndpointProvider, BridgeSetup } from './endpoint/endpoint.ts';
-import type { FirewallBackend, FirewallInventory, SandboxRules } from './firewall/firewall.ts';
+import type { FirewallBackend } from './firewall/firewall.ts';
 import { withdrawnDestinations } from './firewall/firewall.ts';
 import { Ipam, parseSubnets } from './ipam.ts';
-import { parseRateLimit, type RateLimit, type RateLimiter, type RateLimitTarget } from './rate-limit/rate-limit.ts';
+import { parseRateLimit, type RateLimiter } from './rate-limit/rate-limit.ts';
 import { acquireLock } from './lock.ts';
 import { StateStore, type SandboxRecord } from './state.ts';
-import {
-  DEFAULT_POLICY,
-  type AddressList,
-  type EndpointKind,
-  type InterfaceName,
-  type NetConfig,
-  type PortForward,
-  type SandboxAddresses,
-  type SandboxId,
-  type SandboxPolicy,
-} from './types.ts';
+import { DEFAULT_POLICY, type AddressList, type EndpointKind, type InterfaceName, type PortForward, type SandboxId, type SandboxPolicy } from './types.ts';
 import {
   NetInputError,
   parseAddressList,
@@ -40,125 +29,29 @@ import {
   parsePrefix,
   parseSandboxId,
 } from './validate.ts';
+import { auditDiff, rateLimitDiff } from './cubenet/audit.ts';
+import { NetPrerequisiteError, UnknownSandboxError } from './cubenet/errors.ts';
+import { DEFAULT_LOCK_DIR, type CubenetOptions } from './cubenet/options.ts';
+import { firewallRepair, orphanStateHosts, sandboxesWithoutEndpoint, unownedEndpoints } from './cubenet/reconcile-plan.ts';
+import type { AuditReport, ReconcileReport } from './cubenet/reports.ts';
+import { newSandboxId, rateTargetOf, rulesOf, toSandbox, type CheckoutOptions, type Sandbox } from './cubenet/sandbox.ts';
+import { SandboxQueue } from './cubenet/sandbox-queue.ts';
+import { SpareEndpoints, type IdleEndpoint } from './cubenet/spare-endpoints.ts';
 
-/** Where controller locks live: one per prefix for the whole host, whatever state folder each controller uses. */
-export const DEFAULT_LOCK_DIR = '/run/coppice/net';
-
-export class NetPrerequisiteError extends Error {
-  constructor(readonly reasons: string[]) {
-    super(`cubenet cannot run on this host:\n  - ${reasons.join('\n  - ')}`);
-    this.name = 'NetPrerequisiteError';
-  }
-}
-
-export class UnknownSandboxError extends Error {
-  constructor(readonly id: string) {
-    super(`no such sandbox: ${id}`);
-    this.name = 'UnknownSandboxError';
-  }
-}
-
-export interface Sandbox {
-  id: SandboxId;
-  addresses: SandboxAddresses;
-  endpoint: Endpoint;
-  policy: SandboxPolicy;
-  forwards: PortForward[];
-  createdAt: string;
-  rateLimit?: RateLimit;
-}
-
-export interface CheckoutOptions {
-  kind?: EndpointKind;
-  policy?: unknown;
-  forwards?: unknown[];
-  /** Choose the id (12 hex) instead of a random one. */
-  id?: unknown;
-  /** Egress limit in force from the sandbox's first packet (`{ egressMbit }`, as setRateLimit). */
-  rateLimit?: unknown;
-}
-
-export interface AuditReport {
-  ok: boolean;
-  believed: { sandboxes: number; idleEndpoints: number };
-  kernel: { rootHook: boolean; chains: number; endpoints: number; states: number };
-  leaks: {
-    endpoints: string[];
-    chains: string[];
-    sets: string[];
-    forwards: string[];
-    bindings: string[];
-    /** Connection states touching an address no active sandbox owns. */
-    states: string[];
-    /** Rate-limit objects (ifb/tbf, ingress redirects, dummynet pipes) no limited sandbox owns (with a rate limiter). */
-    rateLimits?: string[];
-  };
-  missing: { endpoints: string[]; chains: string[]; sets: string[]; forwards: string[]; rateLimits?: string[] };
-}
-
-export interface ReconcileReport {
-  removedChains: string[];
-  removedEndpoints: string[];
-  removedStray: number;
-  killedStatesOf: string[];
-  reappliedPolicies: string[];
-  droppedSandboxes: string[];
-  stateProblems: string[];
-  /** Rate-limit objects removed (no limited sandbox owned them) or re-applied (with a rate limiter). */
-  removedRateLimits?: string[];
-  reappliedRateLimits?: string[];
-}
-
-/** Host-wide IP forwarding (FreeBSD: the forwarding sysctls), set at init and put back at teardown. */
-export interface HostForwarding {
-  /** Turns forwarding on where it is off, remembering what it found. Idempotent. */
-  enable(): Promise<void>;
-  /** Puts back what enable() found (a no-op if it changed nothing). */
-  restore(): Promise<void>;
-}
-
-interface IdleEndpoint {
-  endpoint: Endpoint;
-  host: number;
-}
-
-export interface CubenetOptions {
-  config: NetConfig;
-  runner: CommandRunner;
-  firewall: FirewallBackend;
-  endpoints: EndpointProvider;
-  /** Idle endpoints kept warm per kind (refilled in the background). Default 0. */
-  spares?: Partial<Record<EndpointKind, number>>;
-  /** Most idle endpoints kept per kind after releases (beyond it they are destroyed). Default max(spares, 8). */
-  maxIdle?: number;
-  /** Reconcile on open (default true). */
-  reconcile?: boolean;
-  /**
-   * Whether the platform's opener gives this controller a `forwarding` (IPv4/IPv6 forwarding turned on at init, for
-   * forwards and egress, and put back at teardown). Default true.
-   */
-  enableForwarding?: boolean;
-  /** Per-sandbox egress limits (setRateLimit); without one, setRateLimit refuses. */
-  rateLimiter?: RateLimiter;
-  /** Replaces the Linux /proc writes of `enableForwarding` (FreeBSD: sysctl), and is restored at teardown. */
-  forwarding?: HostForwarding;
-  /** Called with errors of background work (teardown, refills); they also stay in `backgroundErrors`. */
-  onBackgroundError?: (error: Error) => void;
-}
+export { NetPrerequisiteError, UnknownSandboxError } from './cubenet/errors.ts';
+export { DEFAULT_LOCK_DIR, type CubenetOptions, type HostForwarding } from './cubenet/options.ts';
+export type { AuditReport, ReconcileReport } from './cubenet/reports.ts';
+export { newSandboxId, type CheckoutOptions, type Sandbox } from './cubenet/sandbox.ts';
 
 export class Cubenet {
   readonly prefix: string;
   readonly bridge: InterfaceName;
   readonly ipam: Ipam;
   readonly setup: BridgeSetup;
-  readonly backgroundErrors: Error[] = [];
   private readonly sandboxes = new Map<SandboxId, SandboxRecord>();
-  private readonly idle: Record<EndpointKind, IdleEndpoint[]> = { tap: [], isolated: [] };
-  private readonly background = new Set<Promise<void>>();
-  private readonly busy = new Map<SandboxId, Promise<unknown>>();
-  private readonly refilling: Record<EndpointKind, number> = { tap: 0, isolated: 0 };
-  /** When the last foreground call (checkout, release, a policy or forward change) started or ended. */
-  private lastForeground = 0;
+  private readonly work: BackgroundWork;
+  private readonly queue = new SandboxQueue();
+  private readonly spares: SpareEndpoints;
   private readonly store: StateStore;
   private closed = false;
   lastReconcile?: ReconcileReport;
@@ -178,6 +71,23 @@ export class Cubenet {
       ipv6PrefixLength: 64,
     };
     this.store = new StateStore(c.stateDir, this.prefix);
+    this.work = new BackgroundWork(opts.onBackgroundError);
+    this.spares = new SpareEndpoints({
+      prefix: this.prefix,
+      bridge: this.bridge,
+      setup: this.setup,
+      ipam: this.ipam,
+      endpoints: opts.endpoints,
+      work: this.work,
+      spares: opts.spares,
+      maxIdle: opts.maxIdle,
+      closed: () => this.closed,
+    });
+  }
+
+  /** Errors of background work (teardown, refills), oldest first; also given to `onBackgroundError`. */
+  get backgroundErrors(): Error[] {
+    return this.work.errors;
   }
 
   /** Takes the prefix's controller lock, loads the state and (by default) reconciles the kernel with it. */
@@ -226,16 +136,14 @@ export class Cubenet {
     await this.endpoints.initBridge(this.setup);
     await this.firewall.init({ bridge: this.bridge, ipv4Subnet: this.subnets.ipv4, ipv6Subnet: this.subnets.ipv6, gateway: this.ipam.gateway });
     await this.opts.forwarding?.enable();
-    for (const [kind, n] of Object.entries(this.opts.spares ?? {}) as Array<[EndpointKind, number]>) {
-      if (n > 0) this.refill(kind);
-    }
+    this.spares.refillAll();
   }
 
   // ---- sandboxes -------------------------------------------------------------------------------------------------
 
   async checkout(options: CheckoutOptions = {}): Promise<Sandbox> {
     this.assertOpen();
-    this.lastForeground = performance.now();
+    this.queue.touch();
     const kind: EndpointKind = options.kind ?? 'isolated';
     if (kind !== 'tap' && kind !== 'isolated') throw new NetInputError('kind', `expected "tap" or "isolated", got ${JSON.stringify(kind)}`);
     const policy = options.policy === undefined ? { ...DEFAULT_POLICY } : parsePolicy(options.policy);
@@ -243,17 +151,17 @@ export class Cubenet {
     const id = options.id === undefined ? newSandboxId() : parseSandboxId(options.id);
     const rateLimit = options.rateLimit === undefined ? undefined : parseRateLimit(options.rateLimit);
     const limiter = rateLimit ? this.requireRateLimiter() : undefined;
-    if (this.sandboxes.has(id) || this.busy.has(id)) throw new NetInputError('sandbox id', `${id} is already in use`);
+    if (this.sandboxes.has(id) || this.queue.has(id)) throw new NetInputError('sandbox id', `${id} is already in use`);
     this.assertForwardsFree(forwards, id);
 
-    let slot = this.idle[kind].pop();
+    let slot = this.spares.take(kind);
     const fresh = !slot;
     let record: SandboxRecord | undefined;
-    const work = (async () => {
+    const work = async () => {
       if (!slot) {
         const host = this.ipam.allocate();
         slot = { host, endpoint: undefined as unknown as Endpoint };
-        slot.endpoint = await this.createEndpoint(kind, host);
+        slot.endpoint = await this.spares.create(kind, host);
       }
       record = {
         id,
@@ -270,18 +178,17 @@ export class Cubenet {
       await this.firewall.applySandbox(rulesOf(record));
       await this.store.write(record);
       this.sandboxes.set(id, record);
-    })();
-    this.busy.set(id, work);
-    try {
-      await work;
-    } catch (e) {
-      // Undo whatever got made: nothing of a failed checkout may stay in the kernel or the state.
-      await this.undoCheckout(id, slot, record, fresh).catch((u: Error) => this.backgroundFailure(u));
-      throw e;
-    } finally {
-      this.busy.delete(id);
-    }
-    if ((this.opts.spares?.[kind] ?? 0) > 0) this.refill(kind);
+    };
+    await this.queue.first(id, async () => {
+      try {
+        await work();
+      } catch (e) {
+        // Undo whatever got made: nothing of a failed checkout may stay in the kernel or the state.
+        await this.undoCheckout(id, slot, record, fresh).catch((u: Error) => this.work.fail(u));
+        throw e;
+      }
+    });
+    if (this.spares.keepsSpares(kind)) this.spares.refill(kind);
     return toSandbox(record!);
   }
 
@@ -290,90 +197,38 @@ export class Cubenet {
     await this.store.remove(id);
     if (record) await this.firewall.removeSandbox(id, rulesOf(record));
     else await this.firewall.removeSandbox(id);
-    if (record?.rateLimit) await this.opts.rateLimiter?.clear(rateTargetOf(record)).catch((e: Error) => this.backgroundFailure(e));
+    if (record?.rateLimit) await this.opts.rateLimiter?.clear(rateTargetOf(record)).catch((e: Error) => this.work.fail(e));
     if (!slot) return;
     if (slot.endpoint) {
       // A fresh endpoint may be half-made; an idle one was fine before: it goes back after its states are gone.
       if (fresh) await this.endpoints.destroy(slot.endpoint);
       else {
         await this.firewall.killStates(this.ipam.addresses(slot.host));
-        this.idle[slot.endpoint.kind].push(slot);
+        this.spares.putBack(slot);
         return;
       }
     }
     this.ipam.release(slot.host);
   }
 
-  private async createEndpoint(kind: EndpointKind, host: number): Promise<Endpoint> {
-    const name = parseInterfaceName(`${this.prefix}-${kind === 'tap' ? 't' : 'e'}${randomBytes(4).toString('hex')}`);
-    try {
-      const endpoint = await this.endpoints.create(kind, name, this.bridge);
-      await this.endpoints.address(endpoint, this.ipam.addresses(host), this.setup);
-      return endpoint;
-    } catch (e) {
-      await this.endpoints.destroy({ kind, hostInterface: name, ...(kind === 'isolated' ? { isolation: name } : {}) }).catch(() => undefined);
-      throw e;
-    }
-  }
-
   /** Creates idle endpoints until `count` of this kind are warm. */
   async warm(kind: EndpointKind, count: number): Promise<void> {
     this.assertOpen();
-    while (this.idle[kind].length + this.refilling[kind] < count) {
-      this.refilling[kind]++;
-      try {
-        const host = this.ipam.allocate();
-        try {
-          this.idle[kind].push({ host, endpoint: await this.createEndpoint(kind, host) });
-        } catch (e) {
-          this.ipam.release(host);
-          throw e;
-        }
-      } finally {
-        this.refilling[kind]--;
-      }
-    }
-  }
-
-  private refill(kind: EndpointKind): void {
-    const target = this.opts.spares?.[kind] ?? 0;
-    if (this.idle[kind].length + this.refilling[kind] >= target || this.closed) return;
-    this.track(this.warm(kind, target));
-  }
-
-  private track(p: Promise<void>): void {
-    const tracked = p.catch((e: Error) => this.backgroundFailure(e)).finally(() => this.background.delete(tracked));
-    this.background.add(tracked);
-  }
-
-  private backgroundFailure(e: Error): void {
-    this.backgroundErrors.push(e);
-    this.opts.onBackgroundError?.(e);
+    await this.spares.warm(kind, count);
   }
 
   /** Waits for background teardown and refills. */
   async settle(): Promise<void> {
-    while (this.background.size) await Promise.all([...this.background]);
+    await this.work.settle();
   }
 
   /** Runs `fn` on the sandbox's record after every operation queued on it before has finished (FIFO per sandbox). */
-  private async exclusive<T>(id: SandboxId, fn: (r: SandboxRecord) => Promise<T>): Promise<T> {
-    const previous = this.busy.get(id) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    const tail = previous.catch(() => undefined).then(() => mine);
-    this.busy.set(id, tail);
-    this.lastForeground = performance.now();
-    try {
-      await previous.catch(() => undefined);
+  private exclusive<T>(id: SandboxId, fn: (r: SandboxRecord) => Promise<T>): Promise<T> {
+    return this.queue.run(id, async () => {
       const record = this.sandboxes.get(id);
       if (!record) throw new UnknownSandboxError(id);
-      return await fn(record);
-    } finally {
-      this.lastForeground = performance.now();
-      done();
-      if (this.busy.get(id) === tail) this.busy.delete(id);
-    }
+      return fn(record);
+    });
   }
 
   /** Replaces the whole policy in one transaction; kills the sandbox's states if access was withdrawn. */
@@ -504,55 +359,40 @@ export class Cubenet {
   }
 
   /**
-   * Cuts the sandbox off (its firewall hook and rules go in one transaction) and forgets it; its states are killed
+   * Forgets the sandbox and cuts it off (its firewall hook and rules go in one transaction); its states are killed
    * and its endpoint recycled in the background (see settle()).
+   *
+   * The state file goes first: a controller killed at any later step leaves kernel objects no state file owns, which
+   * the next start's reconcile sweeps. (The other way round, a sandbox whose rules were gone but whose state file
+   * was not would be re-applied by reconcile: a release undone.) If removing the rules fails, the sandbox stays
+   * forgotten and its endpoint and address stay reserved: audit reports both as leaks, reconcile removes them.
    */
   async release(idInput: unknown): Promise<void> {
     const id = parseSandboxId(idInput);
     await this.exclusive(id, async (r) => {
-      await this.firewall.removeSandbox(id, rulesOf(r));
       await this.store.remove(id);
       this.sandboxes.delete(id);
+      await this.firewall.removeSandbox(id, rulesOf(r));
       const limiter = r.rateLimit ? this.opts.rateLimiter : undefined;
       // The limit goes before the endpoint can be recycled (an idle endpoint carries no limit). If that fails, the
       // states are still killed (recycle): what is left of the limit is a leak audit reports and reconcile removes.
-      const cleared = limiter ? limiter.clear(rateTargetOf(r)).catch((e: Error) => this.backgroundFailure(e)) : Promise.resolve();
-      this.track(cleared.then(() => this.recycle({ host: r.host, endpoint: r.endpoint })));
+      const cleared = limiter ? limiter.clear(rateTargetOf(r)).catch((e: Error) => this.work.fail(e)) : Promise.resolve();
+      this.work.track(cleared.then(() => this.recycle({ host: r.host, endpoint: r.endpoint })));
     });
-  }
-
-  /**
-   * Resolves once no foreground call has run for `quietMs`, or after `maxMs`: background teardown yields the CPU to
-   * a burst of checkouts and releases on a small host. (The release transaction already cut the sandbox off: its
-   * member and anti-spoof entries are gone, so its endpoint can send nothing; the states wait only to be removed.)
-   */
-  private async quiet(quietMs = 20, maxMs = 2000): Promise<void> {
-    const start = performance.now();
-    for (;;) {
-      const now = performance.now();
-      const wait = Math.min(this.lastForeground + quietMs - now, start + maxMs - now);
-      if (wait <= 0 || this.closed) return;
-      await new Promise((r) => setTimeout(r, wait));
-    }
   }
 
   private async recycle(slot: IdleEndpoint): Promise<void> {
     try {
-      await this.quiet();
+      // Background teardown yields the CPU to a burst of checkouts and releases on a small host. (The release
+      // transaction already cut the sandbox off: its endpoint can send nothing; the states wait only to be removed.)
+      await this.queue.quiet(() => this.closed);
       await this.firewall.killStates(this.ipam.addresses(slot.host));
     } catch (e) {
       // The address stays reserved (not released): better to leak a number than hand out one with live states.
       await this.endpoints.destroy(slot.endpoint).catch(() => undefined);
       throw e;
     }
-    const kind = slot.endpoint.kind;
-    const keep = Math.max(this.opts.spares?.[kind] ?? 0, this.opts.maxIdle ?? 8);
-    if (!this.closed && this.idle[kind].length < keep) {
-      this.idle[kind].push(slot);
-      return;
-    }
-    await this.endpoints.destroy(slot.endpoint);
-    this.ipam.release(slot.host);
+    await this.spares.keepOrDestroy(slot);
   }
 
   async releaseAll(): Promise<void> {
@@ -570,7 +410,7 @@ export class Cubenet {
   }
 
   idleCount(kind: EndpointKind): number {
-    return this.idle[kind].length;
+    return this.spares.count(kind);
   }
 
   // ---- audit / reconcile ------------------------------------------------------------------------------------------
@@ -580,84 +420,26 @@ export class Cubenet {
     const inv = await this.firewall.inventory();
     const kernelEndpoints = await this.endpoints.list(this.prefix);
     const states = await this.firewall.listStates(this.subnets);
-    const believedEndpoints = new Set<string>([
-      ...[...this.sandboxes.values()].map((r) => r.endpoint.hostInterface),
-      ...this.idle.tap.map((s) => s.endpoint.hostInterface),
-      ...this.idle.isolated.map((s) => s.endpoint.hostInterface),
-    ]);
-    const kernelNames = new Set(kernelEndpoints.map((e) => e.hostInterface as string));
-    const kernelChains = new Map(inv.sandboxes.map((s) => [s.id as string, s]));
-    const leaks: AuditReport['leaks'] = { endpoints: [], chains: [], sets: [], forwards: [], bindings: [], states: [] };
-    const missing: AuditReport['missing'] = { endpoints: [], chains: [], sets: [], forwards: [] };
-    for (const name of kernelNames) if (!believedEndpoints.has(name)) leaks.endpoints.push(name);
-    for (const name of believedEndpoints) if (!kernelNames.has(name)) missing.endpoints.push(name);
-    for (const [id, k] of kernelChains) {
-      const r = this.sandboxes.get(id as SandboxId);
-      if (!r) {
-        leaks.chains.push(`sbx-${id}`);
-        leaks.sets.push(...k.sets);
-        leaks.forwards.push(...k.forwards.map((f) => `${f.protocol}/${f.hostPort}->${id}`));
-        continue;
-      }
-      const wanted = new Set(this.firewall.setNames(id as SandboxId, rulesOf(r)));
-      for (const s of k.sets) if (!wanted.has(s)) leaks.sets.push(s);
-      for (const s of wanted) if (!k.sets.includes(s)) missing.sets.push(s);
-      for (const f of r.forwards) if (!k.forwards.some((g) => g.protocol === f.protocol && g.hostPort === f.hostPort)) missing.forwards.push(`${f.protocol}/${f.hostPort}->${id}`);
-      for (const f of k.forwards) if (!r.forwards.some((g) => g.protocol === f.protocol && g.hostPort === f.hostPort)) leaks.forwards.push(`${f.protocol}/${f.hostPort}->${id}`);
-    }
-    for (const id of this.sandboxes.keys()) if (!kernelChains.has(id)) missing.chains.push(`sbx-${id}`);
-    leaks.forwards.push(...inv.orphanForwards.map((f) => `${f.protocol}/${f.hostPort}->${f.target}`));
-    leaks.sets.push(...(inv.strayEntries ?? []));
-    const owned = this.ownedBindings();
-    for (const b of inv.bindings) if (!owned.has(`${b.hostInterface} ${b.address}`)) leaks.bindings.push(`${b.hostInterface} ${b.address}`);
-    const active = this.activeAddresses();
-    for (const s of states) {
-      // A state is a sandbox's when one of its ends is a sandbox address (not the gateway, not multicast).
-      const ends = [s.source, s.destination, s.replySource].filter((a) => (this.ipam.hostOf(a) ?? 1) > 1);
-      if (ends.length && !ends.some((a) => active.has(a))) leaks.states.push(`${s.protocol} ${s.source} -> ${s.destination}`);
-    }
+    const sandboxes = [...this.sandboxes.values()];
+    const idleEndpoints = this.spares.interfaces();
+    const { leaks, missing } = auditDiff(
+      { sandboxes, idleEndpoints },
+      { endpoints: kernelEndpoints.map((e) => e.hostInterface), firewall: inv, states },
+      { setNames: (id, rules) => this.firewall.setNames(id, rules), hostOf: (a) => this.ipam.hostOf(a) },
+    );
     if (this.opts.rateLimiter) {
-      const rl = await this.auditRateLimits(this.opts.rateLimiter);
-      leaks.rateLimits = rl.leaks;
-      missing.rateLimits = rl.missing;
+      const { stray, absent } = rateLimitDiff(sandboxes, await this.opts.rateLimiter.inventory());
+      leaks.rateLimits = stray.map((k) => k.object);
+      missing.rateLimits = absent.map((r) => `${r.id} (${r.rateLimit!.egressMbit} Mbit/s)`);
     }
     const ok = Object.values(leaks).every((l) => l.length === 0) && Object.values(missing).every((l) => l.length === 0);
     return {
       ok,
-      believed: { sandboxes: this.sandboxes.size, idleEndpoints: this.idle.tap.length + this.idle.isolated.length },
-      kernel: { rootHook: inv.rootHook, chains: kernelChains.size, endpoints: kernelNames.size, states: states.length },
+      believed: { sandboxes: sandboxes.length, idleEndpoints: idleEndpoints.length },
+      kernel: { rootHook: inv.rootHook, chains: new Set(inv.sandboxes.map((s) => s.id)).size, endpoints: new Set(kernelEndpoints.map((e) => e.hostInterface)).size, states: states.length },
       leaks,
       missing,
     };
-  }
-
-  /** Rate-limit objects against the limited sandboxes: a leak is owned by none, a missing one lacks its object or rate. */
-  private async auditRateLimits(limiter: RateLimiter): Promise<{ leaks: string[]; missing: string[]; stray: Awaited<ReturnType<RateLimiter['inventory']>>; absent: SandboxRecord[] }> {
-    const limited = [...this.sandboxes.values()].filter((r) => r.rateLimit);
-    const bySlot = new Map(limited.map((r) => [r.host, r]));
-    const byInterface = new Map(limited.map((r) => [r.endpoint.hostInterface as string, r]));
-    const kernel = await limiter.inventory();
-    const stray = kernel.filter((k) => (k.slot !== undefined && !bySlot.has(k.slot)) || (k.hostInterface !== undefined && !byInterface.has(k.hostInterface)));
-    const absent = limited.filter((r) => !kernel.some((k) => k.slot === r.host && (k.egressMbit === undefined || k.egressMbit === r.rateLimit!.egressMbit)));
-    return { leaks: stray.map((k) => k.object), missing: absent.map((r) => `${r.id} (${r.rateLimit!.egressMbit} Mbit/s)`), stray, absent };
-  }
-
-  private ownedBindings(): Set<string> {
-    const out = new Set<string>();
-    for (const r of this.sandboxes.values()) {
-      out.add(`${r.endpoint.hostInterface} ${r.addresses.ipv4}`);
-      out.add(`${r.endpoint.hostInterface} ${r.addresses.ipv6}`);
-    }
-    return out;
-  }
-
-  private activeAddresses(): Set<string> {
-    const out = new Set<string>();
-    for (const r of this.sandboxes.values()) {
-      out.add(r.addresses.ipv4);
-      out.add(r.addresses.ipv6);
-    }
-    return out;
   }
 
   /**
@@ -668,69 +450,40 @@ export class Cubenet {
   async reconcile(): Promise<ReconcileReport> {
     const report: ReconcileReport = { removedChains: [], removedEndpoints: [], removedStray: 0, killedStatesOf: [], reappliedPolicies: [], droppedSandboxes: [], stateProblems: [] };
     const kernelEndpoints = await this.endpoints.list(this.prefix);
-    const kernelNames = new Set(kernelEndpoints.map((e) => e.hostInterface as string));
-    for (const r of [...this.sandboxes.values()]) {
-      if (!kernelNames.has(r.endpoint.hostInterface)) {
-        await this.firewall.removeSandbox(r.id, rulesOf(r));
-        await this.store.remove(r.id);
-        this.sandboxes.delete(r.id);
-        this.ipam.release(r.host);
-        report.droppedSandboxes.push(r.id);
-      }
+    for (const r of sandboxesWithoutEndpoint([...this.sandboxes.values()], kernelEndpoints.map((e) => e.hostInterface))) {
+      await this.firewall.removeSandbox(r.id, rulesOf(r));
+      await this.store.remove(r.id);
+      this.sandboxes.delete(r.id);
+      this.ipam.release(r.host);
+      report.droppedSandboxes.push(r.id);
     }
-    const owned = new Set([...this.sandboxes.values()].map((r) => r.endpoint.hostInterface as string));
-    const unowned = kernelEndpoints.filter((e) => !owned.has(e.hostInterface));
+    const unowned = unownedEndpoints([...this.sandboxes.values()], kernelEndpoints);
     await this.destroyEndpoints(unowned);
     report.removedEndpoints.push(...unowned.map((e) => e.hostInterface));
-    const inv: FirewallInventory = await this.firewall.inventory();
-    if (inv.rootHook) {
-      for (const k of inv.sandboxes) {
-        if (this.sandboxes.has(k.id)) continue;
-        const v4 = k.addresses.find((a) => !a.includes(':'));
-        const v6 = k.addresses.find((a) => a.includes(':'));
-        await this.firewall.removeSandbox(k.id, v4 && v6 ? { addresses: { ipv4: v4, ipv6: v6 }, forwards: k.forwards } : undefined);
-        report.removedChains.push(`sbx-${k.id}`);
-      }
-      for (const r of this.sandboxes.values()) {
-        const k = inv.sandboxes.find((x) => x.id === r.id);
-        if (k) {
-          // Present but not as the state file says (e.g. killed between a policy transaction and its state write):
-          // take away what the kernel holds for it and apply the recorded policy.
-          const wanted = this.firewall.setNames(r.id, rulesOf(r));
-          if (wanted.length === k.sets.length && wanted.every((x) => k.sets.includes(x))) continue;
-          await this.firewall.removeSandbox(r.id, { addresses: r.addresses, forwards: k.forwards, hostInterface: r.endpoint.hostInterface });
-        }
-        await this.firewall.applySandbox(rulesOf(r));
-        report.reappliedPolicies.push(r.id);
-      }
-      const ownedBindings = this.ownedBindings();
-      const stray = {
-        forwards: inv.orphanForwards,
-        bindings: inv.bindings.filter((b) => !ownedBindings.has(`${b.hostInterface} ${b.address}`)),
-        entries: inv.strayEntries ?? [],
-      };
-      // Forwards of removed chains were handled with their chain; what remains points at no sandbox.
-      if (stray.forwards.length || stray.bindings.length || stray.entries.length) {
-        await this.firewall.removeStray(stray);
-        report.removedStray = stray.forwards.length + stray.bindings.length + stray.entries.length;
-      }
+    const repair = firewallRepair([...this.sandboxes.values()], await this.firewall.inventory(), (id, rules) => this.firewall.setNames(id, rules));
+    for (const { id, known } of repair.remove) {
+      await this.firewall.removeSandbox(id, known);
+      report.removedChains.push(`sbx-${id}`);
     }
-    const active = this.activeAddresses();
-    const orphanHosts = new Set<number>();
-    for (const s of await this.firewall.listStates(this.subnets)) {
-      for (const a of [s.source, s.destination, s.replySource]) {
-        const host = this.ipam.hostOf(a);
-        if (host !== undefined && host !== 1 && !active.has(a)) orphanHosts.add(host);
-      }
+    for (const { record: r, clearFirst } of repair.reapply) {
+      if (clearFirst) await this.firewall.removeSandbox(r.id, clearFirst);
+      await this.firewall.applySandbox(rulesOf(r));
+      report.reappliedPolicies.push(r.id);
     }
-    for (const host of orphanHosts) {
+    const { stray } = repair;
+    if (stray.forwards.length || stray.bindings.length || stray.entries.length) {
+      await this.firewall.removeStray(stray);
+      report.removedStray = stray.forwards.length + stray.bindings.length + stray.entries.length;
+    }
+    const states = await this.firewall.listStates(this.subnets);
+    for (const host of orphanStateHosts([...this.sandboxes.values()], states, (a) => this.ipam.hostOf(a))) {
       const a = this.ipam.addresses(host);
       await this.firewall.killStates(a);
       report.killedStatesOf.push(a.ipv4);
     }
     if (this.opts.rateLimiter) {
       const limiter = this.opts.rateLimiter;
-      const { stray, absent } = await this.auditRateLimits(limiter);
+      const { stray, absent } = rateLimitDiff([...this.sandboxes.values()], await limiter.inventory());
       for (const k of stray) await limiter.remove(k);
       for (const r of absent) await limiter.apply(rateTargetOf(r), r.rateLimit!);
       report.removedRateLimits = stray.map((k) => k.object);
@@ -753,12 +506,7 @@ export class Cubenet {
       this.sandboxes.delete(r.id);
       this.ipam.release(r.host);
     }
-    for (const kind of ['tap', 'isolated'] as const) {
-      for (const s of this.idle[kind].splice(0)) {
-        endpoints.push(s.endpoint);
-        this.ipam.release(s.host);
-      }
-    }
+    endpoints.push(...this.spares.drain());
     for (const e of await this.endpoints.list(this.prefix)) if (!endpoints.some((x) => x.hostInterface === e.hostInterface)) endpoints.push(e);
     await this.destroyEndpoints(endpoints);
     if (this.opts.rateLimiter) for (const k of await this.opts.rateLimiter.inventory()) await this.opts.rateLimiter.remove(k);
@@ -788,37 +536,6 @@ export class Cubenet {
   endpointOf(idInput: unknown): Endpoint {
     return this.get(idInput).endpoint;
   }
-}
-
-function rulesOf(r: SandboxRecord): SandboxRules {
-  return {
-    id: r.id,
-    addresses: r.addresses,
-    policy: r.policy,
-    forwards: r.forwards,
-    hostInterface: r.endpoint.hostInterface,
-    ...(r.rateLimit ? { rateLimit: { ...r.rateLimit, slot: r.host } } : {}),
-  };
-}
-
-function rateTargetOf(r: SandboxRecord): RateLimitTarget {
-  return { id: r.id, slot: r.host, hostInterface: r.endpoint.hostInterface };
-}
-
-function toSandbox(r: SandboxRecord): Sandbox {
-  return {
-    id: r.id,
-    addresses: { ...r.addresses },
-    endpoint: { ...r.endpoint },
-    policy: structuredClone(r.policy),
-    forwards: r.forwards.map((f) => ({ ...f })),
-    createdAt: r.createdAt,
-    ...(r.rateLimit ? { rateLimit: { ...r.rateLimit } } : {}),
-  };
-}
-
-export function newSandboxId(): SandboxId {
-  return randomBytes(6).toString('hex') as SandboxId;
 }
 
 export type { AddressList };

@@ -1,12 +1,17 @@
-import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Checkpoint, Hypervisor, Vm, VmNetwork, VmSpec } from '../hypervisor/hypervisor.ts';
+import type { Checkpoint, CheckpointStore, Hypervisor, Vm, VmNetwork, VmSpec } from '../hypervisor/hypervisor.ts';
 import { acquireLock } from '../net/lock.ts';
+import { BackgroundWork } from '../shared/background-work.ts';
 import { tiersOf, validatePoolConfig, type PoolConfig, type PoolMode } from './config.ts';
 import { PoolInputError } from './errors.ts';
 import { NoNetwork, usesNetwork, type EntryNetwork, type NetLease } from './network.ts';
+import { reconcilePool, type ReconcileReport } from './reconcile.ts';
+import { fillsToStart } from './refill-plan.ts';
 import { PoolStateFile, type EntryRecord, type PoolState, type Tier } from './state.ts';
+
+export type { ReconcileReport } from './reconcile.ts';
 
 export interface PoolOptions {
   config: PoolConfig;
@@ -36,21 +41,6 @@ export interface EntryView {
   createdAt: string;
 }
 
-export interface ReconcileReport {
-  adopted: string[];
-  dropped: string[];
-  killedOrphanPids: number[];
-  removedFiles: string[];
-  releasedLeases: string[];
-  /** Checkpoint memory files made again from their images on disk (tmpfs emptied, e.g. by a reboot). */
-  revivedFiles: string[];
-  /**
-   * The template checkpoint: kept as it was, revived (its memory made again from disk), lost (files missing: the
-   * next warm/init boots the template again), or none recorded.
-   */
-  template: 'kept' | 'revived' | 'lost' | 'none';
-}
-
 const PROBE_TIMEOUT_MS = 30_000;
 const BOOT_PROBE_TIMEOUT_MS = 600_000;
 
@@ -61,16 +51,16 @@ const BOOT_PROBE_TIMEOUT_MS = 600_000;
  */
 export class Pool {
   readonly config: PoolConfig;
-  readonly backgroundErrors: Error[] = [];
   lastReconcile?: ReconcileReport;
   private readonly hv: Hypervisor;
+  private readonly checkpoints: CheckpointStore;
   private readonly net: EntryNetwork;
   private readonly file: PoolStateFile;
   private readonly vms = new Map<string, Vm>();
   private entries: EntryRecord[] = [];
   private base: Checkpoint | undefined;
   private readonly filling: Record<Tier, number> = { hot: 0, durable: 0 };
-  private readonly background = new Set<Promise<void>>();
+  private readonly work: BackgroundWork;
   private baseBuilding: Promise<Checkpoint> | undefined;
   private closed = false;
   private destroyed = false;
@@ -81,8 +71,15 @@ export class Pool {
   ) {
     this.config = opts.config;
     this.hv = opts.hypervisor;
+    this.checkpoints = opts.hypervisor.checkpoints;
     this.net = opts.network ?? new NoNetwork();
     this.file = new PoolStateFile(opts.config.stateDir, opts.config.template);
+    this.work = new BackgroundWork(opts.onBackgroundError);
+  }
+
+  /** Errors of background work (refills), oldest first; warm() takes those of its fills out. */
+  get backgroundErrors(): Error[] {
+    return this.work.errors;
   }
 
   static async open(opts: PoolOptions): Promise<Pool> {
@@ -147,7 +144,7 @@ export class Pool {
       return cp;
     } finally {
       await vm?.destroy();
-      if (net) await this.net.release(net.id).catch((e: Error) => this.backgroundFailure(e));
+      if (net) await this.net.release(net.id).catch((e: Error) => this.work.fail(e));
     }
   }
 
@@ -174,42 +171,28 @@ export class Pool {
 
   private scheduleRefill(): void {
     if (this.closed || this.config.mode === 'full') return;
-    const running = () => this.filling.hot + this.filling.durable;
-    // Cold tier first: in two-tier the hot tier refills from it.
-    for (const tier of tiersOf(this.config.mode)) {
-      while (running() < this.config.refillConcurrency && this.idle(tier).length + this.filling[tier] < this.config.size[tier]) {
-        this.filling[tier]++;
-        // A failed fill is not retried from here (it would fail again at once, forever: warm() would never settle);
-        // warm() reports it, and the next return or warm tries again.
-        this.track(
-          this.fill(tier).then(
-            () => {
-              this.filling[tier]--;
-              this.scheduleRefill();
-            },
-            (e: Error) => {
-              this.filling[tier]--;
-              this.backgroundFailure(e);
-            },
-          ),
-        );
-      }
+    const start = fillsToStart({
+      tiers: tiersOf(this.config.mode),
+      size: this.config.size,
+      idle: { hot: this.idle('hot').length, durable: this.idle('durable').length },
+      filling: this.filling,
+      concurrency: this.config.refillConcurrency,
+    });
+    for (const tier of start) {
+      this.filling[tier]++;
+      // A failed fill is not retried from here (it would fail again at once, forever: warm() would never settle);
+      // warm() reports it, and the next return or warm tries again.
+      this.work.track(
+        this.fill(tier)
+          .finally(() => this.filling[tier]--)
+          .then(() => this.scheduleRefill()),
+      );
     }
-  }
-
-  private track(p: Promise<void>): void {
-    this.background.add(p);
-    void p.finally(() => this.background.delete(p));
-  }
-
-  private backgroundFailure(e: Error): void {
-    this.backgroundErrors.push(e);
-    this.opts.onBackgroundError?.(e);
   }
 
   /** Waits until no background fill is running. */
   async settle(): Promise<void> {
-    while (this.background.size) await Promise.allSettled([...this.background]);
+    await this.work.settle();
   }
 
   /** Makes one idle entry of `tier` and records it; resolves with the time it took (ms). */
@@ -241,8 +224,8 @@ export class Pool {
 
   /** An entry's own checkpoint, cloned by the hypervisor from the template's (memory shared, device state copied). */
   private async copyCheckpoint(base: Checkpoint, id: string): Promise<Checkpoint> {
-    if (!this.hv.cloneCheckpoint) throw new Error(`the ${this.hv.kind} backend cannot clone checkpoints: it serves no durable tier`);
-    return this.hv.cloneCheckpoint(base, join(this.dir, `${id}.state`));
+    if (!this.checkpoints.cloneCheckpoint) throw new Error(`the ${this.checkpoints.kind} backend cannot clone checkpoints: it serves no durable tier`);
+    return this.checkpoints.cloneCheckpoint(base, join(this.dir, `${id}.state`));
   }
 
   private async fillHot(base: Checkpoint): Promise<void> {
@@ -263,10 +246,10 @@ export class Pool {
     } catch (e) {
       await vm?.destroy();
       if (net) await this.net.release(net.id).catch(() => undefined);
-      if (cold?.checkpoint) await this.hv.removeCheckpoint(cold.checkpoint);
+      if (cold?.checkpoint) await this.checkpoints.removeCheckpoint(cold.checkpoint);
       throw e;
     }
-    if (cold?.checkpoint) await this.hv.removeCheckpoint(cold.checkpoint);
+    if (cold?.checkpoint) await this.checkpoints.removeCheckpoint(cold.checkpoint);
     this.vms.set(id, vm);
     this.entries.push({ id, tier: 'hot', status: 'idle', vm: vm.record(), net, createdAt: new Date().toISOString() });
     await this.save();
@@ -346,7 +329,7 @@ export class Pool {
     await vm.probe({ timeoutMs: PROBE_TIMEOUT_MS });
     const readyAt = performance.now();
     entry.checkpoint = undefined;
-    await this.hv.removeCheckpoint(cp);
+    await this.checkpoints.removeCheckpoint(cp);
     if (policy !== undefined && entry.net) await this.net.applyPolicy(entry.net.id, policy);
     await saved;
     await this.save();
@@ -402,8 +385,8 @@ export class Pool {
     this.vms.delete(entry.id);
     if (vm) await vm.destroy();
     else if (entry.vm) await this.hv.cleanup(entry.vm);
-    if (entry.checkpoint) await this.hv.removeCheckpoint(entry.checkpoint);
-    if (entry.net) await this.net.release(entry.net.id).catch((e: Error) => this.backgroundFailure(e));
+    if (entry.checkpoint) await this.checkpoints.removeCheckpoint(entry.checkpoint);
+    if (entry.net) await this.net.release(entry.net.id).catch((e: Error) => this.work.fail(e));
     await this.save();
   }
 
@@ -415,7 +398,7 @@ export class Pool {
     const idle = this.entries.filter((e) => e.status === 'idle');
     for (const e of idle) await this.dropEntry(e);
     if (options.base && this.base && !this.entries.some((e) => e.status === 'checked-out' && e.checkpoint)) {
-      await this.hv.removeCheckpoint(this.base);
+      await this.checkpoints.removeCheckpoint(this.base);
       this.base = undefined;
       await this.save();
     }
@@ -437,7 +420,7 @@ export class Pool {
   async destroyAll(): Promise<void> {
     await this.drain();
     for (const e of [...this.entries]) await this.dropEntry(e);
-    if (this.base) await this.hv.removeCheckpoint(this.base);
+    if (this.base) await this.checkpoints.removeCheckpoint(this.base);
     this.base = undefined;
     await this.file.remove();
     this.destroyed = true;
@@ -481,105 +464,15 @@ export class Pool {
     if (this.closed) throw new Error(`pool "${this.config.template}" is closed`);
   }
 
-  // ---- reconcile ----------------------------------------------------------------------------------------------
-
-  /**
-   * Makes the state true again after a crash or a reboot: revives checkpoint memory that tmpfs lost from its images
-   * on disk, adopts the VMs that are still this pool's, drops entries whose VM or checkpoint is gone, kills VMs under
-   * this pool's run directory that no entry records, removes checkpoint and memory files no entry (or the template
-   * checkpoint) references, and releases network leases no entry owns. Recorded checkpoints are never removed.
-   */
   private async reconcile(): Promise<ReconcileReport> {
-    const report: ReconcileReport = {
-      adopted: [],
-      dropped: [],
-      killedOrphanPids: [],
-      removedFiles: [],
-      releasedLeases: [],
-      revivedFiles: [],
-      template: this.base ? 'kept' : 'none',
-    };
-    const recorded = [this.base, ...this.entries.map((e) => e.checkpoint)].filter((c): c is Checkpoint => c !== undefined);
-    report.revivedFiles = (await this.hv.reviveCheckpoints?.(recorded)) ?? [];
-    const intact = (cp: Checkpoint) => this.hv.checkpointIntact(cp);
-
-    const keep: EntryRecord[] = [];
-    for (const e of this.entries) {
-      if (e.vm) {
-        const vm = await this.hv.adopt(e.vm);
-        if (vm) {
-          // An idle hot entry whose controller died in the middle of its checkout may run: idle VMs stay stopped.
-          if (e.tier === 'hot' && e.status === 'idle') await vm.pause();
-          this.vms.set(e.id, vm);
-          keep.push(e);
-          report.adopted.push(e.id);
-          continue;
-        }
-        await this.hv.cleanup(e.vm);
-        if (e.checkpoint && (await intact(e.checkpoint))) {
-          // The VM died but its checkpoint is intact: keep it as a durable entry.
-          keep.push({ ...e, vm: undefined, tier: 'durable', status: 'idle' });
-          continue;
-        }
-      } else if (e.checkpoint && (await intact(e.checkpoint))) {
-        keep.push(e);
-        continue;
-      }
-      report.dropped.push(e.id);
-      if (e.checkpoint) await this.hv.removeCheckpoint(e.checkpoint);
-      if (e.net) await this.net.release(e.net.id).catch(() => undefined);
-    }
-    this.entries = keep;
-    if (this.base) {
-      if (!(await intact(this.base))) {
-        await this.hv.removeCheckpoint(this.base);
-        this.base = undefined;
-        report.template = 'lost';
-      } else if (this.base.memoryFile && report.revivedFiles.includes(this.base.memoryFile)) report.template = 'revived';
-    }
-
-    // Orphan VMs: running under this pool's run directory but recorded by no entry.
-    const runDir = join(this.config.runRoot, this.config.template);
-    const recordedDirs = new Set(this.entries.map((e) => e.vm?.runDir).filter(Boolean));
-    for (const p of (await this.hv.listRunning?.(runDir)) ?? []) {
-      if (recordedDirs.has(p.runDir)) continue;
-      if (this.hv.stopRunning) await this.hv.stopRunning(p);
-      report.killedOrphanPids.push(p.pid);
-    }
-    for (const d of await readdir(runDir).catch(() => [] as string[])) {
-      const full = join(runDir, d);
-      if (!recordedDirs.has(full)) {
-        await rm(full, { recursive: true, force: true });
-        report.removedFiles.push(full);
-      }
-    }
-
-    // Orphan files: checkpoints and memory images no entry and no template checkpoint references.
-    const referenced = new Set<string>();
-    for (const cp of [this.base, ...this.entries.map((e) => e.checkpoint)]) {
-      if (!cp) continue;
-      cp.files.forEach((f) => referenced.add(f));
-      if (cp.memoryFile) referenced.add(cp.memoryFile);
-    }
-    const t = this.config.template.replace(/-/g, '\\-');
-    const ownsCheckpoint = new RegExp(`^${t}-(base|[0-9a-f]{8})\\.state$`);
-    const ownsVm = new RegExp(`^cp-${t}-(tpl|[0-9a-f]{8})$`);
-    report.removedFiles.push(
-      ...(await this.hv.removeOrphanFiles(
-        { checkpointDir: this.dir, ownsCheckpoint: (n) => ownsCheckpoint.test(n), ownsVm: (n) => ownsVm.test(n) },
-        referenced,
-      )),
+    const { base, entries, vms, report } = await reconcilePool(
+      { template: this.config.template, checkpointDir: this.dir, runDir: join(this.config.runRoot, this.config.template), base: this.base, entries: this.entries },
+      this.hv,
+      this.net,
     );
-
-    // Leases: those the network holds for this pool that no entry owns. (A network shared by several pools must
-    // be reconciled by its owner; here the pool's network is its own.)
-    const owned = new Set(this.entries.map((e) => e.net?.id).filter(Boolean));
-    for (const id of await this.net.leases()) {
-      if (!owned.has(id)) {
-        await this.net.release(id).catch(() => undefined);
-        report.releasedLeases.push(id);
-      }
-    }
+    this.base = base;
+    this.entries = entries;
+    for (const [id, vm] of vms) this.vms.set(id, vm);
     return report;
   }
 }

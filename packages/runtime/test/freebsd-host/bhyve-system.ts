@@ -1,7 +1,7 @@
 import type { BhyveSystem, Monitor, MonitorSignal } from '../../src/hypervisor/bhyve/system.ts';
 import { HypervisorError } from '../../src/hypervisor/hypervisor.ts';
 import { consoleAnswers, vmmState } from './bhyve.ts';
-import { files } from './fs.ts';
+import { files, type ModelFile } from './fs.ts';
 import type { FreeBsdHost } from './host.ts';
 import { processTable, signalProcess, spawn } from './processes.ts';
 
@@ -13,6 +13,8 @@ import { processTable, signalProcess, spawn } from './processes.ts';
 export class ModelBhyveSystem implements BhyveSystem {
   /** Probe round trip the model reports, ms. */
   probeMs = 0.5;
+  private readonly syncedData = new WeakSet<ModelFile>();
+  private readonly durableNames = new Map<string, ModelFile>();
 
   constructor(readonly host: FreeBsdHost) {}
 
@@ -90,6 +92,27 @@ export class ModelBhyveSystem implements BhyveSystem {
     if (files(this.host).has(to)) throw new Error(`EEXIST: ${to}`);
     // The same object under two names: one vnode.
     files(this.host).set(to, f);
+  }
+
+  /** fsync(2): the data of the file object (shared by its hard links; a later write makes a new, unsynced object). */
+  async syncFile(path: string): Promise<void> {
+    const f = files(this.host).get(path);
+    if (!f || path.endsWith('/')) throw new Error(`ENOENT: ${path}`);
+    this.syncedData.add(f);
+  }
+
+  /** fsync(2) of a folder: the names in it, as they are now, survive a power loss. */
+  async syncDir(path: string): Promise<void> {
+    const dir = path.endsWith('/') ? path : `${path}/`;
+    const inside = [...files(this.host).entries()].filter(([key]) => key.startsWith(dir) && key !== dir);
+    if (!inside.length && !files(this.host).has(dir)) throw new Error(`ENOENT: ${path}`);
+    for (const [key, f] of inside) if (!key.slice(dir.length).includes('/')) this.durableNames.set(key, f);
+  }
+
+  /** Whether `path` would survive a power loss: its data and its name were fsync'd after it was last written. */
+  durable(path: string): boolean {
+    const f = files(this.host).get(path);
+    return f !== undefined && this.syncedData.has(f) && this.durableNames.get(path) === f;
   }
 
   async mkdir(path: string): Promise<void> {

@@ -122,7 +122,7 @@ describe('bhyve backend against the model', () => {
     await expect(hv.restore(spec('c1'), ck)).rejects.toThrow(/t1.kern is missing/);
     expect(vmmState(host).vms.size).toBe(0);
     expect(liveProcesses(host)).toEqual([]);
-    await hv.removeCheckpoint(ck);
+    await hv.checkpoints.removeCheckpoint(ck);
     expect([...files(host).keys()].filter((f) => f.startsWith('/vm/ck/t1'))).toEqual([]);
   });
 
@@ -149,18 +149,39 @@ describe('bhyve backend against the model', () => {
     const tmpl = await hv.boot(spec('tmpl'));
     const base = await tmpl.checkpoint('/vm/ck/base');
     await tmpl.destroy();
-    const clone = await hv.cloneCheckpoint(base, '/vm/ck/e1');
+    const clone = await hv.checkpoints.cloneCheckpoint(base, '/vm/ck/e1');
     expect(clone.files).toEqual(['/vm/ck/e1', '/vm/ck/e1.kern', '/vm/ck/e1.meta', '/vm/ck/e1.coppice.json']);
     expect(files(host).get('/vm/ck/e1')).toBe(files(host).get('/vm/ck/base'));
     expect(files(host).get('/vm/ck/e1.kern')).not.toBe(files(host).get('/vm/ck/base.kern'));
     const vm = await hv.restore(spec('e1'), clone);
     expect(vmmState(host).vms.get('e1')!.restoredFrom).toBe('/vm/ck/e1');
     await vm.destroy();
-    await hv.removeCheckpoint(clone);
+    await hv.checkpoints.removeCheckpoint(clone);
     expect(files(host).has('/vm/ck/base')).toBe(true);
     expect(files(host).has('/vm/ck/e1')).toBe(false);
     files(host).delete('/vm/ck/base.meta');
-    await expect(hv.cloneCheckpoint(base, '/vm/ck/e2')).rejects.toThrow(/cannot clone/);
+    await expect(hv.checkpoints.cloneCheckpoint(base, '/vm/ck/e2')).rejects.toThrow(/cannot clone/);
+    expect([...files(host).keys()].filter((f) => f.startsWith('/vm/ck/e2'))).toEqual([]);
+  });
+
+  it('fsyncs every checkpoint file and its folder before handing a checkpoint out, clones (and the data they link) included', async () => {
+    const { host, hv, system } = setup();
+    const vm = await hv.boot(spec('tmpl'));
+    const base = await vm.checkpoint('/vm/ck/base');
+    await vm.destroy();
+    for (const f of base.files) expect(system.durable(f), f).toBe(true);
+    const clone = await hv.checkpoints.cloneCheckpoint!(base, '/vm/ck/e1');
+    for (const f of clone.files) expect(system.durable(f), f).toBe(true);
+    // The model tracks data, not names: a file written again is not durable until synced again.
+    writeFile(host, '/vm/ck/e1.kern', 'changed');
+    expect(system.durable('/vm/ck/e1.kern')).toBe(false);
+    await expect(system.syncFile('/vm/ck/missing')).rejects.toThrow(/ENOENT/);
+    await expect(system.syncDir('/vm/none')).rejects.toThrow(/ENOENT/);
+    // A sync that fails leaves no half-made clone.
+    system.syncFile = async (path: string) => {
+      throw new Error(`EIO: ${path}`);
+    };
+    await expect(hv.checkpoints.cloneCheckpoint!(base, '/vm/ck/e2')).rejects.toThrow(/cannot clone.*EIO/);
     expect([...files(host).keys()].filter((f) => f.startsWith('/vm/ck/e2'))).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile as writeRealFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile as writeRealFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { BhyveHypervisor } from '../../src/hypervisor/bhyve/bhyve.ts';
 import { Cubenet } from '../../src/net/cubenet.ts';
 import { FreeBsdEndpoints } from '../../src/net/endpoint/freebsd/freebsd-endpoints.ts';
 import { PfFirewall } from '../../src/net/firewall/pf/pf.ts';
-import { CubenetNetwork, defaultPoolConfig, Pool, type PoolConfig, type PoolMode } from '../../src/pool/index.ts';
+import { CubenetNetwork, defaultPoolConfig, Pool, type PoolConfig, type PoolMode, type PoolState } from '../../src/pool/index.ts';
 import { vmmState } from '../freebsd-host/bhyve.ts';
 import { ModelBhyveSystem } from '../freebsd-host/bhyve-system.ts';
 import { files, writeFile } from '../freebsd-host/fs.ts';
@@ -79,6 +79,11 @@ describe('pools on bhyve (host model)', () => {
         expect(files(host).get(path)).toBe(files(host).get(base)); // guest memory: the same vnode
         for (const suffix of ['.kern', '.meta', '.coppice.json']) expect(files(host).has(`${path}${suffix}`)).toBe(true);
       }
+      // Recorded entries (and the template checkpoint they link) survive a power loss: data and names fsync'd.
+      const recorded = JSON.parse(await readFile(join(stateDir, `${TEMPLATE}.json`), 'utf8')) as PoolState;
+      const durableFiles = [...recorded.base!.files, ...recorded.entries.flatMap((e) => e.checkpoint!.files)];
+      expect(durableFiles).toHaveLength(12);
+      for (const f of durableFiles) expect(system.durable(f), f).toBe(true);
       expect(liveProcesses(host)).toEqual([]); // durable entries are files only
 
       const got = await pool.checkout();

@@ -30,7 +30,7 @@ describe.skipIf(!image)('QEMU backend on a real guest', () => {
 
   afterAll(async () => {
     for (const vm of started) await vm.destroy();
-    if (base) await hv.removeCheckpoint(base);
+    if (base) await hv.checkpoints.removeCheckpoint(base);
     await rm(dir, { recursive: true, force: true });
     await rm(runRoot, { recursive: true, force: true });
   });
@@ -92,7 +92,7 @@ describe.skipIf(!image)('QEMU backend on a real guest', () => {
       await r.probe({ timeoutMs: 20_000 });
       await r.destroy();
     } finally {
-      await hv.removeCheckpoint(cp);
+      await hv.checkpoints.removeCheckpoint(cp);
     }
   }, 90_000);
 });

@@ -333,7 +333,7 @@ async function naiveCheckpoint(ctx: RigContext, q: QemuRigSetup, memoryMiB: numb
   } finally {
     await source.destroy();
   }
-  ctx.defer(() => q.hv.removeCheckpoint(naive));
+  ctx.defer(() => q.hv.checkpoints.removeCheckpoint(naive));
   ctx.param('naiveCheckpointMiB', mib(naive.bytes));
   return naive;
 }

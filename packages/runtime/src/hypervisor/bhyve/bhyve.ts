@@ -11,7 +11,6 @@ import {
   type Checkpoint,
   type Hypervisor,
   HypervisorError,
-  type OrphanScope,
   type ProbeOptions,
   type RunningVm,
   type Vm,
@@ -22,6 +21,7 @@ import {
   assertVmNetwork,
 } from '../hypervisor.ts';
 import { bootArgv, consoleDevices, destroyArgv, deviceLayout, restoreArgv, suspendArgv } from './argv.ts';
+import { BhyveCheckpointStore, SIDECAR } from './checkpoints.ts';
 import type { BhyveSystem, Monitor } from './system.ts';
 import { type VnodeRestoreSupport, probeVnodeRestore } from './vnode-restore.ts';
 
@@ -48,13 +48,13 @@ interface Sidecar {
   layout: string[];
 }
 
-const SIDECAR = '.coppice.json';
 /** Written into a VM's run directory once bhyve runs: how a restarted controller finds VMs nobody recorded. */
 const MONITOR_FILE = 'bhyve.json';
 
 export class BhyveHypervisor implements Hypervisor {
   readonly kind = 'bhyve' as const;
   readonly restoreNeedsSameDevices = true;
+  readonly checkpoints: BhyveCheckpointStore;
   private nextConsole: number;
   private cachedVersion?: string;
   private vnodeSupport?: Promise<VnodeRestoreSupport>;
@@ -64,6 +64,7 @@ export class BhyveHypervisor implements Hypervisor {
     private readonly options: BhyveOptions = {},
   ) {
     this.nextConsole = options.consoleBase ?? 1000;
+    this.checkpoints = new BhyveCheckpointStore(system);
   }
 
   async version(): Promise<string> {
@@ -252,57 +253,6 @@ export class BhyveHypervisor implements Hypervisor {
     await this.system.remove(vm.runDir);
   }
 
-  async checkpointIntact(cp: Checkpoint): Promise<boolean> {
-    for (const f of cp.files) if ((await this.system.fileSize(f)) === undefined) return false;
-    return true;
-  }
-
-  /** Checkpoint memory lives on disk with bhyve (FILE): only the pool's checkpoint directory has files to clean. */
-  async removeOrphanFiles(scope: OrphanScope, referenced: ReadonlySet<string>): Promise<string[]> {
-    const dir = scope.checkpointDir.replace(/\/+$/, '');
-    const removed: string[] = [];
-    for (const name of await this.system.listDir(dir)) {
-      const full = `${dir}/${name}`;
-      if (referenced.has(full)) continue;
-      await this.system.remove(full);
-      removed.push(full);
-    }
-    return removed;
-  }
-
-  /**
-   * A checkpoint of its own for a pool entry, made from a template checkpoint: FILE.kern, FILE.meta and the sidecar
-   * are copied; FILE (guest memory) is hard-linked when memory is "template", so that with vnode restore every entry
-   * restored from it maps the same vnode and shares its pages (a copy would defeat the sharing), and copied otherwise.
-   * Half-made clones are removed.
-   */
-  async cloneCheckpoint(base: Checkpoint, path: string): Promise<Checkpoint> {
-    const made: string[] = [];
-    const sidecar = `${path}${SIDECAR}`;
-    try {
-      for (const suffix of ['.kern', '.meta']) {
-        await this.system.copyFile(`${base.path}${suffix}`, `${path}${suffix}`);
-        made.push(`${path}${suffix}`);
-      }
-      if (base.memory === 'template') await this.system.link(base.path, path);
-      else await this.system.copyFile(base.path, path);
-      made.push(path);
-      await this.system.copyFile(`${base.path}${SIDECAR}`, sidecar);
-      made.push(sidecar);
-    } catch (e) {
-      for (const f of made) await this.system.remove(f);
-      throw e instanceof HypervisorError ? e : new HypervisorError(`cannot clone checkpoint ${base.path}: ${(e as Error).message}`);
-    }
-    const files = [path, `${path}.kern`, `${path}.meta`, sidecar];
-    let bytes = 0;
-    for (const f of files) bytes += (await this.system.fileSize(f)) ?? 0;
-    return { ...base, path, files, ...(base.memory === 'template' ? { memoryFile: path } : {}), bytes, createdAt: new Date().toISOString() };
-  }
-
-  async removeCheckpoint(checkpoint: Checkpoint): Promise<void> {
-    for (const f of checkpoint.files) await this.system.remove(f);
-  }
-
   destroyVm(name: string): Promise<void> {
     return this.destroyKernelVm(name);
   }
@@ -385,6 +335,7 @@ export class BhyveVm implements Vm {
       if (size === undefined) throw new HypervisorError(`bhyvectl --suspend left no ${f}`);
       bytes += size;
     }
+    await this.hv.checkpoints.makeDurable(files);
     return {
       hypervisor: 'bhyve',
       hypervisorVersion: await this.hv.version(),

@@ -10,7 +10,7 @@ import { access, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } f
 import { dirname } from 'node:path';
 import { ReadStream, WriteStream } from 'node:tty';
 import { type CommandRunner, ProcessRunner, runChecked } from '../../host/command-runner.ts';
-import { copyDurably, syncDir } from '../../host/durable-files.ts';
+import { copyDurably, syncDir, syncFile } from '../../host/durable-files.ts';
 import { HypervisorError } from '../hypervisor.ts';
 
 export type MonitorSignal = 'SIGSTOP' | 'SIGCONT' | 'SIGTERM' | 'SIGKILL' | 0;
@@ -45,6 +45,10 @@ export interface BhyveSystem {
   copyFile(from: string, to: string): Promise<void>;
   /** Hard link: one vnode, so its pages in the page cache are shared by whoever maps either name. */
   link(from: string, to: string): Promise<void>;
+  /** fsync(2) of a file's data (shared by every hard link to it). */
+  syncFile(path: string): Promise<void>;
+  /** fsync(2) of a folder: the names created in it survive a power loss. */
+  syncDir(path: string): Promise<void>;
 }
 
 export class FreeBsdSystem implements BhyveSystem {
@@ -165,5 +169,13 @@ export class FreeBsdSystem implements BhyveSystem {
   async link(from: string, to: string): Promise<void> {
     await link(from, to);
     await syncDir(dirname(to));
+  }
+
+  syncFile(path: string): Promise<void> {
+    return syncFile(path);
+  }
+
+  syncDir(path: string): Promise<void> {
+    return syncDir(path);
   }
 }

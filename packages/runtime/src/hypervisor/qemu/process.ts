@@ -31,10 +31,19 @@ async function stateAndParent(pid: number): Promise<{ state: string; ppid: numbe
   }
 }
 
-export async function isSameProcess(pid: number, startTime: string): Promise<boolean> {
-  const st = await processStartTime(pid);
+/** Where process facts come from: /proc by default, a QemuSystem (real or fake) for the backend. */
+export interface ProcessFacts {
+  startTime(pid: number): Promise<string | undefined>;
+  state(pid: number): Promise<string | undefined>;
+}
+
+const procFacts: ProcessFacts = { startTime: processStartTime, state: processState };
+
+/** Whether `pid` still is the process that had `startTime` (pid reuse) and is not a zombie. */
+export async function isSameProcess(pid: number, startTime: string, facts: ProcessFacts = procFacts): Promise<boolean> {
+  const st = await facts.startTime(pid);
   if (st === undefined || st !== startTime) return false;
-  const state = await processState(pid);
+  const state = await facts.state(pid);
   return state !== undefined && state !== 'Z' && state !== 'X';
 }
 

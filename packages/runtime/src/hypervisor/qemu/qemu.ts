@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
-import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { link, open, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runChecked, type CommandRunner } from '../../host/command-runner.ts';
 import {
@@ -11,7 +9,6 @@ import {
   HypervisorError,
   type Checkpoint,
   type Hypervisor,
-  type OrphanScope,
   type ProbeOptions,
   type RunningVm,
   type Vm,
@@ -21,12 +18,14 @@ import {
 } from '../hypervisor.ts';
 import { copyDurably, syncDir } from '../../host/durable-files.ts';
 import { chooseAccelerator, hostTscKhz } from './accel.ts';
+import { QemuCheckpointStore } from './checkpoints.ts';
 import { qemuArgv, type Accelerator } from './argv.ts';
 import { awaitMigration, setCapabilities } from './migration.ts';
 import { listenForMigration } from './migration-sink.ts';
-import { isSameProcess, killAndWait, memoryOf, processStartTime, processState } from './process.ts';
 import { QmpClient } from './qmp.ts';
 import { SerialConsole } from './serial-console.ts';
+import { isSameProcess } from './process.ts';
+import { LinuxQemuSystem, type QemuSystem } from './system.ts';
 
 export interface QemuOptions {
   runner: CommandRunner;
@@ -39,6 +38,8 @@ export interface QemuOptions {
   accel?: Accelerator;
   /** Guest booted under KVM to prove KVM works (when /dev/kvm exists); without it KVM is never chosen. */
   kvmProbeImage?: GuestImage;
+  /** Process and run-directory effects (default: the real Linux ones); tests pass a fake. */
+  system?: QemuSystem;
 }
 
 const MONITOR_TIMEOUT_MS = 15_000;
@@ -47,6 +48,8 @@ const MONITOR_TIMEOUT_MS = 15_000;
 export class QemuHypervisor implements Hypervisor {
   readonly kind = 'qemu' as const;
   readonly restoreNeedsSameDevices = false;
+  readonly checkpoints: QemuCheckpointStore;
+  /** @internal */ readonly system: QemuSystem;
   private readonly binary: string;
   private readonly shmDir: string;
   private accelPromise: Promise<{ accel: Accelerator; reason: string }> | undefined;
@@ -56,6 +59,8 @@ export class QemuHypervisor implements Hypervisor {
   constructor(private readonly options: QemuOptions) {
     this.binary = options.binary ?? 'qemu-system-x86_64';
     this.shmDir = options.shmDir ?? '/dev/shm';
+    this.checkpoints = new QemuCheckpointStore(this.shmDir);
+    this.system = options.system ?? new LinuxQemuSystem();
   }
 
   version(): Promise<string> {
@@ -88,7 +93,7 @@ export class QemuHypervisor implements Hypervisor {
       return false;
     } finally {
       await vm?.destroy();
-      await rm(runDir, { recursive: true, force: true });
+      await this.system.remove(runDir);
     }
   }
 
@@ -141,7 +146,7 @@ export class QemuHypervisor implements Hypervisor {
       const log = await readFile(join(spec.runDir, 'qemu.log'), 'utf8').catch(() => '');
       const reason = log.trim().split('\n').filter(Boolean).slice(-2).join(' | ') || (e as Error).message;
       await vm?.destroy();
-      await rm(spec.runDir, { recursive: true, force: true });
+      await this.system.remove(spec.runDir);
       throw new HypervisorError(`restore of checkpoint ${checkpoint.path} failed: ${reason}`);
     } finally {
       await fd.close();
@@ -181,7 +186,7 @@ export class QemuHypervisor implements Hypervisor {
       incomingFd?: number;
     },
   ): Promise<QemuVm> {
-    await mkdir(spec.runDir, { recursive: true, mode: 0o700 });
+    await this.system.makeRunDir(spec.runDir);
     const qmpSocket = join(spec.runDir, 'qmp.sock');
     const serialSocket = join(spec.runDir, 'serial.sock');
     const logPath = join(spec.runDir, 'qemu.log');
@@ -197,19 +202,13 @@ export class QemuHypervisor implements Hypervisor {
       incoming: how.incomingFd !== undefined,
       tscKhz: await this.tscKhz(),
     });
-    const log = await open(logPath, 'w');
-    const stdio: (number | 'ignore')[] = ['ignore', 'ignore', log.fd];
-    if (how.incomingFd !== undefined) stdio.push(how.incomingFd);
-    const [file, ...args] = argv;
     // Detached (own process group): the VM outlives a crashed controller, which adopts it on restart.
-    const child = spawn(file!, args, { stdio, detached: true });
-    await log.close();
-    const exited = new Promise<number>((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
-    child.once('error', () => undefined);
-    child.unref();
-    const pid = child.pid;
-    if (pid === undefined) throw new HypervisorError(`cannot start ${this.binary}`);
-    const startTime = (await processStartTime(pid)) ?? '';
+    const { pid, exited } = await this.system
+      .spawn(argv, { logPath, ...(how.incomingFd !== undefined ? { incomingFd: how.incomingFd } : {}) })
+      .catch((e: Error) => {
+        throw new HypervisorError(`cannot start ${this.binary}: ${e.message}`);
+      });
+    const startTime = (await this.system.startTime(pid)) ?? '';
     const vm = new QemuVm(this, spec, {
       pid,
       pidStartTime: startTime,
@@ -231,7 +230,7 @@ export class QemuHypervisor implements Hypervisor {
 
   async adopt(record: VmRecord): Promise<Vm | undefined> {
     if (record.hypervisor !== 'qemu') return undefined;
-    if (!(await isSameProcess(record.pid, record.pidStartTime))) return undefined;
+    if (!(await isSameProcess(record.pid, record.pidStartTime, this.system))) return undefined;
     const d = record.detail;
     const vm = new QemuVm(this, record.spec, {
       pid: record.pid,
@@ -248,140 +247,33 @@ export class QemuHypervisor implements Hypervisor {
   }
 
   async cleanup(record: VmRecord): Promise<void> {
-    await killAndWait(record.pid, record.pidStartTime);
+    await this.system.killAndWait(record.pid, record.pidStartTime);
     const owned = record.detail.ownedFiles ? record.detail.ownedFiles.split('\n').filter(Boolean) : [];
-    for (const f of owned) await rm(f, { force: true });
-    await rm(record.runDir, { recursive: true, force: true });
-  }
-
-  async removeCheckpoint(cp: Checkpoint): Promise<void> {
-    for (const f of cp.files) await rm(f, { force: true });
-    if (cp.memoryFile) await rm(cp.memoryFile, { force: true });
-  }
-
-  /**
-   * The entry's own checkpoint: the device state copied (fsync'd), the template's RAM image on disk hard-linked (so
-   * the checkpoint survives a reboot on its own), and its tmpfs copy hard-linked under a name of the clone's, which
-   * every restore maps copy-on-write: one set of pages for all (the Linux counterpart of bhyve's vnode restore).
-   */
-  async cloneCheckpoint(base: Checkpoint, path: string): Promise<Checkpoint> {
-    if (base.hypervisor !== 'qemu') throw new HypervisorError(`checkpoint ${base.path} was written by ${base.hypervisor}, not qemu`);
-    const made: string[] = [];
-    const files: string[] = [];
-    let memoryFile: string | undefined;
-    let memoryImage: string | undefined;
-    try {
-      await copyDurably(base.path, path, { syncFolder: false });
-      made.push(path);
-      files.push(path);
-      if (base.memoryImage) {
-        memoryImage = `${path}.mem`;
-        await link(base.memoryImage, memoryImage);
-        made.push(memoryImage);
-        files.push(memoryImage);
-      }
-      await syncDir(dirname(path)); // both new names at once
-      if (base.memoryFile) {
-        memoryFile = this.checkpointMemoryPath(path);
-        await link(base.memoryFile, memoryFile);
-        made.push(memoryFile);
-      }
-    } catch (e) {
-      for (const f of made) await rm(f, { force: true });
-      throw new HypervisorError(`cannot clone checkpoint ${base.path} to ${path}: ${(e as Error).message}`);
-    }
-    const { memoryImage: _image, memoryFile: _file, ...rest } = base;
-    return { ...rest, path, files, ...(memoryFile ? { memoryFile } : {}), ...(memoryImage ? { memoryImage } : {}), createdAt: new Date().toISOString() };
-  }
-
-  async checkpointIntact(cp: Checkpoint): Promise<boolean> {
-    try {
-      for (const f of [...cp.files, ...(cp.memoryFile ? [cp.memoryFile] : [])]) await stat(f);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /**
-   * After a reboot tmpfs is empty: each memory image on disk is copied back to tmpfs once, and every checkpoint that
-   * linked it gets its name linked to that one copy again, so restores keep sharing one set of pages. A memory file
-   * still there is kept (and serves as the source for its siblings).
-   */
-  async reviveCheckpoints(checkpoints: Checkpoint[]): Promise<string[]> {
-    const groups = new Map<string, Checkpoint[]>();
-    for (const cp of checkpoints) {
-      if (!cp.memoryFile || !cp.memoryImage) continue;
-      const st = await stat(cp.memoryImage).catch(() => undefined);
-      if (!st) continue; // the image is gone too: nothing to revive from (the caller drops the checkpoint)
-      const key = `${st.dev}:${st.ino}`;
-      groups.set(key, [...(groups.get(key) ?? []), cp]);
-    }
-    const made: string[] = [];
-    for (const group of groups.values()) {
-      let source: string | undefined;
-      const missing: string[] = [];
-      for (const cp of group) {
-        if (await stat(cp.memoryFile!).then(() => true, () => false)) source ??= cp.memoryFile;
-        else missing.push(cp.memoryFile!);
-      }
-      for (const file of missing) {
-        if (source) await link(source, file);
-        else {
-          await copyFile(group[0]!.memoryImage!, `${file}.partial`);
-          await rename(`${file}.partial`, file);
-          source = file;
-        }
-        made.push(file);
-      }
-    }
-    return made;
-  }
-
-  async removeOrphanFiles(scope: OrphanScope, referenced: ReadonlySet<string>): Promise<string[]> {
-    const removed: string[] = [];
-    for (const f of await readdir(scope.checkpointDir).catch(() => [] as string[])) {
-      const full = join(scope.checkpointDir, f);
-      if (referenced.has(full)) continue;
-      await rm(full, { force: true });
-      removed.push(full);
-    }
-    for (const f of await readdir(this.shmDir).catch(() => [] as string[])) {
-      const ckpt = /^coppice-ckpt-(.+)-[0-9a-f]{8}\.mem$/.exec(f)?.[1];
-      const vm = /^coppice-vm-(.+)\.mem$/.exec(f)?.[1];
-      const ours = (ckpt !== undefined && scope.ownsCheckpoint(ckpt)) || (vm !== undefined && scope.ownsVm(vm));
-      const full = join(this.shmDir, f);
-      if (!ours || referenced.has(full)) continue;
-      await rm(full, { force: true });
-      removed.push(full);
-    }
-    return removed;
+    for (const f of owned) await this.system.remove(f);
+    await this.system.remove(record.runDir);
   }
 
   async listRunning(runRoot: string): Promise<RunningVm[]> {
     const found: RunningVm[] = [];
     const root = runRoot.endsWith('/') ? runRoot : `${runRoot}/`;
-    for (const entry of await readdir('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-      if (!argv.includes('qemu-system')) continue;
-      const m = argv.split('\0').map((a) => /path=([^,]+)\/serial\.sock/.exec(a)?.[1]).find(Boolean);
-      const pidStartTime = await processStartTime(Number(entry));
-      if (m && m.startsWith(root) && pidStartTime !== undefined) found.push({ pid: Number(entry), runDir: m, pidStartTime });
+    for (const { pid, argv } of await this.system.processes()) {
+      if (!argv.some((a) => a.includes('qemu-system'))) continue;
+      const m = argv.map((a) => /path=([^,]+)\/serial\.sock/.exec(a)?.[1]).find(Boolean);
+      const pidStartTime = await this.system.startTime(pid);
+      if (m && m.startsWith(root) && pidStartTime !== undefined) found.push({ pid, runDir: m, pidStartTime });
     }
     return found;
   }
 
   async stopRunning(vm: RunningVm): Promise<void> {
-    await killAndWait(vm.pid, vm.pidStartTime);
-    await rm(vm.runDir, { recursive: true, force: true });
+    await this.system.killAndWait(vm.pid, vm.pidStartTime);
+    await this.system.remove(vm.runDir);
   }
 
   /** @internal The tmpfs name of a checkpoint's guest RAM: named after the checkpoint file, unique per call. */
   checkpointMemoryPath(checkpointPath: string): string {
-    return join(this.shmDir, `coppice-ckpt-${basename(checkpointPath).replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(4).toString('hex')}.mem`);
+    return this.checkpoints.checkpointMemoryPath(checkpointPath);
   }
-
 }
 
 function validateSpec(spec: VmSpec): void {
@@ -461,10 +353,10 @@ export class QemuVm implements Vm {
    * asynchronously, and on a loaded host /proc showed QEMU still running just after kill() returned.
    */
   async pause(): Promise<void> {
-    process.kill(this.s.pid, 'SIGSTOP');
+    this.hv.system.signal(this.s.pid, 'SIGSTOP');
     const deadline = performance.now() + 2000;
     for (;;) {
-      const state = await processState(this.s.pid);
+      const state = await this.hv.system.state(this.s.pid);
       if (state === 'T' || state === undefined || state === 'Z') return;
       if (performance.now() > deadline) throw new Error(`QEMU (pid ${this.s.pid}) did not stop within 2 s of SIGSTOP (state ${state})`);
       await new Promise((r) => setTimeout(r, 1));
@@ -472,7 +364,7 @@ export class QemuVm implements Vm {
   }
 
   async resume(): Promise<void> {
-    process.kill(this.s.pid, 'SIGCONT');
+    this.hv.system.signal(this.s.pid, 'SIGCONT');
   }
 
   async probe(options: ProbeOptions = {}): Promise<number> {
@@ -587,11 +479,11 @@ export class QemuVm implements Vm {
   }
 
   async stats(): Promise<VmStats> {
-    const state = await processState(this.s.pid);
-    if (state === undefined || state === 'Z' || !(await isSameProcess(this.s.pid, this.s.pidStartTime))) {
+    const state = await this.hv.system.state(this.s.pid);
+    if (state === undefined || state === 'Z' || !(await isSameProcess(this.s.pid, this.s.pidStartTime, this.hv.system))) {
       return { pid: this.s.pid, rssBytes: 0, state: 'gone' };
     }
-    const mem = await memoryOf(this.s.pid);
+    const mem = await this.hv.system.memoryOf(this.s.pid);
     return { pid: this.s.pid, ...mem, state: state === 'T' ? 'paused' : 'running' };
   }
 
@@ -624,8 +516,8 @@ export class QemuVm implements Vm {
     this.destroyed = true;
     this.console.close();
     this.qmp?.close();
-    await killAndWait(this.s.pid, this.s.pidStartTime);
-    for (const f of this.s.ownedFiles) await rm(f, { force: true });
-    await rm(this.spec.runDir, { recursive: true, force: true });
+    await this.hv.system.killAndWait(this.s.pid, this.s.pidStartTime);
+    for (const f of this.s.ownedFiles) await this.hv.system.remove(f);
+    await this.hv.system.remove(this.spec.runDir);
   }
 }
