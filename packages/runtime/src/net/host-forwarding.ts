@@ -8,8 +8,9 @@
  * controller locks (/run: gone after a reboot, like the setting it restores). A prefix that never tears down keeps
  * forwarding on. Each platform supplies only how to read and write its switches (ForwardingSwitches).
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../host/durable-files.ts';
 import type { HostForwarding } from './cubenet.ts';
 import { acquireLock } from './lock.ts';
 
@@ -69,9 +70,7 @@ export class SharedHostForwarding<Name extends string> implements HostForwarding
   }
 
   private async save(r: ForwardingRecord<Name>): Promise<void> {
-    const tmp = `${this.recordFile}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(r));
-    await rename(tmp, this.recordFile);
+    await writeFileAtomic(this.recordFile, JSON.stringify(r));
   }
 
   async enable(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * The controller's belief, on disk: one JSON file per active sandbox under `<stateDir>/<prefix>/`, each written
- * atomically (temp file + rename in the same folder), so a controller killed with SIGKILL at any instant leaves
- * every file either old or new, never torn. A sandbox's file is written only after its kernel objects exist and
+ * atomically (host/durable-files.ts writeFileAtomicUnsynced: temp file + rename in the same folder, no fsync), so a
+ * controller killed with SIGKILL at any instant leaves every file either old or new, never torn. A sandbox's file is written only after its kernel objects exist and
  * removed before they are torn down, so whatever the kernel holds beyond the files is a leftover that reconcile
  * may remove. (No fsync: the guarantee is against a killed process, not a power cut; after a reboot the kernel
  * objects are gone anyway.)
@@ -12,9 +12,10 @@
  * new name costs ~0.04 ms. A controller killed between the rename and the delete leaves two files; the highest n is
  * the newer, and load deletes the others. (`<id>.json`, the name before this scheme, counts as the lowest.)
  */
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomicUnsynced } from '../host/durable-files.ts';
 import type { Endpoint } from './endpoint/endpoint.ts';
 import type { PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from './types.ts';
 import { parseRateLimit, type RateLimit } from './rate-limit/rate-limit.ts';
@@ -35,7 +36,6 @@ export interface SandboxRecord {
 
 export class StateStore {
   readonly dir: string;
-  private seq = 0;
   /** The number n of each sandbox's current file. */
   private readonly versions = new Map<SandboxId, number>();
 
@@ -48,16 +48,15 @@ export class StateStore {
   }
 
   /**
-   * Synchronous on purpose: a record is a few KB to ~60 KB (a 1 000-entry list) into the page cache, no fsync, which
-   * costs tens of microseconds on the event loop, while the promise API's open/write/close/rename are four hops
-   * through the thread pool (~1 ms on a loaded 2-vCPU host, on every policy change's critical path).
+   * Synchronous on purpose (writeFileAtomicUnsynced): a record is a few KB to ~60 KB (a 1 000-entry list) into the
+   * page cache, no fsync, which costs tens of microseconds on the event loop, while the promise API's
+   * open/write/close/rename are four hops through the thread pool (~1 ms on a loaded 2-vCPU host, on every policy
+   * change's critical path).
    */
   async write(record: SandboxRecord): Promise<void> {
     const previous = this.versions.get(record.id);
     const version = (previous ?? -1) + 1;
-    const tmp = join(this.dir, `.${record.id}.${process.pid}.${this.seq++}.tmp`);
-    writeFileSync(tmp, JSON.stringify(record));
-    renameSync(tmp, this.path(record.id, version));
+    writeFileAtomicUnsynced(this.path(record.id, version), JSON.stringify(record));
     this.versions.set(record.id, version);
     if (previous !== undefined) unlinkIfPresent(this.path(record.id, previous));
   }

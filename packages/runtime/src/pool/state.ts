@@ -1,6 +1,7 @@
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../host/durable-files.ts';
 import type { Checkpoint, VmRecord } from '../hypervisor/hypervisor.ts';
 import type { PoolMode } from './config.ts';
 import type { NetLease } from './network.ts';
@@ -29,7 +30,7 @@ export interface PoolState {
 }
 
 /**
- * The pool's state file `<stateDir>/<template>.json`, written atomically (temp file, fsync, rename). Writes are
+ * The pool's state file `<stateDir>/<template>.json`, replaced durably (host/durable-files.ts writeFileAtomic). Writes are
  * serialised and coalesced: concurrent callers all resolve once a write containing their change is on disk.
  *
  * Beside it, `<template>.checkouts`: a journal of hot checkouts, one `ID ISO-TIME` line appended with one write(2).
@@ -86,7 +87,7 @@ export class PoolStateFile {
       if (!this.dirty) return;
       this.dirty = false;
       const covered = this.appended;
-      await writeAtomic(this.path, JSON.stringify(snapshot()) + '\n');
+      await writeFileAtomic(this.path, JSON.stringify(snapshot()) + '\n');
       // Synchronous, like the appends: no append can slip in between the check and the truncation.
       if (this.journalFd !== undefined && this.appended === covered) ftruncateSync(this.journalFd, 0);
     });
@@ -111,20 +112,4 @@ export class PoolStateFile {
     await rm(this.path, { force: true });
     await rm(this.journalPath, { force: true });
   }
-}
-
-export async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w', 0o600).catch(async (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-    await mkdir(dirname(path), { recursive: true });
-    return open(tmp, 'w', 0o600);
-  });
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
 }

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../host/durable-files.ts';
 import { POOL_MODES, TEMPLATE_NAME, type PoolMode } from './config.ts';
 import { PoolInputError } from './errors.ts';
-import { writeAtomic } from './state.ts';
 
 /** The operator's templates: `<stateDir>/templates.json`, written by `coppice pool init`. */
 export interface TemplateDef {
@@ -52,5 +52,6 @@ export function validateTemplate(t: TemplateDef): TemplateDef {
 export async function saveTemplate(stateDir: string, t: TemplateDef): Promise<void> {
   validateTemplate(t);
   const all = (await loadTemplates(stateDir)).filter((x) => x.name !== t.name);
-  await writeAtomic(templatesPath(stateDir), JSON.stringify([...all, t], null, 1) + '\n');
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(templatesPath(stateDir), JSON.stringify([...all, t], null, 1) + '\n');
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -328,8 +328,7 @@ export class QemuHypervisor implements Hypervisor {
       for (const file of missing) {
         if (source) await link(source, file);
         else {
-          await copyFile(group[0]!.memoryImage!, `${file}.partial`);
-          await rename(`${file}.partial`, file);
+          await copyDurably(group[0]!.memoryImage!, file);
           source = file;
         }
         made.push(file);
