@@ -82,7 +82,7 @@ export class Pool {
     this.config = opts.config;
     this.hv = opts.hypervisor;
     this.net = opts.network ?? new NoNetwork();
-    this.file = new PoolStateFile(opts.config.stateDir, opts.config.template);
+    this.file = new PoolStateFile(opts.config.stateDir, opts.config.template, opts.config.runRoot);
   }
 
   static async open(opts: PoolOptions): Promise<Pool> {

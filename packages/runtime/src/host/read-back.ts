@@ -1,0 +1,71 @@
+/**
+ * Reading back a file the runtime wrote earlier (state, records, registries, sidecars): parsed as JSON and checked
+ * with a zod schema, so a corrupt or tampered file is refused with its path and the field at fault, before any of it
+ * is acted on. Nothing here writes: a refused file stays as it is, for the operator to look at.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+export class CorruptFileError extends Error {
+  constructor(
+    readonly path: string,
+    /** The field at fault as a dotted path (`entries.0.vm.runDir`), empty for the file as a whole. */
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`${path} is corrupt: ${field ? `field ${field}: ` : ''}${problem} (the file was left as it is)`);
+    this.name = 'CorruptFileError';
+  }
+}
+
+/** The first issue of a failed parse, as the field path and its message. */
+function firstIssue(error: z.ZodError): { field: string; message: string } {
+  const issue = error.issues[0];
+  return { field: issue ? issue.path.map(String).join('.') : '', message: issue?.message ?? 'invalid' };
+}
+
+/** Checks already-parsed data (e.g. one JSON value of a journal) against `schema`; throws CorruptFileError. */
+export async function checkReadBack<S extends z.ZodType>(path: string, value: unknown, schema: S): Promise<z.output<S>> {
+  const r = await schema.safeParseAsync(value);
+  if (r.success) return r.data;
+  const { field, message } = firstIssue(r.error);
+  throw new CorruptFileError(path, field, message);
+}
+
+/** Parses `text` (the content of `path`) as JSON and checks it against `schema`; throws CorruptFileError. */
+export async function parseReadBack<S extends z.ZodType>(path: string, text: string, schema: S): Promise<z.output<S>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new CorruptFileError(path, '', `not JSON (${(e as Error).message})`);
+  }
+  return checkReadBack(path, value, schema);
+}
+
+/** Reads and checks `path`; undefined when it does not exist. */
+export async function readBack<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  return parseReadBack(path, text, schema);
+}
+
+/**
+ * A schema that runs one of the runtime's own parsers (those that throw a message naming what is wrong), so a
+ * read-back file is held to exactly the rules its values were written under.
+ */
+export function viaParser<T>(parse: (value: unknown) => T): z.ZodType<T> {
+  return z.unknown().transform((value, ctx) => {
+    try {
+      return parse(value);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  }) as unknown as z.ZodType<T>;
+}
