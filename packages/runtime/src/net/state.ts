@@ -16,10 +16,11 @@ import { unlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomicUnsynced } from '../host/durable-files.ts';
+import { CorruptFileError, parseReadBack } from '../host/read-back.ts';
 import type { Endpoint } from './endpoint/endpoint.ts';
 import type { PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from './types.ts';
-import { parseRateLimit, type RateLimit } from './rate-limit/rate-limit.ts';
-import { parseForward, parseInterfaceName, parsePolicy, parseSandboxAddresses, parseSandboxId } from './validate.ts';
+import type { RateLimit } from './rate-limit/rate-limit.ts';
+import { sandboxRecordSchema } from './state-schema.ts';
 
 export interface SandboxRecord {
   id: SandboxId;
@@ -75,7 +76,8 @@ export class StateStore {
 
   /**
    * Reads every record (the highest-numbered file of each sandbox; lower ones, left by a writer killed between its
-   * rename and its delete, are deleted); temp files left by a killed writer are deleted, unreadable files reported.
+   * rename and its delete, are deleted); temp files left by a killed writer are deleted. A file that fails its schema
+   * (src/net/state-schema.ts) is reported naming the field, and it and its older versions are left in place.
    */
   async load(): Promise<{ records: SandboxRecord[]; problems: string[] }> {
     await this.ensure();
@@ -94,14 +96,16 @@ export class StateStore {
     }
     for (const [id, versions] of found) {
       const newest = Math.max(...versions);
-      for (const v of versions) if (v !== newest) unlinkIfPresent(this.path(id, v));
       this.versions.set(id, newest);
       const path = this.path(id, newest);
       try {
-        records.push(parseRecord(JSON.parse(await readFile(path, 'utf8'))));
+        records.push(await parseReadBack(path, await readFile(path, 'utf8'), sandboxRecordSchema(id)));
       } catch (e) {
-        problems.push(`${path}: ${(e as Error).message}`);
+        // Refused: the file and its older versions stay as they are, for the operator to look at.
+        problems.push(e instanceof CorruptFileError ? e.message : `${path}: ${(e as Error).message}`);
+        continue;
       }
+      for (const v of versions) if (v !== newest) unlinkIfPresent(this.path(id, v));
     }
     return { records, problems };
   }
@@ -115,23 +119,3 @@ function unlinkIfPresent(path: string): void {
   }
 }
 
-function parseRecord(v: Record<string, unknown>): SandboxRecord {
-  const endpoint = v.endpoint as Record<string, unknown>;
-  if (typeof v.host !== 'number' || !endpoint || (endpoint.kind !== 'tap' && endpoint.kind !== 'isolated')) {
-    throw new Error('not a sandbox record');
-  }
-  return {
-    id: parseSandboxId(v.id),
-    host: v.host,
-    addresses: parseSandboxAddresses(v.addresses),
-    endpoint: {
-      kind: endpoint.kind,
-      hostInterface: parseInterfaceName(endpoint.hostInterface),
-      ...(endpoint.isolation ? { isolation: parseInterfaceName(endpoint.isolation) } : {}),
-    },
-    policy: parsePolicy(v.policy),
-    forwards: ((v.forwards as unknown[]) ?? []).map((f) => parseForward(f)),
-    createdAt: String(v.createdAt),
-    ...(v.rateLimit !== undefined ? { rateLimit: parseRateLimit(v.rateLimit) } : {}),
-  };
-}
