@@ -61,6 +61,10 @@ export function validatePoolConfig(c: PoolConfig): PoolConfig {
     throw new PoolInputError(`refillConcurrency ${c.refillConcurrency} out of range 1-64`);
   }
   if (!c.stateDir.startsWith('/') || !c.runRoot.startsWith('/')) throw new PoolInputError('stateDir and runRoot must be absolute paths');
+  // Both end up inside QEMU option values (mem-path=, socket path=, ...), which QEMU splits at commas.
+  for (const [field, value, env] of [['stateDir', c.stateDir, 'COPPICE_POOL_STATE_DIR'], ['runRoot', c.runRoot, 'COPPICE_RUN_DIR']] as const) {
+    if (value.includes(',')) throw new PoolInputError(`${field} ${JSON.stringify(value)} contains a comma, which QEMU option values cannot hold (set ${env} or the config to a path without one)`);
+  }
   return c;
 }
 

@@ -22,6 +22,9 @@ describe('pool configuration', () => {
     expect(() => validatePoolConfig({ ...ok, size: { hot: 1.5, durable: 0 } })).toThrow(/size.hot/);
     expect(() => validatePoolConfig({ ...ok, size: { hot: 0, durable: 257 } })).toThrow(/size.durable/);
     expect(() => validatePoolConfig({ ...ok, stateDir: 'relative' })).toThrow(/absolute/);
+    // QEMU splits option values (-drive file=..., socket path=..., mem-path=...) at commas.
+    expect(() => validatePoolConfig({ ...ok, runRoot: '/run/a,b' })).toThrow(/runRoot "\/run\/a,b".*comma.*COPPICE_RUN_DIR/);
+    expect(() => validatePoolConfig({ ...ok, stateDir: '/var/a,b' })).toThrow(/stateDir "\/var\/a,b".*comma.*COPPICE_POOL_STATE_DIR/);
     expect(() => validatePoolConfig({ ...ok, mode: 'warm' as never })).toThrow(/mode/);
   });
 });

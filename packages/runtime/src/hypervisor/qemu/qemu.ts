@@ -181,7 +181,6 @@ export class QemuHypervisor implements Hypervisor {
       incomingFd?: number;
     },
   ): Promise<QemuVm> {
-    await mkdir(spec.runDir, { recursive: true, mode: 0o700 });
     const qmpSocket = join(spec.runDir, 'qmp.sock');
     const serialSocket = join(spec.runDir, 'serial.sock');
     const logPath = join(spec.runDir, 'qemu.log');
@@ -197,6 +196,8 @@ export class QemuHypervisor implements Hypervisor {
       incoming: how.incomingFd !== undefined,
       tscKhz: await this.tscKhz(),
     });
+    // After the argv: a path QEMU cannot take is refused before anything is made.
+    await mkdir(spec.runDir, { recursive: true, mode: 0o700 });
     const log = await open(logPath, 'w');
     const stdio: (number | 'ignore')[] = ['ignore', 'ignore', log.fd];
     if (how.incomingFd !== undefined) stdio.push(how.incomingFd);
