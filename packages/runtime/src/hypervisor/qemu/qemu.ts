@@ -20,6 +20,7 @@ import {
   type VmStats,
 } from '../hypervisor.ts';
 import { copyDurably, syncDir } from '../../host/durable-files.ts';
+import { removeInside } from '../../host/paths.ts';
 import { chooseAccelerator, hostTscKhz } from './accel.ts';
 import { qemuArgv, type Accelerator } from './argv.ts';
 import { awaitMigration, setCapabilities } from './migration.ts';
@@ -56,6 +57,11 @@ export class QemuHypervisor implements Hypervisor {
   constructor(private readonly options: QemuOptions) {
     this.binary = options.binary ?? 'qemu-system-x86_64';
     this.shmDir = options.shmDir ?? '/dev/shm';
+  }
+
+  /** @internal A VM's own file (its memory file): removed only from the tmpfs folder (records are read back). */
+  async removeOwnedFile(path: string): Promise<void> {
+    await removeInside(this.shmDir, path);
   }
 
   version(): Promise<string> {
@@ -251,7 +257,7 @@ export class QemuHypervisor implements Hypervisor {
   async cleanup(record: VmRecord): Promise<void> {
     await killAndWait(record.pid, record.pidStartTime);
     const owned = record.detail.ownedFiles ? record.detail.ownedFiles.split('\n').filter(Boolean) : [];
-    for (const f of owned) await rm(f, { force: true });
+    for (const f of owned) await this.removeOwnedFile(f);
     await rm(record.runDir, { recursive: true, force: true });
   }
 
@@ -625,7 +631,7 @@ export class QemuVm implements Vm {
     this.console.close();
     this.qmp?.close();
     await killAndWait(this.s.pid, this.s.pidStartTime);
-    for (const f of this.s.ownedFiles) await rm(f, { force: true });
+    for (const f of this.s.ownedFiles) await this.hv.removeOwnedFile(f);
     await rm(this.spec.runDir, { recursive: true, force: true });
   }
 }
