@@ -43,8 +43,17 @@ export async function parseReadBack<S extends z.ZodType>(path: string, text: str
   return checkReadBack(path, value, schema);
 }
 
+export interface ReadBackOptions {
+  /**
+   * Return the value as written (key order included) once it passed the schema, instead of the schema's rebuilt
+   * output: for a file the runtime saves again, so that a save of unchanged state writes the same bytes. Only for
+   * schemas without transforms.
+   */
+  asWritten?: boolean;
+}
+
 /** Reads and checks `path`; undefined when it does not exist. */
-export async function readBack<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S> | undefined> {
+export async function readBack<S extends z.ZodType>(path: string, schema: S, options: ReadBackOptions = {}): Promise<z.output<S> | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -52,7 +61,8 @@ export async function readBack<S extends z.ZodType>(path: string, schema: S): Pr
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  return parseReadBack(path, text, schema);
+  const checked = await parseReadBack(path, text, schema);
+  return options.asWritten ? (JSON.parse(text) as z.output<S>) : checked;
 }
 
 /**

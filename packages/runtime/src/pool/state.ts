@@ -68,7 +68,7 @@ export class PoolStateFile {
    * file and the field; nothing is changed on disk then.
    */
   async load(): Promise<PoolState | undefined> {
-    const parsed = (await readBack(this.path, poolStateSchema(this.folders))) as PoolState | undefined;
+    const parsed = (await readBack(this.path, poolStateSchema(this.folders), { asWritten: true })) as PoolState | undefined;
     if (!parsed) return undefined;
     const journal = await readFile(this.journalPath, 'utf8').catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return '';

@@ -40,7 +40,7 @@ const registrySchema = z.array(templateSchema);
 
 /** The registry; [] when there is none. A registry that fails its schema is refused (CorruptFileError), unchanged. */
 export async function loadTemplates(stateDir: string): Promise<TemplateDef[]> {
-  return (await readBack(templatesPath(stateDir), registrySchema)) ?? [];
+  return (await readBack(templatesPath(stateDir), registrySchema, { asWritten: true })) ?? [];
 }
 
 export async function findTemplate(stateDir: string, name: string): Promise<TemplateDef> {

@@ -71,6 +71,19 @@ describe('pool state file and checkout journal', () => {
     expect(await readFile(join(dir, 't.checkouts'), 'utf8')).toBe('t-00000001 2026-01-01T00:00:01.000Z\nt-00000001 yesterday\n');
   });
 
+  it('a load and a save of unchanged state write the same bytes (the schema check does not reorder keys)', async () => {
+    const checkpoint = {
+      hypervisor: 'qemu', hypervisorVersion: '7.2', image: 'g', memory: 'template', bytes: 1, createdAt: '2026-01-01T00:00:00.000Z',
+      path: join(dir, 't', 'x.state'), memoryImage: join(dir, 't', 'x.state.mem'), files: [join(dir, 't', 'x.state'), join(dir, 't', 'x.state.mem')],
+    };
+    const text = JSON.stringify({ entries: [{ ...entry('t-00000001'), checkpoint }], version: 1, template: 't', mode: 'durable' }) + '\n';
+    await writeFile(join(dir, 't.json'), text);
+    const file = new PoolStateFile(dir, 't', join(dir, 'run'));
+    const loaded = (await file.load())!;
+    await file.save(() => loaded);
+    expect(await readFile(join(dir, 't.json'), 'utf8')).toBe(text);
+  });
+
   describe('a tampered state file cannot name a folder outside the pool', () => {
     const vm = (runDir: string) => ({
       hypervisor: 'qemu',
