@@ -18,9 +18,13 @@ export class CorruptFileError extends Error {
   }
 }
 
-/** The first issue of a failed parse, as the field path and its message. */
+/**
+ * One issue of a failed parse, as the field path and its message: the one nearest the top of the file (fewest path
+ * steps, then by name), so the answer does not depend on which asynchronous check settled first.
+ */
 function firstIssue(error: z.ZodError): { field: string; message: string } {
-  const issue = error.issues[0];
+  const key = (i: z.core.$ZodIssue) => i.path.map(String).join('.');
+  const issue = [...error.issues].sort((a, b) => a.path.length - b.path.length || key(a).localeCompare(key(b)))[0];
   return { field: issue ? issue.path.map(String).join('.') : '', message: issue?.message ?? 'invalid' };
 }
 
