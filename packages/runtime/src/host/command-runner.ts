@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 
 /**
@@ -13,6 +13,8 @@ export interface CommandOptions {
   timeoutMs?: number;
   env?: Record<string, string>;
   cwd?: string;
+  /** ProcessRunner only: an open descriptor of this process handed to the child as its fd 3 (e.g. for flock(1)). */
+  fd3?: number;
 }
 
 export interface CommandResult {
@@ -53,10 +55,10 @@ export class ProcessRunner implements CommandRunner {
     if (!file) return Promise.reject(new Error('empty argv'));
     return new Promise((resolve, reject) => {
       const child = spawn(file, args, {
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: options.fd3 === undefined ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', options.fd3],
         env: options.env ? { ...process.env, ...options.env } : process.env,
         cwd: options.cwd,
-      });
+      }) as ChildProcessWithoutNullStreams; // the fourth stdio entry hides that 0-2 are pipes from the overloads
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let timedOut = false;

@@ -8,10 +8,14 @@
  * controller locks (/run: gone after a reboot, like the setting it restores). A prefix that never tears down keeps
  * forwarding on. Each platform supplies only how to read and write its switches (ForwardingSwitches).
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../host/durable-files.ts';
+import { readBack, viaParser } from '../host/read-back.ts';
 import type { HostForwarding } from './cubenet.ts';
 import { acquireLock } from './lock.ts';
+import { parsePrefix } from './validate.ts';
 
 /** The platform's forwarding switches (Linux: /proc files; FreeBSD: sysctls), each "0"/"1"-like decimal text. */
 export interface ForwardingSwitches<Name extends string> {
@@ -58,20 +62,17 @@ export class SharedHostForwarding<Name extends string> implements HostForwarding
     }
   }
 
+  /** The record; a corrupt one is refused (CorruptFileError naming the field) and left as it is, switches untouched. */
   private async record(): Promise<ForwardingRecord<Name> | undefined> {
-    try {
-      const r = JSON.parse(await readFile(this.recordFile, 'utf8')) as ForwardingRecord<Name>;
-      return { before: r.before ?? {}, users: Array.isArray(r.users) ? r.users : [] };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
+    const schema = z.object({
+      before: z.partialRecord(z.enum(this.switches.names as [Name, ...Name[]]), z.string().regex(/^\d{1,10}$/, 'expected a decimal switch value')),
+      users: z.array(viaParser(parsePrefix)),
+    });
+    return (await readBack(this.recordFile, schema)) as ForwardingRecord<Name> | undefined;
   }
 
   private async save(r: ForwardingRecord<Name>): Promise<void> {
-    const tmp = `${this.recordFile}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(r));
-    await rename(tmp, this.recordFile);
+    await writeFileAtomic(this.recordFile, JSON.stringify(r));
   }
 
   async enable(): Promise<void> {

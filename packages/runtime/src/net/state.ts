@@ -1,7 +1,7 @@
 /**
  * The controller's belief, on disk: one JSON file per active sandbox under `<stateDir>/<prefix>/`, each written
- * atomically (temp file + rename in the same folder), so a controller killed with SIGKILL at any instant leaves
- * every file either old or new, never torn. A sandbox's file is written only after its kernel objects exist and
+ * atomically (host/durable-files.ts writeFileAtomicUnsynced: temp file + rename in the same folder, no fsync), so a
+ * controller killed with SIGKILL at any instant leaves every file either old or new, never torn. A sandbox's file is written only after its kernel objects exist and
  * removed before they are torn down, so whatever the kernel holds beyond the files is a leftover that reconcile
  * may remove. (No fsync: the guarantee is against a killed process, not a power cut; after a reboot the kernel
  * objects are gone anyway.)
@@ -12,13 +12,15 @@
  * new name costs ~0.04 ms. A controller killed between the rename and the delete leaves two files; the highest n is
  * the newer, and load deletes the others. (`<id>.json`, the name before this scheme, counts as the lowest.)
  */
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomicUnsynced } from '../host/durable-files.ts';
+import { CorruptFileError, parseReadBack } from '../host/read-back.ts';
 import type { Endpoint } from './endpoint/endpoint.ts';
 import type { PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from './types.ts';
-import { parseRateLimit, type RateLimit } from './rate-limit/rate-limit.ts';
-import { parseForward, parseInterfaceName, parsePolicy, parseSandboxAddresses, parseSandboxId } from './validate.ts';
+import type { RateLimit } from './rate-limit/rate-limit.ts';
+import { sandboxRecordSchema } from './state-schema.ts';
 
 export interface SandboxRecord {
   id: SandboxId;
@@ -35,7 +37,6 @@ export interface SandboxRecord {
 
 export class StateStore {
   readonly dir: string;
-  private seq = 0;
   /** The number n of each sandbox's current file. */
   private readonly versions = new Map<SandboxId, number>();
 
@@ -48,16 +49,15 @@ export class StateStore {
   }
 
   /**
-   * Synchronous on purpose: a record is a few KB to ~60 KB (a 1 000-entry list) into the page cache, no fsync, which
-   * costs tens of microseconds on the event loop, while the promise API's open/write/close/rename are four hops
-   * through the thread pool (~1 ms on a loaded 2-vCPU host, on every policy change's critical path).
+   * Synchronous on purpose (writeFileAtomicUnsynced): a record is a few KB to ~60 KB (a 1 000-entry list) into the
+   * page cache, no fsync, which costs tens of microseconds on the event loop, while the promise API's
+   * open/write/close/rename are four hops through the thread pool (~1 ms on a loaded 2-vCPU host, on every policy
+   * change's critical path).
    */
   async write(record: SandboxRecord): Promise<void> {
     const previous = this.versions.get(record.id);
     const version = (previous ?? -1) + 1;
-    const tmp = join(this.dir, `.${record.id}.${process.pid}.${this.seq++}.tmp`);
-    writeFileSync(tmp, JSON.stringify(record));
-    renameSync(tmp, this.path(record.id, version));
+    writeFileAtomicUnsynced(this.path(record.id, version), JSON.stringify(record));
     this.versions.set(record.id, version);
     if (previous !== undefined) unlinkIfPresent(this.path(record.id, previous));
   }
@@ -76,7 +76,8 @@ export class StateStore {
 
   /**
    * Reads every record (the highest-numbered file of each sandbox; lower ones, left by a writer killed between its
-   * rename and its delete, are deleted); temp files left by a killed writer are deleted, unreadable files reported.
+   * rename and its delete, are deleted); temp files left by a killed writer are deleted. A file that fails its schema
+   * (src/net/state-schema.ts) is reported naming the field, and it and its older versions are left in place.
    */
   async load(): Promise<{ records: SandboxRecord[]; problems: string[] }> {
     await this.ensure();
@@ -95,14 +96,16 @@ export class StateStore {
     }
     for (const [id, versions] of found) {
       const newest = Math.max(...versions);
-      for (const v of versions) if (v !== newest) unlinkIfPresent(this.path(id, v));
       this.versions.set(id, newest);
       const path = this.path(id, newest);
       try {
-        records.push(parseRecord(JSON.parse(await readFile(path, 'utf8'))));
+        records.push(await parseReadBack(path, await readFile(path, 'utf8'), sandboxRecordSchema(id)));
       } catch (e) {
-        problems.push(`${path}: ${(e as Error).message}`);
+        // Refused: the file and its older versions stay as they are, for the operator to look at.
+        problems.push(e instanceof CorruptFileError ? e.message : `${path}: ${(e as Error).message}`);
+        continue;
       }
+      for (const v of versions) if (v !== newest) unlinkIfPresent(this.path(id, v));
     }
     return { records, problems };
   }
@@ -116,23 +119,3 @@ function unlinkIfPresent(path: string): void {
   }
 }
 
-function parseRecord(v: Record<string, unknown>): SandboxRecord {
-  const endpoint = v.endpoint as Record<string, unknown>;
-  if (typeof v.host !== 'number' || !endpoint || (endpoint.kind !== 'tap' && endpoint.kind !== 'isolated')) {
-    throw new Error('not a sandbox record');
-  }
-  return {
-    id: parseSandboxId(v.id),
-    host: v.host,
-    addresses: parseSandboxAddresses(v.addresses),
-    endpoint: {
-      kind: endpoint.kind,
-      hostInterface: parseInterfaceName(endpoint.hostInterface),
-      ...(endpoint.isolation ? { isolation: parseInterfaceName(endpoint.isolation) } : {}),
-    },
-    policy: parsePolicy(v.policy),
-    forwards: ((v.forwards as unknown[]) ?? []).map((f) => parseForward(f)),
-    createdAt: String(v.createdAt),
-    ...(v.rateLimit !== undefined ? { rateLimit: parseRateLimit(v.rateLimit) } : {}),
-  };
-}

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { GuestImage } from '../hypervisor/hypervisor.ts';
 import { PoolInputError } from './errors.ts';
 
@@ -45,22 +46,39 @@ export function defaultPoolConfig(template: string, image: GuestImage, mode: Poo
   };
 }
 
+/** A folder QEMU option values will hold (mem-path=, socket path=, ...): absolute, and no comma (QEMU splits there). */
+function folderSchema(field: string, env: string) {
+  return z
+    .string()
+    .refine((p) => p.startsWith('/'), `stateDir and runRoot must be absolute paths (${field})`)
+    .refine((p) => !p.includes(','), {
+      error: (i) => `${field} ${JSON.stringify(i.input)} contains a comma, which QEMU option values cannot hold (set ${env} or the config to a path without one)`,
+    });
+}
+
+/** The rules of a pool configuration (zod), with messages that name the field and the value. */
+export const poolConfigSchema = z
+  .object({
+    template: z.string().refine((t) => TEMPLATE_NAME.test(t), { error: (i) => `invalid template name ${JSON.stringify(i.input)}: 1-20 of [a-z0-9-], starting with a letter` }),
+    mode: z.string().refine((m) => (POOL_MODES as readonly string[]).includes(m), { error: (i) => `invalid pool mode ${JSON.stringify(i.input)}: expected ${POOL_MODES.join(', ')}` }),
+    maxEntries: z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 4096, { error: (i) => `maxEntries ${String(i.input)} out of range 1-4096` }),
+    size: z.object({ hot: z.number(), durable: z.number() }),
+    refillConcurrency: z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 64, { error: (i) => `refillConcurrency ${String(i.input)} out of range 1-64` }),
+    refill: z.enum(['on-return', 'manual']),
+    stateDir: folderSchema('stateDir', 'COPPICE_POOL_STATE_DIR'),
+    runRoot: folderSchema('runRoot', 'COPPICE_RUN_DIR'),
+  })
+  .superRefine((c, ctx) => {
+    for (const tier of ['hot', 'durable'] as const) {
+      const n = c.size[tier];
+      if (!Number.isInteger(n) || n < 0 || n > c.maxEntries) ctx.addIssue({ code: 'custom', path: ['size', tier], message: `size.${tier} ${n} out of range 0-${c.maxEntries}` });
+    }
+  });
+
+/** Checks `c` against poolConfigSchema; throws PoolInputError with the first rule it breaks. */
 export function validatePoolConfig(c: PoolConfig): PoolConfig {
-  if (!TEMPLATE_NAME.test(c.template)) {
-    throw new PoolInputError(`invalid template name "${c.template}": 1-20 of [a-z0-9-], starting with a letter`);
-  }
-  if (!POOL_MODES.includes(c.mode)) throw new PoolInputError(`invalid pool mode "${c.mode}": expected ${POOL_MODES.join(', ')}`);
-  if (!Number.isInteger(c.maxEntries) || c.maxEntries < 1 || c.maxEntries > 4096) {
-    throw new PoolInputError(`maxEntries ${c.maxEntries} out of range 1-4096`);
-  }
-  for (const tier of ['hot', 'durable'] as const) {
-    const n = c.size[tier];
-    if (!Number.isInteger(n) || n < 0 || n > c.maxEntries) throw new PoolInputError(`size.${tier} ${n} out of range 0-${c.maxEntries}`);
-  }
-  if (!Number.isInteger(c.refillConcurrency) || c.refillConcurrency < 1 || c.refillConcurrency > 64) {
-    throw new PoolInputError(`refillConcurrency ${c.refillConcurrency} out of range 1-64`);
-  }
-  if (!c.stateDir.startsWith('/') || !c.runRoot.startsWith('/')) throw new PoolInputError('stateDir and runRoot must be absolute paths');
+  const r = poolConfigSchema.safeParse(c);
+  if (!r.success) throw new PoolInputError(r.error.issues[0]?.message ?? 'invalid pool configuration');
   return c;
 }
 

@@ -73,7 +73,7 @@ export class Pool {
     this.hv = opts.hypervisor;
     this.checkpoints = opts.hypervisor.checkpoints;
     this.net = opts.network ?? new NoNetwork();
-    this.file = new PoolStateFile(opts.config.stateDir, opts.config.template);
+    this.file = new PoolStateFile(opts.config.stateDir, opts.config.template, opts.config.runRoot);
     this.work = new BackgroundWork(opts.onBackgroundError);
   }
 

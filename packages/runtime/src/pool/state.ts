@@ -1,6 +1,10 @@
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../host/durable-files.ts';
+import { checkReadBack, readBack } from '../host/read-back.ts';
+import { journalLineSchema, poolStateSchema, type PoolFolders } from './state-schema.ts';
 import type { Checkpoint, VmRecord } from '../hypervisor/hypervisor.ts';
 import type { PoolMode } from './config.ts';
 import type { NetLease } from './network.ts';
@@ -29,7 +33,7 @@ export interface PoolState {
 }
 
 /**
- * The pool's state file `<stateDir>/<template>.json`, written atomically (temp file, fsync, rename). Writes are
+ * The pool's state file `<stateDir>/<template>.json`, replaced durably (host/durable-files.ts writeFileAtomic). Writes are
  * serialised and coalesced: concurrent callers all resolve once a write containing their change is on disk.
  *
  * Beside it, `<template>.checkouts`: a journal of hot checkouts, one `ID ISO-TIME` line appended with one write(2).
@@ -49,33 +53,35 @@ export class PoolStateFile {
   /** Lines appended to the journal, and how many of them the last snapshot taken covers. */
   private appended = 0;
 
-  constructor(stateDir: string, template: string) {
+  /** Where the state file may name paths: VM run folders and checkpoint files of this pool only. */
+  private readonly folders: PoolFolders;
+
+  constructor(stateDir: string, template: string, runRoot: string) {
     this.path = join(stateDir, `${template}.json`);
     this.journalPath = join(stateDir, `${template}.checkouts`);
+    this.folders = { runDir: join(runRoot, template), checkpointDir: join(stateDir, template) };
   }
 
+  /**
+   * The state with the journal applied, undefined when there is none. A file that fails its schema (src/pool/
+   * state-schema.ts: shapes, and every path inside the pool's folders) is refused with CorruptFileError naming the
+   * file and the field; nothing is changed on disk then.
+   */
   async load(): Promise<PoolState | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const parsed = (await readBack(this.path, poolStateSchema(this.folders), { asWritten: true })) as PoolState | undefined;
+    if (!parsed) return undefined;
+    const journal = await readFile(this.journalPath, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return '';
       throw e;
-    }
-    let parsed: PoolState;
-    try {
-      parsed = JSON.parse(text) as PoolState;
-    } catch (e) {
-      throw new Error(`${this.path}: not a pool state file (${(e as Error).message}); nothing was changed`);
-    }
-    if (parsed.version !== 1 || !Array.isArray(parsed.entries)) throw new Error(`${this.path}: not a pool state file (version 1)`);
-    const journal = await readFile(this.journalPath, 'utf8').catch(() => '');
+    });
+    const lines = journal.split('\n');
+    const numbered = Object.fromEntries(lines.map((line, i) => [`line ${i + 1}`, line.split(' ')]).filter((_, i) => lines[i] !== ''));
+    const checkouts = await checkReadBack(this.journalPath, numbered, z.record(z.string(), journalLineSchema));
     // Kept open so the next save, which covers these lines, empties it.
     if (journal) this.journalFd = openSync(this.journalPath, 'a', 0o600);
-    for (const line of journal.split('\n')) {
-      const [id, at] = line.split(' ');
+    for (const [id, at] of Object.values(checkouts)) {
       const entry = parsed.entries.find((e) => e.id === id);
-      if (entry && at) Object.assign(entry, { status: 'checked-out', checkedOutAt: at });
+      if (entry) Object.assign(entry, { status: 'checked-out', checkedOutAt: at });
     }
     return parsed;
   }
@@ -86,7 +92,7 @@ export class PoolStateFile {
       if (!this.dirty) return;
       this.dirty = false;
       const covered = this.appended;
-      await writeAtomic(this.path, JSON.stringify(snapshot()) + '\n');
+      await writeFileAtomic(this.path, JSON.stringify(snapshot()) + '\n');
       // Synchronous, like the appends: no append can slip in between the check and the truncation.
       if (this.journalFd !== undefined && this.appended === covered) ftruncateSync(this.journalFd, 0);
     });
@@ -111,20 +117,4 @@ export class PoolStateFile {
     await rm(this.path, { force: true });
     await rm(this.journalPath, { force: true });
   }
-}
-
-export async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w', 0o600).catch(async (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-    await mkdir(dirname(path), { recursive: true });
-    return open(tmp, 'w', 0o600);
-  });
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
 }

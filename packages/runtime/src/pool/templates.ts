@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../host/durable-files.ts';
+import { readBack } from '../host/read-back.ts';
 import { POOL_MODES, TEMPLATE_NAME, type PoolMode } from './config.ts';
 import { PoolInputError } from './errors.ts';
-import { writeAtomic } from './state.ts';
 
 /** The operator's templates: `<stateDir>/templates.json`, written by `coppice pool init`. */
 export interface TemplateDef {
@@ -20,13 +22,25 @@ export function templatesPath(stateDir: string): string {
   return join(stateDir, 'templates.json');
 }
 
+/**
+ * Read-back and input rules of a template in one place (zod), so the registry is held to the rules `pool init` wrote
+ * it under. Messages name the value, as the operator typed it.
+ */
+export const templateSchema = z.object({
+  name: z.string().refine((n) => TEMPLATE_NAME.test(n), { error: (i) => `invalid template name ${JSON.stringify(i.input)}: 1-20 of [a-z0-9-], starting with a letter` }),
+  memoryMiB: z.number().refine((n) => Number.isInteger(n) && n >= 64 && n <= 16384, { error: (i) => `memory ${String(i.input)} MiB out of range 64-16384` }),
+  vcpus: z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 8, { error: (i) => `vcpus ${String(i.input)} out of range 1-8` }),
+  mode: z.string().refine((m) => (POOL_MODES as readonly string[]).includes(m), { error: (i) => `invalid mode ${JSON.stringify(i.input)}: expected ${POOL_MODES.join(', ')}` }).transform((m) => m as PoolMode),
+  hot: z.number().refine((n) => Number.isInteger(n) && n >= 0 && n <= 256, { error: (i) => `hot size ${String(i.input)} out of range 0-256` }),
+  durable: z.number().refine((n) => Number.isInteger(n) && n >= 0 && n <= 256, { error: (i) => `durable size ${String(i.input)} out of range 0-256` }),
+  guestDir: z.string().refine((d) => d.startsWith('/') && !d.includes('\0'), 'expected an absolute path'),
+});
+
+const registrySchema = z.array(templateSchema);
+
+/** The registry; [] when there is none. A registry that fails its schema is refused (CorruptFileError), unchanged. */
 export async function loadTemplates(stateDir: string): Promise<TemplateDef[]> {
-  try {
-    return JSON.parse(await readFile(templatesPath(stateDir), 'utf8')) as TemplateDef[];
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
+  return (await readBack(templatesPath(stateDir), registrySchema, { asWritten: true })) ?? [];
 }
 
 export async function findTemplate(stateDir: string, name: string): Promise<TemplateDef> {
@@ -39,18 +53,14 @@ export async function findTemplate(stateDir: string, name: string): Promise<Temp
 }
 
 export function validateTemplate(t: TemplateDef): TemplateDef {
-  if (!TEMPLATE_NAME.test(t.name)) throw new PoolInputError(`invalid template name "${t.name}": 1-20 of [a-z0-9-], starting with a letter`);
-  if (!Number.isInteger(t.memoryMiB) || t.memoryMiB < 64 || t.memoryMiB > 16384) throw new PoolInputError(`memory ${t.memoryMiB} MiB out of range 64-16384`);
-  if (!Number.isInteger(t.vcpus) || t.vcpus < 1 || t.vcpus > 8) throw new PoolInputError(`vcpus ${t.vcpus} out of range 1-8`);
-  if (!POOL_MODES.includes(t.mode)) throw new PoolInputError(`invalid mode "${t.mode}": expected ${POOL_MODES.join(', ')}`);
-  for (const [k, v] of [['hot', t.hot], ['durable', t.durable]] as const) {
-    if (!Number.isInteger(v) || v < 0 || v > 256) throw new PoolInputError(`${k} size ${v} out of range 0-256`);
-  }
-  return t;
+  const r = templateSchema.safeParse(t);
+  if (!r.success) throw new PoolInputError(r.error.issues[0]?.message ?? 'invalid template');
+  return r.data;
 }
 
 export async function saveTemplate(stateDir: string, t: TemplateDef): Promise<void> {
   validateTemplate(t);
   const all = (await loadTemplates(stateDir)).filter((x) => x.name !== t.name);
-  await writeAtomic(templatesPath(stateDir), JSON.stringify([...all, t], null, 1) + '\n');
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(templatesPath(stateDir), JSON.stringify([...all, t], null, 1) + '\n');
 }

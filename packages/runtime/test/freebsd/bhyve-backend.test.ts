@@ -116,8 +116,13 @@ describe('bhyve backend against the model', () => {
     systemInfo(host).userland = '15.0-RELEASE-p1';
     await expect(hv.restore(spec('c1', { network: undefined }), ck)).rejects.toThrow(/taken with devices/);
     await expect(hv.restore(spec('c1', { memory: 'private' }), ck)).rejects.toThrow(/template memory/);
+    const sidecar = JSON.parse(files(host).get('/vm/ck/t1.coppice.json')!.content);
+    writeFile(host, '/vm/ck/t1.coppice.json', JSON.stringify({ ...sidecar, vcpus: 'two' }));
+    await expect(hv.restore(spec('c1'), ck)).rejects.toThrow(/\/vm\/ck\/t1\.coppice\.json is corrupt: field vcpus: /);
+    writeFile(host, '/vm/ck/t1.coppice.json', JSON.stringify({ ...sidecar, layout: [sidecar.layout[0], 7] }));
+    await expect(hv.restore(spec('c1'), ck)).rejects.toThrow(/t1\.coppice\.json is corrupt: field layout\.1: /);
     writeFile(host, '/vm/ck/t1.coppice.json', '{not json');
-    await expect(hv.restore(spec('c1'), ck)).rejects.toThrow(/corrupt/);
+    await expect(hv.restore(spec('c1'), ck)).rejects.toThrow(/t1\.coppice\.json is corrupt: not JSON/);
     files(host).delete('/vm/ck/t1.kern');
     await expect(hv.restore(spec('c1'), ck)).rejects.toThrow(/t1.kern is missing/);
     expect(vmmState(host).vms.size).toBe(0);

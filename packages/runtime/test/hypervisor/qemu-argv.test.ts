@@ -17,6 +17,22 @@ function after(argv: string[], flag: string): string[] {
 }
 
 describe('qemuArgv', () => {
+  it('refuses a comma in any path it puts into a comma-separated option value, naming the path', () => {
+    const ok = { ...base, memory: { kind: 'file' as const, path: '/dev/shm/m', share: true }, incoming: false };
+    const cases: Array<[string, Parameters<typeof qemuArgv>[0], RegExp]> = [
+      ['memory file', { ...ok, memory: { kind: 'file', path: '/dev/shm/a,share=on,x', share: false } }, /memory file path "\/dev\/shm\/a,share=on,x"/],
+      ['QMP socket', { ...ok, qmpSocket: '/run/a,b/qmp.sock' }, /QMP socket path "\/run\/a,b\/qmp\.sock"/],
+      ['serial socket', { ...ok, serialSocket: '/run/a,b/serial.sock' }, /serial socket path "\/run\/a,b\/serial\.sock"/],
+    ];
+    for (const [what, args, message] of cases) {
+      expect(() => qemuArgv(args), what).toThrow(HypervisorError);
+      expect(() => qemuArgv(args), what).toThrow(message);
+      expect(() => qemuArgv(args), what).toThrow(/comma/);
+    }
+    expect(() => qemuArgv({ ...ok, qmpSocket: 'relative/qmp.sock' })).toThrow(/QMP socket path/);
+    expect(() => qemuArgv({ ...ok, serialSocket: '/run/a\nb' })).toThrow(/serial socket path/);
+  });
+
   it('maps a template VM on a shared memory file and a clone on a private copy-on-write mapping of it', () => {
     const tpl = qemuArgv({ ...base, memory: { kind: 'file', path: '/dev/shm/m', share: true }, incoming: false });
     expect(after(tpl, '-object')).toEqual(['memory-backend-file,id=mem,size=256M,mem-path=/dev/shm/m,share=on']);

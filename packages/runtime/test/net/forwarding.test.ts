@@ -50,4 +50,22 @@ describe('ProcForwarding (files standing in for /proc)', () => {
     await c.restore();
     expect(await off.values()).toEqual(['0', '1']);
   });
+  it('a corrupt record is refused naming the file and the field; the record and the switches stay as they are', async () => {
+    const h = await host('0', '0');
+    const a = h.forwarding('cpa');
+    await a.enable();
+    const recordFile = a.recordFile;
+    for (const [record, field] of [
+      [{ before: { ipv4: '0', ipv6: '0' }, users: 'cpa' }, /field users: /],
+      [{ before: { ipv4: '0; reboot' }, users: ['cpa'] }, /field before\.ipv4: /],
+      [{ before: {}, users: ['../x'] }, /field users\.0: /],
+    ] as const) {
+      const text = JSON.stringify(record);
+      await writeFile(recordFile, text);
+      await expect(a.restore()).rejects.toThrow(new RegExp(`forwarding\\.json is corrupt: ${field.source}.*left as it is`));
+      await expect(h.forwarding('cpb').enable()).rejects.toThrow(field);
+      expect(await readFile(recordFile, 'utf8')).toBe(text);
+      expect(await h.values()).toEqual(['1', '1']);
+    }
+  });
 });

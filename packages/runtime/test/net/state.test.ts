@@ -81,4 +81,33 @@ describe('StateStore', () => {
     await s.remove(ID);
     expect(await readdir(dir)).toEqual([]);
   });
+  it('a record with a field of the wrong kind is reported naming the file and the field, and left in place with its older version', async () => {
+    const { dir, root } = await store();
+    await writeFile(join(dir, `${ID}.3.json`), JSON.stringify(record(['192.0.2.1'])));
+    const bad = JSON.stringify({ ...record(['192.0.2.2']), forwards: 'all of them' });
+    await writeFile(join(dir, `${ID}.4.json`), bad);
+    const { records, problems } = await new StateStore(root, 'cpt').load();
+    expect(records).toEqual([]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`${ID}\\.4\\.json is corrupt: field forwards: .*left as it is`));
+    expect((await readdir(dir)).sort()).toEqual([`${ID}.3.json`, `${ID}.4.json`]);
+    expect(await readFile(join(dir, `${ID}.4.json`), 'utf8')).toBe(bad);
+  });
+
+  it('a record whose values break the rules they were written under is refused naming the field', async () => {
+    const { dir, root } = await store();
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['host not a whole number', { host: 2.5 }, /field host: /],
+      ['an interface name with a space', { endpoint: { kind: 'tap', hostInterface: 'cpt e0' } }, /field endpoint\.hostInterface: invalid interface name/],
+      ['an isolation name with a shell character', { endpoint: { kind: 'isolated', hostInterface: 'cpt-e0', isolation: 'a;b' } }, /field endpoint\.isolation: invalid/],
+      ['createdAt not a date', { createdAt: { at: 1 } }, /field createdAt: /],
+      ['another sandbox than the file name says', { id: 'ba9876543210' }, /field id: .*file name/],
+    ];
+    for (const [what, change, expected] of cases) {
+      await writeFile(join(dir, `${ID}.0.json`), JSON.stringify({ ...record([]), ...change }));
+      const { records, problems } = await new StateStore(root, 'cpt').load();
+      expect(records, what).toEqual([]);
+      expect(problems.join('\n'), what).toMatch(expected);
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +22,9 @@ describe('pool configuration', () => {
     expect(() => validatePoolConfig({ ...ok, size: { hot: 1.5, durable: 0 } })).toThrow(/size.hot/);
     expect(() => validatePoolConfig({ ...ok, size: { hot: 0, durable: 257 } })).toThrow(/size.durable/);
     expect(() => validatePoolConfig({ ...ok, stateDir: 'relative' })).toThrow(/absolute/);
+    // QEMU splits option values (-drive file=..., socket path=..., mem-path=...) at commas.
+    expect(() => validatePoolConfig({ ...ok, runRoot: '/run/a,b' })).toThrow(/runRoot "\/run\/a,b".*comma.*COPPICE_RUN_DIR/);
+    expect(() => validatePoolConfig({ ...ok, stateDir: '/var/a,b' })).toThrow(/stateDir "\/var\/a,b".*comma.*COPPICE_POOL_STATE_DIR/);
     expect(() => validatePoolConfig({ ...ok, mode: 'warm' as never })).toThrow(/mode/);
   });
 });
@@ -39,6 +42,28 @@ describe('template registry', () => {
       await expect(saveTemplate(dir, { ...t, name: 'bad name' })).rejects.toThrow(PoolInputError);
       await expect(saveTemplate(dir, { ...t, memoryMiB: 32 })).rejects.toThrow(/memory 32 MiB/);
       expect(await readFile(join(dir, 'templates.json'), 'utf8')).toBe(before);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  it('a registry with a bad field is refused naming the file and the field, by load and by save, and left as it is', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cpt-tpl-'));
+    try {
+      const good = { name: 'debian-256', memoryMiB: 256, vcpus: 1, mode: 'two-tier', hot: 2, durable: 2, guestDir: '/g' };
+      for (const [bad, field] of [
+        [[good, { ...good, name: 'other', memoryMiB: 'lots' }], /field 1\.memoryMiB: /],
+        [[{ ...good, name: '../../etc' }], /field 0\.name: /],
+        [[{ ...good, guestDir: 'relative' }], /field 0\.guestDir: /],
+        [{ templates: [good] }, /templates\.json is corrupt: .*expected array/],
+      ] as const) {
+        const text = JSON.stringify(bad);
+        await writeFile(join(dir, 'templates.json'), text);
+        const pattern = new RegExp(`templates\\.json is corrupt: .*${field.source}|${field.source}`);
+        await expect(loadTemplates(dir)).rejects.toThrow(pattern);
+        await expect(loadTemplates(dir)).rejects.toThrow(/left as it is/);
+        await expect(saveTemplate(dir, { ...good, name: 'new', mode: 'durable' })).rejects.toThrow(pattern);
+        expect(await readFile(join(dir, 'templates.json'), 'utf8')).toBe(text);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

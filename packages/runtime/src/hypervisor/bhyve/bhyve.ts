@@ -7,6 +7,7 @@
  * and a restore must use the same slots.
  */
 import { runChecked } from '../../host/command-runner.ts';
+import { parseReadBack } from '../../host/read-back.ts';
 import {
   type Checkpoint,
   type Hypervisor,
@@ -23,6 +24,7 @@ import {
 import { bootArgv, consoleDevices, destroyArgv, deviceLayout, restoreArgv, suspendArgv } from './argv.ts';
 import { BhyveCheckpointStore, SIDECAR } from './checkpoints.ts';
 import type { BhyveSystem, Monitor } from './system.ts';
+import { monitorFileSchema, sidecarSchema, type Sidecar } from './sidecar-schema.ts';
 import { type VnodeRestoreSupport, probeVnodeRestore } from './vnode-restore.ts';
 
 /** How a restore set up guest memory: mapped over the checkpoint (patched bhyve) or copied into anonymous memory. */
@@ -37,16 +39,6 @@ export interface BhyveOptions {
   consoleBase?: number;
 }
 
-interface Sidecar {
-  format: 'coppice-bhyve-checkpoint/1';
-  hypervisorVersion: string;
-  image: string;
-  memory: VmSpec['memory'];
-  vcpus: number;
-  memoryMiB: number;
-  /** Device layout without the per-VM parts (console unit, tap, MAC): what must match on restore. */
-  layout: string[];
-}
 
 /** Written into a VM's run directory once bhyve runs: how a restarted controller finds VMs nobody recorded. */
 const MONITOR_FILE = 'bhyve.json';
@@ -169,8 +161,9 @@ export class BhyveHypervisor implements Hypervisor {
     for (const f of [checkpoint.path, `${checkpoint.path}.kern`, `${checkpoint.path}.meta`]) {
       if ((await this.system.fileSize(f)) === undefined) throw new HypervisorError(`checkpoint file ${f} is missing`);
     }
-    const sidecar = parseSidecar(await this.system.readText(`${checkpoint.path}${SIDECAR}`));
-    if (!sidecar) throw new HypervisorError(`checkpoint ${checkpoint.path} has no readable ${SIDECAR} (corrupt or not written by coppice)`);
+    const sidecarText = await this.system.readText(`${checkpoint.path}${SIDECAR}`);
+    if (sidecarText === undefined) throw new HypervisorError(`checkpoint ${checkpoint.path} has no ${SIDECAR} (not written by coppice)`);
+    const sidecar = await parseReadBack(`${checkpoint.path}${SIDECAR}`, sidecarText, sidecarSchema);
     if (sidecar.hypervisorVersion !== version) throw new HypervisorError(`checkpoint ${checkpoint.path} was written by ${sidecar.hypervisorVersion}, this host runs ${version}`);
     const unit = this.allocateConsole();
     const wanted = layoutKey(spec, unit);
@@ -230,13 +223,13 @@ export class BhyveHypervisor implements Hypervisor {
       const text = await this.system.readText(`${dir}/${MONITOR_FILE}`);
       if (!text) continue;
       try {
-        const m = JSON.parse(text) as { name: string; pid: number; startTime: string };
+        const m = await parseReadBack(`${dir}/${MONITOR_FILE}`, text, monitorFileSchema);
         // Only a process that still is the one that wrote the file (pids are reused).
-        if (Number.isInteger(m.pid) && (await this.system.startTime(m.pid)) === m.startTime) {
+        if ((await this.system.startTime(m.pid)) === m.startTime) {
           found.push({ pid: m.pid, runDir: dir, pidStartTime: m.startTime, name: m.name });
         }
       } catch {
-        /* a torn file: nothing to find */
+        /* a torn or foreign file: no VM of ours to find there */
       }
     }
     return found;
@@ -268,16 +261,6 @@ function layoutKey(spec: VmSpec, unit: number): string[] {
   return [...layout.slots.map((s) => s.split(',').slice(0, 2).join(',')), ...layout.lpc.map((l) => l.split(',')[0]!)];
 }
 
-function parseSidecar(text: string | undefined): Sidecar | undefined {
-  if (!text) return undefined;
-  try {
-    const s = JSON.parse(text) as Partial<Sidecar>;
-    if (s.format !== 'coppice-bhyve-checkpoint/1' || typeof s.hypervisorVersion !== 'string' || !Array.isArray(s.layout)) return undefined;
-    return s as Sidecar;
-  } catch {
-    return undefined;
-  }
-}
 
 export class BhyveVm implements Vm {
   private paused = false;

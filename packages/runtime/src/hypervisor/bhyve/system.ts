@@ -6,11 +6,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, openSync } from 'node:fs';
-import { access, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, link, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ReadStream, WriteStream } from 'node:tty';
 import { type CommandRunner, ProcessRunner, runChecked } from '../../host/command-runner.ts';
-import { copyDurably, syncDir, syncFile } from '../../host/durable-files.ts';
+import { copyDurably, syncDir, syncFile, writeFileAtomic } from '../../host/durable-files.ts';
 import { HypervisorError } from '../hypervisor.ts';
 
 export type MonitorSignal = 'SIGSTOP' | 'SIGCONT' | 'SIGTERM' | 'SIGKILL' | 0;
@@ -145,8 +145,7 @@ export class FreeBsdSystem implements BhyveSystem {
   }
 
   async writeText(path: string, text: string): Promise<void> {
-    await writeFile(`${path}.tmp`, text);
-    await rename(`${path}.tmp`, path);
+    await writeFileAtomic(path, text);
   }
 
   async remove(path: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type { GuestImage, VmNetwork } from '../hypervisor.ts';
+import { HypervisorError, type GuestImage, type VmNetwork } from '../hypervisor.ts';
 
 export type Accelerator = { kind: 'kvm' } | { kind: 'tcg'; tbSizeMiB: number };
 
@@ -22,7 +22,21 @@ export interface QemuArgs {
  * its restores, so it depends only on the image, never on whether the VM has a real network: without one the NIC
  * sits on an empty hub port (no route anywhere).
  */
+/**
+ * A path that goes into a comma-separated option value (`mem-path=`, `socket,path=`, `unix:PATH,server=on`): QEMU
+ * splits those at commas (`,,` escapes one, and escaping is not something to get right for hostile text), so a comma
+ * is refused, as are a relative path and control characters.
+ */
+export function assertOptionPath(what: string, path: string): string {
+  if (!path.startsWith('/') || /[\0-\x1f\x7f]/.test(path)) throw new HypervisorError(`invalid ${what} path ${JSON.stringify(path)}: expected an absolute path`);
+  if (path.includes(',')) throw new HypervisorError(`invalid ${what} path ${JSON.stringify(path)}: QEMU splits option values at a comma`);
+  return path;
+}
+
 export function qemuArgv(a: QemuArgs): string[] {
+  const memPath = a.memory.kind === 'file' ? assertOptionPath('memory file', a.memory.path) : undefined;
+  const qmpSocket = assertOptionPath('QMP socket', a.qmpSocket);
+  const serialSocket = assertOptionPath('serial socket', a.serialSocket);
   const mem = `${a.image.memoryMiB}M`;
   const cmdline = [
     'console=ttyS0',
@@ -52,7 +66,7 @@ export function qemuArgv(a: QemuArgs): string[] {
     'none',
     '-object',
     a.memory.kind === 'file'
-      ? `memory-backend-file,id=mem,size=${mem},mem-path=${a.memory.path},share=${a.memory.share ? 'on' : 'off'}`
+      ? `memory-backend-file,id=mem,size=${mem},mem-path=${memPath},share=${a.memory.share ? 'on' : 'off'}`
       : `memory-backend-ram,id=mem,size=${mem}`,
     '-kernel',
     a.image.kernel ?? '',
@@ -61,11 +75,11 @@ export function qemuArgv(a: QemuArgs): string[] {
     '-append',
     cmdline,
     '-chardev',
-    `socket,id=ser,path=${a.serialSocket},server=on,wait=off`,
+    `socket,id=ser,path=${serialSocket},server=on,wait=off`,
     '-serial',
     'chardev:ser',
     '-qmp',
-    `unix:${a.qmpSocket},server=on,wait=off`,
+    `unix:${qmpSocket},server=on,wait=off`,
     '-netdev',
     a.network ? `tap,id=n0,ifname=${a.network.tap},script=no,downscript=no` : 'hubport,id=n0,hubid=0',
     '-device',

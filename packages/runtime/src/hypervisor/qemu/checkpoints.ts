@@ -1,4 +1,4 @@
-import { copyFile, link, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { copyDurably, syncDir } from '../../host/durable-files.ts';
@@ -87,8 +87,7 @@ export class QemuCheckpointStore implements CheckpointStore {
       for (const file of missing) {
         if (source) await link(source, file);
         else {
-          await copyFile(group[0]!.memoryImage!, `${file}.partial`);
-          await rename(`${file}.partial`, file);
+          await copyDurably(group[0]!.memoryImage!, file);
           source = file;
         }
         made.push(file);

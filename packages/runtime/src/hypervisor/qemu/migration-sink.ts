@@ -1,14 +1,15 @@
 import { createServer, type Server } from 'node:net';
-import { open } from 'node:fs/promises';
+import { createFileAtomic } from '../../host/durable-files.ts';
 import { HypervisorError } from '../hypervisor.ts';
 
 /**
- * Receives one outgoing migration stream on a unix socket and writes it to a file (temp name, fsync, rename), so
- * QEMU 7.2 (no `file:` URI) can checkpoint to a file without a shell (`exec:` would run one).
+ * Receives one outgoing migration stream on a unix socket and writes it to a file durably (host/durable-files.ts
+ * createFileAtomic: temp name, fsync, rename, folder fsync), so QEMU 7.2 (no `file:` URI) can checkpoint to a file
+ * without a shell (`exec:` would run one).
  */
 export async function listenForMigration(socketPath: string, filePath: string): Promise<{ done: Promise<number>; close(): void }> {
-  const tmp = `${filePath}.partial`;
-  const handle = await open(tmp, 'w', 0o600);
+  const file = await createFileAtomic(filePath);
+  const handle = file.handle;
   let server: Server;
   const done = new Promise<number>((resolve, reject) => {
     server = createServer({ allowHalfOpen: false }, (conn) => {
@@ -26,10 +27,7 @@ export async function listenForMigration(socketPath: string, filePath: string): 
       conn.on('end', () => {
         writing
           .then(async () => {
-            await handle.sync();
-            await handle.close();
-            const { rename } = await import('node:fs/promises');
-            await rename(tmp, filePath);
+            await file.commit();
             resolve(bytes);
           })
           .catch(reject);
@@ -45,8 +43,7 @@ export async function listenForMigration(socketPath: string, filePath: string): 
     done,
     close: () => {
       server.close();
-      void handle.close().catch(() => undefined);
-      void import('node:fs/promises').then((fs) => fs.rm(tmp, { force: true }));
+      void file.abort();
     },
   };
 }

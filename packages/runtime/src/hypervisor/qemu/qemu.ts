@@ -17,6 +17,7 @@ import {
   type VmStats,
 } from '../hypervisor.ts';
 import { copyDurably, syncDir } from '../../host/durable-files.ts';
+import { isInside } from '../../host/paths.ts';
 import { chooseAccelerator, hostTscKhz } from './accel.ts';
 import { QemuCheckpointStore } from './checkpoints.ts';
 import { qemuArgv, type Accelerator } from './argv.ts';
@@ -61,6 +62,12 @@ export class QemuHypervisor implements Hypervisor {
     this.shmDir = options.shmDir ?? '/dev/shm';
     this.checkpoints = new QemuCheckpointStore(this.shmDir);
     this.system = options.system ?? new LinuxQemuSystem();
+  }
+
+  /** @internal A VM's own file (its memory file): removed only from the tmpfs folder (records are read back). */
+  async removeOwnedFile(path: string): Promise<void> {
+    if (!(await isInside(this.shmDir, path))) throw new HypervisorError(`refusing to remove ${path}: it is not inside ${this.shmDir}`);
+    await this.system.remove(path);
   }
 
   version(): Promise<string> {
@@ -186,7 +193,6 @@ export class QemuHypervisor implements Hypervisor {
       incomingFd?: number;
     },
   ): Promise<QemuVm> {
-    await this.system.makeRunDir(spec.runDir);
     const qmpSocket = join(spec.runDir, 'qmp.sock');
     const serialSocket = join(spec.runDir, 'serial.sock');
     const logPath = join(spec.runDir, 'qemu.log');
@@ -202,6 +208,8 @@ export class QemuHypervisor implements Hypervisor {
       incoming: how.incomingFd !== undefined,
       tscKhz: await this.tscKhz(),
     });
+    // After the argv: a path QEMU cannot take is refused before anything is made.
+    await this.system.makeRunDir(spec.runDir);
     // Detached (own process group): the VM outlives a crashed controller, which adopts it on restart.
     const { pid, exited } = await this.system
       .spawn(argv, { logPath, ...(how.incomingFd !== undefined ? { incomingFd: how.incomingFd } : {}) })
@@ -249,7 +257,7 @@ export class QemuHypervisor implements Hypervisor {
   async cleanup(record: VmRecord): Promise<void> {
     await this.system.killAndWait(record.pid, record.pidStartTime);
     const owned = record.detail.ownedFiles ? record.detail.ownedFiles.split('\n').filter(Boolean) : [];
-    for (const f of owned) await this.system.remove(f);
+    for (const f of owned) await this.removeOwnedFile(f);
     await this.system.remove(record.runDir);
   }
 
@@ -517,7 +525,7 @@ export class QemuVm implements Vm {
     this.console.close();
     this.qmp?.close();
     await this.hv.system.killAndWait(this.s.pid, this.s.pidStartTime);
-    for (const f of this.s.ownedFiles) await this.hv.system.remove(f);
+    for (const f of this.s.ownedFiles) await this.hv.removeOwnedFile(f);
     await this.hv.system.remove(this.spec.runDir);
   }
 }
