@@ -102,8 +102,13 @@ export interface VmStats {
 export interface ProbeOptions {
   /** Give up after this long (ms). */
   timeoutMs?: number;
-  /** "serial" (console line) or "tcp" (guest's probe port over its network). Default: serial. */
-  via?: 'serial' | 'tcp';
+  /**
+   * "serial" (console line), "tcp" (the busybox guest's GET /ready on port 8080 over its network) or "http" (GET
+   * `http.path` on `http.port` over the guest's network, answered by any 2xx: e.g. a guest agent's /health).
+   * Default: serial.
+   */
+  via?: 'serial' | 'tcp' | 'http';
+  http?: { port: number; path: string };
   signal?: AbortSignal;
 }
 

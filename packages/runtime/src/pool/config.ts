@@ -28,7 +28,15 @@ export interface PoolConfig {
   runRoot: string;
   /** Largest count `warm` accepts. */
   maxEntries: number;
+  /**
+   * How a checkout knows the guest is ready: its serial console (default), or an HTTP GET over the sandbox's own
+   * address (e.g. the guest agent's /health), which also proves the network path the sandbox will be used through.
+   * Fills always probe over the serial console.
+   */
+  readiness?: ReadinessProbe;
 }
+
+export type ReadinessProbe = { via: 'serial' } | { via: 'http'; port: number; path: string };
 
 export const TEMPLATE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 
@@ -67,6 +75,12 @@ export const poolConfigSchema = z
     refill: z.enum(['on-return', 'manual']),
     stateDir: folderSchema('stateDir', 'COPPICE_POOL_STATE_DIR'),
     runRoot: folderSchema('runRoot', 'COPPICE_RUN_DIR'),
+    readiness: z
+      .discriminatedUnion('via', [
+        z.object({ via: z.literal('serial') }),
+        z.object({ via: z.literal('http'), port: z.number().int().min(1).max(65535), path: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, 'readiness.path must be a plain absolute URL path') }),
+      ])
+      .optional(),
   })
   .superRefine((c, ctx) => {
     for (const tier of ['hot', 'durable'] as const) {

@@ -1,11 +1,12 @@
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Checkpoint, CheckpointStore, Hypervisor, Vm, VmNetwork, VmSpec } from '../hypervisor/hypervisor.ts';
+import type { Checkpoint, CheckpointStore, Hypervisor, ProbeOptions, Vm, VmNetwork, VmSpec } from '../hypervisor/hypervisor.ts';
 import { acquireLock } from '../net/lock.ts';
 import { BackgroundWork } from '../shared/background-work.ts';
 import { tiersOf, validatePoolConfig, type PoolConfig, type PoolMode } from './config.ts';
 import { PoolInputError } from './errors.ts';
+import { entryLabel } from './state-schema.ts';
 import { NoNetwork, usesNetwork, type EntryNetwork, type NetLease } from './network.ts';
 import { reconcilePool, type ReconcileReport } from './reconcile.ts';
 import { fillsToStart } from './refill-plan.ts';
@@ -31,10 +32,18 @@ export interface CheckoutResult {
   readyAt: number;
 }
 
+export interface CheckoutOptions {
+  /** The sandbox's network policy, applied before the checkout returns. */
+  policy?: unknown;
+  /** Who holds the entry (e.g. a gateway's sandbox id): recorded with it, found again after a restart. */
+  label?: string;
+}
+
 export interface EntryView {
   id: string;
   tier: EntryRecord['tier'];
   status: EntryRecord['status'];
+  label?: string;
   pid?: number;
   address?: string;
   checkpointBytes?: number;
@@ -281,17 +290,21 @@ export class Pool {
    * entry is claimed synchronously, before the first await. An empty pool falls back to the template checkpoint
    * (or, in full mode, to a boot).
    */
-  async checkout(options: { policy?: unknown } = {}): Promise<CheckoutResult> {
+  async checkout(options: CheckoutOptions = {}): Promise<CheckoutResult> {
     this.assertOpen();
+    if (options.label !== undefined && !entryLabel.safeParse(options.label).success) {
+      throw new PoolInputError(`invalid checkout label ${JSON.stringify(options.label)}: 1-64 of [A-Za-z0-9_.:-]`);
+    }
     const entry = this.pick();
     if (entry) {
       entry.status = 'checked-out';
       entry.checkedOutAt = new Date().toISOString();
+      if (options.label !== undefined) entry.label = options.label;
     }
     try {
       if (entry?.tier === 'hot') return await this.checkoutHot(entry, options.policy);
       if (entry?.tier === 'durable') return await this.checkoutDurable(entry, options.policy);
-      return await this.checkoutFresh(options.policy);
+      return await this.checkoutFresh(options.policy, options.label);
     } catch (e) {
       if (entry) await this.dropEntry(entry);
       throw e;
@@ -305,9 +318,9 @@ export class Pool {
     // that reaches the kernel before the sandbox is handed out; see PoolStateFile), no file rewrite. A controller
     // killed between SIGCONT and the line leaves an idle entry whose VM runs: reconcile stops it again.
     await vm.resume();
-    const answered = vm.probe({ timeoutMs: PROBE_TIMEOUT_MS });
+    const answered = vm.probe(this.readinessProbe(PROBE_TIMEOUT_MS));
     try {
-      this.file.journalCheckout(entry.id, entry.checkedOutAt!);
+      this.file.journalCheckout(entry.id, entry.checkedOutAt!, entry.label);
     } catch (e) {
       answered.catch(() => undefined);
       throw e;
@@ -326,7 +339,7 @@ export class Pool {
     entry.vm = vm.record();
     const saved = this.save();
     await this.configure(vm);
-    await vm.probe({ timeoutMs: PROBE_TIMEOUT_MS });
+    await vm.probe(this.readinessProbe(PROBE_TIMEOUT_MS));
     const readyAt = performance.now();
     entry.checkpoint = undefined;
     await this.checkpoints.removeCheckpoint(cp);
@@ -336,12 +349,20 @@ export class Pool {
     return { id: entry.id, vm, source: 'durable', network: entry.net?.vm, readyAt };
   }
 
-  private async checkoutFresh(policy: unknown): Promise<CheckoutResult> {
+  private async checkoutFresh(policy: unknown, label: string | undefined): Promise<CheckoutResult> {
     const full = this.config.mode === 'full';
     if (!full && !this.base) throw new PoolInputError(`pool "${this.config.template}" is empty and has no template checkpoint: warm it first`);
     const id = this.newId();
     const net = await this.lease();
-    const entry: EntryRecord = { id, tier: 'boot', status: 'checked-out', net, createdAt: new Date().toISOString(), checkedOutAt: new Date().toISOString() };
+    const entry: EntryRecord = {
+      id,
+      tier: 'boot',
+      status: 'checked-out',
+      net,
+      createdAt: new Date().toISOString(),
+      checkedOutAt: new Date().toISOString(),
+      ...(label !== undefined ? { label } : {}),
+    };
     let vm: Vm | undefined;
     try {
       vm = full ? await this.hv.boot(this.spec(id, net?.vm, 'private')) : await this.hv.restore(this.spec(id, net?.vm, 'template'), this.base!);
@@ -350,7 +371,7 @@ export class Pool {
       this.entries.push(entry);
       const saved = this.save();
       if (!full) await this.configure(vm);
-      await vm.probe({ timeoutMs: full ? BOOT_PROBE_TIMEOUT_MS : PROBE_TIMEOUT_MS });
+      await vm.probe(this.readinessProbe(full ? BOOT_PROBE_TIMEOUT_MS : PROBE_TIMEOUT_MS));
       const readyAt = performance.now();
       if (policy !== undefined && net) await this.net.applyPolicy(net.id, policy);
       await saved;
@@ -365,6 +386,57 @@ export class Pool {
     }
   }
 
+  private readinessProbe(timeoutMs: number): ProbeOptions {
+    const r = this.config.readiness;
+    return r?.via === 'http' ? { timeoutMs, via: 'http', http: { port: r.port, path: r.path } } : { timeoutMs };
+  }
+
+  private entryIn(id: string, status: EntryRecord['status']): EntryRecord {
+    const entry = this.entries.find((e) => e.id === id);
+    if (!entry) throw new PoolInputError(`"${id}" is not an entry of pool "${this.config.template}"`);
+    if (entry.status !== status) throw new PoolInputError(`entry ${id} is ${entry.status}, not ${status}`);
+    return entry;
+  }
+
+  /**
+   * Pauses a checked-out sandbox to disk: its whole state (guest memory, devices and disk layer) becomes a
+   * checkpoint of its own, its VM is destroyed, and its network lease is kept, so a resume wakes it on the same
+   * tap with the same addresses and policy. The state file records the entry paused before the VM goes.
+   */
+  async suspend(id: string): Promise<{ checkpointBytes: number }> {
+    this.assertOpen();
+    const entry = this.entryIn(id, 'checked-out');
+    const vm = this.vms.get(id);
+    if (!vm) throw new Error(`entry ${id} has no VM`);
+    const cp = await vm.checkpoint(join(this.dir, `${id}.state`));
+    Object.assign(entry, { status: 'paused', checkpoint: cp, vm: undefined });
+    this.vms.delete(id);
+    await this.save();
+    await vm.destroy();
+    return { checkpointBytes: cp.bytes };
+  }
+
+  /** Restores a paused sandbox from its own checkpoint on its kept lease; resolves once its guest is ready. */
+  async resume(id: string): Promise<CheckoutResult> {
+    this.assertOpen();
+    const entry = this.entryIn(id, 'paused');
+    const cp = entry.checkpoint;
+    if (!cp) throw new Error(`paused entry ${id} has no checkpoint`);
+    const vm = await this.hv.restore(this.spec(id, entry.net?.vm, cp.memory), cp);
+    try {
+      await vm.probe(this.readinessProbe(PROBE_TIMEOUT_MS));
+    } catch (e) {
+      await vm.destroy();
+      throw e;
+    }
+    const readyAt = performance.now();
+    this.vms.set(id, vm);
+    Object.assign(entry, { status: 'checked-out', vm: vm.record(), checkpoint: undefined });
+    await this.save();
+    await this.checkpoints.removeCheckpoint(cp);
+    return { id, vm, source: 'durable', network: entry.net?.vm, readyAt };
+  }
+
   /**
    * Destroys a checked-out sandbox and refills in the background (`settle()` waits for it): by the pool's refill
    * policy, or as `options.refill` says.
@@ -373,7 +445,7 @@ export class Pool {
     this.assertOpen();
     const entry = this.entries.find((e) => e.id === id);
     if (!entry) throw new PoolInputError(`"${id}" is not an entry of pool "${this.config.template}"`);
-    if (entry.status !== 'checked-out') throw new PoolInputError(`entry ${id} is not checked out (it is ${entry.status})`);
+    if (entry.status === 'idle') throw new PoolInputError(`entry ${id} is not checked out (it is idle)`);
     await this.dropEntry(entry);
     if (options.refill ?? this.config.refill === 'on-return') this.scheduleRefill();
   }
@@ -433,6 +505,7 @@ export class Pool {
       id: e.id,
       tier: e.tier,
       status: e.status,
+      ...(e.label !== undefined ? { label: e.label } : {}),
       pid: e.vm?.pid,
       address: e.net?.vm.address,
       checkpointBytes: e.checkpoint?.bytes,

@@ -20,6 +20,9 @@ const absolutePath = text.refine((p) => p.startsWith('/') && !p.includes('\0'), 
 const hypervisorKind = z.enum(['qemu', 'bhyve']);
 const isoTime = z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'expected an ISO date-time');
 
+/** A checkout's label: it is written into the journal as one space-separated word. */
+export const entryLabel = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1-64 of [A-Za-z0-9_.:-]');
+
 function inside(folder: string) {
   return absolutePath.refine(async (p) => isInside(folder, p), `expected a path inside ${folder}`);
 }
@@ -69,7 +72,8 @@ export function poolStateSchema(folders: PoolFolders) {
   const entry = z.object({
     id: text,
     tier: z.enum(['hot', 'durable', 'boot']),
-    status: z.enum(['idle', 'checked-out']),
+    status: z.enum(['idle', 'checked-out', 'paused']),
+    label: entryLabel.optional(),
     vm: vmRecord.optional(),
     checkpoint: checkpoint.optional(),
     net: z.object({ id: text, vm: vmNetwork }).optional(),
@@ -85,5 +89,8 @@ export function poolStateSchema(folders: PoolFolders) {
   });
 }
 
-/** One line of the hot checkout journal: `ID ISO-TIME`. */
-export const journalLineSchema = z.tuple([text.regex(/^[a-z0-9-]+$/, 'expected an entry id'), isoTime]);
+/** One line of the hot checkout journal: `ID ISO-TIME [LABEL]`. */
+export const journalLineSchema = z.union([
+  z.tuple([text.regex(/^[a-z0-9-]+$/, 'expected an entry id'), isoTime]),
+  z.tuple([text.regex(/^[a-z0-9-]+$/, 'expected an entry id'), isoTime, entryLabel]),
+]);

@@ -15,7 +15,13 @@ export interface EntryRecord {
   id: string;
   /** Where the entry sits while idle; a checked-out entry keeps the tier it came from. */
   tier: Tier | 'boot';
-  status: 'idle' | 'checked-out';
+  /**
+   * idle: ready to hand out. checked-out: handed out, its VM running. paused: handed out, then suspended to its
+   * own checkpoint (memory and disk layer) with its VM gone and its network lease kept, until resumed or returned.
+   */
+  status: 'idle' | 'checked-out' | 'paused';
+  /** Who holds a checked-out or paused entry (e.g. a gateway's sandbox id), as given at checkout. */
+  label?: string;
   vm?: VmRecord;
   checkpoint?: Checkpoint;
   net?: NetLease;
@@ -36,7 +42,8 @@ export interface PoolState {
  * The pool's state file `<stateDir>/<template>.json`, replaced durably (host/durable-files.ts writeFileAtomic). Writes are
  * serialised and coalesced: concurrent callers all resolve once a write containing their change is on disk.
  *
- * Beside it, `<template>.checkouts`: a journal of hot checkouts, one `ID ISO-TIME` line appended with one write(2).
+ * Beside it, `<template>.checkouts`: a journal of hot checkouts, one `ID ISO-TIME [LABEL]` line appended with one
+ * write(2).
  * A hot checkout is on the critical path of a guest's wake-up; rewriting the whole file there costs a create, a
  * rename and an fsync (about a millisecond of CPU on a small host, competing with the guest), while the journal
  * line reaches the kernel in one syscall, so a controller killed after handing the sandbox out still finds it
@@ -79,9 +86,9 @@ export class PoolStateFile {
     const checkouts = await checkReadBack(this.journalPath, numbered, z.record(z.string(), journalLineSchema));
     // Kept open so the next save, which covers these lines, empties it.
     if (journal) this.journalFd = openSync(this.journalPath, 'a', 0o600);
-    for (const [id, at] of Object.values(checkouts)) {
+    for (const [id, at, label] of Object.values(checkouts)) {
       const entry = parsed.entries.find((e) => e.id === id);
-      if (entry) Object.assign(entry, { status: 'checked-out', checkedOutAt: at });
+      if (entry) Object.assign(entry, { status: 'checked-out', checkedOutAt: at }, label ? { label } : {});
     }
     return parsed;
   }
@@ -100,9 +107,9 @@ export class PoolStateFile {
   }
 
   /** Records a hot checkout: when this returns, the line is in the kernel (a SIGKILL'd controller's successor sees it). */
-  journalCheckout(id: string, at: string): void {
+  journalCheckout(id: string, at: string, label?: string): void {
     this.journalFd ??= openSync(this.journalPath, 'a', 0o600);
-    writeSync(this.journalFd, `${id} ${at}\n`);
+    writeSync(this.journalFd, label ? `${id} ${at} ${label}\n` : `${id} ${at}\n`);
     this.appended++;
   }
 

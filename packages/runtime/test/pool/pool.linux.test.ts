@@ -179,4 +179,34 @@ describe.skipIf(!image)('pools on real guests', () => {
     // Killed: gone (or, had the reaper been late, a zombie: no guest runs either way).
     for (const pid of [report.orphanPid, report.hotPid, report.outPid]) expect(await vmGone(pid), String(pid)).toBe(true);
   }, 150_000);
+  it('pause: a labelled sandbox is suspended to its own checkpoint, survives a reopen, and resumes on its lease', async () => {
+    let pool = await Pool.open({ config: config('prewarm', { hot: 1, durable: 0 }), hypervisor: hv });
+    try {
+      await pool.warm();
+      await expect(pool.checkout({ label: 'bad label' })).rejects.toThrow(PoolInputError);
+      const out = await pool.checkout({ label: 'sbx-1' });
+      await expect(pool.resume(out.id)).rejects.toThrow(/checked-out, not paused/);
+      const { checkpointBytes } = await pool.suspend(out.id);
+      expect(checkpointBytes).toBeGreaterThan(1 << 20); // the clone's own RAM, not a reference to the template's
+      expect(await vmGone(out.vm.pid)).toBe(true);
+      expect(pool.list().find((e) => e.id === out.id)).toMatchObject({ status: 'paused', label: 'sbx-1' });
+      await pool.close();
+
+      pool = await Pool.open({ config: config('prewarm', { hot: 0, durable: 0 }), hypervisor: hv });
+      expect(pool.lastReconcile?.dropped).toEqual([]);
+      expect(pool.list().find((e) => e.id === out.id)).toMatchObject({ status: 'paused', label: 'sbx-1' });
+      const back = await pool.resume(out.id);
+      expect(back.vm.pid).not.toBe(out.vm.pid);
+      expect(await back.vm.probe()).toBeGreaterThan(0);
+      expect(pool.list().find((e) => e.id === out.id)).toMatchObject({ status: 'checked-out', label: 'sbx-1' });
+      expect((await readdir(join(stateDir, TEMPLATE))).filter((f) => f.startsWith(out.id))).toEqual([]);
+      await pool.suspend(out.id);
+      await pool.return(out.id); // a paused sandbox is returned without waking it
+      expect(pool.list().find((e) => e.id === out.id)).toBeUndefined();
+      expect((await readdir(join(stateDir, TEMPLATE))).filter((f) => f.startsWith(out.id))).toEqual([]);
+    } finally {
+      await pool.drain();
+      await pool.close();
+    }
+  }, 150_000);
 });

@@ -377,7 +377,12 @@ export class QemuVm implements Vm {
 
   async probe(options: ProbeOptions = {}): Promise<number> {
     const timeoutMs = options.timeoutMs ?? 30_000;
-    if ((options.via ?? 'serial') === 'tcp') return this.probeTcp(timeoutMs);
+    const via = options.via ?? 'serial';
+    if (via === 'tcp') return this.probeHttp(timeoutMs, 8080, '/ready', (answer) => /ready/.test(answer));
+    if (via === 'http') {
+      if (!options.http) throw new HypervisorError('an http probe needs a port and a path');
+      return this.probeHttp(timeoutMs, options.http.port, options.http.path, (answer) => /^HTTP\/1\.[01] 2\d\d /.test(answer));
+    }
     const t0 = performance.now();
     await this.console.request(
       (token) => `ping ${token}`,
@@ -387,7 +392,7 @@ export class QemuVm implements Vm {
     return performance.now() - t0;
   }
 
-  private async probeTcp(timeoutMs: number): Promise<number> {
+  private async probeHttp(timeoutMs: number, port: number, path: string, answered: (text: string) => boolean): Promise<number> {
     if (!this.spec.network) throw new HypervisorError(`VM ${this.name} has no network: use the serial probe`);
     const host = this.spec.network.address.split('/')[0]!;
     const { connect } = await import('node:net');
@@ -395,23 +400,23 @@ export class QemuVm implements Vm {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const ok = await new Promise<boolean>((resolve) => {
-        const s = connect({ host, port: 8080 });
+        const s = connect({ host, port });
         let data = '';
         const timer = setTimeout(() => {
           s.destroy();
           resolve(false);
         }, 1000);
-        s.on('connect', () => s.write('GET /ready HTTP/1.0\r\n\r\n'));
+        s.on('connect', () => s.write(`GET ${path} HTTP/1.0\r\nHost: ${host}\r\n\r\n`));
         s.setEncoding('utf8');
         s.on('data', (d: string) => (data += d));
         s.on('close', () => {
           clearTimeout(timer);
-          resolve(/ready/.test(data));
+          resolve(answered(data));
         });
         s.on('error', () => undefined);
       });
       if (ok) return performance.now() - t0;
-      if (Date.now() > deadline) throw new HypervisorError(`guest ${this.name} did not answer on ${host}:8080 within ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new HypervisorError(`guest ${this.name} did not answer GET ${path} on ${host}:${port} within ${timeoutMs} ms`);
       await sleep(50);
     }
   }
