@@ -49,6 +49,8 @@ export function createFreeBsdHost(options: ModelHostOptions = {}): FreeBsdHost {
   host.sysctls.set('hw.model', 'AMD Ryzen 9 5900HX with Radeon Graphics');
   host.sysctls.set('hw.vmm.maxcpu', '16');
   vmmState(host).vnodePatch = options.bhyveVnodePatch === true;
+  // The patched vmm registers FEATURE(vmm_memseg_vnode); a stock kernel has no such oid.
+  if (options.bhyveVnodePatch) host.sysctls.set('kern.features.vmm_memseg_vnode', '1');
   const pf = pfKernel(host);
   pf.enabled = options.pfEnabled ?? true;
   if (options.anchorLimit !== undefined) pf.limits.anchors = options.anchorLimit;
