@@ -53,7 +53,7 @@ export async function measureRestoreDensity(ctx: RigContext, o: RestoreDensityOp
     await source.destroy();
   }
   const cp = checkpoint;
-  ctx.defer(() => o.hv.removeCheckpoint(cp));
+  ctx.defer(() => o.hv.checkpoints.removeCheckpoint(cp));
 
   const vms: BhyveVm[] = [];
   const destroyAll = async () => {
