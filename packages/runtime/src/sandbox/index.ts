@@ -1,0 +1,2 @@
+export * from './agent-client.ts';
+export * from './sandbox-host.ts';
