@@ -15,15 +15,22 @@ interface FakeSandbox {
 let nextHost = 10;
 
 function serve(address: string, port: number, name: string): Promise<Server> {
+  const held: Array<() => void> = [];
   const server = createServer((req, res) => {
     if (req.url === '/health') {
       res.writeHead(204).end();
       return;
     }
     if (req.url?.startsWith('/stream')) {
+      // The second line is held until /release arrives: a proxy that buffered would never show the first.
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       res.write(`${JSON.stringify({ n: 1 })}\n`);
-      setTimeout(() => res.end(`${JSON.stringify({ n: 2 })}\n`), 300);
+      held.push(() => res.end(`${JSON.stringify({ n: 2 })}\n`));
+      return;
+    }
+    if (req.url === '/release') {
+      for (const finish of held.splice(0)) finish();
+      res.writeHead(204).end();
       return;
     }
     const chunks: Buffer[] = [];
