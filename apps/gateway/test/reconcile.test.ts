@@ -53,4 +53,14 @@ describe('restart', () => {
     expect(h.gateway.reconciled.lost).toEqual([id]);
     expect((await h.api(`/sandboxes/${id}`)).status).toBe(404);
   });
+
+  it('drops a paused record whose snapshot the backend no longer has', async () => {
+    h = await startHarness();
+    const id = ((await (await create()).json()) as { sandboxID: string }).sandboxID;
+    await h.api(`/sandboxes/${id}/pause`, { method: 'POST' });
+    h.backend.snapshots.clear();
+    await h.restart();
+    expect(h.gateway.reconciled.lost).toEqual([id]);
+    expect((await h.api(`/sandboxes/${id}`)).status).toBe(404);
+  });
 });

@@ -45,12 +45,15 @@ export interface SandboxBackend {
   kill(id: string): Promise<void>;
   /** Checkpoints a running sandbox (memory and writable layer) to disk and frees its VM. */
   pause(id: string): Promise<{ location: string }>;
-  /** Restores a paused sandbox from its checkpoint, with its files, processes and kernel state. */
+  /**
+   * Restores a paused sandbox from its checkpoint, with its files, processes and kernel state; the checkpoint is
+   * consumed (the backend deletes it once the sandbox runs).
+   */
   resume(spec: SandboxSpec, location: string): Promise<RunningSandbox>;
-  /** Deletes a pause checkpoint. Idempotent. */
+  /** Deletes the checkpoint of a paused sandbox that is killed without being resumed. Idempotent. */
   discard(location: string): Promise<void>;
   /** One sample of the guest's CPU and memory. */
-  sample(id: string): Promise<MetricSample>;
+  sample(spec: SandboxSpec): Promise<MetricSample>;
   /** Ids of the sandboxes the backend holds running now (for reconcile after a gateway restart). */
   inventory(): Promise<{ running: string[]; snapshots: string[] }>;
   close(): Promise<void>;

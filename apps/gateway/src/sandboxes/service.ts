@@ -219,7 +219,6 @@ export class SandboxService {
       const newEnd = endAt ?? Date.now() + 300_000;
       this.store.transition(s.id, ['resuming'], 'running', { address, endAt: newEnd });
       this.store.deleteSnapshot(s.id);
-      await this.backend.discard(location);
       this.timers.arm(s.id, newEnd);
       this.store.addEvent({ teamId: s.teamId, sandboxId: s.id, type: 'resumed', detail: {} });
       return { record: this.get(team, id), resumed: true };
@@ -243,7 +242,7 @@ export class SandboxService {
     const running = this.store.allSandboxes().filter((s) => s.state === 'running');
     await Promise.all(
       running.map(async (s) => {
-        const sample = await this.backend.sample(s.id).catch(() => undefined);
+        const sample = await this.backend.sample(this.spec(s)).catch(() => undefined);
         if (!sample) return;
         const history = this.metrics.get(s.id) ?? [];
         history.push(sample);
@@ -283,6 +282,7 @@ export class SandboxService {
     const report: ReconcileReport = { adopted: [], rolledBack: [], lost: [], orphansKilled: [] };
     const inventory = await this.backend.inventory();
     const running = new Set(inventory.running);
+    const snapshots = new Set(inventory.snapshots);
     const known = new Set<string>();
     for (const s of this.store.allSandboxes()) {
       known.add(s.id);
@@ -315,9 +315,15 @@ export class SandboxService {
             report.lost.push(s.id);
           }
           break;
-        case 'paused':
-          report.adopted.push(s.id);
+        case 'paused': {
+          const location = this.store.getSnapshot(s.id);
+          if (location && snapshots.has(location)) report.adopted.push(s.id);
+          else {
+            await this.finishKill(s.id);
+            report.lost.push(s.id);
+          }
           break;
+        }
       }
     }
     for (const id of running) {

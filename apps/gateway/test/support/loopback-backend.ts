@@ -96,15 +96,17 @@ export class LoopbackBackend implements SandboxBackend {
 
   async resume(spec: SandboxSpec, location: string): Promise<RunningSandbox> {
     if (!this.snapshots.has(location)) throw new Error(`no snapshot ${location}`);
-    return this.start(spec);
+    const running = await this.start(spec);
+    this.snapshots.delete(location);
+    return running;
   }
 
   async discard(location: string): Promise<void> {
     this.snapshots.delete(location);
   }
 
-  async sample(id: string): Promise<MetricSample> {
-    if (!this.live.has(id)) throw new Error(`no sandbox ${id}`);
+  async sample(spec: SandboxSpec): Promise<MetricSample> {
+    if (!this.live.has(spec.id)) throw new Error(`no sandbox ${spec.id}`);
     return { timestampUnix: Math.floor(Date.now() / 1000), cpuCount: 1, cpuUsedPct: 1.5, memUsed: 64 << 20, memTotal: 256 << 20, memCache: 0, diskUsed: 1 << 20, diskTotal: 1 << 30 };
   }
 
