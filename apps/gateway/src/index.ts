@@ -1,0 +1,5 @@
+export { Gateway } from './server.ts';
+export { gatewayConfig, type GatewayConfig } from './config.ts';
+export type { SandboxBackend, SandboxSpec, TemplateSpec, RunningSandbox, MetricSample } from './sandboxes/backend.ts';
+export { createApiKey } from './auth/api-keys.ts';
+export { Store } from './store/store.ts';
