@@ -35,8 +35,10 @@ async function main(): Promise<void> {
     console.log(ENVD_VERSION);
     return;
   }
-  const port = positiveInt(values.port, 'port');
-  if (port > 65535) throw new Error(`--port must be at most 65535, got ${port}`);
+  if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) {
+    throw new Error(`--port must be 0..65535 (0: any free port), got ${JSON.stringify(values.port)}`);
+  }
+  const port = Number(values.port);
   const envd = createEnvd({
     effects: systemOsEffects({ reseedCommand: values['reseed-command'], generationFile: values['generation-file'] }),
     defaultUser: values['default-user'],
