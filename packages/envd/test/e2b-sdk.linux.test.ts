@@ -3,25 +3,27 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandExitError, FileNotFoundError, Sandbox } from 'e2b';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestUser, startTestAgent, type TestAgent, type TestUser } from './helpers/agent.ts';
+import { createTestUser, type TestUser } from './helpers/agent.ts';
+import { type BundledAgent, buildBundle, startBundledAgent } from './helpers/bundled-agent.ts';
 
-// The real e2b SDK against the agent: its debug mode plus sandboxUrl sends every envd call to one origin and
-// skips the control plane (it then assumes the newest envd, so every version gate is open).
-let agent: TestAgent;
+// The real e2b SDK against the bundled agent (run with ENVD_TEST_NODE to use the guest's Node): the SDK's debug
+// mode plus sandboxUrl sends every envd call to one origin and skips the control plane (it then assumes the newest
+// envd, so every version gate is open).
+let agent: BundledAgent;
 let user: TestUser;
 let sandbox: Sandbox;
 
 beforeAll(async () => {
   user = await createTestUser();
-  agent = await startTestAgent({ defaultUser: user.name });
+  agent = await startBundledAgent(await buildBundle(), ['--default-user', user.name]);
   sandbox = await Sandbox.create({ debug: true, sandboxUrl: agent.baseUrl, apiKey: `e2b_${'0'.repeat(40)}` });
-});
+}, 60_000);
 afterAll(async () => {
   await agent?.stop();
   await user?.remove();
 });
 
-describe('the e2b SDK against the agent', () => {
+describe('the e2b SDK against the agent', { timeout: 20_000 }, () => {
   it('commands.run returns stdout, stderr and exit code as the default user; a failure is CommandExitError', async () => {
     const result = await sandbox.commands.run('echo "$(whoami) $HOME $GREETING"; echo warn >&2', { envs: { GREETING: 'hi' } });
     expect(result).toMatchObject({ exitCode: 0, stdout: `${user.name} ${user.home} hi\n`, stderr: 'warn\n' });
