@@ -174,6 +174,14 @@ describe('process.Process', () => {
     await expectCode(agent.process.sendSignal({ process: { selector: { case: undefined } }, signal: Signal.SIGKILL }), Code.InvalidArgument);
   });
 
+  it('reports the end of a process whose background child keeps the output pipes open', async () => {
+    const started = Date.now();
+    const result = await collect(agent.process.start(sh('echo before; sleep 20 & echo after')));
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(result).toMatchObject({ stdout: 'before\nafter\n', exitCode: 0, exited: true });
+    process.kill(-result.pid, 'SIGKILL'); // the background sleep, still in the process group
+  });
+
   it('sends keepalive events at the interval the client asks for', async () => {
     const result = await collect(agent.process.start(sh('sleep 2.5'), { headers: { 'keepalive-ping-interval': '1' } }));
     expect(result.keepalives).toBeGreaterThanOrEqual(2);

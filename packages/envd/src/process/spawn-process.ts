@@ -7,6 +7,9 @@ import { checkText } from '../paths.ts';
 import { describeExit } from './exit-status.ts';
 import { ManagedProcess, type ProcessConfigView, type ProcessOutput, type ProcessTable } from './process-table.ts';
 
+/** How long after a process exits its output pipes may stay open before its end is reported anyway. */
+const PIPE_DRAIN_GRACE_MS = 200;
+
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface SpawnRequest {
@@ -84,9 +87,24 @@ export async function spawnManaged(
   table.add(managed);
   child.stdout?.on('data', (data: Buffer) => managed.emit({ kind: 'stdout', data }));
   child.stderr?.on('data', (data: Buffer) => managed.emit({ kind: 'stderr', data }));
-  child.on('close', (code, signal) => {
+  let ended = false;
+  const end = (code: number | null, signal: NodeJS.Signals | null): void => {
+    if (ended) return;
+    ended = true;
     table.remove(managed);
     managed.emit({ kind: 'end', exit: describeExit(code, signal) });
+  };
+  // 'close' comes once the output pipes are drained too, so normally every byte is sent before `end`. A child left
+  // in the background (`server &`) can hold the pipes open for ever, though: then the process's end is reported a
+  // moment after it exits and the rest of the pipes is no longer read.
+  child.on('close', end);
+  child.on('exit', (code, signal) => {
+    setTimeout(() => {
+      if (ended) return;
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      end(code, signal);
+    }, PIPE_DRAIN_GRACE_MS).unref();
   });
   return { managed, events };
 }
