@@ -75,6 +75,23 @@ describe('the e2b SDK against the agent', { timeout: 20_000 }, () => {
     await expect(sandbox.files.getInfo(join(base, 'dir'))).rejects.toBeInstanceOf(FileNotFoundError);
   });
 
+  it('files: octet-stream and gzip uploads, gzip downloads', async () => {
+    const path = join(user.home, 'sdk-octet', 'o.txt');
+    await sandbox.files.write(path, 'octets', { useOctetStream: true });
+    expect(await sandbox.files.read(path)).toBe('octets');
+    await sandbox.files.write(path, 'zipped '.repeat(100), { gzip: true });
+    expect(await sandbox.files.read(path, { gzip: true })).toBe('zipped '.repeat(100));
+    const streamed = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('from a '));
+        controller.enqueue(new TextEncoder().encode('stream'));
+        controller.close();
+      },
+    });
+    await sandbox.files.write(path, streamed);
+    expect(await sandbox.files.read(path)).toBe('from a stream');
+  });
+
   it('files.watchDir reports changes', async () => {
     const dir = join(user.home, 'watched');
     await sandbox.files.makeDir(dir);
