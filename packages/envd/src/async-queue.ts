@@ -6,6 +6,13 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
   private waiting: ((result: IteratorResult<T>) => void) | undefined;
   private ended = false;
+  /** Called each time the reader takes an item (producers use it to resume after pausing on `length`). */
+  onTake: (() => void) | undefined;
+
+  /** Items pushed and not yet read. */
+  get length(): number {
+    return this.items.length;
+  }
 
   push(item: T): void {
     if (this.ended) return;
@@ -34,6 +41,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     for (;;) {
       const next = this.items.shift();
       if (next !== undefined) {
+        this.onTake?.();
         yield next;
         continue;
       }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,6 +181,23 @@ describe('process.Process', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(result).toMatchObject({ stdout: 'before\nafter\n', exitCode: 0, exited: true });
     process.kill(-result.pid, 'SIGKILL'); // the background sleep, still in the process group
+  });
+
+  it('pauses a process that writes faster than its stream is read, instead of buffering without bound', async () => {
+    const stream = agent.process.start({ process: { cmd: '/usr/bin/yes', args: [], envs: {} } });
+    const iterator = stream[Symbol.asyncIterator]();
+    const pid = (await iterator.next()).value.event.event.value.pid as number;
+    const cpuTicks = () => {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return Number(fields[11]) + Number(fields[12]); // utime + stime
+    };
+    await sleep(1000); // nobody reads: buffers fill, then the pipe is paused and yes blocks in write
+    const before = cpuTicks();
+    await sleep(1000);
+    expect(cpuTicks() - before).toBeLessThan(10); // an unpaused yes burns ~100 ticks a second
+    expect(readFileSync(`/proc/${pid}/wchan`, 'utf8')).toMatch(/pipe|sock/); // blocked writing its stdout (libuv's stdio pipes are socketpairs)
+    await agent.process.sendSignal({ process: { selector: { case: 'pid', value: pid } }, signal: Signal.SIGKILL });
+    await iterator.return?.();
   });
 
   it('sends keepalive events at the interval the client asks for', async () => {

@@ -15,6 +15,13 @@ export interface ProcessConfigView {
   cwd: string | undefined;
 }
 
+/**
+ * Output chunks (up to 64 KiB each) a stream may hold unread before the process's pipes are paused, so a process
+ * that writes faster than a client reads (`yes`) blocks on its pipe instead of growing the agent's memory.
+ */
+export const PAUSE_AT_CHUNKS = 256;
+const RESUME_AT_CHUNKS = 32;
+
 /** A process the agent started and that has not ended yet. */
 export class ManagedProcess {
   private readonly listeners = new Set<AsyncQueue<ProcessOutput>>();
@@ -32,6 +39,7 @@ export class ManagedProcess {
   /** A stream of this process's events from now on; ends after the `end` event. */
   attach(): AsyncQueue<ProcessOutput> {
     const queue = new AsyncQueue<ProcessOutput>();
+    queue.onTake = () => this.resumeIfDrained();
     this.listeners.add(queue);
     return queue;
   }
@@ -39,10 +47,26 @@ export class ManagedProcess {
   detach(queue: AsyncQueue<ProcessOutput>): void {
     this.listeners.delete(queue);
     queue.end();
+    this.resumeIfDrained();
+  }
+
+  private paused = false;
+
+  private resumeIfDrained(): void {
+    if (!this.paused) return;
+    for (const queue of this.listeners) if (queue.length > RESUME_AT_CHUNKS) return;
+    this.paused = false;
+    this.child.stdout?.resume();
+    this.child.stderr?.resume();
   }
 
   emit(event: ProcessOutput): void {
     for (const queue of this.listeners) queue.push(event);
+    if (!this.paused && event.kind !== 'end' && [...this.listeners].some((q) => q.length >= PAUSE_AT_CHUNKS)) {
+      this.paused = true;
+      this.child.stdout?.pause();
+      this.child.stderr?.pause();
+    }
     if (event.kind === 'end') {
       for (const queue of this.listeners) queue.end();
       this.listeners.clear();
