@@ -12,7 +12,7 @@ import { toConnectError } from '../rpc-errors.ts';
 import { type DirChange, DirWatcher } from './dir-watcher.ts';
 import { type EntryInfoInit, entryInfo, entryInfoFromStats } from './entry-info.ts';
 import { makeDirsOwnedBy } from './make-dirs.ts';
-import type { WatcherRegistry } from './watcher-registry.ts';
+import { MAX_BUFFERED_EVENTS, type WatcherRegistry } from './watcher-registry.ts';
 
 export type FilesystemEventInit = MessageInitShape<typeof FilesystemEventSchema>;
 type WatchDirResponseInit = MessageInitShape<typeof WatchDirResponseSchema>;
@@ -153,7 +153,13 @@ export function registerFilesystemService(router: ConnectRouter, deps: Filesyste
           request.recursive,
           request.includeEntry,
           accounts,
-          (event) => queue.push({ event: { case: 'filesystem', value: event } }),
+          (event) => {
+            if (queue.length >= MAX_BUFFERED_EVENTS) {
+              failure ??= new Error(`more than ${MAX_BUFFERED_EVENTS} events were not read in time`);
+              queue.end();
+            }
+            queue.push({ event: { case: 'filesystem', value: event } });
+          },
           (error) => {
             failure = error;
             queue.end();
@@ -164,7 +170,7 @@ export function registerFilesystemService(router: ConnectRouter, deps: Filesyste
       try {
         yield { event: { case: 'start', value: {} } };
         yield* queue;
-        if (failure) throw new ConnectError(`watch of ${path} ended: ${failure.message}`, Code.Aborted);
+        if (failure) throw new ConnectError(`watch of ${path} ended: ${(failure as Error).message}`, Code.Aborted);
       } finally {
         stop();
         watcher.close();
