@@ -83,21 +83,22 @@ export function createEnvd(options: EnvdOptions): Envd {
   });
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://envd');
-    if (url.pathname === '/health') {
+    // Split by hand rather than with WHATWG URL, which re-encodes the query and reads "//x" as a host.
+    const raw = req.url ?? '/';
+    const queryAt = raw.indexOf('?');
+    const pathname = queryAt < 0 ? raw : raw.slice(0, queryAt);
+    const search = queryAt < 0 ? '' : raw.slice(queryAt);
+    if (pathname === '/health') {
       res.writeHead(req.method === 'GET' || req.method === 'HEAD' ? 204 : 405).end();
       return;
     }
-    const presented = req.headers[ACCESS_TOKEN_HEADER];
-    const isRpc = CONNECT_PATH.test(url.pathname);
-    if (!isRpc && !tokenAccepted(state, Array.isArray(presented) ? presented[0] : presented)) {
-      return sendError(res, 401, tokenMessage(Array.isArray(presented) ? presented[0] : presented));
-    }
-    if (url.pathname === '/init') return handleInit(req, res, state, options.effects);
-    if (url.pathname === '/files') {
-      const search = (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?')) : '';
-      return handleFiles(req, res, search, { state, accounts, maxUploadBytes });
-    }
+    const header = req.headers[ACCESS_TOKEN_HEADER];
+    const presented = Array.isArray(header) ? header[0] : header;
+    // Connect routes are checked by the router's interceptor, so that the refusal is a Connect error.
+    const isRpc = CONNECT_PATH.test(pathname);
+    if (!isRpc && !tokenAccepted(state, presented)) return sendError(res, 401, tokenMessage(presented));
+    if (pathname === '/init') return handleInit(req, res, state, options.effects);
+    if (pathname === '/files') return handleFiles(req, res, search, { state, accounts, maxUploadBytes });
     if (isRpc && /proto/i.test(String(req.headers['content-type'] ?? ''))) {
       return sendError(res, 415, 'this agent speaks the Connect protocol with the JSON codec only');
     }
