@@ -123,7 +123,18 @@ function uploadMultipart(req: IncomingMessage, queryPath: string | undefined, ac
       req.resume();
       reject(error);
     };
+    // busboy does not end a part's stream when the client goes away mid-part; without this the write would wait
+    // for ever with its temporary file open.
+    const open = new Set<Readable>();
+    req.once('close', () => {
+      if (req.complete) return;
+      const error = new FilesRequestError(400, 'the client closed the connection before the upload was complete');
+      for (const stream of open) stream.destroy(error);
+      fail(error);
+    });
     parser.on('file', (field, stream, info) => {
+      open.add(stream);
+      stream.once('close', () => open.delete(stream));
       if (failed || field !== 'file') {
         stream.resume();
         return;

@@ -1,4 +1,6 @@
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync, gunzipSync } from 'node:zlib';
@@ -129,6 +131,26 @@ describe('POST /files', () => {
     expect(await readFile(path, 'utf8')).toBe('kept');
     expect(await readdir(join(agent.dir, 'limited'))).toEqual(['keep.txt']);
     expect((await fetch(`${agent.baseUrl}/health`)).status).toBe(204);
+  });
+
+  it('a client that goes away mid-upload leaves neither the file nor a temporary one', async () => {
+    const dir = join(agent.dir, 'aborted');
+    await mkdir(dir);
+    const port = new URL(agent.baseUrl).port;
+    const heads = [
+      `POST /files?path=${encodeURIComponent(join(dir, 'octet.bin'))} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n`,
+      `POST /files HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=BB\r\nContent-Length: 100000\r\n\r\n` +
+        `--BB\r\nContent-Disposition: form-data; name="file"; filename="${join(dir, 'multi.bin')}"\r\n\r\n`,
+    ];
+    for (const head of heads) {
+      const socket = connect(Number(port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(head + 'x'.repeat(5000));
+      await sleep(200);
+      socket.destroy();
+    }
+    for (let i = 0; i < 20 && (await readdir(dir)).length > 0; i++) await sleep(100);
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('refuses malformed bodies, missing paths, metadata and other content types with 4xx JSON errors', async () => {
