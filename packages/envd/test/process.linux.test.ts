@@ -200,6 +200,23 @@ describe('process.Process', () => {
     await iterator.return?.();
   });
 
+  it('delivers every byte of a process that exits while its output is paused for a slow reader', async () => {
+    const size = 30_000_000;
+    const stream = agent.process.start(sh(`head -c ${size} /dev/zero`));
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next(); // start
+    await sleep(2000); // the reader lags: the agent pauses the pipes, head blocks, then exits with output still unread
+    let bytes = 0;
+    let exitCode: number | undefined;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      const e = next.value.event?.event;
+      if (e?.case === 'data' && e.value.output.case === 'stdout') bytes += e.value.output.value.length;
+      if (e?.case === 'end') exitCode = e.value.exitCode;
+    }
+    expect(exitCode).toBe(0);
+    expect(bytes).toBe(size);
+  }, 30_000);
+
   it('sends keepalive events at the interval the client asks for', async () => {
     const result = await collect(agent.process.start(sh('sleep 2.5'), { headers: { 'keepalive-ping-interval': '1' } }));
     expect(result.keepalives).toBeGreaterThanOrEqual(2);

@@ -52,6 +52,11 @@ export class ManagedProcess {
 
   private paused = false;
 
+  /** Whether the output pipes are paused because a stream has too much unread. */
+  get outputPaused(): boolean {
+    return this.paused;
+  }
+
   private resumeIfDrained(): void {
     if (!this.paused) return;
     for (const queue of this.listeners) if (queue.length > RESUME_AT_CHUNKS) return;

@@ -95,16 +95,25 @@ export async function spawnManaged(
     managed.emit({ kind: 'end', exit: describeExit(code, signal) });
   };
   // 'close' comes once the output pipes are drained too, so normally every byte is sent before `end`. A child left
-  // in the background (`server &`) can hold the pipes open for ever, though: then the process's end is reported a
-  // moment after it exits and the rest of the pipes is no longer read.
+  // in the background (`server &`) can hold the pipes open for ever, though: then the process's end is reported
+  // once the pipes have been read freely (not paused for a slow client) for a grace period after the exit, and the
+  // rest of the pipes is no longer read.
   child.on('close', end);
   child.on('exit', (code, signal) => {
-    setTimeout(() => {
-      if (ended) return;
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-      end(code, signal);
-    }, PIPE_DRAIN_GRACE_MS).unref();
+    const check = (flowingBefore: boolean): void => {
+      setTimeout(() => {
+        if (ended) return;
+        const flowing = !managed.outputPaused;
+        if (!flowing || !flowingBefore) {
+          check(flowing);
+          return;
+        }
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        end(code, signal);
+      }, PIPE_DRAIN_GRACE_MS).unref();
+    };
+    check(!managed.outputPaused);
   });
   return { managed, events };
 }
