@@ -1,0 +1,48 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { type CommandRunner, ProcessRunner, runChecked } from '@coppice/runtime/host/command-runner.ts';
+import { writeFileAtomic } from '@coppice/runtime/host/durable-files.ts';
+
+/**
+ * Everything /init changes outside the agent's memory. Injected so that tests on a host exercise /init without
+ * touching the host's clock, hostname or entropy pool.
+ */
+export interface OsEffects {
+  setClock(time: Date): Promise<void>;
+  setHostname(name: string): Promise<void>;
+  /** Mixes bytes into the kernel pool (not credited) and, where the image has the helper, reseeds the CRNG. */
+  mixEntropy(bytes: Uint8Array): Promise<void>;
+  /** Records that a new sandbox generation started (e.g. after a snapshot restore); the interpreter watches it. */
+  writeGeneration(content: string): Promise<void>;
+}
+
+export interface SystemEffectsOptions {
+  /** Program run with no arguments after mixing entropy (issues RNDRESEEDCRNG); skipped when absent. */
+  reseedCommand: string | undefined;
+  generationFile: string;
+  runner?: CommandRunner;
+}
+
+export function systemOsEffects(options: SystemEffectsOptions): OsEffects {
+  const runner = options.runner ?? new ProcessRunner();
+  return {
+    async setClock(time) {
+      const seconds = (time.getTime() / 1000).toFixed(3);
+      await runChecked(runner, ['date', '-u', '-s', `@${seconds}`], { timeoutMs: 5000 });
+    },
+    async setHostname(name) {
+      await writeFile('/proc/sys/kernel/hostname', name);
+    },
+    async mixEntropy(bytes) {
+      await writeFile('/dev/urandom', bytes);
+      if (options.reseedCommand && existsSync(options.reseedCommand)) {
+        await runChecked(runner, [options.reseedCommand], { timeoutMs: 5000 });
+      }
+    },
+    async writeGeneration(content) {
+      await mkdir(dirname(options.generationFile), { recursive: true });
+      await writeFileAtomic(options.generationFile, content, { mode: 0o644 });
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Code, ConnectError } from '@connectrpc/connect';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CommandOptions, CommandResult, CommandRunner } from '@coppice/runtime/host/command-runner.ts';
+import { systemOsEffects } from '../src/os-effects.ts';
+import { startTestAgent, type TestAgent } from './helpers/agent.ts';
+
+let agent: TestAgent | undefined;
+const scratch: string[] = [];
+afterEach(async () => {
+  await agent?.stop();
+  agent = undefined;
+  for (const dir of scratch.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+const postInit = (a: TestAgent, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${a.baseUrl}/init`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+describe('POST /init', () => {
+  it('applies clock, hostname, entropy, env, token and sandbox id, then writes the generation', async () => {
+    agent = await startTestAgent();
+    const entropy = Buffer.from('0123456789abcdef');
+    const res = await postInit(agent, {
+      envVars: { A: '1' },
+      accessToken: 'tok-1',
+      timestamp: '2026-12-07T18:00:00.250Z',
+      hostname: 'sbx-cpe2e',
+      sandboxId: 'isbx_123',
+      entropy: entropy.toString('base64'),
+      defaultUser: 'root',
+    });
+    expect(res.status).toBe(204);
+    expect(agent.effects.clock).toEqual([new Date('2026-12-07T18:00:00.250Z')]);
+    expect(agent.effects.hostnames).toEqual(['sbx-cpe2e']);
+    expect(agent.effects.entropy.map((b) => Buffer.from(b))).toEqual([entropy]);
+    expect(agent.effects.generations).toEqual(['{"generation":1,"sandboxId":"isbx_123"}\n']);
+    expect(agent.envd.state).toMatchObject({ defaultEnv: { A: '1' }, accessToken: 'tok-1', sandboxId: 'isbx_123' });
+
+    expect((await postInit(agent, {}, { 'x-access-token': 'tok-1' })).status).toBe(204);
+    expect(agent.effects.generations.at(-1)).toBe('{"generation":2,"sandboxId":"isbx_123"}\n');
+  });
+
+  it('refuses bad bodies naming the field, and changes nothing', async () => {
+    agent = await startTestAgent();
+    const bad: [unknown, RegExp][] = [
+      ['{not json', /not JSON/],
+      [{ hostname: 'bad host!' }, /hostname/],
+      [{ envVars: { 'BAD-NAME': 'x' } }, /envVars/],
+      [{ entropy: 'not base64!' }, /entropy/],
+      [{ entropy: Buffer.alloc(5000).toString('base64') }, /entropy/],
+      [{ timestamp: 'yesterday' }, /timestamp/],
+      [{ accessToken: '' }, /accessToken/],
+      [{ sandboxId: '../x' }, /sandboxId/],
+      [{ surprise: true }, /surprise/],
+      [[1, 2], /body/],
+    ];
+    for (const [body, message] of bad) {
+      const res = await postInit(agent, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(((await res.json()) as { message: string }).message).toMatch(message);
+    }
+    expect(agent.effects.generations).toEqual([]);
+    expect(agent.envd.state.accessToken).toBeUndefined();
+  });
+
+  it('a failing OS effect is a 500 and leaves token and env as they were', async () => {
+    agent = await startTestAgent();
+    agent.effects.failHostname = new Error('read-only /proc');
+    const res = await postInit(agent, { hostname: 'h', accessToken: 'never', envVars: { B: '2' } });
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { message: string }).message).toMatch(/read-only \/proc/);
+    expect(agent.envd.state.accessToken).toBeUndefined();
+    expect(agent.envd.state.defaultEnv).toEqual({});
+  });
+});
+
+describe('access token', () => {
+  it('once set, every route but /health needs it: 401 JSON on HTTP, unauthenticated on Connect', async () => {
+    agent = await startTestAgent();
+    expect((await postInit(agent, { accessToken: 'secret-token' })).status).toBe(204);
+    expect((await fetch(`${agent.baseUrl}/health`)).status).toBe(204);
+
+    const files = await fetch(`${agent.baseUrl}/files?path=/etc/hostname`);
+    expect(files.status).toBe(401);
+    expect(await files.json()).toMatchObject({ code: 401, message: expect.stringContaining('X-Access-Token') });
+    expect((await fetch(`${agent.baseUrl}/files?path=/etc/hostname`, { headers: { 'x-access-token': 'wrong' } })).status).toBe(401);
+    expect((await fetch(`${agent.baseUrl}/files?path=/etc/hostname`, { headers: { 'x-access-token': 'secret-token' } })).status).toBe(200);
+    expect((await postInit(agent, { accessToken: 'takeover' })).status).toBe(401);
+
+    for (const call of [() => agent!.filesystem.stat({ path: '/' }), () => agent!.process.start({ process: { cmd: 'true' } })[Symbol.asyncIterator]().next()]) {
+      const error = await call().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as ConnectError).code).toBe(Code.Unauthenticated);
+    }
+    const authed = agent.clients({ 'x-access-token': 'secret-token' });
+    expect((await authed.filesystem.stat({ path: '/' })).entry?.path).toBe('/');
+  });
+});
+
+describe('system OS effects', () => {
+  class RecordingRunner implements CommandRunner {
+    calls: (readonly string[])[] = [];
+    async run(argv: readonly string[], _options?: CommandOptions): Promise<CommandResult> {
+      this.calls.push(argv);
+      return { argv, code: 0, stdout: '', stderr: '' };
+    }
+  }
+
+  it('sets the clock with date -u -s @seconds and writes the generation file atomically', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cpenvd-gen-'));
+    scratch.push(dir);
+    const runner = new RecordingRunner();
+    const effects = systemOsEffects({ reseedCommand: undefined, generationFile: join(dir, 'run', 'generation'), runner });
+    await effects.setClock(new Date('2026-12-07T18:00:00.250Z'));
+    expect(runner.calls).toEqual([['date', '-u', '-s', '@1796666400.250']]);
+    await effects.writeGeneration('{"generation":1}\n');
+    expect(await readFile(join(dir, 'run', 'generation'), 'utf8')).toBe('{"generation":1}\n');
+  });
+
+  it('mixes entropy into /dev/urandom and runs the reseed command only when it exists', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cpenvd-reseed-'));
+    scratch.push(dir);
+    const marker = join(dir, 'ran');
+    const reseed = join(dir, 'reseed');
+    await writeFile(reseed, `#!/bin/sh\necho reseeded > ${marker}\n`);
+    await chmod(reseed, 0o755);
+    await systemOsEffects({ reseedCommand: reseed, generationFile: join(dir, 'g') }).mixEntropy(Buffer.from('entropy'));
+    expect(await readFile(marker, 'utf8')).toBe('reseeded\n');
+    await expect(systemOsEffects({ reseedCommand: join(dir, 'absent'), generationFile: join(dir, 'g') }).mixEntropy(Buffer.from('e'))).resolves.toBeUndefined();
+  });
+});
