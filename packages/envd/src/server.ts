@@ -9,6 +9,7 @@ import { type FilesystemEventInit, registerFilesystemService } from './filesyste
 import { WatcherRegistry } from './filesystem/watcher-registry.ts';
 import { BodyTooLargeError, readSmallBody, sendError } from './http-util.ts';
 import { applyInit, InitRequestError, parseInitRequest } from './init-request.ts';
+import { MetricsReader } from './metrics.ts';
 import type { OsEffects } from './os-effects.ts';
 import { ProcessTable } from './process/process-table.ts';
 import { registerProcessService } from './process/process-service.ts';
@@ -82,6 +83,7 @@ export function createEnvd(options: EnvdOptions): Envd {
     readMaxBytes: MAX_RPC_MESSAGE_BYTES,
   });
 
+  const metrics = new MetricsReader();
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // Split by hand rather than with WHATWG URL, which re-encodes the query and reads "//x" as a host.
     const raw = req.url ?? '/';
@@ -98,6 +100,12 @@ export function createEnvd(options: EnvdOptions): Envd {
     const isRpc = CONNECT_PATH.test(pathname);
     if (!isRpc && !tokenAccepted(state, presented)) return sendError(res, 401, tokenMessage(presented));
     if (pathname === '/init') return handleInit(req, res, state, options.effects);
+    if (pathname === '/metrics') {
+      if (req.method !== 'GET') return sendError(res, 405, `method ${req.method} is not allowed on /metrics`);
+      const body = JSON.stringify(await metrics.read());
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+      return;
+    }
     if (pathname === '/files') return handleFiles(req, res, search, { state, accounts, maxUploadBytes });
     if (isRpc && /proto/i.test(String(req.headers['content-type'] ?? ''))) {
       return sendError(res, 415, 'this agent speaks the Connect protocol with the JSON codec only');
