@@ -1,4 +1,4 @@
-import type { GuestImage, VmNetwork } from '../hypervisor.ts';
+import { HypervisorError, type GuestImage, type VmNetwork } from '../hypervisor.ts';
 
 export type Accelerator = { kind: 'kvm' } | { kind: 'tcg'; tbSizeMiB: number };
 
@@ -11,6 +11,8 @@ export interface QemuArgs {
   qmpSocket: string;
   serialSocket: string;
   network?: VmNetwork;
+  /** The VM's own writable disk (a qcow2 layer over the image's root disk), attached as virtio-blk /dev/vda. */
+  disk?: string;
   /** Start paused waiting for `migrate-incoming`. */
   incoming: boolean;
   /** TSC frequency handed to the guest: microvm has no PIT/HPET to calibrate against and the kernel hangs. */
@@ -71,6 +73,11 @@ export function qemuArgv(a: QemuArgs): string[] {
     '-device',
     `virtio-net-device,netdev=n0${a.network ? `,mac=${a.network.mac}` : ''}`,
   ];
+  if (a.disk) {
+    // QEMU splits -drive options at commas: a path with one would inject options.
+    if (a.disk.includes(',')) throw new HypervisorError(`disk path ${a.disk} contains a comma`);
+    argv.push('-drive', `file=${a.disk},format=qcow2,if=none,id=vd0`, '-device', 'virtio-blk-device,drive=vd0');
+  }
   if (a.incoming) argv.push('-S', '-incoming', 'defer');
   return argv;
 }

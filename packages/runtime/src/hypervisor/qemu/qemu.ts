@@ -119,12 +119,16 @@ export class QemuHypervisor implements Hypervisor {
       memory: memFile ? { kind: 'file', path: memFile, share: true } : { kind: 'ram' },
       ownedFiles: memFile ? [memFile] : [],
       sharedRam: Boolean(memFile),
+      ...(spec.image.rootDisk ? { diskBacking: { path: spec.image.rootDisk, format: 'raw' as const } } : {}),
     });
   }
 
   async restore(spec: VmSpec, checkpoint: Checkpoint): Promise<Vm> {
     validateSpec(spec);
     await this.validateCheckpoint(spec, checkpoint);
+    if (Boolean(spec.image.rootDisk) !== Boolean(checkpoint.disk)) {
+      throw new HypervisorError(`checkpoint ${checkpoint.path} ${checkpoint.disk ? 'has' : 'lacks'} a disk layer, image "${spec.image.name}" ${spec.image.rootDisk ? 'has' : 'has no'} root disk`);
+    }
     const fd = await open(checkpoint.path, 'r');
     let vm: QemuVm | undefined;
     try {
@@ -133,6 +137,7 @@ export class QemuHypervisor implements Hypervisor {
         ownedFiles: [],
         sharedRam: false,
         incomingFd: fd.fd,
+        ...(checkpoint.disk ? { diskBacking: { path: checkpoint.disk, format: 'qcow2' as const } } : {}),
       });
       await vm.incoming(checkpoint);
       return vm;
@@ -179,9 +184,21 @@ export class QemuHypervisor implements Hypervisor {
       ownedFiles: string[];
       sharedRam: boolean;
       incomingFd?: number;
+      /** What the VM's own disk layer (runDir/disk.qcow2) is created over: the image's root disk or a checkpoint's layer. */
+      diskBacking?: { path: string; format: 'raw' | 'qcow2' };
     },
   ): Promise<QemuVm> {
     await mkdir(spec.runDir, { recursive: true, mode: 0o700 });
+    const disk = how.diskBacking ? join(spec.runDir, 'disk.qcow2') : undefined;
+    if (how.diskBacking && disk) {
+      const b = how.diskBacking;
+      try {
+        await runChecked(this.options.runner, ['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', b.format, '-b', b.path, disk]);
+      } catch (e) {
+        await rm(spec.runDir, { recursive: true, force: true });
+        throw new HypervisorError(`cannot create the disk layer of VM ${spec.name} over ${b.path}: ${(e as Error).message}`);
+      }
+    }
     const qmpSocket = join(spec.runDir, 'qmp.sock');
     const serialSocket = join(spec.runDir, 'serial.sock');
     const logPath = join(spec.runDir, 'qemu.log');
@@ -194,6 +211,7 @@ export class QemuHypervisor implements Hypervisor {
       qmpSocket,
       serialSocket,
       network: spec.network,
+      disk,
       incoming: how.incomingFd !== undefined,
       tscKhz: await this.tscKhz(),
     });
@@ -219,6 +237,7 @@ export class QemuHypervisor implements Hypervisor {
       memFile: how.memory.kind === 'file' ? how.memory.path : undefined,
       ownedFiles: how.ownedFiles,
       sharedRam: how.sharedRam,
+      disk,
     });
     try {
       vm.qmp = await connectWhenUp(qmpSocket, exited, logPath);
@@ -242,6 +261,7 @@ export class QemuHypervisor implements Hypervisor {
       memFile: d.memFile || undefined,
       ownedFiles: d.ownedFiles ? d.ownedFiles.split('\n').filter(Boolean) : [],
       sharedRam: d.sharedRam === 'true',
+      disk: record.spec.image.rootDisk ? join(record.runDir, 'disk.qcow2') : undefined,
     });
     vm.qmp = undefined;
     return vm;
@@ -280,7 +300,13 @@ export class QemuHypervisor implements Hypervisor {
         made.push(memoryImage);
         files.push(memoryImage);
       }
-      await syncDir(dirname(path)); // both new names at once
+      if (base.disk) {
+        const disk = `${path}.disk.qcow2`;
+        await link(base.disk, disk); // never written after the checkpoint: restores layer over it read-only
+        made.push(disk);
+        files.push(disk);
+      }
+      await syncDir(dirname(path)); // all new names at once
       if (base.memoryFile) {
         memoryFile = this.checkpointMemoryPath(path);
         await link(base.memoryFile, memoryFile);
@@ -290,8 +316,8 @@ export class QemuHypervisor implements Hypervisor {
       for (const f of made) await rm(f, { force: true });
       throw new HypervisorError(`cannot clone checkpoint ${base.path} to ${path}: ${(e as Error).message}`);
     }
-    const { memoryImage: _image, memoryFile: _file, ...rest } = base;
-    return { ...rest, path, files, ...(memoryFile ? { memoryFile } : {}), ...(memoryImage ? { memoryImage } : {}), createdAt: new Date().toISOString() };
+    const { memoryImage: _image, memoryFile: _file, disk: _disk, ...rest } = base;
+    return { ...rest, path, files, ...(base.disk ? { disk: `${path}.disk.qcow2` } : {}), ...(memoryFile ? { memoryFile } : {}), ...(memoryImage ? { memoryImage } : {}), createdAt: new Date().toISOString() };
   }
 
   async checkpointIntact(cp: Checkpoint): Promise<boolean> {
@@ -429,6 +455,8 @@ interface QemuVmState {
   /** Files removed on destroy (the template memory file of a booted template VM). */
   ownedFiles: string[];
   sharedRam: boolean;
+  /** The VM's own disk layer (in its runDir, so removed with it), when the image has a root disk. */
+  disk: string | undefined;
 }
 
 export class QemuVm implements Vm {
@@ -572,13 +600,26 @@ export class QemuVm implements Vm {
         throw new HypervisorError(`cannot write the memory image ${memoryImage}: ${(e as Error).message}`);
       }
     }
+    let disk: string | undefined;
+    if (this.s.disk) {
+      // The VM is stopped and migration flushed its disk: this copy is the layer every restore starts from.
+      disk = `${path}.disk.qcow2`;
+      try {
+        await copyDurably(this.s.disk, disk);
+      } catch (e) {
+        if (memoryFile) await rm(memoryFile, { force: true });
+        if (memoryImage) await rm(memoryImage, { force: true });
+        throw new HypervisorError(`cannot write the disk layer ${disk}: ${(e as Error).message}`);
+      }
+    }
     return {
       hypervisor: 'qemu',
       hypervisorVersion: await this.hv.version(),
       image: this.spec.image.name,
       memory: template ? 'template' : 'private',
       path,
-      files: memoryImage ? [path, memoryImage] : [path],
+      files: [path, ...(memoryImage ? [memoryImage] : []), ...(disk ? [disk] : [])],
+      ...(disk ? { disk } : {}),
       ...(memoryFile ? { memoryFile } : {}),
       ...(memoryImage ? { memoryImage } : {}),
       bytes,
