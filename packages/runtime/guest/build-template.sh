@@ -31,14 +31,15 @@ for tool in mmdebstrap apt-get apt-cache dpkg-deb cpio sha256sum mkfs.ext4 gcc t
 done
 
 packages=$(cat "${lists[@]}" | sed -e 's/#.*//' -e 's/[[:space:]]//g' | grep -v '^$' | sort -u | paste -sd, -)
-# Docs, man pages and translations are left out of the image: nothing in a sandbox reads them.
-dpkg_opts=(--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*'
+# Only what the lists name and its dependencies (recommends would pull in compilers and half of scipy), and no
+# docs, man pages or translations: nothing in a sandbox reads them.
+mm_opts=(--aptopt='APT::Install-Recommends "false"' --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*'
   --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*'
   --dpkgopt='path-exclude=/usr/share/info/*')
 hooks=(--customize-hook='chroot "$1" useradd --create-home --uid 1000 --shell /bin/bash user'
   --customize-hook='echo "user ALL=(ALL) NOPASSWD:ALL" > "$1/etc/sudoers.d/user" && chmod 440 "$1/etc/sudoers.d/user"'
   --customize-hook='echo coppice > "$1/etc/hostname" && printf "127.0.0.1 localhost coppice\n::1 localhost\n" > "$1/etc/hosts"')
-rootfs_key=$(printf '%s\n' "$suite" "$packages" "${dpkg_opts[@]}" "${hooks[@]}" | sha256sum | cut -c1-12)
+rootfs_key=$(printf '%s\n' "$suite" "$packages" "${mm_opts[@]}" "${hooks[@]}" | sha256sum | cut -c1-12)
 rootfs_tar="$cache_root/.rootfs/$name-$rootfs_key.tar"
 
 kpkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1)
@@ -64,7 +65,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 
 if [ ! -f "$rootfs_tar" ]; then
   echo "build-template: mmdebstrap $suite for $name ($packages)" >&2
-  mmdebstrap --quiet --variant=apt --include="$packages" "${dpkg_opts[@]}" "${hooks[@]}" \
+  mmdebstrap --quiet --variant=apt --include="$packages" "${mm_opts[@]}" "${hooks[@]}" \
     "$suite" "$work/rootfs.tar" >&2
   rm -f "$cache_root/.rootfs/$name-"*.tar
   mv "$work/rootfs.tar" "$rootfs_tar"
@@ -109,7 +110,7 @@ cp "$work/kernel/boot/vmlinuz-$release" "$stage/vmlinuz"
 # Image size: the files plus 1.5 GiB, no blocks reserved for root, so a sandbox has well over 1 GiB to write to.
 used_kib=$(du -sk --apparent-size "$root" | cut -f1)
 size_mib=$(( used_kib / 1024 * 12 / 10 + 1536 ))
-mkfs.ext4 -q -F -L coppice-root -m 0 -d "$root" "$stage/rootfs.ext4" "${size_mib}M"
+mkfs.ext4 -q -F -L coppice-root -m 0 -d "$root" "$stage/rootfs.ext4" "${size_mib}M" >&2
 chmod 444 "$stage/rootfs.ext4"
 printf 'template=%s\npackages=%s\nkernel=%s %s\nmodules=%s\nenvd=%s\nimage_mib=%s\nkey=%s\n' \
   "$name" "$packages" "$kpkg" "$kver" "$modules" "$envd_hash" "$size_mib" "$key" > "$stage/build.ok"
