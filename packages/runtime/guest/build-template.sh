@@ -15,6 +15,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/kernel-lib.sh"
 name=${1:-}
 case "$name" in
   base) lists=("$here/templates/base.packages") ;;
@@ -31,8 +32,10 @@ for tool in mmdebstrap apt-get apt-cache dpkg-deb cpio sha256sum mkfs.ext4 gcc t
 done
 
 packages=$(cat "${lists[@]}" | sed -e 's/#.*//' -e 's/[[:space:]]//g' | grep -v '^$' | sort -u | paste -sd, -)
-# Only what the lists name and its dependencies (recommends would pull in compilers and half of scipy), and no
-# docs, man pages or translations: nothing in a sandbox reads them.
+# Only what the lists name and its dependencies (mmdebstrap's default too; said here so the image does not depend
+# on it), and no docs, man pages or translations: nothing in a sandbox reads them. code-interpreter-v1 is still
+# large: bookworm's python3-matplotlib needs python3-fonttools, which depends on sympy and, through scipy and
+# pythran, on g++ and the boost headers.
 mm_opts=(--aptopt='APT::Install-Recommends "false"' --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*'
   --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*'
   --dpkgopt='path-exclude=/usr/share/info/*')
@@ -42,12 +45,12 @@ hooks=(--customize-hook='chroot "$1" useradd --create-home --uid 1000 --shell /b
 rootfs_key=$(printf '%s\n' "$suite" "$packages" "${mm_opts[@]}" "${hooks[@]}" | sha256sum | cut -c1-12)
 rootfs_tar="$cache_root/.rootfs/$name-$rootfs_key.tar"
 
-kpkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1)
+kpkg=$(kernel_package)
 [ -n "$kpkg" ] || { echo "build-template: cannot resolve the kernel package behind linux-image-amd64" >&2; exit 1; }
-kver=$(apt-cache show "$kpkg" | sed -n 's/^Version: //p' | head -n1)
+kver=$(kernel_version "$kpkg")
 modules="virtio_ring virtio virtio_mmio virtio_blk crc16 mbcache jbd2 crc32c_generic ext4 failover net_failover virtio_net virtio-rng"
 
-inputs=("$here/build-template.sh" "$here/template/initramfs-init" "$here/template/coppice-init" "$here/reseed/coppice-reseed.c" "$busybox")
+inputs=("$here/build-template.sh" "$here/kernel-lib.sh" "$here/template/initramfs-init" "$here/template/coppice-init" "$here/reseed/coppice-reseed.c" "$busybox")
 [ "$name" = code-interpreter-v1 ] && inputs+=("$here/code-interpreter/server.py")
 envd_hash=none
 [ -f "$envd_bundle" ] && envd_hash=$(sha256sum < "$envd_bundle" | cut -d' ' -f1)
@@ -83,8 +86,8 @@ fi
 [ -f "$envd_bundle" ] && install -D -m 644 "$envd_bundle" "$root/opt/coppice/envd/envd.mjs"
 
 # The kernel and the initramfs that mounts the image.
-(cd "$work" && apt-get download "$kpkg" >/dev/null 2>&1) || { echo "build-template: apt-get download $kpkg failed" >&2; exit 1; }
-dpkg-deb -x "$work"/"$kpkg"_*.deb "$work/kernel"
+mkdir "$work/kernel"
+unpack_kernel "$kpkg" "$work/kernel" || { echo "build-template: cannot unpack $kpkg" >&2; exit 1; }
 release=${kpkg#linux-image-}
 initrd="$work/initrd"
 mkdir -p "$initrd/bin" "$initrd/proc" "$initrd/sys" "$initrd/dev" "$initrd/lib/modules" "$initrd/newroot"
@@ -92,21 +95,13 @@ cp "$busybox" "$initrd/bin/busybox"
 ln -s busybox "$initrd/bin/sh"
 sed "s/@MODULES@/$modules/" "$here/template/initramfs-init" > "$initrd/init"
 chmod 755 "$initrd/init"
-for m in $modules; do
-  f=$(find "$work/kernel/lib/modules/$release" -name "$m.ko*" | head -n1)
-  [ -n "$f" ] || { echo "build-template: module $m not in $kpkg" >&2; exit 1; }
-  case "$f" in
-    *.ko) cp "$f" "$initrd/lib/modules/$m.ko" ;;
-    *.ko.xz) xz -dc "$f" > "$initrd/lib/modules/$m.ko" ;;
-    *.ko.zst) zstd -qdc "$f" > "$initrd/lib/modules/$m.ko" ;;
-    *) echo "build-template: unknown module format $f" >&2; exit 1 ;;
-  esac
-done
+# shellcheck disable=SC2086 # the module list is split on purpose
+copy_modules "$work/kernel/pkg" "$release" "$initrd/lib/modules" $modules || { echo "build-template: cannot copy modules from $kpkg" >&2; exit 1; }
 
 stage="$work/out"
 mkdir "$stage"
 (cd "$initrd" && find . | sort | cpio -o -H newc --quiet) > "$stage/initrd.cpio"
-cp "$work/kernel/boot/vmlinuz-$release" "$stage/vmlinuz"
+cp "$work/kernel/pkg/boot/vmlinuz-$release" "$stage/vmlinuz"
 # Image size: the files plus 1.5 GiB, no blocks reserved for root, so a sandbox has well over 1 GiB to write to.
 used_kib=$(du -sk --apparent-size "$root" | cut -f1)
 size_mib=$(( used_kib / 1024 * 12 / 10 + 1536 ))
