@@ -26,7 +26,7 @@ cache_root=${2:-${COPPICE_TEMPLATE_CACHE:-/var/cache/coppice/templates}}
 suite=bookworm
 busybox=/bin/busybox
 envd_bundle=${COPPICE_ENVD_BUNDLE:-$here/../../envd/dist/envd.mjs}
-[ -x "$busybox" ] && "$busybox" --list | grep -qx insmod || { echo "build-template: $busybox missing or lacks insmod (apt-get install busybox-static)" >&2; exit 1; }
+[ -x "$busybox" ] && "$busybox" --list | grep -x insmod >/dev/null || { echo "build-template: $busybox missing or lacks insmod (apt-get install busybox-static)" >&2; exit 1; }
 for tool in mmdebstrap apt-get apt-cache dpkg-deb cpio sha256sum mkfs.ext4 gcc tar; do
   command -v "$tool" >/dev/null || { echo "build-template: $tool missing (scripts/setup.sh installs it)" >&2; exit 1; }
 done
