@@ -36,6 +36,8 @@ PYTHON_LANGUAGES = {"python", "python3"}
 KEEPALIVE_SECONDS = 1.0
 INTERRUPT_GRACE_SECONDS = 10.0
 KERNEL_READY_SECONDS = 120.0
+# The first kernel starts while the guest boots: under TCG on a loaded host that took over two minutes.
+DEFAULT_KERNEL_READY_SECONDS = 1200.0
 MAX_BODY_BYTES = 16 * 1024 * 1024
 CONTEXT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -95,15 +97,15 @@ class Context:
     def describe(self):
         return {"id": self.id, "language": self.language, "cwd": self.cwd}
 
-    def start(self):
+    def start(self, ready_seconds=KERNEL_READY_SECONDS):
         self.manager.start_kernel(cwd=self.cwd)
-        self._connect()
+        self._connect(ready_seconds)
 
-    def _connect(self):
+    def _connect(self, ready_seconds=KERNEL_READY_SECONDS):
         self.client = self.manager.client()
         self.client.start_channels()
         try:
-            self.client.wait_for_ready(timeout=KERNEL_READY_SECONDS)
+            self.client.wait_for_ready(timeout=ready_seconds)
         except RuntimeError:
             self.shutdown()
             raise
@@ -241,7 +243,7 @@ class Contexts:
 
     def start_default(self):
         context = Context(DEFAULT_CONTEXT_ID, "python", self.default_cwd)
-        context.start()
+        context.start(DEFAULT_KERNEL_READY_SECONDS)
         with self.lock:
             self.by_id[context.id] = context
         self.ready.set()
@@ -426,11 +428,13 @@ def main():
     server.daemon_threads = True
 
     def start_default():
-        try:
-            Handler.contexts.start_default()
-        except Exception as e:  # noqa: BLE001
-            sys.stderr.write(f"code-interpreter: default kernel failed to start: {e}\n")
-            os._exit(1)
+        while True:
+            try:
+                Handler.contexts.start_default()
+                return
+            except Exception as e:  # noqa: BLE001 - /health stays 503 and the start is tried again
+                sys.stderr.write(f"code-interpreter: default kernel failed to start, retrying: {e}\n")
+                time.sleep(1)
 
     threading.Thread(target=start_default, daemon=True).start()
     server.serve_forever()
