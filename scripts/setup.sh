@@ -19,8 +19,9 @@ fi
 
 # Debian packages: hypervisor, guest image inputs, networking tools, load generators, a C compiler for the
 # tcp-rr probe (Debian's sockperf has no IPv6) and the runtime's netlink helper (with libnftnl/libmnl headers), the browser for page tests, fincore (util-linux-extra) for the density rig,
-# python3 for the tests that need a subreaper (prctl) or raw ND packets.
-packages=(git ca-certificates qemu-system-x86 busybox-static cpio iproute2 nftables conntrack sockperf iperf3 gcc libc6-dev libnftnl-dev libmnl-dev chromium procps util-linux-extra python3-minimal)
+# python3 for the tests that need a subreaper (prctl) or raw ND packets; mmdebstrap, e2fsprogs and qemu-utils for
+# the Debian templates (root file system, its ext4 image, each VM's qcow2 layer).
+packages=(git ca-certificates qemu-system-x86 qemu-utils busybox-static cpio mmdebstrap e2fsprogs iproute2 nftables conntrack sockperf iperf3 gcc libc6-dev libnftnl-dev libmnl-dev chromium procps util-linux-extra python3-minimal)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -48,4 +49,8 @@ packages/runtime/native/build.sh
 if [ -x packages/runtime/guest/build-guest.sh ]; then
   packages/runtime/guest/build-guest.sh
 fi
+# The Debian templates (root image shared read-only by their sandboxes), rebuilt only when their inputs change.
+for template in base code-interpreter-v1; do
+  packages/runtime/guest/build-template.sh "$template"
+done
 say "ready"

@@ -8,6 +8,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/kernel-lib.sh"
 cache_root=${1:-${COPPICE_GUEST_CACHE:-/var/cache/coppice/guest}}
 busybox=/bin/busybox
 [ -x "$busybox" ] || { echo "build-guest: $busybox missing (apt-get install busybox-static)" >&2; exit 1; }
@@ -17,11 +18,11 @@ for tool in apt-get apt-cache dpkg-deb cpio sha256sum; do
 done
 
 # The kernel package behind the linux-image-amd64 metapackage.
-kpkg=$(apt-cache depends linux-image-amd64 | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1)
+kpkg=$(kernel_package)
 [ -n "$kpkg" ] || { echo "build-guest: cannot resolve the kernel package behind linux-image-amd64" >&2; exit 1; }
-kver=$(apt-cache show "$kpkg" | sed -n 's/^Version: //p' | head -n1)
+kver=$(kernel_version "$kpkg")
 modules="virtio_ring virtio virtio_mmio failover net_failover virtio_net"
-key=$(printf '%s\n' "$kpkg" "$kver" "$modules" "$(sha256sum "$here/init" "$here/build-guest.sh" "$busybox")" | sha256sum | cut -c1-12)
+key=$(printf '%s\n' "$kpkg" "$kver" "$modules" "$(sha256sum "$here/init" "$here/build-guest.sh" "$here/kernel-lib.sh" "$busybox")" | sha256sum | cut -c1-12)
 out="$cache_root/$kpkg-$key"
 
 if [ -f "$out/build.ok" ]; then
@@ -32,8 +33,7 @@ fi
 mkdir -p "$cache_root"
 work=$(mktemp -d "$cache_root/.build-XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
-(cd "$work" && apt-get download "$kpkg" >/dev/null 2>&1) || { echo "build-guest: apt-get download $kpkg failed" >&2; exit 1; }
-dpkg-deb -x "$work"/"$kpkg"_*.deb "$work/pkg"
+unpack_kernel "$kpkg" "$work" || { echo "build-guest: cannot unpack $kpkg" >&2; exit 1; }
 release=${kpkg#linux-image-}
 
 root="$work/root"
@@ -42,16 +42,8 @@ cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
-for m in $modules; do
-  f=$(find "$work/pkg/lib/modules/$release" -name "$m.ko*" | head -n1)
-  [ -n "$f" ] || { echo "build-guest: module $m not in $kpkg" >&2; exit 1; }
-  case "$f" in
-    *.ko) cp "$f" "$root/lib/modules/$m.ko" ;;
-    *.ko.xz) xz -dc "$f" > "$root/lib/modules/$m.ko" ;;
-    *.ko.zst) zstd -qdc "$f" > "$root/lib/modules/$m.ko" ;;
-    *) echo "build-guest: unknown module format $f" >&2; exit 1 ;;
-  esac
-done
+# shellcheck disable=SC2086 # the module list is split on purpose
+copy_modules "$work/pkg" "$release" "$root/lib/modules" $modules || { echo "build-guest: cannot copy modules from $kpkg" >&2; exit 1; }
 # Device nodes the init needs before devtmpfs is mounted (cpio as root keeps them).
 (cd "$root" && find . | sort | cpio -o -H newc --quiet) > "$work/initrd.cpio"
 

@@ -26,6 +26,11 @@ export interface GuestImage {
   initrd?: string;
   /** bhyve: disk image attached with virtio-blk. */
   disk?: string;
+  /**
+   * Linux: read-only root file system image (raw ext4) shared by every VM of the image. Each VM writes to its own
+   * qcow2 layer over it, in its runDir, removed with the VM.
+   */
+  rootDisk?: string;
   /** bhyve: UEFI firmware (`-l bootrom,FILE`). */
   bootrom?: string;
   memoryMiB: number;
@@ -85,6 +90,11 @@ export interface Checkpoint {
    * itself on disk (bhyve) or for checkpoints older than this field.
    */
   memoryImage?: string;
+  /**
+   * With an image that has a `rootDisk`: the VM's writable layer as it was at the checkpoint (QEMU: a qcow2 over the
+   * root image, also listed in `files`). Each restore writes to its own new layer over this one.
+   */
+  disk?: string;
   /** Size in bytes of the checkpoint's own files, for accounting (a memory image shared by hard links not counted). */
   bytes: number;
   createdAt: string;

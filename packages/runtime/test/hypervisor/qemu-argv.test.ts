@@ -65,6 +65,15 @@ describe('qemuArgv', () => {
     expect(after(net, '-append')[0]).toContain('coppice.ip=10.77.0.5/24 coppice.gw=10.77.0.1');
     expect(after(net, '-append')[0]).toContain('tsc_early_khz=2000000');
   });
+
+  it('attaches the VM\'s own disk layer as virtio-blk only when it has one, and refuses a path QEMU would split', () => {
+    const none = qemuArgv({ ...base, memory: { kind: 'ram' }, incoming: false });
+    expect(none).not.toContain('-drive');
+    const withDisk = qemuArgv({ ...base, memory: { kind: 'ram' }, incoming: false, disk: '/run/x/disk.qcow2' });
+    expect(after(withDisk, '-drive')).toEqual(['file=/run/x/disk.qcow2,format=qcow2,if=none,id=vd0']);
+    expect(after(withDisk, '-device')).toEqual(['virtio-net-device,netdev=n0', 'virtio-blk-device,drive=vd0']);
+    expect(() => qemuArgv({ ...base, memory: { kind: 'ram' }, incoming: false, disk: '/run/x,readonly=off/d.qcow2' })).toThrow(HypervisorError);
+  });
 });
 
 describe('input validation', () => {

@@ -11,6 +11,8 @@ export interface QemuArgs {
   qmpSocket: string;
   serialSocket: string;
   network?: VmNetwork;
+  /** The VM's own writable disk (a qcow2 layer over the image's root disk), attached as virtio-blk /dev/vda. */
+  disk?: string;
   /** Start paused waiting for `migrate-incoming`. */
   incoming: boolean;
   /** TSC frequency handed to the guest: microvm has no PIT/HPET to calibrate against and the kernel hangs. */
@@ -85,6 +87,10 @@ export function qemuArgv(a: QemuArgs): string[] {
     '-device',
     `virtio-net-device,netdev=n0${a.network ? `,mac=${a.network.mac}` : ''}`,
   ];
+  if (a.disk) {
+    assertOptionPath('disk', a.disk);
+    argv.push('-drive', `file=${a.disk},format=qcow2,if=none,id=vd0`, '-device', 'virtio-blk-device,drive=vd0');
+  }
   if (a.incoming) argv.push('-S', '-incoming', 'defer');
   return argv;
 }

@@ -39,7 +39,13 @@ export class QemuCheckpointStore implements CheckpointStore {
         made.push(memoryImage);
         files.push(memoryImage);
       }
-      await syncDir(dirname(path)); // both new names at once
+      if (base.disk) {
+        const disk = `${path}.disk.qcow2`;
+        await link(base.disk, disk); // never written after the checkpoint: restores layer over it read-only
+        made.push(disk);
+        files.push(disk);
+      }
+      await syncDir(dirname(path)); // all new names at once
       if (base.memoryFile) {
         memoryFile = this.checkpointMemoryPath(path);
         await link(base.memoryFile, memoryFile);
@@ -49,8 +55,16 @@ export class QemuCheckpointStore implements CheckpointStore {
       for (const f of made) await rm(f, { force: true });
       throw new HypervisorError(`cannot clone checkpoint ${base.path} to ${path}: ${(e as Error).message}`);
     }
-    const { memoryImage: _image, memoryFile: _file, ...rest } = base;
-    return { ...rest, path, files, ...(memoryFile ? { memoryFile } : {}), ...(memoryImage ? { memoryImage } : {}), createdAt: new Date().toISOString() };
+    const { memoryImage: _image, memoryFile: _file, disk: _disk, ...rest } = base;
+    return {
+      ...rest,
+      path,
+      files,
+      ...(base.disk ? { disk: `${path}.disk.qcow2` } : {}),
+      ...(memoryFile ? { memoryFile } : {}),
+      ...(memoryImage ? { memoryImage } : {}),
+      createdAt: new Date().toISOString(),
+    };
   }
 
   async checkpointIntact(cp: Checkpoint): Promise<boolean> {

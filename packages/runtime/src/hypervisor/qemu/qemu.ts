@@ -131,12 +131,16 @@ export class QemuHypervisor implements Hypervisor {
       memory: memFile ? { kind: 'file', path: memFile, share: true } : { kind: 'ram' },
       ownedFiles: memFile ? [memFile] : [],
       sharedRam: Boolean(memFile),
+      ...(spec.image.rootDisk ? { diskBacking: { path: spec.image.rootDisk, format: 'raw' as const } } : {}),
     });
   }
 
   async restore(spec: VmSpec, checkpoint: Checkpoint): Promise<Vm> {
     validateSpec(spec);
     await this.validateCheckpoint(spec, checkpoint);
+    if (Boolean(spec.image.rootDisk) !== Boolean(checkpoint.disk)) {
+      throw new HypervisorError(`checkpoint ${checkpoint.path} ${checkpoint.disk ? 'has' : 'lacks'} a disk layer, image "${spec.image.name}" ${spec.image.rootDisk ? 'has' : 'has no'} root disk`);
+    }
     const fd = await open(checkpoint.path, 'r');
     let vm: QemuVm | undefined;
     try {
@@ -145,6 +149,7 @@ export class QemuHypervisor implements Hypervisor {
         ownedFiles: [],
         sharedRam: false,
         incomingFd: fd.fd,
+        ...(checkpoint.disk ? { diskBacking: { path: checkpoint.disk, format: 'qcow2' as const } } : {}),
       });
       await vm.incoming(checkpoint);
       return vm;
@@ -191,8 +196,11 @@ export class QemuHypervisor implements Hypervisor {
       ownedFiles: string[];
       sharedRam: boolean;
       incomingFd?: number;
+      /** What the VM's own disk layer (runDir/disk.qcow2) is created over: the image's root disk or a checkpoint's layer. */
+      diskBacking?: { path: string; format: 'raw' | 'qcow2' };
     },
   ): Promise<QemuVm> {
+    const disk = how.diskBacking ? join(spec.runDir, 'disk.qcow2') : undefined;
     const qmpSocket = join(spec.runDir, 'qmp.sock');
     const serialSocket = join(spec.runDir, 'serial.sock');
     const logPath = join(spec.runDir, 'qemu.log');
@@ -205,11 +213,21 @@ export class QemuHypervisor implements Hypervisor {
       qmpSocket,
       serialSocket,
       network: spec.network,
+      disk,
       incoming: how.incomingFd !== undefined,
       tscKhz: await this.tscKhz(),
     });
     // After the argv: a path QEMU cannot take is refused before anything is made.
     await this.system.makeRunDir(spec.runDir);
+    if (how.diskBacking && disk) {
+      const b = how.diskBacking;
+      try {
+        await runChecked(this.options.runner, ['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', b.format, '-b', b.path, disk]);
+      } catch (e) {
+        await this.system.remove(spec.runDir);
+        throw new HypervisorError(`cannot create the disk layer of VM ${spec.name} over ${b.path}: ${(e as Error).message}`);
+      }
+    }
     // Detached (own process group): the VM outlives a crashed controller, which adopts it on restart.
     const { pid, exited } = await this.system
       .spawn(argv, { logPath, ...(how.incomingFd !== undefined ? { incomingFd: how.incomingFd } : {}) })
@@ -226,6 +244,7 @@ export class QemuHypervisor implements Hypervisor {
       memFile: how.memory.kind === 'file' ? how.memory.path : undefined,
       ownedFiles: how.ownedFiles,
       sharedRam: how.sharedRam,
+      disk,
     });
     try {
       vm.qmp = await connectWhenUp(qmpSocket, exited, logPath);
@@ -249,6 +268,7 @@ export class QemuHypervisor implements Hypervisor {
       memFile: d.memFile || undefined,
       ownedFiles: d.ownedFiles ? d.ownedFiles.split('\n').filter(Boolean) : [],
       sharedRam: d.sharedRam === 'true',
+      disk: record.spec.image.rootDisk ? join(record.runDir, 'disk.qcow2') : undefined,
     });
     vm.qmp = undefined;
     return vm;
@@ -329,6 +349,8 @@ interface QemuVmState {
   /** Files removed on destroy (the template memory file of a booted template VM). */
   ownedFiles: string[];
   sharedRam: boolean;
+  /** The VM's own disk layer (in its runDir, so removed with it), when the image has a root disk. */
+  disk: string | undefined;
 }
 
 export class QemuVm implements Vm {
@@ -477,13 +499,26 @@ export class QemuVm implements Vm {
         throw new HypervisorError(`cannot write the memory image ${memoryImage}: ${(e as Error).message}`);
       }
     }
+    let disk: string | undefined;
+    if (this.s.disk) {
+      // The VM is stopped and migration flushed its disk: this copy is the layer every restore starts from.
+      disk = `${path}.disk.qcow2`;
+      try {
+        await copyDurably(this.s.disk, disk);
+      } catch (e) {
+        if (memoryFile) await rm(memoryFile, { force: true });
+        if (memoryImage) await rm(memoryImage, { force: true });
+        throw new HypervisorError(`cannot write the disk layer ${disk}: ${(e as Error).message}`);
+      }
+    }
     return {
       hypervisor: 'qemu',
       hypervisorVersion: await this.hv.version(),
       image: this.spec.image.name,
       memory: template ? 'template' : 'private',
       path,
-      files: memoryImage ? [path, memoryImage] : [path],
+      files: [path, ...(memoryImage ? [memoryImage] : []), ...(disk ? [disk] : [])],
+      ...(disk ? { disk } : {}),
       ...(memoryFile ? { memoryFile } : {}),
       ...(memoryImage ? { memoryImage } : {}),
       bytes,
