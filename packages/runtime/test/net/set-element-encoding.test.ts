@@ -1,6 +1,10 @@
-/** The keys the netlink element writer sends: address bytes in network order, CIDRs as ranges, nothing else. */
+/** The keys the netlink element writer sends: address, interface and port bytes as the kernel keys them, nothing else. */
 import { describe, expect, it } from 'vitest';
+import type { SandboxSpec } from '../../src/net/firewall/nftables/render.ts';
+import { sandboxItems } from '../../src/net/firewall/nftables/sandbox-items.ts';
 import { encodeChanges, encodeElement } from '../../src/net/firewall/nftables/set-element-writer.ts';
+import type { PortForward } from '../../src/net/types.ts';
+import { parsePolicy, parseSandboxId } from '../../src/net/validate.ts';
 
 describe('encodeElement', () => {
   it('writes `source . destination` as the concatenated bytes of both addresses', () => {
@@ -50,5 +54,26 @@ describe('encodeElement', () => {
     });
     expect(line.split(' ').filter((w) => w === 'a' || w === 'd')).toEqual(['d', 'a', 'a']);
     expect(line).toBe('d allow4 0a4e0002c6120001 a allow6 fd78000000000000000000000000000220010db8000000000000000000000001 a allow4 0a4e0002c6120002');
+  });
+});
+
+describe('sandboxItems', () => {
+  const spec = (hostInterface: string, forwards: PortForward[] = []): SandboxSpec => ({
+    id: parseSandboxId('00000000000a'),
+    addresses: { ipv4: '10.78.0.10', ipv6: 'fd78::a' },
+    policy: parsePolicy({}),
+    forwards,
+    hostInterface: hostInterface as SandboxSpec['hostInterface'],
+  });
+
+  it('writes members with their comment, spoof entries in the bridge table and forwards as map elements', () => {
+    const items = sandboxItems(spec('cpx-t1', [{ protocol: 'udp', hostPort: 8080, sandboxPort: 53 }]), new Map(), new Map()).split(' e ');
+    expect(items[0]).toBe(`e members4 0a4e000a+${Buffer.from('sbx-00000000000a').toString('hex')}`);
+    expect(items).toContain(`bridge:src4 ${Buffer.from('cpx-t1').toString('hex').padEnd(32, '0')}0a4e000a`);
+    expect(items).toContain('fwd4 110000001f900000=0a4e000a00350000');
+  });
+
+  it('refuses an interface name that is not one', () => {
+    for (const name of ['cpx t1', 'a'.repeat(16), 'cpx-t1}', 'cpx-t1\u0000']) expect(() => sandboxItems(spec(name), new Map(), new Map()), name).toThrow(/set element/);
   });
 });

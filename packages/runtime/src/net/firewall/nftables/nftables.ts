@@ -14,6 +14,7 @@ import { withdrawnMatcher, type Binding, type ConnectionState, type FirewallBack
 import { HelperRunner } from '../../../host/helper-runner.ts';
 import { NftSession } from './session.ts';
 import { SetElementWriter } from './set-element-writer.ts';
+import { removeSandboxItems, sandboxItems } from './sandbox-items.ts';
 import {
   describeElements,
   INTERNET_SETS,
@@ -37,7 +38,10 @@ export class NftablesFirewall implements FirewallBackend {
   readonly kind = 'nftables' as const;
 
   private readonly session?: NftSession;
-  /** List changes as raw netlink (set-element-writer.ts), when the helper is built and a session is used. */
+  /**
+   * List changes, whole-policy loads and releases as raw netlink (set-element-writer.ts, sandbox-items.ts), when the
+   * helper is built and a session is used.
+   */
   private readonly elements?: SetElementWriter;
   /** Runs conntrack: through a small helper process with the persistent session (see host/helper-runner.ts). */
   private readonly states: CommandRunner;
@@ -127,7 +131,11 @@ export class NftablesFirewall implements FirewallBackend {
   async applySandbox(rules: SandboxRules, previous?: SandboxRules): Promise<void> {
     const believed = previous ? sandboxElements(previous.addresses, previous.policy) : new Map();
     const render = (held: SandboxElements) => renderSandbox(this.table, rules as SandboxSpec, held, previous as SandboxSpec | undefined);
-    await this.applyDiff(rules.addresses, render(believed), () => believed, render);
+    const elements = this.elements;
+    const change = elements
+      ? () => elements.applyItems(sandboxItems(rules as SandboxSpec, believed, sandboxElements(rules.addresses, rules.policy), previous as SandboxSpec | undefined))
+      : render(believed);
+    await this.applyDiff(rules.addresses, change, () => believed, render);
   }
 
   async addAddresses(id: SandboxId, list: AddressList, entries: string[], current?: { addresses: SandboxAddresses; policy: SandboxPolicy }): Promise<void> {
@@ -176,7 +184,9 @@ export class NftablesFirewall implements FirewallBackend {
       const k = known as typeof known & { policy: SandboxPolicy };
       const believed = sandboxElements(k.addresses, k.policy);
       const render = (held: SandboxElements) => renderRemoveSandbox(this.table, id, k, held);
-      await this.applyDiff(k.addresses, render(believed), () => believed, render);
+      const elements = this.elements;
+      const change = elements ? () => elements.applyItems(removeSandboxItems(id, k, believed)) : render(believed);
+      await this.applyDiff(k.addresses, change, () => believed, render);
       return;
     }
     const table = await this.readTable();

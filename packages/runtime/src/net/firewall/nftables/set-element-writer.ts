@@ -2,13 +2,15 @@
  * Element changes of the shared policy sets sent to the kernel as raw netlink, through the small C program
  * native/nft-set-elements.c (built by scripts/setup.sh; see native/build.sh). nft spends ~3.5 µs per element
  * turning text into netlink, so a 1 000-address replace (2 000 element operations) cost ~7 ms in nft alone; the
- * helper takes the elements' bytes and sends the same single transaction in ~1.5 ms. Only list changes go this way:
- * everything else, and every slow path (a retry against what the kernel holds), stays nft text.
+ * helper takes the elements' bytes and sends the same single transaction in ~1.5 ms. List changes and whole-policy
+ * loads and releases (sandbox-items.ts) go this way: the table, its chains, and every slow path (a retry against
+ * what the kernel holds) stay nft text.
  *
- * One long-lived process per table; a transaction is one line of `a|d <set> <key-hex>[-<key-end-hex>]` items, the
- * answer one line ("<seq> ok" or "<seq> error <errno> <message>"). If the process dies, the next apply starts a new
- * one. The helper itself checks set names and hex; the keys are built here from addresses that were validated
- * before they reached the firewall, and are parsed again below, so nothing but address bytes reaches it.
+ * One long-lived process per table; a transaction is one line of `<a|e|d> [bridge:]<set> <key-hex>[-<key-end-hex>]
+ * [=<data-hex>][+<comment-hex>]` items (the grammar is in native/nft-set-elements.c), the answer one line ("<seq>
+ * ok" or "<seq> error <errno> <message>"). If the process dies, the next apply starts a new one. The helper itself
+ * checks set names and hex; the keys are built here from addresses that were validated before they reached the
+ * firewall, and are parsed again below, so nothing but address bytes reaches it.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -37,11 +39,11 @@ export class SetElementWriterError extends Error {
 const SET_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 
 const BYTE_HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
-const ipv4Hex = (n: number) => BYTE_HEX[n >>> 24]! + BYTE_HEX[(n >>> 16) & 255]! + BYTE_HEX[(n >>> 8) & 255]! + BYTE_HEX[n & 255]!;
+export const ipv4Hex = (n: number) => BYTE_HEX[n >>> 24]! + BYTE_HEX[(n >>> 16) & 255]! + BYTE_HEX[(n >>> 8) & 255]! + BYTE_HEX[n & 255]!;
 const groupHex = (g: number) => BYTE_HEX[g >>> 8]! + BYTE_HEX[g & 255]!;
 
 /** An address's bytes as hex (network order); a CIDR's first and last address. Throws on anything else. */
-function addressRange(text: string): [string, string] {
+export function addressRange(text: string): [string, string] {
   const slash = text.indexOf('/');
   const address = slash < 0 ? text : text.slice(0, slash);
   const v4 = ipv4ToNumber(address);
@@ -82,9 +84,10 @@ function prefixLength(text: string, max: number, whole: string): number {
 /**
  * The request items for `op` of `keys` in `set`: `<op> <set> <key>` for an exact key, `<op> <set> <start>-<end>` when
  * the destination is a CIDR (a range of the interval set). Keys are `<sandbox address> . <destination>` as render.ts
- * writes them; a set's keys share few sources, so each source is parsed once.
+ * writes them; a set's keys share few sources, so each source is parsed once. op: a (create), e (ensure present),
+ * d (delete).
  */
-function encodeSetItems(op: 'a' | 'd', set: string, keys: Iterable<string>, into: string[]): void {
+export function encodeSetItems(op: 'a' | 'e' | 'd', set: string, keys: Iterable<string>, into: string[]): void {
   if (!SET_NAME.test(set)) throw new Error(`set element: bad set name ${JSON.stringify(set)}`);
   let lastSource = '';
   let sourceHex = '';
@@ -187,8 +190,12 @@ export class SetElementWriter {
   }
 
   /** Applies deletes of `gone` and adds of `added` as one transaction (all or nothing). */
-  async apply(changes: { gone: ElementLists; added: ElementLists }): Promise<void> {
-    const items = encodeChanges(changes);
+  apply(changes: { gone: ElementLists; added: ElementLists }): Promise<void> {
+    return this.applyItems(encodeChanges(changes));
+  }
+
+  /** Applies request items (encoded here or in sandbox-items.ts), in their order, as one transaction. */
+  async applyItems(items: string): Promise<void> {
     if (!items) return;
     const child = this.child ?? this.start();
     await this.ready;
