@@ -13,7 +13,7 @@ import { inSubnet, parseAddress, parseCidr, parseSandboxId } from '../../validat
 import { withdrawnMatcher, type Binding, type ConnectionState, type FirewallBackend, type FirewallInventory, type KernelSandbox, type SandboxRules } from '../firewall.ts';
 import { HelperRunner } from '../../../host/helper-runner.ts';
 import { NftSession } from './session.ts';
-import { SetElementWriter } from './set-element-writer.ts';
+import { encodeListChange, SetElementWriter } from './set-element-writer.ts';
 import { removeSandboxItems, sandboxItems } from './sandbox-items.ts';
 import {
   describeElements,
@@ -150,10 +150,12 @@ export class NftablesFirewall implements FirewallBackend {
 
   /** One transaction with the deletes and adds of the entries that differ (nothing at all when none does). */
   private async changeList(now: { addresses: SandboxAddresses; policy: SandboxPolicy }, list: AddressList, entries: string[]): Promise<void> {
-    const changes = listElementChanges(now.addresses, list, now.policy[list], entries);
+    const elements = this.elements;
     await this.applyDiff(
       now.addresses,
-      this.elements ? () => this.elements!.apply(changes) : renderListChange(this.table, changes),
+      elements
+        ? () => elements.applyItems(encodeListChange(now.addresses, list, now.policy[list], entries))
+        : renderListChange(this.table, listElementChanges(now.addresses, list, now.policy[list], entries)),
       () => sandboxElements(now.addresses, now.policy),
       (held) => renderElementChanges(this.table, held, sandboxElements(now.addresses, { ...now.policy, [list]: entries })),
     );
