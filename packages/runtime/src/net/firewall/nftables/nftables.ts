@@ -302,7 +302,9 @@ const SYNC_CONNTRACK_READ_MAX = 1000;
  * size is the nf_conntrack_count sysctl) is read synchronously: the kernel's walk costs ~0.2 ms per thousand
  * entries, less than the four thread-pool hops of an asynchronous read (~1 ms on a loaded 2-vCPU host), and it is
  * on the critical path of every change that withdraws access. A large table is read through the thread pool so
- * the event loop is not held for its walk.
+ * the event loop is not held for its walk. An empty one is not read at all: the walk covers every bucket of the
+ * hash however few entries there are, and the count is taken after the change's transaction, so a connection
+ * opened later is already under the new rules.
  */
 async function readConntrackTable(): Promise<string | undefined> {
   let count = Infinity;
@@ -311,6 +313,7 @@ async function readConntrackTable(): Promise<string | undefined> {
   } catch {
     // no count to go by: read asynchronously
   }
+  if (count === 0) return '';
   if (count <= SYNC_CONNTRACK_READ_MAX) {
     try {
       return readFileSync('/proc/net/nf_conntrack', 'utf8');
