@@ -6,16 +6,23 @@
  *
  * Usage: nft-set-elements <family: inet|bridge> <table>
  * Reads transactions from stdin, one line each:
- *   <seq> (<a|d> <set> <key-hex>[-<key-end-hex>])...
+ *   <seq> (<op> [<family>:]<set> <key-hex>[-<key-end-hex>][=<data-hex>][+<comment-hex>])...
+ * op: a (create: the element must not exist), e (ensure present: an identical element is left as it is, one with
+ * other data fails), d (delete: the element must exist). family: inet or bridge, the table of the same name in that
+ * family (default: the one given on the command line), so one transaction can span cubenet's two tables.
  * A key is the element's bytes as the kernel holds them: a concatenation's fields in network byte order, each
- * padded to 4 bytes. key-end makes a range element (interval sets of concatenations). Answers one line per
- * transaction on stdout: "<seq> ok" or "<seq> error <errno> <message>" (the transaction is then not applied:
- * the kernel aborts a batch as a whole).
+ * padded to 4 bytes. key-end makes a range element (interval sets of concatenations), data a map element's value,
+ * comment the element's comment (as nft writes it: NUL-terminated, in the element's user data). Items are applied
+ * in the order given (consecutive items of one op and set share a netlink message), so a caller puts deletes
+ * before adds where an interval set needs it, and "ensure absent" is an `e` then a `d` of the same element.
+ * Answers one line per transaction on stdout: "<seq> ok" or "<seq> error <errno> <message>" (the transaction is
+ * then not applied: the kernel aborts a batch as a whole).
  */
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <libnftnl/set.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -66,12 +73,16 @@ static int valid_name(const char *s, size_t n) {
   return 1;
 }
 
+#define MAX_COMMENT MAX_KEY
+
 struct op {
-  char kind; /* 'a' or 'd' */
+  char kind; /* 'a', 'e' or 'd' */
+  int family;
   char set[NFT_NAME_MAXLEN];
-  uint8_t key[MAX_KEY], end[MAX_KEY];
-  int key_len, end_len;
-  size_t index; /* position in the request, to keep the order of one set's elements */
+  uint8_t key[MAX_KEY], end[MAX_KEY], data[MAX_KEY];
+  int key_len, end_len, data_len;
+  uint8_t comment[MAX_COMMENT];
+  int comment_len;
 };
 
 static void answer(const char *seq, int err, const char *msg) {
@@ -94,35 +105,39 @@ static int put_message(struct mnl_nlmsg_batch *b, struct op *ops, size_t from, s
     }
     nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, ops[i].key, (uint32_t)ops[i].key_len);
     if (ops[i].end_len) nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, ops[i].end, (uint32_t)ops[i].end_len);
+    if (ops[i].data_len) nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, ops[i].data, (uint32_t)ops[i].data_len);
+    if (ops[i].comment_len) {
+      struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(MAX_COMMENT + 8);
+      if (!u) {
+        nftnl_set_elem_free(e);
+        nftnl_set_free(s);
+        return -ENOMEM;
+      }
+      char text[MAX_COMMENT + 1];
+      memcpy(text, ops[i].comment, (size_t)ops[i].comment_len);
+      text[ops[i].comment_len] = '\0';
+      nftnl_udata_put_strz(u, NFTNL_UDATA_SET_ELEM_COMMENT, text);
+      nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+      nftnl_udata_buf_free(u);
+    }
     nftnl_set_elem_add(s, e);
   }
-  int type = ops[from].kind == 'a' ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM;
-  uint16_t flags = NLM_F_ACK | (type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE | NLM_F_EXCL : 0);
-  struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), (uint16_t)type, (uint16_t)family, flags, ++seq_counter);
+  char kind = ops[from].kind;
+  int type = kind == 'd' ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM;
+  uint16_t flags = NLM_F_ACK | (kind == 'a' ? NLM_F_CREATE | NLM_F_EXCL : kind == 'e' ? NLM_F_CREATE : 0);
+  struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), (uint16_t)type, (uint16_t)ops[from].family, flags, ++seq_counter);
   nftnl_set_elems_nlmsg_build_payload(nlh, s);
   nftnl_set_free(s);
   if (!mnl_nlmsg_batch_next(b)) return -E2BIG;
   return 0;
 }
 
-static int by_kind_then_set(const void *x, const void *y) {
-  const struct op *a = x, *b = y;
-  /* deletes first: an interval set refuses a range that overlaps one still present */
-  if (a->kind != b->kind) return a->kind == 'd' ? -1 : 1;
-  int c = strcmp(a->set, b->set);
-  if (c) return c;
-  return a->index < b->index ? -1 : a->index > b->index;
-}
-
 /*
- * Sends ops as one transaction; 0 or a negative errno (the first the kernel reported). The ops are sent as all
- * deletes, then all adds, each grouped by set (one message per set and up to ELEMS_PER_MSG elements): the
- * transaction's outcome does not depend on the order of elements of different sets, and one message per element
- * would cost one acknowledgement each.
+ * Sends ops as one transaction, in their order; 0 or a negative errno (the first the kernel reported). A run of
+ * consecutive ops of one kind, family and set is one message (up to ELEMS_PER_MSG elements): one message per
+ * element would cost one acknowledgement each.
  */
 static int transact(struct op *ops, size_t n) {
-  for (size_t k = 0; k < n; k++) ops[k].index = k;
-  qsort(ops, n, sizeof *ops, by_kind_then_set);
   struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(batch_buf, BATCH_BYTES);
   nftnl_batch_begin(mnl_nlmsg_batch_current(b), ++seq_counter);
   mnl_nlmsg_batch_next(b);
@@ -131,7 +146,7 @@ static int transact(struct op *ops, size_t n) {
   int err = 0;
   while (i < n && !err) {
     size_t j = i + 1;
-    while (j < n && j - i < ELEMS_PER_MSG && ops[j].kind == ops[i].kind && strcmp(ops[j].set, ops[i].set) == 0) j++;
+    while (j < n && j - i < ELEMS_PER_MSG && ops[j].kind == ops[i].kind && ops[j].family == ops[i].family && strcmp(ops[j].set, ops[i].set) == 0) j++;
     err = put_message(b, ops, i, j);
     i = j;
   }
@@ -185,12 +200,20 @@ static long parse_line(char *p, char **seq, const char **why) {
       }
     }
     struct op *o = &ops[n];
-    if ((p[0] != 'a' && p[0] != 'd') || p[1] != ' ') {
-      *why = "an element starts with a (add) or d (delete)";
+    if ((p[0] != 'a' && p[0] != 'e' && p[0] != 'd') || p[1] != ' ') {
+      *why = "an element starts with a (create), e (ensure present) or d (delete)";
       return -1;
     }
     o->kind = p[0];
     p += 2;
+    o->family = family;
+    if (strncmp(p, "inet:", 5) == 0) {
+      o->family = NFPROTO_INET;
+      p += 5;
+    } else if (strncmp(p, "bridge:", 7) == 0) {
+      o->family = NFPROTO_BRIDGE;
+      p += 7;
+    }
     char *set = p;
     while (*p && *p != ' ') p++;
     if (!valid_name(set, (size_t)(p - set)) || *p != ' ') {
@@ -200,7 +223,7 @@ static long parse_line(char *p, char **seq, const char **why) {
     memcpy(o->set, set, (size_t)(p - set));
     o->set[p - set] = '\0';
     char *key = ++p;
-    while (*p && *p != ' ' && *p != '-') p++;
+    while (*p && *p != ' ' && *p != '-' && *p != '=' && *p != '+') p++;
     o->key_len = parse_hex(key, (size_t)(p - key), o->key);
     o->end_len = 0;
     if (o->key_len < 0) {
@@ -209,10 +232,31 @@ static long parse_line(char *p, char **seq, const char **why) {
     }
     if (*p == '-') {
       char *end = ++p;
-      while (*p && *p != ' ') p++;
+      while (*p && *p != ' ' && *p != '=' && *p != '+') p++;
       o->end_len = parse_hex(end, (size_t)(p - end), o->end);
       if (o->end_len != o->key_len) {
         *why = "bad key end (lowercase hex, as long as the key)";
+        return -1;
+      }
+    }
+    o->data_len = 0;
+    if (*p == '=') {
+      char *data = ++p;
+      while (*p && *p != ' ' && *p != '+') p++;
+      o->data_len = parse_hex(data, (size_t)(p - data), o->data);
+      if (o->data_len < 0 || o->kind == 'd') {
+        *why = "bad data (lowercase hex, at most 64 bytes, not on a delete)";
+        return -1;
+      }
+    }
+    o->comment_len = 0;
+    if (*p == '+') {
+      char *comment = ++p;
+      while (*p && *p != ' ') p++;
+      size_t hex = (size_t)(p - comment);
+      o->comment_len = hex <= 2 * MAX_COMMENT ? parse_hex(comment, hex, o->comment) : -1;
+      if (o->comment_len < 0 || o->kind == 'd' || memchr(o->comment, '\0', (size_t)o->comment_len)) {
+        *why = "bad comment (lowercase hex of at most 64 bytes without NUL, not on a delete)";
         return -1;
       }
     }

@@ -14,7 +14,7 @@ describe('network rigs', () => {
     const metric = (id: string, name: string) => byId.get(id)?.metrics.find((m) => m.name === name);
     expect(metric('net-rr', 'rtt')).toMatchObject({ unit: 'us', labels: { family: ['ipv4', 'ipv6'] } });
     expect(metric('net-throughput', 'throughput')).toMatchObject({ unit: 'Gbit/s', labels: { family: ['ipv4', 'ipv6'], streams: ['1', '16'] } });
-    expect(metric('policy-update', 'update-latency')).toMatchObject({ unit: 'ms', labels: { op: ['add-one', 'replace-1000'] } });
+    expect(metric('policy-update', 'update-latency')).toMatchObject({ unit: 'ms', labels: { op: ['add-one', 'replace-1000', 'replace-1000-floor'] } });
     expect(metric('policy-update', 'firewall-spawn')).toMatchObject({ unit: 'ms', labels: {} });
     expect(metric('policy-under-load', 'rtt')).toMatchObject({ unit: 'us', labels: { condition: ['idle', 'mutating'] } });
     expect(metric('lifecycle', 'checkout')).toMatchObject({ unit: 'ms', labels: {} });

@@ -1,6 +1,10 @@
-/** The keys the netlink element writer sends: address bytes in network order, CIDRs as ranges, nothing else. */
+/** The keys the netlink element writer sends: address, interface and port bytes as the kernel keys them, nothing else. */
 import { describe, expect, it } from 'vitest';
-import { encodeChanges, encodeElement } from '../../src/net/firewall/nftables/set-element-writer.ts';
+import { listElementChanges, type SandboxSpec } from '../../src/net/firewall/nftables/render.ts';
+import { sandboxItems } from '../../src/net/firewall/nftables/sandbox-items.ts';
+import { encodeChanges, encodeElement, encodeListChange } from '../../src/net/firewall/nftables/set-element-writer.ts';
+import type { PortForward } from '../../src/net/types.ts';
+import { parsePolicy, parseSandboxId } from '../../src/net/validate.ts';
 
 describe('encodeElement', () => {
   it('writes `source . destination` as the concatenated bytes of both addresses', () => {
@@ -50,5 +54,52 @@ describe('encodeElement', () => {
     });
     expect(line.split(' ').filter((w) => w === 'a' || w === 'd')).toEqual(['d', 'a', 'a']);
     expect(line).toBe('d allow4 0a4e0002c6120001 a allow6 fd78000000000000000000000000000220010db8000000000000000000000001 a allow4 0a4e0002c6120002');
+  });
+});
+
+describe('sandboxItems', () => {
+  const spec = (hostInterface: string, forwards: PortForward[] = []): SandboxSpec => ({
+    id: parseSandboxId('00000000000a'),
+    addresses: { ipv4: '10.78.0.10', ipv6: 'fd78::a' },
+    policy: parsePolicy({}),
+    forwards,
+    hostInterface: hostInterface as SandboxSpec['hostInterface'],
+  });
+
+  it('writes members with their comment, spoof entries in the bridge table and forwards as map elements', () => {
+    const items = sandboxItems(spec('cpx-t1', [{ protocol: 'udp', hostPort: 8080, sandboxPort: 53 }]), new Map(), new Map()).split(' e ');
+    expect(items[0]).toBe(`e members4 0a4e000a+${Buffer.from('sbx-00000000000a').toString('hex')}`);
+    expect(items).toContain(`bridge:src4 ${Buffer.from('cpx-t1').toString('hex').padEnd(32, '0')}0a4e000a`);
+    expect(items).toContain('fwd4 110000001f900000=0a4e000a00350000');
+  });
+
+  it('refuses an interface name that is not one', () => {
+    for (const name of ['cpx t1', 'a'.repeat(16), 'cpx-t1}', 'cpx-t1\u0000']) expect(() => sandboxItems(spec(name), new Map(), new Map()), name).toThrow(/set element/);
+  });
+});
+
+describe('encodeListChange', () => {
+  const a = { ipv4: '10.78.0.2', ipv6: 'fd78::2' };
+  const sorted = (items: string) => items.split(/ (?=[ad] )/).sort();
+
+  it('is the transaction encodeChanges(listElementChanges(...)) is, deletes before adds', () => {
+    const cases: Array<[string[], string[]]> = [
+      [['198.18.0.1', '2001:db8::1', '198.18.0.2'], ['198.18.0.2', '2001:db8::2', '198.18.0.3']],
+      [[], ['198.18.0.1', '192.0.2.0/24', '2001:db8::/32']],
+      [['192.0.2.0/24', '192.0.2.0/25', '198.18.0.9'], ['192.0.2.0/25', '198.18.0.9', '2001:db8:1::/48']],
+      [['2001:db8::/32', '2001:db8::7'], []],
+      [['198.18.0.1'], ['198.18.0.1']],
+    ];
+    for (const [before, after] of cases) {
+      const direct = encodeListChange(a, 'allowOut', before, after);
+      expect(sorted(direct), `${before} → ${after}`).toEqual(sorted(encodeChanges(listElementChanges(a, 'allowOut', before, after))));
+      const ops = direct ? direct.split(/ (?=[ad] )/).map((i) => i[0]) : [];
+      expect(ops.join('')).toMatch(/^d*a*$/);
+    }
+  });
+
+  it('refuses an entry that is not an address or CIDR', () => {
+    expect(() => encodeListChange(a, 'denyOut', [], ['198.18.0.1 } ; flush ruleset'])).toThrow(/set element/);
+    expect(() => encodeListChange(a, 'denyOut', [], ['198.18.0.256'])).toThrow(/set element/);
   });
 });

@@ -116,7 +116,7 @@ describe.skipIf(skip)('SetElementWriter', () => {
       '1 error 22 bad set name',
       '2 error 22 bad key (lowercase hex, at most 64 bytes)',
       '3 error 22 bad key (lowercase hex, at most 64 bytes)',
-      '4 error 22 an element starts with a (add) or d (delete)',
+      '4 error 22 an element starts with a (create), e (ensure present) or d (delete)',
       '5 error 22 bad key end (lowercase hex, as long as the key)',
       '0 error 22 a request starts with a decimal sequence number (at most 9 digits)',
       '6 error 22 bad set name',

@@ -31,14 +31,17 @@ export const policyChurnManifest = defineManifest({
   ],
   checks: [],
   clock:
-    'cubenet\'s firewall backend (Linux: NftablesFirewall through its persistent `nft -i`; FreeBSD: see below) driven directly, without ' +
+    'cubenet\'s firewall backend (Linux: NftablesFirewall as cubenet opens it, whole-policy loads through its long-lived ' +
+    'netlink helper native/nft-set-elements, run.params.firewall.loads says whether it was built, else through its ' +
+    'persistent `nft -i`; FreeBSD: see below) driven directly, without ' +
     'endpoints (a policy load touches none). The population grows to n = 10, then 100, then 1 000 sandboxes; each ' +
     'is added as the backend renders a sandbox (member entries and its elements in the shared sets keyed by its ' +
     'address, anti-spoof entries), all of a level in one bulk `nft -f` outside any clock. At each n, every sample ' +
     'is one `applySandbox(next, previous)` on a resident sandbox (spread over all n by a stride coprime to n), from ' +
     'just before the call until it returns: the whole policy (12 allowOut, 4 denyOut, 2 dnsAllow entries, v4 and ' +
     'v6, addresses and CIDRs from documentation ranges, different from the sandbox\'s previous one, internet access ' +
-    'flipping) replaced in one nft transaction of element deletes and adds; this is the firewall step of ' +
+    'flipping) replaced in one kernel transaction of element deletes and adds (the sandbox\'s member and anti-spoof ' +
+    'entries ensured in the same transaction); this is the firewall step of ' +
     'cubenet.setPolicy (which also writes the state file and kills withdrawn states, not timed here). Unrecorded ' +
     'warm-up loads first at each n (count in run.params). After the last level, the backend\'s inventory must count ' +
     'as many sandboxes as were loaded. On FreeBSD the backend is cubenet\'s PfFirewall: each sandbox is the anchor ' +

@@ -11,6 +11,7 @@ import { runChecked } from '@coppice/runtime';
 import type { FirewallBackend } from '@coppice/runtime/net/firewall/firewall.ts';
 import { NftablesFirewall } from '@coppice/runtime/net/firewall/nftables/nftables.ts';
 import { renderSandbox, type SandboxSpec } from '@coppice/runtime/net/firewall/nftables/render.ts';
+import { builtSetElementWriter } from '@coppice/runtime/net/firewall/nftables/set-element-writer.ts';
 import { PfFirewall } from '@coppice/runtime/net/firewall/pf/pf.ts';
 import { Ipam, parseSubnets } from '@coppice/runtime/net/ipam.ts';
 import { parseInterfaceName, parsePolicy, parseSandboxId } from '@coppice/runtime/net/validate.ts';
@@ -71,10 +72,17 @@ function churnFirewall(ctx: RigContext): ChurnFirewall {
       },
     };
   }
-  const backend = new NftablesFirewall(ctx.runner, NET.prefix, { persistentSession: true });
+  // As cubenet opens it: whole-policy loads through the netlink helper when it is built, else nft text.
+  const setElementWriter = builtSetElementWriter();
+  const backend = new NftablesFirewall(ctx.runner, NET.prefix, { persistentSession: true, ...(setElementWriter ? { setElementWriter } : {}) });
   return {
     backend,
-    describe: { backend: 'cubenet NftablesFirewall, persistent nft -i', table: NET.prefix, ...where },
+    describe: {
+      backend: 'cubenet NftablesFirewall, persistent nft -i',
+      loads: setElementWriter ? 'netlink helper native/bin/nft-set-elements' : 'nft text (the netlink helper is not built)',
+      table: NET.prefix,
+      ...where,
+    },
     populate: async (sandboxes) => {
       const script = sandboxes.map((spec) => renderSandbox(NET.prefix, spec, new Map())).join('');
       await runChecked(ctx.runner, ['nft', '-f', '-'], { input: script, timeoutMs: 300_000 });

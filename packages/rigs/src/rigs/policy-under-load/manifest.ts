@@ -26,6 +26,12 @@ export const policyUnderLoadManifest = defineManifest({
       description: 'One TCP request/response round trip between sandboxes A and B (sockperf ping-pong, IPv4).',
       labels: { condition: ['idle', 'mutating'] },
     },
+    {
+      name: 'mutation-rate',
+      unit: '1/s',
+      description: 'Policy replacements completed per second during one mutating slice (back to back, while the RTT is measured).',
+      labels: {},
+    },
   ],
   checks: [],
   clock:
@@ -35,9 +41,11 @@ export const policyUnderLoadManifest = defineManifest({
     'conditions). The RTT is sockperf ping-pong over TCP from A to B, 14-byte messages, one in flight; each sample ' +
     "is one transaction's round trip from sockperf's --full-log. idle: no policy changes. mutating: for the whole " +
     "ping-pong, A's, B's, C's and D's allowOut lists are replaced back to back (each a 100-address list that keeps " +
-    'the flows allowed, one nft transaction each; on FreeBSD one `pfctl -a ANCHOR -t sandbox_allow -T replace -f -` ' +
+    'the flows allowed, one kernel transaction each, through cubenet\'s netlink helper when it is built; on FreeBSD one `pfctl -a ANCHOR -t sandbox_allow -T replace -f -` ' +
     'each, after which cubenet reads the states once (`pfctl -ss`) to kill any towards a withdrawn address; the ' +
-    'number done is in run.params). Conditions alternate idle, ' +
+    'number done is in run.params). mutation-rate: one sample per mutating slice, the replacements that completed ' +
+    'in it divided by its duration (from the mutator\'s start until the ping-pong ended and the last replacement ' +
+    'returned). Conditions alternate idle, ' +
     'mutating, idle, mutating in equal slices; each log is evenly subsampled to at most the count in run.params.',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run policy-under-load',
   samples: { full: 10000, quick: 500 },

@@ -40,12 +40,15 @@ export async function run(ctx: RigContext): Promise<void> {
   const rtts: Record<'idle' | 'mutating', number[]> = { idle: [], mutating: [] };
   let mutations = 0;
   let mutationErrors = 0;
+  const rate = ctx.series('mutation-rate');
   for (let i = 0; i < slices * 2; i++) {
     ctx.signal.throwIfAborted();
     const condition = i % 2 ? 'mutating' : 'idle';
     ctx.progress(`rtt ${condition}`, i, slices * 2);
     if (flow.exitCode !== null) throw new Error(`the saturating iperf3 flow ended early: ${flowErrors.trim()}`);
     let stop = false;
+    const before = mutations;
+    const started = performance.now();
     const mutator =
       condition === 'mutating'
         ? (async () => {
@@ -73,6 +76,7 @@ export async function run(ctx: RigContext): Promise<void> {
       stop = true;
       await mutator;
     }
+    if (condition === 'mutating') rate.add((mutations - before) / ((performance.now() - started) / 1000));
   }
   ctx.param('mutations', mutations);
   ctx.param('mutationErrors', mutationErrors);

@@ -24,8 +24,9 @@ export const policyUpdateManifest = defineManifest({
     {
       name: 'update-latency',
       unit: 'ms',
-      description: "One change to a live sandbox's allowOut list, committed to the kernel and to the state file.",
-      labels: { op: ['add-one', 'replace-1000'] },
+      description:
+        "One change to a live sandbox's allowOut list, committed to the kernel and to the state file; replace-1000-floor (Linux): the replace's element batch applied by the netlink helper alone, the floor under replace-1000.",
+      labels: { op: ['add-one', 'replace-1000', 'replace-1000-floor'] },
     },
     {
       name: 'firewall-spawn',
@@ -45,7 +46,12 @@ export const policyUpdateManifest = defineManifest({
     '500 IPv6; one transaction deleting the previous 1 000 elements from the shared sets and adding the new ones, ' +
     'then the check for connection states to the withdrawn addresses; fresh addresses every time, none in the list ' +
     'replaced, checked by the rig outside the clock: cubenet sends only the entries that differ, so an overlap would ' +
-    'shrink the transaction). firewall-spawn: from just before spawning `nft list tables` (FreeBSD: `pfctl -s info`) through ' +
+    'shrink the transaction). replace-1000-floor (Linux, when the helper is built; run.params.replaceFloor): in ' +
+    "the same round, just before each replace, the very batch that replace will send (the deletes of the list the " +
+    "kernel holds and the adds of the new 1 000, encoded outside the clock) applied through a second " +
+    "native/nft-set-elements process of the rig's own, from just before the request is written until its answer " +
+    "is read; the inverse batch follows, unrecorded, so the sandbox holds what cubenet believes before the replace " +
+    'runs: the kernel\'s work and one helper round trip, nothing of the runtime. firewall-spawn: from just before spawning `nft list tables` (FreeBSD: `pfctl -s info`) through ' +
     "the runtime's command runner until its exit is seen. After unrecorded warm-up rounds, updates (one add-one and " +
     'one replace-1000 per round) and spawns are recorded in separate blocks (run.params.blockSize each) in A B B A ' +
     'order (run.params.blockOrder, U = updates, S = spawns), and each spawn block is followed by unrecorded update ' +

@@ -3,6 +3,8 @@
  * floor (`nft` on Linux, `pfctl` on FreeBSD).
  */
 import { runChecked } from '@coppice/runtime';
+import { listElementChanges } from '@coppice/runtime/net/firewall/nftables/render.ts';
+import { builtSetElementWriter, encodeChanges, SetElementWriter } from '@coppice/runtime/net/firewall/nftables/set-element-writer.ts';
 import type { RigContext, PreflightContext } from '../../harness/rig-context.ts';
 import { firewallNoopArgv } from '../../lib/host/firewall-noop.ts';
 import { abbaOrder } from '../../lib/measure/abba-order.ts';
@@ -45,6 +47,30 @@ export async function run(ctx: RigContext): Promise<void> {
   const addOne = ctx.series('update-latency', { op: 'add-one' });
   const replace = ctx.series('update-latency', { op: 'replace-1000' });
   const spawnFloor = ctx.series('firewall-spawn');
+  // Linux with the helper built: the replace's own element batch applied by a helper of its own and nothing else.
+  const helperBinary = ctx.platform === 'linux' ? builtSetElementWriter() : undefined;
+  ctx.param('replaceFloor', helperBinary ? 'recorded (update-latency op=replace-1000-floor)' : 'not recorded: needs Linux and the built helper');
+  const floorWriter = helperBinary ? new SetElementWriter(helperBinary, 'inet', net.prefix) : undefined;
+  if (floorWriter) ctx.defer(() => floorWriter.close());
+  const floor = floorWriter ? ctx.series('update-latency', { op: 'replace-1000-floor' }) : undefined;
+  /**
+   * The replace's batch (what the kernel holds for the list → `fresh`) through the floor helper, timed, then the
+   * inverse batch, untimed, so the sandbox holds what cubenet believes again before the replace itself runs.
+   */
+  const floorRound = async (held: string[], fresh: string[], record: boolean) => {
+    if (!floorWriter || !floor) return;
+    const there = encodeChanges(listElementChanges(sandbox.addresses, 'allowOut', held, fresh));
+    const back = encodeChanges(listElementChanges(sandbox.addresses, 'allowOut', fresh, held));
+    try {
+      const t0 = performance.now();
+      await floorWriter.applyItems(there);
+      if (record) floor.add(since(t0));
+    } catch (e) {
+      if (record) floor.fail(e);
+      else throw e;
+    }
+    await floorWriter.applyItems(back);
+  };
   const noop = firewallNoopArgv(ctx.platform);
   ctx.param('firewallCommand', noop.join(' '));
   let next = 1;
@@ -65,7 +91,9 @@ export async function run(ctx: RigContext): Promise<void> {
     try {
       const fresh = Array.from({ length: batch }, (_, i) => (i % 2 ? v6(next + i) : v4(next + i)));
       next += batch;
-      assertWholeReplace([...lastBatch, lastAdded], fresh, batch);
+      const held = [...(lastBatch.length ? lastBatch : [v4(0)]), lastAdded];
+      assertWholeReplace(held, fresh, batch);
+      await floorRound(held, fresh, record);
       lastBatch = fresh;
       const t0 = performance.now();
       await net.replaceAddresses(sandbox.id, 'allowOut', lastBatch);

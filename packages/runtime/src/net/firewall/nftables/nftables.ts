@@ -13,7 +13,8 @@ import { inSubnet, parseAddress, parseCidr, parseSandboxId } from '../../validat
 import { withdrawnMatcher, type Binding, type ConnectionState, type FirewallBackend, type FirewallInventory, type KernelSandbox, type SandboxRules } from '../firewall.ts';
 import { HelperRunner } from '../../../host/helper-runner.ts';
 import { NftSession } from './session.ts';
-import { SetElementWriter } from './set-element-writer.ts';
+import { encodeListChange, SetElementWriter } from './set-element-writer.ts';
+import { removeSandboxItems, sandboxItems } from './sandbox-items.ts';
 import {
   describeElements,
   INTERNET_SETS,
@@ -37,7 +38,10 @@ export class NftablesFirewall implements FirewallBackend {
   readonly kind = 'nftables' as const;
 
   private readonly session?: NftSession;
-  /** List changes as raw netlink (set-element-writer.ts), when the helper is built and a session is used. */
+  /**
+   * List changes, whole-policy loads and releases as raw netlink (set-element-writer.ts, sandbox-items.ts), when the
+   * helper is built and a session is used.
+   */
   private readonly elements?: SetElementWriter;
   /** Runs conntrack: through a small helper process with the persistent session (see host/helper-runner.ts). */
   private readonly states: CommandRunner;
@@ -127,7 +131,11 @@ export class NftablesFirewall implements FirewallBackend {
   async applySandbox(rules: SandboxRules, previous?: SandboxRules): Promise<void> {
     const believed = previous ? sandboxElements(previous.addresses, previous.policy) : new Map();
     const render = (held: SandboxElements) => renderSandbox(this.table, rules as SandboxSpec, held, previous as SandboxSpec | undefined);
-    await this.applyDiff(rules.addresses, render(believed), () => believed, render);
+    const elements = this.elements;
+    const change = elements
+      ? () => elements.applyItems(sandboxItems(rules as SandboxSpec, believed, sandboxElements(rules.addresses, rules.policy), previous as SandboxSpec | undefined))
+      : render(believed);
+    await this.applyDiff(rules.addresses, change, () => believed, render);
   }
 
   async addAddresses(id: SandboxId, list: AddressList, entries: string[], current?: { addresses: SandboxAddresses; policy: SandboxPolicy }): Promise<void> {
@@ -142,10 +150,12 @@ export class NftablesFirewall implements FirewallBackend {
 
   /** One transaction with the deletes and adds of the entries that differ (nothing at all when none does). */
   private async changeList(now: { addresses: SandboxAddresses; policy: SandboxPolicy }, list: AddressList, entries: string[]): Promise<void> {
-    const changes = listElementChanges(now.addresses, list, now.policy[list], entries);
+    const elements = this.elements;
     await this.applyDiff(
       now.addresses,
-      this.elements ? () => this.elements!.apply(changes) : renderListChange(this.table, changes),
+      elements
+        ? () => elements.applyItems(encodeListChange(now.addresses, list, now.policy[list], entries))
+        : renderListChange(this.table, listElementChanges(now.addresses, list, now.policy[list], entries)),
       () => sandboxElements(now.addresses, now.policy),
       (held) => renderElementChanges(this.table, held, sandboxElements(now.addresses, { ...now.policy, [list]: entries })),
     );
@@ -176,7 +186,9 @@ export class NftablesFirewall implements FirewallBackend {
       const k = known as typeof known & { policy: SandboxPolicy };
       const believed = sandboxElements(k.addresses, k.policy);
       const render = (held: SandboxElements) => renderRemoveSandbox(this.table, id, k, held);
-      await this.applyDiff(k.addresses, render(believed), () => believed, render);
+      const elements = this.elements;
+      const change = elements ? () => elements.applyItems(removeSandboxItems(id, k, believed)) : render(believed);
+      await this.applyDiff(k.addresses, change, () => believed, render);
       return;
     }
     const table = await this.readTable();
@@ -290,7 +302,9 @@ const SYNC_CONNTRACK_READ_MAX = 1000;
  * size is the nf_conntrack_count sysctl) is read synchronously: the kernel's walk costs ~0.2 ms per thousand
  * entries, less than the four thread-pool hops of an asynchronous read (~1 ms on a loaded 2-vCPU host), and it is
  * on the critical path of every change that withdraws access. A large table is read through the thread pool so
- * the event loop is not held for its walk.
+ * the event loop is not held for its walk. An empty one is not read at all: the walk covers every bucket of the
+ * hash however few entries there are, and the count is taken after the change's transaction, so a connection
+ * opened later is already under the new rules.
  */
 async function readConntrackTable(): Promise<string | undefined> {
   let count = Infinity;
@@ -299,6 +313,7 @@ async function readConntrackTable(): Promise<string | undefined> {
   } catch {
     // no count to go by: read asynchronously
   }
+  if (count === 0) return '';
   if (count <= SYNC_CONNTRACK_READ_MAX) {
     try {
       return readFileSync('/proc/net/nf_conntrack', 'utf8');

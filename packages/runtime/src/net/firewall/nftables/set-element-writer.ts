@@ -2,19 +2,22 @@
  * Element changes of the shared policy sets sent to the kernel as raw netlink, through the small C program
  * native/nft-set-elements.c (built by scripts/setup.sh; see native/build.sh). nft spends ~3.5 µs per element
  * turning text into netlink, so a 1 000-address replace (2 000 element operations) cost ~7 ms in nft alone; the
- * helper takes the elements' bytes and sends the same single transaction in ~1.5 ms. Only list changes go this way:
- * everything else, and every slow path (a retry against what the kernel holds), stays nft text.
+ * helper takes the elements' bytes and sends the same single transaction in ~1.5 ms. List changes and whole-policy
+ * loads and releases (sandbox-items.ts) go this way: the table, its chains, and every slow path (a retry against
+ * what the kernel holds) stay nft text.
  *
- * One long-lived process per table; a transaction is one line of `a|d <set> <key-hex>[-<key-end-hex>]` items, the
- * answer one line ("<seq> ok" or "<seq> error <errno> <message>"). If the process dies, the next apply starts a new
- * one. The helper itself checks set names and hex; the keys are built here from addresses that were validated
- * before they reached the firewall, and are parsed again below, so nothing but address bytes reaches it.
+ * One long-lived process per table; a transaction is one line of `<a|e|d> [bridge:]<set> <key-hex>[-<key-end-hex>]
+ * [=<data-hex>][+<comment-hex>]` items (the grammar is in native/nft-set-elements.c), the answer one line ("<seq>
+ * ok" or "<seq> error <errno> <message>"). If the process dies, the next apply starts a new one. The helper itself
+ * checks set names and hex; the keys are built here from addresses that were validated before they reached the
+ * firewall, and are parsed again below, so nothing but address bytes reaches it.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { AddressList, SandboxAddresses } from '../../types.ts';
 import { ipv4ToNumber, ipv6ToGroups } from '../../validate.ts';
-import type { ElementLists } from './render.ts';
+import { listElementChanges, policySetName, type ElementLists } from './render.ts';
 
 /** Where native/build.sh puts the helper. */
 export const SET_ELEMENT_WRITER_PATH = fileURLToPath(new URL('../../../../native/bin/nft-set-elements', import.meta.url));
@@ -37,11 +40,11 @@ export class SetElementWriterError extends Error {
 const SET_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 
 const BYTE_HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
-const ipv4Hex = (n: number) => BYTE_HEX[n >>> 24]! + BYTE_HEX[(n >>> 16) & 255]! + BYTE_HEX[(n >>> 8) & 255]! + BYTE_HEX[n & 255]!;
+export const ipv4Hex = (n: number) => BYTE_HEX[n >>> 24]! + BYTE_HEX[(n >>> 16) & 255]! + BYTE_HEX[(n >>> 8) & 255]! + BYTE_HEX[n & 255]!;
 const groupHex = (g: number) => BYTE_HEX[g >>> 8]! + BYTE_HEX[g & 255]!;
 
 /** An address's bytes as hex (network order); a CIDR's first and last address. Throws on anything else. */
-function addressRange(text: string): [string, string] {
+export function addressRange(text: string): [string, string] {
   const slash = text.indexOf('/');
   const address = slash < 0 ? text : text.slice(0, slash);
   const v4 = ipv4ToNumber(address);
@@ -82,9 +85,10 @@ function prefixLength(text: string, max: number, whole: string): number {
 /**
  * The request items for `op` of `keys` in `set`: `<op> <set> <key>` for an exact key, `<op> <set> <start>-<end>` when
  * the destination is a CIDR (a range of the interval set). Keys are `<sandbox address> . <destination>` as render.ts
- * writes them; a set's keys share few sources, so each source is parsed once.
+ * writes them; a set's keys share few sources, so each source is parsed once. op: a (create), e (ensure present),
+ * d (delete).
  */
-function encodeSetItems(op: 'a' | 'd', set: string, keys: Iterable<string>, into: string[]): void {
+export function encodeSetItems(op: 'a' | 'e' | 'd', set: string, keys: Iterable<string>, into: string[]): void {
   if (!SET_NAME.test(set)) throw new Error(`set element: bad set name ${JSON.stringify(set)}`);
   let lastSource = '';
   let sourceHex = '';
@@ -104,6 +108,53 @@ function encodeSetItems(op: 'a' | 'd', set: string, keys: Iterable<string>, into
     if (start.length !== sourceHex.length) throw new Error(`set element: ${key} mixes IPv4 and IPv6`);
     into.push(start === end && !destination.includes('/') ? lead + sourceHex + start : `${lead}${sourceHex}${start}-${sourceHex}${end}`);
   }
+}
+
+/** One address's bytes as hex (network order); throws on anything but one IPv4 or IPv6 address. */
+function exactAddressHex(text: string): string {
+  const v4 = ipv4ToNumber(text);
+  if (v4 !== undefined) return ipv4Hex(v4);
+  const groups = ipv6ToGroups(text);
+  if (!groups) throw new Error(`set element: ${JSON.stringify(text)} is neither an IPv4 nor an IPv6 address`);
+  let h = '';
+  for (let g = 0; g < 8; g++) h += groupHex(groups[g]!);
+  return h;
+}
+
+/**
+ * The request items of one list going from `before` to `after` (normalised, without duplicates): the same
+ * transaction as encodeChanges(listElementChanges(...)), built straight from the entries that differ. A replace of
+ * 1 000 addresses is 2 000 items, and the `<source> . <destination>` key strings the text path needs would be built
+ * and split again only to be encoded; here each destination is parsed once, into its bytes.
+ */
+export function encodeListChange(a: SandboxAddresses, list: AddressList, before: readonly string[], after: readonly string[]): string {
+  const was = new Set(before);
+  const now = new Set(after);
+  const source = { ipv4: exactAddressHex(a.ipv4), ipv6: exactAddressHex(a.ipv6) };
+  if (source.ipv4.length !== 8 || source.ipv6.length !== 32) throw new Error(`set element: ${a.ipv4} / ${a.ipv6} are not one IPv4 and one IPv6 address`);
+  const lead = (op: 'a' | 'd', family: 'ipv4' | 'ipv6') => `${op} ${policySetName(list, family, false)} ${source[family]}`;
+  const cidrs: { before: string[]; after: string[] } = { before: [], after: [] };
+  const items = { d: { ipv4: [] as string[], ipv6: [] as string[] }, a: { ipv4: [] as string[], ipv6: [] as string[] } };
+  for (const [op, from, other, side] of [['d', before, now, 'before'], ['a', after, was, 'after']] as const) {
+    const v4 = lead(op, 'ipv4');
+    const v6 = lead(op, 'ipv6');
+    for (const e of from) {
+      if (e.includes('/')) {
+        cidrs[side].push(e);
+        continue;
+      }
+      if (other.has(e)) continue;
+      const hex = exactAddressHex(e);
+      if (hex.length === 8) items[op].ipv4.push(v4 + hex);
+      else items[op].ipv6.push(v6 + hex);
+    }
+  }
+  const cidr = listElementChanges(a, list, cidrs.before, cidrs.after);
+  const out = [...items.d.ipv4, ...items.d.ipv6];
+  for (const [set, keys] of cidr.gone) encodeSetItems('d', set, keys, out);
+  out.push(...items.a.ipv4, ...items.a.ipv6);
+  for (const [set, keys] of cidr.added) encodeSetItems('a', set, keys, out);
+  return out.join(' ');
 }
 
 /** One element as the helper reads it (see encodeSetItems), without the operation. */
@@ -187,8 +238,12 @@ export class SetElementWriter {
   }
 
   /** Applies deletes of `gone` and adds of `added` as one transaction (all or nothing). */
-  async apply(changes: { gone: ElementLists; added: ElementLists }): Promise<void> {
-    const items = encodeChanges(changes);
+  apply(changes: { gone: ElementLists; added: ElementLists }): Promise<void> {
+    return this.applyItems(encodeChanges(changes));
+  }
+
+  /** Applies request items (encoded here or in sandbox-items.ts), in their order, as one transaction. */
+  async applyItems(items: string): Promise<void> {
     if (!items) return;
     const child = this.child ?? this.start();
     await this.ready;
