@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { gatewayConfig } from '../config.ts';
 import { flag, keysCommand, UsageError } from './keys.ts';
+import { serveCommand } from './serve.ts';
 
 const USAGE = `usage: coppice-gateway <command> [--db FILE] [--json]
   serve [--host 127.0.0.1] [--port 49982] [--domain localhost:49982]   the E2B API and sandbox proxy
@@ -23,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'keys':
       return keysCommand(args, database, json);
+    case 'serve':
+      return serveCommand(args, database);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -4,7 +4,7 @@
  * "location" is the sandbox id.
  */
 import type { SandboxPolicy } from '@coppice/runtime/net/types.ts';
-import type { SandboxHost } from '@coppice/runtime/sandbox/index.ts';
+import { openSandboxHost, type OpenSandboxHostOptions, type SandboxHost } from '@coppice/runtime/sandbox/index.ts';
 import type { SandboxNetwork } from '../store/types.ts';
 import type { MetricSample, RunningSandbox, SandboxBackend, SandboxSpec, TemplateSpec } from './backend.ts';
 
@@ -69,4 +69,21 @@ export class RuntimeBackend implements SandboxBackend {
   close(): Promise<void> {
     return this.closeHost();
   }
+}
+
+/** The envd version the guest agent reports (packages/envd: every SDK version gate up to it is served). */
+export const GUEST_ENVD_VERSION = '0.6.4';
+
+/** Opens this host's sandbox runtime (pools, cubenet, templates) and fills the pools before serving. */
+export async function openRuntimeBackend(options: OpenSandboxHostOptions & { warm?: boolean } = {}): Promise<RuntimeBackend> {
+  const opened = await openSandboxHost(options);
+  if (options.warm ?? true) {
+    try {
+      await opened.host.warm();
+    } catch (e) {
+      await opened.close();
+      throw e;
+    }
+  }
+  return new RuntimeBackend(opened.host, GUEST_ENVD_VERSION, () => opened.close());
 }

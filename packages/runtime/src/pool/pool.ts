@@ -267,7 +267,7 @@ export class Pool {
 
   private async configure(vm: Vm): Promise<void> {
     const withNet = vm as Vm & { configureNetwork?: () => Promise<void> };
-    if (vm.spec.network && withNet.configureNetwork) await withNet.configureNetwork();
+    if (vm.spec.network && withNet.configureNetwork) await withNet.configureNetwork(PROBE_TIMEOUT_MS);
   }
 
   // ---- checkout / return --------------------------------------------------------------------------------------

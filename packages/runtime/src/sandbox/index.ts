@@ -1,2 +1,3 @@
 export * from './agent-client.ts';
+export * from './open.ts';
 export * from './sandbox-host.ts';

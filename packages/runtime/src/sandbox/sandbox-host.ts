@@ -169,6 +169,11 @@ export class SandboxHost {
     return agentMetrics(l.address, accessToken);
   }
 
+  /** Removes everything: every sandbox, idle entry, template checkpoint and pool folder (tests, rigs, uninstall). */
+  async destroyAll(): Promise<void> {
+    for (const pool of this.pools.values()) await pool.destroyAll();
+  }
+
   /** Waits for background refills and gives up the pools' locks; sandboxes keep running for the next host. */
   async close(): Promise<void> {
     for (const pool of this.pools.values()) await pool.close();

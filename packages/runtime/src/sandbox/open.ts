@@ -1,0 +1,95 @@
+/**
+ * Opens a SandboxHost on this machine as an operator runs it: the platform's hypervisor, a cubenet of its own
+ * (prefix, subnets, state) initialised for the sandboxes' endpoints, and the Debian templates built by
+ * packages/runtime/guest/build-template.sh. Linux only: no FreeBSD guest templates are built by this repository.
+ */
+import { join } from 'node:path';
+import { type CommandRunner, ProcessRunner } from '../host/command-runner.ts';
+import { locateTemplate, type TemplateName, templateImage } from '../hypervisor/qemu/guest-image.ts';
+import { QemuHypervisor } from '../hypervisor/qemu/qemu.ts';
+import type { Cubenet } from '../net/cubenet.ts';
+import { hostPlatform, openCubenet } from '../net/open.ts';
+import type { NetConfig } from '../net/types.ts';
+import type { PoolMode } from '../pool/config.ts';
+import { SandboxHost, type SandboxTemplate } from './sandbox-host.ts';
+
+export interface TemplateSizing {
+  id: TemplateName;
+  aliases: string[];
+  memoryMiB: number;
+  vcpus: number;
+  pool: { mode: PoolMode; hot: number; durable: number; refillConcurrency: number };
+}
+
+/** E2B's two template names, sized for a small host: 1 vCPU each, a hot and a durable entry each, ready to hand out. */
+export const DEFAULT_TEMPLATES: readonly TemplateSizing[] = [
+  { id: 'base', aliases: [], memoryMiB: 256, vcpus: 1, pool: { mode: 'two-tier', hot: 1, durable: 1, refillConcurrency: 1 } },
+  { id: 'code-interpreter-v1', aliases: ['code-interpreter'], memoryMiB: 512, vcpus: 1, pool: { mode: 'two-tier', hot: 1, durable: 1, refillConcurrency: 1 } },
+];
+
+/** The free space each sandbox's root file system has (the image is built with 1.5 GiB free; see guest/README.md). */
+const WRITABLE_MIB = 1536;
+
+export interface OpenSandboxHostOptions {
+  runner?: CommandRunner;
+  /** Pools' state and checkpoints, and cubenet's state (`<stateDir>/net`). */
+  stateDir?: string;
+  /** VM run folders (sockets, logs, disk layers): tmpfs. */
+  runRoot?: string;
+  /** cubenet's prefix, subnets and lock folder (default: prefix `cps`, 10.79.0.0/24 and fd79::/64). */
+  net?: Partial<NetConfig>;
+  templates?: readonly TemplateSizing[];
+  /** TCG translation cache per VM, MiB. */
+  tbSizeMiB?: number;
+  onBackgroundError?: (e: Error) => void;
+}
+
+export interface OpenedSandboxHost {
+  host: SandboxHost;
+  net: Cubenet;
+  /** Closes the host and cubenet, leaving sandboxes running for the next start to adopt. */
+  close(): Promise<void>;
+  /** Removes every sandbox, pool and the cubenet (rigs and tests). */
+  destroy(): Promise<void>;
+}
+
+export async function openSandboxHost(o: OpenSandboxHostOptions = {}): Promise<OpenedSandboxHost> {
+  if (hostPlatform() !== 'linux') throw new Error('sandbox templates are built for the Linux (QEMU) backend only');
+  const runner = o.runner ?? new ProcessRunner();
+  const stateDir = o.stateDir ?? '/var/lib/coppice/sandboxes';
+  const runRoot = o.runRoot ?? '/run/coppice/sandboxes';
+  const sizing = o.templates ?? DEFAULT_TEMPLATES;
+  const templates: SandboxTemplate[] = [];
+  for (const t of sizing) {
+    const dir = await locateTemplate(runner, t.id);
+    templates.push({ id: t.id, aliases: t.aliases, image: templateImage(dir, t.id, t.memoryMiB, t.vcpus), diskMiB: WRITABLE_MIB, pool: t.pool });
+  }
+  const hypervisor = new QemuHypervisor({ runner, tbSizeMiB: o.tbSizeMiB ?? 4 });
+  const net = await openCubenet({
+    runner,
+    config: { prefix: 'cps', ipv4Subnet: '10.79.0.0/24', ipv6Subnet: 'fd79::/64', stateDir: join(stateDir, 'net'), ...o.net },
+    ...(o.onBackgroundError ? { onBackgroundError: o.onBackgroundError } : {}),
+  });
+  let host: SandboxHost;
+  try {
+    await net.init();
+    host = await SandboxHost.open({ templates, hypervisor, net, stateDir, runRoot, ...(o.onBackgroundError ? { onBackgroundError: o.onBackgroundError } : {}) });
+  } catch (e) {
+    await net.close();
+    throw e;
+  }
+  return {
+    host,
+    net,
+    async close() {
+      await host.close();
+      await net.close();
+    },
+    async destroy() {
+      await host.destroyAll();
+      await host.close();
+      await net.teardown();
+      await net.close();
+    },
+  };
+}
