@@ -9,10 +9,10 @@
  * as JSON in a file the parent names. An interrupt reaches the child (forwarded if it was sent to the parent
  * alone); the child runs the rig's cleanups, and the parent waits for it.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startProcess } from '../harness/child-processes.ts';
 import type { RigOutcome } from '../harness/run-rig.ts';
 
 /** Set in the child: where to write its outcome, and the command line the user typed. */
@@ -35,9 +35,9 @@ export async function runRigInProcess(o: RigProcessOptions): Promise<RigOutcome>
   try {
     const [bin, ...pre] = o.self ?? [process.execPath, ...process.execArgv, process.argv[1]!];
     const args = [...pre, 'run', o.id, ...(o.quick ? ['--quick'] : []), '--out', o.outDir];
-    const child = spawn(bin!, args, {
+    const child = startProcess([bin!, ...args], {
       stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, [OUTCOME_FILE_ENV]: outcomeFile, [COMMAND_ENV]: o.command },
+      env: { [OUTCOME_FILE_ENV]: outcomeFile, [COMMAND_ENV]: o.command },
     });
     const forward = () => child.kill((o.signal.reason as Error | undefined)?.message.includes('SIGINT') ? 'SIGINT' : 'SIGTERM');
     o.signal.addEventListener('abort', forward, { once: true });

@@ -6,6 +6,7 @@ import type { CommandRunner } from '@coppice/runtime';
 import { gatherHostFacts } from '@coppice/runtime/host/facts.ts';
 import type { HostPlatform } from '@coppice/runtime/host/platform.ts';
 import { deriveHostId } from './host-id.ts';
+import { shellQuote } from './shell-quote.ts';
 
 export async function sha256File(path: string): Promise<string> {
   return createHash('sha256').update(await readFile(path)).digest('hex');
@@ -42,8 +43,4 @@ export function commandLine(argv: readonly string[], repoRoot: string): string {
     words.push(isAbsolute(script) && !rel.startsWith('..') && !isAbsolute(rel) ? rel : script);
   }
   return [...words, ...args].map(shellQuote).join(' ');
-}
-
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -68,8 +68,9 @@ export interface RigContext extends PreflightContext {
   /**
    * Starts a long-running helper process (a server, a paused child) that the harness tracks by pid and ends
    * (SIGTERM + SIGCONT, then SIGKILL): after the rig's deferred cleanups when the rig ends or fails, and at once on
-   * an interruption (so whatever the rig awaits on it settles). argv is a list (no shell); stdio defaults to
-   * ['ignore', 'pipe', 'pipe']. Short commands go through `runner` instead.
+   * an interruption (so whatever the rig awaits on it settles). argv is a list, each word passed as is (started with
+   * zx: harness/child-processes.ts); stdio defaults to ['ignore', 'pipe', 'pipe']. Short commands go through
+   * `runner` instead.
    */
   spawn(argv: readonly string[], options?: Pick<SpawnOptions, 'stdio' | 'env' | 'cwd'>): ChildProcess;
   /** Adds a host fact to this run's provenance (host.facts), e.g. a sysctl the rig depends on. */

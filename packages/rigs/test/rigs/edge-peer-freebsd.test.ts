@@ -3,9 +3,10 @@ import { createFreeBsdHost, type FreeBsdHost } from '../../../runtime/test/freeb
 import { jailState } from '../../../runtime/test/freebsd-host/jail.ts';
 import { netState } from '../../../runtime/test/freebsd-host/netif.ts';
 import { anchorPaths, evaluate, pfKernel } from '../../../runtime/test/freebsd-host/pf-kernel.ts';
-import { EDGE_NETS, openEdgeCubenet } from '../../src/rigs/egress/edge-cubenet.ts';
-import { createExternalPeer, peerNames } from '../../src/rigs/egress/external-peer.ts';
-import { parseRouteGetFreeBsd } from '../../src/rigs/egress/external-peer-freebsd.ts';
+import { EDGE_NETS, openEdgeCubenet } from '../../src/lib/net/edge-cubenet.ts';
+import { parseRouteGetFreeBsd } from '../../src/lib/net/external-peer-freebsd.ts';
+import { createExternalPeer } from '../../src/lib/net/external-peer.ts';
+import { peerNames } from '../../src/lib/net/peer-link.ts';
 import { egressManifest } from '../../src/rigs/egress/manifest.ts';
 import { EGRESS_PEER, preflight as egressPreflight } from '../../src/rigs/egress/rig.ts';
 import { allowDirectPf, directPassRule, parseStateCreations } from '../../src/rigs/ext-to-sandbox/direct-route-pf.ts';

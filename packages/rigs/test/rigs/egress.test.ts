@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseRouteGet, peerNames } from '../../src/rigs/egress/external-peer.ts';
-import { EDGE_NETS } from '../../src/rigs/egress/edge-cubenet.ts';
-import { abbaOrder } from '../../src/rigs/egress/segments.ts';
+import { abbaOrder } from '../../src/lib/measure/abba-order.ts';
+import { EDGE_NETS } from '../../src/lib/net/edge-cubenet.ts';
+import { parseRouteGet } from '../../src/lib/net/external-peer-linux.ts';
+import { peerNames } from '../../src/lib/net/peer-link.ts';
 
 describe('egress plumbing', () => {
   it('alternates paths A B B A so drift weighs on both', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ProcessRunner } from '@coppice/runtime';
 import { hostLimitsManifest } from '../../src/rigs/host-limits/manifest.ts';
-import { createJailPair } from '../../src/rigs/host-limits/pair-freebsd.ts';
-import { firewallNoopArgv } from '../../src/rigs/host-limits/firewall-spawn.ts';
+import { createJailPair } from '../../src/lib/net/jail-pair.ts';
+import { firewallNoopArgv } from '../../src/lib/host/firewall-noop.ts';
 import { preflight } from '../../src/rigs/host-limits/rig.ts';
 // The shared FreeBSD host model (tests only): it accepts what the real tools accept and keeps the kernel objects.
 import { createFreeBsdHost, type FreeBsdHost } from '../../../runtime/test/freebsd-host/index.ts';

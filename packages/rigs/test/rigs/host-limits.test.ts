@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resultFileSchema } from '@coppice/results-schema';
+import { createNamespacePair } from '../../src/lib/net/namespace-pair.ts';
+import { crossCpuPlacement, describePlacement, pinnedArgv, SAME_CPU } from '../../src/lib/rr/cpu-placement.ts';
+import type { RrPath } from '../../src/lib/rr/rr-path.ts';
+import { parseSockperfFullLog, sockperfClientArgv } from '../../src/lib/rr/sockperf.ts';
 import { hostLimitsManifest } from '../../src/rigs/host-limits/manifest.ts';
-import { parseSockperfFullLog, sockperfClientArgv, type RrPath } from '../../src/rigs/host-limits/sockperf.ts';
-import { crossCpuPlacement, describePlacement, pinnedArgv, SAME_CPU } from '../../src/rigs/host-limits/cpu-placement.ts';
-import { createNamespacePair } from '../../src/rigs/host-limits/pair-linux.ts';
 import { fakeHost, filesUnder, repoRoot, rigTestContext, tempDir } from '../harness/helpers.ts';
 
 describe('parseSockperfFullLog', () => {

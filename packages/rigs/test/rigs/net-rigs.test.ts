@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { parseCidr } from '@coppice/runtime/net/validate.ts';
-import { networkManifests } from '../../src/rigs/network.ts';
+import { filler } from '../../src/lib/net/policy-filler.ts';
 import { parseIperfIntervals } from '../../src/rigs/net-throughput/rig.ts';
-import { filler } from '../../src/rigs/net-rr/rig.ts';
+import { manifests } from '../../src/manifests.ts';
+
+const NETWORK_RIGS = ['lifecycle', 'net-rr', 'net-throughput', 'policy-update', 'policy-under-load'];
+const networkManifests = manifests.filter((m) => NETWORK_RIGS.includes(m.id));
 
 describe('network rigs', () => {
   it('manifests follow the naming contract', () => {
+    expect(networkManifests.map((m) => m.id).sort()).toEqual([...NETWORK_RIGS].sort());
     const byId = new Map(networkManifests.map((m) => [m.id, m]));
     const metric = (id: string, name: string) => byId.get(id)?.metrics.find((m) => m.name === name);
     expect(metric('net-rr', 'rtt')).toMatchObject({ unit: 'us', labels: { family: ['ipv4', 'ipv6'] } });

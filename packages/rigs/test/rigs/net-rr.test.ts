@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RrPath, RrServer } from '../../src/rigs/host-limits/sockperf.ts';
+import type { RrPath, RrServer } from '../../src/lib/rr/rr-path.ts';
 import { netRrManifest } from '../../src/rigs/net-rr/manifest.ts';
 import { measurePaired, pairedOrder, type RrTool } from '../../src/rigs/net-rr/paired-blocks.ts';
 import { rigTestContext } from '../harness/helpers.ts';

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createFreeBsdHost, type FreeBsdHost } from '../../../runtime/test/freebsd-host/index.ts';
-import { evaluate, pfKernel } from '../../../runtime/test/freebsd-host/pf-kernel.ts';
 import { formatCidr } from '../../../runtime/test/freebsd-host/inet.ts';
-import { openRigCubenet, sandboxExec } from '../../src/rigs/lifecycle/rig-cubenet.ts';
+import { evaluate, pfKernel } from '../../../runtime/test/freebsd-host/pf-kernel.ts';
+import { openRigCubenet } from '../../src/lib/net/rig-cubenet.ts';
+import { sandboxExec } from '../../src/lib/net/sandbox-exec.ts';
 import { policyUnderLoadManifest } from '../../src/rigs/policy-under-load/manifest.ts';
 import { checkoutFour, preflight } from '../../src/rigs/policy-under-load/rig.ts';
 import { freebsdContext, modelObjects, NOTHING, useTemporaryLockDir } from './freebsd-rig-helpers.ts';

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createFreeBsdHost, type FreeBsdHost } from '../../../runtime/test/freebsd-host/index.ts';
 import { dummynetState } from '../../../runtime/test/freebsd-host/dnctl.ts';
+import { createFreeBsdHost, type FreeBsdHost } from '../../../runtime/test/freebsd-host/index.ts';
 import { evaluate, pfKernel } from '../../../runtime/test/freebsd-host/pf-kernel.ts';
-import { EDGE_NETS, openEdgeCubenet } from '../../src/rigs/egress/edge-cubenet.ts';
-import { createExternalPeer, peerNames } from '../../src/rigs/egress/external-peer.ts';
+import { EDGE_NETS, openEdgeCubenet } from '../../src/lib/net/edge-cubenet.ts';
+import { createExternalPeer } from '../../src/lib/net/external-peer.ts';
+import { peerNames } from '../../src/lib/net/peer-link.ts';
 import { dummynetCounterReader, parsePipeFlows, passedBytes } from '../../src/rigs/rate-limit/dummynet-counter.ts';
 import { goodputAsIpPackets } from '../../src/rigs/rate-limit/iperf3.ts';
 import { rateLimitManifest } from '../../src/rigs/rate-limit/manifest.ts';

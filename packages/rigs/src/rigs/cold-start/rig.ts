@@ -5,8 +5,8 @@
 import type { Pool } from '@coppice/runtime/pool/index.ts';
 import type { Checkpoint, Vm } from '@coppice/runtime/hypervisor/hypervisor.ts';
 import type { PreflightContext, RigContext, SeriesRecorder } from '../../harness/rig-context.ts';
+import { openRigPool, poolRigPreflight, setupQemu, type QemuRigSetup } from '../../lib/pools/qemu-pools.ts';
 import { COLD_START_CC } from './manifest.ts';
-import { openRigPool, poolRigPreflight, setupQemu, type QemuRigSetup } from './qemu-pools.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
   return poolRigPreflight(ctx);

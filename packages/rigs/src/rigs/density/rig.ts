@@ -8,7 +8,7 @@ import { computeStat } from '@coppice/results-schema';
 import type { Checkpoint, Vm } from '@coppice/runtime/hypervisor/hypervisor.ts';
 import { Pool } from '@coppice/runtime/pool/index.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { poolRigPreflight, rigPoolConfig, setupQemu, type QemuRigSetup } from '../cold-start/qemu-pools.ts';
+import { poolRigPreflight, rigPoolConfig, setupQemu, type QemuRigSetup } from '../../lib/pools/qemu-pools.ts';
 import { bundleController, ControllerProcess, type ControllerLoader } from './controller-process.ts';
 import { fileBacking, fileResidentBytes, memAvailableBytes, meminfo, MEMINFO_FIELDS, settledMeminfo, processesMemory, processMemory, type Meminfo, type ProcessMemory } from './kernel-memory.ts';
 import type { ControllerArgs } from './pool-controller.ts';

@@ -18,7 +18,7 @@ export const egressManifest = defineManifest({
     notes: [
       'FreeBSD: the same cubenet calls on pf (an anchor per sandbox), VNET jails on epairs and `jexec`, through the runtime\'s openCubenet, opened with the peer link as its egress interface so the root hook holds `nat on cgxe-h … -> (cgxe-h)`; preflight checks pf enabled, its anchor/table limits, net.link.bridge.pfil_member=1, if_bridge/if_epair/if_tuntap and VIMAGE. This path has run only against the runtime\'s FreeBSD host model (setup, routes and cleanup; the model runs no traffic), never on a FreeBSD host, so no FreeBSD figure exists yet.',
       'Linux: bridge netfilter active (net.bridge.bridge-nf-call-iptables/ip6tables = 1): checked in preflight.',
-      'Both families use tcp-rr (net-rr/tcp-rr.c, compiled for the run) because Debian 12\'s sockperf 3.7 has no IPv6; one tool for all four cells keeps them comparable.',
+      'Both families use tcp-rr (lib/rr/tcp-rr.c, compiled for the run) because Debian 12\'s sockperf 3.7 has no IPv6; one tool for all four cells keeps them comparable.',
     ],
   },
   metrics: [

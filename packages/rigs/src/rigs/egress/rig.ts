@@ -4,12 +4,16 @@
  * and the NAT is pf's `nat on <peer link>` in cubenet's root hook.
  */
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { cubenetPreflight, sandboxExec } from '../lifecycle/rig-cubenet.ts';
-import { buildTcpRr, keep, tcpRrRtts, type RrSide } from '../net-rr/rr-tools.ts';
-import { EDGE_NETS, openEdgeCubenet } from './edge-cubenet.ts';
-import { createExternalPeer, peerNames, type ExternalPeer } from './external-peer.ts';
-import { routeInterfaceFreeBsd } from './external-peer-freebsd.ts';
-import { abbaOrder } from './segments.ts';
+import { abbaOrder } from '../../lib/measure/abba-order.ts';
+import { EDGE_NETS, openEdgeCubenet } from '../../lib/net/edge-cubenet.ts';
+import { routeInterfaceFreeBsd } from '../../lib/net/external-peer-freebsd.ts';
+import { createExternalPeer } from '../../lib/net/external-peer.ts';
+import { peerNames, type ExternalPeer } from '../../lib/net/peer-link.ts';
+import { cubenetPreflight } from '../../lib/net/rig-cubenet.ts';
+import { sandboxExec } from '../../lib/net/sandbox-exec.ts';
+import { keep } from '../../lib/rr/kept-samples.ts';
+import type { RrSide } from '../../lib/rr/rr-path.ts';
+import { buildTcpRr, tcpRrRtts } from '../../lib/rr/tcp-rr.ts';
 
 const NET = EDGE_NETS.egress;
 export const EGRESS_PEER = {
@@ -41,7 +45,7 @@ export async function run(ctx: RigContext): Promise<void> {
 
   const order = abbaOrder(['nat', 'direct'] as const, rounds);
   ctx.param('segmentOrder', order);
-  ctx.param('tool', 'tcp-rr (net-rr/tcp-rr.c): one 14-byte message in flight over TCP, Nagle off, for every cell');
+  ctx.param('tool', 'tcp-rr (lib/rr/tcp-rr.c): one 14-byte message in flight over TCP, Nagle off, for every cell');
   const total = order.length * 2;
   let done = 0;
   let port = 12001;

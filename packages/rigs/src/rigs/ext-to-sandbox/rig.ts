@@ -5,14 +5,17 @@
  */
 import { evenSubsample } from '@coppice/results-schema';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { EDGE_NETS, openEdgeCubenet } from '../egress/edge-cubenet.ts';
-import { createExternalPeer } from '../egress/external-peer.ts';
-import { abbaOrder } from '../egress/segments.ts';
-import { crossCpuPlacement, describePlacement } from '../host-limits/cpu-placement.ts';
-import { sockperfBlock, sockperfClientArgv, startSockperfServer, type RrPath } from '../host-limits/sockperf.ts';
-import { cubenetPreflight, sandboxExec, untilListening } from '../lifecycle/rig-cubenet.ts';
-import { allowDirect, readDirectAcceptPackets } from './direct-route.ts';
+import { abbaOrder } from '../../lib/measure/abba-order.ts';
+import { EDGE_NETS, openEdgeCubenet } from '../../lib/net/edge-cubenet.ts';
+import { createExternalPeer } from '../../lib/net/external-peer.ts';
+import { cubenetPreflight } from '../../lib/net/rig-cubenet.ts';
+import { sandboxExec } from '../../lib/net/sandbox-exec.ts';
+import { untilListening } from '../../lib/net/until-listening.ts';
+import { crossCpuPlacement, describePlacement } from '../../lib/rr/cpu-placement.ts';
+import type { RrPath } from '../../lib/rr/rr-path.ts';
+import { sockperfBlock, sockperfClientArgv, startSockperfServer } from '../../lib/rr/sockperf.ts';
 import { allowDirectPf, readDirectPassStates } from './direct-route-pf.ts';
+import { allowDirect, readDirectAcceptPackets } from './direct-route.ts';
 
 const NET = EDGE_NETS['ext-to-sandbox'];
 const SERVICE_PORT = 11111;

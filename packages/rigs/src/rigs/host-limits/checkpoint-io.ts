@@ -4,7 +4,7 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runChecked } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
-import { elapsedMs } from './clock.ts';
+import { elapsedMs } from '../../lib/measure/timing.ts';
 
 export const CHECKPOINT_BYTES = 256 * 1024 * 1024;
 const CHUNK = 8 * 1024 * 1024;

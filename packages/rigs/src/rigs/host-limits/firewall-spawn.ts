@@ -1,11 +1,7 @@
 import { runChecked } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
-import { elapsedMs } from './clock.ts';
-
-/** The firewall tool asked to do nothing: the fixed cost every policy update pays for its process. */
-export function firewallNoopArgv(platform: RigContext['platform']): string[] {
-  return platform === 'linux' ? ['nft', 'list', 'tables'] : ['pfctl', '-s', 'info'];
-}
+import { firewallNoopArgv } from '../../lib/host/firewall-noop.ts';
+import { elapsedMs } from '../../lib/measure/timing.ts';
 
 /** firewall-spawn: spawn to observed exit, through the runtime's command runner. */
 export async function measureFirewallSpawn(ctx: RigContext, count: number, warmup: number): Promise<void> {

@@ -4,15 +4,17 @@
  */
 import { dirname } from 'node:path';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
+import { firewallNoopArgv } from '../../lib/host/firewall-noop.ts';
+import { pairTag } from '../../lib/net/endpoint-pair.ts';
+import { createJailPair } from '../../lib/net/jail-pair.ts';
+import { createNamespacePair } from '../../lib/net/namespace-pair.ts';
+import { untilListeningFreeBsdInet4, untilListeningLinux } from '../../lib/net/until-listening.ts';
+import { crossCpuPlacement, describePlacement } from '../../lib/rr/cpu-placement.ts';
 import { measureCheckpointIo } from './checkpoint-io.ts';
-import { crossCpuPlacement, describePlacement } from './cpu-placement.ts';
-import { pairTag } from './endpoint-pair.ts';
-import { firewallNoopArgv, measureFirewallSpawn } from './firewall-spawn.ts';
+import { measureFirewallSpawn } from './firewall-spawn.ts';
 import { CHECKPOINT_SAMPLES } from './manifest.ts';
-import { createJailPair, untilListeningFreeBsd } from './pair-freebsd.ts';
-import { createNamespacePair, untilListeningLinux } from './pair-linux.ts';
+import { measurePingPong } from './namespace-rr.ts';
 import { measureSigcontResume } from './sigcont.ts';
-import { measurePingPong } from './sockperf.ts';
 
 export async function preflight(ctx: PreflightContext): Promise<string[]> {
   const reasons: string[] = [];
@@ -46,7 +48,7 @@ export async function run(ctx: RigContext): Promise<void> {
     maxSamples: ctx.param('namespaceRrMaxSamples', ctx.quick ? 200 : 5000),
     port: 11111,
     placement,
-    untilListening: ctx.platform === 'linux' ? untilListeningLinux : untilListeningFreeBsd,
+    untilListening: ctx.platform === 'linux' ? untilListeningLinux : untilListeningFreeBsdInet4,
   });
 
   const checkpoints = ctx.param('checkpointSamples', ctx.quick ? CHECKPOINT_SAMPLES.quick : CHECKPOINT_SAMPLES.full);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { runChecked } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
-import { elapsedMs } from './clock.ts';
+import { elapsedMs } from '../../lib/measure/timing.ts';
 
 /**
  * sigcont-resume: a `cat` child is stopped with SIGSTOP (and confirmed stopped by the kernel), then the clock runs

@@ -3,8 +3,10 @@
  */
 import { createServer, type Server } from 'node:net';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { kernelLeftovers } from './leftovers.ts';
-import { CORE_RIG_NET, cubenetPreflight, openRigCubenet, RIG_PREFIX, sandboxExec, since } from './rig-cubenet.ts';
+import { since } from '../../lib/measure/timing.ts';
+import { kernelLeftovers } from '../../lib/net/kernel-leftovers.ts';
+import { CORE_RIG_NET, cubenetPreflight, openRigCubenet, RIG_PREFIX } from '../../lib/net/rig-cubenet.ts';
+import { sandboxExec } from '../../lib/net/sandbox-exec.ts';
 
 const HOST_PORT = 18099;
 

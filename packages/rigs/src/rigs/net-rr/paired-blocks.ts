@@ -3,10 +3,10 @@
  * sandbox, ...), both servers up for the whole schedule, so drift of the host (other load, frequency, the
  * scheduler) falls on both paths alike and their ratio is not an accident of when each ran.
  */
-import type { RigContext } from '../../harness/rig-context.ts';
 import { quantile } from '@coppice/results-schema';
-import { abbaOrder } from '../egress/segments.ts';
-import type { RrPath, RrServer } from '../host-limits/sockperf.ts';
+import type { RigContext } from '../../harness/rig-context.ts';
+import { abbaOrder } from '../../lib/measure/abba-order.ts';
+import type { RrPath, RrServer } from '../../lib/rr/rr-path.ts';
 
 export type PathName = 'sandbox' | 'bare';
 

@@ -4,22 +4,22 @@
  */
 import { quantile } from '@coppice/results-schema';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { crossCpuPlacement, describePlacement, isCrossCpu, SAME_CPU, type RrPlacement } from '../host-limits/cpu-placement.ts';
-import { pairTag, type EndpointPair } from '../host-limits/endpoint-pair.ts';
-import { createJailPair } from '../host-limits/pair-freebsd.ts';
-import { createNamespacePair } from '../host-limits/pair-linux.ts';
-import { sockperfBlock, startSockperfServer, type RrPath } from '../host-limits/sockperf.ts';
-import { cubenetPreflight, openRigCubenet, sandboxExec, untilListening } from '../lifecycle/rig-cubenet.ts';
+import { pairTag, type EndpointPair } from '../../lib/net/endpoint-pair.ts';
+import { createJailPair } from '../../lib/net/jail-pair.ts';
+import { createNamespacePair } from '../../lib/net/namespace-pair.ts';
+import { filler } from '../../lib/net/policy-filler.ts';
+import { cubenetPreflight, openRigCubenet } from '../../lib/net/rig-cubenet.ts';
+import { sandboxExec } from '../../lib/net/sandbox-exec.ts';
+import { untilListening } from '../../lib/net/until-listening.ts';
+import { crossCpuPlacement, describePlacement, isCrossCpu, SAME_CPU, type RrPlacement } from '../../lib/rr/cpu-placement.ts';
+import { keep } from '../../lib/rr/kept-samples.ts';
+import type { RrPath } from '../../lib/rr/rr-path.ts';
+import { sockperfBlock, startSockperfServer } from '../../lib/rr/sockperf.ts';
+import { buildTcpRr, startTcpRrServer, tcpRrBlock } from '../../lib/rr/tcp-rr.ts';
 import { measurePaired, pairedOrder, type PairedRun, type PathName, type RrTool } from './paired-blocks.ts';
-import { buildTcpRr, keep, startTcpRrServer, tcpRrBlock } from './rr-tools.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
   return cubenetPreflight(ctx);
-}
-
-/** n documentation-range addresses (TEST-NET-2/3 and 2001:db8::/32), for a policy of realistic size. */
-export function filler(n: number, seed: number): string[] {
-  return Array.from({ length: n }, (_, i) => (i % 2 ? `2001:db8:${(seed & 0xffff).toString(16)}::${i.toString(16)}` : `${seed % 2 ? '198.51.100' : '203.0.113'}.${(i % 250) + 1}`));
 }
 
 type Family = 'ipv4' | 'ipv6';

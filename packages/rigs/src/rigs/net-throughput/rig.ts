@@ -1,8 +1,10 @@
 /** net-throughput: iperf3 between two sandboxes, 1 and 16 streams, IPv4 and IPv6. */
 import { runChecked } from '@coppice/runtime';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { cubenetPreflight, openRigCubenet, sandboxExec, untilListening } from '../lifecycle/rig-cubenet.ts';
-import { filler } from '../net-rr/rig.ts';
+import { filler } from '../../lib/net/policy-filler.ts';
+import { cubenetPreflight, openRigCubenet } from '../../lib/net/rig-cubenet.ts';
+import { sandboxExec } from '../../lib/net/sandbox-exec.ts';
+import { untilListening } from '../../lib/net/until-listening.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
   return cubenetPreflight(ctx);

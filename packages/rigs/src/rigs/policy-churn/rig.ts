@@ -15,9 +15,10 @@ import { PfFirewall } from '@coppice/runtime/net/firewall/pf/pf.ts';
 import { Ipam, parseSubnets } from '@coppice/runtime/net/ipam.ts';
 import { parseInterfaceName, parsePolicy, parseSandboxId } from '@coppice/runtime/net/validate.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { EDGE_NETS, edgeLeftovers } from '../egress/edge-cubenet.ts';
-import { kernelLeftovers } from '../lifecycle/leftovers.ts';
-import { cubenetPreflight, since } from '../lifecycle/rig-cubenet.ts';
+import { since } from '../../lib/measure/timing.ts';
+import { EDGE_NETS, edgeLeftovers } from '../../lib/net/edge-cubenet.ts';
+import { kernelLeftovers } from '../../lib/net/kernel-leftovers.ts';
+import { cubenetPreflight } from '../../lib/net/rig-cubenet.ts';
 import { limitFacts, sandboxLimitReasons } from './limits.ts';
 import { churnPolicy, POLICY_SHAPE } from './policies.ts';
 

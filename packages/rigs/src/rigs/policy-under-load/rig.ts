@@ -6,9 +6,11 @@
 import { evenSubsample } from '@coppice/results-schema';
 import type { Cubenet } from '@coppice/runtime/net/cubenet.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { cubenetPreflight, openRigCubenet, sandboxExec, untilListening } from '../lifecycle/rig-cubenet.ts';
-import { filler } from '../net-rr/rig.ts';
-import { sockperfRtts } from '../net-rr/rr-tools.ts';
+import { filler } from '../../lib/net/policy-filler.ts';
+import { cubenetPreflight, openRigCubenet } from '../../lib/net/rig-cubenet.ts';
+import { sandboxExec } from '../../lib/net/sandbox-exec.ts';
+import { untilListening } from '../../lib/net/until-listening.ts';
+import { sockperfRtts } from '../../lib/rr/sockperf.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
   return cubenetPreflight(ctx);

@@ -11,7 +11,7 @@ import { anchorPath, DEFAULT_ANCHOR_ROOT, TABLES } from '@coppice/runtime/net/fi
 import type { Sandbox } from '@coppice/runtime/net/cubenet.ts';
 import { parseCidr } from '@coppice/runtime/net/validate.ts';
 import type { RigContext } from '../../harness/rig-context.ts';
-import { RIG_PREFIX } from '../lifecycle/rig-cubenet.ts';
+import { RIG_PREFIX } from '../../lib/net/rig-cubenet.ts';
 
 /** `expected[0]` is the address added last, the rest the batch that replaced the list before it. */
 export async function readBackAllowOut(ctx: RigContext, sandbox: Pick<Sandbox, 'id' | 'addresses'>, expected: readonly string[]): Promise<void> {

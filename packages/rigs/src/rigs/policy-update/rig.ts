@@ -4,9 +4,10 @@
  */
 import { runChecked } from '@coppice/runtime';
 import type { RigContext, PreflightContext } from '../../harness/rig-context.ts';
-import { abbaOrder } from '../egress/segments.ts';
-import { firewallNoopArgv } from '../host-limits/firewall-spawn.ts';
-import { cubenetPreflight, openRigCubenet, since } from '../lifecycle/rig-cubenet.ts';
+import { firewallNoopArgv } from '../../lib/host/firewall-noop.ts';
+import { abbaOrder } from '../../lib/measure/abba-order.ts';
+import { since } from '../../lib/measure/timing.ts';
+import { cubenetPreflight, openRigCubenet } from '../../lib/net/rig-cubenet.ts';
 import { readBackAllowOut } from './read-back.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {

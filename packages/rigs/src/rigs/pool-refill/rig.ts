@@ -1,6 +1,6 @@
 /** pool-refill: time to make one durable entry and one hot entry (two-tier refill path). See manifest.ts. */
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { openRigPool, poolRigPreflight, setupQemu } from '../cold-start/qemu-pools.ts';
+import { openRigPool, poolRigPreflight, setupQemu } from '../../lib/pools/qemu-pools.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
   return poolRigPreflight(ctx);

@@ -5,3 +5,8 @@
 export function elapsedMs(t0: number): number {
   return Math.round((performance.now() - t0) * 1e6) / 1e6;
 }
+
+/** Milliseconds since t0 (performance.now()), unrounded. */
+export function since(t0: number): number {
+  return performance.now() - t0;
+}

@@ -1,6 +1,7 @@
-import { runChecked, type CommandRunner } from '@coppice/runtime';
+import { runChecked } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
 import { PAIR_SUBNET, type EndpointPair } from './endpoint-pair.ts';
+import { destroyInterface, removeJail } from './freebsd-teardown.ts';
 
 /**
  * Two VNET jails (`cpr-<tag>-a`, `cpr-<tag>-b`), each holding the b end of an epair whose a end is on a bridge
@@ -35,29 +36,4 @@ export async function createJailPair(ctx: RigContext, tag: string): Promise<Endp
     addr6A: PAIR_SUBNET.a6,
     addr6B: PAIR_SUBNET.b6,
   };
-}
-
-/** Removes a jail if it runs (its vnet interfaces return to the host). */
-export async function removeJail(runner: CommandRunner, jail: string): Promise<void> {
-  const listed = await runChecked(runner, ['jls', 'name']);
-  if (!listed.stdout.split('\n').includes(jail)) return; // not running
-  await runChecked(runner, ['jail', '-r', jail]);
-}
-
-/** Destroys an interface if it exists (an epair goes with either end). */
-export async function destroyInterface(runner: CommandRunner, name: string): Promise<void> {
-  const shown = await runner.run(['ifconfig', name]);
-  if (shown.code !== 0) return; // already gone
-  await runChecked(runner, ['ifconfig', name, 'destroy']);
-}
-
-/** Waits until a TCP port listens inside a jail (sockstat lists listening sockets after its header line). */
-export async function untilListeningFreeBsd(ctx: RigContext, exec: string[], port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    ctx.signal.throwIfAborted();
-    const s = await ctx.runner.run([...exec, 'sockstat', '-4', '-l', '-P', 'tcp', '-p', String(port)]);
-    if (s.code === 0 && s.stdout.trim().split('\n').length > 1) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nothing listens on TCP port ${port} after 5 s`);
 }

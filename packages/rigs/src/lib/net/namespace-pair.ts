@@ -1,6 +1,7 @@
-import { runChecked, type CommandRunner } from '@coppice/runtime';
+import { runChecked } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
 import { PAIR_SUBNET, type EndpointPair } from './endpoint-pair.ts';
+import { removeLink, removeNamespace } from './linux-teardown.ts';
 
 /**
  * Two network namespaces, each with a veth whose host end is on a bridge. Each object's removal is deferred as soon
@@ -39,27 +40,4 @@ export async function createNamespacePair(ctx: RigContext, tag: string): Promise
     addr6A: PAIR_SUBNET.a6,
     addr6B: PAIR_SUBNET.b6,
   };
-}
-
-async function removeNamespace(runner: CommandRunner, ns: string): Promise<void> {
-  const list = await runChecked(runner, ['ip', 'netns', 'list']);
-  if (!list.stdout.split('\n').some((l) => l.split(' ')[0] === ns)) return;
-  await runChecked(runner, ['ip', 'netns', 'del', ns]);
-}
-
-async function removeLink(runner: CommandRunner, name: string): Promise<void> {
-  const show = await runner.run(['ip', 'link', 'show', 'dev', name]);
-  if (show.code !== 0) return; // already gone (or never made)
-  await runChecked(runner, ['ip', 'link', 'del', name]);
-}
-
-/** Waits until a TCP port listens inside a namespace (sockperf server started). */
-export async function untilListeningLinux(ctx: RigContext, exec: string[], port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    ctx.signal.throwIfAborted();
-    const ss = await ctx.runner.run([...exec, 'ss', '-Htln', `sport = :${port}`]);
-    if (ss.code === 0 && ss.stdout.trim().length > 0) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nothing listens on TCP port ${port} after 5 s`);
 }

@@ -1,17 +1,15 @@
 /**
  * tcp-rr (tcp-rr.c beside this file, compiled for the run): request/response for IPv4 and IPv6, because Debian 12's
- * sockperf 3.7 cannot use IPv6. Like sockperf ping-pong (host-limits/sockperf.ts) it keeps one 14-byte message in
+ * sockperf 3.7 cannot use IPv6. Like sockperf ping-pong (sockperf.ts) it keeps one 14-byte message in
  * flight over TCP with Nagle off, and both ends are pinned per the path's placement.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { evenSubsample } from '@coppice/results-schema';
 import { runChecked } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
-import { pinnedArgv } from '../host-limits/cpu-placement.ts';
-import { sockperfBlock, startSockperfServer, watchServer, type RrPath, type RrServer } from '../host-limits/sockperf.ts';
-import { untilListening } from '../lifecycle/rig-cubenet.ts';
+import { pinnedArgv } from './cpu-placement.ts';
+import { watchServer, type RrPath, type RrServer, type RrSide } from './rr-path.ts';
 
 export const TCP_RR_SOURCE = fileURLToPath(new URL('./tcp-rr.c', import.meta.url));
 
@@ -61,23 +59,6 @@ export async function tcpRrBlock(ctx: RigContext, bin: string, path: RrPath, ser
   return rtts;
 }
 
-/** One end of a one-shot exchange for the rigs that let the scheduler place both ends (egress, policy-under-load). */
-export interface RrSide {
-  exec: string[];
-  address: string;
-}
-
-/** sockperf ping-pong from `client` to a server started in `server` for this run alone, unpinned; every RTT (µs). */
-export async function sockperfRtts(ctx: RigContext, client: RrSide, server: RrSide, port: number, seconds: number): Promise<number[]> {
-  const path: RrPath = { clientExec: client.exec, serverExec: server.exec, address: server.address, port };
-  const running = await startSockperfServer(ctx, path, untilListening);
-  try {
-    return await sockperfBlock(ctx, path, running, seconds, `sockperf-${port}.csv`);
-  } finally {
-    running.stop();
-  }
-}
-
 /** tcp-rr from `client` to a server started in `server` for this run alone, unpinned; every RTT (µs). */
 export async function tcpRrRtts(ctx: RigContext, bin: string, client: RrSide, server: RrSide, port: number, seconds: number, warmup = 0.4): Promise<number[]> {
   const path: RrPath = { clientExec: client.exec, serverExec: server.exec, address: server.address, port };
@@ -87,11 +68,4 @@ export async function tcpRrRtts(ctx: RigContext, bin: string, client: RrSide, se
   } finally {
     running.stop();
   }
-}
-
-export function keep(ctx: RigContext, name: string, rtts: number[], max: number): number[] {
-  const kept = evenSubsample(rtts, max);
-  ctx.param(`${name}Transactions`, rtts.length);
-  ctx.param(`${name}Kept`, kept.length);
-  return kept;
 }

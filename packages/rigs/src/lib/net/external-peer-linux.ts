@@ -1,44 +1,14 @@
 /**
- * The "external" peer of the edge rigs: a network namespace standing in for a client or server on the LAN, joined to
- * the host by a veth pair of its own (not on the sandbox bridge), with a /30 and a /64 on the link. Traffic to it
- * never leaves the host: before returning, the host's route to each peer address is checked to go out through the
- * peer's link. Every object's removal is deferred before it is created. On FreeBSD the peer is a VNET jail on an
- * epair of its own (external-peer-freebsd.ts), with the same names, addresses and routes.
+ * The external peer on Linux: a network namespace `<own>-peer` joined to the host by a veth pair of its own
+ * (`<own>-h` on the host, `<own>-p` inside), each removal deferred before the object is created.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { runChecked, type CommandRunner } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
-import { createExternalPeerFreeBsd } from './external-peer-freebsd.ts';
+import { removeLink, removeNamespace } from './linux-teardown.ts';
+import { peerNames, type ExternalPeer, type PeerLinkSpec } from './peer-link.ts';
 
-export interface PeerLinkSpec {
-  /** Names: namespace (FreeBSD: jail) `<own>-peer`, host end `<own>-h`, peer end `<own>-p`. */
-  own: string;
-  ipv4: { host: string; peer: string; prefixLength: number };
-  ipv6: { host: string; peer: string; prefixLength: number };
-  /** Subnets the peer routes via the host (e.g. the sandbox subnet, for a directly routed path). None by default. */
-  routes?: { ipv4?: string[]; ipv6?: string[] };
-}
-
-export interface ExternalPeer {
-  /** The peer's network namespace (Linux) or VNET jail (FreeBSD). */
-  namespace: string;
-  /** The host end of the peer's link. */
-  hostInterface: string;
-  /** argv prefix that runs a command inside the peer. */
-  exec: string[];
-  ipv4: { host: string; peer: string };
-  ipv6: { host: string; peer: string };
-}
-
-export function peerNames(own: string): { namespace: string; hostInterface: string; peerInterface: string } {
-  return { namespace: `${own}-peer`, hostInterface: `${own}-h`, peerInterface: `${own}-p` };
-}
-
-export function createExternalPeer(ctx: RigContext, spec: PeerLinkSpec): Promise<ExternalPeer> {
-  return ctx.platform === 'freebsd' ? createExternalPeerFreeBsd(ctx, spec) : createExternalPeerLinux(ctx, spec);
-}
-
-async function createExternalPeerLinux(ctx: RigContext, spec: PeerLinkSpec): Promise<ExternalPeer> {
+export async function createExternalPeerLinux(ctx: RigContext, spec: PeerLinkSpec): Promise<ExternalPeer> {
   const run = (argv: string[]) => runChecked(ctx.runner, argv, { timeoutMs: 10_000 });
   const { namespace, hostInterface, peerInterface } = peerNames(spec.own);
   const inPeer = (argv: string[]) => run(['ip', '-n', namespace, ...argv]);
@@ -84,16 +54,4 @@ export function parseRouteGet(json: string): string | undefined {
   const routes = JSON.parse(json) as Array<{ dev?: string; type?: string }>;
   const first = routes[0];
   return first && (first.type === undefined || first.type === 'unicast') ? first.dev : undefined;
-}
-
-async function removeNamespace(runner: CommandRunner, name: string): Promise<void> {
-  const names = await readdir('/run/netns').catch(() => [] as string[]);
-  if (!names.includes(name)) return;
-  await runChecked(runner, ['ip', 'netns', 'del', name]);
-}
-
-async function removeLink(runner: CommandRunner, name: string): Promise<void> {
-  const show = await runner.run(['ip', 'link', 'show', 'dev', name]);
-  if (show.code !== 0) return; // already gone (or never made)
-  await runChecked(runner, ['ip', 'link', 'del', name]);
 }

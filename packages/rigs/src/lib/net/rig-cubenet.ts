@@ -6,7 +6,6 @@
  */
 import { join } from 'node:path';
 import type { Cubenet, CubenetOptions } from '@coppice/runtime/net/cubenet.ts';
-import type { Endpoint } from '@coppice/runtime/net/endpoint/endpoint.ts';
 import { FreeBsdEndpoints } from '@coppice/runtime/net/endpoint/freebsd/freebsd-endpoints.ts';
 import { LinuxEndpoints } from '@coppice/runtime/net/endpoint/linux/netns.ts';
 import { PfFirewall } from '@coppice/runtime/net/firewall/pf/pf.ts';
@@ -16,7 +15,6 @@ import { openCubenet } from '@coppice/runtime/net/open.ts';
 import { DummynetRateLimiter, DummynetPipes } from '@coppice/runtime/net/rate-limit/dummynet.ts';
 import { TcRateLimiter } from '@coppice/runtime/net/rate-limit/tc.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
-import { untilListeningLinux } from '../host-limits/pair-linux.ts';
 
 export const RIG_PREFIX = 'cnr';
 export const RIG_SUBNETS = { ipv4: '10.78.0.0/24', ipv6: 'fd78::/64' } as const;
@@ -106,27 +104,4 @@ export async function openRigCubenet(ctx: RigContext, options: RigCubenetOptions
   });
   await net.init();
   return net;
-}
-
-/** argv prefix that runs a command inside a VM-less sandbox (`ip netns exec NS` / `jexec JAIL`). */
-export function sandboxExec(ctx: PreflightContext, endpoint: Endpoint): string[] {
-  if (!endpoint.isolation) throw new Error(`endpoint ${endpoint.hostInterface} is not an isolated (VM-less) sandbox`);
-  return ctx.platform === 'freebsd' ? ['jexec', endpoint.isolation] : ['ip', 'netns', 'exec', endpoint.isolation];
-}
-
-/** Waits until a TCP port listens inside a sandbox (FreeBSD: sockstat(1) of either family lists it after its header). */
-export async function untilListening(ctx: RigContext, exec: string[], port: number): Promise<void> {
-  if (ctx.platform !== 'freebsd') return untilListeningLinux(ctx, exec, port);
-  for (let i = 0; i < 200; i++) {
-    ctx.signal.throwIfAborted();
-    const s = await ctx.runner.run([...exec, 'sockstat', '-l', '-P', 'tcp', '-p', String(port)]);
-    if (s.code === 0 && s.stdout.trim().split('\n').length > 1) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nothing listens on TCP port ${port} after 5 s`);
-}
-
-/** Milliseconds since t0 (performance.now()). */
-export function since(t0: number): number {
-  return performance.now() - t0;
 }

@@ -11,8 +11,8 @@ import { parseRules } from '@coppice/runtime/net/firewall/pf/parse.ts';
 import { DEFAULT_PIPE_BASE } from '@coppice/runtime/net/freebsd.ts';
 import { parsePipeShow } from '@coppice/runtime/net/rate-limit/dummynet.ts';
 import type { RigContext } from '../../harness/rig-context.ts';
-import { kernelLeftovers } from '../lifecycle/leftovers.ts';
-import { openRigCubenet, type RigCubenetOptions, type RigNet } from '../lifecycle/rig-cubenet.ts';
+import { kernelLeftovers } from './kernel-leftovers.ts';
+import { openRigCubenet, type RigCubenetOptions, type RigNet } from './rig-cubenet.ts';
 
 export interface EdgeNet extends RigNet {
   /** Prefix of what the rig itself creates beside cubenet (peer namespace, veths, ifb): never `<prefix>-…`. */

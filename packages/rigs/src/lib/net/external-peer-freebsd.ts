@@ -2,14 +2,14 @@
  * The external peer on FreeBSD: a VNET jail `<own>-peer` standing in for a LAN client or server, joined to the host
  * by an epair of its own (not on the sandbox bridge) whose ends are renamed `<own>-h` (host) and `<own>-p` (jail),
  * with the same /30 and /64 as on Linux and, if asked, routes inside the jail to subnets via the host. Made and
- * removed the way host-limits' createJailPair does it: each object's removal is deferred as soon as it exists (never
+ * removed the way createJailPair (jail-pair.ts) does it: each object's removal is deferred as soon as it exists (never
  * before: a name that turns out to be taken belongs to someone else), so a failure midway removes exactly what this
  * made. Before returning, the host's route to each peer address is checked to go out through `<own>-h`.
  */
 import { runChecked, type CommandRunner } from '@coppice/runtime';
 import type { RigContext } from '../../harness/rig-context.ts';
-import { peerNames, type ExternalPeer, type PeerLinkSpec } from './external-peer.ts';
-import { destroyInterface, removeJail } from '../host-limits/pair-freebsd.ts';
+import { destroyInterface, removeJail } from './freebsd-teardown.ts';
+import { peerNames, type ExternalPeer, type PeerLinkSpec } from './peer-link.ts';
 
 export async function createExternalPeerFreeBsd(ctx: RigContext, spec: PeerLinkSpec): Promise<ExternalPeer> {
   const run = (argv: string[]) => runChecked(ctx.runner, argv, { timeoutMs: 10_000 });
