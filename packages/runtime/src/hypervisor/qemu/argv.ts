@@ -54,12 +54,10 @@ export function qemuArgv(a: QemuArgs): string[] {
     a.memory.kind === 'file'
       ? `memory-backend-file,id=mem,size=${mem},mem-path=${a.memory.path},share=${a.memory.share ? 'on' : 'off'}`
       : `memory-backend-ram,id=mem,size=${mem}`,
-    '-kernel',
-    a.image.kernel ?? '',
-    '-initrd',
-    a.image.initrd ?? '',
-    '-append',
-    cmdline,
+    // A restored VM never boots: without -kernel QEMU does not read the kernel into a buffer of its own (the size of
+    // vmlinuz, 8 MiB with the repo's guest) that it would hold for the VM's whole life. The kernel, initrd and command
+    // line are firmware-config data, not device state: the migration stream does not carry them.
+    ...(a.incoming ? [] : ['-kernel', a.image.kernel ?? '', '-initrd', a.image.initrd ?? '', '-append', cmdline]),
     '-chardev',
     `socket,id=ser,path=${a.serialSocket},server=on,wait=off`,
     '-serial',
