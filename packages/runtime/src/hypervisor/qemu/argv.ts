@@ -13,6 +13,8 @@ export interface QemuArgs {
   network?: VmNetwork;
   /** Start paused waiting for `migrate-incoming`. */
   incoming: boolean;
+  /** TCG: every vCPU on one thread (thread=single). */
+  tcgSingleThread?: boolean;
   /** TSC frequency handed to the guest: microvm has no PIT/HPET to calibrate against and the kernel hangs. */
   tscKhz: number;
 }
@@ -41,7 +43,7 @@ export function qemuArgv(a: QemuArgs): string[] {
     a.binary,
     '-M',
     'microvm,memory-backend=mem',
-    ...(a.accel.kind === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', `tcg,tb-size=${a.accel.tbSizeMiB}`]),
+    ...(a.accel.kind === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', `tcg,tb-size=${a.accel.tbSizeMiB}${a.tcgSingleThread ? ',thread=single' : ''}`]),
     '-m',
     mem,
     '-smp',

@@ -22,6 +22,7 @@ import {
 import { copyDurably, syncDir } from '../../host/durable-files.ts';
 import { chooseAccelerator, hostTscKhz } from './accel.ts';
 import { qemuArgv, type Accelerator } from './argv.ts';
+import { DEFAULT_QEMU_TUNING, qemuProcessEnv, type QemuTuning } from './tuning.ts';
 import { awaitMigration, setCapabilities } from './migration.ts';
 import { listenForMigration } from './migration-sink.ts';
 import { isSameProcess, killAndWait, memoryOf, processStartTime, processState } from './process.ts';
@@ -37,6 +38,8 @@ export interface QemuOptions {
   shmDir?: string;
   /** Fixed accelerator (skips detection), e.g. in tests. */
   accel?: Accelerator;
+  /** Memory levers of each QEMU process (environment, TCG threads); DEFAULT_QEMU_TUNING when unset. */
+  tuning?: QemuTuning;
   /** Guest booted under KVM to prove KVM works (when /dev/kvm exists); without it KVM is never chosen. */
   kvmProbeImage?: GuestImage;
 }
@@ -186,6 +189,8 @@ export class QemuHypervisor implements Hypervisor {
     const serialSocket = join(spec.runDir, 'serial.sock');
     const logPath = join(spec.runDir, 'qemu.log');
     const { accel } = await this.accelerator();
+    const tuning = this.options.tuning ?? DEFAULT_QEMU_TUNING;
+    const env = qemuProcessEnv(tuning, process.env);
     const argv = qemuArgv({
       binary: this.binary,
       image: spec.image,
@@ -196,13 +201,14 @@ export class QemuHypervisor implements Hypervisor {
       network: spec.network,
       incoming: how.incomingFd !== undefined,
       tscKhz: await this.tscKhz(),
+      tcgSingleThread: tuning.tcgSingleThread,
     });
     const log = await open(logPath, 'w');
     const stdio: (number | 'ignore')[] = ['ignore', 'ignore', log.fd];
     if (how.incomingFd !== undefined) stdio.push(how.incomingFd);
     const [file, ...args] = argv;
     // Detached (own process group): the VM outlives a crashed controller, which adopts it on restart.
-    const child = spawn(file!, args, { stdio, detached: true });
+    const child = spawn(file!, args, { stdio, detached: true, env });
     await log.close();
     const exited = new Promise<number>((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
     child.once('error', () => undefined);
