@@ -14,6 +14,8 @@ export interface PoolOptions {
   network?: EntryNetwork;
   /** Errors of background work (refills); they are also kept in `backgroundErrors`. */
   onBackgroundError?: (e: Error) => void;
+  /** Called when a background fill ends (performance.now() times): what a refill timeline is drawn from. */
+  onFill?: (fill: { tier: Tier; startedAt: number; endedAt: number; ok: boolean }) => void;
 }
 
 export interface CheckoutResult {
@@ -179,16 +181,20 @@ export class Pool {
     for (const tier of tiersOf(this.config.mode)) {
       while (running() < this.config.refillConcurrency && this.idle(tier).length + this.filling[tier] < this.config.size[tier]) {
         this.filling[tier]++;
+        const startedAt = performance.now();
+        const ended = (ok: boolean) => this.opts.onFill?.({ tier, startedAt, endedAt: performance.now(), ok });
         // A failed fill is not retried from here (it would fail again at once, forever: warm() would never settle);
         // warm() reports it, and the next return or warm tries again.
         this.track(
           this.fill(tier).then(
             () => {
               this.filling[tier]--;
+              ended(true);
               this.scheduleRefill();
             },
             (e: Error) => {
               this.filling[tier]--;
+              ended(false);
               this.backgroundFailure(e);
             },
           ),
