@@ -11,7 +11,8 @@ export const coldStartManifest = defineManifest({
     'How long a sandbox takes to become ready, by pool configuration (full boot, prewarm pool of SIGSTOPped VMs, ' +
     'durable pool of on-disk checkpoints, two-tier durable + hot) and by concurrency (1, 10, 20, 50 requests released ' +
     'together), with the bare floors measured in the same run: SIGCONT plus one probe on the same VM, and the bare ' +
-    'restore of a checkpoint plus one probe.',
+    'restore of a checkpoint plus one probe, each also at every cc (cc stopped VMs continued at once, cc restores at ' +
+    'once), and the refill timeline of the largest two-tier burst.',
   script: 'packages/rigs/src/rigs/cold-start/rig.ts',
   platforms: ['linux'],
   requirements: {
