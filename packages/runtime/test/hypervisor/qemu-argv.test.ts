@@ -20,7 +20,7 @@ describe('qemuArgv', () => {
   it('maps a template VM on a shared memory file and a clone on a private copy-on-write mapping of it', () => {
     const tpl = qemuArgv({ ...base, memory: { kind: 'file', path: '/dev/shm/m', share: true }, incoming: false });
     expect(after(tpl, '-object')).toEqual(['memory-backend-file,id=mem,size=256M,mem-path=/dev/shm/m,share=on']);
-    expect(after(tpl, '-M')).toEqual(['microvm,memory-backend=mem,acpi=off']);
+    expect(after(tpl, '-M')).toEqual(['microvm,memory-backend=mem']);
     expect(tpl).not.toContain('-incoming');
     const clone = qemuArgv({ ...base, memory: { kind: 'file', path: '/dev/shm/m', share: false }, incoming: true });
     expect(after(clone, '-object')).toEqual(['memory-backend-file,id=mem,size=256M,mem-path=/dev/shm/m,share=off']);

@@ -42,9 +42,7 @@ export function qemuArgv(a: QemuArgs): string[] {
   const argv = [
     a.binary,
     '-M',
-    // acpi=off: no ACPI table ROM, a 2 MiB RAM region QEMU keeps resident in every VM (and 0.7 MiB of heap); the
-    // guest finds its virtio-mmio devices on the command line QEMU appends instead.
-    'microvm,memory-backend=mem,acpi=off',
+    'microvm,memory-backend=mem',
     ...(a.accel.kind === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', `tcg,tb-size=${a.accel.tbSizeMiB}${a.tcgSingleThread ? ',thread=single' : ''}`]),
     '-m',
     mem,
