@@ -31,6 +31,12 @@ const coldStart = (config: string) => ({
   'cc50-p95': measured('cold-start', 'ready-latency', { config, cc: '50' }, 'p95'),
 });
 
+/** A cold-start floor at concurrency cc, p95: the -cc series above 1, the single floor (fresh VM) at 1. */
+const ccFloor = (floor: 'floor-sigcont-probe' | 'floor-restore-probe', cc: string) =>
+  cc === '1'
+    ? measured('cold-start', floor, floor === 'floor-sigcont-probe' ? { vm: 'fresh' } : {}, 'p95')
+    : measured('cold-start', `${floor}-cc`, { cc }, 'p95');
+
 // The density rig repeats each N in rounds; the median over them is the figure (one noisy round cannot move it).
 const density = (n: string, sharing: 'template' | 'none') => ({
   'host-delta': measured('density', 'host-delta', { n, sharing }, 'median'),
@@ -157,6 +163,28 @@ export const registry: ClaimsRegistryInput = {
           label: 'Durable checkout p50, cc=1 ÷ bare restore + probe floor p50',
           cells: { ratio: ratio(measured('cold-start', 'ready-latency', { config: 'durable', cc: '1' }, 'p50'), measured('cold-start', 'floor-restore-probe', {}, 'p50'), { max: 1.5, sameRun: true }) },
         },
+        ...(['1', '10', '20', '50'] as const).map((cc) => ({
+          id: `prewarm-cc${cc}-floor`,
+          label: `Prewarm checkout p95, cc=${cc} ÷ its floor at cc=${cc} p95 (SIGCONT + probe of ${cc === '1' ? 'a freshly stopped VM' : `${cc} stopped VMs at once`})`,
+          cells: { ratio: ratio(measured('cold-start', 'ready-latency', { config: 'prewarm', cc }, 'p95'), ccFloor('floor-sigcont-probe', cc), { max: 1.3, sameRun: true }) },
+        })),
+        ...(['10', '20'] as const).map((cc) => ({
+          id: `two-tier-vs-prewarm-cc${cc}`,
+          label: `Two-tier checkout p95, cc=${cc} ÷ prewarm checkout p95, cc=${cc}`,
+          cells: { ratio: ratio(measured('cold-start', 'ready-latency', { config: 'two-tier', cc }, 'p95'), measured('cold-start', 'ready-latency', { config: 'prewarm', cc }, 'p95'), { max: 1.5, sameRun: true }) },
+        })),
+        ...(['10', '20', '50'] as const).map((cc) => ({
+          id: `durable-cc${cc}-floor`,
+          label: `Durable checkout p95, cc=${cc} ÷ ${cc} bare restores + probe at once p95`,
+          cells: { ratio: ratio(measured('cold-start', 'ready-latency', { config: 'durable', cc }, 'p95'), ccFloor('floor-restore-probe', cc), { sameRun: true }) },
+          note: 'No target: shows how much of the durable tail is the host restoring cc guests at once.',
+        })),
+        {
+          id: 'density-restore-1000',
+          label: 'Restore time per VM, 1 000 restored by the pool ÷ one restored alone',
+          cells: { ratio: ratio(measured('density', 'restore-seconds-per-vm', { n: '1000', sharing: 'template' }, 'median'), measured('density', 'single-restore-seconds', {}, 'median'), { max: 1, sameRun: true }) },
+          note: 'At most 1: restoring 1 000 takes no longer end to end than 1 000 single restores one after another.',
+        },
         {
           id: 'density-sharing',
           label: 'Per-VM memory, N=50: shared template ÷ no sharing',
@@ -179,6 +207,7 @@ export const registry: ClaimsRegistryInput = {
         { id: 'cc1-mean', header: 'cc=1 mean' },
         { id: 'cc10-mean', header: 'cc=10 mean' },
         { id: 'cc50-p95', header: 'cc=50 p95' },
+        { id: 'cc50-vs-floor', header: 'cc=50 p95 ÷ floor at cc=50' },
         { id: 'honor', header: 'honor, cc=1 mean', published: true },
       ],
       rows: [
@@ -193,21 +222,21 @@ export const registry: ClaimsRegistryInput = {
           id: 'prewarm',
           label: 'Prewarm pool',
           rig: 'cold-start',
-          cells: { ...coldStart('prewarm'), honor: published('coppice-honor', 'cold-prewarm-cc1-mean') },
+          cells: { ...coldStart('prewarm'), 'cc50-vs-floor': ratio(measured('cold-start', 'ready-latency', { config: 'prewarm', cc: '50' }, 'p95'), ccFloor('floor-sigcont-probe', '50'), { max: 1.3, sameRun: true }), honor: published('coppice-honor', 'cold-prewarm-cc1-mean') },
           note: 'Booted guests held stopped with SIGSTOP and continued on checkout. Fast, but gone after a host reboot. p50 divided by the bare SIGCONT + probe floor of the same run: {cell:targets.prewarm-floor.ratio}.',
         },
         {
           id: 'durable',
           label: 'Durable pool',
           rig: 'cold-start',
-          cells: { ...coldStart('durable'), honor: published('coppice-honor', 'cold-durable-cc1-mean') },
+          cells: { ...coldStart('durable'), 'cc50-vs-floor': ratio(measured('cold-start', 'ready-latency', { config: 'durable', cc: '50' }, 'p95'), ccFloor('floor-restore-probe', '50'), { sameRun: true }), honor: published('coppice-honor', 'cold-durable-cc1-mean') },
           note: 'Checkpoints written to disk and restored on checkout. Survives a reboot; pays for the restore.',
         },
         {
           id: 'two-tier',
           label: 'Two-tier (durable + prewarm)',
           rig: 'cold-start',
-          cells: { ...coldStart('two-tier'), honor: published('coppice-honor', 'cold-two-tier-cc1-mean') },
+          cells: { ...coldStart('two-tier'), 'cc50-vs-floor': ratio(measured('cold-start', 'ready-latency', { config: 'two-tier', cc: '50' }, 'p95'), ccFloor('floor-sigcont-probe', '50'), { sameRun: true }), honor: published('coppice-honor', 'cold-two-tier-cc1-mean') },
           note: 'A stopped hot tier in front of on-disk checkpoints, refilled from them: the shape meant for production.',
         },
         {
@@ -282,7 +311,11 @@ export const registry: ClaimsRegistryInput = {
           id: 'n1000',
           label: '1 000 × {given:256 MiB}',
           rig: 'density',
-          cells: { ...density('1000', 'template'), honor: published('coppice-honor', 'density-1000-per-vm') },
+          cells: {
+            ...density('1000', 'template'),
+            'per-vm': measured('density', 'per-vm', { n: '1000', sharing: 'template' }, 'median', { max: 16 }),
+            honor: published('coppice-honor', 'density-1000-per-vm'),
+          },
           note: 'Without sharing, this many guests would need their full memory each; the template makes it fit.',
         },
         {

@@ -12,7 +12,11 @@ describe('pool rig manifests match the metric contract', () => {
     expect(m.unit).toBe('ms');
     expect(m.labels).toEqual({ config: ['full', 'prewarm', 'durable', 'two-tier'], cc: ['1', '10', '20', '50'] });
     // The floors the targets compare to are recorded in the same run.
-    expect(coldStartManifest.metrics.map((x) => x.name)).toEqual(['ready-latency', 'floor-sigcont-probe', 'floor-restore-probe']);
+    expect(coldStartManifest.metrics.map((x) => x.name)).toEqual(['ready-latency', 'floor-sigcont-probe', 'floor-restore-probe', 'floor-sigcont-probe-cc', 'floor-restore-probe-cc']);
+    // The floors at each cc above 1 (at 1 the single floors are the cc floors).
+    for (const name of ['floor-sigcont-probe-cc', 'floor-restore-probe-cc']) {
+      expect(coldStartManifest.metrics.find((x) => x.name === name)).toMatchObject({ unit: 'ms', labels: { cc: ['10', '20', '50'] } });
+    }
   });
 
   it('density: host-delta, per-vm and the per-VM parts in MiB by n and sharing; the controller by n and loader', () => {
@@ -21,6 +25,10 @@ describe('pool rig manifests match the metric contract', () => {
       const m = densityManifest.metrics.find((x) => x.name === name)!;
       expect(m.unit).toBe('MiB');
       expect(m.labels).toEqual({ n: ['8', '50', '200', '400', '1000'], sharing: ['template', 'none'] });
+    }
+    for (const name of ['restore-seconds-per-vm', 'single-restore-seconds']) expect(densityManifest.metrics.find((x) => x.name === name)?.unit).toBe('s');
+    for (const name of ['lever-pss-per-vm', 'lever-heap', 'lever-tcg-cache', 'lever-guest-dirtied', 'lever-other', 'lever-page-tables']) {
+      expect(densityManifest.metrics.find((x) => x.name === name)).toMatchObject({ unit: 'MiB', labels: { lever: ['none', 'arena-1', 'malloc-trim', 'tcg-single', 'tb-2', 'ksm', 'runtime'] } });
     }
     for (const name of ['controller-rss', 'controller-hwm', 'controller-pss']) {
       const m = densityManifest.metrics.find((x) => x.name === name)!;
@@ -40,5 +48,25 @@ describe('pool rig manifests match the metric contract', () => {
       expect(m.script).toBe(`packages/rigs/src/rigs/${m.id}/rig.ts`);
       expect(m.reproduce).toBe(`node packages/rigs/bin/coppice-rigs.js run ${m.id}`);
     }
+  });
+});
+
+describe('cold-start refill timeline recorder', () => {
+  it('keeps events only while recording, in ms from the round start', async () => {
+    const { TimelineRecorder } = await import('../../src/rigs/cold-start/refill-timeline.ts');
+    const r = new TimelineRecorder();
+    r.add('fill', 'hot', 0, 1);
+    expect(r.events).toEqual([]);
+    r.start();
+    const t0 = performance.now();
+    r.add('checkout', 'durable', t0, t0 + 250);
+    r.add('fill', 'hot', t0 + 300, t0 + 700, false);
+    r.stop();
+    r.add('fill', 'durable', t0, t0 + 1);
+    expect(r.events).toHaveLength(2);
+    expect(r.events[0]).toMatchObject({ kind: 'checkout', what: 'durable', ok: true });
+    expect(r.events[0]!.endMs - r.events[0]!.startMs).toBeCloseTo(250, 0);
+    expect(r.events[1]).toMatchObject({ kind: 'fill', what: 'hot', ok: false });
+    expect(r.events[1]!.startMs).toBeGreaterThanOrEqual(300);
   });
 });

@@ -20,6 +20,8 @@ export interface PoolOptions {
   network?: EntryNetwork;
   /** Errors of background work (refills); they are also kept in `backgroundErrors`. */
   onBackgroundError?: (e: Error) => void;
+  /** Called when a background fill ends (performance.now() times): what a refill timeline is drawn from. */
+  onFill?: (fill: { tier: Tier; startedAt: number; endedAt: number; ok: boolean }) => void;
 }
 
 export interface CheckoutResult {
@@ -189,12 +191,23 @@ export class Pool {
     });
     for (const tier of start) {
       this.filling[tier]++;
+      const startedAt = performance.now();
+      const ended = (ok: boolean) => this.opts.onFill?.({ tier, startedAt, endedAt: performance.now(), ok });
       // A failed fill is not retried from here (it would fail again at once, forever: warm() would never settle);
       // warm() reports it, and the next return or warm tries again.
       this.work.track(
         this.fill(tier)
           .finally(() => this.filling[tier]--)
-          .then(() => this.scheduleRefill()),
+          .then(
+            () => {
+              ended(true);
+              this.scheduleRefill();
+            },
+            (e: unknown) => {
+              ended(false);
+              throw e;
+            },
+          ),
       );
     }
   }
@@ -266,7 +279,7 @@ export class Pool {
   }
 
   private async configure(vm: Vm): Promise<void> {
-    const withNet = vm as Vm & { configureNetwork?: () => Promise<void> };
+    const withNet = vm as Vm & { configureNetwork?: (timeoutMs?: number) => Promise<void> };
     if (vm.spec.network && withNet.configureNetwork) await withNet.configureNetwork(PROBE_TIMEOUT_MS);
   }
 

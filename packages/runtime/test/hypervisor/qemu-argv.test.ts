@@ -44,6 +44,15 @@ describe('qemuArgv', () => {
     expect(clone).toContain('-S');
   });
 
+  it('boots with the kernel, initrd and command line but restores without them (no kernel copy in the clone)', () => {
+    const boot = qemuArgv({ ...base, memory: { kind: 'ram' }, incoming: false });
+    expect(after(boot, '-kernel')).toEqual(['/k']);
+    expect(after(boot, '-initrd')).toEqual(['/i']);
+    expect(after(boot, '-append')).toHaveLength(1);
+    const restore = qemuArgv({ ...base, memory: { kind: 'file', path: '/dev/shm/m', share: false }, incoming: true });
+    for (const flag of ['-kernel', '-initrd', '-append']) expect(restore).not.toContain(flag);
+  });
+
   it('uses TCG with the configured translation cache unless KVM was proven to work', () => {
     expect(after(qemuArgv({ ...base, memory: { kind: 'ram' }, incoming: false }), '-accel')).toEqual(['tcg,tb-size=4']);
     const kvm = qemuArgv({ ...base, accel: { kind: 'kvm' }, memory: { kind: 'ram' }, incoming: false });

@@ -41,11 +41,15 @@ describe.skipIf(!image)('pools on real guests', () => {
   });
 
   it('prewarm: concurrent checkouts never share an entry; an empty pool falls back to the template', async () => {
-    const pool = await Pool.open({ config: config('prewarm', { hot: 2, durable: 0 }), hypervisor: hv });
+    const fills: { tier: string; startedAt: number; endedAt: number; ok: boolean }[] = [];
+    const pool = await Pool.open({ config: config('prewarm', { hot: 2, durable: 0 }), hypervisor: hv, onFill: (f) => fills.push(f) });
     try {
       await pool.warm();
       const hot = pool.list();
       expect(hot.map((e) => e.tier)).toEqual(['hot', 'hot']);
+      // Each background fill is reported once, when it has ended.
+      expect(fills.map((f) => [f.tier, f.ok])).toEqual([['hot', true], ['hot', true]]);
+      for (const f of fills) expect(f.endedAt).toBeGreaterThan(f.startedAt);
       const got = await Promise.all([pool.checkout(), pool.checkout(), pool.checkout()]);
       expect(new Set(got.map((g) => g.id)).size).toBe(3);
       expect(got.map((g) => g.source).sort()).toEqual(['hot', 'hot', 'template']);

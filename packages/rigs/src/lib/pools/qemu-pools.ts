@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { QemuHypervisor } from '@coppice/runtime/hypervisor/qemu/qemu.ts';
 import { guestImage, locateGuest } from '@coppice/runtime/hypervisor/qemu/guest-image.ts';
 import type { GuestImage } from '@coppice/runtime/hypervisor/hypervisor.ts';
-import { Pool, defaultPoolConfig, type PoolConfig, type PoolMode } from '@coppice/runtime/pool/index.ts';
+import { Pool, defaultPoolConfig, type PoolConfig, type PoolMode, type PoolOptions } from '@coppice/runtime/pool/index.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 
 export interface QemuRigSetup {
@@ -66,9 +66,10 @@ export async function openRigPool(
   mode: PoolMode,
   memoryMiB: number,
   size: { hot: number; durable: number },
+  onFill?: PoolOptions['onFill'],
 ): Promise<Pool> {
   const config = rigPoolConfig(q, template, mode, memoryMiB, size);
-  const pool = await Pool.open({ config, hypervisor: q.hv, onBackgroundError: (e) => ctx.log(`${template}: background: ${e.message}`) });
+  const pool = await Pool.open({ config, hypervisor: q.hv, onBackgroundError: (e) => ctx.log(`${template}: background: ${e.message}`), onFill });
   ctx.defer(async () => {
     await pool.destroyAll();
     await pool.close();

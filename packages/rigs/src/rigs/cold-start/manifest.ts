@@ -2,6 +2,7 @@ import { defineManifest } from '../../harness/define-manifest.ts';
 
 export const COLD_START_CONFIGS = ['full', 'prewarm', 'durable', 'two-tier'] as const;
 export const COLD_START_CC = ['1', '10', '20', '50'] as const;
+const CC_ABOVE_1 = COLD_START_CC.filter((c) => c !== '1');
 
 export const coldStartManifest = defineManifest({
   id: 'cold-start',
@@ -10,7 +11,8 @@ export const coldStartManifest = defineManifest({
     'How long a sandbox takes to become ready, by pool configuration (full boot, prewarm pool of SIGSTOPped VMs, ' +
     'durable pool of on-disk checkpoints, two-tier durable + hot) and by concurrency (1, 10, 20, 50 requests released ' +
     'together), with the bare floors measured in the same run: SIGCONT plus one probe on the same VM, and the bare ' +
-    'restore of a checkpoint plus one probe.',
+    'restore of a checkpoint plus one probe, each also at every cc (cc stopped VMs continued at once, cc restores at ' +
+    'once), and the refill timeline of the largest two-tier burst.',
   script: 'packages/rigs/src/rigs/cold-start/rig.ts',
   platforms: ['linux'],
   requirements: {
@@ -45,6 +47,20 @@ export const coldStartManifest = defineManifest({
       description: 'Bare floor of a durable checkout: the hypervisor restore of a checkpoint plus one probe answered, no pool.',
       labels: {},
     },
+    {
+      name: 'floor-sigcont-probe-cc',
+      unit: 'ms',
+      description:
+        'Prewarm\'s floor at concurrency cc: cc VMs restored, probed once and stopped (untimed), then all continued at ' +
+        'once (SIGCONT) and probed, no pool; each VM one sample. At cc=1 the floor is floor-sigcont-probe (vm=fresh).',
+      labels: { cc: CC_ABOVE_1 },
+    },
+    {
+      name: 'floor-restore-probe-cc',
+      unit: 'ms',
+      description: 'Durable\'s floor at concurrency cc: cc restores of the checkpoint started at once, each to its probe answer, no pool; each VM one sample.',
+      labels: { cc: CC_ABOVE_1 },
+    },
   ],
   clock:
     'ready-latency: performance.now() just before pool.checkout() until the moment the guest\'s answer to the ' +
@@ -54,7 +70,11 @@ export const coldStartManifest = defineManifest({
     'floor-sigcont-probe: just before kill(SIGCONT) on a stopped VM until its probe answer; vm=fresh restores, probes ' +
     'and stops a new VM for each sample (untimed), vm=reused stops and resumes one VM. ' +
     'floor-restore-probe: just before the hypervisor restore call (QEMU started with -incoming defer, migrate-incoming ' +
-    'from the checkpoint file, cont) until the probe answer.',
+    'from the checkpoint file, cont) until the probe answer. The -cc floors use the same clocks, cc at once, in the ' +
+    'same run (before the pools), as many rounds as the pools at that cc. run.params.refillTimeline: the last two-tier ' +
+    'round at the largest cc, per event in ms from the round\'s start: each checkout (start to ready, and the tier ' +
+    'that served it) and each background fill the returns set off (start to end, and its tier), until the pool is full ' +
+    'again; the rig\'s page draws it.',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run cold-start',
   samples: { full: 20, quick: 3 },
 });

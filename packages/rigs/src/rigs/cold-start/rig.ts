@@ -7,6 +7,7 @@ import type { Checkpoint, Vm } from '@coppice/runtime/hypervisor/hypervisor.ts';
 import type { PreflightContext, RigContext, SeriesRecorder } from '../../harness/rig-context.ts';
 import { openRigPool, poolRigPreflight, setupQemu, type QemuRigSetup } from '../../lib/pools/qemu-pools.ts';
 import { COLD_START_CC } from './manifest.ts';
+import { TimelineRecorder, type RefillTimeline } from './refill-timeline.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
   return poolRigPreflight(ctx);
@@ -25,19 +26,25 @@ export async function run(ctx: RigContext): Promise<void> {
   const rounds = ctx.param('roundsPerCc', ctx.quick ? { '10': 1 } : { '10': 2, '20': 1, '50': 1 }) as Record<string, number>;
 
   // One pool, reconfigured between phases, so the template checkpoint (a full boot) is made once.
-  const pool = await openRigPool(ctx, q, 'cs', 'durable', memoryMiB, { hot: 0, durable: 0 });
+  const timeline = new TimelineRecorder();
+  const pool = await openRigPool(ctx, q, 'cs', 'durable', memoryMiB, { hot: 0, durable: 0 }, (f) => timeline.add('fill', f.tier, f.startedAt, f.endedAt, f.ok));
   const t0 = performance.now();
   const base = await pool.init();
   ctx.log(`template checkpoint in ${(performance.now() - t0).toFixed(0)} ms`);
   await floors(ctx, q, memoryMiB, base);
+  for (const cc of ccLevels.filter((c) => c !== '1')) await ccFloors(ctx, q, memoryMiB, base, cc, rounds[cc] ?? 1);
 
   // Pools first (fast), full boots last (they dominate the run time).
   await pooled(ctx, pool, 'prewarm', ccLevels, rounds, (cc) => ({ hot: cc, durable: 0 }));
   await pooled(ctx, pool, 'durable', ccLevels, rounds, (cc) => ({ hot: 0, durable: cc }));
-  // Two-tier in its production shape: a small hot tier in front of a cold tier big enough for the burst.
-  const hotFront = ctx.param('twoTierHotSize', ctx.quick ? 2 : 10);
+  // Two-tier in its production shape: a hot tier in front of a cold tier big enough for the burst. The hot tier covers
+  // bursts up to 20 (a checkout past it pays a whole restore, while the other restores of the burst share the CPUs:
+  // see the refill timeline); cc = 50 is the burst it does not cover. Quick mode keeps it below its largest cc.
+  const hotFront = ctx.param('twoTierHotSize', ctx.quick ? 2 : 20);
   ctx.param('twoTierSizes', 'hot = min(cc, twoTierHotSize), durable = cc');
-  await pooled(ctx, pool, 'two-tier', ccLevels, rounds, (cc) => ({ hot: Math.min(cc, hotFront), durable: cc }));
+  // The refill timeline of the last two-tier round at the largest cc: the hot tier is smaller than the burst there.
+  const timelineCc = ctx.param('refillTimelineCc', Number(ccLevels[ccLevels.length - 1]));
+  await pooled(ctx, pool, 'two-tier', ccLevels, rounds, (cc) => ({ hot: Math.min(cc, hotFront), durable: cc }), { cc: timelineCc, recorder: timeline });
   await pool.reconfigure('full', { hot: 0, durable: 0 });
   await fullBoots(ctx, pool, ccLevels);
 }
@@ -78,6 +85,57 @@ async function floors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, base:
   });
 }
 
+/**
+ * The floors at concurrency cc, same host, same run: cc VMs restored, probed and stopped (untimed), then all of them
+ * continued at once and probed (prewarm's floor at cc); and cc restores at once, each to its probe answer (durable's).
+ * Each VM is one sample; `rounds` as the pooled configurations use at this cc.
+ */
+async function ccFloors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, base: Checkpoint, ccText: Cc, rounds: number): Promise<void> {
+  const cc = Number(ccText);
+  const spec = (name: string) => ({ name, image: q.image(memoryMiB), memory: 'template' as const, runDir: `${q.runRoot}/floor/${name}` });
+  for (let r = 0; r < rounds; r++) {
+    const held: Vm[] = [];
+    const destroyAll = async () => {
+      for (const vm of held.splice(0)) await vm.destroy();
+    };
+    ctx.defer(destroyAll);
+    try {
+      for (let i = 0; i < cc; i++) {
+        ctx.signal.throwIfAborted();
+        const vm = await q.hv.restore(spec(`cs-fc-h${i}`), base);
+        held.push(vm);
+        await vm.probe({ timeoutMs: 60_000 });
+        await vm.pause();
+        await untilStopped(vm.pid);
+        ctx.progress(`floor cc=${cc}: stopping VMs`, i + 1, cc);
+      }
+      let next = 0;
+      await ctx.concurrent({ phase: `floor sigcont+probe cc=${cc} round ${r + 1}/${rounds}`, cc, series: ctx.series('floor-sigcont-probe-cc', { cc: ccText }) }, async () => {
+        const vm = held[next++]!;
+        const t0 = performance.now();
+        await vm.resume();
+        await vm.probe({ timeoutMs: 60_000 });
+        return performance.now() - t0;
+      });
+    } finally {
+      await destroyAll();
+    }
+    try {
+      let next = 0;
+      await ctx.concurrent({ phase: `floor restore+probe cc=${cc} round ${r + 1}/${rounds}`, cc, series: ctx.series('floor-restore-probe-cc', { cc: ccText }) }, async () => {
+        const i = next++;
+        const t0 = performance.now();
+        const vm = await q.hv.restore(spec(`cs-fc-r${i}`), base);
+        held.push(vm);
+        await vm.probe({ timeoutMs: 120_000 });
+        return performance.now() - t0;
+      });
+    } finally {
+      await destroyAll();
+    }
+  }
+}
+
 /** Stops the VM (untimed), then times SIGCONT until the guest's probe answer. */
 async function stoppedThenResumed(vm: Vm): Promise<number> {
   await vm.pause();
@@ -95,6 +153,7 @@ async function pooled(
   ccLevels: Cc[],
   rounds: Record<string, number>,
   sizeFor: (cc: number) => { hot: number; durable: number },
+  timeline?: { cc: number; recorder: TimelineRecorder },
 ): Promise<void> {
   await pool.reconfigure(config, sizeFor(1));
   for (const ccText of ccLevels) {
@@ -105,7 +164,19 @@ async function pooled(
     for (let r = 0; r < roundsHere; r++) {
       ctx.signal.throwIfAborted();
       await refillFully(pool);
-      await checkoutRound(ctx, pool, `${config} cc=${cc} round ${r + 1}/${roundsHere}`, cc, series);
+      const record = timeline && timeline.cc === cc && r === roundsHere - 1 ? timeline.recorder : undefined;
+      record?.start();
+      await checkoutRound(ctx, pool, `${config} cc=${cc} round ${r + 1}/${roundsHere}`, cc, series, record);
+      if (record) {
+        const returnedAtMs = record.now();
+        // The refills the returns set off, to the end: the timeline's second half.
+        await pool.settle();
+        const size = sizeFor(cc);
+        const t: RefillTimeline = { config, cc, hotSize: size.hot, durableSize: size.durable, refillConcurrency: pool.config.refillConcurrency, returnedAtMs, events: [...record.events] };
+        record.stop();
+        ctx.param('refillTimeline', t);
+        ctx.log(`${config} cc=${cc}: refill timeline of ${t.events.length} events recorded; refills done ${(t.events.reduce((m, e) => Math.max(m, e.endMs), 0) / 1000).toFixed(1)} s after the round started`);
+      }
     }
   }
   await pool.drain();
@@ -116,13 +187,14 @@ async function refillFully(pool: Pool): Promise<void> {
   await pool.warm();
 }
 
-async function checkoutRound(ctx: RigContext, pool: Pool, phase: string, cc: number, series: SeriesRecorder): Promise<void> {
+async function checkoutRound(ctx: RigContext, pool: Pool, phase: string, cc: number, series: SeriesRecorder, timeline?: TimelineRecorder): Promise<void> {
   const out: string[] = [];
   const sources: Record<string, number> = {};
   try {
     await ctx.concurrent({ phase, cc, series }, async () => {
       const t0 = performance.now();
       const r = await pool.checkout();
+      timeline?.add('checkout', r.source, t0, r.readyAt);
       out.push(r.id);
       sources[r.source] = (sources[r.source] ?? 0) + 1;
       return r.readyAt - t0;

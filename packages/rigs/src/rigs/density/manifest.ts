@@ -1,4 +1,5 @@
 import { defineManifest } from '../../harness/define-manifest.ts';
+import { LEVER_NAMES } from './lever-names.ts';
 
 export const DENSITY_N = ['8', '50', '200', '400', '1000'] as const;
 export const CONTROLLER_N = ['0', ...DENSITY_N] as const;
@@ -12,6 +13,7 @@ export const AGREEMENT_CHECK = 'host-delta-agrees-with-pss';
 /** How far the medians of per-VM host delta and per-VM PSS may differ: mib + fractionOfPss × PSS. */
 export const AGREEMENT_TOLERANCE = { mib: 4, fractionOfPss: 0.05 } as const;
 
+const leverMetric = (name: string, unit: string, description: string) => ({ name, unit, description, labels: { lever: [...LEVER_NAMES] } });
 const breakdownMetric = (name: string, description: string) => ({ name, unit: 'MiB', description, labels: levelLabels });
 
 export const densityManifest = defineManifest({
@@ -94,6 +96,36 @@ export const densityManifest = defineManifest({
       'vm-page-tables',
       'The VM\'s page tables, per VM: VmPTE of /proc/PID/status. Kernel memory: in host-delta, not in PSS.',
     ),
+    {
+      name: 'restore-seconds-per-vm',
+      unit: 's',
+      description:
+        'Wall time to restore the N VMs of a round (two at a time, each probed and stopped) divided by N: N × this is ' +
+        'the whole ladder step end to end, to compare with N single restores (single-restore-seconds).',
+      labels: levelLabels,
+    },
+    {
+      name: 'single-restore-seconds',
+      unit: 's',
+      description: 'One entry restored, probed and stopped by the controller into an empty pool, nothing else running: the single restore.',
+      labels: {},
+    },
+    leverMetric('lever-pss-per-vm', 'MiB', 'PSS per VM of leverN VMs restored from the template by QEMU processes started with the lever (run.params.levers), held stopped.'),
+    leverMetric('lever-heap', 'MiB', 'The heap part of lever-pss-per-vm (as vm-heap).'),
+    leverMetric('lever-tcg-cache', 'MiB', 'The TCG translation cache part of lever-pss-per-vm (as vm-tcg-cache).'),
+    leverMetric('lever-guest-dirtied', 'MiB', 'The guest pages dirtied since the restore, per VM (as vm-guest-dirtied).'),
+    leverMetric('lever-other', 'MiB', 'The file-backed and kernel-provided part of lever-pss-per-vm (as vm-other).'),
+    leverMetric('lever-page-tables', 'MiB', 'Page tables per VM (VmPTE, as vm-page-tables): not in PSS.'),
+    leverMetric('lever-threads', 'count', 'Threads of one QEMU process with the lever, held stopped (mean over the VMs).'),
+    leverMetric('lever-restore-ms', 'ms', 'Restore call to readiness probe answered, per VM, two restores at a time: the latency a lever must not hurt.'),
+    {
+      name: 'ksm-cpu-seconds',
+      unit: 's',
+      description:
+        'CPU time ksmd used (utime + stime of /proc/<ksmd pid>/stat) from switching KSM on until the "ksm" lever\'s memory was read ' +
+        '(two full scans or 120 s); the host\'s KSM settings are restored afterwards (run.params.ksm).',
+      labels: {},
+    },
     {
       name: 'template-resident',
       unit: 'MiB',

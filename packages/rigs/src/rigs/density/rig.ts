@@ -15,6 +15,8 @@ import type { ControllerArgs } from './pool-controller.ts';
 import { stopReason, type LevelCost } from './limits.ts';
 import { AGREEMENT_CHECK, DENSITY_N } from './manifest.ts';
 import { hostDeltaAgreesWithPss } from './agreement.ts';
+import { restoreHeld } from './restore-n.ts';
+import { heldQemuMappings, LEVERS, measureLevers } from './levers.ts';
 import { QEMU_MEMORY_PARTS, qemusMemory, templateGuestRam, type GuestRam, type QemuMemory } from './qemu-memory.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
@@ -36,11 +38,16 @@ export async function run(ctx: RigContext): Promise<void> {
   const memoryMiB = ctx.param('guestMemoryMiB', 256);
   const settleS = ctx.param('settleSeconds', ctx.quick ? 2 : 3);
   // Leave this much of MemAvailable untouched: the host is shared and must stay usable.
-  const reserveMiB = ctx.param('reserveMiB', 6144);
-  // Full mode: room for five rounds up to N = 400 on a 2-core TCG host (about 3 min a round there, most of it restoring).
-  const budget: Budget = { started: performance.now(), seconds: ctx.param('timeBudgetSeconds', ctx.quick ? 150 : 2400), reserveMiB };
+  // 1 000 VMs at ~16 MiB need ~16 GiB of a 24 GiB host: 4 GiB kept back is what leaves them room.
+  const reserveMiB = ctx.param('reserveMiB', ctx.quick ? 6144 : 4096);
+  // Full mode on a quiet 2-core TCG host, about 0.45 s per restore: levers ~8 min, naive ~3 min, template ladder
+  // (4 090 restores with the rounds below, plus releasing and settling) ~45 min: about an hour in all.
+  const budget: Budget = { started: performance.now(), seconds: ctx.param('timeBudgetSeconds', ctx.quick ? 300 : 4200), reserveMiB };
   // Each N is restored, measured and released this many times; every round is one sample of each per-VM series.
   const rounds = ctx.param('rounds', ctx.samples);
+  // Fewer rounds where one round takes minutes (the medians need at least two).
+  const roundsByN: Record<string, number> = ctx.param<Record<string, number>>('roundsByN', ctx.quick ? {} : { '200': 3, '400': 3, '1000': 2 });
+  const singleRestores = ctx.param('singleRestoreSamples', ctx.quick ? 3 : 10);
   const levels = ctx.param('levels', ctx.quick ? [8] : DENSITY_N.map(Number));
   const controllerN = ctx.param('tsxControllerMeasuredAtN', ctx.quick ? 8 : 50);
   ctx.param('vmState', 'stopped: each VM restored, its readiness probe answered on the serial console, then SIGSTOPped (the shape of a prewarm pool\'s hot entry)');
@@ -70,9 +77,18 @@ export async function run(ctx: RigContext): Promise<void> {
   const templateRam = await templateGuestRam(shared.memoryFile, memoryMiB * MiB);
   const privateRam: GuestRam = { kind: 'anonymous', bytes: memoryMiB * MiB };
 
+  // Levers first, on a quiet host (nothing else of the rig's held yet); each lever alone, same n, same rounds.
+  ctx.param('heldQemuAnonymousMappings', {
+    boot: await heldQemuMappings(ctx, q, memoryMiB, false),
+    restore: await heldQemuMappings(ctx, q, memoryMiB, true),
+  });
+  const leverN = ctx.param('leverN', ctx.quick ? 4 : 20);
+  ctx.param('levers', LEVERS);
+  await measureLevers(ctx, q, memoryMiB, shared, templateRam, leverN, rounds, settleS);
+
   // Naive first: it needs the most memory per VM and is the baseline the shared figures are judged against.
   const naive = await naiveCheckpoint(ctx, q, memoryMiB);
-  await ladder(ctx, 'none', ctx.quick ? [8] : [8, 50], rounds, budget, findings, async (n, round) =>
+  await ladder(ctx, 'none', ctx.quick ? [8] : [8, 50], () => rounds, budget, findings, async (n, round) =>
     measureNaive(ctx, q, memoryMiB, naive, n, round, settleS, (pids) => qemusMemory(pids, privateRam, tbSizeBytes)),
   );
   const args: ControllerArgs = {
@@ -102,7 +118,13 @@ export async function run(ctx: RigContext): Promise<void> {
   // Template sharing: the bundled controller holds the VMs; each round of each N from an empty pool.
   await withController(ctx, 'bundled', args, bundle, async (ctl) => {
     breakdown['bundled-0'] = await recordController(ctx, ctl, 0, []);
-    await ladder(ctx, 'template', levels, rounds, budget, findings, async (n, round) => {
+    // One entry restored by the controller into an empty pool, alone: the single restore the ladder's N are judged by.
+    for (let i = 0; i < singleRestores; i++) {
+      const { ms } = await warm(ctx, ctl, 1, `single restore ${i + 1}/${singleRestores}`);
+      ctx.series('single-restore-seconds', {}).add(ms / 1000);
+      await ctl.drain();
+    }
+    await ladder(ctx, 'template', levels, (n) => roundsByN[String(n)] ?? rounds, budget, findings, async (n, round) => {
       const r = await measureTemplate(ctx, ctl, shared.memoryFile!, backing, n, round, settleS, (pids) => qemusMemory(pids, templateRam, tbSizeBytes));
       // The controller's figures of the last round are the ones kept in run.params (its series get every round).
       breakdown[`bundled-${n}`] = await recordController(ctx, ctl, n, r.pids);
@@ -157,13 +179,14 @@ async function ladder(
   ctx: RigContext,
   sharing: 'template' | 'none',
   levels: number[],
-  rounds: number,
+  roundsOf: (n: number) => number,
   budget: Budget,
   f: Findings,
   measure: (n: number, round: number) => Promise<LevelResult>,
 ): Promise<void> {
   let last: LevelCost | undefined;
   for (const n of levels) {
+    const rounds = roundsOf(n);
     const reason = stopReason(n, rounds, last, sharing === 'none' ? 320 : 64, {
       availableMiB: (await memAvailableBytes()) / MiB,
       reserveMiB: budget.reserveMiB,
@@ -192,6 +215,7 @@ async function ladder(
       ctx.series('host-delta', labels).add(r.deltaMiB);
       ctx.series('per-vm', labels).add(r.deltaMiB / n);
       ctx.series('pss-per-vm', labels).add(pssMiB);
+      ctx.series('restore-seconds-per-vm', labels).add(r.secondsPerVm);
       for (const [metric, part] of Object.entries(BREAKDOWN_SERIES)) ctx.series(metric, labels).add(r.parts[part] / MiB / n);
       (f.restoreSecondsPerVm[key] ??= []).push(+r.secondsPerVm.toFixed(3));
       (f.meminfoFallMiB[key] ??= []).push(r.fallMiB);
@@ -353,36 +377,12 @@ async function measureNaive(
   settleS: number,
   partsOf: (pids: number[]) => Promise<QemuMemory>,
 ): Promise<LevelResult> {
-  const vms: Vm[] = [];
-  const destroyAll = async () => {
-    for (const vm of vms.splice(0)) await vm.destroy();
-  };
-  ctx.defer(destroyAll);
   const level = `none n=${n} round ${round}`;
   const before = await settledBaseline(ctx, level);
-  const t0 = performance.now();
+  const held = await restoreHeld(ctx, q.hv, (i) => spec(q, memoryMiB, `d-n-${i}`, 'private'), cp, n, `density ${level}`);
   try {
-    // Two restores at a time, as the template side's pool refills (refillConcurrency 2).
-    let next = 0;
-    const worker = async () => {
-      for (let i = next++; i < n; i = next++) {
-        try {
-          ctx.signal.throwIfAborted();
-          const vm = await q.hv.restore(spec(q, memoryMiB, `d-n-${i}`, 'private'), cp);
-          vms.push(vm);
-          await vm.probe({ timeoutMs: 60_000 });
-          await vm.pause();
-        } catch (e) {
-          next = n; // the other worker stops too
-          throw e;
-        }
-        ctx.progress(`density ${level}`, vms.length, n);
-      }
-    };
-    // Both workers end before the VMs are destroyed, also when one fails.
-    const failed = (await Promise.allSettled([worker(), worker()])).find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
-    const secondsPerVm = (performance.now() - t0) / 1000 / n;
+    const vms = held.vms;
+    const secondsPerVm = held.wallSeconds / n;
     await sleep(settleS * 1000);
     const after = await meminfo();
     const pids = vms.map((v) => v.pid);
@@ -390,6 +390,6 @@ async function measureNaive(
     const parts = await partsOf(pids);
     return { deltaMiB: (before.MemAvailable - after.MemAvailable) / MiB, fallMiB: fall(before, after), pss, parts, secondsPerVm, pids };
   } finally {
-    await destroyAll();
+    await held.destroyAll();
   }
 }

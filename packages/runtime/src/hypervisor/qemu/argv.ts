@@ -15,6 +15,8 @@ export interface QemuArgs {
   disk?: string;
   /** Start paused waiting for `migrate-incoming`. */
   incoming: boolean;
+  /** TCG: every vCPU on one thread (thread=single). */
+  tcgSingleThread?: boolean;
   /** TSC frequency handed to the guest: microvm has no PIT/HPET to calibrate against and the kernel hangs. */
   tscKhz: number;
 }
@@ -57,7 +59,7 @@ export function qemuArgv(a: QemuArgs): string[] {
     a.binary,
     '-M',
     'microvm,memory-backend=mem',
-    ...(a.accel.kind === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', `tcg,tb-size=${a.accel.tbSizeMiB}`]),
+    ...(a.accel.kind === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', `tcg,tb-size=${a.accel.tbSizeMiB}${a.tcgSingleThread ? ',thread=single' : ''}`]),
     '-m',
     mem,
     '-smp',
@@ -70,12 +72,10 @@ export function qemuArgv(a: QemuArgs): string[] {
     a.memory.kind === 'file'
       ? `memory-backend-file,id=mem,size=${mem},mem-path=${memPath},share=${a.memory.share ? 'on' : 'off'}`
       : `memory-backend-ram,id=mem,size=${mem}`,
-    '-kernel',
-    a.image.kernel ?? '',
-    '-initrd',
-    a.image.initrd ?? '',
-    '-append',
-    cmdline,
+    // A restored VM never boots: without -kernel QEMU does not read the kernel into a buffer of its own (the size of
+    // vmlinuz, 8 MiB with the repo's guest) that it would hold for the VM's whole life. The kernel, initrd and command
+    // line are firmware-config data, not device state: the migration stream does not carry them.
+    ...(a.incoming ? [] : ['-kernel', a.image.kernel ?? '', '-initrd', a.image.initrd ?? '', '-append', cmdline]),
     '-chardev',
     `socket,id=ser,path=${serialSocket},server=on,wait=off`,
     '-serial',

@@ -21,6 +21,7 @@ import { isInside } from '../../host/paths.ts';
 import { chooseAccelerator, hostTscKhz } from './accel.ts';
 import { QemuCheckpointStore } from './checkpoints.ts';
 import { qemuArgv, type Accelerator } from './argv.ts';
+import { DEFAULT_QEMU_TUNING, qemuProcessEnv, type QemuTuning } from './tuning.ts';
 import { awaitMigration, setCapabilities } from './migration.ts';
 import { listenForMigration } from './migration-sink.ts';
 import { QmpClient } from './qmp.ts';
@@ -37,6 +38,8 @@ export interface QemuOptions {
   shmDir?: string;
   /** Fixed accelerator (skips detection), e.g. in tests. */
   accel?: Accelerator;
+  /** Memory levers of each QEMU process (environment, TCG threads); DEFAULT_QEMU_TUNING when unset. */
+  tuning?: QemuTuning;
   /** Guest booted under KVM to prove KVM works (when /dev/kvm exists); without it KVM is never chosen. */
   kvmProbeImage?: GuestImage;
   /** Process and run-directory effects (default: the real Linux ones); tests pass a fake. */
@@ -205,6 +208,8 @@ export class QemuHypervisor implements Hypervisor {
     const serialSocket = join(spec.runDir, 'serial.sock');
     const logPath = join(spec.runDir, 'qemu.log');
     const { accel } = await this.accelerator();
+    const tuning = this.options.tuning ?? DEFAULT_QEMU_TUNING;
+    const env = qemuProcessEnv(tuning, process.env);
     const argv = qemuArgv({
       binary: this.binary,
       image: spec.image,
@@ -216,6 +221,7 @@ export class QemuHypervisor implements Hypervisor {
       disk,
       incoming: how.incomingFd !== undefined,
       tscKhz: await this.tscKhz(),
+      tcgSingleThread: tuning.tcgSingleThread,
     });
     // After the argv: a path QEMU cannot take is refused before anything is made.
     await this.system.makeRunDir(spec.runDir);
@@ -230,7 +236,7 @@ export class QemuHypervisor implements Hypervisor {
     }
     // Detached (own process group): the VM outlives a crashed controller, which adopts it on restart.
     const { pid, exited } = await this.system
-      .spawn(argv, { logPath, ...(how.incomingFd !== undefined ? { incomingFd: how.incomingFd } : {}) })
+      .spawn(argv, { logPath, env, ...(how.incomingFd !== undefined ? { incomingFd: how.incomingFd } : {}) })
       .catch((e: Error) => {
         throw new HypervisorError(`cannot start ${this.binary}: ${e.message}`);
       });
