@@ -552,7 +552,14 @@ export class Pool {
 
   private async reconcile(): Promise<ReconcileReport> {
     const { base, entries, vms, report } = await reconcilePool(
-      { template: this.config.template, checkpointDir: this.dir, runDir: join(this.config.runRoot, this.config.template), base: this.base, entries: this.entries },
+      {
+        template: this.config.template,
+        checkpointDir: this.dir,
+        runDir: join(this.config.runRoot, this.config.template),
+        base: this.base,
+        entries: this.entries,
+        imageName: this.config.image.name,
+      },
       this.hv,
       this.net,
     );

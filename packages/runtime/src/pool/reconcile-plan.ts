@@ -64,3 +64,15 @@ export function unownedLeases(entries: readonly EntryRecord[], leases: readonly 
   const owned = new Set(entries.map((e) => e.net?.id).filter(Boolean));
   return leases.filter((id) => !owned.has(id));
 }
+
+/**
+ * What another build of the guest image leaves unusable: the template checkpoint made from the old image, and the
+ * idle entries made from it. Entries handed out keep running on the old image's files.
+ */
+export function staleEntries(base: Checkpoint | undefined, entries: readonly EntryRecord[], imageName: string): { base: Checkpoint | undefined; entries: Set<EntryRecord> } {
+  const imageOf = (e: EntryRecord) => e.checkpoint?.image ?? e.vm?.spec.image.name;
+  return {
+    base: base && base.image !== imageName ? base : undefined,
+    entries: new Set(entries.filter((e) => e.status === 'idle' && imageOf(e) !== undefined && imageOf(e) !== imageName)),
+  };
+}

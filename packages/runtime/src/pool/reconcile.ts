@@ -2,7 +2,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Checkpoint, Hypervisor, Vm } from '../hypervisor/hypervisor.ts';
 import type { EntryNetwork } from './network.ts';
-import { asDurable, entryFate, orphanRunDirs, orphanVms, poolOwnership, referencedFiles, unownedLeases } from './reconcile-plan.ts';
+import { asDurable, entryFate, orphanRunDirs, orphanVms, poolOwnership, referencedFiles, staleEntries, unownedLeases } from './reconcile-plan.ts';
 import type { EntryRecord } from './state.ts';
 
 export interface ReconcileReport {
@@ -15,9 +15,10 @@ export interface ReconcileReport {
   revivedFiles: string[];
   /**
    * The template checkpoint: kept as it was, revived (its memory made again from disk), lost (files missing: the
-   * next warm/init boots the template again), or none recorded.
+   * next warm/init boots the template again), stale (made from another build of the guest image: removed, with the
+   * idle entries made from it, and booted again by the next warm/init), or none recorded.
    */
-  template: 'kept' | 'revived' | 'lost' | 'none';
+  template: 'kept' | 'revived' | 'lost' | 'stale' | 'none';
 }
 
 export interface PoolRecords {
@@ -28,6 +29,8 @@ export interface PoolRecords {
   runDir: string;
   base: Checkpoint | undefined;
   entries: EntryRecord[];
+  /** The guest image the pool is configured with now (its name changes with every build of the image). */
+  imageName: string;
 }
 
 /**
@@ -58,8 +61,27 @@ export async function reconcilePool(
   report.revivedFiles = (await checkpoints.reviveCheckpoints?.(recorded)) ?? [];
   const intact = (cp: Checkpoint) => checkpoints.checkpointIntact(cp);
 
+  // Another build of the guest: a checkpoint of the old one cannot restore over the new image. Idle entries go with
+  // it; sandboxes handed out (checked out or paused) keep the old image's files and live on.
+  const stale = staleEntries(records.base, records.entries, records.imageName);
+  if (stale.base) {
+    await checkpoints.removeCheckpoint(stale.base);
+    base = undefined;
+    report.template = 'stale';
+  }
   const entries: EntryRecord[] = [];
   for (const e of records.entries) {
+    if (stale.entries.has(e)) {
+      if (e.vm) {
+        const vm = await hv.adopt(e.vm);
+        if (vm) await vm.destroy();
+        else await hv.cleanup(e.vm);
+      }
+      if (e.checkpoint) await checkpoints.removeCheckpoint(e.checkpoint);
+      if (e.net) await net.release(e.net.id).catch(() => undefined);
+      report.dropped.push(e.id);
+      continue;
+    }
     const vm = e.vm ? await hv.adopt(e.vm) : undefined;
     if (e.vm && !vm) await hv.cleanup(e.vm);
     const checkpointIntact = !vm && e.checkpoint ? await intact(e.checkpoint) : false;

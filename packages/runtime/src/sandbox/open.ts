@@ -3,7 +3,7 @@
  * (prefix, subnets, state) initialised for the sandboxes' endpoints, and the Debian templates built by
  * packages/runtime/guest/build-template.sh. Linux only: no FreeBSD guest templates are built by this repository.
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type CommandRunner, ProcessRunner } from '../host/command-runner.ts';
 import { locateTemplate, type TemplateName, templateImage } from '../hypervisor/qemu/guest-image.ts';
 import { QemuHypervisor } from '../hypervisor/qemu/qemu.ts';
@@ -62,7 +62,8 @@ export async function openSandboxHost(o: OpenSandboxHostOptions = {}): Promise<O
   const templates: SandboxTemplate[] = [];
   for (const t of sizing) {
     const dir = await locateTemplate(runner, t.id);
-    templates.push({ id: t.id, aliases: t.aliases, image: templateImage(dir, t.id, t.memoryMiB, t.vcpus), diskMiB: WRITABLE_MIB, pool: t.pool });
+    // The image is named after its build (NAME-HASH): a pool finds a template checkpoint of an older build stale.
+    templates.push({ id: t.id, aliases: t.aliases, image: templateImage(dir, basename(dir), t.memoryMiB, t.vcpus), diskMiB: WRITABLE_MIB, pool: t.pool });
   }
   const hypervisor = new QemuHypervisor({ runner, tbSizeMiB: o.tbSizeMiB ?? 4 });
   const net = await openCubenet({

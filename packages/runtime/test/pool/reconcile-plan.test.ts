@@ -1,7 +1,7 @@
 /** A pool's reconcile decisions as pure functions of its records and what the host holds (no VM needed). */
 import { describe, expect, it } from 'vitest';
 import type { Checkpoint, VmRecord } from '../../src/hypervisor/hypervisor.ts';
-import { asDurable, entryFate, orphanRunDirs, orphanVms, poolOwnership, referencedFiles, unownedLeases } from '../../src/pool/reconcile-plan.ts';
+import { asDurable, entryFate, orphanRunDirs, orphanVms, poolOwnership, referencedFiles, staleEntries, unownedLeases } from '../../src/pool/reconcile-plan.ts';
 import type { EntryRecord } from '../../src/pool/state.ts';
 
 const cp = (name: string, memoryFile?: string): Checkpoint => ({
@@ -53,5 +53,19 @@ describe('pool reconcile plan', () => {
   it('releases leases no entry owns', () => {
     const net = (id: string) => ({ id, vm: { tap: 't', mac: '52:54:00:00:00:01', address: '10.0.0.2/24' } });
     expect(unownedLeases([entry('a', { net: net('L1') }), entry('b')], ['L1', 'L2'])).toEqual(['L2']);
+  });
+
+  it('finds what another build of the guest image leaves unusable: the template and idle entries, not sandboxes', () => {
+    const base = cp('base');
+    const idleOld = entry('a', { tier: 'durable', checkpoint: cp('a') });
+    const idleNew = entry('b', { tier: 'durable', checkpoint: { ...cp('b'), image: 'img-2' } });
+    const handedOut = entry('c', { status: 'checked-out', checkpoint: cp('c') });
+    const paused = entry('d', { status: 'paused', checkpoint: cp('d') });
+    const stale = staleEntries(base, [idleOld, idleNew, handedOut, paused], 'img-2');
+    expect(stale.base).toBe(base);
+    expect([...stale.entries]).toEqual([idleOld]);
+    const same = staleEntries(base, [idleOld], 'img');
+    expect(same.base).toBeUndefined();
+    expect(same.entries.size).toBe(0);
   });
 });
