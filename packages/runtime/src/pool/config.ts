@@ -34,6 +34,11 @@ export interface PoolConfig {
    * Fills always probe over the serial console.
    */
   readiness?: ReadinessProbe;
+  /**
+   * A folder of template checkpoints shared by every pool of the same guest image (see template-cache.ts): the first
+   * pool boots the template and leaves a copy there, later ones clone it instead of booting.
+   */
+  templateCache?: string;
 }
 
 export type ReadinessProbe = { via: 'serial' } | { via: 'http'; port: number; path: string };
@@ -75,6 +80,7 @@ export const poolConfigSchema = z
     refill: z.enum(['on-return', 'manual']),
     stateDir: folderSchema('stateDir', 'COPPICE_POOL_STATE_DIR'),
     runRoot: folderSchema('runRoot', 'COPPICE_RUN_DIR'),
+    templateCache: z.string().refine((p) => p.startsWith('/') && !p.includes(','), 'templateCache must be an absolute path without a comma').optional(),
     readiness: z
       .discriminatedUnion('via', [
         z.object({ via: z.literal('serial') }),

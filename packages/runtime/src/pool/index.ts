@@ -4,3 +4,4 @@ export * from './network.ts';
 export * from './pool.ts';
 export * from './state.ts';
 export * from './templates.ts';
+export * from './template-cache.ts';

@@ -9,6 +9,7 @@ import { PoolInputError } from './errors.ts';
 import { entryLabel } from './state-schema.ts';
 import { NoNetwork, usesNetwork, type EntryNetwork, type NetLease } from './network.ts';
 import { reconcilePool, type ReconcileReport } from './reconcile.ts';
+import { TemplateCheckpointCache } from './template-cache.ts';
 import { fillsToStart } from './refill-plan.ts';
 import { PoolStateFile, type EntryRecord, type PoolState, type Tier } from './state.ts';
 
@@ -144,14 +145,26 @@ export class Pool {
   private async buildBase(): Promise<Checkpoint> {
     // bhyve restores only into the devices the checkpoint was taken with: entries with a NIC need a template with
     // one (on a lease of its own, released once checkpointed; a crash in between leaves a lease reconcile releases).
+    const path = join(this.dir, `${this.config.template}-base.state`);
+    const cache = this.config.templateCache ? new TemplateCheckpointCache(this.config.templateCache, this.checkpoints) : undefined;
+    const cached = await cache?.take(this.config.image.name, path).catch((e: Error) => {
+      this.work.fail(e);
+      return undefined;
+    });
+    if (cached) {
+      this.base = cached;
+      await this.save();
+      return cached;
+    }
     const net = this.hv.restoreNeedsSameDevices ? await this.lease() : undefined;
     let vm: Vm | undefined;
     try {
       vm = await this.hv.boot(this.spec(`${this.config.template}-tpl`, net?.vm, 'template'));
       await vm.probe({ timeoutMs: BOOT_PROBE_TIMEOUT_MS });
-      const cp = await vm.checkpoint(join(this.dir, `${this.config.template}-base.state`));
+      const cp = await vm.checkpoint(path);
       this.base = cp;
       await this.save();
+      await cache?.put(cp).catch((e: Error) => this.work.fail(e));
       return cp;
     } finally {
       await vm?.destroy();

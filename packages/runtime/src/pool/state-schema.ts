@@ -32,6 +32,7 @@ const guestImage = z.object({
   kernel: absolutePath.optional(),
   initrd: absolutePath.optional(),
   disk: absolutePath.optional(),
+  rootDisk: absolutePath.optional(),
   bootrom: absolutePath.optional(),
   memoryMiB: z.number().int().positive(),
   vcpus: z.number().int().positive(),
@@ -40,20 +41,26 @@ const guestImage = z.object({
 
 const vmNetwork = z.object({ tap: text, mac: text, address: text, gateway: text.optional() });
 
-export function poolStateSchema(folders: PoolFolders) {
-  const checkpoint = z.object({
+/** A checkpoint record whose own files lie in `checkpointDir`. */
+export function checkpointSchema(checkpointDir: string) {
+  return z.object({
     hypervisor: hypervisorKind,
     hypervisorVersion: z.string(),
     image: text,
     memory: z.enum(['template', 'private']),
-    path: inside(folders.checkpointDir),
-    files: z.array(inside(folders.checkpointDir)),
+    path: inside(checkpointDir),
+    files: z.array(inside(checkpointDir)),
     // Backend-owned (QEMU: its tmpfs folder; bhyve: next to the checkpoint), removed as a single file, never a tree.
     memoryFile: absolutePath.refine((p) => !p.split('/').includes('..'), 'expected a path without ..').optional(),
-    memoryImage: inside(folders.checkpointDir).optional(),
+    memoryImage: inside(checkpointDir).optional(),
+    disk: inside(checkpointDir).optional(),
     bytes: z.number().int().nonnegative(),
     createdAt: isoTime,
   });
+}
+
+export function poolStateSchema(folders: PoolFolders) {
+  const checkpoint = checkpointSchema(folders.checkpointDir);
   const vmRecord = z.object({
     hypervisor: hypervisorKind,
     name: text,

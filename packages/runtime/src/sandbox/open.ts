@@ -39,6 +39,11 @@ export interface OpenSandboxHostOptions {
   /** cubenet's prefix, subnets and lock folder (default: prefix `cps`, 10.79.0.0/24 and fd79::/64). */
   net?: Partial<NetConfig>;
   templates?: readonly TemplateSizing[];
+  /**
+   * Template checkpoints shared by every host of the same template build (default /var/cache/coppice/checkpoints):
+   * a template is booted once per build, not once per state folder.
+   */
+  templateCache?: string;
   /** TCG translation cache per VM, MiB. */
   tbSizeMiB?: number;
   onBackgroundError?: (e: Error) => void;
@@ -74,7 +79,15 @@ export async function openSandboxHost(o: OpenSandboxHostOptions = {}): Promise<O
   let host: SandboxHost;
   try {
     await net.init();
-    host = await SandboxHost.open({ templates, hypervisor, net, stateDir, runRoot, ...(o.onBackgroundError ? { onBackgroundError: o.onBackgroundError } : {}) });
+    host = await SandboxHost.open({
+      templates,
+      hypervisor,
+      net,
+      stateDir,
+      runRoot,
+      templateCache: o.templateCache ?? '/var/cache/coppice/checkpoints',
+      ...(o.onBackgroundError ? { onBackgroundError: o.onBackgroundError } : {}),
+    });
   } catch (e) {
     await net.close();
     throw e;

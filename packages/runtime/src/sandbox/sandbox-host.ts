@@ -31,6 +31,8 @@ export interface SandboxHostOptions {
   net: Cubenet;
   stateDir: string;
   runRoot: string;
+  /** Template checkpoints shared with other hosts of the same images (see pool/template-cache.ts). */
+  templateCache?: string;
   onBackgroundError?: (e: Error) => void;
 }
 
@@ -65,6 +67,7 @@ export class SandboxHost {
           stateDir: o.stateDir,
           runRoot: o.runRoot,
           readiness: { via: 'http' as const, port: AGENT_PORT, path: '/health' },
+          ...(o.templateCache ? { templateCache: o.templateCache } : {}),
         };
         const pool = await Pool.open({
           config,

@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ProcessRunner } from '../../src/host/command-runner.ts';
 import { QemuHypervisor } from '../../src/hypervisor/qemu/qemu.ts';
 import type { GuestImage } from '../../src/hypervisor/hypervisor.ts';
-import { defaultPoolConfig, Pool, PoolInputError, type PoolConfig, type PoolMode } from '../../src/pool/index.ts';
+import { defaultPoolConfig, Pool, PoolInputError, TemplateCheckpointCache, type PoolConfig, type PoolMode } from '../../src/pool/index.ts';
 import { alive, shmFiles, testGuest, vmGone } from '../hypervisor/helpers.ts';
 
 // Real 128 MiB guests; at most three VMs at a time. The template checkpoint is built once and reused by every pool
@@ -213,4 +213,36 @@ describe.skipIf(!image)('pools on real guests', () => {
       await pool.close();
     }
   }, 150_000);
+
+  it('template cache: a second pool of the same image clones the cached template checkpoint instead of booting', async () => {
+    const cacheDir = await mkdtemp('/tmp/cpt-tcache-');
+    const otherState = await mkdtemp('/tmp/cpt-pool2-');
+    const cfg = (dir: string): PoolConfig => ({ ...config('prewarm', { hot: 0, durable: 0 }), stateDir: dir, templateCache: cacheDir });
+    try {
+      const first = await Pool.open({ config: cfg(stateDir), hypervisor: hv });
+      await first.init(); // this file's template checkpoint exists already: init leaves the cache alone
+      await first.close();
+      const second = await Pool.open({ config: { ...cfg(otherState), template: 'cpt-pool2' }, hypervisor: hv });
+      const booted = await second.init();
+      expect((await readdir(cacheDir)).filter((f) => f.endsWith('.json'))).toEqual([`cache-${image!.name}.json`]);
+      const third = await Pool.open({ config: { ...cfg(otherState), template: 'cpt-pool3' }, hypervisor: hv });
+      const boots = vi.spyOn(hv, 'boot');
+      const cloned = await third.init();
+      expect(boots).not.toHaveBeenCalled();
+      boots.mockRestore();
+      expect(cloned.path).not.toBe(booted.path);
+      const out = await third.checkout();
+      expect(await out.vm.probe()).toBeGreaterThan(0);
+      await third.return(out.id);
+      await third.destroyAll();
+      await third.close();
+      await second.destroyAll();
+      await second.close();
+    } finally {
+      await new TemplateCheckpointCache(cacheDir, hv.checkpoints).remove(image!.name);
+      await rm(cacheDir, { recursive: true, force: true });
+      await rm(otherState, { recursive: true, force: true });
+    }
+    expect(await shmFiles('ckpt-cache-')).toEqual([]);
+  }, 240_000);
 });
