@@ -6,7 +6,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import busboy from 'busboy';
-import { syncDir, syncFile } from '@coppice/runtime/host/durable-files.ts';
+import { syncDir, syncFile } from '@coppice/runtime/host';
 import type { Account, AccountDb } from './accounts.ts';
 import type { AgentState } from './agent-state.ts';
 import { makeDirsOwnedBy } from './filesystem/make-dirs.ts';

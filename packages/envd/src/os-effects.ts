@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type CommandRunner, ProcessRunner, runChecked } from '@coppice/runtime/host/command-runner.ts';
-import { writeFileAtomic } from '@coppice/runtime/host/durable-files.ts';
+import { type CommandRunner, ProcessRunner, runChecked } from '@coppice/runtime/host';
+import { writeFileAtomic } from '@coppice/runtime/host';
 
 /**
  * Everything /init changes outside the agent's memory. Injected so that tests on a host exercise /init without

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CommandOptions, CommandResult, CommandRunner } from '@coppice/runtime/host/command-runner.ts';
+import type { CommandOptions, CommandResult, CommandRunner } from '@coppice/runtime/host';
 import { systemOsEffects } from '../src/os-effects.ts';
 import { startTestAgent, type TestAgent } from './helpers/agent.ts';
 

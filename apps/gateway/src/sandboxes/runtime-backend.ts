@@ -3,8 +3,8 @@
  * with the platform's hypervisor and firewall. A paused sandbox stays a pool entry of its own, so a pause's
  * "location" is the sandbox id.
  */
-import type { SandboxPolicy } from '@coppice/runtime/net/types.ts';
-import { openSandboxHost, type OpenSandboxHostOptions, type SandboxHost } from '@coppice/runtime/sandbox/index.ts';
+import type { SandboxPolicy } from '@coppice/runtime/net';
+import { openSandboxHost, type OpenSandboxHostOptions, type SandboxHost } from '@coppice/runtime/sandbox';
 import type { SandboxNetwork } from '../store/types.ts';
 import type { MetricSample, RunningSandbox, SandboxBackend, SandboxSpec, TemplateSpec } from './backend.ts';
 

@@ -1,6 +1,6 @@
 import type { RigManifest } from '@coppice/results-schema';
 import type { CommandRunner } from '@coppice/runtime';
-import type { HostPlatform } from '@coppice/runtime/host/platform.ts';
+import type { HostPlatform } from '@coppice/runtime/host';
 import type { ProgressStream } from '../harness/progress.ts';
 import type { RigOutcome } from '../harness/run-rig.ts';
 

@@ -1,5 +1,5 @@
 import { ProcessRunner } from '@coppice/runtime';
-import { detectPlatform, isRoot } from '@coppice/runtime/host/platform.ts';
+import { detectPlatform, isRoot } from '@coppice/runtime/host';
 import { manifests } from '../manifests.ts';
 import { findRepoRoot } from '../harness/repo-root.ts';
 import type { CliEnv } from './catalog.ts';

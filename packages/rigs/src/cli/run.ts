@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RigManifest } from '@coppice/results-schema';
-import type { HostPlatform } from '@coppice/runtime/host/platform.ts';
+import type { HostPlatform } from '@coppice/runtime/host';
 import { Progress, progressMode } from '../harness/progress.ts';
 import { commandLine, hostInfo } from '../harness/provenance.ts';
 import { onPath } from '../harness/requirements.ts';

@@ -11,7 +11,7 @@
  * `exit` event), not an unhandled rejection. quiet: its output is the rig's, not echoed to the terminal.
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { terminate } from '@coppice/runtime/host/processes.ts';
+import { terminate } from '@coppice/runtime/host';
 import { $ } from 'zx/core';
 import { shellQuote } from './shell-quote.ts';
 

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { relative, isAbsolute } from 'node:path';
 import type { HostInfo } from '@coppice/results-schema';
 import type { CommandRunner } from '@coppice/runtime';
-import { gatherHostFacts } from '@coppice/runtime/host/facts.ts';
-import type { HostPlatform } from '@coppice/runtime/host/platform.ts';
+import { gatherHostFacts } from '@coppice/runtime/host';
+import type { HostPlatform } from '@coppice/runtime/host';
 import { deriveHostId } from './host-id.ts';
 import { shellQuote } from './shell-quote.ts';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { HostInfo, ResultFile, RigManifest } from '@coppice/results-schema';
 import type { CommandRunner } from '@coppice/runtime';
-import { childPids, describeProcess, terminate } from '@coppice/runtime/host/processes.ts';
+import { childPids, describeProcess, terminate } from '@coppice/runtime/host';
 import { ChildProcesses } from './child-processes.ts';
 import type { Progress } from './progress.ts';
 import { gitState, sha256File } from './provenance.ts';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isAlive } from '@coppice/runtime/host/processes.ts';
+import { isAlive } from '@coppice/runtime/host';
 import { ChildProcesses } from '../../src/harness/child-processes.ts';
 
 async function output(stream: Readable): Promise<string> {

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ProcessRunner, type CommandRunner } from '@coppice/runtime';
-import { BhyveHypervisor } from '@coppice/runtime/hypervisor/bhyve/bhyve.ts';
+import { BhyveHypervisor } from '@coppice/runtime/hypervisor';
 import { runKernelPatches, type KernelPatchesSetup } from '../../src/rigs/kernel-patches/rig.ts';
 import { kernelPatchesManifest } from '../../src/rigs/kernel-patches/manifest.ts';
 import { fileState, gitBlobId, PATCH_PINS } from '../../src/rigs/kernel-patches/pinned-source.ts';

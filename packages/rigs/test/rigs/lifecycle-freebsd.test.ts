@@ -4,7 +4,7 @@ import { createFreeBsdHost, type FreeBsdHost } from '../../../runtime/test/freeb
 import { jailState } from '../../../runtime/test/freebsd-host/jail.ts';
 import { netState } from '../../../runtime/test/freebsd-host/netif.ts';
 import { evaluate, pfKernel } from '../../../runtime/test/freebsd-host/pf-kernel.ts';
-import { renderRootRuleset } from '@coppice/runtime/net/firewall/pf/render.ts';
+import { renderRootRuleset } from '@coppice/runtime/net';
 import { lifecycleManifest } from '../../src/rigs/lifecycle/manifest.ts';
 import { preflight, run } from '../../src/rigs/lifecycle/rig.ts';
 import { freebsdContext, modelObjects, NOTHING, useTemporaryLockDir } from './freebsd-rig-helpers.ts';

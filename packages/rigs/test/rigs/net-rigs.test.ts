@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCidr } from '@coppice/runtime/net/validate.ts';
+import { parseCidr } from '@coppice/runtime/net';
 import { filler } from '../../src/lib/net/policy-filler.ts';
 import { parseIperfIntervals } from '../../src/rigs/net-throughput/rig.ts';
 import { manifests } from '../../src/manifests.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePolicy } from '@coppice/runtime/net/validate.ts';
+import { parsePolicy } from '@coppice/runtime/net';
 import { createFreeBsdHost } from '../../../runtime/test/freebsd-host/index.ts';
 import { LINUX_BRIDGE_MAX_PORTS, sandboxLimitReasons } from '../../src/rigs/policy-churn/limits.ts';
 import { churnPolicy, POLICY_SHAPE } from '../../src/rigs/policy-churn/policies.ts';

@@ -7,9 +7,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandRunner } from '@coppice/runtime';
-import { runChecked } from '@coppice/runtime/host/command-runner.ts';
-import type { BhyveHypervisor, BhyveVm, RestoreMemoryMode } from '@coppice/runtime/hypervisor/bhyve/bhyve.ts';
-import type { GuestImage, MemoryMode, VmSpec } from '@coppice/runtime/hypervisor/hypervisor.ts';
+import { runChecked } from '@coppice/runtime/host';
+import type { BhyveHypervisor, BhyveVm, RestoreMemoryMode } from '@coppice/runtime/hypervisor';
+import type { GuestImage, MemoryMode, VmSpec } from '@coppice/runtime/hypervisor';
 import type { RigContext } from '../../harness/rig-context.ts';
 
 export interface RestoreDensityOptions {

@@ -5,11 +5,11 @@
  * before anything is created, and a last deferred check fails the run if the kernel still holds anything named
  * after the prefix (or the rig's own "cgx…" objects) once every cleanup has run.
  */
-import type { Cubenet } from '@coppice/runtime/net/cubenet.ts';
+import type { Cubenet } from '@coppice/runtime/net';
 import { runChecked, type CommandRunner } from '@coppice/runtime';
-import { parseRules } from '@coppice/runtime/net/firewall/pf/parse.ts';
-import { DEFAULT_PIPE_BASE } from '@coppice/runtime/net/freebsd.ts';
-import { parsePipeShow } from '@coppice/runtime/net/rate-limit/dummynet.ts';
+import { parseRules } from '@coppice/runtime/net';
+import { DEFAULT_PIPE_BASE } from '@coppice/runtime/net';
+import { parsePipeShow } from '@coppice/runtime/net';
 import type { RigContext } from '../../harness/rig-context.ts';
 import { kernelLeftovers } from './kernel-leftovers.ts';
 import { openRigCubenet, type RigCubenetOptions, type RigNet } from './rig-cubenet.ts';

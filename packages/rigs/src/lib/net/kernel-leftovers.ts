@@ -7,10 +7,10 @@
  * ruleset (cubenet loaded it; beside an operator's rules it is theirs), and pf states with an end in the rig's subnets.
  */
 import { runChecked } from '@coppice/runtime';
-import { endpointGroup } from '@coppice/runtime/net/endpoint/freebsd/names.ts';
-import { parseAnchors, parseStates, parseTableNames } from '@coppice/runtime/net/firewall/pf/parse.ts';
-import { DEFAULT_ANCHOR_ROOT } from '@coppice/runtime/net/firewall/pf/render.ts';
-import { inSubnet } from '@coppice/runtime/net/validate.ts';
+import { endpointGroup } from '@coppice/runtime/net';
+import { parseAnchors, parseStates, parseTableNames } from '@coppice/runtime/net';
+import { DEFAULT_ANCHOR_ROOT } from '@coppice/runtime/net';
+import { inSubnet } from '@coppice/runtime/net';
 import type { PreflightContext } from '../../harness/rig-context.ts';
 import type { RigNet } from './rig-cubenet.ts';
 

@@ -5,15 +5,15 @@
  * run. Opened with the runtime's openCubenet, so on FreeBSD the same calls run on pf, VNET jails and dummynet.
  */
 import { join } from 'node:path';
-import type { Cubenet, CubenetOptions } from '@coppice/runtime/net/cubenet.ts';
-import { FreeBsdEndpoints } from '@coppice/runtime/net/endpoint/freebsd/freebsd-endpoints.ts';
-import { LinuxEndpoints } from '@coppice/runtime/net/endpoint/linux/netns.ts';
-import { PfFirewall } from '@coppice/runtime/net/firewall/pf/pf.ts';
-import { NftablesFirewall } from '@coppice/runtime/net/firewall/nftables/nftables.ts';
-import { builtSetElementWriter } from '@coppice/runtime/net/firewall/nftables/set-element-writer.ts';
-import { openCubenet } from '@coppice/runtime/net/open.ts';
-import { DummynetRateLimiter, DummynetPipes } from '@coppice/runtime/net/rate-limit/dummynet.ts';
-import { TcRateLimiter } from '@coppice/runtime/net/rate-limit/tc.ts';
+import type { Cubenet, CubenetOptions } from '@coppice/runtime/net';
+import { FreeBsdEndpoints } from '@coppice/runtime/net';
+import { LinuxEndpoints } from '@coppice/runtime/net';
+import { PfFirewall } from '@coppice/runtime/net';
+import { NftablesFirewall } from '@coppice/runtime/net';
+import { builtSetElementWriter } from '@coppice/runtime/net';
+import { openCubenet } from '@coppice/runtime/net';
+import { DummynetRateLimiter, DummynetPipes } from '@coppice/runtime/net';
+import { TcRateLimiter } from '@coppice/runtime/net';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 
 export const RIG_PREFIX = 'cnr';

@@ -1,4 +1,4 @@
-import type { Endpoint } from '@coppice/runtime/net/endpoint/endpoint.ts';
+import type { Endpoint } from '@coppice/runtime/net';
 import type { PreflightContext } from '../../harness/rig-context.ts';
 
 /** argv prefix that runs a command inside a VM-less sandbox (`ip netns exec NS` / `jexec JAIL`). */

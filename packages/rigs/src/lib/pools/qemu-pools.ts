@@ -4,10 +4,10 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { QemuHypervisor } from '@coppice/runtime/hypervisor/qemu/qemu.ts';
-import { guestImage, locateGuest } from '@coppice/runtime/hypervisor/qemu/guest-image.ts';
-import type { GuestImage } from '@coppice/runtime/hypervisor/hypervisor.ts';
-import { Pool, defaultPoolConfig, type PoolConfig, type PoolMode, type PoolOptions } from '@coppice/runtime/pool/index.ts';
+import { QemuHypervisor } from '@coppice/runtime/hypervisor';
+import { guestImage, locateGuest } from '@coppice/runtime/hypervisor';
+import type { GuestImage } from '@coppice/runtime/hypervisor';
+import { Pool, defaultPoolConfig, type PoolConfig, type PoolMode, type PoolOptions } from '@coppice/runtime/pool';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 
 export interface QemuRigSetup {

@@ -2,8 +2,8 @@
  * cold-start: time from asking for a sandbox to the guest answering its readiness probe, per pool configuration
  * and concurrency, plus the bare floors (SIGCONT + probe; restore + probe) in the same run. See manifest.ts.
  */
-import type { Pool } from '@coppice/runtime/pool/index.ts';
-import type { Checkpoint, Vm } from '@coppice/runtime/hypervisor/hypervisor.ts';
+import type { Pool } from '@coppice/runtime/pool';
+import type { Checkpoint, Vm } from '@coppice/runtime/hypervisor';
 import type { PreflightContext, RigContext, SeriesRecorder } from '../../harness/rig-context.ts';
 import { openRigPool, poolRigPreflight, setupQemu, type QemuRigSetup } from '../../lib/pools/qemu-pools.ts';
 import { COLD_START_CC } from './manifest.ts';

@@ -7,10 +7,10 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { computeStat } from '@coppice/results-schema';
-import type { Checkpoint } from '@coppice/runtime/hypervisor/hypervisor.ts';
-import { qemuArgv } from '@coppice/runtime/hypervisor/qemu/argv.ts';
-import { QemuHypervisor } from '@coppice/runtime/hypervisor/qemu/qemu.ts';
-import { DEFAULT_QEMU_TUNING, qemuProcessEnv, type QemuTuning } from '@coppice/runtime/hypervisor/qemu/tuning.ts';
+import type { Checkpoint } from '@coppice/runtime/hypervisor';
+import { qemuArgv } from '@coppice/runtime/hypervisor';
+import { QemuHypervisor } from '@coppice/runtime/hypervisor';
+import { DEFAULT_QEMU_TUNING, qemuProcessEnv, type QemuTuning } from '@coppice/runtime/hypervisor';
 import type { RigContext } from '../../harness/rig-context.ts';
 import type { QemuRigSetup } from '../../lib/pools/qemu-pools.ts';
 import { withKsm } from './ksm.ts';

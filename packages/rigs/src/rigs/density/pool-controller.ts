@@ -15,9 +15,9 @@
  */
 import { createInterface } from 'node:readline';
 import { ProcessRunner } from '@coppice/runtime';
-import { QemuHypervisor } from '@coppice/runtime/hypervisor/qemu/qemu.ts';
-import { guestImage } from '@coppice/runtime/hypervisor/qemu/guest-image.ts';
-import { Pool, defaultPoolConfig } from '@coppice/runtime/pool/index.ts';
+import { QemuHypervisor } from '@coppice/runtime/hypervisor';
+import { guestImage } from '@coppice/runtime/hypervisor';
+import { Pool, defaultPoolConfig } from '@coppice/runtime/pool';
 
 export interface ControllerArgs {
   template: string;

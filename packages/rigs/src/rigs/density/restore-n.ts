@@ -1,5 +1,5 @@
 /** N VMs restored by the rig's own process, two at a time, each probed and SIGSTOPped like a pool's hot entry. */
-import type { Checkpoint, Hypervisor, Vm, VmSpec } from '@coppice/runtime/hypervisor/hypervisor.ts';
+import type { Checkpoint, Hypervisor, Vm, VmSpec } from '@coppice/runtime/hypervisor';
 import type { RigContext } from '../../harness/rig-context.ts';
 
 export interface HeldVms {

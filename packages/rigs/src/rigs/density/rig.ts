@@ -5,8 +5,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { computeStat } from '@coppice/results-schema';
-import type { Checkpoint, Vm } from '@coppice/runtime/hypervisor/hypervisor.ts';
-import { Pool } from '@coppice/runtime/pool/index.ts';
+import type { Checkpoint, Vm } from '@coppice/runtime/hypervisor';
+import { Pool } from '@coppice/runtime/pool';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { poolRigPreflight, rigPoolConfig, setupQemu, type QemuRigSetup } from '../../lib/pools/qemu-pools.ts';
 import { bundleController, ControllerProcess, type ControllerLoader } from './controller-process.ts';

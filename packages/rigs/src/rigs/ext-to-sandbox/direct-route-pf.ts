@@ -8,8 +8,8 @@
  * cubenet neither lists, reconciles nor flushes it: the rig flushes it itself (deferred as soon as it is loaded).
  */
 import { runChecked, type CommandRunner } from '@coppice/runtime';
-import { passTag } from '@coppice/runtime/net/firewall/pf/pf.ts';
-import { DEFAULT_ANCHOR_ROOT } from '@coppice/runtime/net/firewall/pf/render.ts';
+import { passTag } from '@coppice/runtime/net';
+import { DEFAULT_ANCHOR_ROOT } from '@coppice/runtime/net';
 import type { RigContext } from '../../harness/rig-context.ts';
 
 export interface DirectPass {

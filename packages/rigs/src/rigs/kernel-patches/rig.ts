@@ -3,10 +3,10 @@
  * and bhyve have them), then bhyve restores from one checkpoint with vnode restore and with a copy. See manifest.ts.
  */
 import { join } from 'node:path';
-import { FreeBsdSystem } from '@coppice/runtime/hypervisor/bhyve/system.ts';
-import { BhyveHypervisor } from '@coppice/runtime/hypervisor/bhyve/bhyve.ts';
-import { probeVnodeRestore } from '@coppice/runtime/hypervisor/bhyve/vnode-restore.ts';
-import type { GuestImage } from '@coppice/runtime/hypervisor/hypervisor.ts';
+import { FreeBsdSystem } from '@coppice/runtime/hypervisor';
+import { BhyveHypervisor } from '@coppice/runtime/hypervisor';
+import { probeVnodeRestore } from '@coppice/runtime/hypervisor';
+import type { GuestImage } from '@coppice/runtime/hypervisor';
 import type { RigContext } from '../../harness/rig-context.ts';
 import { measureRestoreDensity } from '../../lib/freebsd/restore-density.ts';
 import { KERNEL_PATCHES_N } from './manifest.ts';

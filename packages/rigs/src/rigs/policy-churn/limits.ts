@@ -5,7 +5,7 @@
  * no `size`, so they grow with kernel memory); what caps N on Linux is the bridge: a Linux bridge has at most 1023
  * ports (BR_MAX_PORTS = 1024, port 0 unused), and every sandbox endpoint is one port.
  */
-import { pfPreflight } from '@coppice/runtime/net/firewall/pf/preflight.ts';
+import { pfPreflight } from '@coppice/runtime/net';
 import type { CommandRunner } from '@coppice/runtime';
 import type { Platform } from '@coppice/results-schema';
 

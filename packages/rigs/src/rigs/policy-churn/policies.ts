@@ -2,7 +2,7 @@
  * The policies policy-churn loads: each one different from the last (so every load really rewrites the sandbox's
  * sets), all the same size, drawn only from documentation and benchmarking ranges (no address anyone uses).
  */
-import type { SandboxPolicy } from '@coppice/runtime/net/types.ts';
+import type { SandboxPolicy } from '@coppice/runtime/net';
 
 export const POLICY_SHAPE = { allowOut: 12, denyOut: 4, dnsAllow: 2 } as const;
 

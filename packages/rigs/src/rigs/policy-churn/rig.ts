@@ -8,13 +8,13 @@
  * minutes to make and destroy on this class of host.
  */
 import { runChecked } from '@coppice/runtime';
-import type { FirewallBackend } from '@coppice/runtime/net/firewall/firewall.ts';
-import { NftablesFirewall } from '@coppice/runtime/net/firewall/nftables/nftables.ts';
-import { renderSandbox, type SandboxSpec } from '@coppice/runtime/net/firewall/nftables/render.ts';
-import { builtSetElementWriter } from '@coppice/runtime/net/firewall/nftables/set-element-writer.ts';
-import { PfFirewall } from '@coppice/runtime/net/firewall/pf/pf.ts';
-import { Ipam, parseSubnets } from '@coppice/runtime/net/ipam.ts';
-import { parseInterfaceName, parsePolicy, parseSandboxId } from '@coppice/runtime/net/validate.ts';
+import type { FirewallBackend } from '@coppice/runtime/net';
+import { NftablesFirewall } from '@coppice/runtime/net';
+import { renderSandbox, type SandboxSpec } from '@coppice/runtime/net';
+import { builtSetElementWriter } from '@coppice/runtime/net';
+import { PfFirewall } from '@coppice/runtime/net';
+import { Ipam, parseSubnets } from '@coppice/runtime/net';
+import { parseInterfaceName, parsePolicy, parseSandboxId } from '@coppice/runtime/net';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { since } from '../../lib/measure/timing.ts';
 import { EDGE_NETS, edgeLeftovers } from '../../lib/net/edge-cubenet.ts';

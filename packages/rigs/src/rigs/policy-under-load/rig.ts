@@ -4,7 +4,7 @@
  * `ip netns exec` / `jexec`.
  */
 import { evenSubsample } from '@coppice/results-schema';
-import type { Cubenet } from '@coppice/runtime/net/cubenet.ts';
+import type { Cubenet } from '@coppice/runtime/net';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { filler } from '../../lib/net/policy-filler.ts';
 import { cubenetPreflight, openRigCubenet } from '../../lib/net/rig-cubenet.ts';

@@ -6,10 +6,10 @@
  * (`pfctl -a cube/sandbox-<id> -t sandbox_allow -T show`), which must hold exactly the batch and the added address.
  */
 import { runChecked } from '@coppice/runtime';
-import { parseTableShow } from '@coppice/runtime/net/firewall/pf/parse.ts';
-import { anchorPath, DEFAULT_ANCHOR_ROOT, TABLES } from '@coppice/runtime/net/firewall/pf/render.ts';
-import type { Sandbox } from '@coppice/runtime/net/cubenet.ts';
-import { parseCidr } from '@coppice/runtime/net/validate.ts';
+import { parseTableShow } from '@coppice/runtime/net';
+import { anchorPath, DEFAULT_ANCHOR_ROOT, TABLES } from '@coppice/runtime/net';
+import type { Sandbox } from '@coppice/runtime/net';
+import { parseCidr } from '@coppice/runtime/net';
 import type { RigContext } from '../../harness/rig-context.ts';
 import { RIG_PREFIX } from '../../lib/net/rig-cubenet.ts';
 

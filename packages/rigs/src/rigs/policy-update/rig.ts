@@ -3,8 +3,8 @@
  * floor (`nft` on Linux, `pfctl` on FreeBSD).
  */
 import { runChecked } from '@coppice/runtime';
-import { listElementChanges } from '@coppice/runtime/net/firewall/nftables/render.ts';
-import { builtSetElementWriter, encodeChanges, SetElementWriter } from '@coppice/runtime/net/firewall/nftables/set-element-writer.ts';
+import { listElementChanges } from '@coppice/runtime/net';
+import { builtSetElementWriter, encodeChanges, SetElementWriter } from '@coppice/runtime/net';
 import type { RigContext, PreflightContext } from '../../harness/rig-context.ts';
 import { firewallNoopArgv } from '../../lib/host/firewall-noop.ts';
 import { abbaOrder } from '../../lib/measure/abba-order.ts';

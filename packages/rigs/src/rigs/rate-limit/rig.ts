@@ -4,9 +4,9 @@
  * FreeBSD reads the counters of the sandbox's dummynet pipe.
  */
 import { runChecked } from '@coppice/runtime';
-import { DEFAULT_PIPE_BASE } from '@coppice/runtime/net/freebsd.ts';
-import type { Cubenet } from '@coppice/runtime/net/cubenet.ts';
-import { tcIfbName } from '@coppice/runtime/net/rate-limit/tc.ts';
+import { DEFAULT_PIPE_BASE } from '@coppice/runtime/net';
+import type { Cubenet } from '@coppice/runtime/net';
+import { tcIfbName } from '@coppice/runtime/net';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { EDGE_NETS, openEdgeCubenet } from '../../lib/net/edge-cubenet.ts';
 import { createExternalPeer } from '../../lib/net/external-peer.ts';
