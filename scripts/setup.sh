@@ -49,6 +49,8 @@ packages/runtime/native/build.sh
 if [ -x packages/runtime/guest/build-guest.sh ]; then
   packages/runtime/guest/build-guest.sh
 fi
+# The guest agent's bundle (installed into the templates, so built first; esbuild takes a second).
+npm run build -w @coppice/envd --silent >/dev/null
 # The Debian templates (root image shared read-only by their sandboxes), rebuilt only when their inputs change.
 for template in base code-interpreter-v1; do
   packages/runtime/guest/build-template.sh "$template"
