@@ -240,6 +240,8 @@ export interface RunningVm {
 export interface OrphanScope {
   /** The pool's own checkpoint directory: everything in it belongs to the pool. */
   checkpointDir: string;
+  /** The pool's run folder (`<runRoot>/<template>`, the parent of its VMs' folders). */
+  runDir: string;
   /** Whether a checkpoint file name (base name, e.g. "tpl-1a2b3c4d.state") is one of the pool's. */
   ownsCheckpoint(baseName: string): boolean;
   /** Whether a VM name is one of the pool's. */

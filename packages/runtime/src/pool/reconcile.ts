@@ -126,7 +126,7 @@ export async function reconcilePool(
 
   // Orphan files: checkpoints and memory images no entry and no template checkpoint references.
   report.removedFiles.push(
-    ...(await checkpoints.removeOrphanFiles({ checkpointDir: records.checkpointDir, ...poolOwnership(records.template) }, referencedFiles(base, entries))),
+    ...(await checkpoints.removeOrphanFiles({ checkpointDir: records.checkpointDir, runDir: records.runDir, ...poolOwnership(records.template) }, referencedFiles(base, entries))),
   );
 
   // Leases: those the network holds for this pool that no entry owns. (A network shared by several pools must

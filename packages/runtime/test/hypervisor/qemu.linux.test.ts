@@ -38,7 +38,7 @@ describe.skipIf(!image)('QEMU backend on a real guest', () => {
   it('checkpoints a template VM into a small state file while its RAM stays in a shared memory file', async () => {
     expect(base.memory).toBe('template');
     expect(base.bytes).toBeLessThan(1024 * 1024);
-    expect(base.memoryFile).toMatch(/^\/dev\/shm\/coppice-ckpt-base\.state-[0-9a-f]{8}\.mem$/);
+    expect(base.memoryFile).toMatch(/^\/dev\/shm\/coppice-ckpt-base\.state-[0-9a-f]{8}-[0-9a-f]{8}\.mem$/);
     expect(await shmFiles('coppice-vm-cpt-tpl')).toEqual([]); // the template VM's own name is gone (other files' pools run alongside)
     // A copy of the RAM on disk, so the checkpoint outlives a reboot (tmpfs does not): same bytes as the tmpfs file.
     expect(base.memoryImage).toBe(join(dir, 'base.state.mem'));

@@ -1,6 +1,6 @@
 import { link, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyDurably, syncDir } from '../../host/durable-files.ts';
 import { HypervisorError, type Checkpoint, type CheckpointStore, type OrphanScope } from '../hypervisor.ts';
 
@@ -110,6 +110,20 @@ export class QemuCheckpointStore implements CheckpointStore {
     return made;
   }
 
+  /**
+   * Guest RAM files share one tmpfs folder across every pool and host on the machine, and pools of one template name
+   * under different state or run folders would otherwise pick the same names (two VMs mapping one file as their RAM)
+   * and take each other's files for orphans. So each name carries a tag of the folder that owns it.
+   */
+  static folderTag(folder: string): string {
+    return createHash('sha256').update(folder).digest('hex').slice(0, 8);
+  }
+
+  /** @internal The tmpfs name of a booted VM's guest RAM: its name and its pool's run folder (the VM folder's parent). */
+  vmMemoryPath(vmName: string, vmRunDir: string): string {
+    return join(this.shmDir, `coppice-vm-${vmName}-${QemuCheckpointStore.folderTag(dirname(vmRunDir))}.mem`);
+  }
+
   async removeOrphanFiles(scope: OrphanScope, referenced: ReadonlySet<string>): Promise<string[]> {
     const removed: string[] = [];
     for (const f of await readdir(scope.checkpointDir).catch(() => [] as string[])) {
@@ -119,9 +133,11 @@ export class QemuCheckpointStore implements CheckpointStore {
       removed.push(full);
     }
     for (const f of await readdir(this.shmDir).catch(() => [] as string[])) {
-      const ckpt = /^coppice-ckpt-(.+)-[0-9a-f]{8}\.mem$/.exec(f)?.[1];
-      const vm = /^coppice-vm-(.+)\.mem$/.exec(f)?.[1];
-      const ours = (ckpt !== undefined && scope.ownsCheckpoint(ckpt)) || (vm !== undefined && scope.ownsVm(vm));
+      const ckpt = /^coppice-ckpt-(.+)-([0-9a-f]{8})-[0-9a-f]{8}\.mem$/.exec(f);
+      const vm = /^coppice-vm-(.+)-([0-9a-f]{8})\.mem$/.exec(f);
+      const ours =
+        (ckpt !== null && ckpt[2] === QemuCheckpointStore.folderTag(scope.checkpointDir) && scope.ownsCheckpoint(ckpt[1]!)) ||
+        (vm !== null && vm[2] === QemuCheckpointStore.folderTag(scope.runDir) && scope.ownsVm(vm[1]!));
       const full = join(this.shmDir, f);
       if (!ours || referenced.has(full)) continue;
       await rm(full, { force: true });
@@ -130,9 +146,10 @@ export class QemuCheckpointStore implements CheckpointStore {
     return removed;
   }
 
-  /** @internal The tmpfs name of a checkpoint's guest RAM: named after the checkpoint file, unique per call. */
+  /** @internal The tmpfs name of a checkpoint's guest RAM: named after the checkpoint file and its folder, unique per call. */
   checkpointMemoryPath(checkpointPath: string): string {
-    return join(this.shmDir, `coppice-ckpt-${basename(checkpointPath).replace(/[^A-Za-z0-9_.-]/g, '_')}-${randomBytes(4).toString('hex')}.mem`);
+    const tag = QemuCheckpointStore.folderTag(dirname(checkpointPath));
+    return join(this.shmDir, `coppice-ckpt-${basename(checkpointPath).replace(/[^A-Za-z0-9_.-]/g, '_')}-${tag}-${randomBytes(4).toString('hex')}.mem`);
   }
 
 }

@@ -129,7 +129,7 @@ export class QemuHypervisor implements Hypervisor {
 
   async boot(spec: VmSpec): Promise<Vm> {
     validateSpec(spec);
-    const memFile = spec.memory === 'template' ? join(this.shmDir, `coppice-vm-${spec.name}.mem`) : undefined;
+    const memFile = spec.memory === 'template' ? this.checkpoints.vmMemoryPath(spec.name, spec.runDir) : undefined;
     return this.start(spec, {
       memory: memFile ? { kind: 'file', path: memFile, share: true } : { kind: 'ram' },
       ownedFiles: memFile ? [memFile] : [],
