@@ -57,7 +57,18 @@ export async function run(ctx: RigContext): Promise<void> {
   const templateCc = ctx.param('templateCcLevels', ctx.quick ? ['1'] : ['1', '10']) as Cc[];
   if (templates.length) {
     const net = await openTemplateRigCubenet(ctx);
-    for (const t of templates) await templateColdStart(ctx, q, net, t, templateCc, { '10': ctx.quick ? 1 : 2 });
+    for (const t of templates) {
+      try {
+        await templateColdStart(ctx, q, net, t, templateCc, { '10': ctx.quick ? 1 : 2 });
+      } catch (e) {
+        // A template that cannot be made (its first boot timed out, say) is recorded as a failure of its series;
+        // the busybox series and the other template's still stand.
+        if (ctx.signal.aborted) throw e;
+        ctx.log(`${t}: ${(e as Error).message}`);
+        ctx.series('floor-sigcont-health', { template: t }).fail(e);
+        ctx.series('agent-ready-latency', { template: t, config: 'prewarm', cc: '1' }).fail(e);
+      }
+    }
   }
 }
 

@@ -139,7 +139,14 @@ export async function run(ctx: RigContext): Promise<void> {
 
   // The code-interpreter template at the busybox ladder's N of comparison (quick: its only level), same run.
   const templateN = ctx.param('templateN', ctx.quick ? 8 : 50);
-  await templateDensity(ctx, q, 'code-interpreter-v1', templateN, ctx.param('templateRounds', ctx.quick ? 1 : 2), settleS);
+  try {
+    await templateDensity(ctx, q, 'code-interpreter-v1', templateN, ctx.param('templateRounds', ctx.quick ? 1 : 2), settleS);
+  } catch (e) {
+    // Recorded as the template series' failure: the busybox figures above still stand.
+    if (ctx.signal.aborted) throw e;
+    ctx.log(`code-interpreter-v1: ${(e as Error).message}`);
+    ctx.series('template-per-vm', { template: 'code-interpreter-v1', n: String(templateN) }).fail(e);
+  }
 }
 
 /** What the ladders found, stored in run.params under these names; per level, one entry per round. */
