@@ -163,6 +163,30 @@ export const registry: ClaimsRegistryInput = {
           label: 'Durable checkout p50, cc=1 ÷ bare restore + probe floor p50',
           cells: { ratio: ratio(measured('cold-start', 'ready-latency', { config: 'durable', cc: '1' }, 'p50'), measured('cold-start', 'floor-restore-probe', {}, 'p50'), { max: 1.5, sameRun: true }) },
         },
+        ...(['base', 'code-interpreter-v1'] as const).map((template) => ({
+          id: `prewarm-floor-${template}`,
+          label: `${template}: prewarm checkout p50, cc=1, to the agent's /health ÷ SIGCONT + /health floor p50 of the same template`,
+          cells: {
+            ratio: ratio(
+              measured('cold-start', 'agent-ready-latency', { template, config: 'prewarm', cc: '1' }, 'p50'),
+              measured('cold-start', 'floor-sigcont-health', { template }, 'p50'),
+              { max: 1.2, sameRun: true },
+            ),
+          },
+          note: 'Both clocks end at the agent\'s HTTP answer over the sandbox\'s own address; the floor resumes a clone the pool addressed and stopped just before.',
+        })),
+        {
+          id: 'guest-exec-run-code',
+          label: 'runCode("1+1") round trip p50 from the host ÷ (in-guest jupyter_client execute + host↔guest GET /health) p50',
+          cells: { ratio: ratio(measured('guest-exec', 'round-trip', { op: 'run-code' }, 'p50'), measured('guest-exec', 'run-code-floor', {}, 'p50'), { max: 1.3, sameRun: true }) },
+          note: 'The floor adds, sample by sample, the kernel\'s own execute timed inside the guest and one HTTP round trip to the guest\'s agent, both from the same run.',
+        },
+        {
+          id: 'density-code-interpreter',
+          label: 'code-interpreter-v1 per-VM effective at N=50 ÷ busybox guest per-VM effective at N=50 (template sharing)',
+          cells: { ratio: ratio(measured('density', 'template-per-vm', { template: 'code-interpreter-v1', n: '50' }, 'median'), measured('density', 'per-vm', { n: '50', sharing: 'template' }, 'median'), { max: 1.5, sameRun: true }) },
+          note: 'Both held as a prewarm pool holds its entries (restored, ready, stopped); the code interpreter\'s guest is bigger and runs its agent and a warm Python kernel.',
+        },
         ...(['1', '10', '20', '50'] as const).map((cc) => ({
           id: `prewarm-cc${cc}-floor`,
           label: `Prewarm checkout p95, cc=${cc} ÷ its floor at cc=${cc} p95 (SIGCONT + probe of ${cc === '1' ? 'a freshly stopped VM' : `${cc} stopped VMs at once`})`,
@@ -239,6 +263,18 @@ export const registry: ClaimsRegistryInput = {
           cells: { ...coldStart('two-tier'), 'cc50-vs-floor': ratio(measured('cold-start', 'ready-latency', { config: 'two-tier', cc: '50' }, 'p95'), ccFloor('floor-sigcont-probe', '50'), { sameRun: true }), honor: published('coppice-honor', 'cold-two-tier-cc1-mean') },
           note: 'A stopped hot tier in front of on-disk checkpoints, refilled from them: the shape meant for production.',
         },
+        ...(['base', 'code-interpreter-v1'] as const).flatMap((template) =>
+          (['prewarm', 'durable', 'two-tier'] as const).map((config) => ({
+            id: `${template}-${config}`,
+            label: `${template}, ${config} (to the agent's /health)`,
+            rig: 'cold-start',
+            cells: {
+              'cc1-mean': measured('cold-start', 'agent-ready-latency', { template, config, cc: '1' }, 'mean'),
+              'cc10-mean': measured('cold-start', 'agent-ready-latency', { template, config, cc: '10' }, 'mean'),
+            },
+            ...(config === 'prewarm' ? { note: `The Debian template with its agent${template === 'code-interpreter-v1' ? ' and a warm Python kernel' : ''}, ready when GET /health answers over the sandbox's address. p50 ÷ its SIGCONT + /health floor: {cell:targets.prewarm-floor-${template}.ratio}.` } : {}),
+          })),
+        ),
         {
           id: 'cubesandbox',
           label: 'CubeSandbox (published, API clock)',

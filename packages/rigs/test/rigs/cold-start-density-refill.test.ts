@@ -12,7 +12,21 @@ describe('pool rig manifests match the metric contract', () => {
     expect(m.unit).toBe('ms');
     expect(m.labels).toEqual({ config: ['full', 'prewarm', 'durable', 'two-tier'], cc: ['1', '10', '20', '50'] });
     // The floors the targets compare to are recorded in the same run.
-    expect(coldStartManifest.metrics.map((x) => x.name)).toEqual(['ready-latency', 'floor-sigcont-probe', 'floor-restore-probe', 'floor-sigcont-probe-cc', 'floor-restore-probe-cc']);
+    expect(coldStartManifest.metrics.map((x) => x.name)).toEqual([
+      'ready-latency',
+      'floor-sigcont-probe',
+      'floor-restore-probe',
+      'floor-sigcont-probe-cc',
+      'floor-restore-probe-cc',
+      'agent-ready-latency',
+      'floor-sigcont-health',
+    ]);
+    // The Debian templates: series of their own, so the busybox series above keep their labels.
+    expect(coldStartManifest.metrics.find((x) => x.name === 'agent-ready-latency')).toMatchObject({
+      unit: 'ms',
+      labels: { template: ['base', 'code-interpreter-v1'], config: ['prewarm', 'durable', 'two-tier'], cc: ['1', '10'] },
+    });
+    expect(coldStartManifest.metrics.find((x) => x.name === 'floor-sigcont-health')).toMatchObject({ unit: 'ms', labels: { template: ['base', 'code-interpreter-v1'] } });
     // The floors at each cc above 1 (at 1 the single floors are the cc floors).
     for (const name of ['floor-sigcont-probe-cc', 'floor-restore-probe-cc']) {
       expect(coldStartManifest.metrics.find((x) => x.name === name)).toMatchObject({ unit: 'ms', labels: { cc: ['10', '20', '50'] } });
@@ -35,6 +49,21 @@ describe('pool rig manifests match the metric contract', () => {
       expect(m.unit).toBe('MiB');
       expect(m.labels).toEqual({ n: ['0', '8', '50', '200', '400', '1000'], loader: ['bundled', 'tsx'] });
     }
+  });
+
+  it('density: the code-interpreter template per VM in MiB by template and n', () => {
+    for (const name of ['template-per-vm', 'template-pss-per-vm']) {
+      expect(densityManifest.metrics.find((x) => x.name === name)).toMatchObject({ unit: 'MiB', labels: { template: ['code-interpreter-v1'], n: ['8', '50'] } });
+    }
+  });
+
+  it('guest-exec: host round trips by op, in-guest floors by op, and the runCode floor, in ms', () => {
+    const m = manifestById('guest-exec')!;
+    expect(m.metrics.map((x) => [x.name, x.unit, x.labels])).toEqual([
+      ['round-trip', 'ms', { op: ['run-code', 'commands-run', 'file-write', 'file-read', 'health'] }],
+      ['in-guest', 'ms', { op: ['execute', 'spawn'] }],
+      ['run-code-floor', 'ms', {}],
+    ]);
   });
 
   it('pool-refill: refill in ms by tier', () => {

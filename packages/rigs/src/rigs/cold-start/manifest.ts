@@ -2,6 +2,7 @@ import { defineManifest } from '../../harness/define-manifest.ts';
 
 export const COLD_START_CONFIGS = ['full', 'prewarm', 'durable', 'two-tier'] as const;
 export const COLD_START_CC = ['1', '10', '20', '50'] as const;
+export const COLD_START_TEMPLATES = ['base', 'code-interpreter-v1'] as const;
 const CC_ABOVE_1 = COLD_START_CC.filter((c) => c !== '1');
 
 export const coldStartManifest = defineManifest({
@@ -61,6 +62,24 @@ export const coldStartManifest = defineManifest({
       description: 'Durable\'s floor at concurrency cc: cc restores of the checkpoint started at once, each to its probe answer, no pool; each VM one sample.',
       labels: { cc: CC_ABOVE_1 },
     },
+    {
+      name: 'agent-ready-latency',
+      unit: 'ms',
+      description:
+        "A Debian template's checkout (base, code-interpreter-v1; each on its cubenet tap with the sandbox host's " +
+        "memory and vCPUs): from just before pool.checkout() to the guest agent's answer to GET /health on port 49983 " +
+        'over the sandbox\'s own address, per request. The busybox series above are unchanged.',
+      labels: { template: [...COLD_START_TEMPLATES], config: ['prewarm', 'durable', 'two-tier'], cc: ['1', '10'] },
+    },
+    {
+      name: 'floor-sigcont-health',
+      unit: 'ms',
+      description:
+        "Bare floor of a template's prewarm checkout, same template, same run: a clone restored from the template " +
+        'checkpoint, addressed and answering /health (untimed, as a hot entry is filled), stopped, then SIGCONT plus ' +
+        'one GET /health answered over its address.',
+      labels: { template: [...COLD_START_TEMPLATES] },
+    },
   ],
   clock:
     'ready-latency: performance.now() just before pool.checkout() until the moment the guest\'s answer to the ' +
@@ -74,7 +93,9 @@ export const coldStartManifest = defineManifest({
     'same run (before the pools), as many rounds as the pools at that cc. run.params.refillTimeline: the last two-tier ' +
     'round at the largest cc, per event in ms from the round\'s start: each checkout (start to ready, and the tier ' +
     'that served it) and each background fill the returns set off (start to end, and its tier), until the pool is full ' +
-    'again; the rig\'s page draws it.',
+    'again; the rig\'s page draws it. agent-ready-latency and floor-sigcont-health: the same clocks ending at the ' +
+    'agent\'s HTTP 2xx to GET /health over the sandbox\'s cubenet address (prefix cpz, 10.83.0.0/24) instead of the ' +
+    'serial answer; two-tier for the templates is hot = min(cc, 2), durable = cc; no full boots (one takes minutes).',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run cold-start',
   samples: { full: 20, quick: 3 },
 });

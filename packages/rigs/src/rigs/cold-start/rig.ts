@@ -8,6 +8,9 @@ import type { PreflightContext, RigContext, SeriesRecorder } from '../../harness
 import { openRigPool, poolRigPreflight, setupQemu, type QemuRigSetup } from '../../lib/pools/qemu-pools.ts';
 import { COLD_START_CC } from './manifest.ts';
 import { TimelineRecorder, type RefillTimeline } from './refill-timeline.ts';
+import { checkoutRound, untilStopped } from './checkout-round.ts';
+import { openTemplateRigCubenet, TEMPLATE_NAMES } from '../../lib/pools/template-pools.ts';
+import { templateColdStart } from './templates.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
   return poolRigPreflight(ctx);
@@ -47,6 +50,26 @@ export async function run(ctx: RigContext): Promise<void> {
   await pooled(ctx, pool, 'two-tier', ccLevels, rounds, (cc) => ({ hot: Math.min(cc, hotFront), durable: cc }), { cc: timelineCc, recorder: timeline });
   await pool.reconfigure('full', { hot: 0, durable: 0 });
   await fullBoots(ctx, pool, ccLevels);
+  await pool.drain();
+
+  // The Debian templates, ready when their agent answers /health over the sandbox's address. Quick mode: cc=1 only.
+  const templates = ctx.param('templates', [...TEMPLATE_NAMES]) as (typeof TEMPLATE_NAMES)[number][];
+  const templateCc = ctx.param('templateCcLevels', ctx.quick ? ['1'] : ['1', '10']) as Cc[];
+  if (templates.length) {
+    const net = await openTemplateRigCubenet(ctx);
+    for (const t of templates) {
+      try {
+        await templateColdStart(ctx, q, net, t, templateCc, { '10': ctx.quick ? 1 : 2 });
+      } catch (e) {
+        // A template that cannot be made (its first boot timed out, say) is recorded as a failure of its series;
+        // the busybox series and the other template's still stand.
+        if (ctx.signal.aborted) throw e;
+        ctx.log(`${t}: ${(e as Error).message}`);
+        ctx.series('floor-sigcont-health', { template: t }).fail(e);
+        ctx.series('agent-ready-latency', { template: t, config: 'prewarm', cc: '1' }).fail(e);
+      }
+    }
+  }
 }
 
 /** Bare floors on the same host and guest: no pool, no state file, no network. */
@@ -187,24 +210,6 @@ async function refillFully(pool: Pool): Promise<void> {
   await pool.warm();
 }
 
-async function checkoutRound(ctx: RigContext, pool: Pool, phase: string, cc: number, series: SeriesRecorder, timeline?: TimelineRecorder): Promise<void> {
-  const out: string[] = [];
-  const sources: Record<string, number> = {};
-  try {
-    await ctx.concurrent({ phase, cc, series }, async () => {
-      const t0 = performance.now();
-      const r = await pool.checkout();
-      timeline?.add('checkout', r.source, t0, r.readyAt);
-      out.push(r.id);
-      sources[r.source] = (sources[r.source] ?? 0) + 1;
-      return r.readyAt - t0;
-    });
-  } finally {
-    for (const id of out) await pool.return(id);
-  }
-  if (cc > 1) ctx.log(`${phase}: served from ${JSON.stringify(sources)}`);
-}
-
 /**
  * Full boots: no pool, every checkout boots the guest. Levels whose predicted duration (from the measured cc=1 boot
  * time and the host's cores) exceeds the budget are recorded as failures with the reason.
@@ -238,14 +243,4 @@ async function fullBoots(ctx: RigContext, pool: Pool, ccLevels: Cc[]): Promise<v
     spentS += (performance.now() - t0) / 1000;
   }
   ctx.param('fullBootSecondsSpent', +spentS.toFixed(1));
-}
-
-async function untilStopped(pid: number): Promise<void> {
-  const { readFile } = await import('node:fs/promises');
-  for (let i = 0; i < 1000; i++) {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  throw new Error(`VM ${pid} did not stop`);
 }

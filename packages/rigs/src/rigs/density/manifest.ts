@@ -7,6 +7,7 @@ export const CONTROLLER_LOADERS = ['bundled', 'tsx'] as const;
 
 const controllerLabels = { n: [...CONTROLLER_N], loader: [...CONTROLLER_LOADERS] };
 const levelLabels = { n: [...DENSITY_N], sharing: ['template', 'none'] };
+const templateLabels = { template: ['code-interpreter-v1'], n: ['8', '50'] };
 
 /** The name of the check that per-VM host delta and per-VM PSS agree (see agreement.ts). */
 export const AGREEMENT_CHECK = 'host-delta-agrees-with-pss';
@@ -50,6 +51,28 @@ export const densityManifest = defineManifest({
         'Host memory the N VMs cost: MemAvailable before they were restored minus MemAvailable after they settled ' +
         '(plus, if the template file is a disk file, the growth of its page-cache pages, which MemAvailable counts as free).',
       labels: levelLabels,
+    },
+    {
+      name: 'template-per-vm',
+      unit: 'MiB',
+      description:
+        'Effective memory per VM of a Debian template (code-interpreter-v1: 512 MiB guest, its agent and a warm Python ' +
+        'kernel), N sandboxes held as a prewarm pool\'s hot entries on their cubenet taps: the fall of MemAvailable / N. ' +
+        'Compared with per-vm (sharing=template) at the same N of the same run; a label of its own keeps the busybox ' +
+        'series as they were.',
+      labels: templateLabels,
+    },
+    {
+      name: 'template-pss-per-vm',
+      unit: 'MiB',
+      description: 'Summed PSS of the template sandboxes\' QEMU processes / N, beside template-per-vm.',
+      labels: templateLabels,
+    },
+    {
+      name: 'template-restore-seconds-per-vm',
+      unit: 's',
+      description: 'Wall time for the pool to make the N hot entries (two at a time), / N.',
+      labels: templateLabels,
     },
     {
       name: 'per-vm',

@@ -16,6 +16,7 @@ import { stopReason, type LevelCost } from './limits.ts';
 import { AGREEMENT_CHECK, DENSITY_N } from './manifest.ts';
 import { hostDeltaAgreesWithPss } from './agreement.ts';
 import { restoreHeld } from './restore-n.ts';
+import { templateDensity } from './template-density.ts';
 import { heldQemuMappings, LEVERS, measureLevers } from './levers.ts';
 import { QEMU_MEMORY_PARTS, qemusMemory, templateGuestRam, type GuestRam, type QemuMemory } from './qemu-memory.ts';
 
@@ -135,6 +136,17 @@ export async function run(ctx: RigContext): Promise<void> {
 
   for (const [name, value] of Object.entries(findings)) ctx.param(name, value);
   ctx.param('controllerMemoryBreakdown', breakdown);
+
+  // The code-interpreter template at the busybox ladder's N of comparison (quick: its only level), same run.
+  const templateN = ctx.param('templateN', ctx.quick ? 8 : 50);
+  try {
+    await templateDensity(ctx, q, 'code-interpreter-v1', templateN, ctx.param('templateRounds', ctx.quick ? 1 : 2), settleS);
+  } catch (e) {
+    // Recorded as the template series' failure: the busybox figures above still stand.
+    if (ctx.signal.aborted) throw e;
+    ctx.log(`code-interpreter-v1: ${(e as Error).message}`);
+    ctx.series('template-per-vm', { template: 'code-interpreter-v1', n: String(templateN) }).fail(e);
+  }
 }
 
 /** What the ladders found, stored in run.params under these names; per level, one entry per round. */
