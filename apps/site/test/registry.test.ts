@@ -60,7 +60,7 @@ describe('the real registry', () => {
     const result = checkRegistry(registry, manifests, refs.references.map((r) => r.reference));
     expect(result.problems).toEqual([]);
     const ids = result.registry!.sections.map((s) => s.id);
-    expect(ids).toEqual(['host', 'targets', 'cold-start', 'density', 'density-breakdown', 'network', 'lifecycle', 'e2b', 'kernel-patches', 'floors']);
+    expect(ids).toEqual(['host', 'targets', 'cold-start', 'density', 'density-breakdown', 'network', 'lifecycle', 'e2b-latency', 'e2b', 'kernel-patches', 'floors']);
     expect(result.registry!.notOnThisPage.length).toBeGreaterThan(0);
   });
 

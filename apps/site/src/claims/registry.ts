@@ -49,6 +49,10 @@ const densityPart = (metric: string) => ({
   none: measured('density', metric, { n: '50', sharing: 'none' }, 'median'),
 });
 
+/** A statistic of one e2b-latency series at concurrency cc (SDK clock; `checkout` is the pool floor). */
+const e2bLatency = (metric: 'create' | 'first-run' | 'kill' | 'end-to-end' | 'checkout', cc: string, stat: StatName) =>
+  measured('e2b-latency', metric, { cc }, stat);
+
 export const registry: ClaimsRegistryInput = {
   intro:
     'Each row below is one claim about Coppice. A number is computed at build time from the raw samples of the newest ' +
@@ -214,6 +218,12 @@ export const registry: ClaimsRegistryInput = {
           label: 'Per-VM memory, N=50: shared template ÷ no sharing',
           cells: { ratio: ratio(measured('density', 'per-vm', { n: '50', sharing: 'template' }, 'median'), measured('density', 'per-vm', { n: '50', sharing: 'none' }, 'median'), { sameRun: true }) },
           note: 'No ratio target: the issue bounds the shared figure itself, {cell:density.n50.per-vm}, against the private baseline measured alongside, {cell:density.n50-private.per-vm}.',
+        },
+        {
+          id: 'e2b-create-floor',
+          label: 'E2B Sandbox.create p50 at cc=1 (SDK clock) ÷ the template\'s pool checkout p50',
+          cells: { ratio: ratio(e2bLatency('create', '1', 'p50'), e2bLatency('checkout', '1', 'p50'), { max: 1.5, sameRun: true }) },
+          note: 'What the gateway and the SDK add to a checkout: HTTP, the sandbox\'s policy, the agent told its identity, the row recorded. The floor is the same pool, measured just before the gateway opens it.',
         },
       ],
       notes: [
@@ -522,6 +532,60 @@ export const registry: ClaimsRegistryInput = {
           rig: 'lifecycle',
           cells: { mean: check('lifecycle', 'leaked-after-release-all'), 'honor-mean': published('coppice-honor', 'leaked-states') },
           note: 'Counts connection states, firewall chains or anchors, and endpoints still present after release: correctness, not speed.',
+        },
+      ],
+    },
+    {
+      id: 'e2b-latency',
+      title: 'E2B latency by the SDK\'s clock',
+      intro:
+        'The official code-interpreter SDK against the gateway on this host: Sandbox.create(), the first runCode("1+1"), ' +
+        'kill(), with cc calls released together. The floor is the same template\'s pool checkout in the same run. ' +
+        'Above the pool\'s hot tier a level measures restores as well (the rig\'s manifest says how many of each).',
+      rowHeader: 'call',
+      columns: [
+        { id: 'p50', header: 'p50' },
+        { id: 'p95', header: 'p95' },
+        { id: 'floor-p50', header: 'pool checkout p50, same run' },
+        { id: 'cubesandbox', header: 'CubeSandbox create, avg', published: true },
+      ],
+      rows: [
+        ...(['1', '10', '50'] as const).map((cc) => ({
+          id: `create-cc${cc}`,
+          label: `Sandbox.create, cc=${cc}`,
+          rig: 'e2b-latency',
+          cells: {
+            p50: e2bLatency('create', cc, 'p50'),
+            p95: e2bLatency('create', cc, 'p95'),
+            'floor-p50': e2bLatency('checkout', cc, 'p50'),
+            cubesandbox: published('cubesandbox', `create-cc${cc}-avg`),
+          },
+          ...(cc === '1' ? { note: 'Ratio to the floor: {cell:targets.e2b-create-floor.ratio}. CubeSandbox\'s figure is an average on its API clock (until its API reports the sandbox running) on a 96-thread host: an anchor, not a like-for-like comparison.' } : {}),
+        })),
+        { id: 'first-run-cc1', label: 'first runCode("1+1"), cc=1', rig: 'e2b-latency', cells: { p50: e2bLatency('first-run', '1', 'p50'), p95: e2bLatency('first-run', '1', 'p95') } },
+        { id: 'kill-cc1', label: 'kill, cc=1', rig: 'e2b-latency', cells: { p50: e2bLatency('kill', '1', 'p50'), p95: e2bLatency('kill', '1', 'p95') } },
+        { id: 'end-to-end-cc1', label: 'create → first runCode → kill, cc=1', rig: 'e2b-latency', cells: { p50: e2bLatency('end-to-end', '1', 'p50'), p95: e2bLatency('end-to-end', '1', 'p95') } },
+        {
+          id: 'rss-50',
+          label: 'Gateway RSS holding {given:50} sandboxes',
+          rig: 'e2b-latency',
+          cells: { p50: measured('e2b-latency', 'gateway-rss', { held: '50' }, 'p50', { max: 143 }) },
+          note: 'The gateway as a process of its own (node with the tsx loader), held to the issue\'s upper bound (shown with the figure); with no sandbox it holds {cell:e2b-latency.rss-0.p50}.',
+        },
+        { id: 'rss-0', label: 'Gateway RSS holding no sandbox', rig: 'e2b-latency', cells: { p50: measured('e2b-latency', 'gateway-rss', { held: '0' }, 'p50') } },
+        {
+          id: 'leak-cycles',
+          label: 'left behind after create/kill cycles',
+          rig: 'e2b-latency',
+          cells: { p50: check('e2b-latency', 'no-leak-after-cycles') },
+          note: 'VMs, cubenet endpoints, disk layers and checkpoints, pool entries and gateway rows beyond the pool\'s idle entries, read from outside the runtime.',
+        },
+        {
+          id: 'leak-sigkill',
+          label: 'left behind after a SIGKILL of the gateway mid-create and a restart',
+          rig: 'e2b-latency',
+          cells: { p50: check('e2b-latency', 'no-leak-after-sigkill-restart') },
+          note: 'The restarted gateway\'s reconcile must roll the half-done create back.',
         },
       ],
     },
