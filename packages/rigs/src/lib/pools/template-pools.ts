@@ -5,13 +5,13 @@
  * ends.
  */
 import { basename } from 'node:path';
-import type { Cubenet } from '@coppice/runtime/net/cubenet.ts';
-import { locateTemplate, templateImage, type TemplateName } from '@coppice/runtime/hypervisor/qemu/guest-image.ts';
-import type { GuestImage } from '@coppice/runtime/hypervisor/hypervisor.ts';
-import { Pool, defaultPoolConfig, type PoolMode, type PoolOptions } from '@coppice/runtime/pool/index.ts';
-import { CubenetNetwork } from '@coppice/runtime/pool/network.ts';
-import { AGENT_PORT } from '@coppice/runtime/sandbox/agent-client.ts';
-import { DEFAULT_TEMPLATES } from '@coppice/runtime/sandbox/open.ts';
+import type { Cubenet } from '@coppice/runtime/net';
+import { locateTemplate, templateImage, type TemplateName } from '@coppice/runtime/hypervisor';
+import type { GuestImage } from '@coppice/runtime/hypervisor';
+import { Pool, defaultPoolConfig, type PoolMode, type PoolOptions } from '@coppice/runtime/pool';
+import { CubenetNetwork } from '@coppice/runtime/pool';
+import { AGENT_PORT } from '@coppice/runtime/sandbox';
+import { DEFAULT_TEMPLATES } from '@coppice/runtime/sandbox';
 import type { RigContext } from '../../harness/rig-context.ts';
 import { openRigCubenet, type RigNet } from '../net/rig-cubenet.ts';
 import type { QemuRigSetup } from './qemu-pools.ts';

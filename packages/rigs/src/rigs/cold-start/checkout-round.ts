@@ -1,5 +1,5 @@
 /** What the busybox and the template phases of cold-start share: a timed round of concurrent checkouts, and waiting for a VM to stop. */
-import type { Pool } from '@coppice/runtime/pool/index.ts';
+import type { Pool } from '@coppice/runtime/pool';
 import type { RigContext, SeriesRecorder } from '../../harness/rig-context.ts';
 import type { TimelineRecorder } from './refill-timeline.ts';
 

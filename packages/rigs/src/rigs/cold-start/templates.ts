@@ -3,9 +3,9 @@
  * durable, two-tier) until the agent's GET /health answers over the sandbox's cubenet address, and the floor of the
  * same template in the same run: SIGCONT to a stopped clone plus one GET /health.
  */
-import type { TemplateName } from '@coppice/runtime/hypervisor/qemu/guest-image.ts';
-import type { Pool } from '@coppice/runtime/pool/index.ts';
-import type { Cubenet } from '@coppice/runtime/net/cubenet.ts';
+import type { TemplateName } from '@coppice/runtime/hypervisor';
+import type { Pool } from '@coppice/runtime/pool';
+import type { Cubenet } from '@coppice/runtime/net';
 import type { RigContext } from '../../harness/rig-context.ts';
 import type { QemuRigSetup } from '../../lib/pools/qemu-pools.ts';
 import { AGENT_HEALTH, openTemplatePool, templateRigImage } from '../../lib/pools/template-pools.ts';

@@ -5,7 +5,7 @@
  * per-VM figures compare.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TemplateName } from '@coppice/runtime/hypervisor/qemu/guest-image.ts';
+import type { TemplateName } from '@coppice/runtime/hypervisor';
 import type { RigContext } from '../../harness/rig-context.ts';
 import type { QemuRigSetup } from '../../lib/pools/qemu-pools.ts';
 import { openTemplatePool, openTemplateRigCubenet, templateRigImage } from '../../lib/pools/template-pools.ts';

@@ -5,12 +5,12 @@
  */
 import { basename } from 'node:path';
 import type { CommandRunner } from '@coppice/runtime';
-import { locateTemplate, templateImage } from '@coppice/runtime/hypervisor/qemu/guest-image.ts';
-import { QemuHypervisor } from '@coppice/runtime/hypervisor/qemu/qemu.ts';
-import { openCubenet } from '@coppice/runtime/net/open.ts';
-import type { NetConfig } from '@coppice/runtime/net/types.ts';
-import { CubenetNetwork, Pool, defaultPoolConfig } from '@coppice/runtime/pool/index.ts';
-import { AGENT_PORT } from '@coppice/runtime/sandbox/agent-client.ts';
+import { locateTemplate, templateImage } from '@coppice/runtime/hypervisor';
+import { QemuHypervisor } from '@coppice/runtime/hypervisor';
+import { openCubenet } from '@coppice/runtime/net';
+import type { NetConfig } from '@coppice/runtime/net';
+import { CubenetNetwork, Pool, defaultPoolConfig } from '@coppice/runtime/pool';
+import { AGENT_PORT } from '@coppice/runtime/sandbox';
 import { hostOptions, TEMPLATE, type RigLayout } from './layout.ts';
 
 export interface FloorPool {

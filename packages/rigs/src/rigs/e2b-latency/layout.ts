@@ -3,7 +3,7 @@
  * so both open the same pools, cubenet and database (and never the operator's, whose prefix is `cps`).
  */
 import { join } from 'node:path';
-import type { OpenSandboxHostOptions, TemplateSizing } from '@coppice/runtime/sandbox/open.ts';
+import type { OpenSandboxHostOptions, TemplateSizing } from '@coppice/runtime/sandbox';
 
 /** The template the SDK's `Sandbox.create()` of @e2b/code-interpreter asks for. */
 export const TEMPLATE = 'code-interpreter-v1';

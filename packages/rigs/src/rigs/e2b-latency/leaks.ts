@@ -5,7 +5,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PoolState } from '@coppice/runtime/pool/state.ts';
+import type { PoolState } from '@coppice/runtime/pool';
 import type { Store } from '@coppice/gateway';
 import { TEMPLATE, type RigLayout } from './layout.ts';
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient, type Client } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { Process } from '@coppice/envd';
-import { AGENT_PORT } from '@coppice/runtime/sandbox/agent-client.ts';
+import { AGENT_PORT } from '@coppice/runtime/sandbox';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { poolRigPreflight, setupQemu } from '../../lib/pools/qemu-pools.ts';
 import { openTemplatePool, openTemplateRigCubenet, templateRigImage } from '../../lib/pools/template-pools.ts';
