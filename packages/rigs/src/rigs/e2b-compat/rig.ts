@@ -5,7 +5,6 @@
 import { join } from 'node:path';
 import { startLocalGateway } from '@coppice/gateway';
 import type { Sandbox } from 'e2b';
-import { ProcessRunner } from '@coppice/runtime/host/command-runner.ts';
 import { locateTemplate } from '@coppice/runtime/hypervisor/qemu/guest-image.ts';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { checkRecorder, unavailable } from './checks.ts';
@@ -22,7 +21,7 @@ const E2B_ENV = ['E2B_API_URL', 'E2B_SANDBOX_URL', 'E2B_API_KEY', 'E2B_DOMAIN', 
 export async function preflight(ctx: PreflightContext): Promise<string[]> {
   const reasons: string[] = [];
   for (const template of ['base', 'code-interpreter-v1'] as const) {
-    await locateTemplate(ctx.runner ?? new ProcessRunner(), template).catch((e: Error) => {
+    await locateTemplate(ctx.runner, template).catch((e: Error) => {
       reasons.push(`template ${template} is not built (packages/runtime/guest/build-template.sh ${template}): ${e.message.split('\n')[0]}`);
     });
   }
