@@ -12,7 +12,7 @@ const vm: any = await hv.boot({ name: 'cpg-dbgboot', image, memory: 'private', r
 try {
   await vm.probe({ timeoutMs: 900000 });
   console.log('serial ready', (performance.now() - t0).toFixed(0));
-  const p = await vm.probe({ timeoutMs: 120000, via: 'http', http: { port: 49983, path: '/health' } });
-  console.log('health after boot', p.toFixed(0), 'at', (performance.now() - t0).toFixed(0));
-} catch (e) { console.log('ERR', (e as Error).message); console.log(execSync('tail -20 /run/cpg-dbgboot/qemu.log').toString()); }
-finally { await vm.destroy(); execSync('ip link del cpgdbg1'); }
+  const p = await vm.probe({ timeoutMs: 500000, via: 'http', http: { port: 49983, path: '/health' } });
+  console.log('health answered after', p.toFixed(0), 'at', (performance.now() - t0).toFixed(0));
+} catch (e) { console.log('ERR', (e as Error).message); }
+finally { await vm.destroy(); execSync('ip link del cpgdbg1; rm -rf /tmp/cpgdbg2'); }

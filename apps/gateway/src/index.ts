@@ -4,3 +4,4 @@ export type { SandboxBackend, SandboxSpec, TemplateSpec, RunningSandbox, MetricS
 export { createApiKey } from './auth/api-keys.ts';
 export { Store } from './store/store.ts';
 export { openRuntimeBackend, GUEST_ENVD_VERSION } from './sandboxes/runtime-backend.ts';
+export { startLocalGateway, type LocalGateway, type LocalGatewayOptions } from './local-gateway.ts';

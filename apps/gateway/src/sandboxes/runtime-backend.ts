@@ -18,6 +18,7 @@ export class RuntimeBackend implements SandboxBackend {
     private readonly host: SandboxHost,
     private readonly envdVersion: string,
     private readonly closeHost: () => Promise<void>,
+    private readonly destroyHost: () => Promise<void> = closeHost,
   ) {}
 
   templates(): TemplateSpec[] {
@@ -69,6 +70,16 @@ export class RuntimeBackend implements SandboxBackend {
   close(): Promise<void> {
     return this.closeHost();
   }
+
+  /** Fills every template's pool (openRuntimeBackend does this unless told not to). */
+  warm(): Promise<void> {
+    return this.host.warm();
+  }
+
+  /** Removes every sandbox, pool and the cubenet, then closes (tests and rigs; an operator's close keeps them). */
+  destroy(): Promise<void> {
+    return this.destroyHost();
+  }
 }
 
 /** The envd version the guest agent reports (packages/envd: every SDK version gate up to it is served). */
@@ -85,5 +96,5 @@ export async function openRuntimeBackend(options: OpenSandboxHostOptions & { war
       throw e;
     }
   }
-  return new RuntimeBackend(opened.host, GUEST_ENVD_VERSION, () => opened.close());
+  return new RuntimeBackend(opened.host, GUEST_ENVD_VERSION, () => opened.close(), () => opened.destroy());
 }

@@ -596,11 +596,11 @@ export const registry: ClaimsRegistryInput = {
       rowHeader: 'endpoint class',
       columns: [{ id: 'status', header: 'status' }],
       rows: [
-        { id: 'api-server', label: 'API server: create, delete, pause, resume, metrics, timeout', rig: 'e2b-compat', planned: true, cells: { status: check('e2b-compat', 'api-server') } },
-        { id: 'envd-execute', label: 'envd execute (run code, streamed output)', rig: 'e2b-compat', planned: true, cells: { status: check('e2b-compat', 'envd-execute') } },
-        { id: 'port-routing', label: 'Per-sandbox port routing by host name', rig: 'e2b-compat', planned: true, cells: { status: check('e2b-compat', 'port-routing') } },
-        { id: 'filesystem-api', label: 'Filesystem API', rig: 'e2b-compat', planned: true, cells: { status: check('e2b-compat', 'filesystem-api') } },
-        { id: 'persistent-kernel', label: 'Persistent kernel (interpreter state across calls)', rig: 'e2b-compat', planned: true, cells: { status: check('e2b-compat', 'persistent-kernel') } },
+        { id: 'api-server', label: 'API server: create, delete, pause, resume, metrics, timeout', rig: 'e2b-compat', cells: { status: check('e2b-compat', 'api-server') } },
+        { id: 'envd-execute', label: 'envd execute (run code, streamed output)', rig: 'e2b-compat', cells: { status: check('e2b-compat', 'envd-execute') } },
+        { id: 'port-routing', label: 'Per-sandbox port routing by host name', rig: 'e2b-compat', cells: { status: check('e2b-compat', 'port-routing') } },
+        { id: 'filesystem-api', label: 'Filesystem API', rig: 'e2b-compat', cells: { status: check('e2b-compat', 'filesystem-api') } },
+        { id: 'persistent-kernel', label: 'Persistent kernel (interpreter state across calls)', rig: 'e2b-compat', cells: { status: check('e2b-compat', 'persistent-kernel') } },
       ],
     },
     {

@@ -3,6 +3,7 @@
  * (prefix, subnets, state) initialised for the sandboxes' endpoints, and the Debian templates built by
  * packages/runtime/guest/build-template.sh. Linux only: no FreeBSD guest templates are built by this repository.
  */
+import { mkdir, rmdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type CommandRunner, ProcessRunner } from '../host/command-runner.ts';
 import { locateTemplate, type TemplateName, templateImage } from '../hypervisor/qemu/guest-image.ts';
@@ -44,6 +45,12 @@ export interface OpenSandboxHostOptions {
    * a template is booted once per build, not once per state folder.
    */
   templateCache?: string;
+  /**
+   * tmpfs folder for template and checkpoint memory files (default `/dev/shm/coppice-<net prefix>`). Pools name these
+   * files after their template only and remove the ones they do not reference on start, so two hosts sharing one
+   * folder would overwrite and delete each other's guest memory.
+   */
+  shmDir?: string;
   /** TCG translation cache per VM, MiB. */
   tbSizeMiB?: number;
   onBackgroundError?: (e: Error) => void;
@@ -70,10 +77,13 @@ export async function openSandboxHost(o: OpenSandboxHostOptions = {}): Promise<O
     // The image is named after its build (NAME-HASH): a pool finds a template checkpoint of an older build stale.
     templates.push({ id: t.id, aliases: t.aliases, image: templateImage(dir, basename(dir), t.memoryMiB, t.vcpus), diskMiB: WRITABLE_MIB, pool: t.pool });
   }
-  const hypervisor = new QemuHypervisor({ runner, tbSizeMiB: o.tbSizeMiB ?? 4 });
+  const netConfig = { prefix: 'cps', ipv4Subnet: '10.79.0.0/24', ipv6Subnet: 'fd79::/64', stateDir: join(stateDir, 'net'), ...o.net };
+  const shmDir = o.shmDir ?? join('/dev/shm', `coppice-${netConfig.prefix}`);
+  await mkdir(shmDir, { recursive: true, mode: 0o700 });
+  const hypervisor = new QemuHypervisor({ runner, tbSizeMiB: o.tbSizeMiB ?? 4, shmDir });
   const net = await openCubenet({
     runner,
-    config: { prefix: 'cps', ipv4Subnet: '10.79.0.0/24', ipv6Subnet: 'fd79::/64', stateDir: join(stateDir, 'net'), ...o.net },
+    config: netConfig,
     ...(o.onBackgroundError ? { onBackgroundError: o.onBackgroundError } : {}),
   });
   let host: SandboxHost;
@@ -104,6 +114,8 @@ export async function openSandboxHost(o: OpenSandboxHostOptions = {}): Promise<O
       await host.close();
       await net.teardown();
       await net.close();
+      // Only when empty (never recursive: shmDir may be a shared folder such as /dev/shm itself).
+      if (o.shmDir === undefined) await rmdir(shmDir).catch(() => undefined);
     },
   };
 }
