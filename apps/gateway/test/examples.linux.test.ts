@@ -28,7 +28,7 @@ async function runtimeAvailable(): Promise<boolean> {
 
 const available = await runtimeAvailable();
 
-describe.skipIf(!available)('examples/ against a gateway on the real runtime', () => {
+describe.skipIf(!available || process.env.COPPICE_GUEST_TEMPLATES !== '1')('examples/ against a gateway on the real runtime', () => {
   let local: LocalGateway | undefined;
   const backgroundErrors: string[] = [];
 

@@ -60,7 +60,7 @@ async function execute(body: Record<string, unknown>): Promise<Event[]> {
 const results = (events: Event[]) => events.filter((e) => e.type === 'result');
 const stdout = (events: Event[]) => events.filter((e) => e.type === 'stdout').map((e) => e.text).join('');
 
-describe.skipIf(!image)('code-interpreter-v1 template under QEMU', () => {
+describe.skipIf(!image || process.env.COPPICE_GUEST_TEMPLATES !== '1')('code-interpreter-v1 template under QEMU', () => {
   const img = image as GuestImage;
   const spec = (name: string): VmSpec => ({
     name: `${name}-${tag}`,

@@ -2,6 +2,7 @@
  * cold-start: time from asking for a sandbox to the guest answering its readiness probe, per pool configuration
  * and concurrency, plus the bare floors (SIGCONT + probe; restore + probe) in the same run. See manifest.ts.
  */
+import { GUEST_TEMPLATES_ENABLED } from '../../lib/pools/template-gate.ts';
 import type { Pool } from '@coppice/runtime/pool';
 import type { Checkpoint, Vm } from '@coppice/runtime/hypervisor';
 import type { PreflightContext, RigContext, SeriesRecorder } from '../../harness/rig-context.ts';
@@ -53,7 +54,7 @@ export async function run(ctx: RigContext): Promise<void> {
   await pool.drain();
 
   // The Debian templates, ready when their agent answers /health over the sandbox's address. Quick mode: cc=1 only.
-  const templates = ctx.param('templates', [...TEMPLATE_NAMES]) as (typeof TEMPLATE_NAMES)[number][];
+  const templates = ctx.param('templates', GUEST_TEMPLATES_ENABLED ? [...TEMPLATE_NAMES] : []) as (typeof TEMPLATE_NAMES)[number][];
   const templateCc = ctx.param('templateCcLevels', ctx.quick ? ['1'] : ['1', '10']) as Cc[];
   if (templates.length) {
     const net = await openTemplateRigCubenet(ctx);

@@ -3,6 +3,7 @@
  * template sharing; host memory from MemAvailable, PSS beside it; the pool controller's own memory measured as a
  * process of its own. N grows while the host's memory (with a reserve) and the time budget allow. See manifest.ts.
  */
+import { GUEST_TEMPLATES_ENABLED, GUEST_TEMPLATES_OFF } from '../../lib/pools/template-gate.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { computeStat } from '@coppice/results-schema';
 import type { Checkpoint, Vm } from '@coppice/runtime/hypervisor';
@@ -139,7 +140,8 @@ export async function run(ctx: RigContext): Promise<void> {
 
   // The code-interpreter template at the busybox ladder's N of comparison (quick: its only level), same run.
   const templateN = ctx.param('templateN', ctx.quick ? 8 : 50);
-  try {
+  if (!GUEST_TEMPLATES_ENABLED) ctx.log(`code-interpreter-v1 density skipped: ${GUEST_TEMPLATES_OFF}`);
+  else try {
     await templateDensity(ctx, q, 'code-interpreter-v1', templateN, ctx.param('templateRounds', ctx.quick ? 1 : 2), settleS);
   } catch (e) {
     // Recorded as the template series' failure: the busybox figures above still stand.

@@ -2,6 +2,7 @@
  * e2b-compat: the official E2B SDKs, unchanged, against a gateway started in this process on the real runtime; every
  * SDK call class is one check (see manifest.ts).
  */
+import { GUEST_TEMPLATES_ENABLED, GUEST_TEMPLATES_OFF } from '../../lib/pools/template-gate.ts';
 import { join } from 'node:path';
 import { startLocalGateway } from '@coppice/gateway';
 import type { Sandbox } from 'e2b';
@@ -19,6 +20,7 @@ const RIG_NET = { prefix: 'cpx', ipv4Subnet: '10.81.0.0/25', ipv6Subnet: 'fd81::
 const E2B_ENV = ['E2B_API_URL', 'E2B_SANDBOX_URL', 'E2B_API_KEY', 'E2B_DOMAIN', 'E2B_DEBUG'] as const;
 
 export async function preflight(ctx: PreflightContext): Promise<string[]> {
+  if (!GUEST_TEMPLATES_ENABLED) return [GUEST_TEMPLATES_OFF];
   const reasons: string[] = [];
   for (const template of ['base', 'code-interpreter-v1'] as const) {
     await locateTemplate(ctx.runner, template).catch((e: Error) => {

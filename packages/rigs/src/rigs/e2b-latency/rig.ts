@@ -4,6 +4,7 @@
  * create/kill cycles, and a gateway SIGKILLed mid-create and restarted, leave anything behind; and the gateway's
  * RSS while it holds sandboxes. See manifest.ts.
  */
+import { GUEST_TEMPLATES_ENABLED, GUEST_TEMPLATES_OFF } from '../../lib/pools/template-gate.ts';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +21,7 @@ import { gatewayRows, leakFree, leakReport, readPoolState } from './leaks.ts';
 import { RSS_HELD } from './manifest.ts';
 
 export async function preflight(ctx: PreflightContext): Promise<string[]> {
+  if (!GUEST_TEMPLATES_ENABLED) return [GUEST_TEMPLATES_OFF];
   const reasons = await poolRigPreflight(ctx);
   try {
     await locateTemplate(ctx.runner, TEMPLATE);

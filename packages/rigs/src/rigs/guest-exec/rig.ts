@@ -2,6 +2,7 @@
  * guest-exec: the calls the E2B SDKs make inside a code-interpreter sandbox, each a round trip from the host, and
  * their floors measured inside the same guest in the same run. See manifest.ts.
  */
+import { GUEST_TEMPLATES_ENABLED, GUEST_TEMPLATES_OFF } from '../../lib/pools/template-gate.ts';
 import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { createClient, type Client } from '@connectrpc/connect';
@@ -18,6 +19,7 @@ const FILE_PATH = '/home/user/guest-exec.bin';
 const floorsScript = new URL('./guest-floors.py', import.meta.url);
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
+  if (!GUEST_TEMPLATES_ENABLED) return Promise.resolve([GUEST_TEMPLATES_OFF]);
   return poolRigPreflight(ctx);
 }
 
