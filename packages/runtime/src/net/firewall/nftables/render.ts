@@ -310,10 +310,9 @@ add rule bridge ${t} prerouting iifname "${t}-*" ether type ip6 iifname . ip6 sa
 `;
 }
 
-/** Deletes of `before − after` first (an interval set refuses a new CIDR inside one still present), then adds. */
-export function renderElementChanges(t: string, before: SandboxElements, after: SandboxElements): string {
-  let deletes = '';
-  let adds = '';
+/** Per set, the keys `before` has and `after` lacks (gone) and those `after` adds (added); sets with neither omitted. */
+export function elementDiff(before: SandboxElements, after: SandboxElements): Array<{ set: string; gone: string[]; added: string[] }> {
+  const out: Array<{ set: string; gone: string[]; added: string[] }> = [];
   for (const set of new Set([...before.keys(), ...after.keys()])) {
     const was = before.get(set);
     const now = after.get(set);
@@ -321,6 +320,16 @@ export function renderElementChanges(t: string, before: SandboxElements, after: 
     const added: string[] = [];
     for (const k of was ?? []) if (!now?.has(k)) gone.push(k);
     for (const k of now ?? []) if (!was?.has(k)) added.push(k);
+    if (gone.length || added.length) out.push({ set, gone, added });
+  }
+  return out;
+}
+
+/** Deletes of `before − after` first (an interval set refuses a new CIDR inside one still present), then adds. */
+export function renderElementChanges(t: string, before: SandboxElements, after: SandboxElements): string {
+  let deletes = '';
+  let adds = '';
+  for (const { set, gone, added } of elementDiff(before, after)) {
     if (gone.length) deletes += `delete element inet ${t} ${set} { ${gone.join(', ')} }\n`;
     if (added.length) adds += `add element inet ${t} ${set} { ${added.join(', ')} }\n`;
   }

@@ -8,7 +8,7 @@
  */
 import type { PortForward, SandboxAddresses, SandboxId } from '../../types.ts';
 import { ipv4ToNumber } from '../../validate.ts';
-import { INTERNET_SETS, MEMBER_SETS, memberComment, sameForward, type SandboxElements, type SandboxSpec } from './render.ts';
+import { elementDiff, INTERNET_SETS, MEMBER_SETS, memberComment, sameForward, type SandboxElements, type SandboxSpec } from './render.ts';
 import { addressRange, encodeSetItems } from './set-element-writer.ts';
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -45,18 +45,9 @@ function setItems(op: 'e' | 'd', set: string, keys: string[], into: string[]): v
 
 /** Deletes of `before − after`, then adds of `after − before` (as renderElementChanges). */
 function elementItems(before: SandboxElements, after: SandboxElements, into: string[]): void {
-  const adds: Array<[string, string[]]> = [];
-  for (const set of new Set([...before.keys(), ...after.keys()])) {
-    const was = before.get(set);
-    const now = after.get(set);
-    const gone: string[] = [];
-    const added: string[] = [];
-    for (const k of was ?? []) if (!now?.has(k)) gone.push(k);
-    for (const k of now ?? []) if (!was?.has(k)) added.push(k);
-    if (gone.length) setItems('d', set, gone, into);
-    if (added.length) adds.push([set, added]);
-  }
-  for (const [set, keys] of adds) setItems('e', set, keys, into);
+  const diff = elementDiff(before, after);
+  for (const { set, gone } of diff) if (gone.length) setItems('d', set, gone, into);
+  for (const { set, added } of diff) if (added.length) setItems('e', set, added, into);
 }
 
 function memberItems(id: SandboxId, a: SandboxAddresses, want: 'present' | 'absent', into: string[]): void {
