@@ -13,7 +13,8 @@ try {
 
   const failed = await sandbox.runCode('1 / 0');
   console.log('error:', failed.error?.name, failed.error?.value);
-  if (answer.text !== '42' || !frame.results[0]?.html || failed.error?.name !== 'ZeroDivisionError') process.exitCode = 1;
+  if (answer.text !== '42' || !frame.results[0]?.html || failed.error?.name !== 'ZeroDivisionError')
+    process.exitCode = 1;
 } finally {
   await sandbox.kill();
 }

@@ -20,7 +20,9 @@ const validateBeforeBuild = {
       if (command !== 'build') return;
       const data = loadSiteData();
       shareSiteData(data);
-      logger.info(`${data.results.length} result files, ${data.hosts.length} hosts, ${data.manifests.length} rig manifests: valid`);
+      logger.info(
+        `${data.results.length} result files, ${data.hosts.length} hosts, ${data.manifests.length} rig manifests: valid`,
+      );
     },
     // The claims and compare pages as rendered: any figure in their text must come from a result, a reference or a
     // stated given (this catches a figure produced by component code, which the source scan cannot see).

@@ -12,7 +12,12 @@ export default defineConfig({
       // A real build over a synthetic results tree (built once, test/support/global-build.ts), then chromium.
       {
         extends: true,
-        test: { name: 'site', include: SITE_TESTS, globalSetup: ['test/support/global-build.ts'], fileParallelism: false },
+        test: {
+          name: 'site',
+          include: SITE_TESTS,
+          globalSetup: ['test/support/global-build.ts'],
+          fileParallelism: false,
+        },
       },
     ],
   },

@@ -11,5 +11,7 @@ await build({
   minify: true,
   legalComments: 'none',
   // CommonJS dependencies (busboy) call require() for node builtins; ESM output has no require of its own.
-  banner: { js: "import { createRequire as __envdRequire } from 'node:module'; const require = __envdRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __envdRequire } from 'node:module'; const require = __envdRequire(import.meta.url);",
+  },
 });

@@ -31,7 +31,9 @@ export class Gateway {
   /** Opens the store, reconciles it with the backend, and listens. */
   static async start(config: GatewayConfig, backend: SandboxBackend): Promise<Gateway> {
     const store = Store.open(config.database);
-    const service = new SandboxService(store, backend, config.limits, 'coppice', { metricsIntervalMs: config.metricsIntervalMs });
+    const service = new SandboxService(store, backend, config.limits, 'coppice', {
+      metricsIntervalMs: config.metricsIntervalMs,
+    });
     let reconciled: ReconcileReport;
     try {
       reconciled = await service.reconcile();
@@ -60,7 +62,11 @@ export class Gateway {
       const sandbox = service.route(sandboxId);
       if (!sandbox?.address) {
         const known = store.getSandbox(sandboxId);
-        return sendError(res, known ? 409 : 404, known ? `sandbox '${sandboxId}' is ${known.state}, not running` : `sandbox '${sandboxId}' not found`);
+        return sendError(
+          res,
+          known ? 409 : 404,
+          known ? `sandbox '${sandboxId}' is ${known.state}, not running` : `sandbox '${sandboxId}' not found`,
+        );
       }
       if (!mayAccess(sandbox, port, req.method ?? 'GET', req.url ?? '/', req.headers)) {
         return sendError(res, 401, `sandbox port ${port} needs the sandbox's access token`);

@@ -38,14 +38,29 @@ describe('authentication', () => {
 
 describe('create', () => {
   it('returns what the SDK reads, and the sandbox answers through the proxy', async () => {
-    const { res, json } = await create({ templateID: 'base', timeout: 60, metadata: { who: 'test' }, envVars: { A: '1' } });
+    const { res, json } = await create({
+      templateID: 'base',
+      timeout: 60,
+      metadata: { who: 'test' },
+      envVars: { A: '1' },
+    });
     expect(res.status).toBe(201);
-    expect(json).toMatchObject({ templateID: 'base', clientID: 'coppice', envdVersion: '0.6.4', domain: 'sandbox.test' });
+    expect(json).toMatchObject({
+      templateID: 'base',
+      clientID: 'coppice',
+      envdVersion: '0.6.4',
+      domain: 'sandbox.test',
+    });
     expect(json.sandboxID).toMatch(/^[a-z0-9]{20}$/);
     expect(json.envdAccessToken).toMatch(/^[0-9a-f]{48}$/);
     expect(h.backend.live.get(json.sandboxID)?.spec.envVars).toEqual({ A: '1' });
     const info = await (await h.api(`/sandboxes/${json.sandboxID}`)).json();
-    expect(info).toMatchObject({ sandboxID: json.sandboxID, state: 'running', metadata: { who: 'test' }, memoryMB: 256 });
+    expect(info).toMatchObject({
+      sandboxID: json.sandboxID,
+      state: 'running',
+      metadata: { who: 'test' },
+      memoryMB: 256,
+    });
   });
 
   it('takes the v1 path and a template alias', async () => {
@@ -107,7 +122,11 @@ describe('team isolation', () => {
       ['GET', `/sandboxes/${id}/metrics`],
     ];
     for (const [method, path, body] of calls) {
-      const res = await h.api(path, { method, key: other, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await h.api(path, {
+        method,
+        key: other,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       expect(res.status, `${method} ${path}`).toBe(404);
     }
     const listed = (await (await h.api('/v2/sandboxes', { key: other })).json()) as unknown[];
@@ -132,9 +151,15 @@ describe('lifecycle', () => {
     expect((await h.api(`/sandboxes/${id}/pause`, { method: 'POST' })).status).toBe(204);
     expect((await h.api(`/sandboxes/${id}/pause`, { method: 'POST' })).status).toBe(409);
     expect(h.backend.live.has(id)).toBe(false);
-    const paused = (await (await h.api('/v2/sandboxes?state=paused')).json()) as Array<{ sandboxID: string; state: string }>;
+    const paused = (await (await h.api('/v2/sandboxes?state=paused')).json()) as Array<{
+      sandboxID: string;
+      state: string;
+    }>;
     expect(paused.map((s) => [s.sandboxID, s.state])).toEqual([[id, 'paused']]);
-    const resumed = await h.api(`/v2/sandboxes/${id}/connect`, { method: 'POST', body: JSON.stringify({ timeout: 30 }) });
+    const resumed = await h.api(`/v2/sandboxes/${id}/connect`, {
+      method: 'POST',
+      body: JSON.stringify({ timeout: 30 }),
+    });
     expect(resumed.status).toBe(201);
     expect(h.backend.live.has(id)).toBe(true);
     expect(h.backend.snapshots.size).toBe(0);
@@ -153,14 +178,20 @@ describe('lifecycle', () => {
 
   it('setTimeout moves the end time', async () => {
     const id = (await create({ templateID: 'base', timeout: 1 })).json.sandboxID as string;
-    expect((await h.api(`/sandboxes/${id}/timeout`, { method: 'POST', body: JSON.stringify({ timeout: 60 }) })).status).toBe(204);
+    expect(
+      (await h.api(`/sandboxes/${id}/timeout`, { method: 'POST', body: JSON.stringify({ timeout: 60 }) })).status,
+    ).toBe(204);
     await new Promise((r) => setTimeout(r, 1400));
     expect(h.gateway.store.getSandbox(id)?.state).toBe('running');
   });
 
   it('lists with metadata filters and pages by X-Next-Token', async () => {
-    for (let i = 0; i < 5; i++) await create({ templateID: 'base', timeout: 60, metadata: { group: i % 2 ? 'odd' : 'even', 'a b': 'c&d' } });
-    const metadata = new URLSearchParams({ [encodeURIComponent('a b')]: encodeURIComponent('c&d'), group: 'even' }).toString();
+    for (let i = 0; i < 5; i++)
+      await create({ templateID: 'base', timeout: 60, metadata: { group: i % 2 ? 'odd' : 'even', 'a b': 'c&d' } });
+    const metadata = new URLSearchParams({
+      [encodeURIComponent('a b')]: encodeURIComponent('c&d'),
+      group: 'even',
+    }).toString();
     const evens = (await (await h.api(`/v2/sandboxes?metadata=${encodeURIComponent(metadata)}`)).json()) as unknown[];
     expect(evens).toHaveLength(3);
     const seen: string[] = [];

@@ -28,31 +28,38 @@ async function runtimeAvailable(): Promise<boolean> {
 
 const available = await runtimeAvailable();
 
-describe.skipIf(!available || process.env.COPPICE_GUEST_TEMPLATES !== '1')('examples/ against a gateway on the real runtime', () => {
-  let local: LocalGateway | undefined;
-  const backgroundErrors: string[] = [];
+describe.skipIf(!available || process.env.COPPICE_GUEST_TEMPLATES !== '1')(
+  'examples/ against a gateway on the real runtime',
+  () => {
+    let local: LocalGateway | undefined;
+    const backgroundErrors: string[] = [];
 
-  beforeAll(async () => {
-    local = await startLocalGateway({
-      net: { prefix: 'cpxe', ipv4Subnet: '10.81.0.128/25', ipv6Subnet: 'fd81:0:0:1::/64' },
-      stateRoot: await mkdtemp(join(tmpdir(), 'cpxe-gateway-')),
-      runRoot: `/run/cpxe-${process.pid}`,
-      onBackgroundError: (e) => backgroundErrors.push(e.message),
-    });
-  }, 600_000);
+    beforeAll(async () => {
+      local = await startLocalGateway({
+        net: { prefix: 'cpxe', ipv4Subnet: '10.81.0.128/25', ipv6Subnet: 'fd81:0:0:1::/64' },
+        stateRoot: await mkdtemp(join(tmpdir(), 'cpxe-gateway-')),
+        runRoot: `/run/cpxe-${process.pid}`,
+        onBackgroundError: (e) => backgroundErrors.push(e.message),
+      });
+    }, 600_000);
 
-  afterAll(async () => {
-    await local?.close();
-  }, 180_000);
+    afterAll(async () => {
+      await local?.close();
+    }, 180_000);
 
-  it.each(EXAMPLES)('%s exits 0', async (example) => {
-    const env = { ...process.env, ...local!.env };
-    const run = await promisify(execFile)(process.execPath, [join(examplesDir, example)], {
-      cwd: examplesDir,
-      env,
-      timeout: 240_000,
-    }).catch((e: { code?: number; stdout?: string; stderr?: string; message: string }) => e);
-    const output = `${run.stdout ?? ''}${run.stderr ?? ''}${'message' in run ? run.message : ''}`;
-    expect({ example, exit: 'code' in run ? run.code : 0, output, backgroundErrors }).toMatchObject({ exit: 0 });
-  }, 300_000);
-});
+    it.each(EXAMPLES)(
+      '%s exits 0',
+      async (example) => {
+        const env = { ...process.env, ...local!.env };
+        const run = await promisify(execFile)(process.execPath, [join(examplesDir, example)], {
+          cwd: examplesDir,
+          env,
+          timeout: 240_000,
+        }).catch((e: { code?: number; stdout?: string; stderr?: string; message: string }) => e);
+        const output = `${run.stdout ?? ''}${run.stderr ?? ''}${'message' in run ? run.message : ''}`;
+        expect({ example, exit: 'code' in run ? run.code : 0, output, backgroundErrors }).toMatchObject({ exit: 0 });
+      },
+      300_000,
+    );
+  },
+);

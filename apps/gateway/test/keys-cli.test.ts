@@ -17,7 +17,10 @@ const cli = (...args: string[]) => run(process.execPath, [bin, ...args, '--db', 
 
 describe('coppice-gateway keys', () => {
   it('creates a key that authenticates its team, lists it masked, and revokes it', async () => {
-    const created = JSON.parse((await cli('keys', 'create', '--team', 'ops', '--name', 'ci', '--json')).stdout) as { key: string; id: string };
+    const created = JSON.parse((await cli('keys', 'create', '--team', 'ops', '--name', 'ci', '--json')).stdout) as {
+      key: string;
+      id: string;
+    };
     expect(created.key).toMatch(/^e2b_[0-9a-f]{40}$/);
     let store = Store.open(db);
     expect(teamForKey(store, created.key)?.name).toBe('ops');
@@ -33,7 +36,10 @@ describe('coppice-gateway keys', () => {
 
   it('refuses bad input with a usage error and exit code 2', async () => {
     await expect(cli('keys', 'create')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--team') });
-    await expect(cli('keys', 'create', '--team', 'Bad Team!')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('invalid team name') });
+    await expect(cli('keys', 'create', '--team', 'Bad Team!')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('invalid team name'),
+    });
     await expect(cli('keys', 'frobnicate')).rejects.toMatchObject({ code: 2 });
     await expect(cli('keys', 'revoke', 'nope')).rejects.toMatchObject({ code: 1 });
   });

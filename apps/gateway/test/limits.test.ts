@@ -13,7 +13,9 @@ const create = (key?: string, templateID = 'base') =>
 
 describe('capacity', () => {
   it('refuses creates past the host, team and memory limits with 429 and Retry-After, creating nothing', async () => {
-    h = await startHarness({ limits: { maxSandboxes: 3, maxSandboxesPerTeam: 2, maxMemoryMB: 1000, maxTimeoutSeconds: 3600 } });
+    h = await startHarness({
+      limits: { maxSandboxes: 3, maxSandboxesPerTeam: 2, maxMemoryMB: 1000, maxTimeoutSeconds: 3600 },
+    });
     expect((await create()).status).toBe(201);
     expect((await create()).status).toBe(201);
     const team = await create();
@@ -31,7 +33,9 @@ describe('capacity', () => {
   });
 
   it('a paused sandbox does not hold capacity, and resuming it needs capacity again', async () => {
-    h = await startHarness({ limits: { maxSandboxes: 1, maxSandboxesPerTeam: 1, maxMemoryMB: 4096, maxTimeoutSeconds: 3600 } });
+    h = await startHarness({
+      limits: { maxSandboxes: 1, maxSandboxesPerTeam: 1, maxMemoryMB: 4096, maxTimeoutSeconds: 3600 },
+    });
     const id = ((await (await create()).json()) as { sandboxID: string }).sandboxID;
     await h.api(`/sandboxes/${id}/pause`, { method: 'POST' });
     const other = ((await (await create()).json()) as { sandboxID: string }).sandboxID;

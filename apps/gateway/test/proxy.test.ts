@@ -12,16 +12,32 @@ afterEach(async () => {
 });
 
 async function sandbox(body: Record<string, unknown> = {}) {
-  const res = await h.api('/v2/sandboxes', { method: 'POST', body: JSON.stringify({ templateID: 'base', timeout: 60, ...body }) });
+  const res = await h.api('/v2/sandboxes', {
+    method: 'POST',
+    body: JSON.stringify({ templateID: 'base', timeout: 60, ...body }),
+  });
   return (await res.json()) as { sandboxID: string; envdAccessToken: string; trafficAccessToken: string | null };
 }
 
-function viaHeaders(id: string, port: number, path: string, headers: Record<string, string> = {}, init: RequestInit = {}) {
-  return fetch(`${h.url}${path}`, { ...init, headers: { 'E2b-Sandbox-Id': id, 'E2b-Sandbox-Port': String(port), ...headers } });
+function viaHeaders(
+  id: string,
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+  init: RequestInit = {},
+) {
+  return fetch(`${h.url}${path}`, {
+    ...init,
+    headers: { 'E2b-Sandbox-Id': id, 'E2b-Sandbox-Port': String(port), ...headers },
+  });
 }
 
 /** A request with a Host header of our choosing (fetch does not let one set Host). */
-function viaHost(host: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function viaHost(
+  host: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: h.gateway.port, path, headers: { host, ...headers } }, (res) => {
       let body = '';
@@ -36,7 +52,13 @@ function viaHost(host: string, path: string, headers: Record<string, string> = {
 describe('sandbox traffic', () => {
   it('routes by E2b-Sandbox-Id/Port to the agent with its token, and strips routing headers', async () => {
     const s = await sandbox();
-    const res = await viaHeaders(s.sandboxID, 49983, '/echo?x=1', { 'X-Access-Token': s.envdAccessToken, 'X-API-KEY': h.keyA }, { method: 'POST', body: 'hello' });
+    const res = await viaHeaders(
+      s.sandboxID,
+      49983,
+      '/echo?x=1',
+      { 'X-Access-Token': s.envdAccessToken, 'X-API-KEY': h.keyA },
+      { method: 'POST', body: 'hello' },
+    );
     expect(res.status).toBe(200);
     const echo = (await res.json()) as { name: string; url: string; body: string; headers: Record<string, string> };
     expect(echo.name).toBe(`envd-${s.sandboxID}`);
@@ -50,14 +72,23 @@ describe('sandbox traffic', () => {
     const s = await sandbox();
     const other = await sandbox();
     expect((await viaHeaders(s.sandboxID, 49983, '/echo')).status).toBe(401);
-    expect((await viaHeaders(s.sandboxID, 49983, '/echo', { 'X-Access-Token': other.envdAccessToken })).status).toBe(401);
+    expect((await viaHeaders(s.sandboxID, 49983, '/echo', { 'X-Access-Token': other.envdAccessToken })).status).toBe(
+      401,
+    );
     expect((await viaHeaders(s.sandboxID, 49999, '/execute', { 'X-Access-Token': 'x' })).status).toBe(401);
   });
 
   it('accepts a file URL signed with the token, and refuses an expired or forged one', async () => {
     const s = await sandbox();
     const sign = (path: string, op: string, user: string, exp?: number) =>
-      `v1_${createHash('sha256').update(exp === undefined ? `${path}:${op}:${user}:${s.envdAccessToken}` : `${path}:${op}:${user}:${s.envdAccessToken}:${exp}`).digest('base64').replace(/=+$/, '')}`;
+      `v1_${createHash('sha256')
+        .update(
+          exp === undefined
+            ? `${path}:${op}:${user}:${s.envdAccessToken}`
+            : `${path}:${op}:${user}:${s.envdAccessToken}:${exp}`,
+        )
+        .digest('base64')
+        .replace(/=+$/, '')}`;
     const ok = `/files?path=%2Ftmp%2Fa&username=user&signature=${encodeURIComponent(sign('/tmp/a', 'read', 'user'))}`;
     expect((await viaHeaders(s.sandboxID, 49983, ok)).status).toBe(200);
     const past = Math.floor(Date.now() / 1000) - 10;
@@ -79,7 +110,9 @@ describe('sandbox traffic', () => {
     const s = await sandbox({ network: { allowPublicTraffic: false } });
     expect(s.trafficAccessToken).toMatch(/^[0-9a-f]{48}$/);
     expect((await viaHost(`8000-${s.sandboxID}.sandbox.test`, '/')).status).toBe(401);
-    const ok = await viaHost(`8000-${s.sandboxID}.sandbox.test`, '/', { 'e2b-traffic-access-token': s.trafficAccessToken! });
+    const ok = await viaHost(`8000-${s.sandboxID}.sandbox.test`, '/', {
+      'e2b-traffic-access-token': s.trafficAccessToken!,
+    });
     expect(ok.status).toBe(200);
   });
 

@@ -16,7 +16,13 @@ describe('restart', () => {
     const running = ((await (await create({ timeout: 2 })).json()) as { sandboxID: string }).sandboxID;
     const paused = ((await (await create()).json()) as { sandboxID: string }).sandboxID;
     await h.api(`/sandboxes/${paused}/pause`, { method: 'POST' });
-    await h.backend.create({ id: 'orphan0000000000000x', templateId: 'base', envVars: {}, envdToken: 't', network: { allowInternetAccess: true, allowOut: [], denyOut: [], allowPublicTraffic: true } });
+    await h.backend.create({
+      id: 'orphan0000000000000x',
+      templateId: 'base',
+      envVars: {},
+      envdToken: 't',
+      network: { allowInternetAccess: true, allowOut: [], denyOut: [], allowPublicTraffic: true },
+    });
     await h.restart();
     expect(h.gateway.reconciled.adopted.sort()).toEqual([paused, running].sort());
     expect(h.gateway.reconciled.orphansKilled).toEqual(['orphan0000000000000x']);

@@ -22,7 +22,10 @@ function firstPage(site: string, dir: string, depth: number): string | undefined
   let path = dir;
   for (let level = 0; level < depth; level++) {
     if (!existsSync(join(site, path))) return undefined;
-    const next = readdirSync(join(site, path), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()[0];
+    const next = readdirSync(join(site, path), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort()[0];
     if (next === undefined) return undefined;
     path = `${path}${next}/`;
   }
@@ -70,7 +73,9 @@ try {
     await lighthouse.close();
     await server.close();
   }
-  console.log(`command: cd apps/site && npx tsx scripts/lighthouse-scores.ts${siteArg === undefined ? '' : ` --site ${siteArg}`}`);
+  console.log(
+    `command: cd apps/site && npx tsx scripts/lighthouse-scores.ts${siteArg === undefined ? '' : ` --site ${siteArg}`}`,
+  );
   process.exitCode = pagesUnder === 0 ? 0 : 1;
 } finally {
   fixture?.remove();

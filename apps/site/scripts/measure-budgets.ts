@@ -34,7 +34,9 @@ const root = mkdtempSync(join(tmpdir(), 'coppice-budget-'));
 try {
   const hosts = ['synthetic-a', 'synthetic-b', 'synthetic-c', 'synthetic-d'];
   const tree = writeSyntheticResults(join(root, 'results'), { manifests, hosts, files, samples: 'manifest' });
-  console.log(`wrote ${tree.files.length} synthetic result files (${manifests.length} rigs × ${hosts.length} hosts, each series with its rig's full sample count) into ${join(root, 'results')}`);
+  console.log(
+    `wrote ${tree.files.length} synthetic result files (${manifests.length} rigs × ${hosts.length} hosts, each series with its rig's full sample count) into ${join(root, 'results')}`,
+  );
 
   const loadBefore = loadavg()[0]!;
   const outcome = await astroBuild(join(root, 'results'), join(root, 'dist'));
@@ -49,9 +51,15 @@ try {
   const buildOk = outcome.ms < BUILD_BUDGET_MS;
 
   console.log('');
-  console.log(`claims page: ${(total / 1024).toFixed(1)} KB (HTML ${(claims.html / 1024).toFixed(1)} KB + CSS ${(claims.css / 1024).toFixed(1)} KB), ${claims.scripts} scripts; budget < ${PAGE_BUDGET_BYTES / 1024} KB, no script: ${pageOk ? 'OK' : 'OVER'}`);
-  console.log(`site build over ${tree.files.length} result files: ${(outcome.ms / 1000).toFixed(1)} s wall; budget < ${BUILD_BUDGET_MS / 1000} s: ${buildOk ? 'OK' : 'OVER'}`);
-  console.log(`  CPU time of the build: ${outcome.cpuMs === undefined ? 'unknown' : `${(outcome.cpuMs / 1000).toFixed(1)} s`}; 1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on ${availableParallelism()} CPUs (wall time grows with other work on the machine)`);
+  console.log(
+    `claims page: ${(total / 1024).toFixed(1)} KB (HTML ${(claims.html / 1024).toFixed(1)} KB + CSS ${(claims.css / 1024).toFixed(1)} KB), ${claims.scripts} scripts; budget < ${PAGE_BUDGET_BYTES / 1024} KB, no script: ${pageOk ? 'OK' : 'OVER'}`,
+  );
+  console.log(
+    `site build over ${tree.files.length} result files: ${(outcome.ms / 1000).toFixed(1)} s wall; budget < ${BUILD_BUDGET_MS / 1000} s: ${buildOk ? 'OK' : 'OVER'}`,
+  );
+  console.log(
+    `  CPU time of the build: ${outcome.cpuMs === undefined ? 'unknown' : `${(outcome.cpuMs / 1000).toFixed(1)} s`}; 1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on ${availableParallelism()} CPUs (wall time grows with other work on the machine)`,
+  );
   console.log(`command: cd apps/site && npx tsx scripts/measure-budgets.ts --files ${files}`);
   process.exitCode = pageOk && buildOk ? 0 : 1;
 } finally {

@@ -76,7 +76,11 @@ async function view(page: Page, url: string): Promise<PageView> {
       }),
     ),
     charts: await page.$$eval('[data-chart]', (els) =>
-      els.map((e) => ({ rig: (e as HTMLElement).dataset.rig!, status: (e as HTMLElement).dataset.status, svg: e.querySelector('svg') !== null })),
+      els.map((e) => ({
+        rig: (e as HTMLElement).dataset.rig!,
+        status: (e as HTMLElement).dataset.status,
+        svg: e.querySelector('svg') !== null,
+      })),
     ),
     cites: await page.$$eval('cite.published', (els) =>
       els.map((e) => {
@@ -130,14 +134,24 @@ describe('the built site in chromium', () => {
             measures: await page.$$eval('.measure[data-value]', (els) =>
               els.map((e) => {
                 const d = (e as HTMLElement).dataset;
-                return { result: d.result!, metric: d.metric!, labels: d.labels!, stat: d.stat!, value: d.value!, text: e.textContent!.trim() } as Measure;
+                return {
+                  result: d.result!,
+                  metric: d.metric!,
+                  labels: d.labels!,
+                  stat: d.stat!,
+                  value: d.value!,
+                  text: e.textContent!.trim(),
+                } as Measure;
               }),
             ),
           };
           resultPages.set(url, shown);
         }
         expect(shown.path).toBe(cell.result);
-        const same = shown.measures.filter((m) => m.metric === cell.metric && m.labels === cell.labels && m.stat === cell.stat && m.result === cell.result);
+        const same = shown.measures.filter(
+          (m) =>
+            m.metric === cell.metric && m.labels === cell.labels && m.stat === cell.stat && m.result === cell.result,
+        );
         expect(same, `${cell.metric} ${cell.labels} ${cell.stat} on ${url}`).toHaveLength(1);
         expect(same[0]!.value).toBe(cell.value);
         expect(same[0]!.text).toBe(cell.text);
@@ -227,7 +241,12 @@ describe('the built site in chromium', () => {
     // distribution charts; a rig page. The other pages are prose in the same layout.
     const resultPage = views.get('/')!.measures[0]!.href.replace(/#.*$/, '');
     const rigPage = `${server.url}/rigs/${[...chartRigs].find((r) => knownRigs.has(r))}/`;
-    const pages = [server.url + '/hosts/synthetic-b/', server.url + '/compare/synthetic-a--synthetic-b/', resultPage, rigPage];
+    const pages = [
+      server.url + '/hosts/synthetic-b/',
+      server.url + '/compare/synthetic-a--synthetic-b/',
+      resultPage,
+      rigPage,
+    ];
     const lighthouse = await startLighthouse();
     try {
       for (const url of pages) {

@@ -19,7 +19,8 @@ const timeline = {
 };
 
 /** A result file as the loader gives it, with only what the chart reads filled in. */
-const resultWith = (params: Record<string, unknown>) => ({ path: 'benchmarks/results/cold-start/h/x.json', size: 1, data: { run: { params } } }) as unknown as LoadedResult;
+const resultWith = (params: Record<string, unknown>) =>
+  ({ path: 'benchmarks/results/cold-start/h/x.json', size: 1, data: { run: { params } } }) as unknown as LoadedResult;
 
 describe('refill timeline chart', () => {
   it('reads run.params.refillTimeline, and nothing when a result has none', () => {
@@ -29,12 +30,15 @@ describe('refill timeline chart', () => {
 
   it('names the file and the field when the timeline has the wrong shape', () => {
     const bad = { ...timeline, events: [{ ...timeline.events[0], kind: 'refill' }] };
-    expect(() => refillTimelineOf(resultWith({ refillTimeline: bad }))).toThrow(/benchmarks\/results\/cold-start\/h\/x\.json: run\.params\.refillTimeline/);
+    expect(() => refillTimelineOf(resultWith({ refillTimeline: bad }))).toThrow(
+      /benchmarks\/results\/cold-start\/h\/x\.json: run\.params\.refillTimeline/,
+    );
   });
 
   it('draws one bar per event, coloured by what it was, and a rule where the sandboxes were returned', () => {
     const svg = refillTimelineChart(refillTimelineOf(resultWith({ refillTimeline: timeline }))!);
     expect(svg.match(/<rect/g)!.length).toBeGreaterThanOrEqual(timeline.events.length);
-    for (const label of ['checkout from hot', 'checkout from durable', 'fill of durable', 'fill of hot (failed)']) expect(svg).toContain(label);
+    for (const label of ['checkout from hot', 'checkout from durable', 'fill of durable', 'fill of hot (failed)'])
+      expect(svg).toContain(label);
   });
 });

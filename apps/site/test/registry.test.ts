@@ -43,7 +43,10 @@ function registryWith(row: Record<string, unknown>, extra: Partial<ClaimsRegistr
       {
         id: 'sec',
         title: 'Section',
-        columns: [{ id: 'a', header: 'A' }, { id: 'b', header: 'B' }],
+        columns: [
+          { id: 'a', header: 'A' },
+          { id: 'b', header: 'B' },
+        ],
         rows: [{ id: 'row', label: 'Row', ...row }],
       },
     ],
@@ -51,25 +54,50 @@ function registryWith(row: Record<string, unknown>, extra: Partial<ClaimsRegistr
   };
 }
 const check = (input: unknown) => checkRegistry(input, [testRig], [testRef]);
-const measured = (over: Record<string, unknown> = {}) => ({ kind: 'measured', rig: 'test-rig', metric: 'latency', labels: { cc: '1' }, stat: 'mean', ...over });
+const measured = (over: Record<string, unknown> = {}) => ({
+  kind: 'measured',
+  rig: 'test-rig',
+  metric: 'latency',
+  labels: { cc: '1' },
+  stat: 'mean',
+  ...over,
+});
 
 describe('the real registry', () => {
   it('validates against the real rig manifests and published references', () => {
     const refs = loadReferences(referencesDir(), repoRoot());
     expect(refs.problems).toEqual([]);
-    const result = checkRegistry(registry, manifests, refs.references.map((r) => r.reference));
+    const result = checkRegistry(
+      registry,
+      manifests,
+      refs.references.map((r) => r.reference),
+    );
     expect(result.problems).toEqual([]);
     const ids = result.registry!.sections.map((s) => s.id);
-    expect(ids).toEqual(['host', 'targets', 'cold-start', 'density', 'density-breakdown', 'network', 'lifecycle', 'e2b-latency', 'e2b', 'kernel-patches', 'floors']);
+    expect(ids).toEqual([
+      'host',
+      'targets',
+      'cold-start',
+      'density',
+      'density-breakdown',
+      'network',
+      'lifecycle',
+      'e2b-latency',
+      'e2b',
+      'kernel-patches',
+      'floors',
+    ]);
     expect(result.registry!.notOnThisPage.length).toBeGreaterThan(0);
   });
 
-  it('shows every part of the density rig\'s per-VM breakdown, shared and private, and its host Δ/PSS check', () => {
+  it("shows every part of the density rig's per-VM breakdown, shared and private, and its host Δ/PSS check", () => {
     const density = manifests.find((m) => m.id === 'density')!;
     const parts = density.metrics.map((m) => m.name).filter((n) => n.startsWith('vm-'));
     expect(parts.length).toBeGreaterThanOrEqual(6);
     const rows = registry.sections.find((s) => s.id === 'density-breakdown')!.rows;
-    const bound = rows.flatMap((r) => Object.values(r.cells)).map((c) => (c.kind === 'measured' ? `${c.metric} ${c.labels?.sharing}` : c.kind));
+    const bound = rows
+      .flatMap((r) => Object.values(r.cells))
+      .map((c) => (c.kind === 'measured' ? `${c.metric} ${c.labels?.sharing}` : c.kind));
     expect(bound.sort()).toEqual(parts.flatMap((p) => [`${p} none`, `${p} template`]).sort());
     const agreement = registry.sections.find((s) => s.id === 'density')!.rows.find((r) => r.id === 'agreement')!;
     expect(Object.values(agreement.cells)).toEqual([{ kind: 'check', rig: 'density', check: density.checks[0] }]);
@@ -82,7 +110,10 @@ describe('the real registry', () => {
 
 describe('registry validation', () => {
   it('accepts a well-formed cell', () => {
-    expect(check(registryWith({ cells: { a: measured(), b: { kind: 'reference', reference: 'someone', figure: 'fast' } } })).problems).toEqual([]);
+    expect(
+      check(registryWith({ cells: { a: measured(), b: { kind: 'reference', reference: 'someone', figure: 'fast' } } }))
+        .problems,
+    ).toEqual([]);
   });
 
   it('rejects a cell naming an unknown rig, naming the field', () => {
@@ -94,7 +125,9 @@ describe('registry validation', () => {
   });
 
   it('accepts an unknown rig only on a planned row, and checks a planned row once its manifest exists', () => {
-    expect(check(registryWith({ planned: true, rig: 'future-rig', cells: { a: measured({ rig: 'future-rig' }) } })).problems).toEqual([]);
+    expect(
+      check(registryWith({ planned: true, rig: 'future-rig', cells: { a: measured({ rig: 'future-rig' }) } })).problems,
+    ).toEqual([]);
     const { problems } = check(registryWith({ planned: true, cells: { a: measured({ metric: 'nope' }) } }));
     expect(problems.map((p) => p.field)).toEqual(['sections[sec].rows[row].cells[a].metric']);
   });
@@ -107,13 +140,19 @@ describe('registry validation', () => {
   });
 
   it('rejects an unknown label key, an unknown label value, and a missing label', () => {
-    expect(check(registryWith({ cells: { a: measured({ labels: { cc: '1', family: 'ipv4' } }) } })).problems.map((p) => p.field)).toEqual([
-      'sections[sec].rows[row].cells[a].labels.family',
-    ]);
+    expect(
+      check(registryWith({ cells: { a: measured({ labels: { cc: '1', family: 'ipv4' } }) } })).problems.map(
+        (p) => p.field,
+      ),
+    ).toEqual(['sections[sec].rows[row].cells[a].labels.family']);
     const bad = check(registryWith({ cells: { a: measured({ labels: { cc: '50' } }) } })).problems;
-    expect(bad.map((p) => p.message)).toEqual(['"50" is not a value of label "cc" of metric "latency" (values: 1, 10)']);
+    expect(bad.map((p) => p.message)).toEqual([
+      '"50" is not a value of label "cc" of metric "latency" (values: 1, 10)',
+    ]);
     const missing = check(registryWith({ cells: { a: measured({ labels: {} }) } })).problems;
-    expect(missing.map((p) => p.message)).toEqual(['misses label "cc" of metric "latency": a cell names exactly one series']);
+    expect(missing.map((p) => p.message)).toEqual([
+      'misses label "cc" of metric "latency": a cell names exactly one series',
+    ]);
   });
 
   it('rejects an unknown statistic through the schema', () => {
@@ -123,15 +162,21 @@ describe('registry validation', () => {
   });
 
   it('rejects an unknown check, reference or figure', () => {
-    expect(check(registryWith({ cells: { a: { kind: 'check', rig: 'test-rig', check: 'leak' } } })).problems.map((p) => p.field)).toEqual([
-      'sections[sec].rows[row].cells[a].check',
-    ]);
-    expect(check(registryWith({ cells: { a: { kind: 'reference', reference: 'nobody', figure: 'fast' } } })).problems.map((p) => p.field)).toEqual([
-      'sections[sec].rows[row].cells[a].reference',
-    ]);
-    expect(check(registryWith({ cells: { a: { kind: 'reference', reference: 'someone', figure: 'slow' } } })).problems.map((p) => p.field)).toEqual([
-      'sections[sec].rows[row].cells[a].figure',
-    ]);
+    expect(
+      check(registryWith({ cells: { a: { kind: 'check', rig: 'test-rig', check: 'leak' } } })).problems.map(
+        (p) => p.field,
+      ),
+    ).toEqual(['sections[sec].rows[row].cells[a].check']);
+    expect(
+      check(registryWith({ cells: { a: { kind: 'reference', reference: 'nobody', figure: 'fast' } } })).problems.map(
+        (p) => p.field,
+      ),
+    ).toEqual(['sections[sec].rows[row].cells[a].reference']);
+    expect(
+      check(registryWith({ cells: { a: { kind: 'reference', reference: 'someone', figure: 'slow' } } })).problems.map(
+        (p) => p.field,
+      ),
+    ).toEqual(['sections[sec].rows[row].cells[a].figure']);
   });
 
   it('rejects a cell in a column the section does not have', () => {
@@ -145,17 +190,23 @@ describe('registry validation', () => {
     expect(typed[0]!.message).toContain('"21.5 ms"');
     const inLabel = check(registryWith({ label: 'Per VM: 9 MiB', cells: {} })).problems;
     expect(inLabel.map((p) => p.field)).toEqual(['sections[sec].rows[row].label']);
-    const inList = check(registryWith({ cells: {} }, { notOnThisPage: ['We fit 1 000 guests in 9 117 MiB.'] })).problems;
+    const inList = check(
+      registryWith({ cells: {} }, { notOnThisPage: ['We fit 1 000 guests in 9 117 MiB.'] }),
+    ).problems;
     expect(inList.map((p) => p.field)).toEqual(['notOnThisPage[0]']);
     const inText = check(registryWith({ cells: { b: { kind: 'text', text: 'about 84% of v4' } } })).problems;
     expect(inText.map((p) => p.field)).toEqual(['sections[sec].rows[row].cells[b].text']);
   });
 
   it('accepts figures bound by placeholders and stated givens, and rejects a placeholder naming no cell', () => {
-    const ok = check(registryWith({ cells: { a: measured() }, note: 'Guests of {given:256 MiB}; the mean is {cell:sec.row.a}.' }));
+    const ok = check(
+      registryWith({ cells: { a: measured() }, note: 'Guests of {given:256 MiB}; the mean is {cell:sec.row.a}.' }),
+    );
     expect(ok.problems).toEqual([]);
     const dangling = check(registryWith({ cells: { a: measured() }, note: 'See {cell:sec.row.b}.' })).problems;
-    expect(dangling.map((p) => p.message)).toEqual(['placeholder {cell:sec.row.b} names no cell (expected section.row.column)']);
+    expect(dangling.map((p) => p.message)).toEqual([
+      'placeholder {cell:sec.row.b} names no cell (expected section.row.column)',
+    ]);
   });
 });
 
@@ -172,12 +223,16 @@ describe('figure detection', () => {
     expect(findTypedFigures(text)).toEqual(figures);
   });
 
-  it.each(['N=1000 at cc=50, p99 over IPv6', '1 stream and 16 streams on 2 vCPU', 'x = 42 persists', '0 / 50 leaked', '1 000 × {given:256 MiB}', '{cell:a.b.c} total'])(
-    'finds no figure in %j',
-    (text) => {
-      expect(findTypedFigures(text)).toEqual([]);
-    },
-  );
+  it.each([
+    'N=1000 at cc=50, p99 over IPv6',
+    '1 stream and 16 streams on 2 vCPU',
+    'x = 42 persists',
+    '0 / 50 leaked',
+    '1 000 × {given:256 MiB}',
+    '{cell:a.b.c} total',
+  ])('finds no figure in %j', (text) => {
+    expect(findTypedFigures(text)).toEqual([]);
+  });
 });
 
 describe('page source scan', () => {

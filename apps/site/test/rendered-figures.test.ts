@@ -15,6 +15,10 @@ describe('rendered page audit', () => {
   });
 
   it('finds a figure rendered without a source, even one built by code', () => {
-    expect(unsourcedFigures('<p>Release takes <b>308 ms</b> on honor.</p><table><tr><td class="num">4.2 ms</td></tr></table>')).toEqual(['308 ms', '4.2 ms']);
+    expect(
+      unsourcedFigures(
+        '<p>Release takes <b>308 ms</b> on honor.</p><table><tr><td class="num">4.2 ms</td></tr></table>',
+      ),
+    ).toEqual(['308 ms', '4.2 ms']);
   });
 });

@@ -26,7 +26,13 @@ describe('result page statistics', () => {
 });
 
 describe('ECDF chart', () => {
-  const series = (n: number) => ({ metric: 'rtt', unit: 'us', labels: { family: 'ipv4' }, samples: samples(n), failures: [] });
+  const series = (n: number) => ({
+    metric: 'rtt',
+    unit: 'us',
+    labels: { family: 'ipv4' },
+    samples: samples(n),
+    failures: [],
+  });
 
   it('draws every sample of a small series and says when a large one is thinned', () => {
     const small = ecdfChart('rtt', [series(50)])!;

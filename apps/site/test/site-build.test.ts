@@ -26,7 +26,9 @@ describe('astro build over a fixture results tree', () => {
       const [rig, host, name] = rel.split('/');
       const stamp = name!.replace(/\.json$/, '');
       expect(existsSync(join(site, 'results', rig!, host!, stamp, 'index.html')), rel).toBe(true);
-      expect(readFileSync(join(site, 'raw', rig!, host!, `${stamp}.json`), 'utf8')).toBe(readFileSync(join(results, rel), 'utf8'));
+      expect(readFileSync(join(site, 'raw', rig!, host!, `${stamp}.json`), 'utf8')).toBe(
+        readFileSync(join(results, rel), 'utf8'),
+      );
     }
   });
 
@@ -48,7 +50,7 @@ describe('astro build over a fixture results tree', () => {
     expect(readdirSync(join(site, '_astro')).filter((f) => f.endsWith('.js'))).toEqual([]);
   });
 
-  it('renders each ratio as its operands\' quotient, linking both result files and judging the target', () => {
+  it("renders each ratio as its operands' quotient, linking both result files and judging the target", () => {
     const { document } = parseHTML(page(''));
     const ratios = Array.from(document.querySelectorAll('#targets .ratio[data-ratio]'));
     expect(ratios.length).toBeGreaterThan(5);
@@ -56,7 +58,11 @@ describe('astro build over a fixture results tree', () => {
     for (const el of ratios) {
       const operands = Array.from(el.querySelectorAll('.operands a.measure[data-value]'));
       expect(operands).toHaveLength(2);
-      const [top, bottom] = operands.map((a) => ({ value: Number(a.getAttribute('data-value')), result: a.getAttribute('data-result')!, href: a.getAttribute('href')! }));
+      const [top, bottom] = operands.map((a) => ({
+        value: Number(a.getAttribute('data-value')),
+        result: a.getAttribute('data-result')!,
+        href: a.getAttribute('href')!,
+      }));
       expect(Number(el.getAttribute('data-ratio'))).toBeCloseTo(top!.value / bottom!.value, 12);
       expect(top!.href).toMatch(/^\/results\//);
       expect(bottom!.href).toMatch(/^\/results\//);
@@ -78,7 +84,7 @@ describe('astro build over a fixture results tree', () => {
     expect(document.querySelector('#network tr[data-row="rr-p50"] .note .ratio[data-ratio]')).not.toBeNull();
   });
 
-  it('judges a measured cell with a target against its value, stating the bound in the series\' unit', () => {
+  it("judges a measured cell with a target against its value, stating the bound in the series' unit", () => {
     const { document } = parseHTML(page(''));
     const cell = document.querySelector('#lifecycle tr[data-row="checkout"] td:nth-of-type(2)')!;
     const value = Number(cell.querySelector('a.measure')!.getAttribute('data-value'));
@@ -95,7 +101,9 @@ describe('astro build over a fixture results tree', () => {
     const { document } = parseHTML(page('hosts/synthetic-b'));
     const dash = document.querySelector('#targets tr[data-row="durable-vs-restore"] .dash');
     expect(dash?.getAttribute('data-rig')).toBe('cold-start');
-    expect(dash?.getAttribute('title')).toBe('denominator (cold-start floor-restore-probe p50): the newest result has no such series');
+    expect(dash?.getAttribute('title')).toBe(
+      'denominator (cold-start floor-restore-probe p50): the newest result has no such series',
+    );
   });
 
   it('renders planned rows without a manifest as "rig not written yet", distinct from a dash', () => {
@@ -112,7 +120,11 @@ describe('astro build failures', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('fails on an invalid result file, naming the file and the field', async () => {
-    const tree = writeSyntheticResults(join(root, 'results'), { manifests: manifests.slice(0, 1), hosts: ['synthetic-a'], samples: 5 });
+    const tree = writeSyntheticResults(join(root, 'results'), {
+      manifests: manifests.slice(0, 1),
+      hosts: ['synthetic-a'],
+      samples: 5,
+    });
     const rel = tree.files[0]!;
     const json = JSON.parse(readFileSync(join(root, 'results', rel), 'utf8'));
     json.series[0].samples[1] = 'fast';

@@ -7,9 +7,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const [node = process.execPath, bundle = new URL('../dist/envd.mjs', import.meta.url).pathname, ...flags] = process.argv.slice(2);
+const [node = process.execPath, bundle = new URL('../dist/envd.mjs', import.meta.url).pathname, ...flags] =
+  process.argv.slice(2);
 const scratch = mkdtempSync(join(tmpdir(), 'cpenvd-rss-'));
-const child = spawn(node, [...flags, bundle, '--host', '127.0.0.1', '--port', '0', '--default-user', 'root'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(node, [...flags, bundle, '--host', '127.0.0.1', '--port', '0', '--default-user', 'root'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 try {
   let out = '';
   const port = await new Promise((resolve, reject) => {
@@ -33,9 +36,27 @@ try {
   const file = join(scratch, 'one-mib.bin');
   for (let i = 0; i < 5; i++) {
     await fetch(`${base}/health`);
-    await (await fetch(`${base}/filesystem.Filesystem/ListDir`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"path":"/etc","depth":1}' })).text();
-    await (await fetch(`${base}/process.Process/Start`, { method: 'POST', headers: { 'content-type': 'application/connect+json' }, body: envelope({ process: { cmd: '/bin/bash', args: ['-l', '-c', 'echo hi'] } }) })).arrayBuffer();
-    await (await fetch(`${base}/files?path=${encodeURIComponent(file)}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(1 << 20) })).text();
+    await (
+      await fetch(`${base}/filesystem.Filesystem/ListDir`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"path":"/etc","depth":1}',
+      })
+    ).text();
+    await (
+      await fetch(`${base}/process.Process/Start`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/connect+json' },
+        body: envelope({ process: { cmd: '/bin/bash', args: ['-l', '-c', 'echo hi'] } }),
+      })
+    ).arrayBuffer();
+    await (
+      await fetch(`${base}/files?path=${encodeURIComponent(file)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: Buffer.alloc(1 << 20),
+      })
+    ).text();
     await (await fetch(`${base}/files?path=${encodeURIComponent(file)}`)).arrayBuffer();
   }
   await new Promise((r) => setTimeout(r, 1000));

@@ -45,7 +45,8 @@ export async function loadAccounts(files: AccountFiles = SYSTEM_ACCOUNT_FILES): 
   }
   const groupNames = new Map<number, string>();
   for (const [name, , gid] of parseColonFile(group)) {
-    if (name && gid !== undefined && /^\d+$/.test(gid) && !groupNames.has(Number(gid))) groupNames.set(Number(gid), name);
+    if (name && gid !== undefined && /^\d+$/.test(gid) && !groupNames.has(Number(gid)))
+      groupNames.set(Number(gid), name);
   }
   return {
     user: (name) => users.get(name),

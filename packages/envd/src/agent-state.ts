@@ -14,5 +14,12 @@ export interface AgentState {
 }
 
 export function newAgentState(defaultUser: string): AgentState {
-  return { accessToken: undefined, defaultEnv: {}, defaultUser, defaultWorkdir: undefined, sandboxId: undefined, generation: 0 };
+  return {
+    accessToken: undefined,
+    defaultEnv: {},
+    defaultUser,
+    defaultWorkdir: undefined,
+    sandboxId: undefined,
+    generation: 0,
+  };
 }

@@ -70,7 +70,12 @@ export function keepaliveIntervalMs(headers: Headers): number {
  * Pushes `keepalive()` into the queue every interval until the queue ends or the request is aborted; an abort ends
  * the queue so that the handler's loop returns and releases what it holds.
  */
-export function feedKeepalive<T>(queue: AsyncQueue<T>, intervalMs: number, keepalive: () => T, signal: AbortSignal): () => void {
+export function feedKeepalive<T>(
+  queue: AsyncQueue<T>,
+  intervalMs: number,
+  keepalive: () => T,
+  signal: AbortSignal,
+): () => void {
   const timer = setInterval(() => queue.push(keepalive()), intervalMs);
   const onAbort = (): void => queue.end();
   signal.addEventListener('abort', onAbort, { once: true });

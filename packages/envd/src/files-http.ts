@@ -55,7 +55,8 @@ function sizeGuard(budget: { left: number; limit: number }): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       budget.left -= chunk.length;
-      if (budget.left < 0) callback(new FilesRequestError(413, `upload is larger than the limit of ${budget.limit} bytes`));
+      if (budget.left < 0)
+        callback(new FilesRequestError(413, `upload is larger than the limit of ${budget.limit} bytes`));
       else callback(null, chunk);
     },
   });
@@ -101,10 +102,15 @@ async function download(req: IncomingMessage, res: ServerResponse, path: string)
     file.once('error', reject);
   });
   res.writeHead(200, headers);
-  await pipeline(gzip ? [file, createGzip(), res] as const : [file, res] as const).catch(() => res.destroy());
+  await pipeline(gzip ? ([file, createGzip(), res] as const) : ([file, res] as const)).catch(() => res.destroy());
 }
 
-function uploadMultipart(req: IncomingMessage, queryPath: string | undefined, account: Account, maxBytes: number): Promise<UploadedEntry[]> {
+function uploadMultipart(
+  req: IncomingMessage,
+  queryPath: string | undefined,
+  account: Account,
+  maxBytes: number,
+): Promise<UploadedEntry[]> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
@@ -142,7 +148,8 @@ function uploadMultipart(req: IncomingMessage, queryPath: string | undefined, ac
       const target = writes.length === 0 && queryPath !== undefined ? queryPath : info.filename;
       let path: string;
       try {
-        if (writes.length > 0 && queryPath !== undefined) throw new FilesRequestError(400, 'the path query parameter allows one file per request');
+        if (writes.length > 0 && queryPath !== undefined)
+          throw new FilesRequestError(400, 'the path query parameter allows one file per request');
         if (!target) throw new FilesRequestError(400, 'a file part has no filename and the request no path parameter');
         path = resolveUserPath(target, account.home, 'file path');
       } catch (e) {
@@ -167,19 +174,31 @@ function uploadMultipart(req: IncomingMessage, queryPath: string | undefined, ac
   });
 }
 
-async function uploadOctetStream(req: IncomingMessage, queryPath: string | undefined, account: Account, maxBytes: number): Promise<UploadedEntry[]> {
-  if (queryPath === undefined) throw new FilesRequestError(400, 'an application/octet-stream upload needs the path query parameter');
+async function uploadOctetStream(
+  req: IncomingMessage,
+  queryPath: string | undefined,
+  account: Account,
+  maxBytes: number,
+): Promise<UploadedEntry[]> {
+  if (queryPath === undefined)
+    throw new FilesRequestError(400, 'an application/octet-stream upload needs the path query parameter');
   const path = resolveUserPath(queryPath, account.home);
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > maxBytes) throw new FilesRequestError(413, `upload is larger than the limit of ${maxBytes} bytes`);
   const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
-  if (encoding !== 'identity' && encoding !== 'gzip') throw new FilesRequestError(415, `content-encoding ${JSON.stringify(encoding)} is not supported`);
+  if (encoding !== 'identity' && encoding !== 'gzip')
+    throw new FilesRequestError(415, `content-encoding ${JSON.stringify(encoding)} is not supported`);
   const source: Readable = encoding === 'gzip' ? req.pipe(createGunzip()) : req;
   return [await writeUpload(source, path, account, sizeGuard({ left: maxBytes, limit: maxBytes }))];
 }
 
 /** GET /files (download raw bytes) and POST /files (multipart or octet-stream upload). */
-export async function handleFiles(req: IncomingMessage, res: ServerResponse, search: string, deps: FilesRouteDeps): Promise<void> {
+export async function handleFiles(
+  req: IncomingMessage,
+  res: ServerResponse,
+  search: string,
+  deps: FilesRouteDeps,
+): Promise<void> {
   try {
     const query = parseQuery(search);
     const account = resolveRequest(query, await deps.accounts(), deps.state.defaultUser);
@@ -195,13 +214,24 @@ export async function handleFiles(req: IncomingMessage, res: ServerResponse, sea
     if (req.method !== 'POST') throw new FilesRequestError(405, `method ${req.method} is not allowed on /files`);
     const type = String(req.headers['content-type'] ?? '').toLowerCase();
     let entries: UploadedEntry[];
-    if (type.startsWith('multipart/form-data')) entries = await uploadMultipart(req, queryPath, account, deps.maxUploadBytes);
-    else if (type.startsWith('application/octet-stream')) entries = await uploadOctetStream(req, queryPath, account, deps.maxUploadBytes);
-    else throw new FilesRequestError(415, `content-type ${JSON.stringify(type)} is not multipart/form-data or application/octet-stream`);
+    if (type.startsWith('multipart/form-data'))
+      entries = await uploadMultipart(req, queryPath, account, deps.maxUploadBytes);
+    else if (type.startsWith('application/octet-stream'))
+      entries = await uploadOctetStream(req, queryPath, account, deps.maxUploadBytes);
+    else
+      throw new FilesRequestError(
+        415,
+        `content-type ${JSON.stringify(type)} is not multipart/form-data or application/octet-stream`,
+      );
     sendJson(res, 200, entries);
   } catch (e) {
     const { status, message } = e instanceof InvalidPathError ? { status: 400, message: e.message } : failureStatus(e);
     // After a refused upload the rest of the body is not read; closing the connection spares reading it.
-    sendError(res, status, status === 404 ? `file not found: ${message}` : message, req.method === 'POST' && !req.complete ? { connection: 'close' } : {});
+    sendError(
+      res,
+      status,
+      status === 404 ? `file not found: ${message}` : message,
+      req.method === 'POST' && !req.complete ? { connection: 'close' } : {},
+    );
   }
 }

@@ -21,21 +21,33 @@ const safeText = z.string().check(z.refine((s) => !s.includes('\0'), 'must not c
  */
 export const InitRequestSchema = z.strictObject({
   envVars: z.optional(z.record(envName, safeText)),
-  accessToken: z.optional(z.string().check(z.minLength(1), z.maxLength(512), z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'))),
+  accessToken: z.optional(
+    z
+      .string()
+      .check(z.minLength(1), z.maxLength(512), z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')),
+  ),
   timestamp: z.optional(z.iso.datetime({ offset: true })),
   defaultUser: z.optional(z.string().check(z.regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a user name'))),
   defaultWorkdir: z.optional(z.string().check(z.startsWith('/', 'must be an absolute path'))),
   hostname: z.optional(
-    z.string().check(
-      z.maxLength(64),
-      z.regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'must be a host name'),
-    ),
+    z
+      .string()
+      .check(
+        z.maxLength(64),
+        z.regex(
+          /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/,
+          'must be a host name',
+        ),
+      ),
   ),
   sandboxId: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'))),
   entropy: z.optional(
     z.string().check(
       z.regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be base64'),
-      z.refine((s) => s.length > 0 && (s.length / 4) * 3 <= MAX_ENTROPY_BYTES + 2, `must be 1..${MAX_ENTROPY_BYTES} bytes`),
+      z.refine(
+        (s) => s.length > 0 && (s.length / 4) * 3 <= MAX_ENTROPY_BYTES + 2,
+        `must be 1..${MAX_ENTROPY_BYTES} bytes`,
+      ),
     ),
   ),
 });
@@ -71,5 +83,7 @@ export async function applyInit(request: InitRequest, state: AgentState, effects
   if (request.defaultWorkdir !== undefined) state.defaultWorkdir = request.defaultWorkdir;
   if (request.sandboxId !== undefined) state.sandboxId = request.sandboxId;
   state.generation += 1;
-  await effects.writeGeneration(`${JSON.stringify({ generation: state.generation, sandboxId: state.sandboxId ?? null })}\n`);
+  await effects.writeGeneration(
+    `${JSON.stringify({ generation: state.generation, sandboxId: state.sandboxId ?? null })}\n`,
+  );
 }

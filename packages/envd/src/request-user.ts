@@ -17,6 +17,7 @@ export function userNameFromAuthorization(header: string | null, defaultUser: st
 
 export function requireAccount(accounts: AccountDb, name: string): Account {
   const account = accounts.user(name);
-  if (!account) throw new ConnectError(`user ${JSON.stringify(name)} does not exist in the sandbox`, Code.Unauthenticated);
+  if (!account)
+    throw new ConnectError(`user ${JSON.stringify(name)} does not exist in the sandbox`, Code.Unauthenticated);
   return account;
 }

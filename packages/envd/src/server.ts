@@ -40,7 +40,12 @@ export interface Envd {
 
 const CONNECT_PATH = /^\/(process\.Process|filesystem\.Filesystem)\//;
 
-async function handleInit(req: IncomingMessage, res: ServerResponse, state: AgentState, effects: OsEffects): Promise<void> {
+async function handleInit(
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: AgentState,
+  effects: OsEffects,
+): Promise<void> {
   if (req.method !== 'POST') return sendError(res, 405, `method ${req.method} is not allowed on /init`);
   let body: unknown;
   try {

@@ -24,8 +24,17 @@ function envelope(flags: number, payload: Buffer | string, declaredLength?: numb
   return Buffer.concat([head, body]);
 }
 
-async function post(path: string, contentType: string, body: Buffer | string): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${agent.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body, signal: AbortSignal.timeout(10_000) });
+async function post(
+  path: string,
+  contentType: string,
+  body: Buffer | string,
+): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${agent.baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
   return { status: res.status, text: await res.text() };
 }
 
@@ -43,7 +52,12 @@ function endOfStreamError(text: string): string | undefined {
 }
 
 async function stream(path: string, body: Buffer): Promise<string | undefined> {
-  const res = await fetch(`${agent.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/connect+json' }, body, signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${agent.baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/connect+json' },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
   if (res.status !== 200) return `http ${res.status}`;
   return endOfStreamError(Buffer.from(await res.arrayBuffer()).toString('latin1'));
 }
@@ -58,7 +72,9 @@ describe('bad input to the bundled agent', () => {
   });
 
   it('ignores unknown fields, as protobuf JSON does, so a newer SDK adding one still works', async () => {
-    expect((await post('/filesystem.Filesystem/Stat', 'application/json', '{"path":"/tmp","fieldFromTheFuture":1}')).status).toBe(200);
+    expect(
+      (await post('/filesystem.Filesystem/Stat', 'application/json', '{"path":"/tmp","fieldFromTheFuture":1}')).status,
+    ).toBe(200);
   });
 
   it('unknown methods and services are 404 and other codecs 415', async () => {
@@ -70,16 +86,26 @@ describe('bad input to the bundled agent', () => {
   it('malformed stream envelopes end the stream with an error, never a hang', async () => {
     expect(await stream('/process.Process/Start', envelope(0, '{"process":'))).toBe('invalid_argument');
     expect(await stream('/process.Process/Start', envelope(0, '{}', 1000))).toMatch(/invalid_argument|http 400/);
-    expect(await stream('/process.Process/Start', envelope(0, 'x'.repeat(10), 0xffffffff))).toMatch(/resource_exhausted|invalid_argument|http 4/);
+    expect(await stream('/process.Process/Start', envelope(0, 'x'.repeat(10), 0xffffffff))).toMatch(
+      /resource_exhausted|invalid_argument|http 4/,
+    );
     expect(await stream('/process.Process/Start', Buffer.from([0, 0]))).toMatch(/invalid_argument|http 400/);
     expect(await stream('/process.Process/Start', envelope(0, '{"process":{"cmd":"/bin/true"}}'))).toBe('ok');
   });
 
   it('signals to a process that is gone are not_found, an upload past the limit 413', async () => {
-    const { status, text } = await post('/process.Process/SendSignal', 'application/json', '{"process":{"pid":4000000},"signal":"SIGNAL_SIGKILL"}');
+    const { status, text } = await post(
+      '/process.Process/SendSignal',
+      'application/json',
+      '{"process":{"pid":4000000},"signal":"SIGNAL_SIGKILL"}',
+    );
     expect(status).toBe(404);
     expect(JSON.parse(text)).toMatchObject({ code: 'not_found' });
-    const upload = await fetch(`${agent.baseUrl}/files?path=big`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: randomBytes(5000) });
+    const upload = await fetch(`${agent.baseUrl}/files?path=big`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: randomBytes(5000),
+    });
     expect(upload.status).toBe(413);
   });
 

@@ -25,7 +25,9 @@ afterAll(async () => {
 
 describe('the e2b SDK against the agent', { timeout: 20_000 }, () => {
   it('commands.run returns stdout, stderr and exit code as the default user; a failure is CommandExitError', async () => {
-    const result = await sandbox.commands.run('echo "$(whoami) $HOME $GREETING"; echo warn >&2', { envs: { GREETING: 'hi' } });
+    const result = await sandbox.commands.run('echo "$(whoami) $HOME $GREETING"; echo warn >&2', {
+      envs: { GREETING: 'hi' },
+    });
     expect(result).toMatchObject({ exitCode: 0, stdout: `${user.name} ${user.home} hi\n`, stderr: 'warn\n' });
     const root = await sandbox.commands.run('whoami', { user: 'root' });
     expect(root.stdout).toBe('root\n');
@@ -36,7 +38,11 @@ describe('the e2b SDK against the agent', { timeout: 20_000 }, () => {
 
   it('streams output through callbacks, takes stdin, lists and kills background commands', async () => {
     const chunks: string[] = [];
-    const handle = await sandbox.commands.run('cat', { background: true, stdin: true, onStdout: (d: string) => void chunks.push(d) });
+    const handle = await sandbox.commands.run('cat', {
+      background: true,
+      stdin: true,
+      onStdout: (d: string) => void chunks.push(d),
+    });
     await handle.sendStdin('line one\n');
     await sleep(200);
     expect(chunks.join('')).toBe('line one\n');
@@ -56,7 +62,9 @@ describe('the e2b SDK against the agent', { timeout: 20_000 }, () => {
     expect(info).toMatchObject({ name: 'hello.txt', path: join(base, 'hello.txt') });
     expect((await stat(join(base, 'hello.txt'))).uid).toBe(user.uid);
     expect(await sandbox.files.read(join(base, 'hello.txt'))).toBe('hello from the SDK');
-    expect(await sandbox.files.read('sdk/hello.txt', { format: 'bytes' })).toEqual(new TextEncoder().encode('hello from the SDK'));
+    expect(await sandbox.files.read('sdk/hello.txt', { format: 'bytes' })).toEqual(
+      new TextEncoder().encode('hello from the SDK'),
+    );
     await sandbox.files.write([
       { path: join(base, 'a.txt'), data: 'a' },
       { path: join(base, 'b.txt'), data: new Blob(['b']) },
@@ -67,7 +75,9 @@ describe('the e2b SDK against the agent', { timeout: 20_000 }, () => {
     expect(await sandbox.files.getInfo(join(base, 'a.txt'))).toMatchObject({ type: 'file', size: 1, owner: user.name });
     expect(await sandbox.files.makeDir(join(base, 'dir'))).toBe(true);
     expect(await sandbox.files.makeDir(join(base, 'dir'))).toBe(false);
-    expect(await sandbox.files.rename(join(base, 'a.txt'), join(base, 'dir', 'a.txt'))).toMatchObject({ path: join(base, 'dir', 'a.txt') });
+    expect(await sandbox.files.rename(join(base, 'a.txt'), join(base, 'dir', 'a.txt'))).toMatchObject({
+      path: join(base, 'dir', 'a.txt'),
+    });
     expect((await sandbox.files.list(base, { depth: 2 })).map((e) => e.path)).toContain(join(base, 'dir', 'a.txt'));
     await sandbox.files.remove(join(base, 'dir'));
     expect(await sandbox.files.exists(join(base, 'dir'))).toBe(false);

@@ -23,12 +23,19 @@ afterAll(async () => {
 const filesUrl = (query: Record<string, string>) => `${agent.baseUrl}/files?${new URLSearchParams(query)}`;
 
 /** A raw request, for query strings fetch would normalise and answers fetch would not show. */
-function rawRequest(path: string, method = 'GET', headers: Record<string, string> = {}, body?: Buffer): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function rawRequest(
+  path: string,
+  method = 'GET',
+  headers: Record<string, string> = {},
+  body?: Buffer,
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(`${agent.baseUrl}${path}`, { method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }),
+      );
     });
     req.on('error', reject);
     req.end(body);
@@ -50,7 +57,9 @@ describe('GET /files', () => {
         const chunks: Buffer[] = [];
         r.on('data', (c: Buffer) => chunks.push(c));
         r.on('end', () => resolve(Buffer.concat(chunks)));
-      }).on('error', reject).end();
+      })
+        .on('error', reject)
+        .end();
     });
     expect(gunzipSync(gz)).toEqual(content);
   });
@@ -101,7 +110,11 @@ describe('POST /files', () => {
 
   it('octet-stream: writes the body at ?path=, gunzipping a gzip body', async () => {
     const path = join(agent.dir, 'octet', 'o.bin');
-    const plain = await fetch(filesUrl({ path }), { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from('octets') });
+    const plain = await fetch(filesUrl({ path }), {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.from('octets'),
+    });
     expect(await plain.json()).toEqual([{ name: 'o.bin', type: 'file', path }]);
     expect(await readFile(path, 'utf8')).toBe('octets');
     const gz = await fetch(filesUrl({ path }), {
@@ -116,13 +129,27 @@ describe('POST /files', () => {
   it('an upload over the limit is 413, keeps the old file and leaves no temp file', async () => {
     const path = join(agent.dir, 'limited', 'keep.txt');
     const big = Buffer.alloc(LIMIT + 1, 0x61);
-    const first = await fetch(filesUrl({ path }), { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from('kept') });
+    const first = await fetch(filesUrl({ path }), {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.from('kept'),
+    });
     expect(first.status).toBe(200);
-    const declared = await rawRequest(`/files?path=${encodeURIComponent(path)}`, 'POST', { 'content-type': 'application/octet-stream' }, big);
+    const declared = await rawRequest(
+      `/files?path=${encodeURIComponent(path)}`,
+      'POST',
+      { 'content-type': 'application/octet-stream' },
+      big,
+    );
     expect(declared.status).toBe(413);
     expect(JSON.parse(declared.body)).toMatchObject({ code: 413, message: expect.stringContaining(`${LIMIT} bytes`) });
     // Chunked, so the size is only known while streaming.
-    const streamed = await rawRequest(`/files?path=${encodeURIComponent(path)}`, 'POST', { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' }, big);
+    const streamed = await rawRequest(
+      `/files?path=${encodeURIComponent(path)}`,
+      'POST',
+      { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
+      big,
+    );
     expect(streamed.status).toBe(413);
     const form = new FormData();
     form.append('file', new Blob([big]), path);
@@ -155,12 +182,28 @@ describe('POST /files', () => {
 
   it('refuses malformed bodies, missing paths, metadata and other content types with 4xx JSON errors', async () => {
     const cases: [string, RequestInit, number][] = [
-      [filesUrl({}), { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=xyz' }, body: 'garbage' }, 400],
+      [
+        filesUrl({}),
+        { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=xyz' }, body: 'garbage' },
+        400,
+      ],
       [filesUrl({}), { method: 'POST', headers: { 'content-type': 'multipart/form-data' }, body: 'no boundary' }, 400],
       [filesUrl({}), { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: 'x' }, 400],
-      [filesUrl({ path: join(agent.dir, 'm') }), { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-metadata-k': 'v' }, body: 'x' }, 400],
-      [filesUrl({ path: join(agent.dir, 'm') }), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }, 415],
-      [filesUrl({ path: agent.dir }), { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: 'x' }, 400],
+      [
+        filesUrl({ path: join(agent.dir, 'm') }),
+        { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-metadata-k': 'v' }, body: 'x' },
+        400,
+      ],
+      [
+        filesUrl({ path: join(agent.dir, 'm') }),
+        { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' },
+        415,
+      ],
+      [
+        filesUrl({ path: agent.dir }),
+        { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: 'x' },
+        400,
+      ],
       [filesUrl({ path: join(agent.dir, 'm') }), { method: 'DELETE' }, 405],
     ];
     for (const [url, init, status] of cases) {

@@ -34,10 +34,22 @@ describe('filesystem.Filesystem', () => {
     await chmod(file, 0o640);
     await symlink(file, join(agent.dir, 'link'));
     const { entry } = await agent.filesystem.stat({ path: file });
-    expect(entry).toMatchObject({ name: 'stat.txt', type: FileType.FILE, path: file, size: 5n, mode: 0o640, permissions: '-rw-r-----', owner: 'root', group: 'root' });
+    expect(entry).toMatchObject({
+      name: 'stat.txt',
+      type: FileType.FILE,
+      path: file,
+      size: 5n,
+      mode: 0o640,
+      permissions: '-rw-r-----',
+      owner: 'root',
+      group: 'root',
+    });
     expect(Number(entry?.modifiedTime?.seconds)).toBe(Math.floor((await stat(file)).mtimeMs / 1000));
     expect((await agent.filesystem.stat({ path: agent.dir })).entry?.type).toBe(FileType.DIRECTORY);
-    expect((await agent.filesystem.stat({ path: join(agent.dir, 'link') })).entry).toMatchObject({ type: FileType.SYMLINK, symlinkTarget: file });
+    expect((await agent.filesystem.stat({ path: join(agent.dir, 'link') })).entry).toMatchObject({
+      type: FileType.SYMLINK,
+      symlinkTarget: file,
+    });
     expect(await codeOf(agent.filesystem.stat({ path: join(agent.dir, 'missing') }))).toBe('NotFound');
   });
 
@@ -74,7 +86,8 @@ describe('filesystem.Filesystem', () => {
     await mkdir(join(root, 'a', 'b', 'c'), { recursive: true });
     await writeFile(join(root, 'top.txt'), '');
     await writeFile(join(root, 'a', 'inner.txt'), '');
-    const names = async (depth: number) => (await agent.filesystem.listDir({ path: root, depth })).entries.map((e) => e.path.slice(root.length + 1)).sort();
+    const names = async (depth: number) =>
+      (await agent.filesystem.listDir({ path: root, depth })).entries.map((e) => e.path.slice(root.length + 1)).sort();
     expect(await names(0)).toEqual(['a', 'top.txt']);
     expect(await names(1)).toEqual(['a', 'top.txt']);
     expect(await names(2)).toEqual(['a', 'a/b', 'a/inner.txt', 'top.txt']);
@@ -94,7 +107,11 @@ describe('filesystem.Filesystem', () => {
 
   it('paths that are not valid UTF-8 or hold NUL are invalid_argument, sent as raw JSON', async () => {
     for (const body of ['{"path":"/tmp/\\ud800x"}', '{"path":"/tmp/a\\u0000b"}', '{"path":""}']) {
-      const res = await fetch(`${agent.baseUrl}/filesystem.Filesystem/Stat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await fetch(`${agent.baseUrl}/filesystem.Filesystem/Stat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ code: 'invalid_argument' });
     }
@@ -105,7 +122,10 @@ describe('filesystem.Filesystem', () => {
     await mkdir(join(root, 'existing-sub'), { recursive: true });
     const abort = new AbortController();
     const events: { name: string; type: EventType; entryPath?: string }[] = [];
-    const stream = agent.filesystem.watchDir({ path: root, recursive: true, includeEntry: true }, { signal: abort.signal });
+    const stream = agent.filesystem.watchDir(
+      { path: root, recursive: true, includeEntry: true },
+      { signal: abort.signal },
+    );
     const iterator = stream[Symbol.asyncIterator]();
     const first = (await iterator.next()).value as WatchDirResponse;
     expect(first.event.case).toBe('start');
@@ -114,7 +134,12 @@ describe('filesystem.Filesystem', () => {
         for (;;) {
           const { value, done } = await iterator.next();
           if (done) return;
-          if (value.event.case === 'filesystem') events.push({ name: value.event.value.name, type: value.event.value.type, entryPath: value.event.value.entry?.path });
+          if (value.event.case === 'filesystem')
+            events.push({
+              name: value.event.value.name,
+              type: value.event.value.type,
+              entryPath: value.event.value.entry?.path,
+            });
         }
       } catch {
         // aborted below
@@ -138,8 +163,17 @@ describe('filesystem.Filesystem', () => {
     expect(has('new.txt', EventType.CHMOD)).toBe(true);
     expect(has('new.txt', EventType.REMOVE)).toBe(true);
     expect(has(join('existing-sub', 'deep.txt'), EventType.CREATE)).toBe(true);
-    expect(events.find((e) => e.type === EventType.CREATE && e.name === 'new.txt')?.entryPath).toBe(join(root, 'new.txt'));
-    expect(await codeOf(agent.filesystem.watchDir({ path: join(root, 'absent') })[Symbol.asyncIterator]().next())).toBe('NotFound');
+    expect(events.find((e) => e.type === EventType.CREATE && e.name === 'new.txt')?.entryPath).toBe(
+      join(root, 'new.txt'),
+    );
+    expect(
+      await codeOf(
+        agent.filesystem
+          .watchDir({ path: join(root, 'absent') })
+          [Symbol.asyncIterator]()
+          .next(),
+      ),
+    ).toBe('NotFound');
   });
 
   it('CreateWatcher buffers events for GetWatcherEvents until RemoveWatcher', async () => {
@@ -151,7 +185,9 @@ describe('filesystem.Filesystem', () => {
     await rename(join(root, 'one'), join(root, 'two'));
     await sleep(200);
     const { events } = await agent.filesystem.getWatcherEvents({ watcherId });
-    expect(events.map((e) => `${e.name}:${EventType[e.type]}`)).toEqual(expect.arrayContaining(['one:CREATE', 'two:CREATE', 'one:REMOVE']));
+    expect(events.map((e) => `${e.name}:${EventType[e.type]}`)).toEqual(
+      expect.arrayContaining(['one:CREATE', 'two:CREATE', 'one:REMOVE']),
+    );
     expect((await agent.filesystem.getWatcherEvents({ watcherId })).events).toEqual([]);
     await agent.filesystem.removeWatcher({ watcherId });
     expect(await codeOf(agent.filesystem.getWatcherEvents({ watcherId }))).toBe('NotFound');

@@ -49,15 +49,58 @@ function percentEncode(text: string): string {
 }
 
 const RPC_ROUTES = [
-  'process.Process/Start', 'process.Process/Connect', 'process.Process/List', 'process.Process/SendInput',
-  'process.Process/SendSignal', 'process.Process/CloseStdin', 'process.Process/Update', 'process.Process/StreamInput',
-  'filesystem.Filesystem/Stat', 'filesystem.Filesystem/MakeDir', 'filesystem.Filesystem/Move', 'filesystem.Filesystem/ListDir',
-  'filesystem.Filesystem/Remove', 'filesystem.Filesystem/WatchDir', 'filesystem.Filesystem/CreateWatcher',
-  'filesystem.Filesystem/GetWatcherEvents', 'filesystem.Filesystem/RemoveWatcher', 'filesystem.Filesystem/Nope',
+  'process.Process/Start',
+  'process.Process/Connect',
+  'process.Process/List',
+  'process.Process/SendInput',
+  'process.Process/SendSignal',
+  'process.Process/CloseStdin',
+  'process.Process/Update',
+  'process.Process/StreamInput',
+  'filesystem.Filesystem/Stat',
+  'filesystem.Filesystem/MakeDir',
+  'filesystem.Filesystem/Move',
+  'filesystem.Filesystem/ListDir',
+  'filesystem.Filesystem/Remove',
+  'filesystem.Filesystem/WatchDir',
+  'filesystem.Filesystem/CreateWatcher',
+  'filesystem.Filesystem/GetWatcherEvents',
+  'filesystem.Filesystem/RemoveWatcher',
+  'filesystem.Filesystem/Nope',
 ];
-const FIELDS = ['process', 'cmd', 'args', 'envs', 'cwd', 'pid', 'tag', 'selector', 'stdin', 'input', 'signal', 'pty', 'size', 'path', 'source', 'destination', 'depth', 'recursive', 'includeEntry', 'watcherId', 'event'];
+const FIELDS = [
+  'process',
+  'cmd',
+  'args',
+  'envs',
+  'cwd',
+  'pid',
+  'tag',
+  'selector',
+  'stdin',
+  'input',
+  'signal',
+  'pty',
+  'size',
+  'path',
+  'source',
+  'destination',
+  'depth',
+  'recursive',
+  'includeEntry',
+  'watcherId',
+  'event',
+];
 const SAFE_COMMANDS = ['/bin/true', '/bin/false', '/bin/echo', 'cpe2e-no-such-program'];
-const CONTENT_TYPES = ['application/json', 'application/connect+json', 'application/proto', 'multipart/form-data; boundary=b', 'application/octet-stream', 'text/plain', ''];
+const CONTENT_TYPES = [
+  'application/json',
+  'application/connect+json',
+  'application/proto',
+  'multipart/form-data; boundary=b',
+  'application/octet-stream',
+  'text/plain',
+  '',
+];
 
 describe('fuzzing the bundled agent', () => {
   it(`survives ${DURATION_MS / 1000} s of random requests and keeps answering /health`, async () => {
@@ -73,27 +116,57 @@ describe('fuzzing the bundled agent', () => {
       if (key === 'cmd') return pick(SAFE_COMMANDS);
       if (['path', 'source', 'destination', 'cwd'].includes(key)) return randomPath();
       switch (Math.floor(rand() * 8)) {
-        case 0: return Math.floor(rand() * 2 ** 33) - 2 ** 32;
-        case 1: return rand() < 0.5;
-        case 2: return null;
-        case 3: return randomText();
-        case 4: return depth > 3 ? [] : Array.from({ length: Math.floor(rand() * 3) }, () => randomValue(pick(FIELDS), depth + 1));
-        case 5: return pick(['SIGNAL_SIGKILL', 'SIGNAL_SIGTERM', 'FILE_TYPE_FILE', 'aGVsbG8=', '!!', '1e400']);
-        default: return depth > 3 ? {} : randomObject(depth + 1);
+        case 0:
+          return Math.floor(rand() * 2 ** 33) - 2 ** 32;
+        case 1:
+          return rand() < 0.5;
+        case 2:
+          return null;
+        case 3:
+          return randomText();
+        case 4:
+          return depth > 3
+            ? []
+            : Array.from({ length: Math.floor(rand() * 3) }, () => randomValue(pick(FIELDS), depth + 1));
+        case 5:
+          return pick(['SIGNAL_SIGKILL', 'SIGNAL_SIGTERM', 'FILE_TYPE_FILE', 'aGVsbG8=', '!!', '1e400']);
+        default:
+          return depth > 3 ? {} : randomObject(depth + 1);
       }
     };
     const randomObject = (depth: number): Record<string, unknown> =>
-      Object.fromEntries(Array.from({ length: Math.floor(rand() * 4) }, () => { const k = pick(FIELDS); return [k, randomValue(k, depth)]; }));
+      Object.fromEntries(
+        Array.from({ length: Math.floor(rand() * 4) }, () => {
+          const k = pick(FIELDS);
+          return [k, randomValue(k, depth)];
+        }),
+      );
     // A well-formed request for the route, one field of it possibly replaced: reaches the handlers, not only the decoders.
     const template = (route: string): Record<string, unknown> => {
       const method = route.split('/').pop() ?? '';
       const selector = { pid: Math.floor(rand() * 64) + 1 };
       const body: Record<string, unknown> =
-        method === 'Start' ? { process: { cmd: pick(SAFE_COMMANDS), args: [randomText()], envs: { A: randomText() } }, stdin: rand() < 0.5 }
-        : ['Connect', 'SendSignal', 'SendInput', 'CloseStdin', 'Update'].includes(method) ? { process: selector, signal: pick(['SIGNAL_SIGTERM', 'SIGNAL_SIGKILL', 'SIGNAL_UNSPECIFIED']), input: { stdin: 'aGk=' } }
-        : method === 'Move' ? { source: randomPath(), destination: randomPath() }
-        : ['GetWatcherEvents', 'RemoveWatcher'].includes(method) ? { watcherId: randomText() }
-        : { path: randomPath(), depth: Math.floor(rand() * 4), recursive: rand() < 0.5, includeEntry: rand() < 0.5 };
+        method === 'Start'
+          ? {
+              process: { cmd: pick(SAFE_COMMANDS), args: [randomText()], envs: { A: randomText() } },
+              stdin: rand() < 0.5,
+            }
+          : ['Connect', 'SendSignal', 'SendInput', 'CloseStdin', 'Update'].includes(method)
+            ? {
+                process: selector,
+                signal: pick(['SIGNAL_SIGTERM', 'SIGNAL_SIGKILL', 'SIGNAL_UNSPECIFIED']),
+                input: { stdin: 'aGk=' },
+              }
+            : method === 'Move'
+              ? { source: randomPath(), destination: randomPath() }
+              : ['GetWatcherEvents', 'RemoveWatcher'].includes(method)
+                ? { watcherId: randomText() }
+                : {
+                    path: randomPath(),
+                    depth: Math.floor(rand() * 4),
+                    recursive: rand() < 0.5,
+                    includeEntry: rand() < 0.5,
+                  };
       if (rand() < 0.5) {
         const key = pick(Object.keys(body));
         body[key] = randomValue(key, 1);
@@ -102,7 +175,16 @@ describe('fuzzing the bundled agent', () => {
     };
     const randomBody = (framed: boolean, route: string): Buffer => {
       const kind = rand();
-      const payload = kind < 0.4 ? Buffer.from(JSON.stringify(template(route))) : kind < 0.6 ? randomBytes(Math.floor(rand() * 256)) : Buffer.from(kind < 0.7 ? JSON.stringify(randomObject(0)).slice(0, Math.floor(rand() * 40)) : JSON.stringify(randomObject(0)));
+      const payload =
+        kind < 0.4
+          ? Buffer.from(JSON.stringify(template(route)))
+          : kind < 0.6
+            ? randomBytes(Math.floor(rand() * 256))
+            : Buffer.from(
+                kind < 0.7
+                  ? JSON.stringify(randomObject(0)).slice(0, Math.floor(rand() * 40))
+                  : JSON.stringify(randomObject(0)),
+              );
       if (!framed || rand() < 0.2) return payload;
       const head = Buffer.alloc(5);
       head.writeUInt8(rand() < 0.9 ? 0 : Math.floor(rand() * 256), 0);
@@ -120,7 +202,8 @@ describe('fuzzing the bundled agent', () => {
         let contentType = pick(CONTENT_TYPES);
         if (route < 0.7) {
           url = `/${pick(RPC_ROUTES)}`;
-          if (rand() < 0.85) contentType = /(Start|Connect|WatchDir)$/.test(url) ? 'application/connect+json' : 'application/json';
+          if (rand() < 0.85)
+            contentType = /(Start|Connect|WatchDir)$/.test(url) ? 'application/connect+json' : 'application/json';
         } else if (route < 0.85) {
           url = `/files?path=${percentEncode(randomPath())}${rand() < 0.5 ? '&username=%FF' : ''}`;
         } else if (route < 0.93) {
@@ -129,12 +212,16 @@ describe('fuzzing the bundled agent', () => {
           url = pick(['/health', '/', '/files', '/%', '/process.Process/', '//x']);
         }
         const method = rand() < 0.85 ? 'POST' : pick(['GET', 'PUT', 'DELETE', 'HEAD', 'OPTIONS']);
-        let body: Buffer | undefined = method === 'GET' || method === 'HEAD' ? undefined : randomBody(contentType.includes('connect+'), url);
+        let body: Buffer | undefined =
+          method === 'GET' || method === 'HEAD' ? undefined : randomBody(contentType.includes('connect+'), url);
         if (url === '/init' && body) body = Buffer.from(JSON.stringify({ [pick(FIELDS)]: randomValue('x', 0) })); // only keys /init refuses
         try {
           const res = await fetch(`${agent.baseUrl}${url}`, {
             method,
-            headers: { ...(contentType ? { 'content-type': contentType } : {}), ...(rand() < 0.1 ? { 'keepalive-ping-interval': '1' } : {}) },
+            headers: {
+              ...(contentType ? { 'content-type': contentType } : {}),
+              ...(rand() < 0.1 ? { 'keepalive-ping-interval': '1' } : {}),
+            },
             body,
             // Streams (Start, Connect, WatchDir) stay open by design; cut them short to keep the requests flowing.
             signal: AbortSignal.timeout(url.includes('Watch') || url.includes('Connect') ? 300 : 3000),

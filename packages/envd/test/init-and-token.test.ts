@@ -16,7 +16,11 @@ afterEach(async () => {
 });
 
 const postInit = (a: TestAgent, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${a.baseUrl}/init`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  fetch(`${a.baseUrl}/init`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 describe('POST /init', () => {
   it('applies clock, hostname, entropy, env, token and sandbox id, then writes the generation', async () => {
@@ -85,12 +89,27 @@ describe('access token', () => {
     const files = await fetch(`${agent.baseUrl}/files?path=/etc/hostname`);
     expect(files.status).toBe(401);
     expect(await files.json()).toMatchObject({ code: 401, message: expect.stringContaining('X-Access-Token') });
-    expect((await fetch(`${agent.baseUrl}/files?path=/etc/hostname`, { headers: { 'x-access-token': 'wrong' } })).status).toBe(401);
-    expect((await fetch(`${agent.baseUrl}/files?path=/etc/hostname`, { headers: { 'x-access-token': 'secret-token' } })).status).toBe(200);
+    expect(
+      (await fetch(`${agent.baseUrl}/files?path=/etc/hostname`, { headers: { 'x-access-token': 'wrong' } })).status,
+    ).toBe(401);
+    expect(
+      (await fetch(`${agent.baseUrl}/files?path=/etc/hostname`, { headers: { 'x-access-token': 'secret-token' } }))
+        .status,
+    ).toBe(200);
     expect((await postInit(agent, { accessToken: 'takeover' })).status).toBe(401);
 
-    for (const call of [() => agent!.filesystem.stat({ path: '/' }), () => agent!.process.start({ process: { cmd: 'true' } })[Symbol.asyncIterator]().next()]) {
-      const error = await call().then(() => undefined, (e: unknown) => e);
+    for (const call of [
+      () => agent!.filesystem.stat({ path: '/' }),
+      () =>
+        agent!.process
+          .start({ process: { cmd: 'true' } })
+          [Symbol.asyncIterator]()
+          .next(),
+    ]) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(ConnectError);
       expect((error as ConnectError).code).toBe(Code.Unauthenticated);
     }
@@ -112,7 +131,11 @@ describe('system OS effects', () => {
     const dir = await mkdtemp(join(tmpdir(), 'cpenvd-gen-'));
     scratch.push(dir);
     const runner = new RecordingRunner();
-    const effects = systemOsEffects({ reseedCommand: undefined, generationFile: join(dir, 'run', 'generation'), runner });
+    const effects = systemOsEffects({
+      reseedCommand: undefined,
+      generationFile: join(dir, 'run', 'generation'),
+      runner,
+    });
     await effects.setClock(new Date('2026-12-07T18:00:00.250Z'));
     expect(runner.calls).toEqual([['date', '-u', '-s', '@1796666400.250']]);
     await effects.writeGeneration('{"generation":1}\n');
@@ -128,6 +151,10 @@ describe('system OS effects', () => {
     await chmod(reseed, 0o755);
     await systemOsEffects({ reseedCommand: reseed, generationFile: join(dir, 'g') }).mixEntropy(Buffer.from('entropy'));
     expect(await readFile(marker, 'utf8')).toBe('reseeded\n');
-    await expect(systemOsEffects({ reseedCommand: join(dir, 'absent'), generationFile: join(dir, 'g') }).mixEntropy(Buffer.from('e'))).resolves.toBeUndefined();
+    await expect(
+      systemOsEffects({ reseedCommand: join(dir, 'absent'), generationFile: join(dir, 'g') }).mixEntropy(
+        Buffer.from('e'),
+      ),
+    ).resolves.toBeUndefined();
   });
 });

@@ -32,21 +32,36 @@ interface Collected {
 }
 
 async function collect(stream: AsyncIterable<StartResponse | ConnectResponse>): Promise<Collected> {
-  const out: Collected = { pid: 0, stdout: '', stderr: '', exitCode: undefined, exited: undefined, status: undefined, keepalives: 0, kinds: [] };
+  const out: Collected = {
+    pid: 0,
+    stdout: '',
+    stderr: '',
+    exitCode: undefined,
+    exited: undefined,
+    status: undefined,
+    keepalives: 0,
+    kinds: [],
+  };
   for await (const { event } of stream) {
     const e = event?.event;
     if (!e?.case) continue;
     out.kinds.push(e.case);
     if (e.case === 'start') out.pid = e.value.pid;
     if (e.case === 'keepalive') out.keepalives += 1;
-    if (e.case === 'data' && e.value.output.case === 'stdout') out.stdout += Buffer.from(e.value.output.value).toString();
-    if (e.case === 'data' && e.value.output.case === 'stderr') out.stderr += Buffer.from(e.value.output.value).toString();
-    if (e.case === 'end') Object.assign(out, { exitCode: e.value.exitCode, exited: e.value.exited, status: e.value.status });
+    if (e.case === 'data' && e.value.output.case === 'stdout')
+      out.stdout += Buffer.from(e.value.output.value).toString();
+    if (e.case === 'data' && e.value.output.case === 'stderr')
+      out.stderr += Buffer.from(e.value.output.value).toString();
+    if (e.case === 'end')
+      Object.assign(out, { exitCode: e.value.exitCode, exited: e.value.exited, status: e.value.status });
   }
   return out;
 }
 
-const sh = (script: string, extra: Record<string, unknown> = {}) => ({ process: { cmd: '/bin/sh', args: ['-c', script], envs: {} }, ...extra });
+const sh = (script: string, extra: Record<string, unknown> = {}) => ({
+  process: { cmd: '/bin/sh', args: ['-c', script], envs: {} },
+  ...extra,
+});
 
 async function expectCode(promise: Promise<unknown>, code: Code, message?: RegExp): Promise<void> {
   const error = await promise.then(
@@ -64,7 +79,13 @@ describe('process.Process', () => {
     expect(result.kinds[0]).toBe('start');
     expect(result.kinds.at(-1)).toBe('end');
     expect(result.pid).toBeGreaterThan(0);
-    expect(result).toMatchObject({ stdout: 'out\n', stderr: 'err\n', exitCode: 3, exited: true, status: 'exit status 3' });
+    expect(result).toMatchObject({
+      stdout: 'out\n',
+      stderr: 'err\n',
+      exitCode: 3,
+      exited: true,
+      status: 'exit status 3',
+    });
   });
 
   it('streams output as it is produced, not when the process exits', async () => {
@@ -89,23 +110,41 @@ describe('process.Process', () => {
     const { process } = agent.clients(basicAuth(user.name));
     const result = await collect(
       process.start({
-        process: { cmd: '/bin/sh', args: ['-c', 'echo "$(id -u):$(id -g):$HOME:$USER:$(pwd):$FROM_INIT:$SHARED:$OWN"'], envs: { SHARED: 'request', OWN: 'own' } },
+        process: {
+          cmd: '/bin/sh',
+          args: ['-c', 'echo "$(id -u):$(id -g):$HOME:$USER:$(pwd):$FROM_INIT:$SHARED:$OWN"'],
+          envs: { SHARED: 'request', OWN: 'own' },
+        },
       }),
     );
     expect(result.stdout).toBe(`${user.uid}:${user.gid}:${user.home}:${user.name}:${user.home}:init:request:own\n`);
   });
 
   it('honours cwd and refuses one that does not exist', async () => {
-    const result = await collect(agent.process.start({ process: { cmd: '/bin/pwd', args: [], envs: {}, cwd: agent.dir } }));
+    const result = await collect(
+      agent.process.start({ process: { cmd: '/bin/pwd', args: [], envs: {}, cwd: agent.dir } }),
+    );
     expect(result.stdout.trim()).toBe(agent.dir);
-    await expectCode(collect(agent.process.start({ process: { cmd: '/bin/pwd', args: [], envs: {}, cwd: `${agent.dir}/missing` } })), Code.InvalidArgument, /cwd/);
+    await expectCode(
+      collect(agent.process.start({ process: { cmd: '/bin/pwd', args: [], envs: {}, cwd: `${agent.dir}/missing` } })),
+      Code.InvalidArgument,
+      /cwd/,
+    );
   });
 
   it('refuses an unknown user, a missing program and a terminal request', async () => {
     const { process } = agent.clients(basicAuth('cpe2e-nobody-here'));
     await expectCode(collect(process.start(sh('true'))), Code.Unauthenticated, /does not exist/);
-    await expectCode(collect(agent.process.start({ process: { cmd: '/nonexistent/program', args: [], envs: {} } })), Code.InvalidArgument, /cannot start/);
-    await expectCode(collect(agent.process.start({ ...sh('true'), pty: { size: { cols: 80, rows: 24 } } })), Code.Unimplemented, /pty/);
+    await expectCode(
+      collect(agent.process.start({ process: { cmd: '/nonexistent/program', args: [], envs: {} } })),
+      Code.InvalidArgument,
+      /cannot start/,
+    );
+    await expectCode(
+      collect(agent.process.start({ ...sh('true'), pty: { size: { cols: 80, rows: 24 } } })),
+      Code.Unimplemented,
+      /pty/,
+    );
   });
 
   it('SendInput feeds stdin and CloseStdin ends it', async () => {
@@ -114,8 +153,14 @@ describe('process.Process', () => {
     const first = await iterator.next();
     const pid = first.value.event.event.value.pid as number;
     const selector = { selector: { case: 'pid' as const, value: pid } };
-    await agent.process.sendInput({ process: selector, input: { input: { case: 'stdin', value: Buffer.from('hello ') } } });
-    await agent.process.sendInput({ process: selector, input: { input: { case: 'stdin', value: Buffer.from('world\n') } } });
+    await agent.process.sendInput({
+      process: selector,
+      input: { input: { case: 'stdin', value: Buffer.from('hello ') } },
+    });
+    await agent.process.sendInput({
+      process: selector,
+      input: { input: { case: 'stdin', value: Buffer.from('world\n') } },
+    });
     await agent.process.closeStdin({ process: selector });
     const rest = await collect({ [Symbol.asyncIterator]: () => iterator });
     expect(rest.stdout).toBe('hello world\ndone\n');
@@ -127,10 +172,16 @@ describe('process.Process', () => {
     const iterator = stream[Symbol.asyncIterator]();
     const pid = (await iterator.next()).value.event.event.value.pid as number;
     await expectCode(
-      agent.process.sendInput({ process: { selector: { case: 'pid', value: pid } }, input: { input: { case: 'stdin', value: Buffer.from('x') } } }),
+      agent.process.sendInput({
+        process: { selector: { case: 'pid', value: pid } },
+        input: { input: { case: 'stdin', value: Buffer.from('x') } },
+      }),
       Code.FailedPrecondition,
     );
-    await agent.process.sendSignal({ process: { selector: { case: 'tag', value: 'cpe2e-nostdin' } }, signal: Signal.SIGKILL });
+    await agent.process.sendSignal({
+      process: { selector: { case: 'tag', value: 'cpe2e-nostdin' } },
+      signal: Signal.SIGKILL,
+    });
     const rest = await collect({ [Symbol.asyncIterator]: () => iterator });
     expect(rest).toMatchObject({ exitCode: -1, exited: false, status: 'signal: killed' });
   });
@@ -145,7 +196,10 @@ describe('process.Process', () => {
     await expectCode(collect(agent.process.start(sh('true', { tag: 'cpe2e-listed' }))), Code.AlreadyExists);
     const attached = collect(agent.process.connect({ process: { selector: { case: 'tag', value: 'cpe2e-listed' } } }));
     await agent.process.update({ process: { selector: { case: 'pid', value: pid } } });
-    await expectCode(agent.process.update({ process: { selector: { case: 'pid', value: pid } }, pty: { size: { cols: 1, rows: 1 } } }), Code.Unimplemented);
+    await expectCode(
+      agent.process.update({ process: { selector: { case: 'pid', value: pid } }, pty: { size: { cols: 1, rows: 1 } } }),
+      Code.Unimplemented,
+    );
     await agent.process.sendSignal({ process: { selector: { case: 'pid', value: pid } }, signal: Signal.SIGTERM });
     const viaConnect = await attached;
     expect(viaConnect.kinds[0]).toBe('start');
@@ -154,7 +208,10 @@ describe('process.Process', () => {
     await collect({ [Symbol.asyncIterator]: () => iterator });
     expect((await agent.process.list({})).processes.some((p) => p.pid === pid)).toBe(false);
     // The background sleep was in the same process group and got the signal too (a zombie awaiting its reaper is dead).
-    const group = await promisify(execFile)('pgrep', ['-g', String(pid)]).then((r) => r.stdout.trim().split('\n'), () => []);
+    const group = await promisify(execFile)('pgrep', ['-g', String(pid)]).then(
+      (r) => r.stdout.trim().split('\n'),
+      () => [],
+    );
     const alive = group.filter((p) => {
       try {
         return !/^State:\s+Z/m.test(readFileSync(`/proc/${p}/status`, 'utf8'));
@@ -169,10 +226,16 @@ describe('process.Process', () => {
     const { pid } = await collect(agent.process.start(sh('true')));
     const gone = { selector: { case: 'pid' as const, value: pid } };
     await expectCode(agent.process.sendSignal({ process: gone, signal: Signal.SIGKILL }), Code.NotFound);
-    await expectCode(agent.process.sendInput({ process: gone, input: { input: { case: 'stdin', value: Buffer.from('x') } } }), Code.NotFound);
+    await expectCode(
+      agent.process.sendInput({ process: gone, input: { input: { case: 'stdin', value: Buffer.from('x') } } }),
+      Code.NotFound,
+    );
     await expectCode(agent.process.closeStdin({ process: gone }), Code.NotFound);
     await expectCode(collect(agent.process.connect({ process: gone })), Code.NotFound);
-    await expectCode(agent.process.sendSignal({ process: { selector: { case: undefined } }, signal: Signal.SIGKILL }), Code.InvalidArgument);
+    await expectCode(
+      agent.process.sendSignal({ process: { selector: { case: undefined } }, signal: Signal.SIGKILL }),
+      Code.InvalidArgument,
+    );
   });
 
   it('reports the end of a process whose background child keeps the output pipes open', async () => {

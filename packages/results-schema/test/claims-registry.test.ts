@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { cellSchema, formatFieldPath } from '../src/index.ts';
 
-const operand = (rig: string, metric: string, stat = 'p50') => ({ kind: 'measured', rig, metric, labels: { family: 'ipv4' }, stat });
+const operand = (rig: string, metric: string, stat = 'p50') => ({
+  kind: 'measured',
+  rig,
+  metric,
+  labels: { family: 'ipv4' },
+  stat,
+});
 const ratio = (over: Record<string, unknown> = {}) => ({
   kind: 'ratio',
   numerator: operand('net-rr', 'rtt'),
@@ -23,7 +29,9 @@ describe('ratio cell schema', () => {
 
   it('rejects an operand that is not a measured cell, or has a bad statistic', () => {
     expect(issues(ratio({ denominator: { kind: 'check', rig: 'net-rr', check: 'x' } })).length).toBeGreaterThan(0);
-    expect(issues(ratio({ numerator: operand('net-rr', 'rtt', 'p999') })).map((i) => i.split(':')[0])).toEqual(['numerator.stat']);
+    expect(issues(ratio({ numerator: operand('net-rr', 'rtt', 'p999') })).map((i) => i.split(':')[0])).toEqual([
+      'numerator.stat',
+    ]);
   });
 
   it('rejects an empty, negative or inverted target and unknown keys', () => {
@@ -43,14 +51,21 @@ describe('ratio cell schema', () => {
 });
 
 describe('targets on measured cells', () => {
-  const checkout = (target?: unknown) => ({ kind: 'measured', rig: 'lifecycle', metric: 'checkout', labels: {}, stat: 'p95', ...(target ? { target } : {}) });
+  const checkout = (target?: unknown) => ({
+    kind: 'measured',
+    rig: 'lifecycle',
+    metric: 'checkout',
+    labels: {},
+    stat: 'p95',
+    ...(target ? { target } : {}),
+  });
 
-  it('accepts a bound in the series\' unit on a measured cell', () => {
+  it("accepts a bound in the series' unit on a measured cell", () => {
     expect(cellSchema.parse(checkout({ max: 25 }))).toMatchObject({ target: { max: 25 } });
     expect(issues(checkout({}))).toEqual(['target: a target needs max, min or both']);
   });
 
-  it('rejects a target on a ratio\'s operand, which would be judged in the wrong unit', () => {
+  it("rejects a target on a ratio's operand, which would be judged in the wrong unit", () => {
     expect(issues(ratio({ numerator: { ...operand('net-rr', 'rtt'), target: { max: 40 } } }))).toEqual([
       ': an operand takes no target: put the target on the ratio',
     ]);

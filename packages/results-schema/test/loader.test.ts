@@ -85,7 +85,11 @@ describe('loadResultsTree on an invalid tree', () => {
 
   it('reports bad JSON', () => {
     expect(problemsOf(tree.problems, '20261128T110000Z.json')).toEqual([
-      { file: `${invalid}/host-limits/fixture-linux-2c/20261128T110000Z.json`, kind: 'bad-json', message: expect.stringMatching(/^is not valid JSON: /) },
+      {
+        file: `${invalid}/host-limits/fixture-linux-2c/20261128T110000Z.json`,
+        kind: 'bad-json',
+        message: expect.stringMatching(/^is not valid JSON: /),
+      },
     ]);
   });
 
@@ -107,7 +111,11 @@ describe('loadResultsTree on an invalid tree', () => {
     expect(problemsOf(tree.problems, '20261128T140000Z.json').map((p) => [p.kind, p.field, p.message])).toEqual([
       ['path-mismatch', 'rig.id', 'is "net-rr" but the file sits in rig directory "host-limits"'],
       ['path-mismatch', 'host.id', 'is "other-host" but the file sits in host directory "fixture-linux-2c"'],
-      ['path-mismatch', 'run.startedAt', 'is 2026-11-28T14:30:00Z, which names the file 20261128T143000Z.json, but the file is 20261128T140000Z.json'],
+      [
+        'path-mismatch',
+        'run.startedAt',
+        'is 2026-11-28T14:30:00Z, which names the file 20261128T143000Z.json, but the file is 20261128T140000Z.json',
+      ],
     ]);
   });
 
@@ -135,7 +143,9 @@ describe('loadResultsTree on an invalid tree', () => {
     expect(error.problems).toHaveLength(16);
     expect(error.message.split('\n')).toHaveLength(17);
     expect(error.message).toMatch(/^16 problems in the results tree:/);
-    expect(error.message).toContain(`${invalid}/host-limits/fixture-linux-2c/20261128T130000Z.json: series[2].samples[5]: Invalid input: expected number, received string`);
+    expect(error.message).toContain(
+      `${invalid}/host-limits/fixture-linux-2c/20261128T130000Z.json: series[2].samples[5]: Invalid input: expected number, received string`,
+    );
     expect(error.message).toContain(`${invalid}/stray.json: is a file where a rig directory belongs`);
   });
 });
@@ -164,13 +174,17 @@ describe('loadResultsTree edge cases', () => {
     writeFileSync(path.join(dir, '20261128T100001Z.json'), broken.padEnd(RESULT_FILE_MAX_BYTES + 1, ' '));
 
     const tree = loadResultsTree('results', { repoRoot: root });
-    expect(tree.results.map((r) => [r.path, r.size])).toEqual([['results/host-limits/fixture-linux-2c/20261128T100000Z.json', RESULT_FILE_MAX_BYTES]]);
+    expect(tree.results.map((r) => [r.path, r.size])).toEqual([
+      ['results/host-limits/fixture-linux-2c/20261128T100000Z.json', RESULT_FILE_MAX_BYTES],
+    ]);
     expect(tree.problems.map((p) => [p.file, p.kind, p.field])).toEqual([
       ['results/host-limits/fixture-linux-2c/20261128T100001Z.json', 'too-large', undefined],
       ['results/host-limits/fixture-linux-2c/20261128T100001Z.json', 'schema', 'schemaVersion'],
       ['results/host-limits/fixture-linux-2c/20261128T100001Z.json', 'path-mismatch', 'run.startedAt'],
     ]);
-    expect(tree.problems[0]!.message).toBe(`is ${RESULT_FILE_MAX_BYTES + 1} bytes, over the ${RESULT_FILE_MAX_BYTES}-byte (2 MB) limit for a result file`);
+    expect(tree.problems[0]!.message).toBe(
+      `is ${RESULT_FILE_MAX_BYTES + 1} bytes, over the ${RESULT_FILE_MAX_BYTES}-byte (2 MB) limit for a result file`,
+    );
   });
 
   it('reports a symbolic link instead of following it', () => {
@@ -180,13 +194,19 @@ describe('loadResultsTree edge cases', () => {
     symlinkSync(goodFile, path.join(dir, '20261128T100000Z.json'));
     const tree = loadResultsTree('results', { repoRoot: root });
     expect(tree.results).toEqual([]);
-    expect(tree.problems.map((p) => [p.kind, p.message.split(' (')[0]])).toEqual([['stray', 'is a symbolic link that does not belong in the results tree']]);
+    expect(tree.problems.map((p) => [p.kind, p.message.split(' (')[0]])).toEqual([
+      ['stray', 'is a symbolic link that does not belong in the results tree'],
+    ]);
   });
 });
 
 describe('newestPerRigHost', () => {
   const at = (rig: string, host: string, startedAt: string, file: string): LoadedResult =>
-    ({ path: file, size: 1, data: { rig: { id: rig }, host: { id: host }, run: { startedAt } } }) as unknown as LoadedResult;
+    ({
+      path: file,
+      size: 1,
+      data: { rig: { id: rig }, host: { id: host }, run: { startedAt } },
+    }) as unknown as LoadedResult;
 
   it('compares instants, not strings, and breaks a tie by the later path', () => {
     const picked = newestPerRigHost([
@@ -213,7 +233,9 @@ describe('helpers', () => {
 
   it('names a result file by its startedAt, to the second', () => {
     expect(startedAtStamp('2026-11-28T19:51:02.123Z')).toBe('20261128T195102Z');
-    expect(resultFileRelativePath('host-limits', 'h1', '2026-11-28T19:51:02Z')).toBe('host-limits/h1/20261128T195102Z.json');
+    expect(resultFileRelativePath('host-limits', 'h1', '2026-11-28T19:51:02Z')).toBe(
+      'host-limits/h1/20261128T195102Z.json',
+    );
     expect(() => startedAtStamp('2026-11-28 19:51:02')).toThrow(/not an ISO 8601 UTC timestamp/);
   });
 
@@ -227,7 +249,13 @@ describe('isoUtc (result timestamps)', () => {
     for (const ok of ['2026-11-28T19:51:02Z', '2026-11-28T19:51:02.123Z', '2028-02-29T00:00:00Z']) {
       expect(isoUtc.safeParse(ok).success).toBe(true);
     }
-    for (const bad of ['2026-02-30T00:00:00Z', '2026-02-29T00:00:00Z', '2026-11-28T24:00:00Z', '2026-13-01T00:00:00Z', '2026-11-28T19:51:02+01:00']) {
+    for (const bad of [
+      '2026-02-30T00:00:00Z',
+      '2026-02-29T00:00:00Z',
+      '2026-11-28T24:00:00Z',
+      '2026-13-01T00:00:00Z',
+      '2026-11-28T19:51:02+01:00',
+    ]) {
       expect(isoUtc.safeParse(bad).success).toBe(false);
     }
   });

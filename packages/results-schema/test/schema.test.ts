@@ -1,13 +1,27 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { formatFieldPath, publishedReferenceSchema, resultFileSchema, rigManifestSchema, statName } from '../src/index.ts';
+import {
+  formatFieldPath,
+  publishedReferenceSchema,
+  resultFileSchema,
+  rigManifestSchema,
+  statName,
+} from '../src/index.ts';
 
 const validFile = JSON.parse(
-  readFileSync(fileURLToPath(new URL('fixtures/valid-tree/host-limits/fixture-linux-2c/20261128T100000Z.json', import.meta.url)), 'utf8'),
+  readFileSync(
+    fileURLToPath(new URL('fixtures/valid-tree/host-limits/fixture-linux-2c/20261128T100000Z.json', import.meta.url)),
+    'utf8',
+  ),
 );
 
-function issues(schema: { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ path: PropertyKey[]; message: string }> } } }, value: unknown) {
+function issues(
+  schema: {
+    safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ path: PropertyKey[]; message: string }> } };
+  },
+  value: unknown,
+) {
   const r = schema.safeParse(value);
   return r.success ? [] : r.error!.issues.map((i) => `${formatFieldPath(i.path)}: ${i.message}`);
 }
@@ -61,21 +75,43 @@ describe('rigManifestSchema', () => {
   });
 
   it('rejects a manifest without metrics or platforms', () => {
-    expect(issues(rigManifestSchema, { ...manifest, metrics: [], platforms: [] }).map((i) => i.split(':')[0])).toEqual(['platforms', 'metrics']);
+    expect(issues(rigManifestSchema, { ...manifest, metrics: [], platforms: [] }).map((i) => i.split(':')[0])).toEqual([
+      'platforms',
+      'metrics',
+    ]);
   });
 });
 
 describe('publishedReferenceSchema', () => {
   it('requires a source URL, a YYYY-MM-DD date and at least one quoted figure', () => {
     expect(
-      issues(publishedReferenceSchema, { id: 'x', system: 'X', source: 'not a url', date: '28/11/2026', host: 'h', figures: [] }).map((i) => i.split(':')[0]),
+      issues(publishedReferenceSchema, {
+        id: 'x',
+        system: 'X',
+        source: 'not a url',
+        date: '28/11/2026',
+        host: 'h',
+        figures: [],
+      }).map((i) => i.split(':')[0]),
     ).toEqual(['source', 'date', 'figures']);
   });
 });
 
 describe('statName', () => {
   it('names exactly the statistics computeStat knows', () => {
-    expect(statName.options).toEqual(['n', 'mean', 'median', 'stddev', 'min', 'max', 'p50', 'p90', 'p95', 'p99', 'mad']);
+    expect(statName.options).toEqual([
+      'n',
+      'mean',
+      'median',
+      'stddev',
+      'min',
+      'max',
+      'p50',
+      'p90',
+      'p95',
+      'p99',
+      'mad',
+    ]);
     expect(statName.safeParse('p999').success).toBe(false);
   });
 });

@@ -53,7 +53,12 @@ const numpyMoments: Record<string, [number[], { mean: number; std: number; mad: 
 };
 
 // q1, q3 = np.percentile(x, [25, 75]); iqr = q3 - q1; np.sum(x < q1 - 1.5*iqr), np.sum(x > q3 + 1.5*iqr)
-const numpyTukey: Record<string, [number[], number, number]> = { A: [A, 0, 0], C: [C, 1, 1], D: [D, 0, 0], E: [E, 0, 1] };
+const numpyTukey: Record<string, [number[], number, number]> = {
+  A: [A, 0, 0],
+  C: [C, 1, 1],
+  D: [D, 0, 0],
+  E: [E, 0, 1],
+};
 
 describe('quantile (R-7)', () => {
   for (const [name, [data, expected]] of Object.entries(numpyPercentiles)) {

@@ -14,7 +14,7 @@ const RIGS_DIR = fileURLToPath(new URL('./rigs/', import.meta.url));
  */
 function bundledManifestModules(): ManifestModules | undefined {
   try {
-    // @ts-ignore -- Vite's import.meta.glob; the package's own types do not include Vite's.
+    // @ts-ignore -- Vite's import.meta.glob; the package's own types do not include Vite's (the site's do).
     return import.meta.glob('./rigs/*/manifest.ts', { eager: true }) as ManifestModules;
   } catch (e) {
     if (e instanceof TypeError) return undefined;
@@ -22,7 +22,9 @@ function bundledManifestModules(): ManifestModules | undefined {
   }
 }
 
-export const manifests: readonly RigManifest[] = manifestsFromModules(bundledManifestModules() ?? (await importManifestModules(RIGS_DIR)));
+export const manifests: readonly RigManifest[] = manifestsFromModules(
+  bundledManifestModules() ?? (await importManifestModules(RIGS_DIR)),
+);
 
 export function manifestById(id: string): RigManifest | undefined {
   return manifests.find((m) => m.id === id);

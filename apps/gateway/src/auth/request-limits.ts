@@ -35,11 +35,19 @@ export class RequestLimiter {
     b.tokens = Math.min(this.limits.burst, b.tokens + ((now - b.at) / 1000) * this.limits.ratePerSecond);
     b.at = now;
     if (b.inFlight >= this.limits.concurrent) {
-      return { ok: false, retryAfterSeconds: 1, reason: `too many requests in flight for this key (limit ${this.limits.concurrent})` };
+      return {
+        ok: false,
+        retryAfterSeconds: 1,
+        reason: `too many requests in flight for this key (limit ${this.limits.concurrent})`,
+      };
     }
     if (b.tokens < 1) {
       const wait = Math.ceil((1 - b.tokens) / this.limits.ratePerSecond);
-      return { ok: false, retryAfterSeconds: Math.max(1, wait), reason: `rate limit of ${this.limits.ratePerSecond} requests per second exceeded` };
+      return {
+        ok: false,
+        retryAfterSeconds: Math.max(1, wait),
+        reason: `rate limit of ${this.limits.ratePerSecond} requests per second exceeded`,
+      };
     }
     b.tokens -= 1;
     b.inFlight += 1;

@@ -19,7 +19,11 @@ export function keysCommand(args: string[], database: string, json: boolean): nu
       case 'list': {
         const keys = store.listApiKeys();
         if (json) console.log(JSON.stringify(keys));
-        else for (const k of keys) console.log(`${k.id}  ${k.mask}  team=${k.teamName}  name=${k.name}  ${k.revokedAt ? `revoked ${new Date(k.revokedAt).toISOString()}` : 'active'}`);
+        else
+          for (const k of keys)
+            console.log(
+              `${k.id}  ${k.mask}  team=${k.teamName}  name=${k.name}  ${k.revokedAt ? `revoked ${new Date(k.revokedAt).toISOString()}` : 'active'}`,
+            );
         return 0;
       }
       case 'revoke': {

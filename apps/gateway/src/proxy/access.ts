@@ -33,12 +33,22 @@ function validSignature(url: URL, method: string, token: string, now: number): b
   const operation = method === 'GET' ? 'read' : 'write';
   const expiration = url.searchParams.get('signature_expiration');
   if (expiration !== null && (!/^\d+$/.test(expiration) || Number(expiration) < now / 1000)) return false;
-  const raw = expiration === null ? `${path}:${operation}:${user}:${token}` : `${path}:${operation}:${user}:${token}:${expiration}`;
+  const raw =
+    expiration === null
+      ? `${path}:${operation}:${user}:${token}`
+      : `${path}:${operation}:${user}:${token}:${expiration}`;
   const expected = `v1_${createHash('sha256').update(raw).digest('base64').replace(/=+$/, '')}`;
   return same(signature, expected);
 }
 
-export function mayAccess(s: SandboxRecord, port: number, method: string, rawUrl: string, headers: IncomingHttpHeaders, now = Date.now()): boolean {
+export function mayAccess(
+  s: SandboxRecord,
+  port: number,
+  method: string,
+  rawUrl: string,
+  headers: IncomingHttpHeaders,
+  now = Date.now(),
+): boolean {
   const url = new URL(rawUrl, 'http://sandbox');
   if (port === ENVD_PORT || port === INTERPRETER_PORT) {
     if (same(header(headers, 'x-access-token'), s.envdToken)) return true;

@@ -6,7 +6,15 @@ import { request as httpRequest, Agent, type IncomingMessage, type ServerRespons
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 const STRIPPED = new Set(['x-api-key', 'e2b-sandbox-id', 'e2b-sandbox-port', 'e2b-traffic-access-token']);
 
 export function forward(req: IncomingMessage, res: ServerResponse, address: string, port: number): void {

@@ -10,7 +10,10 @@ export interface RouteTarget {
   port: number;
 }
 
-export type RouteDecision = { kind: 'api' } | { kind: 'sandbox'; target: RouteTarget } | { kind: 'invalid'; reason: string };
+export type RouteDecision =
+  | { kind: 'api' }
+  | { kind: 'sandbox'; target: RouteTarget }
+  | { kind: 'invalid'; reason: string };
 
 const HOST_NAME = /^(\d{1,5})-([a-z0-9]{20})\./;
 

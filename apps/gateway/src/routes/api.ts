@@ -4,7 +4,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { teamForKey } from '../auth/api-keys.ts';
 import type { RequestLimiter } from '../auth/request-limits.ts';
 import { ApiError } from '../errors.ts';
@@ -83,11 +83,18 @@ export function buildApi(opts: ApiOptions): Hono<Env> {
 
   app.get('/health', (c) => c.body(null, 204));
 
-  app.use('*', bodyLimit({ maxSize: opts.maxBodyBytes, onError: (c) => c.json({ code: 413, message: `request body larger than ${opts.maxBodyBytes} bytes` }, 413) }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: opts.maxBodyBytes,
+      onError: (c) => c.json({ code: 413, message: `request body larger than ${opts.maxBodyBytes} bytes` }, 413),
+    }),
+  );
   app.use('*', async (c, next) => {
     const key = c.req.header('x-api-key');
     const team = teamForKey(opts.store, key);
-    if (!team) throw new ApiError(401, key ? 'invalid or revoked API key' : 'missing API key: send it in the X-API-KEY header');
+    if (!team)
+      throw new ApiError(401, key ? 'invalid or revoked API key' : 'missing API key: send it in the X-API-KEY header');
     const admission = limiter.admit(key!);
     if (!admission.ok) throw new ApiError(429, admission.reason, admission.retryAfterSeconds);
     c.set('team', team);

@@ -2,10 +2,18 @@
 import { z } from 'zod';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name');
-const metadataMap = z.record(z.string().min(1).max(128), z.string().max(1024)).refine((m) => Object.keys(m).length <= 64, 'at most 64 metadata keys');
-const envMap = z.record(envName, z.string().max(32 * 1024)).refine((m) => Object.keys(m).length <= 256, 'at most 256 env vars');
+const metadataMap = z
+  .record(z.string().min(1).max(128), z.string().max(1024))
+  .refine((m) => Object.keys(m).length <= 64, 'at most 64 metadata keys');
+const envMap = z
+  .record(envName, z.string().max(32 * 1024))
+  .refine((m) => Object.keys(m).length <= 256, 'at most 256 env vars');
 /** A destination a sandbox may or may not reach: an IPv4/IPv6 address or CIDR (cubenet validates it again). */
-const destination = z.string().min(1).max(64).regex(/^[0-9A-Fa-f.:/]+$/, 'an IP address or CIDR');
+const destination = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[0-9A-Fa-f.:/]+$/, 'an IP address or CIDR');
 
 export const createBody = z
   .object({
@@ -31,17 +39,37 @@ export const createBody = z
     volumeMounts: z.array(z.unknown()).nullish(),
   })
   .superRefine((b, ctx) => {
-    if (b.volumeMounts?.length) ctx.addIssue({ code: 'custom', path: ['volumeMounts'], message: 'volume mounts are not supported by this server' });
-    if (b.mcp) ctx.addIssue({ code: 'custom', path: ['mcp'], message: 'MCP gateways are not supported by this server' });
-    if (b.autoResume?.enabled) ctx.addIssue({ code: 'custom', path: ['autoResume'], message: 'auto-resume on traffic is not supported by this server' });
-    if (b.autoPauseMemory === false) ctx.addIssue({ code: 'custom', path: ['autoPauseMemory'], message: 'filesystem-only pause is not supported: a pause keeps memory' });
+    if (b.volumeMounts?.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['volumeMounts'],
+        message: 'volume mounts are not supported by this server',
+      });
+    if (b.mcp)
+      ctx.addIssue({ code: 'custom', path: ['mcp'], message: 'MCP gateways are not supported by this server' });
+    if (b.autoResume?.enabled)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['autoResume'],
+        message: 'auto-resume on traffic is not supported by this server',
+      });
+    if (b.autoPauseMemory === false)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['autoPauseMemory'],
+        message: 'filesystem-only pause is not supported: a pause keeps memory',
+      });
   });
 
 export type CreateBody = z.infer<typeof createBody>;
 
 export const timeoutBody = z.object({ timeout: z.number().int().min(0) });
-export const connectBody = z.object({ timeout: z.number().int().min(0).nullish(), memory: z.boolean().nullish() }).default({});
-export const resumeBody = z.object({ timeout: z.number().int().min(0).nullish(), autoPause: z.boolean().nullish() }).default({});
+export const connectBody = z
+  .object({ timeout: z.number().int().min(0).nullish(), memory: z.boolean().nullish() })
+  .default({});
+export const resumeBody = z
+  .object({ timeout: z.number().int().min(0).nullish(), autoPause: z.boolean().nullish() })
+  .default({});
 export const pauseBody = z.object({ memory: z.boolean().nullish() }).nullish();
 
 const STATES = ['running', 'paused'] as const;

@@ -38,7 +38,11 @@ export function detailView(s: SandboxRecord, domain: string) {
     envdAccessToken: s.envdToken,
     allowInternetAccess: s.network.allowInternetAccess,
     domain,
-    network: { allowOut: s.network.allowOut, denyOut: s.network.denyOut, allowPublicTraffic: s.network.allowPublicTraffic },
+    network: {
+      allowOut: s.network.allowOut,
+      denyOut: s.network.denyOut,
+      allowPublicTraffic: s.network.allowPublicTraffic,
+    },
   };
 }
 

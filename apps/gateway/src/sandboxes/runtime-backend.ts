@@ -10,7 +10,12 @@ import type { MetricSample, RunningSandbox, SandboxBackend, SandboxSpec, Templat
 
 /** What an E2B create body's network fields mean for cubenet (see packages/runtime/docs/network.md). */
 export function policyOf(network: SandboxNetwork): SandboxPolicy {
-  return { allowOut: [...network.allowOut], denyOut: [...network.denyOut], dnsAllow: [], allowInternetAccess: network.allowInternetAccess };
+  return {
+    allowOut: [...network.allowOut],
+    denyOut: [...network.denyOut],
+    dnsAllow: [],
+    allowInternetAccess: network.allowInternetAccess,
+  };
 }
 
 export class RuntimeBackend implements SandboxBackend {
@@ -64,7 +69,10 @@ export class RuntimeBackend implements SandboxBackend {
 
   async inventory(): Promise<{ running: string[]; snapshots: string[] }> {
     const all = this.host.list();
-    return { running: all.filter((s) => s.state === 'running').map((s) => s.sandboxId), snapshots: all.filter((s) => s.state === 'paused').map((s) => s.sandboxId) };
+    return {
+      running: all.filter((s) => s.state === 'running').map((s) => s.sandboxId),
+      snapshots: all.filter((s) => s.state === 'paused').map((s) => s.sandboxId),
+    };
   }
 
   close(): Promise<void> {
@@ -86,7 +94,9 @@ export class RuntimeBackend implements SandboxBackend {
 export const GUEST_ENVD_VERSION = '0.6.4';
 
 /** Opens this host's sandbox runtime (pools, cubenet, templates) and fills the pools before serving. */
-export async function openRuntimeBackend(options: OpenSandboxHostOptions & { warm?: boolean } = {}): Promise<RuntimeBackend> {
+export async function openRuntimeBackend(
+  options: OpenSandboxHostOptions & { warm?: boolean } = {},
+): Promise<RuntimeBackend> {
   const opened = await openSandboxHost(options);
   if (options.warm ?? true) {
     try {
@@ -96,5 +106,10 @@ export async function openRuntimeBackend(options: OpenSandboxHostOptions & { war
       throw e;
     }
   }
-  return new RuntimeBackend(opened.host, GUEST_ENVD_VERSION, () => opened.close(), () => opened.destroy());
+  return new RuntimeBackend(
+    opened.host,
+    GUEST_ENVD_VERSION,
+    () => opened.close(),
+    () => opened.destroy(),
+  );
 }

@@ -132,7 +132,12 @@ export class SandboxService {
     } catch (e) {
       await this.backend.kill(record.id).catch(() => undefined);
       this.store.deleteSandbox(record.id);
-      this.store.addEvent({ teamId: team.id, sandboxId: record.id, type: 'create-failed', detail: { error: String(e) } });
+      this.store.addEvent({
+        teamId: team.id,
+        sandboxId: record.id,
+        type: 'create-failed',
+        detail: { error: String(e) },
+      });
       throw new ApiError(503, `sandbox could not be started: ${e instanceof Error ? e.message : String(e)}`);
     }
     // The API clock started before the checkout: a sandbox's timeout runs from when it is handed out.
@@ -197,7 +202,11 @@ export class SandboxService {
   }
 
   /** Connect: a running sandbox gets its timeout extended (200); a paused one is resumed (201). */
-  async connect(team: Team, id: string, timeoutSeconds: number | undefined): Promise<{ record: SandboxRecord; resumed: boolean }> {
+  async connect(
+    team: Team,
+    id: string,
+    timeoutSeconds: number | undefined,
+  ): Promise<{ record: SandboxRecord; resumed: boolean }> {
     const s = this.get(team, id);
     if (timeoutSeconds !== undefined) this.checkTimeout(timeoutSeconds);
     const endAt = timeoutSeconds !== undefined ? Date.now() + timeoutSeconds * 1000 : undefined;
@@ -213,7 +222,8 @@ export class SandboxService {
     this.checkCapacity(team, template);
     const location = this.store.getSnapshot(s.id);
     if (!location) throw new ApiError(500, `sandbox '${id}' is paused but its snapshot is not recorded`);
-    if (!this.store.transition(s.id, ['paused'], 'resuming')) throw new ApiError(409, `sandbox '${id}' is being changed; try again`);
+    if (!this.store.transition(s.id, ['paused'], 'resuming'))
+      throw new ApiError(409, `sandbox '${id}' is being changed; try again`);
     try {
       const { address } = await this.backend.resume(this.spec(s), location);
       const newEnd = endAt ?? Date.now() + 300_000;
@@ -228,13 +238,24 @@ export class SandboxService {
     }
   }
 
-  list(team: Team, filter: { states?: SandboxState[]; metadata?: Record<string, string>; templateId?: string; limit: number; after?: { startedAt: number; id: string } }): SandboxRecord[] {
+  list(
+    team: Team,
+    filter: {
+      states?: SandboxState[];
+      metadata?: Record<string, string>;
+      templateId?: string;
+      limit: number;
+      after?: { startedAt: number; id: string };
+    },
+  ): SandboxRecord[] {
     return this.store.listSandboxes({ teamId: team.id, ...filter });
   }
 
   metricsOf(team: Team, id: string, start?: number, end?: number): MetricSample[] {
     this.get(team, id);
-    return (this.metrics.get(id) ?? []).filter((m) => (start === undefined || m.timestampUnix >= start) && (end === undefined || m.timestampUnix <= end));
+    return (this.metrics.get(id) ?? []).filter(
+      (m) => (start === undefined || m.timestampUnix >= start) && (end === undefined || m.timestampUnix <= end),
+    );
   }
 
   /** Takes one metric sample of every running sandbox now (also run on the sampling interval). */

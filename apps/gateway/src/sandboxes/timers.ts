@@ -12,11 +12,14 @@ export class SandboxTimers {
   arm(id: string, endAt: number): void {
     this.disarm(id);
     const delay = Math.max(0, endAt - Date.now());
-    const timer = setTimeout(() => {
-      this.timers.delete(id);
-      if (delay >= MAX_DELAY_MS) this.arm(id, endAt);
-      else this.onExpire(id);
-    }, Math.min(delay, MAX_DELAY_MS));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(id);
+        if (delay >= MAX_DELAY_MS) this.arm(id, endAt);
+        else this.onExpire(id);
+      },
+      Math.min(delay, MAX_DELAY_MS),
+    );
     timer.unref();
     this.timers.set(id, timer);
   }

@@ -107,7 +107,9 @@ export class Store {
   private migrate(): void {
     const applied = this.db.pragma('user_version', { simple: true }) as number;
     if (applied > MIGRATIONS.length) {
-      throw new Error(`gateway database is at schema version ${applied}, newer than this gateway (${MIGRATIONS.length})`);
+      throw new Error(
+        `gateway database is at schema version ${applied}, newer than this gateway (${MIGRATIONS.length})`,
+      );
     }
     for (let v = applied; v < MIGRATIONS.length; v++) {
       this.db.transaction(() => {
@@ -129,7 +131,9 @@ export class Store {
 
   createTeam(name: string): Team {
     const team: Team = { id: randomUUID(), name, createdAt: Date.now() };
-    this.db.prepare('INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)').run(team.id, team.name, team.createdAt);
+    this.db
+      .prepare('INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)')
+      .run(team.id, team.name, team.createdAt);
     return team;
   }
 
@@ -154,7 +158,15 @@ export class Store {
         `SELECT k.id, k.team_id, k.name, k.mask, k.created_at, k.revoked_at, t.name AS team_name
          FROM api_keys k JOIN teams t ON t.id = k.team_id ORDER BY k.created_at`,
       )
-      .all() as Array<{ id: string; team_id: string; name: string; mask: string; created_at: number; revoked_at: number | null; team_name: string }>;
+      .all() as Array<{
+      id: string;
+      team_id: string;
+      name: string;
+      mask: string;
+      created_at: number;
+      revoked_at: number | null;
+      team_name: string;
+    }>;
     return rows.map((r) => ({
       id: r.id,
       teamId: r.team_id,
@@ -168,7 +180,10 @@ export class Store {
 
   /** Revokes a key by id; false when no live key has that id. */
   revokeApiKey(id: string): boolean {
-    return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(Date.now(), id).changes === 1;
+    return (
+      this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(Date.now(), id)
+        .changes === 1
+    );
   }
 
   teamForKeyHash(hash: string): Team | undefined {
@@ -240,7 +255,12 @@ export class Store {
   }
 
   /** Moves a sandbox from one of `from` to `to`; false when it was in no state of `from` (a racing request won). */
-  transition(id: string, from: readonly SandboxState[], to: SandboxState, patch: { address?: string | null; endAt?: number } = {}): boolean {
+  transition(
+    id: string,
+    from: readonly SandboxState[],
+    to: SandboxState,
+    patch: { address?: string | null; endAt?: number } = {},
+  ): boolean {
     const placeholders = from.map(() => '?').join(', ');
     const sets = ['state = ?'];
     const values: unknown[] = [to];
@@ -314,7 +334,9 @@ export class Store {
   }
 
   getSnapshot(sandboxId: string): string | undefined {
-    const row = this.db.prepare('SELECT location FROM snapshots WHERE sandbox_id = ?').get(sandboxId) as { location: string } | undefined;
+    const row = this.db.prepare('SELECT location FROM snapshots WHERE sandbox_id = ?').get(sandboxId) as
+      | { location: string }
+      | undefined;
     return row?.location;
   }
 

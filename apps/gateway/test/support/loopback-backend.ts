@@ -4,7 +4,13 @@
  * with /health and an /echo that streams, and on port 8000 as a user's server would. Tests only.
  */
 import { createServer, type Server } from 'node:http';
-import type { MetricSample, RunningSandbox, SandboxBackend, SandboxSpec, TemplateSpec } from '../../src/sandboxes/backend.ts';
+import type {
+  MetricSample,
+  RunningSandbox,
+  SandboxBackend,
+  SandboxSpec,
+  TemplateSpec,
+} from '../../src/sandboxes/backend.ts';
 
 interface FakeSandbox {
   spec: SandboxSpec;
@@ -37,7 +43,16 @@ function serve(address: string, port: number, name: string): Promise<Server> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ name, port, method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() }));
+      res.end(
+        JSON.stringify({
+          name,
+          port,
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString(),
+        }),
+      );
     });
   });
   return new Promise((resolve, reject) => {
@@ -57,7 +72,14 @@ export class LoopbackBackend implements SandboxBackend {
   templates(): TemplateSpec[] {
     return [
       { id: 'base', aliases: [], cpuCount: 1, memoryMB: 256, diskMB: 1024, envdVersion: '0.6.4' },
-      { id: 'code-interpreter-v1', aliases: ['code-interpreter'], cpuCount: 1, memoryMB: 512, diskMB: 1024, envdVersion: '0.6.4' },
+      {
+        id: 'code-interpreter-v1',
+        aliases: ['code-interpreter'],
+        cpuCount: 1,
+        memoryMB: 512,
+        diskMB: 1024,
+        envdVersion: '0.6.4',
+      },
     ];
   }
 
@@ -107,7 +129,16 @@ export class LoopbackBackend implements SandboxBackend {
 
   async sample(spec: SandboxSpec): Promise<MetricSample> {
     if (!this.live.has(spec.id)) throw new Error(`no sandbox ${spec.id}`);
-    return { timestampUnix: Math.floor(Date.now() / 1000), cpuCount: 1, cpuUsedPct: 1.5, memUsed: 64 << 20, memTotal: 256 << 20, memCache: 0, diskUsed: 1 << 20, diskTotal: 1 << 30 };
+    return {
+      timestampUnix: Math.floor(Date.now() / 1000),
+      cpuCount: 1,
+      cpuUsedPct: 1.5,
+      memUsed: 64 << 20,
+      memTotal: 256 << 20,
+      memCache: 0,
+      diskUsed: 1 << 20,
+      diskTotal: 1 << 30,
+    };
   }
 
   async inventory(): Promise<{ running: string[]; snapshots: string[] }> {

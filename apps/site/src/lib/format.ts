@@ -68,7 +68,8 @@ export function labelsAttr(labels: Record<string, string>): string {
 export function formatRatio(value: number, target?: { max?: number | undefined; min?: number | undefined }): string {
   if (!Number.isFinite(value)) return `${String(value)}×`;
   const base = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
-  const holds = (v: number) => (target?.max === undefined || v <= target.max) && (target?.min === undefined || v >= target.min);
+  const holds = (v: number) =>
+    (target?.max === undefined || v <= target.max) && (target?.min === undefined || v >= target.min);
   let digits = base;
   while (digits < 6 && holds(Number(value.toFixed(digits))) !== holds(value)) digits++;
   const [int, frac] = value.toFixed(digits).split('.');

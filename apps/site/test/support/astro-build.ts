@@ -18,12 +18,21 @@ const REPORT_CPU = join(dirname(fileURLToPath(import.meta.url)), 'report-cpu.mjs
 
 /** Runs a real `astro build` of the site over `resultsDir` into `outDir`, as `npx astro build` would. */
 export function astroBuild(resultsDir: string, outDir: string): Promise<BuildOutcome> {
-  const astroBin = join(dirname(createRequire(join(SITE_DIR, 'package.json')).resolve('astro/package.json')), 'astro.js');
+  const astroBin = join(
+    dirname(createRequire(join(SITE_DIR, 'package.json')).resolve('astro/package.json')),
+    'astro.js',
+  );
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', REPORT_CPU, astroBin, 'build', '--outDir', outDir], {
       cwd: SITE_DIR,
-      env: { ...process.env, COPPICE_RESULTS_DIR: resultsDir, ASTRO_TELEMETRY_DISABLED: '1', NO_COLOR: '1', FORCE_COLOR: '0' },
+      env: {
+        ...process.env,
+        COPPICE_RESULTS_DIR: resultsDir,
+        ASTRO_TELEMETRY_DISABLED: '1',
+        NO_COLOR: '1',
+        FORCE_COLOR: '0',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -32,7 +32,8 @@ export async function buildFixtureSite(): Promise<FixtureSite> {
       files: manifests.length * 2 * 2,
       samples: 40,
       failingChecksOn: ['synthetic-b'],
-      dropSeries: (host, manifest, metric) => host === 'synthetic-b' && metric === manifest.metrics[manifest.metrics.length - 1]!.name,
+      dropSeries: (host, manifest, metric) =>
+        host === 'synthetic-b' && metric === manifest.metrics[manifest.metrics.length - 1]!.name,
     });
     const outcome = await astroBuild(results, site);
     if (outcome.code !== 0) throw new Error(`fixture site build failed:\n${outcome.output}`);

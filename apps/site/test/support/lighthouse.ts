@@ -30,7 +30,12 @@ export interface Lighthouse {
  * accessibility and best-practices categories, with Lighthouse's default (mobile) emulation.
  */
 export async function startLighthouse(): Promise<Lighthouse> {
-  const chrome = await launch({ chromePath: CHROMIUM, chromeFlags: CHROMIUM_ARGS, logLevel: 'silent', handleSIGINT: false });
+  const chrome = await launch({
+    chromePath: CHROMIUM,
+    chromeFlags: CHROMIUM_ARGS,
+    logLevel: 'silent',
+    handleSIGINT: false,
+  });
   return {
     async audit(url) {
       const run = await lighthouse(url, {
@@ -47,7 +52,8 @@ export async function startLighthouse(): Promise<Lighthouse> {
       });
       if (!run) throw new Error(`lighthouse returned no result for ${url}`);
       const { lhr } = run;
-      if (lhr.runtimeError) throw new Error(`lighthouse could not audit ${url}: ${lhr.runtimeError.code} ${lhr.runtimeError.message}`);
+      if (lhr.runtimeError)
+        throw new Error(`lighthouse could not audit ${url}: ${lhr.runtimeError.code} ${lhr.runtimeError.message}`);
       const scores = {} as Record<LighthouseCategory, number>;
       const failures: LighthouseFailure[] = [];
       for (const category of LIGHTHOUSE_CATEGORIES) {
@@ -72,7 +78,8 @@ function describeItems(details: unknown): string[] {
   const items = (details as { items?: Record<string, unknown>[] } | undefined)?.items ?? [];
   return items.map((item) => {
     const node = item.node as { snippet?: string; explanation?: string } | undefined;
-    if (node?.snippet) return node.explanation ? `${node.snippet}: ${node.explanation.replace(/\s+/g, ' ')}` : node.snippet;
+    if (node?.snippet)
+      return node.explanation ? `${node.snippet}: ${node.explanation.replace(/\s+/g, ' ')}` : node.snippet;
     return String(item.url ?? item.description ?? item.source ?? JSON.stringify(item));
   });
 }

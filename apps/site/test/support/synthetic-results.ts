@@ -71,15 +71,20 @@ export function writeSyntheticResults(dir: string, options: SyntheticOptions): S
       labelCombinations(metric.labels)
         .filter((labels) => !options.dropSeries?.(host, manifest, metric.name, labels))
         .map((labels, k) => {
-        const base = (BASE_BY_UNIT[metric.unit] ?? 10) * hostScale * (1 + k * 0.6);
-        const samples = Array.from({ length: perSeries }, () => {
-          // Log-normal-ish noise: most samples near the base, a tail above it.
-          const u = Math.max(1e-9, random());
-          return Number((base * Math.exp(0.25 * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random()))).toFixed(4));
-        });
-        const failures = (seriesCount++) % 3 === 1 ? [{ index: perSeries, error: 'synthetic failure: probe timed out (test data)' }] : [];
-        return { metric: metric.name, unit: metric.unit, labels, samples, failures };
-      }),
+          const base = (BASE_BY_UNIT[metric.unit] ?? 10) * hostScale * (1 + k * 0.6);
+          const samples = Array.from({ length: perSeries }, () => {
+            // Log-normal-ish noise: most samples near the base, a tail above it.
+            const u = Math.max(1e-9, random());
+            return Number(
+              (base * Math.exp(0.25 * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random()))).toFixed(4),
+            );
+          });
+          const failures =
+            seriesCount++ % 3 === 1
+              ? [{ index: perSeries, error: 'synthetic failure: probe timed out (test data)' }]
+              : [];
+          return { metric: metric.name, unit: metric.unit, labels, samples, failures };
+        }),
     );
     const failing = options.failingChecksOn?.includes(host) ?? false;
     const file: ResultFile = {
@@ -98,7 +103,11 @@ export function writeSyntheticResults(dir: string, options: SyntheticOptions): S
         platform: 'linux',
         os: 'Synthetic OS (test data)',
         kernel: 'synthetic 0.0',
-        cpu: { model: `Synthetic CPU ${hostIndex + 1} (test data)`, cores: 2 + hostIndex * 6, threads: 2 + hostIndex * 14 },
+        cpu: {
+          model: `Synthetic CPU ${hostIndex + 1} (test data)`,
+          cores: 2 + hostIndex * 6,
+          threads: 2 + hostIndex * 14,
+        },
         memoryBytes: (8 + hostIndex * 24) * 1024 ** 3,
         backend: { hypervisor: 'qemu', firewall: 'nftables' },
         facts: { synthetic: 'yes: generated test data, not a measurement' },
@@ -110,7 +119,9 @@ export function writeSyntheticResults(dir: string, options: SyntheticOptions): S
             checks: manifest.checks.map((name) => ({
               name,
               ok: !failing,
-              detail: failing ? `synthetic: 3 of 50 left behind (test data)` : `synthetic: 0 of 50 left behind (test data)`,
+              detail: failing
+                ? `synthetic: 3 of 50 left behind (test data)`
+                : `synthetic: 0 of 50 left behind (test data)`,
             })),
           }
         : {}),

@@ -5,7 +5,11 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { Account, AccountDb } from '../accounts.ts';
 import type { AgentState } from '../agent-state.ts';
 import { AsyncQueue, feedKeepalive, keepaliveIntervalMs } from '../async-queue.ts';
-import { Filesystem, type FilesystemEventSchema, type WatchDirResponseSchema } from '../gen/filesystem/filesystem_pb.ts';
+import {
+  Filesystem,
+  type FilesystemEventSchema,
+  type WatchDirResponseSchema,
+} from '../gen/filesystem/filesystem_pb.ts';
 import { resolveUserPath } from '../paths.ts';
 import { requireAccount, userNameFromAuthorization } from '../request-user.ts';
 import { toConnectError } from '../rpc-errors.ts';
@@ -60,7 +64,10 @@ async function listTree(root: string, depth: number, accounts: AccountDb): Promi
       const st = await lstat(path).catch(() => undefined);
       if (!st) continue; // removed while listing
       if (out.length >= MAX_LIST_ENTRIES) {
-        throw new ConnectError(`${root}: more than ${MAX_LIST_ENTRIES} entries; list with a smaller depth`, Code.ResourceExhausted);
+        throw new ConnectError(
+          `${root}: more than ${MAX_LIST_ENTRIES} entries; list with a smaller depth`,
+          Code.ResourceExhausted,
+        );
       }
       out.push(await entryInfoFromStats(path, st, accounts));
       if (st.isDirectory() && level < depth) await walk(path, level + 1);
@@ -100,7 +107,8 @@ export function registerFilesystemService(router: ConnectRouter, deps: Filesyste
       const { accounts, account } = await caller(deps, context);
       const path = resolveUserPathOrThrow(request.path, account);
       return mapped(path, async () => {
-        if (!(await makeDirsOwnedBy(path, account))) throw new ConnectError(`${path}: already exists`, Code.AlreadyExists);
+        if (!(await makeDirsOwnedBy(path, account)))
+          throw new ConnectError(`${path}: already exists`, Code.AlreadyExists);
         return { entry: await entryInfo(path, accounts) };
       });
     },
@@ -116,7 +124,13 @@ export function registerFilesystemService(router: ConnectRouter, deps: Filesyste
           await rename(source, destination);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
-          await cp(source, destination, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, errorOnExist: false, force: true });
+          await cp(source, destination, {
+            recursive: true,
+            preserveTimestamps: true,
+            verbatimSymlinks: true,
+            errorOnExist: false,
+            force: true,
+          });
           await rm(source, { recursive: true, force: true });
         }
         return { entry: await entryInfo(destination, accounts) };
@@ -166,7 +180,12 @@ export function registerFilesystemService(router: ConnectRouter, deps: Filesyste
           },
         ),
       );
-      const stop = feedKeepalive(queue, keepaliveIntervalMs(context.requestHeader), (): WatchDirResponseInit => ({ event: { case: 'keepalive', value: {} } }), context.signal);
+      const stop = feedKeepalive(
+        queue,
+        keepaliveIntervalMs(context.requestHeader),
+        (): WatchDirResponseInit => ({ event: { case: 'keepalive', value: {} } }),
+        context.signal,
+      );
       try {
         yield { event: { case: 'start', value: {} } };
         yield* queue;

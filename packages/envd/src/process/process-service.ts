@@ -3,12 +3,7 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { AccountDb } from '../accounts.ts';
 import type { AgentState } from '../agent-state.ts';
 import { feedKeepalive, keepaliveIntervalMs } from '../async-queue.ts';
-import {
-  Process,
-  type ProcessEventSchema,
-  type ProcessSelector,
-  Signal,
-} from '../gen/process/process_pb.ts';
+import { Process, type ProcessEventSchema, type ProcessSelector, Signal } from '../gen/process/process_pb.ts';
 import { requireAccount, userNameFromAuthorization } from '../request-user.ts';
 import type { AsyncQueue } from '../async-queue.ts';
 import type { ManagedProcess, ProcessOutput, ProcessTable } from './process-table.ts';
@@ -26,7 +21,8 @@ const NO_PTY = 'terminal (pty) processes are not supported by this agent';
 
 function findProcess(table: ProcessTable, selector: ProcessSelector | undefined): ManagedProcess {
   const sel = selector?.selector;
-  if (!sel || sel.case === undefined) throw new ConnectError('process selector (pid or tag) is missing', Code.InvalidArgument);
+  if (!sel || sel.case === undefined)
+    throw new ConnectError('process selector (pid or tag) is missing', Code.InvalidArgument);
   const found = table.byPidOrTag(sel);
   if (!found) throw new ConnectError(`process with ${sel.case} ${JSON.stringify(sel.value)} not found`, Code.NotFound);
   return found;
@@ -42,7 +38,9 @@ function toEvent(output: ProcessOutput): ProcessEventInit {
       return { event: { case: 'keepalive', value: {} } };
     case 'end': {
       const { exitCode, exited, status } = output.exit;
-      return { event: { case: 'end', value: { exitCode, exited, status, ...(exitCode !== 0 ? { error: status } : {}) } } };
+      return {
+        event: { case: 'end', value: { exitCode, exited, status, ...(exitCode !== 0 ? { error: status } : {}) } },
+      };
     }
   }
 }
@@ -53,7 +51,12 @@ async function* streamEvents(
   events: AsyncQueue<ProcessOutput>,
   context: HandlerContext,
 ): AsyncGenerator<{ event: ProcessEventInit }> {
-  const stop = feedKeepalive(events, keepaliveIntervalMs(context.requestHeader), () => ({ kind: 'keepalive' }) as const, context.signal);
+  const stop = feedKeepalive(
+    events,
+    keepaliveIntervalMs(context.requestHeader),
+    () => ({ kind: 'keepalive' }) as const,
+    context.signal,
+  );
   try {
     yield { event: { event: { case: 'start', value: { pid: managed.pid } } } };
     for await (const output of events) yield { event: toEvent(output) };
@@ -118,22 +121,33 @@ export function registerProcessService(router: ConnectRouter, deps: ProcessServi
       if (input?.case !== 'stdin') throw new ConnectError('input.stdin is missing', Code.InvalidArgument);
       const stdin = managed.child.stdin;
       if (!managed.acceptsInput || !stdin) {
-        throw new ConnectError(`stdin of process ${managed.pid} is closed or was not requested at start`, Code.FailedPrecondition);
+        throw new ConnectError(
+          `stdin of process ${managed.pid} is closed or was not requested at start`,
+          Code.FailedPrecondition,
+        );
       }
       await new Promise<void>((resolve, reject) => {
-        stdin.write(input.value, (error) => (error ? reject(new ConnectError(`writing stdin of process ${managed.pid}: ${error.message}`, Code.FailedPrecondition)) : resolve()));
+        stdin.write(input.value, (error) =>
+          error
+            ? reject(
+                new ConnectError(`writing stdin of process ${managed.pid}: ${error.message}`, Code.FailedPrecondition),
+              )
+            : resolve(),
+        );
       });
       return {};
     },
 
     sendSignal(request) {
       const managed = findProcess(table, request.process);
-      const signal = request.signal === Signal.SIGKILL ? 'SIGKILL' : request.signal === Signal.SIGTERM ? 'SIGTERM' : undefined;
+      const signal =
+        request.signal === Signal.SIGKILL ? 'SIGKILL' : request.signal === Signal.SIGTERM ? 'SIGTERM' : undefined;
       if (!signal) throw new ConnectError(`signal ${request.signal} is not SIGKILL or SIGTERM`, Code.InvalidArgument);
       try {
         process.kill(-managed.pid, signal);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ESRCH') throw new ConnectError(`process ${managed.pid} is gone`, Code.NotFound);
+        if ((e as NodeJS.ErrnoException).code === 'ESRCH')
+          throw new ConnectError(`process ${managed.pid} is gone`, Code.NotFound);
         throw e;
       }
       return {};
@@ -141,7 +155,8 @@ export function registerProcessService(router: ConnectRouter, deps: ProcessServi
 
     closeStdin(request) {
       const managed = findProcess(table, request.process);
-      if (!managed.child.stdin) throw new ConnectError(`process ${managed.pid} was started without stdin`, Code.FailedPrecondition);
+      if (!managed.child.stdin)
+        throw new ConnectError(`process ${managed.pid} was started without stdin`, Code.FailedPrecondition);
       managed.closeStdin();
       return {};
     },

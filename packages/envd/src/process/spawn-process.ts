@@ -41,7 +41,8 @@ function checkRequest(request: SpawnRequest): void {
   checkText(config.cmd, 'process.cmd');
   config.args.forEach((arg, i) => checkText(arg, `process.args[${i}]`));
   for (const [key, value] of Object.entries(config.envs)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new ConnectError(`process.envs key ${JSON.stringify(key)} is not a variable name`, Code.InvalidArgument);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+      throw new ConnectError(`process.envs key ${JSON.stringify(key)} is not a variable name`, Code.InvalidArgument);
     checkText(value, `process.envs.${key}`);
   }
 }
@@ -64,7 +65,8 @@ export async function spawnManaged(
   }
   const cwd = request.config.cwd || request.defaultWorkdir || request.account.home;
   const cwdStat = await stat(cwd).catch(() => undefined);
-  if (!cwdStat?.isDirectory()) throw new ConnectError(`cwd ${JSON.stringify(cwd)} is not an existing directory`, Code.InvalidArgument);
+  if (!cwdStat?.isDirectory())
+    throw new ConnectError(`cwd ${JSON.stringify(cwd)} is not an existing directory`, Code.InvalidArgument);
 
   const child = spawn(request.config.cmd, request.config.args, {
     cwd,
@@ -76,7 +78,10 @@ export async function spawnManaged(
   });
   if (child.pid === undefined) {
     const error = await new Promise<Error>((resolve) => child.once('error', resolve));
-    throw new ConnectError(`cannot start ${JSON.stringify(request.config.cmd)}: ${error.message}`, Code.InvalidArgument);
+    throw new ConnectError(
+      `cannot start ${JSON.stringify(request.config.cmd)}: ${error.message}`,
+      Code.InvalidArgument,
+    );
   }
   // Errors after a successful spawn (a write to a stdin the process closed) must not take the agent down.
   child.on('error', () => undefined);

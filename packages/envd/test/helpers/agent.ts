@@ -56,10 +56,12 @@ export async function startTestAgent(options: Partial<EnvdOptions> = {}): Promis
       baseUrl,
       httpVersion: '1.1',
       useBinaryFormat: false,
-      interceptors: [(next) => (req) => {
-        for (const [k, v] of Object.entries(headers)) req.header.set(k, v);
-        return next(req);
-      }],
+      interceptors: [
+        (next) => (req) => {
+          for (const [k, v] of Object.entries(headers)) req.header.set(k, v);
+          return next(req);
+        },
+      ],
     });
     return { process: createClient(Process, transport), filesystem: createClient(Filesystem, transport) };
   };

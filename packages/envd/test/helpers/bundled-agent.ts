@@ -22,7 +22,9 @@ export interface BundledAgent {
  */
 export async function startBundledAgent(bundle: string, args: string[]): Promise<BundledAgent> {
   const node = process.env.ENVD_TEST_NODE || process.execPath;
-  const child = spawn(node, [bundle, '--host', '127.0.0.1', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(node, [bundle, '--host', '127.0.0.1', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));

@@ -46,7 +46,11 @@ export function loadResultsTree(rootDir: string, options: LoadOptions): LoadedTr
     rootStat = statSync(root);
   } catch (error) {
     if (isMissing(error)) return { results, problems };
-    problems.push({ file: rel(root), kind: 'unreadable', message: `cannot read the results directory: ${errorText(error)}` });
+    problems.push({
+      file: rel(root),
+      kind: 'unreadable',
+      message: `cannot read the results directory: ${errorText(error)}`,
+    });
     return { results, problems };
   }
   if (!rootStat.isDirectory()) {
@@ -63,7 +67,11 @@ export function loadResultsTree(rootDir: string, options: LoadOptions): LoadedTr
       for (const fileEntry of listDir(hostDir, rel, problems)) {
         const file = path.join(hostDir, fileEntry.name);
         if (!fileEntry.isFile() || !RESULT_FILE_NAME.test(fileEntry.name)) {
-          problems.push({ file: rel(file), kind: 'stray', message: `is ${describe(fileEntry)} that does not belong in the results tree (${LAYOUT})` });
+          problems.push({
+            file: rel(file),
+            kind: 'stray',
+            message: `is ${describe(fileEntry)} that does not belong in the results tree (${LAYOUT})`,
+          });
           continue;
         }
         const loaded = loadResultFile(file, rel(file), { rigId: rigEntry.name, hostId: hostEntry.name }, problems);
@@ -112,7 +120,12 @@ function loadResultFile(
     for (const issue of parsed.error.issues) {
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
-          problems.push({ file: relPath, field: formatFieldPath([...issue.path, key]), kind: 'schema', message: 'is not a field of result file v1' });
+          problems.push({
+            file: relPath,
+            field: formatFieldPath([...issue.path, key]),
+            kind: 'schema',
+            message: 'is not a field of result file v1',
+          });
         }
         continue;
       }
@@ -131,14 +144,29 @@ function loadResultFile(
   return { path: relPath, data: parsed.data, size };
 }
 
-function checkPlacement(raw: unknown, relPath: string, where: { rigId: string; hostId: string }, problems: Problem[]): void {
+function checkPlacement(
+  raw: unknown,
+  relPath: string,
+  where: { rigId: string; hostId: string },
+  problems: Problem[],
+): void {
   const rigId = pick(raw, 'rig', 'id');
   if (typeof rigId === 'string' && rigId !== where.rigId) {
-    problems.push({ file: relPath, field: 'rig.id', kind: 'path-mismatch', message: `is "${rigId}" but the file sits in rig directory "${where.rigId}"` });
+    problems.push({
+      file: relPath,
+      field: 'rig.id',
+      kind: 'path-mismatch',
+      message: `is "${rigId}" but the file sits in rig directory "${where.rigId}"`,
+    });
   }
   const hostId = pick(raw, 'host', 'id');
   if (typeof hostId === 'string' && hostId !== where.hostId) {
-    problems.push({ file: relPath, field: 'host.id', kind: 'path-mismatch', message: `is "${hostId}" but the file sits in host directory "${where.hostId}"` });
+    problems.push({
+      file: relPath,
+      field: 'host.id',
+      kind: 'path-mismatch',
+      message: `is "${hostId}" but the file sits in host directory "${where.hostId}"`,
+    });
   }
   const startedAt = pick(raw, 'run', 'startedAt');
   const fileStamp = RESULT_FILE_NAME.exec(path.posix.basename(relPath))?.[1];
@@ -171,13 +199,27 @@ function listDir(dir: string, rel: (abs: string) => string, problems: Problem[])
   }
 }
 
-function isTreeDirectory(entry: Dirent, abs: string, what: string, rel: (abs: string) => string, problems: Problem[]): boolean {
+function isTreeDirectory(
+  entry: Dirent,
+  abs: string,
+  what: string,
+  rel: (abs: string) => string,
+  problems: Problem[],
+): boolean {
   if (!entry.isDirectory()) {
-    problems.push({ file: rel(abs), kind: 'stray', message: `is ${describe(entry)} where ${what} belongs (${LAYOUT})` });
+    problems.push({
+      file: rel(abs),
+      kind: 'stray',
+      message: `is ${describe(entry)} where ${what} belongs (${LAYOUT})`,
+    });
     return false;
   }
   if (!slug.safeParse(entry.name).success) {
-    problems.push({ file: rel(abs), kind: 'stray', message: `directory name is not ${what === 'a rig directory' ? 'a rig id' : 'a host id'} (a lower-case slug) (${LAYOUT})` });
+    problems.push({
+      file: rel(abs),
+      kind: 'stray',
+      message: `directory name is not ${what === 'a rig directory' ? 'a rig id' : 'a host id'} (a lower-case slug) (${LAYOUT})`,
+    });
     return false;
   }
   return true;

@@ -25,7 +25,8 @@ export function formatProblem(problem: Problem): string {
 
 export function formatProblems(problems: readonly Problem[]): string {
   if (problems.length === 0) return 'no problems';
-  const heading = problems.length === 1 ? '1 problem in the results tree:' : `${problems.length} problems in the results tree:`;
+  const heading =
+    problems.length === 1 ? '1 problem in the results tree:' : `${problems.length} problems in the results tree:`;
   return [heading, ...problems.map((p) => `  ${formatProblem(p)}`)].join('\n');
 }
 

@@ -192,7 +192,8 @@ export const claimsRegistrySchema = z
   .superRefine((registry, ctx) => {
     const seen = new Set<string>();
     registry.sections.forEach((s, i) => {
-      if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: ['sections', i, 'id'], message: `duplicate section id "${s.id}"` });
+      if (seen.has(s.id))
+        ctx.addIssue({ code: 'custom', path: ['sections', i, 'id'], message: `duplicate section id "${s.id}"` });
       seen.add(s.id);
     });
   });

@@ -41,7 +41,10 @@ export const resultFileSchema = z
     rig: z
       .object({
         id: slug,
-        script: z.string().min(1).refine((p) => !p.startsWith('/'), 'must be a repo-relative path'),
+        script: z
+          .string()
+          .min(1)
+          .refine((p) => !p.startsWith('/'), 'must be a repo-relative path'),
         sourceSha256: sha256Hex,
       })
       .strict(),

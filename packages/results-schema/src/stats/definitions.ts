@@ -50,13 +50,15 @@ export const statDefinitions: Record<StatName, StatDefinition> = {
   median: {
     label: 'median',
     definition: 'The middle sample: half the samples lie below it, half above.',
-    method: 'The middle value of the sorted samples, or the mean of the two middle values when n is even (identical to the R-7 quantile at q = 0.5).',
+    method:
+      'The middle value of the sorted samples, or the mean of the two middle values when n is even (identical to the R-7 quantile at q = 0.5).',
     reliability: 'Given for any non-empty series.',
   },
   stddev: {
     label: 'stddev',
     definition: 'The sample standard deviation: the typical distance of a sample from the mean.',
-    method: 'Square root of Σ(x − mean)² / (n − 1) (Bessel-corrected, as numpy.std(x, ddof=1); simple-statistics `sampleStandardDeviation`).',
+    method:
+      'Square root of Σ(x − mean)² / (n − 1) (Bessel-corrected, as numpy.std(x, ddof=1); simple-statistics `sampleStandardDeviation`).',
     reliability: 'Undefined for a single sample; given from 2 samples on.',
   },
   min: {
@@ -77,7 +79,8 @@ export const statDefinitions: Record<StatName, StatDefinition> = {
   p99: quantileDefinition('p99', 0.99),
   mad: {
     label: 'MAD',
-    definition: 'The median absolute deviation: the median distance of a sample from the median; a spread measure that outliers barely move.',
+    definition:
+      'The median absolute deviation: the median distance of a sample from the median; a spread measure that outliers barely move.',
     method:
       'median(|x − median(x)|), medians as above, UNSCALED (as scipy.stats.median_abs_deviation with its default scale=1.0). ' +
       'Multiply by 1.4826 to estimate the standard deviation of normally distributed data.',
@@ -100,27 +103,33 @@ export const analysisDefinitions = {
       `Percentile bootstrap: ${BOOTSTRAP_RESAMPLES} resamples of n samples drawn with replacement, indices from the mulberry32 ` +
       `generator with the fixed seed ${BOOTSTRAP_SEED} (reseeded for every interval, so the same samples give the same interval on every build); ` +
       `the interval runs between the R-7 quantiles ${tidy((1 - BOOTSTRAP_LEVEL) / 2)} and ${tidy((1 + BOOTSTRAP_LEVEL) / 2)} of the ${BOOTSTRAP_RESAMPLES} resample means.`,
-    reliability: 'Given for any non-empty series; with very few samples it is narrow only because the data are few, not because the mean is known.',
+    reliability:
+      'Given for any non-empty series; with very few samples it is narrow only because the data are few, not because the mean is known.',
   },
   outliers: {
     label: 'Outliers',
-    definition: 'Samples unusually far from the bulk of the data, counted so that a reader sees them; they are never removed.',
+    definition:
+      'Samples unusually far from the bulk of the data, counted so that a reader sees them; they are never removed.',
     method: `Tukey fences: with R-7 quartiles q1 and q3 and IQR = q3 − q1, a sample below q1 − ${TUKEY_K}·IQR or above q3 + ${TUKEY_K}·IQR is counted.`,
     reliability: 'Given for any non-empty series. Every statistic on the site includes the flagged samples.',
   },
   compare: {
     label: 'Comparison of two hosts',
-    definition: 'How two series of the same metric differ: the ratio of their medians and whether the difference could be chance.',
+    definition:
+      'How two series of the same metric differ: the ratio of their medians and whether the difference could be chance.',
     method:
       'Ratio = median(B) / median(A), where A is the first (left) host and B the second: above 1 means B’s values are larger. ' +
       'Significance: two-sided Mann–Whitney U test, normal approximation with tie correction and continuity correction ' +
       '(as scipy.stats.mannwhitneyu(a, b, method="asymptotic")); p is the probability of a difference at least this large if both came from one distribution.',
-    reliability: 'The ratio is not given when median(A) is 0. The normal approximation is coarse below about 8 samples per side.',
+    reliability:
+      'The ratio is not given when median(A) is 0. The normal approximation is coarse below about 8 samples per side.',
   },
   subsample: {
     label: 'Subsampled series',
-    definition: 'A series with more samples than a result file can hold keeps an even subsample, and the file records that it did.',
-    method: 'Of n samples, keep max evenly spaced through the recorded order: indices round(i·(n − 1)/(max − 1)) for i = 0 … max − 1 (first and last kept).',
+    definition:
+      'A series with more samples than a result file can hold keeps an even subsample, and the file records that it did.',
+    method:
+      'Of n samples, keep max evenly spaced through the recorded order: indices round(i·(n − 1)/(max − 1)) for i = 0 … max − 1 (first and last kept).',
     reliability: 'Statistics are computed from the kept samples only.',
   },
 } satisfies Record<string, StatDefinition>;

@@ -23,7 +23,7 @@ function erfSeries(x: number): number {
     sum += term;
     if (term < sum * 1e-17) break;
   }
-  return ((2 / Math.sqrt(Math.PI)) * Math.exp(-x2) * sum);
+  return (2 / Math.sqrt(Math.PI)) * Math.exp(-x2) * sum;
 }
 
 /** Upper tail of the standard normal distribution, P(Z > z) (scipy.stats.norm.sf). */

@@ -4,7 +4,8 @@
  */
 export function evenSubsampleIndices(n: number, max: number): number[] {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`evenSubsample: n must be a non-negative integer, got ${n}`);
-  if (!Number.isInteger(max) || max < 1) throw new RangeError(`evenSubsample: max must be a positive integer, got ${max}`);
+  if (!Number.isInteger(max) || max < 1)
+    throw new RangeError(`evenSubsample: max must be a positive integer, got ${max}`);
   if (n <= max) return Array.from({ length: n }, (_, i) => i);
   if (max === 1) return [0];
   // The step (n-1)/(max-1) exceeds 1 here, so rounding never repeats an index.

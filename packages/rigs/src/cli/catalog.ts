@@ -20,7 +20,13 @@ export interface CliEnv {
    * Runs one rig in a process of its own (rig-process.ts), used when a run has several rigs; without it they share
    * this process (tests with in-process rigs).
    */
-  rigProcess?: (o: { id: string; quick: boolean; outDir: string; command: string; signal: AbortSignal }) => Promise<RigOutcome>;
+  rigProcess?: (o: {
+    id: string;
+    quick: boolean;
+    outDir: string;
+    command: string;
+    signal: AbortSignal;
+  }) => Promise<RigOutcome>;
   /** Installs Ctrl-C / SIGTERM handling for a run; returns the signal and a function that removes the handlers. */
   interrupts: () => { signal: AbortSignal; exitCode: () => number | undefined; dispose: () => void };
 }

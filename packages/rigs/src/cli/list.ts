@@ -9,7 +9,10 @@ import type { CliEnv } from './catalog.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Whether this host can run a rig: its manifest requirements, then the rig's own preflight. */
-export async function canRun(manifest: RigManifest, env: CliEnv): Promise<{ ok: true } | { ok: false; reason: string }> {
+export async function canRun(
+  manifest: RigManifest,
+  env: CliEnv,
+): Promise<{ ok: true } | { ok: false; reason: string }> {
   const unmet = unmetRequirements(manifest, {
     platform: env.platform,
     root: env.root,
@@ -18,7 +21,8 @@ export async function canRun(manifest: RigManifest, env: CliEnv): Promise<{ ok: 
   if (unmet.length > 0) return { ok: false, reason: unmet.join('; ') };
   try {
     const module = (await import(pathToFileURL(join(env.repoRoot, manifest.script)).href)) as RigModule;
-    const reasons = (await module.preflight?.({ platform: env.platform, quick: false, runner: env.runner, manifest })) ?? [];
+    const reasons =
+      (await module.preflight?.({ platform: env.platform, quick: false, runner: env.runner, manifest })) ?? [];
     return reasons.length > 0 ? { ok: false, reason: reasons.join('; ') } : { ok: true };
   } catch (e) {
     return { ok: false, reason: `preflight failed: ${errorMessage(e)}` };
@@ -33,7 +37,8 @@ export async function listCommand(args: string[], env: CliEnv): Promise<number> 
     throw new UsageError(errorMessage(e));
   }
   const rows = [];
-  for (const m of env.manifests) rows.push({ id: m.id, title: m.title, platforms: m.platforms, ...(await canRun(m, env)) });
+  for (const m of env.manifests)
+    rows.push({ id: m.id, title: m.title, platforms: m.platforms, ...(await canRun(m, env)) });
   if (values.json) {
     env.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;

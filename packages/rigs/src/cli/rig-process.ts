@@ -39,7 +39,8 @@ export async function runRigInProcess(o: RigProcessOptions): Promise<RigOutcome>
       stdio: ['ignore', 'ignore', 'inherit'],
       env: { [OUTCOME_FILE_ENV]: outcomeFile, [COMMAND_ENV]: o.command },
     });
-    const forward = () => child.kill((o.signal.reason as Error | undefined)?.message.includes('SIGINT') ? 'SIGINT' : 'SIGTERM');
+    const forward = () =>
+      child.kill((o.signal.reason as Error | undefined)?.message.includes('SIGINT') ? 'SIGINT' : 'SIGTERM');
     o.signal.addEventListener('abort', forward, { once: true });
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
       child.once('error', (error) => resolve({ code: null, signal: null, error }));
@@ -53,7 +54,11 @@ export async function runRigInProcess(o: RigProcessOptions): Promise<RigOutcome>
     } catch {
       // no outcome written: the child died before it could say; described below
     }
-    const how = exit.error ? `could not start: ${exit.error.message}` : exit.signal ? `killed by ${exit.signal}` : `exited ${exit.code}`;
+    const how = exit.error
+      ? `could not start: ${exit.error.message}`
+      : exit.signal
+        ? `killed by ${exit.signal}`
+        : `exited ${exit.code}`;
     return { rig: o.id, status: 'failed', reason: `the rig's process ${how} without reporting an outcome` };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -39,7 +39,9 @@ export function parseRunArgs(args: readonly string[], env: Pick<CliEnv, 'manifes
   const known = env.manifests.map((m) => m.id);
   const unknown = parsed.positionals.filter((id) => !known.includes(id));
   if (unknown.length > 0) {
-    throw new UsageError(`unknown rig ${unknown.map((u) => `"${u}"`).join(', ')} (known: ${known.join(', ') || 'none'})`);
+    throw new UsageError(
+      `unknown rig ${unknown.map((u) => `"${u}"`).join(', ')} (known: ${known.join(', ') || 'none'})`,
+    );
   }
   const out = parsed.values.out;
   if (out === '') throw new UsageError('--out needs a directory');
@@ -56,7 +58,8 @@ export function parseRunArgs(args: readonly string[], env: Pick<CliEnv, 'manifes
  */
 export async function runCommand(args: readonly string[], env: CliEnv): Promise<number> {
   const { ids, quick, outDir } = parseRunArgs(args, env);
-  const selected: RigManifest[] = ids.length > 0 ? ids.map((id) => env.manifests.find((m) => m.id === id)!) : [...env.manifests];
+  const selected: RigManifest[] =
+    ids.length > 0 ? ids.map((id) => env.manifests.find((m) => m.id === id)!) : [...env.manifests];
   if (selected.length === 0) {
     env.stderr.write('coppice-rigs run: no rigs are registered\n');
     return 1;
@@ -73,20 +76,27 @@ export async function runCommand(args: readonly string[], env: CliEnv): Promise<
         outcomes.push({ rig: manifest.id, status: 'failed', reason: 'not run: the run was interrupted' });
         continue;
       }
-      const outcome = isolate ? await isolate({ id: manifest.id, quick, outDir, command, signal: interrupts.signal }) : await runRig({
-        manifest,
-        outDir,
-        quick,
-        repoRoot: env.repoRoot,
-        runner: env.runner,
-        capabilities: { platform: env.platform, root: env.root, hasBinary: (b) => onPath(b, env.env.PATH) },
-        host: (m) =>
-          hostInfo(env.runner, env.platform, [...defaultTools[env.platform], ...(m.requirements.binaries[env.platform] ?? [])], env.env),
-        progress,
-        signal: interrupts.signal,
-        command,
-        killStrayChildren: true,
-      });
+      const outcome = isolate
+        ? await isolate({ id: manifest.id, quick, outDir, command, signal: interrupts.signal })
+        : await runRig({
+            manifest,
+            outDir,
+            quick,
+            repoRoot: env.repoRoot,
+            runner: env.runner,
+            capabilities: { platform: env.platform, root: env.root, hasBinary: (b) => onPath(b, env.env.PATH) },
+            host: (m) =>
+              hostInfo(
+                env.runner,
+                env.platform,
+                [...defaultTools[env.platform], ...(m.requirements.binaries[env.platform] ?? [])],
+                env.env,
+              ),
+            progress,
+            signal: interrupts.signal,
+            command,
+            killStrayChildren: true,
+          });
       outcomes.push(outcome);
       const detail = outcome.status === 'captured' ? outcome.file : outcome.reason;
       progress.log(`${outcome.status}: ${detail}`);

@@ -54,7 +54,8 @@ function manifestProblems(result: LoadedResult, manifests: readonly RigManifest[
   return result.data.series.flatMap((s, i) => {
     const def = manifest.metrics.find((m) => m.name === s.metric);
     if (!def) return [`${result.path}: series[${i}].metric: "${s.metric}" is not a metric of rig ${manifest.id}`];
-    if (def.unit !== s.unit) return [`${result.path}: series[${i}].unit: is "${s.unit}", the manifest says "${def.unit}"`];
+    if (def.unit !== s.unit)
+      return [`${result.path}: series[${i}].unit: is "${s.unit}", the manifest says "${def.unit}"`];
     return [];
   });
 }
@@ -62,7 +63,9 @@ function manifestProblems(result: LoadedResult, manifests: readonly RigManifest[
 function summaryLines(result: LoadedResult, isNewest: boolean, problems: string[]): string[] {
   const lines = [`${result.path}${isNewest ? '  (newest for its rig and host)' : ''}`];
   result.data.series.forEach((s, i) => {
-    const labels = Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(',');
+    const labels = Object.entries(s.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     const name = `${s.metric}${labels ? `{${labels}}` : ''} [${s.unit}]`;
     const failed = s.failures.length > 0 ? `, ${s.failures.length} failed` : '';
     if (s.samples.length === 0) {

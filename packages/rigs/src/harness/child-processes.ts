@@ -60,7 +60,10 @@ export class ChildProcesses {
   /** Ends every tracked process still running; resolves with a description of each one that was still alive. */
   async terminateAll(graceMs = 1000): Promise<string[]> {
     const left = [...this.live.entries()];
-    await terminate(left.map(([pid]) => pid), graceMs);
+    await terminate(
+      left.map(([pid]) => pid),
+      graceMs,
+    );
     return left.map(([pid, cmd]) => `pid ${pid} (${cmd})`);
   }
 }

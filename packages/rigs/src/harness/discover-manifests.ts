@@ -40,7 +40,9 @@ export function manifestsFromModules(modules: ManifestModules): RigManifest[] {
     }
     const manifest = exported[0]!;
     if (manifest.id !== folder) {
-      problems.push(`rigs/${folder}/manifest.ts has id "${manifest.id}": a rig's id must be its folder's name ("${folder}")`);
+      problems.push(
+        `rigs/${folder}/manifest.ts has id "${manifest.id}": a rig's id must be its folder's name ("${folder}")`,
+      );
       continue;
     }
     manifests.push(manifest);

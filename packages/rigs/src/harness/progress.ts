@@ -7,7 +7,10 @@ export interface ProgressStream {
 export type ProgressMode = 'live' | 'plain';
 
 /** A live `\r` line on a terminal; plain lines when not a terminal or under CI (CI=true / CI=1). */
-export function progressMode(stream: ProgressStream, env: Record<string, string | undefined> = process.env): ProgressMode {
+export function progressMode(
+  stream: ProgressStream,
+  env: Record<string, string | undefined> = process.env,
+): ProgressMode {
   const ci = env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false';
   return stream.isTTY && !ci ? 'live' : 'plain';
 }

@@ -9,7 +9,9 @@ import { deriveHostId } from './host-id.ts';
 import { shellQuote } from './shell-quote.ts';
 
 export async function sha256File(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 /** HEAD and whether the working tree differs from it (tracked or untracked changes). */

@@ -102,7 +102,10 @@ export async function writeResultFile(
   const dir = dirname(final);
   await mkdir(dir, { recursive: true });
   if (await exists(final)) throw new Error(`refusing to overwrite existing result ${final}`);
-  const tmp = join(dir, `.${startedAtStamp(file.run.startedAt)}.json.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(
+    dir,
+    `.${startedAtStamp(file.run.startedAt)}.json.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   try {
     const handle = await open(tmp, 'wx');
     try {

@@ -86,7 +86,11 @@ export class HarnessContext implements RigContext {
     const total = warmup + count;
     for (let i = 0; i < total; i++) {
       this.signal.throwIfAborted();
-      this.progress(i < warmup ? `${phase} (warm-up)` : phase, i < warmup ? i : i - warmup, i < warmup ? warmup : count);
+      this.progress(
+        i < warmup ? `${phase} (warm-up)` : phase,
+        i < warmup ? i : i - warmup,
+        i < warmup ? warmup : count,
+      );
       if (i < warmup) {
         // Warm-up results are discarded, and so are its failures: a failing measurement fails again when recorded.
         await measure(i).catch(() => undefined);

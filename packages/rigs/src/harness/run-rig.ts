@@ -104,7 +104,9 @@ export async function runRig(options: RunRigOptions): Promise<RigOutcome> {
 
   // Children that exist before the rig starts (none in the CLI, but a host process may have its own) are not its.
   const childrenBefore = new Set(
-    options.killStrayChildren ? await childPids(process.pid, capabilities.platform, options.runner).catch(() => []) : [],
+    options.killStrayChildren
+      ? await childPids(process.pid, capabilities.platform, options.runner).catch(() => [])
+      : [],
   );
   // A reviewer must see whether the host was busy while the rig measured it.
   const loadAtStart = loadavg()[0];
@@ -136,7 +138,8 @@ export async function runRig(options: RunRigOptions): Promise<RigOutcome> {
       failure = failure ? `${failure}; ${cleanup}` : cleanup;
     }
   }
-  if (options.signal.aborted) return { rig, status: 'failed', reason: interruptedReason(options.signal), seconds: seconds() };
+  if (options.signal.aborted)
+    return { rig, status: 'failed', reason: interruptedReason(options.signal), seconds: seconds() };
   if (failure !== undefined) return { rig, status: 'failed', reason: failure, seconds: seconds() };
 
   const series = ctx.seriesSet.toSeries();
@@ -162,7 +165,8 @@ export async function runRig(options: RunRigOptions): Promise<RigOutcome> {
     const path = await writeResultFile(options.outDir, file, { signal: options.signal });
     return { rig, status: 'captured', file: path, seconds: seconds() };
   } catch (e) {
-    if (options.signal.aborted) return { rig, status: 'failed', reason: interruptedReason(options.signal), seconds: seconds() };
+    if (options.signal.aborted)
+      return { rig, status: 'failed', reason: interruptedReason(options.signal), seconds: seconds() };
     return { rig, status: 'failed', reason: errorMessage(e), seconds: seconds() };
   }
 }
@@ -195,7 +199,9 @@ async function endStrayChildren(
   before: ReadonlySet<number>,
   graceMs: number,
 ): Promise<string[]> {
-  const pids = (await childPids(process.pid, capabilities.platform, runner).catch(() => [])).filter((p) => !before.has(p));
+  const pids = (await childPids(process.pid, capabilities.platform, runner).catch(() => [])).filter(
+    (p) => !before.has(p),
+  );
   const described = await Promise.all(pids.map(describeProcess));
   await terminate(pids, graceMs);
   return described;

@@ -26,7 +26,10 @@ class Recorder implements SeriesRecorder {
 
 /** The series of one run, checked against the manifest: known metric, declared label keys, allowed values. */
 export class SeriesSet {
-  private readonly byKey = new Map<string, { metric: string; unit: string; labels: Record<string, string>; rec: Recorder }>();
+  private readonly byKey = new Map<
+    string,
+    { metric: string; unit: string; labels: Record<string, string>; rec: Recorder }
+  >();
 
   constructor(private readonly manifest: RigManifest) {}
 
@@ -39,9 +42,7 @@ export class SeriesSet {
     const declared = Object.keys(def.labels).sort();
     const given = Object.keys(labels).sort();
     if (declared.join('\0') !== given.join('\0')) {
-      throw new Error(
-        `metric ${metric} takes labels {${declared.join(', ')}}, got {${given.join(', ')}}`,
-      );
+      throw new Error(`metric ${metric} takes labels {${declared.join(', ')}}, got {${given.join(', ')}}`);
     }
     for (const key of declared) {
       const allowed = def.labels[key] as string[];

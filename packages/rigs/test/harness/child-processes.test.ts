@@ -47,7 +47,10 @@ describe('ChildProcesses', () => {
   });
 
   it('forgets a helper that exits by itself, and passes its environment and folder', async () => {
-    const child = kids.spawn(['sh', '-c', 'printf "%s %s" "$COPPICE_TEST_VALUE" "$(pwd)"'], { env: { COPPICE_TEST_VALUE: 'v1' }, cwd: '/tmp' });
+    const child = kids.spawn(['sh', '-c', 'printf "%s %s" "$COPPICE_TEST_VALUE" "$(pwd)"'], {
+      env: { COPPICE_TEST_VALUE: 'v1' },
+      cwd: '/tmp',
+    });
     const [text] = await Promise.all([output(child.stdout as Readable), once(child, 'exit')]);
     expect(text).toBe('v1 /tmp');
     expect(kids.pids).toEqual([]);

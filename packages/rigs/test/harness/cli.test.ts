@@ -34,15 +34,21 @@ describe('coppice-rigs list', () => {
     expect(lines[0]).toMatch(/^rig\s+platforms\s+runs here \(linux, root\)$/);
     expect(lines.find((l) => l.startsWith('tiny '))).toMatch(/^tiny\s+linux,freebsd\s+yes$/);
     expect(lines.find((l) => l.startsWith('picky '))).toMatch(/no: needs the frobnicator \(checked on linux\)$/);
-    expect(lines.find((l) => l.startsWith('elsewhere '))).toMatch(/freebsd\s+no: runs on freebsd only; this host is linux$/);
-    expect(lines.find((l) => l.startsWith('demanding '))).toMatch(/no: needs coppice-no-such-tool on PATH \(not found\)$/);
+    expect(lines.find((l) => l.startsWith('elsewhere '))).toMatch(
+      /freebsd\s+no: runs on freebsd only; this host is linux$/,
+    );
+    expect(lines.find((l) => l.startsWith('demanding '))).toMatch(
+      /no: needs coppice-no-such-tool on PATH \(not found\)$/,
+    );
   });
 
   it('says "needs root" when not root', async () => {
     const { status, stdout } = cli(['list', '--json'], { root: false });
     expect(await status).toBe(0);
     const rows = JSON.parse(stdout.text()) as { id: string; ok: boolean; reason?: string }[];
-    expect(rows.find((r) => r.id === 'demanding')?.reason).toBe('needs root; needs coppice-no-such-tool on PATH (not found)');
+    expect(rows.find((r) => r.id === 'demanding')?.reason).toBe(
+      'needs root; needs coppice-no-such-tool on PATH (not found)',
+    );
   });
 });
 
@@ -71,8 +77,15 @@ describe('coppice-rigs run', () => {
     process.env.COPPICE_TEST_MARKERS = tempDir('markers');
     const { status, stdout } = cli(['run', '--quick', '--out', out], { manifests: [tiny, elsewhere, picky] });
     expect(await status).toBe(0);
-    const rows = stdout.text().split('\n').filter((l) => /^(tiny|elsewhere|picky) /.test(l));
-    expect(rows.map((r) => r.split(/\s+/).slice(0, 2).join(' '))).toEqual(['tiny captured', 'elsewhere skipped', 'picky skipped']);
+    const rows = stdout
+      .text()
+      .split('\n')
+      .filter((l) => /^(tiny|elsewhere|picky) /.test(l));
+    expect(rows.map((r) => r.split(/\s+/).slice(0, 2).join(' '))).toEqual([
+      'tiny captured',
+      'elsewhere skipped',
+      'picky skipped',
+    ]);
     expect(filesUnder(out)).toHaveLength(1);
   });
 
@@ -214,7 +227,9 @@ describe('coppice-rigs run with several rigs (a real process)', () => {
     const files = filesUnder(out);
     expect(files).toHaveLength(1);
     const data = JSON.parse(readFileSync(join(out, files[0]!), 'utf8'));
-    expect(data.run.command).toBe(`node packages/rigs/test/harness/fixtures/cli.ts run tiny broken --quick --out ${out}`);
+    expect(data.run.command).toBe(
+      `node packages/rigs/test/harness/fixtures/cli.ts run tiny broken --quick --out ${out}`,
+    );
     expect(markerLines(markers, 'broken-deferred')).toHaveLength(1);
   });
 

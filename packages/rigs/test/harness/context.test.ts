@@ -93,12 +93,15 @@ describe('HarnessContext', () => {
     const ctx = context();
     let started = 0;
     const startedWhenFirstSettled: number[] = [];
-    await ctx.concurrent({ phase: 'cc', cc: 10, series: ctx.series('ready', { cc: '10', config: 'full' }) }, async () => {
-      started++;
-      await Promise.resolve();
-      startedWhenFirstSettled.push(started);
-      return started;
-    });
+    await ctx.concurrent(
+      { phase: 'cc', cc: 10, series: ctx.series('ready', { cc: '10', config: 'full' }) },
+      async () => {
+        started++;
+        await Promise.resolve();
+        startedWhenFirstSettled.push(started);
+        return started;
+      },
+    );
     expect(startedWhenFirstSettled.every((n) => n === 10)).toBe(true);
     expect(ctx.seriesSet.toSeries()[0]!.samples).toHaveLength(10);
     await expect(ctx.concurrent({ phase: 'cc', cc: 0, series: ctx.series('lat') }, async () => 1)).rejects.toThrow(

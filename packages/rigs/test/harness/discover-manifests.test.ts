@@ -54,23 +54,37 @@ describe('discoverManifests', () => {
   });
 
   it('refuses a manifest whose id is not its folder name, naming both', async () => {
-    const root = rigsDir({ 'alpha/manifest.ts': manifestSource('alpha'), 'renamed/manifest.ts': manifestSource('original') });
-    await expect(discoverManifests(root)).rejects.toThrow('rigs/renamed/manifest.ts has id "original": a rig\'s id must be its folder\'s name ("renamed")');
+    const root = rigsDir({
+      'alpha/manifest.ts': manifestSource('alpha'),
+      'renamed/manifest.ts': manifestSource('original'),
+    });
+    await expect(discoverManifests(root)).rejects.toThrow(
+      'rigs/renamed/manifest.ts has id "original": a rig\'s id must be its folder\'s name ("renamed")',
+    );
   });
 
   it('refuses a manifest.ts that exports no valid manifest, or more than one', async () => {
     const none = rigsDir({ 'empty/manifest.ts': 'export const SAMPLES = 6;\n' });
-    await expect(discoverManifests(none)).rejects.toThrow('rigs/empty/manifest.ts exports 0 valid manifests, expected exactly 1');
+    await expect(discoverManifests(none)).rejects.toThrow(
+      'rigs/empty/manifest.ts exports 0 valid manifests, expected exactly 1',
+    );
     rmSync(none, { recursive: true, force: true });
     dir = undefined;
-    const two = rigsDir({ 'twice/manifest.ts': manifestSource('twice', 'a') + manifestSource('twice', 'b').replace('export const SAMPLES = 6;\n', '') });
-    await expect(discoverManifests(two)).rejects.toThrow('rigs/twice/manifest.ts exports 2 valid manifests, expected exactly 1');
+    const two = rigsDir({
+      'twice/manifest.ts':
+        manifestSource('twice', 'a') + manifestSource('twice', 'b').replace('export const SAMPLES = 6;\n', ''),
+    });
+    await expect(discoverManifests(two)).rejects.toThrow(
+      'rigs/twice/manifest.ts exports 2 valid manifests, expected exactly 1',
+    );
   });
 });
 
 describe('the package manifests', () => {
   it('are exactly the rig folders that have a manifest.ts, each read from disk the same as bundled', async () => {
-    const folders = readdirSync(RIGS_DIR).filter((name) => existsSync(join(RIGS_DIR, name, 'manifest.ts'))).sort();
+    const folders = readdirSync(RIGS_DIR)
+      .filter((name) => existsSync(join(RIGS_DIR, name, 'manifest.ts')))
+      .sort();
     expect(manifests.map((m) => m.id)).toEqual(folders);
     expect((await discoverManifests(RIGS_DIR)).map((m) => m.id)).toEqual(folders);
     for (const m of manifests) expect(m.script).toBe(`packages/rigs/src/rigs/${m.id}/rig.ts`);

@@ -87,7 +87,10 @@ export function runTestRig(manifest: RigManifest, outDir: string, overrides: Par
 }
 
 /** A quick-mode rig context for calling a rig's pieces directly (real commands unless `runner` says otherwise). */
-export function rigTestContext(manifest: RigManifest, o: { runner?: CommandRunner; host?: HostInfo; tmpName?: string } = {}): HarnessContext {
+export function rigTestContext(
+  manifest: RigManifest,
+  o: { runner?: CommandRunner; host?: HostInfo; tmpName?: string } = {},
+): HarnessContext {
   return new HarnessContext({
     manifest,
     quick: true,

@@ -10,7 +10,11 @@ describe('deriveHostId', () => {
   });
 
   it('is stable: the same machine always gets the same id, whatever its hostname', () => {
-    const host = { platform: 'freebsd', cpu: { model: 'AMD Ryzen 9 5900HX with Radeon Graphics', threads: 16 }, memoryBytes: 32 * GiB };
+    const host = {
+      platform: 'freebsd',
+      cpu: { model: 'AMD Ryzen 9 5900HX with Radeon Graphics', threads: 16 },
+      memoryBytes: 32 * GiB,
+    };
     expect(deriveHostId(host, { HOSTNAME: 'a' })).toBe(deriveHostId(host, { HOSTNAME: 'b' }));
     expect(deriveHostId(host, {})).toBe('freebsd-amd-ryzen-9-5900hx-16c-32g');
   });
@@ -18,7 +22,9 @@ describe('deriveHostId', () => {
   it('takes COPPICE_HOST_ID when set, and rejects one that is not a slug', () => {
     const host = { platform: 'linux', cpu: { model: 'x', threads: 1 }, memoryBytes: GiB };
     expect(deriveHostId(host, { COPPICE_HOST_ID: 'honor' })).toBe('honor');
-    expect(() => deriveHostId(host, { COPPICE_HOST_ID: 'My Laptop' })).toThrow(/COPPICE_HOST_ID "My Laptop" must be a lower-case slug/);
+    expect(() => deriveHostId(host, { COPPICE_HOST_ID: 'My Laptop' })).toThrow(
+      /COPPICE_HOST_ID "My Laptop" must be a lower-case slug/,
+    );
   });
 });
 

@@ -35,7 +35,9 @@ describe('writeResultFile', () => {
     const out = tempDir('writer');
     const bad = result();
     bad.series[0]!.failures.push({ index: 9, error: 'x' });
-    await expect(writeResultFile(out, bad)).rejects.toThrow(/series\.0\.failures\.0\.index: is 9, beyond the 4 attempts/);
+    await expect(writeResultFile(out, bad)).rejects.toThrow(
+      /series\.0\.failures\.0\.index: is 9, beyond the 4 attempts/,
+    );
     const nan = result([1, Number.NaN]);
     await expect(writeResultFile(out, nan)).rejects.toThrow(/series\.0\.samples\.1/);
     expect(filesUnder(out)).toEqual([]);

@@ -24,12 +24,22 @@ describe('pool rig manifests match the metric contract', () => {
     // The Debian templates: series of their own, so the busybox series above keep their labels.
     expect(coldStartManifest.metrics.find((x) => x.name === 'agent-ready-latency')).toMatchObject({
       unit: 'ms',
-      labels: { template: ['base', 'code-interpreter-v1'], config: ['prewarm', 'durable', 'two-tier'], cc: ['1', '10'] },
+      labels: {
+        template: ['base', 'code-interpreter-v1'],
+        config: ['prewarm', 'durable', 'two-tier'],
+        cc: ['1', '10'],
+      },
     });
-    expect(coldStartManifest.metrics.find((x) => x.name === 'floor-sigcont-health')).toMatchObject({ unit: 'ms', labels: { template: ['base', 'code-interpreter-v1'] } });
+    expect(coldStartManifest.metrics.find((x) => x.name === 'floor-sigcont-health')).toMatchObject({
+      unit: 'ms',
+      labels: { template: ['base', 'code-interpreter-v1'] },
+    });
     // The floors at each cc above 1 (at 1 the single floors are the cc floors).
     for (const name of ['floor-sigcont-probe-cc', 'floor-restore-probe-cc']) {
-      expect(coldStartManifest.metrics.find((x) => x.name === name)).toMatchObject({ unit: 'ms', labels: { cc: ['10', '20', '50'] } });
+      expect(coldStartManifest.metrics.find((x) => x.name === name)).toMatchObject({
+        unit: 'ms',
+        labels: { cc: ['10', '20', '50'] },
+      });
     }
   });
 
@@ -40,9 +50,20 @@ describe('pool rig manifests match the metric contract', () => {
       expect(m.unit).toBe('MiB');
       expect(m.labels).toEqual({ n: ['8', '50', '200', '400', '1000'], sharing: ['template', 'none'] });
     }
-    for (const name of ['restore-seconds-per-vm', 'single-restore-seconds']) expect(densityManifest.metrics.find((x) => x.name === name)?.unit).toBe('s');
-    for (const name of ['lever-pss-per-vm', 'lever-heap', 'lever-tcg-cache', 'lever-guest-dirtied', 'lever-other', 'lever-page-tables']) {
-      expect(densityManifest.metrics.find((x) => x.name === name)).toMatchObject({ unit: 'MiB', labels: { lever: ['none', 'arena-1', 'malloc-trim', 'tcg-single', 'tb-2', 'ksm', 'runtime'] } });
+    for (const name of ['restore-seconds-per-vm', 'single-restore-seconds'])
+      expect(densityManifest.metrics.find((x) => x.name === name)?.unit).toBe('s');
+    for (const name of [
+      'lever-pss-per-vm',
+      'lever-heap',
+      'lever-tcg-cache',
+      'lever-guest-dirtied',
+      'lever-other',
+      'lever-page-tables',
+    ]) {
+      expect(densityManifest.metrics.find((x) => x.name === name)).toMatchObject({
+        unit: 'MiB',
+        labels: { lever: ['none', 'arena-1', 'malloc-trim', 'tcg-single', 'tb-2', 'ksm', 'runtime'] },
+      });
     }
     for (const name of ['controller-rss', 'controller-hwm', 'controller-pss']) {
       const m = densityManifest.metrics.find((x) => x.name === name)!;
@@ -53,7 +74,10 @@ describe('pool rig manifests match the metric contract', () => {
 
   it('density: the code-interpreter template per VM in MiB by template and n', () => {
     for (const name of ['template-per-vm', 'template-pss-per-vm']) {
-      expect(densityManifest.metrics.find((x) => x.name === name)).toMatchObject({ unit: 'MiB', labels: { template: ['code-interpreter-v1'], n: ['8', '50'] } });
+      expect(densityManifest.metrics.find((x) => x.name === name)).toMatchObject({
+        unit: 'MiB',
+        labels: { template: ['code-interpreter-v1'], n: ['8', '50'] },
+      });
     }
   });
 
@@ -68,7 +92,11 @@ describe('pool rig manifests match the metric contract', () => {
 
   it('pool-refill: refill in ms by tier', () => {
     expect(poolRefillManifest.metrics).toHaveLength(1);
-    expect(poolRefillManifest.metrics[0]).toMatchObject({ name: 'refill', unit: 'ms', labels: { tier: ['durable', 'hot'] } });
+    expect(poolRefillManifest.metrics[0]).toMatchObject({
+      name: 'refill',
+      unit: 'ms',
+      labels: { tier: ['durable', 'hot'] },
+    });
   });
 
   it('are registered and point at their own scripts', () => {

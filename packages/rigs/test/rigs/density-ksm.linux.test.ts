@@ -16,23 +16,38 @@ describe('KSM for one measurement', () => {
     expect(() => cpuSecondsOfStat('garbage', 'the stat')).toThrow(/not a \/proc\/PID\/stat line/);
   });
 
-  it.skipIf(!hasKsm)('puts the host settings back when the measurement fails, and reports ksmd CPU when it succeeds', async () => {
-    const before = await readKsmSettings();
-    const restorers: (() => Promise<void>)[] = [];
-    await expect(
-      withKsm({ pages_to_scan: '1234', sleep_millisecs: '21' }, 1, 5, (r) => restorers.push(r), async () => {
-        expect((await readKsmSettings()).pages_to_scan).toBe('1234');
-        throw new Error('measurement failed');
-      }),
-    ).rejects.toThrow('measurement failed');
-    expect(await readKsmSettings()).toEqual(before);
-    expect(restorers).toHaveLength(1);
+  it.skipIf(!hasKsm)(
+    'puts the host settings back when the measurement fails, and reports ksmd CPU when it succeeds',
+    async () => {
+      const before = await readKsmSettings();
+      const restorers: (() => Promise<void>)[] = [];
+      await expect(
+        withKsm(
+          { pages_to_scan: '1234', sleep_millisecs: '21' },
+          1,
+          5,
+          (r) => restorers.push(r),
+          async () => {
+            expect((await readKsmSettings()).pages_to_scan).toBe('1234');
+            throw new Error('measurement failed');
+          },
+        ),
+      ).rejects.toThrow('measurement failed');
+      expect(await readKsmSettings()).toEqual(before);
+      expect(restorers).toHaveLength(1);
 
-    const ok = await withKsm({ pages_to_scan: '1000', sleep_millisecs: '20' }, 1, 10, () => undefined, async () => 'read');
-    expect(ok.result).toBe('read');
-    expect(ok.hostSettings).toEqual(before);
-    expect(ok.outcome.fullScans).toBeGreaterThanOrEqual(1);
-    expect(ok.outcome.ksmdCpuSeconds).toBeGreaterThanOrEqual(0);
-    expect(await readKsmSettings()).toEqual(before);
-  });
+      const ok = await withKsm(
+        { pages_to_scan: '1000', sleep_millisecs: '20' },
+        1,
+        10,
+        () => undefined,
+        async () => 'read',
+      );
+      expect(ok.result).toBe('read');
+      expect(ok.hostSettings).toEqual(before);
+      expect(ok.outcome.fullScans).toBeGreaterThanOrEqual(1);
+      expect(ok.outcome.ksmdCpuSeconds).toBeGreaterThanOrEqual(0);
+      expect(await readKsmSettings()).toEqual(before);
+    },
+  );
 });

@@ -26,8 +26,22 @@ afterEach(async () => {
 async function startQemu(backend: string): Promise<number> {
   const child = kids.spawn(
     [
-      'qemu-system-x86_64', '-machine', 'microvm,memory-backend=mem', '-accel', `tcg,tb-size=${TB / MiB}`, '-m', `${GUEST / MiB}M`,
-      '-object', backend, '-display', 'none', '-nodefaults', '-no-user-config', '-S', '-qmp', 'stdio',
+      'qemu-system-x86_64',
+      '-machine',
+      'microvm,memory-backend=mem',
+      '-accel',
+      `tcg,tb-size=${TB / MiB}`,
+      '-m',
+      `${GUEST / MiB}M`,
+      '-object',
+      backend,
+      '-display',
+      'none',
+      '-nodefaults',
+      '-no-user-config',
+      '-S',
+      '-qmp',
+      'stdio',
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
@@ -75,10 +89,12 @@ describe.skipIf(!hasQemu)('QEMU memory by mapping, on real QEMU processes', () =
     expect(m.guestDirtiedBytes + m.templateShareBytes + m.tcgCacheBytes + m.heapBytes + m.otherBytes).toBe(m.pssBytes);
     // Another file's inode is not this guest's RAM.
     const inode = ram.kind === 'template-file' ? ram.inode : 0;
-    await expect(qemuMemory(pid, { kind: 'template-file', inode: inode + 1, bytes: GUEST }, TB)).rejects.toThrow(/found 0/);
+    await expect(qemuMemory(pid, { kind: 'template-file', inode: inode + 1, bytes: GUEST }, TB)).rejects.toThrow(
+      /found 0/,
+    );
   }, 30_000);
 
-  it('counts every page of preallocated private guest RAM as the guest\'s own, and the template file\'s pages the same way once written', async () => {
+  it("counts every page of preallocated private guest RAM as the guest's own, and the template file's pages the same way once written", async () => {
     const anonPid = await startQemu(`memory-backend-ram,id=mem,size=${GUEST}B,prealloc=on`);
     const anon = await qemuMemory(anonPid, { kind: 'anonymous', bytes: GUEST }, TB);
     expect(anon.guestDirtiedBytes).toBe(GUEST);

@@ -4,7 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { ProcessRunner } from '@coppice/runtime';
 import { ChildProcesses } from '../../src/harness/child-processes.ts';
 import { bundleController, ControllerProcess } from '../../src/rigs/density/controller-process.ts';
-import { childrenOf, fileBacking, fileResidentBytes, memAvailableBytes, processMemory, processesMemory } from '../../src/rigs/density/kernel-memory.ts';
+import {
+  childrenOf,
+  fileBacking,
+  fileResidentBytes,
+  memAvailableBytes,
+  processMemory,
+  processesMemory,
+} from '../../src/rigs/density/kernel-memory.ts';
 import type { ControllerArgs } from '../../src/rigs/density/pool-controller.ts';
 import { stopReason } from '../../src/rigs/density/limits.ts';
 import { classifyQemuMemory, parseSmaps, type GuestRam } from '../../src/rigs/density/qemu-memory.ts';
@@ -68,26 +75,38 @@ describe('the pool controller process', () => {
     maxEntries: 8,
   });
 
-  it.each(['bundled', 'tsx'] as const)('%s: reports an empty pool as an error and exits', async (loader) => {
-    const dir = tempDir('ctl');
-    mkdirSync(join(dir, 'run'));
-    const bundle = loader === 'bundled' ? await bundleController(dir) : undefined;
-    const kids = new ChildProcesses();
-    try {
-      await expect(ControllerProcess.start(kids, loader, args(dir), bundle)).rejects.toThrow(/pool controller: pool ctltest has no template checkpoint/);
-    } finally {
-      expect(await kids.terminateAll(100)).toEqual([]);
-    }
-  }, 30_000);
+  it.each(['bundled', 'tsx'] as const)(
+    '%s: reports an empty pool as an error and exits',
+    async (loader) => {
+      const dir = tempDir('ctl');
+      mkdirSync(join(dir, 'run'));
+      const bundle = loader === 'bundled' ? await bundleController(dir) : undefined;
+      const kids = new ChildProcesses();
+      try {
+        await expect(ControllerProcess.start(kids, loader, args(dir), bundle)).rejects.toThrow(
+          /pool controller: pool ctltest has no template checkpoint/,
+        );
+      } finally {
+        expect(await kids.terminateAll(100)).toEqual([]);
+      }
+    },
+    30_000,
+  );
 });
 
 describe('how far N grows', () => {
   const room = { availableMiB: 20_000, reserveMiB: 6_000, elapsedS: 100, budgetS: 540 };
-  const cost = (perVmMiB: number, secondsPerVm: number, roundOverheadS = 0) => ({ perVmMiB, secondsPerVm, roundOverheadS });
+  const cost = (perVmMiB: number, secondsPerVm: number, roundOverheadS = 0) => ({
+    perVmMiB,
+    secondsPerVm,
+    roundOverheadS,
+  });
 
   it('runs a first level whose first guess fits, and stops one that would eat into the reserve', () => {
     expect(stopReason(8, 5, undefined, 320, room)).toBeUndefined();
-    expect(stopReason(50, 5, undefined, 320, room)).toMatch(/^stopped before n=50: about 16000 MiB needed, 20000 MiB available, 6000 MiB kept in reserve$/);
+    expect(stopReason(50, 5, undefined, 320, room)).toMatch(
+      /^stopped before n=50: about 16000 MiB needed, 20000 MiB available, 6000 MiB kept in reserve$/,
+    );
   });
 
   it('predicts from the last level with a margin, and never from a negative figure', () => {
@@ -112,7 +131,11 @@ describe('how far N grows', () => {
 });
 
 /** One /proc/PID/smaps entry, as the kernel prints it (sizes in kB). */
-function mapping(header: string, kb: { size: number; pss: number; anonymous?: number }, flags = 'rd wr mr mw me ac'): string {
+function mapping(
+  header: string,
+  kb: { size: number; pss: number; anonymous?: number },
+  flags = 'rd wr mr mw me ac',
+): string {
   return [
     header,
     `Size:             ${kb.size} kB`,
@@ -132,14 +155,36 @@ const GUEST_KB = 256 * 1024;
 // A template clone under TCG: its private mapping of the template file, TCG's buffer and guard page, QEMU's heap, an
 // arena, a thread stack, the binary, a library and the vdso.
 const cloneSmaps = [
-  mapping('55eb71b1a000-55eb720b1000 r-xp 00407000 fe:00 2170899                    /usr/bin/qemu-system-x86_64', { size: 5724, pss: 3000 }),
-  mapping('55eba79a5000-55eba8361000 rw-p 00000000 00:00 0                          [heap]', { size: 9968, pss: 3836, anonymous: 3836 }),
-  mapping('7f8327fff000-7f8337fff000 rw-p 00000000 00:1b 4242                       /dev/shm/coppice-ckpt-base.state-0a1b2c3d.mem', { size: GUEST_KB, pss: 9000, anonymous: 6000 }, 'rd wr mr mw me ac dc mg'),
-  mapping('7f8330a00000-7f8330dff000 rwxp 00000000 00:00 0 ', { size: 4092, pss: 2048, anonymous: 2048 }, 'rd wr ex mr mw me ac hg'),
+  mapping('55eb71b1a000-55eb720b1000 r-xp 00407000 fe:00 2170899                    /usr/bin/qemu-system-x86_64', {
+    size: 5724,
+    pss: 3000,
+  }),
+  mapping('55eba79a5000-55eba8361000 rw-p 00000000 00:00 0                          [heap]', {
+    size: 9968,
+    pss: 3836,
+    anonymous: 3836,
+  }),
+  mapping(
+    '7f8327fff000-7f8337fff000 rw-p 00000000 00:1b 4242                       /dev/shm/coppice-ckpt-base.state-0a1b2c3d.mem',
+    { size: GUEST_KB, pss: 9000, anonymous: 6000 },
+    'rd wr mr mw me ac dc mg',
+  ),
+  mapping(
+    '7f8330a00000-7f8330dff000 rwxp 00000000 00:00 0 ',
+    { size: 4092, pss: 2048, anonymous: 2048 },
+    'rd wr ex mr mw me ac hg',
+  ),
   mapping('7f8330dff000-7f8330e00000 ---p 00000000 00:00 0 ', { size: 4, pss: 0 }),
   mapping('7f8331000000-7f8331800000 rw-p 00000000 00:00 0 ', { size: 8192, pss: 100, anonymous: 100 }),
-  mapping('7ffd1c000000-7ffd1c021000 rw-p 00000000 00:00 0                          [stack]', { size: 132, pss: 40, anonymous: 40 }),
-  mapping('7f83323be000-7f8332514000 r-xp 00026000 fe:00 339380                     /usr/lib/x86_64-linux-gnu/libc.so.6', { size: 1368, pss: 200 }),
+  mapping('7ffd1c000000-7ffd1c021000 rw-p 00000000 00:00 0                          [stack]', {
+    size: 132,
+    pss: 40,
+    anonymous: 40,
+  }),
+  mapping(
+    '7f83323be000-7f8332514000 r-xp 00026000 fe:00 339380                     /usr/lib/x86_64-linux-gnu/libc.so.6',
+    { size: 1368, pss: 200 },
+  ),
   mapping('7ffd1c1f0000-7ffd1c1f2000 r-xp 00000000 00:00 0                          [vdso]', { size: 8, pss: 1 }),
 ].join('\n');
 
@@ -163,10 +208,20 @@ describe("a QEMU process's memory by mapping", () => {
 
   it('finds private guest RAM as the one anonymous not-copied-on-fork mapping of the guest size', () => {
     const naive = [
-      mapping('7fe81fa00000-7fe82fa00000 rw-p 00000000 00:00 0 ', { size: GUEST_KB, pss: GUEST_KB, anonymous: GUEST_KB }, 'rd wr mr mw me dc ac hg mg'),
+      mapping(
+        '7fe81fa00000-7fe82fa00000 rw-p 00000000 00:00 0 ',
+        { size: GUEST_KB, pss: GUEST_KB, anonymous: GUEST_KB },
+        'rd wr mr mw me dc ac hg mg',
+      ),
       mapping('7fe82fa00000-7fe83fa00000 rw-p 00000000 00:00 0 ', { size: GUEST_KB, pss: 10, anonymous: 10 }),
     ].join('\n');
-    const m = classifyQemuMemory(parseSmaps(naive, 'fixture'), { kind: 'anonymous', bytes: GUEST_KB * KiB }, 0, undefined, 'fixture');
+    const m = classifyQemuMemory(
+      parseSmaps(naive, 'fixture'),
+      { kind: 'anonymous', bytes: GUEST_KB * KiB },
+      0,
+      undefined,
+      'fixture',
+    );
     expect(m.guestDirtiedBytes).toBe(GUEST_KB * KiB);
     expect(m.templateShareBytes).toBe(0);
     expect(m.heapBytes).toBe(10 * KiB); // the same size without "dc" is not guest RAM
@@ -177,15 +232,29 @@ describe("a QEMU process's memory by mapping", () => {
     expect(() => classifyQemuMemory(mappings, { ...templateRam, inode: 7 }, 0, undefined, '/proc/1/smaps')).toThrow(
       '/proc/1/smaps: expected one private mapping of the template file (inode 7) of 268435456 bytes as guest RAM, found 0',
     );
-    expect(() => classifyQemuMemory(mappings, { kind: 'anonymous', bytes: GUEST_KB * KiB }, 0, undefined, 'x')).toThrow(/anonymous not-copied-on-fork \("dc"\) mapping .* found 0/);
-    expect(() => classifyQemuMemory(mappings, templateRam, 0, 32 * 2 ** 20, 'x')).toThrow('x: the executable anonymous mappings (TCG\'s translation cache) add up to 4190208 bytes, tb-size is 33554432');
-    expect(() => classifyQemuMemory(mappings.filter((m) => m.perms !== 'rwxp'), templateRam, 0, 4 * 2 ** 20, 'x')).toThrow(/add up to 0 bytes/);
+    expect(() => classifyQemuMemory(mappings, { kind: 'anonymous', bytes: GUEST_KB * KiB }, 0, undefined, 'x')).toThrow(
+      /anonymous not-copied-on-fork \("dc"\) mapping .* found 0/,
+    );
+    expect(() => classifyQemuMemory(mappings, templateRam, 0, 32 * 2 ** 20, 'x')).toThrow(
+      "x: the executable anonymous mappings (TCG's translation cache) add up to 4190208 bytes, tb-size is 33554432",
+    );
+    expect(() =>
+      classifyQemuMemory(
+        mappings.filter((m) => m.perms !== 'rwxp'),
+        templateRam,
+        0,
+        4 * 2 ** 20,
+        'x',
+      ),
+    ).toThrow(/add up to 0 bytes/);
   });
 
   it('rejects text that is not smaps', () => {
     expect(() => parseSmaps('Size: 4 kB\n', 'f')).toThrow('f: expected a mapping header, got "Size: 4 kB"');
     expect(() => parseSmaps('', 'f')).toThrow('f: no mappings');
-    expect(() => parseSmaps('7f00-7f01 rw-p 00000000 00:00 0 \nSize: 4 kB\nAnonymous: 0 kB\n', 'f')).toThrow('f: the mapping of "anonymous" has no Pss line');
+    expect(() => parseSmaps('7f00-7f01 rw-p 00000000 00:00 0 \nSize: 4 kB\nAnonymous: 0 kB\n', 'f')).toThrow(
+      'f: the mapping of "anonymous" has no Pss line',
+    );
   });
 });
 

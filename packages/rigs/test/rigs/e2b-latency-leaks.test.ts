@@ -11,7 +11,10 @@ describe('e2b-latency leak report', () => {
   let dir: string;
   let l: RigLayout;
 
-  const checkpoint = (name: string) => ({ path: join(l.stateDir, TEMPLATE, `${name}.state`), files: [join(l.stateDir, TEMPLATE, `${name}.state`)] });
+  const checkpoint = (name: string) => ({
+    path: join(l.stateDir, TEMPLATE, `${name}.state`),
+    files: [join(l.stateDir, TEMPLATE, `${name}.state`)],
+  });
   const entry = (id: string, status: 'idle' | 'checked-out' | 'paused', extra: object = {}) => ({
     id,
     tier: 'durable',
@@ -22,12 +25,27 @@ describe('e2b-latency leak report', () => {
     ...extra,
   });
 
-  async function writeLayout(entries: object[], netIds: string[], extraRunDirs: string[] = [], extraCheckpoints: string[] = []) {
+  async function writeLayout(
+    entries: object[],
+    netIds: string[],
+    extraRunDirs: string[] = [],
+    extraCheckpoints: string[] = [],
+  ) {
     await mkdir(join(l.stateDir, TEMPLATE), { recursive: true });
     await mkdir(join(l.stateDir, 'net', 'cpy'), { recursive: true });
     await mkdir(join(l.runRoot, TEMPLATE), { recursive: true });
-    await writeFile(join(l.stateDir, `${TEMPLATE}.json`), JSON.stringify({ version: 1, template: TEMPLATE, mode: 'two-tier', base: checkpoint(`${TEMPLATE}-base`), entries }));
-    for (const f of [`${TEMPLATE}-base`, ...(entries as Array<{ id: string }>).map((e) => e.id), ...extraCheckpoints]) await writeFile(join(l.stateDir, TEMPLATE, `${f}.state`), '');
+    await writeFile(
+      join(l.stateDir, `${TEMPLATE}.json`),
+      JSON.stringify({
+        version: 1,
+        template: TEMPLATE,
+        mode: 'two-tier',
+        base: checkpoint(`${TEMPLATE}-base`),
+        entries,
+      }),
+    );
+    for (const f of [`${TEMPLATE}-base`, ...(entries as Array<{ id: string }>).map((e) => e.id), ...extraCheckpoints])
+      await writeFile(join(l.stateDir, TEMPLATE, `${f}.state`), '');
     for (const id of netIds) await writeFile(join(l.stateDir, 'net', 'cpy', `${id}.0.json`), '{}');
     for (const d of extraRunDirs) await mkdir(join(l.runRoot, TEMPLATE, d));
   }
@@ -46,7 +64,12 @@ describe('e2b-latency leak report', () => {
   });
 
   it('counts each leftover: an endpoint, a run folder, a checkpoint file, an entry still out, a gateway row', async () => {
-    await writeLayout([entry('a1', 'idle'), entry('a2', 'checked-out', { label: 'sbx1' })], ['neta1', 'neta2', 'netstray'], ['stray-run'], ['stray-cp']);
+    await writeLayout(
+      [entry('a1', 'idle'), entry('a2', 'checked-out', { label: 'sbx1' })],
+      ['neta1', 'neta2', 'netstray'],
+      ['stray-run'],
+      ['stray-cp'],
+    );
     const r = await leakReport(l, 3);
     expect(r).toMatchObject({ vms: 0, endpoints: 1, layers: 2, poolEntries: 1, gatewayRows: 3 });
     expect(r.detail).toContain('netstray');

@@ -12,7 +12,13 @@ import { EGRESS_PEER, preflight as egressPreflight } from '../../src/rigs/egress
 import { allowDirectPf, directPassRule, parseStateCreations } from '../../src/rigs/ext-to-sandbox/direct-route-pf.ts';
 import { extToSandboxManifest } from '../../src/rigs/ext-to-sandbox/manifest.ts';
 import { EXT_PEER, preflight as extPreflight } from '../../src/rigs/ext-to-sandbox/rig.ts';
-import { freebsdContext, modelObjects, NOTHING, useTemporaryLockDir, withNetworkRoutes } from './freebsd-rig-helpers.ts';
+import {
+  freebsdContext,
+  modelObjects,
+  NOTHING,
+  useTemporaryLockDir,
+  withNetworkRoutes,
+} from './freebsd-rig-helpers.ts';
 
 useTemporaryLockDir();
 
@@ -55,7 +61,9 @@ describe('the external peer on FreeBSD (host model)', () => {
     // The host reaches the peer over its link only; the peer reaches the sandbox subnet via the host, nothing else.
     expect(parseRouteGetFreeBsd(await out(host, ['route', '-n', 'get', '10.95.1.2']))).toBe('cgxf-h');
     expect(parseRouteGetFreeBsd(await out(host, ['route', '-n', 'get', 'fd95:1::2']))).toBe('cgxf-h');
-    expect(parseRouteGetFreeBsd(await out(host, ['jexec', 'cgxf-peer', 'route', '-n', 'get', '10.91.0.7']))).toBe('cgxf-p');
+    expect(parseRouteGetFreeBsd(await out(host, ['jexec', 'cgxf-peer', 'route', '-n', 'get', '10.91.0.7']))).toBe(
+      'cgxf-p',
+    );
     expect((await host.run(['jexec', 'cgxf-peer', 'route', '-n', 'get', '192.0.2.1'])).code).toBe(1);
     const calls = host.calls.map((c) => c.join(' '));
     expect(calls).toContain('ifconfig epair0a name cgxf-h');
@@ -85,12 +93,17 @@ describe('the external peer on FreeBSD (host model)', () => {
     const ctx = freebsdContext(host, egressManifest);
     await expect(createExternalPeer(ctx, EGRESS_PEER)).rejects.toThrow(/File exists/);
     expect(await ctx.runDeferred()).toEqual([]);
-    expect(ifaceNames(host).filter((n) => /^(cgx|epair)/.test(n)).sort()).toEqual(['cgxe-h', 'epair0b']);
+    expect(
+      ifaceNames(host)
+        .filter((n) => /^(cgx|epair)/.test(n))
+        .sort(),
+    ).toEqual(['cgxe-h', 'epair0b']);
     expect(jails(host)).toEqual([]);
   });
 
   it('reads the interface out of route(8) get output', () => {
-    const text = '   route to: 10.95.2.2\ndestination: 10.95.2.0\n       mask: 255.255.255.252\n        fib: 0\n  interface: cgxe-h\n      flags: <UP,DONE,PINNED>\n';
+    const text =
+      '   route to: 10.95.2.2\ndestination: 10.95.2.0\n       mask: 255.255.255.252\n        fib: 0\n  interface: cgxe-h\n      flags: <UP,DONE,PINNED>\n';
     expect(parseRouteGetFreeBsd(text)).toBe('cgxe-h');
     expect(parseRouteGetFreeBsd('route: route has not been found\n')).toBeUndefined();
   });
@@ -99,10 +112,13 @@ describe('the external peer on FreeBSD (host model)', () => {
 describe('egress on FreeBSD (host model: setup and cleanup; the model runs no traffic)', () => {
   it('declares FreeBSD with its tools and says the FreeBSD path ran only against the model; preflight checks pf and VNET', async () => {
     expect(egressManifest.platforms).toEqual(['linux', 'freebsd']);
-    expect(egressManifest.requirements.binaries.freebsd).toEqual(expect.arrayContaining(['pfctl', 'jail', 'jexec', 'jls', 'route', 'cc']));
+    expect(egressManifest.requirements.binaries.freebsd).toEqual(
+      expect.arrayContaining(['pfctl', 'jail', 'jexec', 'jls', 'route', 'cc']),
+    );
     expect(egressManifest.requirements.notes.join(' ')).toMatch(/only against the runtime's FreeBSD host model/);
     expect(egressManifest.clock).toMatch(/nat on cgxe-h/);
-    const pre = (host: FreeBsdHost) => egressPreflight({ platform: 'freebsd', quick: true, runner: host, manifest: egressManifest });
+    const pre = (host: FreeBsdHost) =>
+      egressPreflight({ platform: 'freebsd', quick: true, runner: host, manifest: egressManifest });
     expect(await pre(model())).toEqual([]);
     const noVnet = model();
     noVnet.sysctls.set('kern.features.vimage', '0');
@@ -123,7 +139,12 @@ describe('egress on FreeBSD (host model: setup and cleanup; the model runs no tr
     // The peer has no way back to the sandbox subnet but the NAT.
     expect((await host.run(['jexec', 'cgxe-peer', 'route', '-n', 'get', sandbox.addresses.ipv4])).code).toBe(1);
     const iface = sandbox.endpoint.hostInterface;
-    const syn = (dst: string) => evaluate(host, { direction: 'in', iface, proto: 'tcp', src: sandbox.addresses.ipv4, sport: 40000, dst, dport: 12001 }, { createState: false });
+    const syn = (dst: string) =>
+      evaluate(
+        host,
+        { direction: 'in', iface, proto: 'tcp', src: sandbox.addresses.ipv4, sport: 40000, dst, dport: 12001 },
+        { createState: false },
+      );
     expect(syn('10.95.2.2').action).toBe('pass');
     expect(syn('10.95.2.1').action).toBe('block'); // the host's own address on the link is not in the policy
     expect(syn('192.0.2.1').action).toBe('block');
@@ -141,7 +162,8 @@ describe('egress on FreeBSD (host model: setup and cleanup; the model runs no tr
     await createExternalPeer(ctx, EGRESS_PEER);
     // A kernel that "removes" jails without doing it: the peer jail and the epair end in it survive.
     const runner = host.run.bind(host);
-    host.run = async (argv, options) => (argv[0] === 'jail' && argv[1] === '-r' ? { argv, code: 0, stdout: '', stderr: '' } : runner(argv, options));
+    host.run = async (argv, options) =>
+      argv[0] === 'jail' && argv[1] === '-r' ? { argv, code: 0, stdout: '', stderr: '' } : runner(argv, options);
     const errors = (await ctx.runDeferred()).map((e) => String(e));
     expect(errors.join('\n')).toMatch(/left behind after cleanup: .*jail cgxe-peer/);
   });
@@ -150,10 +172,14 @@ describe('egress on FreeBSD (host model: setup and cleanup; the model runs no tr
 describe('ext-to-sandbox on FreeBSD (host model: setup, pf paths and cleanup; the model runs no traffic)', () => {
   it('declares FreeBSD with its tools and says the FreeBSD path ran only against the model', async () => {
     expect(extToSandboxManifest.platforms).toEqual(['linux', 'freebsd']);
-    expect(extToSandboxManifest.requirements.binaries.freebsd).toEqual(expect.arrayContaining(['pfctl', 'jail', 'jexec', 'route', 'sockperf', 'cpuset', 'sockstat']));
+    expect(extToSandboxManifest.requirements.binaries.freebsd).toEqual(
+      expect.arrayContaining(['pfctl', 'jail', 'jexec', 'route', 'sockperf', 'cpuset', 'sockstat']),
+    );
     expect(extToSandboxManifest.requirements.notes.join(' ')).toMatch(/only against the runtime's FreeBSD host model/);
     expect(extToSandboxManifest.clock).toMatch(/rdr-to/);
-    expect(await extPreflight({ platform: 'freebsd', quick: true, runner: model(), manifest: extToSandboxManifest })).toEqual([]);
+    expect(
+      await extPreflight({ platform: 'freebsd', quick: true, runner: model(), manifest: extToSandboxManifest }),
+    ).toEqual([]);
   });
 
   it('the forward (rdr-to) and the direct path (the rig anchor) reach the sandbox; nothing else does; all of it goes at cleanup', async () => {
@@ -164,18 +190,44 @@ describe('ext-to-sandbox on FreeBSD (host model: setup, pf paths and cleanup; th
     const peer = await createExternalPeer(ctx, EXT_PEER);
     const sandbox = await net.checkout({ forwards: [{ protocol: 'tcp', hostPort: 18080, sandboxPort: 11111 }] });
     const v4 = sandbox.addresses.ipv4;
-    const rule = await allowDirectPf(ctx, { own: NET.own, prefix: NET.prefix, peerInterface: peer.hostInterface, peerIpv4: peer.ipv4.peer, sandboxIpv4: v4, port: 11111 });
-    expect(rule).toBe(`pass in quick on cgxf-h inet proto tcp from 10.95.1.2 to ${v4} port 11111 keep state tag cgf_pass label "cgxf-direct"`);
+    const rule = await allowDirectPf(ctx, {
+      own: NET.own,
+      prefix: NET.prefix,
+      peerInterface: peer.hostInterface,
+      peerIpv4: peer.ipv4.peer,
+      sandboxIpv4: v4,
+      port: 11111,
+    });
+    expect(rule).toBe(
+      `pass in quick on cgxf-h inet proto tcp from 10.95.1.2 to ${v4} port 11111 keep state tag cgf_pass label "cgxf-direct"`,
+    );
     expect(anchorPaths(pfKernel(host))).toContain('cube/cgxf-direct');
 
     const iface = sandbox.endpoint.hostInterface;
     let sport = 50000;
     // A SYN from the peer in on its link, then out on the sandbox's interface carrying what the first hop tagged.
     const twoHops = (dst: string, dport: number) => {
-      const first = evaluate(host, { direction: 'in', iface: 'cgxf-h', proto: 'tcp', src: '10.95.1.2', sport: sport++, dst, dport });
+      const first = evaluate(host, {
+        direction: 'in',
+        iface: 'cgxf-h',
+        proto: 'tcp',
+        src: '10.95.1.2',
+        sport: sport++,
+        dst,
+        dport,
+      });
       if (first.action === 'block') return { first, second: undefined };
       const to = first.rdr ?? { dst, dport };
-      const second = evaluate(host, { direction: 'out', iface, proto: 'tcp', src: '10.95.1.2', sport: sport - 1, dst: to.dst, dport: to.dport ?? dport, ...(first.tag ? { tag: first.tag } : {}) });
+      const second = evaluate(host, {
+        direction: 'out',
+        iface,
+        proto: 'tcp',
+        src: '10.95.1.2',
+        sport: sport - 1,
+        dst: to.dst,
+        dport: to.dport ?? dport,
+        ...(first.tag ? { tag: first.tag } : {}),
+      });
       return { first, second };
     };
     const forward = twoHops('10.95.1.1', 18080);
@@ -196,7 +248,14 @@ describe('ext-to-sandbox on FreeBSD (host model: setup, pf paths and cleanup; th
   });
 
   it('builds its rule only from names, addresses and a port, and reads the state creations of its one rule', () => {
-    const d = { own: 'cgxf', prefix: 'cgf', peerInterface: 'cgxf-h', peerIpv4: '10.95.1.2', sandboxIpv4: '10.91.0.2', port: 11111 };
+    const d = {
+      own: 'cgxf',
+      prefix: 'cgf',
+      peerInterface: 'cgxf-h',
+      peerIpv4: '10.95.1.2',
+      sandboxIpv4: '10.91.0.2',
+      port: 11111,
+    };
     expect(() => directPassRule({ ...d, peerInterface: 'cgxf-h all' })).toThrow(/interface/);
     expect(() => directPassRule({ ...d, sandboxIpv4: '10.91.0.2 port 1' })).toThrow(/IPv4/);
     expect(() => directPassRule({ ...d, port: 0 })).toThrow(/port/);

@@ -13,7 +13,9 @@ describe('egress plumbing', () => {
   });
 
   it('reads the outgoing device of `ip -j route get` and treats unreachable as none', () => {
-    expect(parseRouteGet('[{"dst":"10.95.2.2","dev":"cgxe-h","prefsrc":"10.95.2.1","flags":[],"uid":0,"cache":[]}]')).toBe('cgxe-h');
+    expect(
+      parseRouteGet('[{"dst":"10.95.2.2","dev":"cgxe-h","prefsrc":"10.95.2.1","flags":[],"uid":0,"cache":[]}]'),
+    ).toBe('cgxe-h');
     expect(parseRouteGet('[{"type":"unreachable","dst":"10.95.2.2","flags":[],"uid":0,"cache":[]}]')).toBeUndefined();
     expect(parseRouteGet('[]')).toBeUndefined();
   });

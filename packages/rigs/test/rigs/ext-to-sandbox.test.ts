@@ -3,7 +3,9 @@ import { directAcceptArgv, directAcceptPackets, finalDropHandle } from '../../sr
 
 // `nft -j -a list chain inet T forward` (nft 1.0.6) of a chain laid out like cubenet's, after the rig's insert.
 const meta = { metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } };
-const rule = (handle: number, expr: unknown[], chain = 'forward') => ({ rule: { family: 'inet', table: 'cgf', chain, handle, expr } });
+const rule = (handle: number, expr: unknown[], chain = 'forward') => ({
+  rule: { family: 'inet', table: 'cgf', chain, handle, expr },
+});
 const directRule = (packets: number) =>
   rule(20, [
     { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'cgxf-h' } },
@@ -18,10 +20,28 @@ const listing = (...rules: unknown[]) =>
   JSON.stringify({
     nftables: [
       meta,
-      { chain: { family: 'inet', table: 'cgf', name: 'forward', handle: 7, type: 'filter', hook: 'forward', prio: 0, policy: 'accept' } },
-      rule(12, [{ match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } }, { accept: null }]),
+      {
+        chain: {
+          family: 'inet',
+          table: 'cgf',
+          name: 'forward',
+          handle: 7,
+          type: 'filter',
+          hook: 'forward',
+          prio: 0,
+          policy: 'accept',
+        },
+      },
+      rule(12, [
+        { match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } },
+        { accept: null },
+      ]),
       rule(13, [{ match: { op: 'in', left: { ct: { key: 'state' } }, right: 'invalid' } }, { drop: null }]),
-      rule(18, [{ match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'cgf-br' } }, { match: { op: 'in', left: { ct: { key: 'status' } }, right: 'dnat' } }, { accept: null }]),
+      rule(18, [
+        { match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'cgf-br' } },
+        { match: { op: 'in', left: { ct: { key: 'status' } }, right: 'dnat' } },
+        { accept: null },
+      ]),
       ...rules,
     ],
   });

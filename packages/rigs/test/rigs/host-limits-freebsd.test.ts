@@ -52,13 +52,15 @@ describe('host-limits on FreeBSD (host model)', () => {
     expect(await preflight({ platform: 'freebsd', quick: true, runner: ok, manifest: hostLimitsManifest })).toEqual([]);
     const noVnet = createFreeBsdHost();
     noVnet.sysctls.set('kern.features.vimage', '0');
-    expect(await preflight({ platform: 'freebsd', quick: true, runner: noVnet, manifest: hostLimitsManifest })).toEqual([
-      'the kernel lacks VNET (kern.features.vimage is not 1)',
-    ]);
+    expect(await preflight({ platform: 'freebsd', quick: true, runner: noVnet, manifest: hostLimitsManifest })).toEqual(
+      ['the kernel lacks VNET (kern.features.vimage is not 1)'],
+    );
   });
 
   it('preflight on Linux (this host): nft works, so nothing is missing', async () => {
     if (process.getuid?.() !== 0) return;
-    expect(await preflight({ platform: 'linux', quick: true, runner: new ProcessRunner(), manifest: hostLimitsManifest })).toEqual([]);
+    expect(
+      await preflight({ platform: 'linux', quick: true, runner: new ProcessRunner(), manifest: hostLimitsManifest }),
+    ).toEqual([]);
   });
 });

@@ -42,10 +42,30 @@ describe('RR placement', () => {
     expect(pinnedArgv('freebsd', 0, ['sockperf', 'server'])).toEqual(['cpuset', '-l', '0', 'sockperf', 'server']);
     expect(() => pinnedArgv('linux', -1, ['x'])).toThrow(/non-negative integer/);
     expect(() => pinnedArgv('linux', 0, [])).toThrow(/empty argv/);
-    const path: RrPath = { clientExec: ['ip', 'netns', 'exec', 'a'], serverExec: ['ip', 'netns', 'exec', 'b'], address: '10.123.0.2', port: 11111, placement: SAME_CPU };
-    expect(sockperfClientArgv('linux', path, 2, '/tmp/log.csv')).toEqual(
-      ['taskset', '-c', '0', 'sockperf', 'ping-pong', '--tcp', '-i', '10.123.0.2', '-p', '11111', '-t', '2', '--full-rtt', '--full-log', '/tmp/log.csv'],
-    );
+    const path: RrPath = {
+      clientExec: ['ip', 'netns', 'exec', 'a'],
+      serverExec: ['ip', 'netns', 'exec', 'b'],
+      address: '10.123.0.2',
+      port: 11111,
+      placement: SAME_CPU,
+    };
+    expect(sockperfClientArgv('linux', path, 2, '/tmp/log.csv')).toEqual([
+      'taskset',
+      '-c',
+      '0',
+      'sockperf',
+      'ping-pong',
+      '--tcp',
+      '-i',
+      '10.123.0.2',
+      '-p',
+      '11111',
+      '-t',
+      '2',
+      '--full-rtt',
+      '--full-log',
+      '/tmp/log.csv',
+    ]);
     // sockperf 3.7 rejects a fractional -t (prints its usage and exits 0 without measuring), so it is refused here.
     expect(() => sockperfClientArgv('linux', path, 0.5, 'f')).toThrow(/whole seconds/);
   });
@@ -79,8 +99,15 @@ describe.skipIf(process.getuid?.() !== 0)('host-limits --quick, for real (root)'
     const ctx = rigTestContext(hostLimitsManifest, { tmpName: 'pair6' });
     try {
       const pair = await createNamespacePair(ctx, tag);
-      expect([pair.addrA, pair.addrB, pair.addr6A, pair.addr6B]).toEqual(['10.123.0.1', '10.123.0.2', 'fd7b::1', 'fd7b::2']);
-      const v6 = spawnSync('ip', ['-n', `cpr-${tag}-b`, '-6', 'addr', 'show', 'dev', `cpr-${tag}-bp`], { encoding: 'utf8' }).stdout;
+      expect([pair.addrA, pair.addrB, pair.addr6A, pair.addr6B]).toEqual([
+        '10.123.0.1',
+        '10.123.0.2',
+        'fd7b::1',
+        'fd7b::2',
+      ]);
+      const v6 = spawnSync('ip', ['-n', `cpr-${tag}-b`, '-6', 'addr', 'show', 'dev', `cpr-${tag}-bp`], {
+        encoding: 'utf8',
+      }).stdout;
       // The link-local address may still be tentative; the ULA must not be (a tentative address cannot be bound).
       expect(v6).toMatch(/inet6 fd7b::2\/64 scope global nodad\s*\n/);
       expect(v6).not.toMatch(/fd7b::2\/64 .*tentative/);
@@ -93,12 +120,16 @@ describe.skipIf(process.getuid?.() !== 0)('host-limits --quick, for real (root)'
   it('captures every contract metric into one valid file and leaves no namespace, link, file or process behind', () => {
     const out = tempDir('host-limits');
     const tmpBefore = new Set(readdirSync(tmpdir()));
-    const run = spawnSync(process.execPath, ['packages/rigs/bin/coppice-rigs.js', 'run', 'host-limits', '--quick', '--out', out], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      env: { ...process.env, CI: 'true' },
-      timeout: 60_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      ['packages/rigs/bin/coppice-rigs.js', 'run', 'host-limits', '--quick', '--out', out],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        env: { ...process.env, CI: 'true' },
+        timeout: 60_000,
+      },
+    );
     expect(run.status, run.stdout + run.stderr).toBe(0);
     const files = filesUnder(out);
     expect(files).toHaveLength(1);
@@ -109,7 +140,10 @@ describe.skipIf(process.getuid?.() !== 0)('host-limits --quick, for real (root)'
     expect([...byMetric.keys()].sort()).toEqual(hostLimitsManifest.metrics.map((m) => m.name).sort());
     for (const s of data.series) {
       expect(s.failures, s.metric).toEqual([]);
-      expect(s.samples.every((x) => x > 0), s.metric).toBe(true);
+      expect(
+        s.samples.every((x) => x > 0),
+        s.metric,
+      ).toBe(true);
     }
     expect(byMetric.get('sigcont-resume')!.samples).toHaveLength(hostLimitsManifest.samples.quick);
     expect(byMetric.get('firewall-spawn')!.samples).toHaveLength(hostLimitsManifest.samples.quick);
@@ -122,7 +156,9 @@ describe.skipIf(process.getuid?.() !== 0)('host-limits --quick, for real (root)'
     const tag = /^cpr-([0-9a-f]{6})-a\b/.exec(String(data.run.params.namespaceRrEndpoints))?.[1];
     expect(tag).toBeDefined();
     expect(leftovers(tag!)).toEqual([]);
-    const newInTmp = readdirSync(tmpdir()).filter((n) => !tmpBefore.has(n) && /^(coppice-host-limits-|cpr-checkpoint-)/.test(n));
+    const newInTmp = readdirSync(tmpdir()).filter(
+      (n) => !tmpBefore.has(n) && /^(coppice-host-limits-|cpr-checkpoint-)/.test(n),
+    );
     expect(newInTmp).toEqual([]);
   });
 });

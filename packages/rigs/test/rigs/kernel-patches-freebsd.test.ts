@@ -55,8 +55,16 @@ function runnerFor(host: FreeBsdHost): CommandRunner {
     run(argv, options) {
       if (argv[0] === 'git') return real.run(argv, options);
       if (argv.join(' ') === 'sysctl -n vm.stats.vm.v_free_count') {
-        const usedMiB = [...vmmState(host).vms.values()].reduce((sum, vm) => sum + (vm.memoryBacking === 'vnode' ? 8 : vm.memMiB), 0);
-        return Promise.resolve({ argv: [...argv], code: 0, stdout: `${totalPages - (usedMiB * 2 ** 20) / 4096}\n`, stderr: '' });
+        const usedMiB = [...vmmState(host).vms.values()].reduce(
+          (sum, vm) => sum + (vm.memoryBacking === 'vnode' ? 8 : vm.memMiB),
+          0,
+        );
+        return Promise.resolve({
+          argv: [...argv],
+          code: 0,
+          stdout: `${totalPages - (usedMiB * 2 ** 20) / 4096}\n`,
+          stderr: '',
+        });
       }
       return host.run(argv, options);
     },
@@ -89,10 +97,12 @@ describe('kernel-patches: the pin', () => {
     expect(gitBlobId(readFileSync(file))).toBe(execFileSync('git', ['hash-object', file], { encoding: 'utf8' }).trim());
   });
 
-  it('the ids pinned in the rig are the ones in the diffs\' index lines', () => {
+  it("the ids pinned in the rig are the ones in the diffs' index lines", () => {
     for (const pin of PATCH_PINS) {
       const text = readFileSync(patchFile(pin.patch), 'utf8');
-      const index = [...text.matchAll(/^diff --git a\/(\S+) b\/\S+\n(?:new file mode \d+\n)?index ([0-9a-f]+)\.\.([0-9a-f]+)/gm)].map((m) => ({ path: m[1], before: m[2], after: m[3] }));
+      const index = [
+        ...text.matchAll(/^diff --git a\/(\S+) b\/\S+\n(?:new file mode \d+\n)?index ([0-9a-f]+)\.\.([0-9a-f]+)/gm),
+      ].map((m) => ({ path: m[1], before: m[2], after: m[3] }));
       expect(index.map((i) => i.path)).toEqual(pin.files.map((f) => f.path));
       for (const [i, f] of pin.files.entries()) {
         expect(f.after.startsWith(index[i]!.after!), f.path).toBe(true);
@@ -110,8 +120,12 @@ describe('kernel-patches: the pin', () => {
     expect(fileState(pin, Buffer.from('z\n'))).toBe('other');
     expect(fileState(pin, undefined)).toBe('missing');
     expect(fileState({ path: 'new', after: pin.after }, undefined)).toBe('upstream');
-    expect(pinnedTree({ patch: 'vmm-memseg-vnode.diff', files: { a: 'upstream', new: 'upstream' }, application: 'applies' })).toBe(true);
-    expect(pinnedTree({ patch: 'vmm-memseg-vnode.diff', files: { a: 'patched', new: 'upstream' }, application: 'applies' })).toBe(false);
+    expect(
+      pinnedTree({ patch: 'vmm-memseg-vnode.diff', files: { a: 'upstream', new: 'upstream' }, application: 'applies' }),
+    ).toBe(true);
+    expect(
+      pinnedTree({ patch: 'vmm-memseg-vnode.diff', files: { a: 'patched', new: 'upstream' }, application: 'applies' }),
+    ).toBe(false);
   });
 });
 
@@ -121,13 +135,22 @@ describe('kernel-patches: git apply --check on a copy of the tree', () => {
     const bhyverun = join(src, 'usr.sbin/bhyve/bhyverun.c');
     const before = readFileSync(bhyverun, 'utf8');
     const pin = PATCH_PINS[1]!;
-    const check = () => checkPatch(new ProcessRunner(), { pin, srcRoot: src, patchFile: patchFile(pin.patch), workDir: tempDir('kp-work') });
+    const check = () =>
+      checkPatch(new ProcessRunner(), {
+        pin,
+        srcRoot: src,
+        patchFile: patchFile(pin.patch),
+        workDir: tempDir('kp-work'),
+      });
     const fresh = await check();
     expect(fresh.application).toBe('applies');
     expect(fresh.files).toEqual({ 'usr.sbin/bhyve/bhyverun.c': 'other' });
     expect(readFileSync(bhyverun, 'utf8')).toBe(before);
 
-    execFileSync('git', ['apply', patchFile(pin.patch)], { cwd: src, env: { ...process.env, GIT_CEILING_DIRECTORIES: dirname(src) } });
+    execFileSync('git', ['apply', patchFile(pin.patch)], {
+      cwd: src,
+      env: { ...process.env, GIT_CEILING_DIRECTORIES: dirname(src) },
+    });
     expect((await check()).application).toBe('already-applied');
 
     writeFileSync(bhyverun, before.replace('bhyve_init_config();', 'bhyve_init_defaults();'));
@@ -139,7 +162,9 @@ describe('kernel-patches: git apply --check on a copy of the tree', () => {
 
 describe('kernel-patches on FreeBSD (host model)', () => {
   it('is skipped on Linux with the platform named as the reason', () => {
-    expect(unmetRequirements(kernelPatchesManifest, { platform: 'linux', root: true, hasBinary: () => true })).toEqual(['runs on freebsd only; this host is linux']);
+    expect(unmetRequirements(kernelPatchesManifest, { platform: 'linux', root: true, hasBinary: () => true })).toEqual([
+      'runs on freebsd only; this host is linux',
+    ]);
   });
 
   it('stock host: the patches apply but neither kernel nor bhyve carries them; only the copy side is measured', async () => {
@@ -152,7 +177,9 @@ describe('kernel-patches on FreeBSD (host model)', () => {
       ['bhyve-vnode-restore', false],
     ]);
     expect(ctx.checks[0]!.detail).toMatch(/sys\/dev\/vmm\/vmm_dev\.c \(other blob\)/);
-    expect(ctx.checks[1]!.detail).toMatch(/applies \(git apply --check\); running kernel: no kern\.features\.vmm_memseg_vnode/);
+    expect(ctx.checks[1]!.detail).toMatch(
+      /applies \(git apply --check\); running kernel: no kern\.features\.vmm_memseg_vnode/,
+    );
     expect(ctx.checks[2]!.detail).toMatch(/stock bhyve/);
     expect(ctx.params.restoreDensity).toMatch(/vnode side not run/);
     const series = ctx.seriesSet.toSeries().map((s) => [s.metric, s.labels, s.samples]);
@@ -176,7 +203,12 @@ describe('kernel-patches on FreeBSD (host model)', () => {
       ['bhyve-vnode-restore', true],
     ]);
     expect(ctx.checks[2]!.detail).toMatch(/patched bhyve/);
-    const deltas = Object.fromEntries(ctx.seriesSet.toSeries().filter((s) => s.metric === 'host-delta').map((s) => [s.labels.restore, s.samples[0]]));
+    const deltas = Object.fromEntries(
+      ctx.seriesSet
+        .toSeries()
+        .filter((s) => s.metric === 'host-delta')
+        .map((s) => [s.labels.restore, s.samples[0]]),
+    );
     expect(deltas).toEqual({ copy: 8 * 256, vnode: 8 * 8 });
     // The vnode side restored with the patch's option; the copy side without it.
     const restores = host.calls.filter((c) => c[0] === 'bhyve' && c[1] === '-r');
@@ -190,9 +222,14 @@ describe('kernel-patches on FreeBSD (host model)', () => {
   it('without a guest the checks still run and the params say why nothing was measured', async () => {
     const host = createFreeBsdHost({ bhyveVnodePatch: true });
     const ctx = freebsdContext(runnerFor(host), kernelPatchesManifest);
-    await runKernelPatches(ctx, { srcRoot: treeFromPatches(), noGuest: 'no guest: set COPPICE_BHYVE_GUEST_DISK and COPPICE_BHYVE_BOOTROM' });
+    await runKernelPatches(ctx, {
+      srcRoot: treeFromPatches(),
+      noGuest: 'no guest: set COPPICE_BHYVE_GUEST_DISK and COPPICE_BHYVE_BOOTROM',
+    });
     expect(ctx.checks).toHaveLength(3);
     expect(ctx.seriesSet.toSeries()).toEqual([]);
-    expect(ctx.params.restoreDensity).toBe('not measured: no guest: set COPPICE_BHYVE_GUEST_DISK and COPPICE_BHYVE_BOOTROM');
+    expect(ctx.params.restoreDensity).toBe(
+      'not measured: no guest: set COPPICE_BHYVE_GUEST_DISK and COPPICE_BHYVE_BOOTROM',
+    );
   });
 });

@@ -16,7 +16,8 @@ vi.mock('node:net', async (importOriginal) => {
   const createServer = ((...args: Parameters<typeof net.createServer>) => {
     const server = net.createServer(...args);
     const listen = server.listen.bind(server);
-    server.listen = ((...listenArgs: unknown[]) => listen(0, '127.0.0.1', listenArgs.find((a) => typeof a === 'function') as () => void)) as typeof server.listen;
+    server.listen = ((...listenArgs: unknown[]) =>
+      listen(0, '127.0.0.1', listenArgs.find((a) => typeof a === 'function') as () => void)) as typeof server.listen;
     return server;
   }) as typeof net.createServer;
   return { ...net, createServer, default: { ...net, createServer } };
@@ -30,7 +31,10 @@ useTemporaryLockDir();
  * connection gets through (and leaves a pf state, as a real one does) only if the sandbox's anchor passes it.
  * `intercept` lets a test break the kernel: it sees each other command first and may answer it itself.
  */
-function withNc(host: FreeBsdHost, intercept?: (argv: readonly string[]) => CommandResult | undefined): CommandRunner & { connects: number } {
+function withNc(
+  host: FreeBsdHost,
+  intercept?: (argv: readonly string[]) => CommandResult | undefined,
+): CommandRunner & { connects: number } {
   let sport = 40000;
   const runner = {
     connects: 0,
@@ -39,14 +43,30 @@ function withNc(host: FreeBsdHost, intercept?: (argv: readonly string[]) => Comm
       if (tool === 'jexec' && command === 'nc') {
         expect(args.slice(0, 3)).toEqual(['-z', '-w', '5']);
         const [dst, port] = args.slice(3);
-        const inner = [...netState(host).interfaces.values()].find((i) => i.vnet === jail && i.addresses.some((a) => a.family === 'inet'));
-        if (!jailState(host).jails.has(jail!) || !inner) return { argv, code: 1, stdout: '', stderr: `jexec: jail "${jail}" not found\n` };
+        const inner = [...netState(host).interfaces.values()].find(
+          (i) => i.vnet === jail && i.addresses.some((a) => a.family === 'inet'),
+        );
+        if (!jailState(host).jails.has(jail!) || !inner)
+          return { argv, code: 1, stdout: '', stderr: `jexec: jail "${jail}" not found\n` };
         const src = inner.addresses.find((a) => a.family === 'inet')!.address;
-        const v = evaluate(host, { direction: 'in', iface: jail!, proto: 'tcp', src, sport: sport++, dst: dst!, dport: Number(port) });
+        const v = evaluate(host, {
+          direction: 'in',
+          iface: jail!,
+          proto: 'tcp',
+          src,
+          sport: sport++,
+          dst: dst!,
+          dport: Number(port),
+        });
         runner.connects++;
         return v.action === 'pass'
           ? { argv, code: 0, stdout: '', stderr: '' }
-          : { argv, code: 1, stdout: '', stderr: `nc: connect to ${dst} port ${port} (tcp) failed: Operation timed out\n` };
+          : {
+              argv,
+              code: 1,
+              stdout: '',
+              stderr: `nc: connect to ${dst} port ${port} (tcp) failed: Operation timed out\n`,
+            };
       }
       return intercept?.(argv) ?? host.run(argv, options);
     },
@@ -59,8 +79,11 @@ const ok = (argv: readonly string[]): CommandResult => ({ argv, code: 0, stdout:
 describe('lifecycle on FreeBSD (host model, end to end)', () => {
   it('declares FreeBSD with its tools; preflight passes a ready host and names what another lacks', async () => {
     expect(lifecycleManifest.platforms).toEqual(['linux', 'freebsd']);
-    expect(lifecycleManifest.requirements.binaries.freebsd).toEqual(expect.arrayContaining(['pfctl', 'jail', 'jexec', 'jls', 'nc']));
-    const pre = (host: FreeBsdHost) => preflight({ platform: 'freebsd', quick: true, runner: host, manifest: lifecycleManifest });
+    expect(lifecycleManifest.requirements.binaries.freebsd).toEqual(
+      expect.arrayContaining(['pfctl', 'jail', 'jexec', 'jls', 'nc']),
+    );
+    const pre = (host: FreeBsdHost) =>
+      preflight({ platform: 'freebsd', quick: true, runner: host, manifest: lifecycleManifest });
     expect(await pre(createFreeBsdHost())).toEqual([]);
     const bad = createFreeBsdHost({ pfEnabled: false, anchorLimit: 16 });
     bad.sysctls.set('kern.features.vimage', '0');
@@ -85,10 +108,19 @@ describe('lifecycle on FreeBSD (host model, end to end)', () => {
     expect(runner.connects).toBe(n);
     expect(ctx.params.connectionsThatFailed).toEqual([]);
     expect(ctx.params.statesBeforeRelease).toBe(n);
-    expect(ctx.checks).toEqual([{ name: 'leaked-after-release-all', ok: true, detail: expect.stringMatching(/^0 objects leaked after releasing 10 sandboxes: states 0, anchors with their tables, forwards and bindings 0, endpoints 0 .*states before release: 10.*cnr: none\)$/) }]);
+    expect(ctx.checks).toEqual([
+      {
+        name: 'leaked-after-release-all',
+        ok: true,
+        detail: expect.stringMatching(
+          /^0 objects leaked after releasing 10 sandboxes: states 0, anchors with their tables, forwards and bindings 0, endpoints 0 .*states before release: 10.*cnr: none\)$/,
+        ),
+      },
+    ]);
     // The run read the kernel objects the check is about.
     const calls = host.calls.map((c) => c.join(' '));
-    for (const c of ['pfctl -ss', 'pfctl -a cube -sA', 'ifconfig -g cnr_ep', 'jls name', 'ifconfig -l', 'pfctl -sr']) expect(calls).toContain(c);
+    for (const c of ['pfctl -ss', 'pfctl -a cube -sA', 'ifconfig -g cnr_ep', 'jls name', 'ifconfig -l', 'pfctl -sr'])
+      expect(calls).toContain(c);
     expect(modelObjects(host, 'cnr')).toEqual(NOTHING); // the rig tore it all down itself
     expect(await ctx.runDeferred()).toEqual([]);
     expect(modelObjects(host, 'cnr')).toEqual(NOTHING);
@@ -102,7 +134,9 @@ describe('lifecycle on FreeBSD (host model, end to end)', () => {
     await run(ctx);
     const check = ctx.checks[0]!;
     expect(check.ok).toBe(false);
-    expect(check.detail).toMatch(/^10 objects leaked after releasing 10 sandboxes: states 10, anchors with their tables, forwards and bindings 0, endpoints 0/);
+    expect(check.detail).toMatch(
+      /^10 objects leaked after releasing 10 sandboxes: states 10, anchors with their tables, forwards and bindings 0, endpoints 0/,
+    );
     expect(check.detail).toMatch(/pf state tcp 10\.78\.0\.\d+ -> 10\.78\.0\.1/); // and still there after teardown
     expect(await ctx.runDeferred()).toEqual([]);
     pfKernel(host).states = [];
@@ -133,7 +167,9 @@ describe('lifecycle on FreeBSD (host model, end to end)', () => {
     expect(check.ok).toBe(false);
     // The kept anchor counts with its 4 tables and the 2 anti-spoof bindings in its rules (7), plus the kernel's
     // anchor count after release-all (1).
-    expect(check.detail).toMatch(/^7 objects leaked after releasing 10 sandboxes: states 0, anchors with their tables, forwards and bindings 8, endpoints 0/);
+    expect(check.detail).toMatch(
+      /^7 objects leaked after releasing 10 sandboxes: states 0, anchors with their tables, forwards and bindings 8, endpoints 0/,
+    );
     expect(keptAnchor).toMatch(/^cube\/sandbox-[0-9a-f]{12}$/);
     expect(check.detail).toContain(`jail ${keptJail}`);
     expect(await ctx.runDeferred()).toEqual([]);
@@ -141,9 +177,14 @@ describe('lifecycle on FreeBSD (host model, end to end)', () => {
     expect(modelObjects(host, 'cnr')).toEqual(NOTHING);
   });
 
-  it('on a host whose pf.conf holds the hook beside its own rules, passes and leaves the operator\'s ruleset as it was', async () => {
+  it("on a host whose pf.conf holds the hook beside its own rules, passes and leaves the operator's ruleset as it was", async () => {
     const host = createFreeBsdHost();
-    const hook = renderRootRuleset({ anchorRoot: 'cube', endpointGroup: 'cnr_ep', ipv4Subnet: '10.78.0.0/24', ipv6Subnet: 'fd78::/64' });
+    const hook = renderRootRuleset({
+      anchorRoot: 'cube',
+      endpointGroup: 'cnr_ep',
+      ipv4Subnet: '10.78.0.0/24',
+      ipv6Subnet: 'fd78::/64',
+    });
     expect((await host.run(['pfctl', '-f', '-'], { input: `pass in on em0 all\n${hook}` })).code).toBe(0);
     const before = (await host.run(['pfctl', '-sr'])).stdout;
     const ctx = freebsdContext(withNc(host), lifecycleManifest);

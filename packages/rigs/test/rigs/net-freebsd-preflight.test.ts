@@ -20,7 +20,9 @@ describe('network rigs on FreeBSD: preflight', () => {
     expect(await netRrPreflight(ctx(host, netRrManifest))).toEqual([]);
     expect(await netThroughputPreflight(ctx(host, netThroughputManifest))).toEqual([]);
     expect(netRrManifest.platforms).toContain('freebsd');
-    expect(netThroughputManifest.requirements.binaries.freebsd).toEqual(expect.arrayContaining(['pfctl', 'jexec', 'iperf3']));
+    expect(netThroughputManifest.requirements.binaries.freebsd).toEqual(
+      expect.arrayContaining(['pfctl', 'jexec', 'iperf3']),
+    );
   });
 
   it('names what a FreeBSD host lacks instead of "not wired"', async () => {
@@ -30,13 +32,22 @@ describe('network rigs on FreeBSD: preflight', () => {
     expect(reasons).toMatch(/pf allows 4 anchors/);
     expect(reasons).toMatch(/pfil_member is 0/);
     expect(reasons).not.toMatch(/not wired/);
-    expect((await cubenetPreflight(ctx(createFreeBsdHost(), netRrManifest), { rateLimits: true })).join('\n')).toMatch(/kldload dummynet/);
-    expect(await cubenetPreflight(ctx(createFreeBsdHost({ dummynet: true }), netRrManifest), { rateLimits: true })).toEqual([]);
+    expect((await cubenetPreflight(ctx(createFreeBsdHost(), netRrManifest), { rateLimits: true })).join('\n')).toMatch(
+      /kldload dummynet/,
+    );
+    expect(
+      await cubenetPreflight(ctx(createFreeBsdHost({ dummynet: true }), netRrManifest), { rateLimits: true }),
+    ).toEqual([]);
   });
 
   it('runs sandbox commands with jexec on FreeBSD and ip netns exec on Linux', () => {
     const endpoint = { kind: 'isolated' as const, hostInterface: 'cnr-e0a1b2c3' as never, isolation: 'cnr-e0a1b2c3' };
     expect(sandboxExec({ platform: 'freebsd' } as PreflightContext, endpoint)).toEqual(['jexec', 'cnr-e0a1b2c3']);
-    expect(sandboxExec({ platform: 'linux' } as PreflightContext, endpoint)).toEqual(['ip', 'netns', 'exec', 'cnr-e0a1b2c3']);
+    expect(sandboxExec({ platform: 'linux' } as PreflightContext, endpoint)).toEqual([
+      'ip',
+      'netns',
+      'exec',
+      'cnr-e0a1b2c3',
+    ]);
   });
 });

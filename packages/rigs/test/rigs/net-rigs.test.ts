@@ -13,10 +13,19 @@ describe('network rigs', () => {
     const byId = new Map(networkManifests.map((m) => [m.id, m]));
     const metric = (id: string, name: string) => byId.get(id)?.metrics.find((m) => m.name === name);
     expect(metric('net-rr', 'rtt')).toMatchObject({ unit: 'us', labels: { family: ['ipv4', 'ipv6'] } });
-    expect(metric('net-throughput', 'throughput')).toMatchObject({ unit: 'Gbit/s', labels: { family: ['ipv4', 'ipv6'], streams: ['1', '16'] } });
-    expect(metric('policy-update', 'update-latency')).toMatchObject({ unit: 'ms', labels: { op: ['add-one', 'replace-1000', 'replace-1000-floor'] } });
+    expect(metric('net-throughput', 'throughput')).toMatchObject({
+      unit: 'Gbit/s',
+      labels: { family: ['ipv4', 'ipv6'], streams: ['1', '16'] },
+    });
+    expect(metric('policy-update', 'update-latency')).toMatchObject({
+      unit: 'ms',
+      labels: { op: ['add-one', 'replace-1000', 'replace-1000-floor'] },
+    });
     expect(metric('policy-update', 'firewall-spawn')).toMatchObject({ unit: 'ms', labels: {} });
-    expect(metric('policy-under-load', 'rtt')).toMatchObject({ unit: 'us', labels: { condition: ['idle', 'mutating'] } });
+    expect(metric('policy-under-load', 'rtt')).toMatchObject({
+      unit: 'us',
+      labels: { condition: ['idle', 'mutating'] },
+    });
     expect(metric('lifecycle', 'checkout')).toMatchObject({ unit: 'ms', labels: {} });
     expect(metric('lifecycle', 'release')).toMatchObject({ unit: 'ms', labels: {} });
     expect(byId.get('lifecycle')!.checks).toEqual(['leaked-after-release-all']);
@@ -40,6 +49,8 @@ describe('network rigs', () => {
       ],
     });
     expect(parseIperfIntervals(json)).toEqual([5.5, 6]);
-    expect(() => parseIperfIntervals(JSON.stringify({ error: 'unable to connect to server' }))).toThrow(/unable to connect/);
+    expect(() => parseIperfIntervals(JSON.stringify({ error: 'unable to connect to server' }))).toThrow(
+      /unable to connect/,
+    );
   });
 });

@@ -8,7 +8,13 @@ function context() {
   return rigTestContext(netRrManifest);
 }
 
-const path = (address: string): RrPath => ({ clientExec: [], serverExec: [], address, port: 1, placement: { client: 0, server: 1 } });
+const path = (address: string): RrPath => ({
+  clientExec: [],
+  serverExec: [],
+  address,
+  port: 1,
+  placement: { client: 0, server: 1 },
+});
 const paths = { sandbox: path('sandbox'), bare: path('bare') };
 
 /** A tool that records what it was asked to do; block i of a path returns [i] so the concatenation order shows. */
@@ -63,14 +69,22 @@ describe('net-rr paired blocks', () => {
 
   it('a block that fails stops both servers and the error reaches the rig', async () => {
     const { tool, events } = recordingTool(1);
-    await expect(measurePaired(context(), 'rtt-ipv6', tool, paths, pairedOrder(2), 1)).rejects.toThrow(/block 1 failed/);
+    await expect(measurePaired(context(), 'rtt-ipv6', tool, paths, pairedOrder(2), 1)).rejects.toThrow(
+      /block 1 failed/,
+    );
     expect(events.filter((e) => e.startsWith('stop'))).toEqual(['stop sandbox', 'stop bare']);
   });
 
   it('a server that fails to start leaves the one already started stopped', async () => {
     const { tool, events } = recordingTool();
-    const failing: RrTool = { ...tool, start: async (p) => (p.address === 'bare' ? Promise.reject(new Error('bare server did not start')) : tool.start(p)) };
-    await expect(measurePaired(context(), 'x', failing, paths, pairedOrder(1), 1)).rejects.toThrow(/bare server did not start/);
+    const failing: RrTool = {
+      ...tool,
+      start: async (p) =>
+        p.address === 'bare' ? Promise.reject(new Error('bare server did not start')) : tool.start(p),
+    };
+    await expect(measurePaired(context(), 'x', failing, paths, pairedOrder(1), 1)).rejects.toThrow(
+      /bare server did not start/,
+    );
     expect(events).toEqual(['start sandbox', 'stop sandbox']);
   });
 

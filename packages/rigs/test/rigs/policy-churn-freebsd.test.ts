@@ -10,17 +10,23 @@ useTemporaryLockDir();
 
 /** The model, with a test's chance to answer a command itself first (a kernel that misbehaves). */
 function broken(host: FreeBsdHost, intercept: (argv: readonly string[], input: string) => CommandResult | undefined) {
-  return { run: (argv: readonly string[], options?: CommandOptions) => Promise.resolve(intercept(argv, options?.input?.toString() ?? '')).then((r) => r ?? host.run(argv, options)) };
+  return {
+    run: (argv: readonly string[], options?: CommandOptions) =>
+      Promise.resolve(intercept(argv, options?.input?.toString() ?? '')).then((r) => r ?? host.run(argv, options)),
+  };
 }
 const ok = (argv: readonly string[]): CommandResult => ({ argv, code: 0, stdout: '', stderr: '' });
 
 describe('policy-churn on FreeBSD (host model, end to end)', () => {
-  it('declares FreeBSD; preflight passes a ready host and names pf\'s limits and switches otherwise', async () => {
+  it("declares FreeBSD; preflight passes a ready host and names pf's limits and switches otherwise", async () => {
     expect(policyChurnManifest.platforms).toEqual(['linux', 'freebsd']);
     expect(policyChurnManifest.requirements.binaries.freebsd).toEqual(['pfctl', 'sysctl']);
-    const pre = (host: FreeBsdHost, quick: boolean) => preflight({ platform: 'freebsd', quick, runner: host, manifest: policyChurnManifest });
+    const pre = (host: FreeBsdHost, quick: boolean) =>
+      preflight({ platform: 'freebsd', quick, runner: host, manifest: policyChurnManifest });
     expect(await pre(createFreeBsdHost(), true)).toEqual([]);
-    expect((await pre(createFreeBsdHost(), false)).join('\n')).toMatch(/pf allows 512 anchors but 1000 sandboxes need 1001/);
+    expect((await pre(createFreeBsdHost(), false)).join('\n')).toMatch(
+      /pf allows 512 anchors but 1000 sandboxes need 1001/,
+    );
     expect(await pre(createFreeBsdHost({ anchorLimit: 4096 }), false)).toEqual([]);
     const reasons = (await pre(createFreeBsdHost({ pfEnabled: false, pfilMember: false }), true)).join('\n');
     expect(reasons).toMatch(/pf is not enabled/);
@@ -41,7 +47,9 @@ describe('policy-churn on FreeBSD (host model, end to end)', () => {
     expect(ctx.params.chainsInKernel).toBe(100);
     expect(ctx.params.firewall).toMatchObject({ backend: expect.stringMatching(/PfFirewall/), prefix: 'cgc' });
     // Population and samples are all whole-anchor loads: 100 to populate, (1 warm-up + loads) per level to time.
-    const loads = host.calls.filter((c) => c[0] === 'pfctl' && c[1] === '-a' && c[2]!.startsWith('cube/sandbox-') && c[3] === '-f');
+    const loads = host.calls.filter(
+      (c) => c[0] === 'pfctl' && c[1] === '-a' && c[2]!.startsWith('cube/sandbox-') && c[3] === '-f',
+    );
     const timed = PLAN.quick.reduce((sum, l) => sum + 1 + l.loads, 0);
     expect(loads).toHaveLength(100 + timed);
     // Every anchor holds the last policy the rig gave it: the last timed load's anchor has its 12 allowOut entries.
@@ -78,12 +86,21 @@ describe('policy-churn on FreeBSD (host model, end to end)', () => {
     const host = createFreeBsdHost();
     const ctx = freebsdContext(
       // The teardown's flush of one anchor does nothing (the first -F after the run's own start-up flush).
-      broken(host, (argv) => (argv[0] === 'pfctl' && argv[2] === 'cube/sandbox-000000000007' && argv[3] === '-F' && pfKernel(host).rulesets.has(argv[2]) ? ok(argv) : undefined)),
+      broken(host, (argv) =>
+        argv[0] === 'pfctl' &&
+        argv[2] === 'cube/sandbox-000000000007' &&
+        argv[3] === '-F' &&
+        pfKernel(host).rulesets.has(argv[2])
+          ? ok(argv)
+          : undefined,
+      ),
       policyChurnManifest,
     );
     await run(ctx);
     const errors = await ctx.runDeferred();
-    expect(errors.join('\n')).toMatch(/left behind after cleanup: pf anchor cube\/sandbox-000000000007 \(tables sandbox_allow, sandbox_deny, sandbox_dns, sandbox_private\)/);
+    expect(errors.join('\n')).toMatch(
+      /left behind after cleanup: pf anchor cube\/sandbox-000000000007 \(tables sandbox_allow, sandbox_deny, sandbox_dns, sandbox_private\)/,
+    );
     await host.run(['pfctl', '-a', 'cube/sandbox-000000000007', '-F', 'all']);
     expect(modelObjects(host, 'cgc')).toEqual(NOTHING);
   });

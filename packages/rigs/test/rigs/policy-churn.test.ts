@@ -30,7 +30,7 @@ describe('policy-churn load spreading', () => {
     }
   });
 
-  it('plans the levels the manifest declares, with the most samples within the manifest\'s counts', () => {
+  it("plans the levels the manifest declares, with the most samples within the manifest's counts", () => {
     expect(PLAN.full.map((l) => String(l.n))).toEqual(policyChurnManifest.metrics[0]!.labels.n);
     expect(Math.max(...PLAN.full.map((l) => l.loads))).toBe(policyChurnManifest.samples.full);
     expect(Math.max(...PLAN.quick.map((l) => l.loads))).toBe(policyChurnManifest.samples.quick);
@@ -45,10 +45,12 @@ describe('policy-churn kernel limits', () => {
     expect(await sandboxLimitReasons('linux', never, LINUX_BRIDGE_MAX_PORTS + 1, 4000)).toEqual([
       `a Linux bridge holds at most ${LINUX_BRIDGE_MAX_PORTS} ports, and 1024 sandboxes need 1024`,
     ]);
-    expect(await sandboxLimitReasons('linux', never, 1000, 253)).toEqual(["the rig's subnet holds 253 sandboxes, fewer than 1000"]);
+    expect(await sandboxLimitReasons('linux', never, 1000, 253)).toEqual([
+      "the rig's subnet holds 253 sandboxes, fewer than 1000",
+    ]);
   });
 
-  it('on FreeBSD: pf\'s default `set limit anchors 512` is too low for 1 000 sandboxes; 4096 is enough', async () => {
+  it("on FreeBSD: pf's default `set limit anchors 512` is too low for 1 000 sandboxes; 4096 is enough", async () => {
     const low = await sandboxLimitReasons('freebsd', createFreeBsdHost(), 1000, 1021);
     expect(low.join('\n')).toMatch(/pf allows 512 anchors but 1000 sandboxes need 1001: add `set limit anchors 1024`/);
     expect(await sandboxLimitReasons('freebsd', createFreeBsdHost({ anchorLimit: 4096 }), 1000, 1021)).toEqual([]);

@@ -13,10 +13,15 @@ useTemporaryLockDir();
 describe('policy-under-load on FreeBSD (host model: sandboxes, policies and mutations; the model runs no traffic)', () => {
   it('declares FreeBSD with its tools and says the FreeBSD path ran only against the model; preflight checks pf', async () => {
     expect(policyUnderLoadManifest.platforms).toEqual(['linux', 'freebsd']);
-    expect(policyUnderLoadManifest.requirements.binaries.freebsd).toEqual(expect.arrayContaining(['pfctl', 'jail', 'jexec', 'sockstat', 'sockperf', 'iperf3']));
-    expect(policyUnderLoadManifest.requirements.notes.join(' ')).toMatch(/only against the runtime's FreeBSD host model/);
+    expect(policyUnderLoadManifest.requirements.binaries.freebsd).toEqual(
+      expect.arrayContaining(['pfctl', 'jail', 'jexec', 'sockstat', 'sockperf', 'iperf3']),
+    );
+    expect(policyUnderLoadManifest.requirements.notes.join(' ')).toMatch(
+      /only against the runtime's FreeBSD host model/,
+    );
     expect(policyUnderLoadManifest.clock).toMatch(/-T replace/);
-    const pre = (host: FreeBsdHost) => preflight({ platform: 'freebsd', quick: true, runner: host, manifest: policyUnderLoadManifest });
+    const pre = (host: FreeBsdHost) =>
+      preflight({ platform: 'freebsd', quick: true, runner: host, manifest: policyUnderLoadManifest });
     expect(await pre(createFreeBsdHost())).toEqual([]);
     expect((await pre(createFreeBsdHost({ pfEnabled: false }))).join('\n')).toMatch(/pf is not enabled/);
   });
@@ -28,8 +33,23 @@ describe('policy-under-load on FreeBSD (host model: sandboxes, policies and muta
     const { a, b, c, d, pairs, allowFor } = await checkoutFour(net);
     expect(sandboxExec(ctx, a.endpoint)).toEqual(['jexec', a.endpoint.isolation]);
     const syn = (from: typeof a, to: typeof a) =>
-      evaluate(host, { direction: 'in', iface: from.endpoint.hostInterface, proto: 'tcp', src: from.addresses.ipv4, sport: 40000, dst: to.addresses.ipv4, dport: 11120 }, { createState: false });
-    const table = (s: typeof a) => [...pfKernel(host).rulesets.get(`cube/sandbox-${s.id}`)!.tables.get('sandbox_allow')!.entries.values()].map(formatCidr);
+      evaluate(
+        host,
+        {
+          direction: 'in',
+          iface: from.endpoint.hostInterface,
+          proto: 'tcp',
+          src: from.addresses.ipv4,
+          sport: 40000,
+          dst: to.addresses.ipv4,
+          dport: 11120,
+        },
+        { createState: false },
+      );
+    const table = (s: typeof a) =>
+      [...pfKernel(host).rulesets.get(`cube/sandbox-${s.id}`)!.tables.get('sandbox_allow')!.entries.values()].map(
+        formatCidr,
+      );
     expect(syn(a, b).action).toBe('pass');
     expect(syn(c, d).action).toBe('pass');
     expect(syn(a, c).action).toBe('block'); // only the partner
@@ -39,7 +59,10 @@ describe('policy-under-load on FreeBSD (host model: sandboxes, policies and muta
     const calls = host.calls.length;
     for (const [s, peer] of pairs) await net.replaceAddresses(s.id, 'allowOut', allowFor(peer, 10));
     const sent = host.calls.slice(calls).map((argv) => argv.join(' '));
-    for (const s of [a, b, c, d]) expect(sent.filter((x) => x === `pfctl -a cube/sandbox-${s.id} -t sandbox_allow -T replace -f -`)).toHaveLength(1);
+    for (const s of [a, b, c, d])
+      expect(sent.filter((x) => x === `pfctl -a cube/sandbox-${s.id} -t sandbox_allow -T replace -f -`)).toHaveLength(
+        1,
+      );
     const after = table(a);
     expect(after).toHaveLength(100);
     expect(after.filter((x) => before.has(x)).sort()).toEqual([b.addresses.ipv4, b.addresses.ipv6].sort()); // new fillers, same partner

@@ -10,11 +10,16 @@ useTemporaryLockDir();
 describe('policy-update on FreeBSD (host model, end to end)', () => {
   it('declares FreeBSD with its tools, and preflight passes a ready host and names what another lacks', async () => {
     expect(policyUpdateManifest.platforms).toEqual(['linux', 'freebsd']);
-    expect(policyUpdateManifest.requirements.binaries.freebsd).toEqual(expect.arrayContaining(['pfctl', 'jail', 'jexec']));
+    expect(policyUpdateManifest.requirements.binaries.freebsd).toEqual(
+      expect.arrayContaining(['pfctl', 'jail', 'jexec']),
+    );
     expect(policyUpdateManifest.clock).toMatch(/pfctl -a ANCHOR -t sandbox_allow -T replace/);
-    const pre = (host: ReturnType<typeof createFreeBsdHost>) => preflight({ platform: 'freebsd', quick: true, runner: host, manifest: policyUpdateManifest });
+    const pre = (host: ReturnType<typeof createFreeBsdHost>) =>
+      preflight({ platform: 'freebsd', quick: true, runner: host, manifest: policyUpdateManifest });
     expect(await pre(createFreeBsdHost())).toEqual([]);
-    expect((await pre(createFreeBsdHost({ pfEnabled: false, pfilMember: false }))).join('\n')).toMatch(/pf is not enabled[^]*pfil_member is 0/);
+    expect((await pre(createFreeBsdHost({ pfEnabled: false, pfilMember: false }))).join('\n')).toMatch(
+      /pf is not enabled[^]*pfil_member is 0/,
+    );
   });
 
   it('records add-one, replace-1000 and the pfctl spawn floor on a live jail sandbox, reads the table back, and leaves nothing', async () => {
@@ -23,7 +28,11 @@ describe('policy-update on FreeBSD (host model, end to end)', () => {
     await run(ctx);
     const series = ctx.seriesSet.toSeries();
     const byName = (metric: string, op?: string) => series.find((s) => s.metric === metric && s.labels.op === op)!;
-    for (const s of [byName('update-latency', 'add-one'), byName('update-latency', 'replace-1000'), byName('firewall-spawn')]) {
+    for (const s of [
+      byName('update-latency', 'add-one'),
+      byName('update-latency', 'replace-1000'),
+      byName('firewall-spawn'),
+    ]) {
       expect(s.failures, s.metric).toEqual([]);
       expect(s.samples).toHaveLength(policyUpdateManifest.samples.quick);
       for (const x of s.samples) expect(x > 0 && x < 10_000, `${s.metric} ${x}`).toBe(true);
@@ -31,13 +40,18 @@ describe('policy-update on FreeBSD (host model, end to end)', () => {
     expect(ctx.params.firewallCommand).toBe('pfctl -s info');
     // The floor really spawned pfctl -s info, and the changes went as table commands on the sandbox's anchor.
     const calls = host.calls.map((c) => c.join(' '));
-    expect(calls.filter((c) => c === 'pfctl -s info').length).toBeGreaterThanOrEqual(policyUpdateManifest.samples.quick);
+    expect(calls.filter((c) => c === 'pfctl -s info').length).toBeGreaterThanOrEqual(
+      policyUpdateManifest.samples.quick,
+    );
     const sandbox = ctx.params.sandbox as { id: string; endpoint: string };
     expect(sandbox.endpoint).toBe('isolated');
     const anchor = `cube/sandbox-${sandbox.id}`;
     // recorded rounds, warm-up rounds, and the unrecorded rounds that follow each block of spawns
     const spawnBlocks = (ctx.params.blockOrder as string).split('').filter((b) => b === 'S').length;
-    const rounds = policyUpdateManifest.samples.quick + (ctx.params.warmupRounds as number) + spawnBlocks * (ctx.params.settleRoundsAfterSpawns as number);
+    const rounds =
+      policyUpdateManifest.samples.quick +
+      (ctx.params.warmupRounds as number) +
+      spawnBlocks * (ctx.params.settleRoundsAfterSpawns as number);
     expect(spawnBlocks).toBeGreaterThan(0);
     expect(calls.filter((c) => c === `pfctl -a ${anchor} -t sandbox_allow -T replace -f -`)).toHaveLength(rounds);
     expect(calls.filter((c) => c === `pfctl -a ${anchor} -t sandbox_allow -T add -f -`)).toHaveLength(rounds + 1);

@@ -9,7 +9,13 @@ import { dummynetCounterReader, parsePipeFlows, passedBytes } from '../../src/ri
 import { goodputAsIpPackets } from '../../src/rigs/rate-limit/iperf3.ts';
 import { rateLimitManifest } from '../../src/rigs/rate-limit/manifest.ts';
 import { preflight, RATE_PEER } from '../../src/rigs/rate-limit/rig.ts';
-import { freebsdContext, modelObjects, NOTHING, useTemporaryLockDir, withNetworkRoutes } from './freebsd-rig-helpers.ts';
+import {
+  freebsdContext,
+  modelObjects,
+  NOTHING,
+  useTemporaryLockDir,
+  withNetworkRoutes,
+} from './freebsd-rig-helpers.ts';
 
 useTemporaryLockDir();
 
@@ -48,10 +54,13 @@ describe('rate-limit on FreeBSD: reading the dummynet pipe', () => {
 describe('rate-limit on FreeBSD (host model: setup, pipe, NAT and cleanup; the model runs no traffic)', () => {
   it('declares FreeBSD with dnctl and says the FreeBSD path ran only against the model; preflight demands dummynet', async () => {
     expect(rateLimitManifest.platforms).toEqual(['linux', 'freebsd']);
-    expect(rateLimitManifest.requirements.binaries.freebsd).toEqual(expect.arrayContaining(['pfctl', 'jail', 'jexec', 'dnctl', 'iperf3']));
+    expect(rateLimitManifest.requirements.binaries.freebsd).toEqual(
+      expect.arrayContaining(['pfctl', 'jail', 'jexec', 'dnctl', 'iperf3']),
+    );
     expect(rateLimitManifest.requirements.notes.join(' ')).toMatch(/only against the runtime's FreeBSD host model/);
     expect(rateLimitManifest.clock).toMatch(/dnctl pipe show N/);
-    const pre = (host: FreeBsdHost) => preflight({ platform: 'freebsd', quick: true, runner: host, manifest: rateLimitManifest });
+    const pre = (host: FreeBsdHost) =>
+      preflight({ platform: 'freebsd', quick: true, runner: host, manifest: rateLimitManifest });
     expect(await pre(createFreeBsdHost({ dummynet: true }))).toEqual([]);
     expect((await pre(createFreeBsdHost())).join('\n')).toMatch(/kldload dummynet/);
   });
@@ -60,14 +69,33 @@ describe('rate-limit on FreeBSD (host model: setup, pipe, NAT and cleanup; the m
     const host = withNetworkRoutes(createFreeBsdHost({ dummynet: true }));
     const ctx = freebsdContext(host, rateLimitManifest);
     const NET = EDGE_NETS['rate-limit'];
-    const net = await openEdgeCubenet(ctx, NET, { rateLimits: true, egressInterface: peerNames(NET.own).hostInterface });
+    const net = await openEdgeCubenet(ctx, NET, {
+      rateLimits: true,
+      egressInterface: peerNames(NET.own).hostInterface,
+    });
     const peer = await createExternalPeer(ctx, RATE_PEER);
     const sandbox = await net.checkout({ policy: { allowOut: [peer.ipv4.peer] } });
     await net.setRateLimit(sandbox.id, { egressMbit: 100 });
     const pipe = 10_000 + net.ipam.hostOf(sandbox.addresses.ipv4)!;
     expect(dummynetState(host).pipes.get(pipe)).toEqual({ pipe, bandwidth: 100_000_000, delayMs: 0 });
-    expect(pfKernel(host).rulesets.get('')!.nat.map((r) => r.iface)).toEqual(['cgxr-h', 'cgxr-h']);
-    const syn = evaluate(host, { direction: 'in', iface: sandbox.endpoint.hostInterface, proto: 'tcp', src: sandbox.addresses.ipv4, sport: 40000, dst: peer.ipv4.peer, dport: 5201 }, { createState: false });
+    expect(
+      pfKernel(host)
+        .rulesets.get('')!
+        .nat.map((r) => r.iface),
+    ).toEqual(['cgxr-h', 'cgxr-h']);
+    const syn = evaluate(
+      host,
+      {
+        direction: 'in',
+        iface: sandbox.endpoint.hostInterface,
+        proto: 'tcp',
+        src: sandbox.addresses.ipv4,
+        sport: 40000,
+        dst: peer.ipv4.peer,
+        dport: 5201,
+      },
+      { createState: false },
+    );
     expect(syn).toMatchObject({ action: 'pass', dnpipe: pipe });
     // The reader asks dnctl for this pipe; the model's pipes count no traffic.
     const reading = await dummynetCounterReader(host, pipe).read();
@@ -78,7 +106,9 @@ describe('rate-limit on FreeBSD (host model: setup, pipe, NAT and cleanup; the m
     expect(modelObjects(host, NET.prefix)).toEqual(NOTHING);
     expect([...dummynetState(host).pipes.keys()]).toEqual([]);
     expect(pfKernel(host).rulesets.get('')!.nat).toEqual([]);
-    expect([...host.calls.map((c) => c.join(' '))].filter((c) => /cgxr-(h|p|peer)/.test(c) && /destroy|-r /.test(c))).toEqual(['jail -r cgxr-peer', 'ifconfig cgxr-h destroy']);
+    expect(
+      [...host.calls.map((c) => c.join(' '))].filter((c) => /cgxr-(h|p|peer)/.test(c) && /destroy|-r /.test(c)),
+    ).toEqual(['jail -r cgxr-peer', 'ifconfig cgxr-h destroy']);
   });
 
   it('the last check names a pipe of the rig that survives its cleanup', async () => {
@@ -91,7 +121,8 @@ describe('rate-limit on FreeBSD (host model: setup, pipe, NAT and cleanup; the m
     const pipe = 10_000 + net.ipam.hostOf(sandbox.addresses.ipv4)!;
     // A kernel whose pipe deletion does nothing.
     const runner = host.run.bind(host);
-    host.run = async (argv, options) => (argv[0] === 'dnctl' && argv[2] === 'delete' ? { argv, code: 0, stdout: '', stderr: '' } : runner(argv, options));
+    host.run = async (argv, options) =>
+      argv[0] === 'dnctl' && argv[2] === 'delete' ? { argv, code: 0, stdout: '', stderr: '' } : runner(argv, options);
     const errors = (await ctx.runDeferred()).map((e) => String(e)).join('\n');
     expect(errors).toMatch(new RegExp(`left behind after cleanup: .*dummynet pipe ${pipe}`));
   });

@@ -20,31 +20,44 @@ function coppiceShm(): string[] {
 
 function netnsNames(): string[] {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter(Boolean);
 }
 
 describe.skipIf(!isRoot)('coppice-rigs run --quick (every rig, for real)', () => {
   const out = tempDir('smoke');
 
-  it('captures every Linux rig, writes files that verify, and leaves no VM memory file or namespace behind', () => {
-    const shmBefore = new Set(coppiceShm());
-    const netnsBefore = new Set(netnsNames());
-    const run = spawnSync(process.execPath, [BIN, 'run', '--quick', '--out', out], { encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 20 * 60_000 });
-    // Rigs for other platforms only (kernel-patches: FreeBSD) are skipped with the platform as the reason, and the
-    // rigs that need the Debian templates unless COPPICE_GUEST_TEMPLATES=1 (lib/pools/template-gate.ts).
-    const templateRigs = GUEST_TEMPLATES_ENABLED ? [] : ['e2b-compat', 'e2b-latency', 'guest-exec'];
-    const linuxRigs = manifests.filter((m) => m.platforms.includes('linux') && !templateRigs.includes(m.id)).map((m) => m.id);
-    const otherPlatformRigs = manifests.length - linuxRigs.length;
-    expect(run.stdout + run.stderr).toContain(`${linuxRigs.length} captured, ${otherPlatformRigs} skipped, 0 failed`);
-    expect(run.status).toBe(0);
-    const rigsWithFiles = new Set(filesUnder(out).map((f) => f.split('/')[0]));
-    expect([...rigsWithFiles].sort()).toEqual([...linuxRigs].sort());
+  it(
+    'captures every Linux rig, writes files that verify, and leaves no VM memory file or namespace behind',
+    () => {
+      const shmBefore = new Set(coppiceShm());
+      const netnsBefore = new Set(netnsNames());
+      const run = spawnSync(process.execPath, [BIN, 'run', '--quick', '--out', out], {
+        encoding: 'utf8',
+        env: { ...process.env, CI: 'true' },
+        timeout: 20 * 60_000,
+      });
+      // Rigs for other platforms only (kernel-patches: FreeBSD) are skipped with the platform as the reason, and the
+      // rigs that need the Debian templates unless COPPICE_GUEST_TEMPLATES=1 (lib/pools/template-gate.ts).
+      const templateRigs = GUEST_TEMPLATES_ENABLED ? [] : ['e2b-compat', 'e2b-latency', 'guest-exec'];
+      const linuxRigs = manifests
+        .filter((m) => m.platforms.includes('linux') && !templateRigs.includes(m.id))
+        .map((m) => m.id);
+      const otherPlatformRigs = manifests.length - linuxRigs.length;
+      expect(run.stdout + run.stderr).toContain(`${linuxRigs.length} captured, ${otherPlatformRigs} skipped, 0 failed`);
+      expect(run.status).toBe(0);
+      const rigsWithFiles = new Set(filesUnder(out).map((f) => f.split('/')[0]));
+      expect([...rigsWithFiles].sort()).toEqual([...linuxRigs].sort());
 
-    const verify = spawnSync(process.execPath, [BIN, 'verify', out], { encoding: 'utf8' });
-    expect(verify.stderr).toBe('');
-    expect(verify.status).toBe(0);
+      const verify = spawnSync(process.execPath, [BIN, 'verify', out], { encoding: 'utf8' });
+      expect(verify.stderr).toBe('');
+      expect(verify.status).toBe(0);
 
-    expect(coppiceShm().filter((f) => !shmBefore.has(f))).toEqual([]);
-    expect(netnsNames().filter((n) => !netnsBefore.has(n))).toEqual([]);
-  }, 25 * 60_000);
+      expect(coppiceShm().filter((f) => !shmBefore.has(f))).toEqual([]);
+      expect(netnsNames().filter((n) => !netnsBefore.has(n))).toEqual([]);
+    },
+    25 * 60_000,
+  );
 });

@@ -13,7 +13,10 @@ export function importGraph(dir: string): Map<string, string[]> {
     const { importedFiles } = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
     graph.set(
       file,
-      importedFiles.map((i) => i.fileName).filter((spec) => spec.startsWith('.')).map((spec) => resolve(dirname(file), spec)),
+      importedFiles
+        .map((i) => i.fileName)
+        .filter((spec) => spec.startsWith('.'))
+        .map((spec) => resolve(dirname(file), spec)),
     );
   }
   return graph;

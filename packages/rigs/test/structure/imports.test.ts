@@ -43,7 +43,8 @@ describe('the import checks', () => {
   it('find an import from one rig folder into another, and one into a file beside the rig folders', () => {
     const root = tree({
       'rigs/a/rig.ts': "import { x } from '../b/helper.ts';\nexport { y } from '../shared.ts';\n",
-      'rigs/b/helper.ts': "import { z } from '../../lib/z.ts';\nimport { w } from './w.ts';\nexport const x = await import('../a/rig.ts');\n",
+      'rigs/b/helper.ts':
+        "import { z } from '../../lib/z.ts';\nimport { w } from './w.ts';\nexport const x = await import('../a/rig.ts');\n",
       'rigs/b/w.ts': 'export const w = 1;\n',
       'rigs/shared.ts': "import { x } from './a/rig.ts';\n",
       'lib/z.ts': 'export const z = 1;\n',
@@ -56,10 +57,18 @@ describe('the import checks', () => {
   });
 
   it('find a cycle of two files and report none in a tree without one', () => {
-    const cyclic = tree({ 'a.ts': "import { b } from './b.ts';\n", 'b.ts': "import type { A } from './a.ts';\n", 'c.ts': "import { b } from './b.ts';\n" });
+    const cyclic = tree({
+      'a.ts': "import { b } from './b.ts';\n",
+      'b.ts': "import type { A } from './a.ts';\n",
+      'c.ts': "import { b } from './b.ts';\n",
+    });
     expect(importCycles(importGraph(cyclic), cyclic)).toEqual([['a.ts', 'b.ts']]);
     rmSync(cyclic, { recursive: true, force: true });
-    const acyclic = tree({ 'a.ts': "import { b } from './b.ts';\n", 'b.ts': 'export const b = 1;\n', 'c.ts': "import { b } from './b.ts';\n" });
+    const acyclic = tree({
+      'a.ts': "import { b } from './b.ts';\n",
+      'b.ts': 'export const b = 1;\n',
+      'c.ts': "import { b } from './b.ts';\n",
+    });
     expect(importCycles(importGraph(acyclic), acyclic)).toEqual([]);
   });
 });

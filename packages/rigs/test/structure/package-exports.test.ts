@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
-const PACKAGE_JSON = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { exports: Record<string, string> };
+const PACKAGE_JSON = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  exports: Record<string, string>;
+};
 const SKIP = new Set(['node_modules', 'dist', '.astro', '.turbo', '.git', 'test-results']);
 
 function sourceFiles(dir: string): string[] {
@@ -36,7 +38,9 @@ describe('the @coppice/rigs public API', () => {
   it('names every entry point the repo imports', () => {
     const imports = rigsImports();
     expect(imports.size).toBeGreaterThan(0);
-    const missing = [...imports].filter(([spec]) => !(`.${spec.slice('@coppice/rigs'.length)}` in PACKAGE_JSON.exports));
+    const missing = [...imports].filter(
+      ([spec]) => !(`.${spec.slice('@coppice/rigs'.length)}` in PACKAGE_JSON.exports),
+    );
     expect(missing).toEqual([]);
   });
 });

@@ -48,14 +48,20 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 
 function policyFrom(v: Values): unknown {
   if (v.policy !== undefined) {
-    if (v.allow || v.deny || v.dns || v.internet) throw new NetInputError('policy', 'give either --policy JSON or --allow/--deny/--dns/--internet, not both');
+    if (v.allow || v.deny || v.dns || v.internet)
+      throw new NetInputError('policy', 'give either --policy JSON or --allow/--deny/--dns/--internet, not both');
     try {
       return JSON.parse(v.policy);
     } catch {
       throw new NetInputError('policy', '--policy is not valid JSON');
     }
   }
-  return { allowOut: v.allow ?? [], denyOut: v.deny ?? [], dnsAllow: v.dns ?? [], allowInternetAccess: v.internet ?? false };
+  return {
+    allowOut: v.allow ?? [],
+    denyOut: v.deny ?? [],
+    dnsAllow: v.dns ?? [],
+    allowInternetAccess: v.internet ?? false,
+  };
 }
 
 function describe(s: Sandbox): string {
@@ -93,7 +99,10 @@ export async function main(argv: string[], cliHost: NetCliHost = {}): Promise<nu
     const commands: Record<string, () => Promise<number>> = {
       init: async () => {
         await net!.init();
-        print({ ok: true, bridge: net!.bridge, subnets: net!.subnets, reconcile: net!.lastReconcile }, `cubenet ${net!.prefix} ready: bridge ${net!.bridge}, ${net!.subnets.ipv4}, ${net!.subnets.ipv6}`);
+        print(
+          { ok: true, bridge: net!.bridge, subnets: net!.subnets, reconcile: net!.lastReconcile },
+          `cubenet ${net!.prefix} ready: bridge ${net!.bridge}, ${net!.subnets.ipv4}, ${net!.subnets.ipv6}`,
+        );
         return 0;
       },
       create: async () => {
@@ -110,7 +119,8 @@ export async function main(argv: string[], cliHost: NetCliHost = {}): Promise<nu
       },
       forward: async () => {
         const [id, op, spec] = args;
-        if (op !== 'add' && op !== 'remove') throw new NetInputError('forward operation', `expected add or remove, got ${JSON.stringify(op ?? '')}`);
+        if (op !== 'add' && op !== 'remove')
+          throw new NetInputError('forward operation', `expected add or remove, got ${JSON.stringify(op ?? '')}`);
         const f = parseForwardSpec(spec);
         const s = op === 'add' ? await net!.addForward(id, f) : await net!.removeForward(id, f);
         print(s, describe(s));
@@ -121,7 +131,11 @@ export async function main(argv: string[], cliHost: NetCliHost = {}): Promise<nu
         let s: Sandbox;
         if (rate === 'off') s = await net!.clearRateLimit(id);
         else {
-          if (rate === undefined || !/^\d{1,5}$/.test(rate)) throw new NetInputError('rate limit', `expected a whole number of Mbit/s or "off", got ${JSON.stringify(rate ?? '')}`);
+          if (rate === undefined || !/^\d{1,5}$/.test(rate))
+            throw new NetInputError(
+              'rate limit',
+              `expected a whole number of Mbit/s or "off", got ${JSON.stringify(rate ?? '')}`,
+            );
           s = await net!.setRateLimit(id, { egressMbit: Number(rate) });
         }
         print(s, describe(s));
@@ -139,9 +153,18 @@ export async function main(argv: string[], cliHost: NetCliHost = {}): Promise<nu
       },
       audit: async () => {
         const report = await net!.audit();
-        const leaks = Object.entries(report.leaks).filter(([, l]) => l?.length).map(([k, l]) => `${k}: ${l!.join(', ')}`);
-        const missing = Object.entries(report.missing).filter(([, l]) => l?.length).map(([k, l]) => `missing ${k}: ${l!.join(', ')}`);
-        print(report, report.ok ? `ok: ${report.believed.sandboxes} sandboxes, kernel agrees (${report.kernel.states} states)` : [...leaks, ...missing].join('\n'));
+        const leaks = Object.entries(report.leaks)
+          .filter(([, l]) => l?.length)
+          .map(([k, l]) => `${k}: ${l!.join(', ')}`);
+        const missing = Object.entries(report.missing)
+          .filter(([, l]) => l?.length)
+          .map(([k, l]) => `missing ${k}: ${l!.join(', ')}`);
+        print(
+          report,
+          report.ok
+            ? `ok: ${report.believed.sandboxes} sandboxes, kernel agrees (${report.kernel.states} states)`
+            : [...leaks, ...missing].join('\n'),
+        );
         return report.ok ? 0 : 1;
       },
       teardown: async () => {
@@ -156,7 +179,8 @@ export async function main(argv: string[], cliHost: NetCliHost = {}): Promise<nu
       return 2;
     }
     const maxSandboxes = v['max-sandboxes'];
-    if (maxSandboxes !== undefined && !/^[1-9]\d{0,5}$/.test(maxSandboxes)) throw new NetInputError('max-sandboxes', `expected a positive whole number, got ${JSON.stringify(maxSandboxes)}`);
+    if (maxSandboxes !== undefined && !/^[1-9]\d{0,5}$/.test(maxSandboxes))
+      throw new NetInputError('max-sandboxes', `expected a positive whole number, got ${JSON.stringify(maxSandboxes)}`);
     const { lockDir, ...host } = cliHost;
     net = await openCubenet({
       ...host,

@@ -49,7 +49,8 @@ export function poolBackend(host: PoolBackendHost): PoolBackend {
       locateGuest: async () => {
         // No FreeBSD guest is built by this repository: the operator names a directory holding disk.img.
         const dir = env.COPPICE_GUEST_DIR;
-        if (!dir) throw new Error(`on FreeBSD set COPPICE_GUEST_DIR to a directory holding the guest's ${BHYVE_GUEST_DISK}`);
+        if (!dir)
+          throw new Error(`on FreeBSD set COPPICE_GUEST_DIR to a directory holding the guest's ${BHYVE_GUEST_DISK}`);
         return dir;
       },
       image: (dir, name, memoryMiB, vcpus) => ({

@@ -25,7 +25,11 @@ holding the guest's disk.img and COPPICE_BHYVE_BOOTROM the UEFI firmware (defaul
 const stateDir = () => process.env.COPPICE_POOL_STATE_DIR ?? '/var/lib/coppice/pools';
 const runRoot = () => process.env.COPPICE_RUN_DIR ?? '/run/coppice/vm';
 
-async function openPool(backend: PoolBackend, t: TemplateDef, withNet: boolean): Promise<{ pool: Pool; close(): Promise<void> }> {
+async function openPool(
+  backend: PoolBackend,
+  t: TemplateDef,
+  withNet: boolean,
+): Promise<{ pool: Pool; close(): Promise<void> }> {
   let network: EntryNetwork | undefined;
   let closeNet = async () => {};
   if (withNet) {
@@ -56,7 +60,8 @@ async function openPool(backend: PoolBackend, t: TemplateDef, withNet: boolean):
 function describeReconcile(r: ReconcileReport | undefined): string {
   if (!r) return '';
   const parts: string[] = [];
-  if (r.template === 'revived') parts.push('template checkpoint memory made again from disk (tmpfs was empty: reboot?)');
+  if (r.template === 'revived')
+    parts.push('template checkpoint memory made again from disk (tmpfs was empty: reboot?)');
   if (r.template === 'lost') parts.push('template checkpoint files missing: the next warm boots the template again');
   if (r.revivedFiles.length) parts.push(`${r.revivedFiles.length} checkpoint memory file(s) made again from disk`);
   if (r.adopted.length) parts.push(`adopted ${r.adopted.length} running VM(s)`);
@@ -68,7 +73,12 @@ function describeReconcile(r: ReconcileReport | undefined): string {
 }
 
 /** Opens the template's pool, runs `use`, and closes the pool (and its network) whatever happens. */
-async function withPool(backend: PoolBackend, t: TemplateDef, withNet: boolean, use: (pool: Pool) => Promise<void>): Promise<void> {
+async function withPool(
+  backend: PoolBackend,
+  t: TemplateDef,
+  withNet: boolean,
+  use: (pool: Pool) => Promise<void>,
+): Promise<void> {
   const { pool, close } = await openPool(backend, t, withNet);
   try {
     await use(pool);
@@ -153,13 +163,23 @@ export async function main(argv: string[], cliHost: PoolCliHost = {}): Promise<n
         await withPool(backend, t, withNet, async (pool) => {
           const t0 = performance.now();
           const r = await pool.checkout();
-          console.log(JSON.stringify({ id: r.id, pid: r.vm.pid, source: r.source, address: r.network?.address, readyMs: +(r.readyAt - t0).toFixed(3) }));
+          console.log(
+            JSON.stringify({
+              id: r.id,
+              pid: r.vm.pid,
+              source: r.source,
+              address: r.network?.address,
+              readyMs: +(r.readyAt - t0).toFixed(3),
+            }),
+          );
         });
         return 0;
       }
       case 'return': {
         if (!arg) throw new PoolInputError('return needs an id');
-        const tpl = (await loadTemplates(stateDir())).find((t) => arg.startsWith(`${t.name}-`) && /^[0-9a-f]{8}$/.test(arg.slice(t.name.length + 1)));
+        const tpl = (await loadTemplates(stateDir())).find(
+          (t) => arg.startsWith(`${t.name}-`) && /^[0-9a-f]{8}$/.test(arg.slice(t.name.length + 1)),
+        );
         if (!tpl) throw new PoolInputError(`"${arg}" is not the id of an entry of any pool`);
         // The refill VM would outlive this process anyway (pool VMs are detached), but not unrecorded: the command
         // waits until the refill is done and in the state file, and says so; --no-refill skips it.
@@ -170,7 +190,9 @@ export async function main(argv: string[], cliHost: PoolCliHost = {}): Promise<n
           await pool.settle();
           failed = pool.backgroundErrors[0];
           const idle = pool.list().filter((e) => e.status === 'idle');
-          refill = o['no-refill'] ? 'not refilled' : `refilled: ${idle.filter((e) => e.tier === 'hot').length} hot, ${idle.filter((e) => e.tier === 'durable').length} durable idle`;
+          refill = o['no-refill']
+            ? 'not refilled'
+            : `refilled: ${idle.filter((e) => e.tier === 'hot').length} hot, ${idle.filter((e) => e.tier === 'durable').length} durable idle`;
         });
         if (failed) {
           console.error(`coppice pool return: returned ${arg}, but the refill failed: ${failed.message}`);
@@ -199,7 +221,8 @@ export async function main(argv: string[], cliHost: PoolCliHost = {}): Promise<n
         else
           for (const r of rows) {
             console.log(`${r.template} (${r.mode})${r.hasTemplateCheckpoint ? '' : ' [no template checkpoint]'}`);
-            for (const e of r.entries) console.log(`  ${e.id}  ${e.tier.padEnd(7)} ${e.status.padEnd(11)} ${e.pid ?? ''} ${e.address ?? ''}`);
+            for (const e of r.entries)
+              console.log(`  ${e.id}  ${e.tier.padEnd(7)} ${e.status.padEnd(11)} ${e.pid ?? ''} ${e.address ?? ''}`);
           }
         return 0;
       }

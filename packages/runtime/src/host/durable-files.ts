@@ -95,7 +95,11 @@ export async function createFileAtomic(path: string, options: AtomicWriteOptions
  * Replaces `path` with `data` durably: a reader (or a restart after a crash or a power loss) sees either the old
  * file or the whole new one, never a mix or an empty file.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const file = await createFileAtomic(path, options);
   try {
     await file.handle.writeFile(data);
@@ -112,7 +116,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
  * open/write/close/rename are four hops through the thread pool). Only for files whose subject does not outlive the
  * host (see the module comment).
  */
-export function writeFileAtomicUnsynced(path: string, data: string | Uint8Array, options: { mode?: number } = {}): void {
+export function writeFileAtomicUnsynced(
+  path: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): void {
   const tmp = temporaryNameFor(path);
   try {
     const fd = openSync(tmp, 'wx', options.mode ?? 0o600);

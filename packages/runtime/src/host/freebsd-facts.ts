@@ -110,4 +110,3 @@ export async function gatherFreeBsdFacts(runner: CommandRunner): Promise<Platfor
 function errorText(result: { code: number; stderr: string; stdout: string }): string {
   return (result.stderr || result.stdout).trim().split('\n')[0] || `exit ${result.code}`;
 }
-

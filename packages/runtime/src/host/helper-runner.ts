@@ -57,7 +57,8 @@ export class HelperRunner implements CommandRunner {
     if (options.input !== undefined || options.env || options.cwd || options.timeoutMs) {
       return Promise.reject(new Error('HelperRunner takes argv only (no input, env, cwd or timeout)'));
     }
-    if (!this.programs.includes(argv[0] ?? '')) return Promise.reject(new Error(`HelperRunner does not run ${argv[0]}`));
+    if (!this.programs.includes(argv[0] ?? ''))
+      return Promise.reject(new Error(`HelperRunner does not run ${argv[0]}`));
     const child = this.child ?? this.start();
     const id = this.seq++;
     return new Promise((resolve, reject) => {

@@ -11,10 +11,14 @@ export interface CpuInfo {
 
 /** Parses /proc/cpuinfo: logical CPUs are "processor" entries, cores are distinct (physical id, core id) pairs. */
 export function parseCpuinfo(text: string): CpuInfo {
-  const blocks = text.split(/\n\s*\n/).map(parseColonBlock).filter((b) => b.has('processor'));
+  const blocks = text
+    .split(/\n\s*\n/)
+    .map(parseColonBlock)
+    .filter((b) => b.has('processor'));
   if (blocks.length === 0) throw new Error('/proc/cpuinfo lists no processor');
   const first = blocks[0] as Map<string, string>;
-  const model = first.get('model name') ?? first.get('cpu model') ?? first.get('Hardware') ?? first.get('cpu') ?? 'unknown';
+  const model =
+    first.get('model name') ?? first.get('cpu model') ?? first.get('Hardware') ?? first.get('cpu') ?? 'unknown';
   const coreIds = new Set(
     blocks.filter((b) => b.has('core id')).map((b) => `${b.get('physical id') ?? '0'}:${b.get('core id')}`),
   );
@@ -44,7 +48,9 @@ export function parseOsRelease(text: string): string | undefined {
     const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
     if (m) fields.set(m[1] as string, (m[2] as string).replace(/^"(.*)"$/, '$1'));
   }
-  return fields.get('PRETTY_NAME') ?? ([fields.get('NAME'), fields.get('VERSION')].filter(Boolean).join(' ') || undefined);
+  return (
+    fields.get('PRETTY_NAME') ?? ([fields.get('NAME'), fields.get('VERSION')].filter(Boolean).join(' ') || undefined)
+  );
 }
 
 export async function gatherLinuxFacts(runner: CommandRunner): Promise<PlatformFacts> {
@@ -108,7 +114,8 @@ export async function detectVirtualization(runner: CommandRunner, cpu: CpuInfo):
     .map((s) => s?.trim())
     .filter(Boolean)
     .join(' ');
-  if (cpu.flags.has('hypervisor')) return `vm: ${dmi || 'unknown hypervisor'} (cpuinfo hypervisor flag${dmi ? ', DMI' : ''})`;
+  if (cpu.flags.has('hypervisor'))
+    return `vm: ${dmi || 'unknown hypervisor'} (cpuinfo hypervisor flag${dmi ? ', DMI' : ''})`;
   return dmi ? `vm: none (cpuinfo has no hypervisor flag; DMI: ${dmi})` : 'vm: none (cpuinfo has no hypervisor flag)';
 }
 

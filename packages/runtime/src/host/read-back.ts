@@ -29,7 +29,11 @@ function firstIssue(error: z.ZodError): { field: string; message: string } {
 }
 
 /** Checks already-parsed data (e.g. one JSON value of a journal) against `schema`; throws CorruptFileError. */
-export async function checkReadBack<S extends z.ZodType>(path: string, value: unknown, schema: S): Promise<z.output<S>> {
+export async function checkReadBack<S extends z.ZodType>(
+  path: string,
+  value: unknown,
+  schema: S,
+): Promise<z.output<S>> {
   const r = await schema.safeParseAsync(value);
   if (r.success) return r.data;
   const { field, message } = firstIssue(r.error);
@@ -57,7 +61,11 @@ export interface ReadBackOptions {
 }
 
 /** Reads and checks `path`; undefined when it does not exist. */
-export async function readBack<S extends z.ZodType>(path: string, schema: S, options: ReadBackOptions = {}): Promise<z.output<S> | undefined> {
+export async function readBack<S extends z.ZodType>(
+  path: string,
+  schema: S,
+  options: ReadBackOptions = {},
+): Promise<z.output<S> | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

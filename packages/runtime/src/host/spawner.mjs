@@ -50,7 +50,10 @@ const run = (line) => {
   child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
   let settled = false;
   child.on('error', (e) => settled || ((settled = true), done({ id, code: -1, stdout, stderr: e.message })));
-  child.on('close', (code, signal) => settled || ((settled = true), done({ id, code: code ?? (signal ? 128 : -1), stdout, stderr })));
+  child.on(
+    'close',
+    (code, signal) => settled || ((settled = true), done({ id, code: code ?? (signal ? 128 : -1), stdout, stderr })),
+  );
 };
 createInterface({ input: process.stdin })
   .on('line', (line) => {

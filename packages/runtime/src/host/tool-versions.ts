@@ -11,7 +11,11 @@ const versionArgs: Record<string, readonly string[]> = {
   ifconfig: [],
 };
 
-const unversioned = new Set(Object.entries(versionArgs).filter(([, a]) => a.length === 0).map(([t]) => t));
+const unversioned = new Set(
+  Object.entries(versionArgs)
+    .filter(([, a]) => a.length === 0)
+    .map(([t]) => t),
+);
 
 /** A tool's version line, "not installed" when it cannot be run, or the userland release for base-system tools. */
 export async function toolVersion(runner: CommandRunner, tool: string): Promise<string> {

@@ -18,7 +18,15 @@ import { Ipam, parseSubnets } from './ipam.ts';
 import { parseRateLimit, type RateLimiter } from './rate-limit/rate-limit.ts';
 import { acquireLock } from './lock.ts';
 import { StateStore, type SandboxRecord } from './state.ts';
-import { DEFAULT_POLICY, type AddressList, type EndpointKind, type InterfaceName, type PortForward, type SandboxId, type SandboxPolicy } from './types.ts';
+import {
+  DEFAULT_POLICY,
+  type AddressList,
+  type EndpointKind,
+  type InterfaceName,
+  type PortForward,
+  type SandboxId,
+  type SandboxPolicy,
+} from './types.ts';
 import {
   NetInputError,
   parseAddressList,
@@ -32,9 +40,21 @@ import {
 import { auditDiff, rateLimitDiff } from './cubenet/audit.ts';
 import { NetPrerequisiteError, UnknownSandboxError } from './cubenet/errors.ts';
 import { DEFAULT_LOCK_DIR, type CubenetOptions } from './cubenet/options.ts';
-import { firewallRepair, orphanStateHosts, sandboxesWithoutEndpoint, unownedEndpoints } from './cubenet/reconcile-plan.ts';
+import {
+  firewallRepair,
+  orphanStateHosts,
+  sandboxesWithoutEndpoint,
+  unownedEndpoints,
+} from './cubenet/reconcile-plan.ts';
 import type { AuditReport, ReconcileReport } from './cubenet/reports.ts';
-import { newSandboxId, rateTargetOf, rulesOf, toSandbox, type CheckoutOptions, type Sandbox } from './cubenet/sandbox.ts';
+import {
+  newSandboxId,
+  rateTargetOf,
+  rulesOf,
+  toSandbox,
+  type CheckoutOptions,
+  type Sandbox,
+} from './cubenet/sandbox.ts';
 import { SandboxQueue } from './cubenet/sandbox-queue.ts';
 import { SpareEndpoints, type IdleEndpoint } from './cubenet/spare-endpoints.ts';
 
@@ -126,7 +146,11 @@ export class Cubenet {
   }
 
   async preflight(): Promise<string[]> {
-    return [...(await this.firewall.preflight()), ...(await this.endpoints.preflight()), ...((await this.opts.rateLimiter?.preflight()) ?? [])];
+    return [
+      ...(await this.firewall.preflight()),
+      ...(await this.endpoints.preflight()),
+      ...((await this.opts.rateLimiter?.preflight()) ?? []),
+    ];
   }
 
   /** Bridge + root firewall hook. Idempotent; refuses with every missing prerequisite named. */
@@ -134,7 +158,12 @@ export class Cubenet {
     const reasons = await this.preflight();
     if (reasons.length) throw new NetPrerequisiteError(reasons);
     await this.endpoints.initBridge(this.setup);
-    await this.firewall.init({ bridge: this.bridge, ipv4Subnet: this.subnets.ipv4, ipv6Subnet: this.subnets.ipv6, gateway: this.ipam.gateway });
+    await this.firewall.init({
+      bridge: this.bridge,
+      ipv4Subnet: this.subnets.ipv4,
+      ipv6Subnet: this.subnets.ipv6,
+      gateway: this.ipam.gateway,
+    });
     await this.opts.forwarding?.enable();
     this.spares.refillAll();
   }
@@ -145,7 +174,8 @@ export class Cubenet {
     this.assertOpen();
     this.queue.touch();
     const kind: EndpointKind = options.kind ?? 'isolated';
-    if (kind !== 'tap' && kind !== 'isolated') throw new NetInputError('kind', `expected "tap" or "isolated", got ${JSON.stringify(kind)}`);
+    if (kind !== 'tap' && kind !== 'isolated')
+      throw new NetInputError('kind', `expected "tap" or "isolated", got ${JSON.stringify(kind)}`);
     const policy = options.policy === undefined ? { ...DEFAULT_POLICY } : parsePolicy(options.policy);
     const forwards = (options.forwards ?? []).map((f, i) => parseForward(f, `forwards[${i}]`));
     const id = options.id === undefined ? newSandboxId() : parseSandboxId(options.id);
@@ -192,12 +222,18 @@ export class Cubenet {
     return toSandbox(record!);
   }
 
-  private async undoCheckout(id: SandboxId, slot: IdleEndpoint | undefined, record: SandboxRecord | undefined, fresh: boolean): Promise<void> {
+  private async undoCheckout(
+    id: SandboxId,
+    slot: IdleEndpoint | undefined,
+    record: SandboxRecord | undefined,
+    fresh: boolean,
+  ): Promise<void> {
     this.sandboxes.delete(id);
     await this.store.remove(id);
     if (record) await this.firewall.removeSandbox(id, rulesOf(record));
     else await this.firewall.removeSandbox(id);
-    if (record?.rateLimit) await this.opts.rateLimiter?.clear(rateTargetOf(record)).catch((e: Error) => this.work.fail(e));
+    if (record?.rateLimit)
+      await this.opts.rateLimiter?.clear(rateTargetOf(record)).catch((e: Error) => this.work.fail(e));
     if (!slot) return;
     if (slot.endpoint) {
       // A fresh endpoint may be half-made; an idle one was fine before: it goes back after its states are gone.
@@ -337,7 +373,11 @@ export class Cubenet {
     const forward = parseForward(forwardInput);
     return this.exclusive(id, async (r) => {
       const existing = r.forwards.find((f) => f.protocol === forward.protocol && f.hostPort === forward.hostPort);
-      if (!existing) throw new NetInputError('forward', `sandbox ${id} has no ${forward.protocol} forward on host port ${forward.hostPort}`);
+      if (!existing)
+        throw new NetInputError(
+          'forward',
+          `sandbox ${id} has no ${forward.protocol} forward on host port ${forward.hostPort}`,
+        );
       await this.firewall.removeForward(rulesOf(r), existing);
       const next = { ...r, forwards: r.forwards.filter((f) => f !== existing) };
       await this.store.write(next);
@@ -352,7 +392,10 @@ export class Cubenet {
     for (const f of forwards) {
       for (const r of this.sandboxes.values()) {
         if (r.id !== self && r.forwards.some((g) => g.protocol === f.protocol && g.hostPort === f.hostPort)) {
-          throw new NetInputError('forward', `host port ${f.protocol}/${f.hostPort} is already forwarded to sandbox ${r.id}`);
+          throw new NetInputError(
+            'forward',
+            `host port ${f.protocol}/${f.hostPort} is already forwarded to sandbox ${r.id}`,
+          );
         }
       }
     }
@@ -376,7 +419,9 @@ export class Cubenet {
       const limiter = r.rateLimit ? this.opts.rateLimiter : undefined;
       // The limit goes before the endpoint can be recycled (an idle endpoint carries no limit). If that fails, the
       // states are still killed (recycle): what is left of the limit is a leak audit reports and reconcile removes.
-      const cleared = limiter ? limiter.clear(rateTargetOf(r)).catch((e: Error) => this.work.fail(e)) : Promise.resolve();
+      const cleared = limiter
+        ? limiter.clear(rateTargetOf(r)).catch((e: Error) => this.work.fail(e))
+        : Promise.resolve();
       this.work.track(cleared.then(() => this.recycle({ host: r.host, endpoint: r.endpoint })));
     });
   }
@@ -436,7 +481,12 @@ export class Cubenet {
     return {
       ok,
       believed: { sandboxes: sandboxes.length, idleEndpoints: idleEndpoints.length },
-      kernel: { rootHook: inv.rootHook, chains: new Set(inv.sandboxes.map((s) => s.id)).size, endpoints: new Set(kernelEndpoints.map((e) => e.hostInterface)).size, states: states.length },
+      kernel: {
+        rootHook: inv.rootHook,
+        chains: new Set(inv.sandboxes.map((s) => s.id)).size,
+        endpoints: new Set(kernelEndpoints.map((e) => e.hostInterface)).size,
+        states: states.length,
+      },
       leaks,
       missing,
     };
@@ -448,9 +498,20 @@ export class Cubenet {
    * addresses nobody owns, re-applies a sandbox whose rules are missing and drops one whose endpoint is gone.
    */
   async reconcile(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { removedChains: [], removedEndpoints: [], removedStray: 0, killedStatesOf: [], reappliedPolicies: [], droppedSandboxes: [], stateProblems: [] };
+    const report: ReconcileReport = {
+      removedChains: [],
+      removedEndpoints: [],
+      removedStray: 0,
+      killedStatesOf: [],
+      reappliedPolicies: [],
+      droppedSandboxes: [],
+      stateProblems: [],
+    };
     const kernelEndpoints = await this.endpoints.list(this.prefix);
-    for (const r of sandboxesWithoutEndpoint([...this.sandboxes.values()], kernelEndpoints.map((e) => e.hostInterface))) {
+    for (const r of sandboxesWithoutEndpoint(
+      [...this.sandboxes.values()],
+      kernelEndpoints.map((e) => e.hostInterface),
+    )) {
       await this.firewall.removeSandbox(r.id, rulesOf(r));
       await this.store.remove(r.id);
       this.sandboxes.delete(r.id);
@@ -460,7 +521,9 @@ export class Cubenet {
     const unowned = unownedEndpoints([...this.sandboxes.values()], kernelEndpoints);
     await this.destroyEndpoints(unowned);
     report.removedEndpoints.push(...unowned.map((e) => e.hostInterface));
-    const repair = firewallRepair([...this.sandboxes.values()], await this.firewall.inventory(), (id, rules) => this.firewall.setNames(id, rules));
+    const repair = firewallRepair([...this.sandboxes.values()], await this.firewall.inventory(), (id, rules) =>
+      this.firewall.setNames(id, rules),
+    );
     for (const { id, known } of repair.remove) {
       await this.firewall.removeSandbox(id, known);
       report.removedChains.push(`sbx-${id}`);
@@ -507,9 +570,11 @@ export class Cubenet {
       this.ipam.release(r.host);
     }
     endpoints.push(...this.spares.drain());
-    for (const e of await this.endpoints.list(this.prefix)) if (!endpoints.some((x) => x.hostInterface === e.hostInterface)) endpoints.push(e);
+    for (const e of await this.endpoints.list(this.prefix))
+      if (!endpoints.some((x) => x.hostInterface === e.hostInterface)) endpoints.push(e);
     await this.destroyEndpoints(endpoints);
-    if (this.opts.rateLimiter) for (const k of await this.opts.rateLimiter.inventory()) await this.opts.rateLimiter.remove(k);
+    if (this.opts.rateLimiter)
+      for (const k of await this.opts.rateLimiter.inventory()) await this.opts.rateLimiter.remove(k);
     await this.firewall.destroy();
     await this.endpoints.destroyBridge(this.bridge);
     await this.opts.forwarding?.restore();

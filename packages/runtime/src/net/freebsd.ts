@@ -15,7 +15,8 @@ import { parsePrefix } from './validate.ts';
 /** Pipes of a prefix start above this number (pipe = base + host number), clear of low numbers operators use. */
 export const DEFAULT_PIPE_BASE = 10_000;
 
-export interface FreeBsdCubenetOptions extends Partial<Omit<CubenetOptions, 'config' | 'firewall' | 'endpoints' | 'runner' | 'rateLimiter' | 'forwarding'>> {
+export interface FreeBsdCubenetOptions
+  extends Partial<Omit<CubenetOptions, 'config' | 'firewall' | 'endpoints' | 'runner' | 'rateLimiter' | 'forwarding'>> {
   config?: Partial<NetConfig>;
   runner?: CommandRunner;
   /** Interface egress NAT leaves through (`nat on IF`); without it the root hook has no NAT. */
@@ -33,7 +34,8 @@ export function openFreeBSDCubenet(options: FreeBsdCubenetOptions = {}): Promise
   const runner = options.runner ?? new ProcessRunner();
   const prefix = parsePrefix(config.prefix);
   const ipam = new Ipam(parseSubnets(config.ipv4Subnet, config.ipv6Subnet), config.allocatable);
-  const pipes = options.rateLimits === false ? undefined : new DummynetPipes(options.pipeBase ?? DEFAULT_PIPE_BASE, ipam.last);
+  const pipes =
+    options.rateLimits === false ? undefined : new DummynetPipes(options.pipeBase ?? DEFAULT_PIPE_BASE, ipam.last);
   const { egressInterface, maxSandboxes, rateLimits: _r, pipeBase: _p, ...rest } = options;
   return Cubenet.open({
     ...rest,
@@ -46,6 +48,8 @@ export function openFreeBSDCubenet(options: FreeBsdCubenetOptions = {}): Promise
     }),
     endpoints: new FreeBsdEndpoints(runner, prefix),
     ...(pipes ? { rateLimiter: new DummynetRateLimiter(runner, pipes) } : {}),
-    ...((options.enableForwarding ?? true) ? { forwarding: new SysctlForwarding(runner, config.lockDir ?? DEFAULT_LOCK_DIR, prefix) } : {}),
+    ...((options.enableForwarding ?? true)
+      ? { forwarding: new SysctlForwarding(runner, config.lockDir ?? DEFAULT_LOCK_DIR, prefix) }
+      : {}),
   });
 }

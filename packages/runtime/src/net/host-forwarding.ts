@@ -65,7 +65,10 @@ export class SharedHostForwarding<Name extends string> implements HostForwarding
   /** The record; a corrupt one is refused (CorruptFileError naming the field) and left as it is, switches untouched. */
   private async record(): Promise<ForwardingRecord<Name> | undefined> {
     const schema = z.object({
-      before: z.partialRecord(z.enum(this.switches.names as [Name, ...Name[]]), z.string().regex(/^\d{1,10}$/, 'expected a decimal switch value')),
+      before: z.partialRecord(
+        z.enum(this.switches.names as [Name, ...Name[]]),
+        z.string().regex(/^\d{1,10}$/, 'expected a decimal switch value'),
+      ),
       users: z.array(viaParser(parsePrefix)),
     });
     return (await readBack(this.recordFile, schema)) as ForwardingRecord<Name> | undefined;
@@ -81,7 +84,8 @@ export class SharedHostForwarding<Name extends string> implements HostForwarding
       const now = await this.switches.read();
       const off = this.switches.names.filter((name) => now[name] !== '1');
       // The first value found is the one to put back; a later init (of any prefix) keeps it.
-      for (const name of off) if (record.before[name] === undefined && record.users.length === 0) record.before[name] = now[name];
+      for (const name of off)
+        if (record.before[name] === undefined && record.users.length === 0) record.before[name] = now[name];
       if (!record.users.includes(this.prefix)) record.users.push(this.prefix);
       await this.save(record);
       for (const name of off) await this.switches.write(name, '1');

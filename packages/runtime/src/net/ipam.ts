@@ -9,8 +9,13 @@ import type { SandboxAddresses } from './types.ts';
 import { NetInputError, groupsToIpv6, ipv4ToNumber, ipv6ToGroups, numberToIpv4, parseCidr } from './validate.ts';
 
 export class AddressExhaustedError extends Error {
-  constructor(readonly subnet: string, readonly size: number) {
-    super(`no free sandbox address in ${subnet}: all ${size} allocatable addresses are in use (release a sandbox or widen the allocatable range)`);
+  constructor(
+    readonly subnet: string,
+    readonly size: number,
+  ) {
+    super(
+      `no free sandbox address in ${subnet}: all ${size} allocatable addresses are in use (release a sandbox or widen the allocatable range)`,
+    );
     this.name = 'AddressExhaustedError';
   }
 }
@@ -23,8 +28,10 @@ export interface Subnets {
 export function parseSubnets(ipv4Subnet: string, ipv6Subnet: string): Subnets {
   const v4 = parseCidr(ipv4Subnet, 'ipv4 subnet');
   const v6 = parseCidr(ipv6Subnet, 'ipv6 subnet');
-  if (v4.family !== 'ipv4' || v4.length > 30 || v4.length < 16) throw new NetInputError('ipv4 subnet', `expected an IPv4 network /16../30, got ${JSON.stringify(ipv4Subnet)}`);
-  if (v6.family !== 'ipv6' || v6.length !== 64) throw new NetInputError('ipv6 subnet', `expected an IPv6 /64, got ${JSON.stringify(ipv6Subnet)}`);
+  if (v4.family !== 'ipv4' || v4.length > 30 || v4.length < 16)
+    throw new NetInputError('ipv4 subnet', `expected an IPv4 network /16../30, got ${JSON.stringify(ipv4Subnet)}`);
+  if (v6.family !== 'ipv6' || v6.length !== 64)
+    throw new NetInputError('ipv6 subnet', `expected an IPv6 /64, got ${JSON.stringify(ipv6Subnet)}`);
   return {
     ipv4: { network: ipv4ToNumber(v4.address)!, length: v4.length, text: v4.text },
     ipv6: { groups: ipv6ToGroups(v6.address)!, length: 64, text: v6.text },
@@ -52,8 +59,17 @@ export class Ipam {
     const lastUsable = 2 ** (32 - subnets.ipv4.length) - 2;
     this.first = allocatable?.first ?? 2;
     this.last = allocatable?.last ?? lastUsable;
-    if (!Number.isInteger(this.first) || !Number.isInteger(this.last) || this.first < 2 || this.last > lastUsable || this.first > this.last) {
-      throw new NetInputError('allocatable range', `expected 2 <= first <= last <= ${lastUsable}, got ${this.first}..${this.last}`);
+    if (
+      !Number.isInteger(this.first) ||
+      !Number.isInteger(this.last) ||
+      this.first < 2 ||
+      this.last > lastUsable ||
+      this.first > this.last
+    ) {
+      throw new NetInputError(
+        'allocatable range',
+        `expected 2 <= first <= last <= ${lastUsable}, got ${this.first}..${this.last}`,
+      );
     }
     this.gateway = addressesFor(subnets, 1);
     this.cursor = this.first;
@@ -82,7 +98,8 @@ export class Ipam {
 
   /** Marks a number as in use (rebuilding from the state file). */
   claim(host: number): void {
-    if (host < this.first || host > this.last) throw new NetInputError('host number', `${host} is outside ${this.first}..${this.last}`);
+    if (host < this.first || host > this.last)
+      throw new NetInputError('host number', `${host} is outside ${this.first}..${this.last}`);
     if (this.used.has(host)) throw new Error(`host number ${host} is claimed twice`);
     this.used.add(host);
   }

@@ -30,9 +30,13 @@ export function openLinuxCubenet(
     runner,
     firewall: new NftablesFirewall(runner, prefix, {
       persistentSession: options.persistentNft ?? true,
-      ...(options.setElementWriter !== false ? { setElementWriter: options.setElementWriter ?? builtSetElementWriter() } : {}),
+      ...(options.setElementWriter !== false
+        ? { setElementWriter: options.setElementWriter ?? builtSetElementWriter() }
+        : {}),
     }),
     endpoints: new LinuxEndpoints(runner),
-    ...((options.enableForwarding ?? true) && !options.forwarding ? { forwarding: new ProcForwarding(config.lockDir ?? DEFAULT_LOCK_DIR, prefix) } : {}),
+    ...((options.enableForwarding ?? true) && !options.forwarding
+      ? { forwarding: new ProcForwarding(config.lockDir ?? DEFAULT_LOCK_DIR, prefix) }
+      : {}),
   });
 }

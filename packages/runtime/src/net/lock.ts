@@ -20,7 +20,10 @@ import { CommandError, ProcessRunner, type CommandRunner } from '../host/command
 import { detectPlatform } from '../host/platform.ts';
 
 export class LockHeldError extends Error {
-  constructor(readonly path: string, readonly pid: number | undefined) {
+  constructor(
+    readonly path: string,
+    readonly pid: number | undefined,
+  ) {
     super(
       `${path} is held by ${pid ? `running process ${pid}` : 'another process (its pid is not written yet)'} (one controller per prefix or pool; stop it or use another name)`,
     );

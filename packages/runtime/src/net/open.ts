@@ -14,7 +14,8 @@ import { ProcessRunner } from '../host/command-runner.ts';
 
 export type CubenetPlatform = 'linux' | 'freebsd';
 
-export interface OpenCubenetOptions extends Partial<Omit<CubenetOptions, 'config' | 'firewall' | 'endpoints' | 'runner' | 'rateLimiter' | 'forwarding'>> {
+export interface OpenCubenetOptions
+  extends Partial<Omit<CubenetOptions, 'config' | 'firewall' | 'endpoints' | 'runner' | 'rateLimiter' | 'forwarding'>> {
   config?: Partial<NetConfig>;
   runner?: CommandRunner;
   /** Default: the platform this process runs on. */
@@ -36,9 +37,18 @@ export function hostPlatform(): CubenetPlatform {
 export function openCubenet(options: OpenCubenetOptions = {}): Promise<Cubenet> {
   const { platform = hostPlatform(), rateLimits = true, egressInterface, maxSandboxes, ...rest } = options;
   if (platform === 'freebsd') {
-    return openFreeBSDCubenet({ ...rest, rateLimits, ...(egressInterface ? { egressInterface } : {}), ...(maxSandboxes !== undefined ? { maxSandboxes } : {}) });
+    return openFreeBSDCubenet({
+      ...rest,
+      rateLimits,
+      ...(egressInterface ? { egressInterface } : {}),
+      ...(maxSandboxes !== undefined ? { maxSandboxes } : {}),
+    });
   }
   const runner = rest.runner ?? new ProcessRunner();
   const prefix = rest.config?.prefix ?? DEFAULT_NET_CONFIG.prefix;
-  return openLinuxCubenet({ ...rest, runner, ...(rateLimits ? { rateLimiter: new TcRateLimiter(runner, prefix) } : {}) });
+  return openLinuxCubenet({
+    ...rest,
+    runner,
+    ...(rateLimits ? { rateLimiter: new TcRateLimiter(runner, prefix) } : {}),
+  });
 }

@@ -12,7 +12,11 @@ import { parseForward, parseInterfaceName, parsePolicy, parseSandboxAddresses, p
 export function sandboxRecordSchema(id: SandboxId) {
   return z.object({
     id: viaParser(parseSandboxId).refine((v) => v === id, `expected ${id}, the sandbox its file name names`),
-    host: z.number().int().min(1).max(2 ** 32),
+    host: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 32),
     addresses: viaParser(parseSandboxAddresses),
     endpoint: z.object({
       kind: z.enum(['tap', 'isolated']),

@@ -118,4 +118,3 @@ function unlinkIfPresent(path: string): void {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
 }
-

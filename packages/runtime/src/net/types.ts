@@ -93,10 +93,4 @@ export const PRIVATE_RANGES_V4 = [
   '240.0.0.0/4',
 ] as const;
 
-export const PRIVATE_RANGES_V6 = [
-  '::/127',
-  '::ffff:0:0/96',
-  'fc00::/7',
-  'fe80::/10',
-  'ff00::/8',
-] as const;
+export const PRIVATE_RANGES_V6 = ['::/127', '::ffff:0:0/96', 'fc00::/7', 'fe80::/10', 'ff00::/8'] as const;

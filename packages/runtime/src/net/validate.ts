@@ -42,7 +42,8 @@ function requireString(field: string, value: unknown, maxLength: number): string
 
 export function parseSandboxId(value: unknown, field = 'sandbox id'): SandboxId {
   const text = requireString(field, value, 12);
-  if (!/^[0-9a-f]{12}$/.test(text)) throw new NetInputError(field, `expected 12 lower-case hex digits, got ${show(text)}`);
+  if (!/^[0-9a-f]{12}$/.test(text))
+    throw new NetInputError(field, `expected 12 lower-case hex digits, got ${show(text)}`);
   return text as SandboxId;
 }
 
@@ -56,7 +57,8 @@ export function parseInterfaceName(value: unknown, field = 'interface name'): In
 
 export function parsePrefix(value: unknown, field = 'prefix'): string {
   const text = requireString(field, value, 4);
-  if (!/^[a-z][a-z0-9]{1,3}$/.test(text)) throw new NetInputError(field, `expected 2-4 of [a-z0-9] starting with a letter, got ${show(text)}`);
+  if (!/^[a-z][a-z0-9]{1,3}$/.test(text))
+    throw new NetInputError(field, `expected 2-4 of [a-z0-9] starting with a letter, got ${show(text)}`);
   return text;
 }
 
@@ -227,7 +229,10 @@ export function parseCidr(value: unknown, field = 'address'): ParsedCidr {
           const keep = Math.max(0, Math.min(16, length - i * 16));
           return keep === 0 ? 0 : g & ((0xffff << (16 - keep)) & 0xffff);
         });
-        throw new NetInputError(field, `${show(text)} has host bits set (did you mean ${groupsToIpv6(masked)}/${length}?)`);
+        throw new NetInputError(
+          field,
+          `${show(text)} has host bits set (did you mean ${groupsToIpv6(masked)}/${length}?)`,
+        );
       }
     }
     const address = groupsToIpv6(v6);
@@ -249,7 +254,8 @@ export function parseAddress(value: unknown, family?: 'ipv4' | 'ipv6', field = '
   if ((parsed.family === 'ipv4' && parsed.length !== 32) || (parsed.family === 'ipv6' && parsed.length !== 128)) {
     throw new NetInputError(field, `expected a single address, got the network ${show(value)}`);
   }
-  if (family && parsed.family !== family) throw new NetInputError(field, `expected an ${family} address, got ${show(value)}`);
+  if (family && parsed.family !== family)
+    throw new NetInputError(field, `expected an ${family} address, got ${show(value)}`);
   return parsed.address;
 }
 
@@ -286,10 +292,12 @@ const POLICY_KEYS = new Set(['allowOut', 'denyOut', 'dnsAllow', 'allowInternetAc
 
 /** A full policy; missing lists default to empty, unknown keys are an error (a typo must not silently open access). */
 export function parsePolicy(value: unknown, field = 'policy'): SandboxPolicy {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new NetInputError(field, 'expected an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new NetInputError(field, 'expected an object');
   const v = value as Record<string, unknown>;
   for (const key of Object.keys(v)) {
-    if (!POLICY_KEYS.has(key)) throw new NetInputError(field, `unknown key ${show(key)} (expected ${[...POLICY_KEYS].join(', ')})`);
+    if (!POLICY_KEYS.has(key))
+      throw new NetInputError(field, `unknown key ${show(key)} (expected ${[...POLICY_KEYS].join(', ')})`);
   }
   const flag = v.allowInternetAccess ?? false;
   if (typeof flag !== 'boolean') throw new NetInputError(`${field}.allowInternetAccess`, 'expected true or false');
@@ -302,7 +310,8 @@ export function parsePolicy(value: unknown, field = 'policy'): SandboxPolicy {
 }
 
 export function parseForward(value: unknown, field = 'forward'): PortForward {
-  if (typeof value !== 'object' || value === null) throw new NetInputError(field, 'expected { protocol, hostPort, sandboxPort }');
+  if (typeof value !== 'object' || value === null)
+    throw new NetInputError(field, 'expected { protocol, hostPort, sandboxPort }');
   const v = value as Record<string, unknown>;
   return {
     protocol: parseProtocol(v.protocol ?? 'tcp', `${field}.protocol`),

@@ -50,7 +50,10 @@ export function defaultPoolConfig(template: string, image: GuestImage, mode: Poo
     template,
     image,
     mode,
-    size: { hot: mode === 'prewarm' || mode === 'two-tier' ? 2 : 0, durable: mode === 'durable' || mode === 'two-tier' ? 2 : 0 },
+    size: {
+      hot: mode === 'prewarm' || mode === 'two-tier' ? 2 : 0,
+      durable: mode === 'durable' || mode === 'two-tier' ? 2 : 0,
+    },
     refill: 'on-return',
     refillConcurrency: 1,
     stateDir: '/var/lib/coppice/pools',
@@ -65,33 +68,54 @@ function folderSchema(field: string, env: string) {
     .string()
     .refine((p) => p.startsWith('/'), `stateDir and runRoot must be absolute paths (${field})`)
     .refine((p) => !p.includes(','), {
-      error: (i) => `${field} ${JSON.stringify(i.input)} contains a comma, which QEMU option values cannot hold (set ${env} or the config to a path without one)`,
+      error: (i) =>
+        `${field} ${JSON.stringify(i.input)} contains a comma, which QEMU option values cannot hold (set ${env} or the config to a path without one)`,
     });
 }
 
 /** The rules of a pool configuration (zod), with messages that name the field and the value. */
 export const poolConfigSchema = z
   .object({
-    template: z.string().refine((t) => TEMPLATE_NAME.test(t), { error: (i) => `invalid template name ${JSON.stringify(i.input)}: 1-20 of [a-z0-9-], starting with a letter` }),
-    mode: z.string().refine((m) => (POOL_MODES as readonly string[]).includes(m), { error: (i) => `invalid pool mode ${JSON.stringify(i.input)}: expected ${POOL_MODES.join(', ')}` }),
-    maxEntries: z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 4096, { error: (i) => `maxEntries ${String(i.input)} out of range 1-4096` }),
+    template: z.string().refine((t) => TEMPLATE_NAME.test(t), {
+      error: (i) => `invalid template name ${JSON.stringify(i.input)}: 1-20 of [a-z0-9-], starting with a letter`,
+    }),
+    mode: z.string().refine((m) => (POOL_MODES as readonly string[]).includes(m), {
+      error: (i) => `invalid pool mode ${JSON.stringify(i.input)}: expected ${POOL_MODES.join(', ')}`,
+    }),
+    maxEntries: z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 4096, {
+      error: (i) => `maxEntries ${String(i.input)} out of range 1-4096`,
+    }),
     size: z.object({ hot: z.number(), durable: z.number() }),
-    refillConcurrency: z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 64, { error: (i) => `refillConcurrency ${String(i.input)} out of range 1-64` }),
+    refillConcurrency: z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 64, {
+      error: (i) => `refillConcurrency ${String(i.input)} out of range 1-64`,
+    }),
     refill: z.enum(['on-return', 'manual']),
     stateDir: folderSchema('stateDir', 'COPPICE_POOL_STATE_DIR'),
     runRoot: folderSchema('runRoot', 'COPPICE_RUN_DIR'),
-    templateCache: z.string().refine((p) => p.startsWith('/') && !p.includes(','), 'templateCache must be an absolute path without a comma').optional(),
+    templateCache: z
+      .string()
+      .refine((p) => p.startsWith('/') && !p.includes(','), 'templateCache must be an absolute path without a comma')
+      .optional(),
     readiness: z
       .discriminatedUnion('via', [
         z.object({ via: z.literal('serial') }),
-        z.object({ via: z.literal('http'), port: z.number().int().min(1).max(65535), path: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, 'readiness.path must be a plain absolute URL path') }),
+        z.object({
+          via: z.literal('http'),
+          port: z.number().int().min(1).max(65535),
+          path: z.string().regex(/^\/[A-Za-z0-9._~/-]*$/, 'readiness.path must be a plain absolute URL path'),
+        }),
       ])
       .optional(),
   })
   .superRefine((c, ctx) => {
     for (const tier of ['hot', 'durable'] as const) {
       const n = c.size[tier];
-      if (!Number.isInteger(n) || n < 0 || n > c.maxEntries) ctx.addIssue({ code: 'custom', path: ['size', tier], message: `size.${tier} ${n} out of range 0-${c.maxEntries}` });
+      if (!Number.isInteger(n) || n < 0 || n > c.maxEntries)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['size', tier],
+          message: `size.${tier} ${n} out of range 0-${c.maxEntries}`,
+        });
     }
   });
 

@@ -62,7 +62,10 @@ export class CubenetNetwork implements EntryNetwork {
   }
 
   async leases(): Promise<string[]> {
-    return this.net.list().filter((s) => s.endpoint.kind === 'tap').map((s) => s.id);
+    return this.net
+      .list()
+      .filter((s) => s.endpoint.kind === 'tap')
+      .map((s) => s.id);
   }
 }
 

@@ -1,7 +1,15 @@
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Checkpoint, CheckpointStore, Hypervisor, ProbeOptions, Vm, VmNetwork, VmSpec } from '../hypervisor/hypervisor.ts';
+import type {
+  Checkpoint,
+  CheckpointStore,
+  Hypervisor,
+  ProbeOptions,
+  Vm,
+  VmNetwork,
+  VmSpec,
+} from '../hypervisor/hypervisor.ts';
 import { acquireLock } from '../net/lock.ts';
 import { BackgroundWork } from '../shared/background-work.ts';
 import { tiersOf, validatePoolConfig, type PoolConfig, type PoolMode } from './config.ts';
@@ -101,7 +109,8 @@ export class Pool {
     try {
       const pool = new Pool({ ...opts, config }, unlock);
       const state = await pool.file.load();
-      if (state && state.template !== config.template) throw new Error(`${pool.file.path} belongs to template ${state.template}`);
+      if (state && state.template !== config.template)
+        throw new Error(`${pool.file.path} belongs to template ${state.template}`);
       pool.entries = state?.entries ?? [];
       pool.base = state?.base;
       pool.lastReconcile = await pool.reconcile();
@@ -118,7 +127,13 @@ export class Pool {
   }
 
   private snapshot(): PoolState {
-    return { version: 1, template: this.config.template, mode: this.config.mode, base: this.base, entries: this.entries };
+    return {
+      version: 1,
+      template: this.config.template,
+      mode: this.config.mode,
+      base: this.base,
+      entries: this.entries,
+    };
   }
 
   private save(): Promise<void> {
@@ -126,7 +141,13 @@ export class Pool {
   }
 
   private spec(id: string, network: VmNetwork | undefined, memory: VmSpec['memory']): VmSpec {
-    return { name: `cp-${id}`, image: this.config.image, network, memory, runDir: join(this.config.runRoot, this.config.template, id) };
+    return {
+      name: `cp-${id}`,
+      image: this.config.image,
+      network,
+      memory,
+      runDir: join(this.config.runRoot, this.config.template, id),
+    };
   }
 
   private newId(): string {
@@ -146,7 +167,9 @@ export class Pool {
     // bhyve restores only into the devices the checkpoint was taken with: entries with a NIC need a template with
     // one (on a lease of its own, released once checkpointed; a crash in between leaves a lease reconcile releases).
     const path = join(this.dir, `${this.config.template}-base.state`);
-    const cache = this.config.templateCache ? new TemplateCheckpointCache(this.config.templateCache, this.checkpoints) : undefined;
+    const cache = this.config.templateCache
+      ? new TemplateCheckpointCache(this.config.templateCache, this.checkpoints)
+      : undefined;
     const cached = await cache?.take(this.config.image.name, path).catch((e: Error) => {
       this.work.fail(e);
       return undefined;
@@ -259,7 +282,8 @@ export class Pool {
 
   /** An entry's own checkpoint, cloned by the hypervisor from the template's (memory shared, device state copied). */
   private async copyCheckpoint(base: Checkpoint, id: string): Promise<Checkpoint> {
-    if (!this.checkpoints.cloneCheckpoint) throw new Error(`the ${this.checkpoints.kind} backend cannot clone checkpoints: it serves no durable tier`);
+    if (!this.checkpoints.cloneCheckpoint)
+      throw new Error(`the ${this.checkpoints.kind} backend cannot clone checkpoints: it serves no durable tier`);
     return this.checkpoints.cloneCheckpoint(base, join(this.dir, `${id}.state`));
   }
 
@@ -377,7 +401,8 @@ export class Pool {
 
   private async checkoutFresh(policy: unknown, label: string | undefined): Promise<CheckoutResult> {
     const full = this.config.mode === 'full';
-    if (!full && !this.base) throw new PoolInputError(`pool "${this.config.template}" is empty and has no template checkpoint: warm it first`);
+    if (!full && !this.base)
+      throw new PoolInputError(`pool "${this.config.template}" is empty and has no template checkpoint: warm it first`);
     const id = this.newId();
     const net = await this.lease();
     const entry: EntryRecord = {
@@ -391,7 +416,9 @@ export class Pool {
     };
     let vm: Vm | undefined;
     try {
-      vm = full ? await this.hv.boot(this.spec(id, net?.vm, 'private')) : await this.hv.restore(this.spec(id, net?.vm, 'template'), this.base!);
+      vm = full
+        ? await this.hv.boot(this.spec(id, net?.vm, 'private'))
+        : await this.hv.restore(this.spec(id, net?.vm, 'template'), this.base!);
       this.vms.set(id, vm);
       entry.vm = vm.record();
       this.entries.push(entry);
@@ -501,7 +528,8 @@ export class Pool {
       await this.save();
     }
     // The template's run folder holds one folder per live VM: with none left it goes too (rmdir: never a live VM's).
-    if (!this.entries.some((e) => e.vm)) await rmdir(join(this.config.runRoot, this.config.template)).catch(() => undefined);
+    if (!this.entries.some((e) => e.vm))
+      await rmdir(join(this.config.runRoot, this.config.template)).catch(() => undefined);
     return idle.length;
   }
 

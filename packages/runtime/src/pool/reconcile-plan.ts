@@ -52,7 +52,10 @@ export function referencedFiles(base: Checkpoint | undefined, entries: readonly 
 }
 
 /** Which checkpoint file names and VM names are the pool's, from its template name (how newId and init name them). */
-export function poolOwnership(template: string): { ownsCheckpoint(name: string): boolean; ownsVm(name: string): boolean } {
+export function poolOwnership(template: string): {
+  ownsCheckpoint(name: string): boolean;
+  ownsVm(name: string): boolean;
+} {
   const t = template.replace(/-/g, '\\-');
   const ownsCheckpoint = new RegExp(`^${t}-(base|[0-9a-f]{8})\\.state$`);
   const ownsVm = new RegExp(`^cp-${t}-(tpl|[0-9a-f]{8})$`);
@@ -69,10 +72,16 @@ export function unownedLeases(entries: readonly EntryRecord[], leases: readonly 
  * What another build of the guest image leaves unusable: the template checkpoint made from the old image, and the
  * idle entries made from it. Entries handed out keep running on the old image's files.
  */
-export function staleEntries(base: Checkpoint | undefined, entries: readonly EntryRecord[], imageName: string): { base: Checkpoint | undefined; entries: Set<EntryRecord> } {
+export function staleEntries(
+  base: Checkpoint | undefined,
+  entries: readonly EntryRecord[],
+  imageName: string,
+): { base: Checkpoint | undefined; entries: Set<EntryRecord> } {
   const imageOf = (e: EntryRecord) => e.checkpoint?.image ?? e.vm?.spec.image.name;
   return {
     base: base && base.image !== imageName ? base : undefined,
-    entries: new Set(entries.filter((e) => e.status === 'idle' && imageOf(e) !== undefined && imageOf(e) !== imageName)),
+    entries: new Set(
+      entries.filter((e) => e.status === 'idle' && imageOf(e) !== undefined && imageOf(e) !== imageName),
+    ),
   };
 }

@@ -2,7 +2,16 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Checkpoint, Hypervisor, Vm } from '../hypervisor/hypervisor.ts';
 import type { EntryNetwork } from './network.ts';
-import { asDurable, entryFate, orphanRunDirs, orphanVms, poolOwnership, referencedFiles, staleEntries, unownedLeases } from './reconcile-plan.ts';
+import {
+  asDurable,
+  entryFate,
+  orphanRunDirs,
+  orphanVms,
+  poolOwnership,
+  referencedFiles,
+  staleEntries,
+  unownedLeases,
+} from './reconcile-plan.ts';
 import type { EntryRecord } from './state.ts';
 
 export interface ReconcileReport {
@@ -119,14 +128,21 @@ export async function reconcilePool(
     if (hv.stopRunning) await hv.stopRunning(p);
     report.killedOrphanPids.push(p.pid);
   }
-  for (const full of orphanRunDirs(records.runDir, await readdir(records.runDir).catch(() => [] as string[]), entries)) {
+  for (const full of orphanRunDirs(
+    records.runDir,
+    await readdir(records.runDir).catch(() => [] as string[]),
+    entries,
+  )) {
     await rm(full, { recursive: true, force: true });
     report.removedFiles.push(full);
   }
 
   // Orphan files: checkpoints and memory images no entry and no template checkpoint references.
   report.removedFiles.push(
-    ...(await checkpoints.removeOrphanFiles({ checkpointDir: records.checkpointDir, runDir: records.runDir, ...poolOwnership(records.template) }, referencedFiles(base, entries))),
+    ...(await checkpoints.removeOrphanFiles(
+      { checkpointDir: records.checkpointDir, runDir: records.runDir, ...poolOwnership(records.template) },
+      referencedFiles(base, entries),
+    )),
   );
 
   // Leases: those the network holds for this pool that no entry owns. (A network shared by several pools must

@@ -75,14 +75,18 @@ export class PoolStateFile {
    * file and the field; nothing is changed on disk then.
    */
   async load(): Promise<PoolState | undefined> {
-    const parsed = (await readBack(this.path, poolStateSchema(this.folders), { asWritten: true })) as PoolState | undefined;
+    const parsed = (await readBack(this.path, poolStateSchema(this.folders), { asWritten: true })) as
+      | PoolState
+      | undefined;
     if (!parsed) return undefined;
     const journal = await readFile(this.journalPath, 'utf8').catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return '';
       throw e;
     });
     const lines = journal.split('\n');
-    const numbered = Object.fromEntries(lines.map((line, i) => [`line ${i + 1}`, line.split(' ')]).filter((_, i) => lines[i] !== ''));
+    const numbered = Object.fromEntries(
+      lines.map((line, i) => [`line ${i + 1}`, line.split(' ')]).filter((_, i) => lines[i] !== ''),
+    );
     const checkouts = await checkReadBack(this.journalPath, numbered, z.record(z.string(), journalLineSchema));
     // Kept open so the next save, which covers these lines, empties it.
     if (journal) this.journalFd = openSync(this.journalPath, 'a', 0o600);

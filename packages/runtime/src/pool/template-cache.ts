@@ -23,7 +23,9 @@ export class TemplateCheckpointCache {
   }
 
   private async cached(image: string): Promise<Checkpoint | undefined> {
-    const cp = (await readBack(this.record(image), checkpointSchema(this.dir)).catch(() => undefined)) as Checkpoint | undefined;
+    const cp = (await readBack(this.record(image), checkpointSchema(this.dir)).catch(() => undefined)) as
+      | Checkpoint
+      | undefined;
     return cp && cp.image === image && (await this.store.checkpointIntact(cp)) ? cp : undefined;
   }
 
@@ -36,7 +38,9 @@ export class TemplateCheckpointCache {
 
   /** Removes the cached checkpoint of `image` (its files, its tmpfs memory file and its record). */
   async remove(image: string): Promise<void> {
-    const cp = (await readBack(this.record(image), checkpointSchema(this.dir)).catch(() => undefined)) as Checkpoint | undefined;
+    const cp = (await readBack(this.record(image), checkpointSchema(this.dir)).catch(() => undefined)) as
+      | Checkpoint
+      | undefined;
     if (cp) await this.store.removeCheckpoint(cp);
     await rm(this.record(image), { force: true });
   }
@@ -47,7 +51,9 @@ export class TemplateCheckpointCache {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const unlock = await acquireLock(join(this.dir, `cache-${cp.image}.lock`));
     try {
-      const old = (await readBack(this.record(cp.image), checkpointSchema(this.dir)).catch(() => undefined)) as Checkpoint | undefined;
+      const old = (await readBack(this.record(cp.image), checkpointSchema(this.dir)).catch(() => undefined)) as
+        | Checkpoint
+        | undefined;
       if (old && (await this.store.checkpointIntact(old))) return;
       if (old) await this.store.removeCheckpoint(old);
       const copy = await this.store.cloneCheckpoint(cp, join(this.dir, `cache-${cp.image}.state`));

@@ -27,12 +27,27 @@ export function templatesPath(stateDir: string): string {
  * it under. Messages name the value, as the operator typed it.
  */
 export const templateSchema = z.object({
-  name: z.string().refine((n) => TEMPLATE_NAME.test(n), { error: (i) => `invalid template name ${JSON.stringify(i.input)}: 1-20 of [a-z0-9-], starting with a letter` }),
-  memoryMiB: z.number().refine((n) => Number.isInteger(n) && n >= 64 && n <= 16384, { error: (i) => `memory ${String(i.input)} MiB out of range 64-16384` }),
-  vcpus: z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 8, { error: (i) => `vcpus ${String(i.input)} out of range 1-8` }),
-  mode: z.string().refine((m) => (POOL_MODES as readonly string[]).includes(m), { error: (i) => `invalid mode ${JSON.stringify(i.input)}: expected ${POOL_MODES.join(', ')}` }).transform((m) => m as PoolMode),
-  hot: z.number().refine((n) => Number.isInteger(n) && n >= 0 && n <= 256, { error: (i) => `hot size ${String(i.input)} out of range 0-256` }),
-  durable: z.number().refine((n) => Number.isInteger(n) && n >= 0 && n <= 256, { error: (i) => `durable size ${String(i.input)} out of range 0-256` }),
+  name: z.string().refine((n) => TEMPLATE_NAME.test(n), {
+    error: (i) => `invalid template name ${JSON.stringify(i.input)}: 1-20 of [a-z0-9-], starting with a letter`,
+  }),
+  memoryMiB: z.number().refine((n) => Number.isInteger(n) && n >= 64 && n <= 16384, {
+    error: (i) => `memory ${String(i.input)} MiB out of range 64-16384`,
+  }),
+  vcpus: z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 8, {
+    error: (i) => `vcpus ${String(i.input)} out of range 1-8`,
+  }),
+  mode: z
+    .string()
+    .refine((m) => (POOL_MODES as readonly string[]).includes(m), {
+      error: (i) => `invalid mode ${JSON.stringify(i.input)}: expected ${POOL_MODES.join(', ')}`,
+    })
+    .transform((m) => m as PoolMode),
+  hot: z.number().refine((n) => Number.isInteger(n) && n >= 0 && n <= 256, {
+    error: (i) => `hot size ${String(i.input)} out of range 0-256`,
+  }),
+  durable: z.number().refine((n) => Number.isInteger(n) && n >= 0 && n <= 256, {
+    error: (i) => `durable size ${String(i.input)} out of range 0-256`,
+  }),
   guestDir: z.string().refine((d) => d.startsWith('/') && !d.includes('\0'), 'expected an absolute path'),
 });
 
@@ -47,7 +62,9 @@ export async function findTemplate(stateDir: string, name: string): Promise<Temp
   const all = await loadTemplates(stateDir);
   const t = all.find((x) => x.name === name);
   if (!t) {
-    throw new PoolInputError(`unknown template "${name}"${all.length ? ` (known: ${all.map((x) => x.name).join(', ')})` : ' (none: run coppice pool init)'}`);
+    throw new PoolInputError(
+      `unknown template "${name}"${all.length ? ` (known: ${all.map((x) => x.name).join(', ')})` : ' (none: run coppice pool init)'}`,
+    );
   }
   return t;
 }

@@ -31,7 +31,14 @@ export class AgentError extends Error {
   override name = 'AgentError';
 }
 
-function call(address: string, method: string, path: string, body: unknown, token: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+function call(
+  address: string,
+  method: string,
+  path: string,
+  body: unknown,
+  token: string | undefined,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -41,7 +48,9 @@ function call(address: string, method: string, path: string, body: unknown, toke
         method,
         path,
         headers: {
-          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          ...(payload !== undefined
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
           ...(token ? { 'x-access-token': token } : {}),
         },
         timeout: timeoutMs,
@@ -53,7 +62,9 @@ function call(address: string, method: string, path: string, body: unknown, toke
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
       },
     );
-    req.on('timeout', () => req.destroy(new AgentError(`agent at ${address} did not answer ${method} ${path} within ${timeoutMs} ms`)));
+    req.on('timeout', () =>
+      req.destroy(new AgentError(`agent at ${address} did not answer ${method} ${path} within ${timeoutMs} ms`)),
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -63,7 +74,12 @@ function call(address: string, method: string, path: string, body: unknown, toke
  * Gives the sandbox its identity. `previousToken` is the token an earlier /init set (a resumed sandbox's agent
  * still holds it and refuses an /init without it).
  */
-export async function initAgent(address: string, identity: SandboxIdentity, previousToken?: string, timeoutMs = 10_000): Promise<void> {
+export async function initAgent(
+  address: string,
+  identity: SandboxIdentity,
+  previousToken?: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const body = {
     envVars: identity.envVars,
     accessToken: identity.accessToken,
@@ -73,12 +89,14 @@ export async function initAgent(address: string, identity: SandboxIdentity, prev
     entropy: randomBytes(64).toString('base64'),
   };
   const { status, text } = await call(address, 'POST', '/init', body, previousToken, timeoutMs);
-  if (status < 200 || status > 299) throw new AgentError(`agent at ${address} refused /init (${status}): ${text.slice(0, 300)}`);
+  if (status < 200 || status > 299)
+    throw new AgentError(`agent at ${address} refused /init (${status}): ${text.slice(0, 300)}`);
 }
 
 export async function agentMetrics(address: string, token: string, timeoutMs = 5_000): Promise<AgentMetrics> {
   const { status, text } = await call(address, 'GET', '/metrics', undefined, token, timeoutMs);
-  if (status !== 200) throw new AgentError(`agent at ${address} answered /metrics with ${status}: ${text.slice(0, 300)}`);
+  if (status !== 200)
+    throw new AgentError(`agent at ${address} answered /metrics with ${status}: ${text.slice(0, 300)}`);
   const m = JSON.parse(text) as Record<string, number>;
   return {
     cpuCount: m.cpu_count ?? 0,

@@ -24,8 +24,20 @@ export interface TemplateSizing {
 
 /** E2B's two template names, sized for a small host: 1 vCPU each, a hot and a durable entry each, ready to hand out. */
 export const DEFAULT_TEMPLATES: readonly TemplateSizing[] = [
-  { id: 'base', aliases: [], memoryMiB: 256, vcpus: 1, pool: { mode: 'two-tier', hot: 1, durable: 1, refillConcurrency: 1 } },
-  { id: 'code-interpreter-v1', aliases: ['code-interpreter'], memoryMiB: 512, vcpus: 1, pool: { mode: 'two-tier', hot: 1, durable: 1, refillConcurrency: 1 } },
+  {
+    id: 'base',
+    aliases: [],
+    memoryMiB: 256,
+    vcpus: 1,
+    pool: { mode: 'two-tier', hot: 1, durable: 1, refillConcurrency: 1 },
+  },
+  {
+    id: 'code-interpreter-v1',
+    aliases: ['code-interpreter'],
+    memoryMiB: 512,
+    vcpus: 1,
+    pool: { mode: 'two-tier', hot: 1, durable: 1, refillConcurrency: 1 },
+  },
 ];
 
 /** The free space each sandbox's root file system has (the image is built with 1.5 GiB free; see guest/README.md). */
@@ -75,9 +87,21 @@ export async function openSandboxHost(o: OpenSandboxHostOptions = {}): Promise<O
   for (const t of sizing) {
     const dir = await locateTemplate(runner, t.id);
     // The image is named after its build (NAME-HASH): a pool finds a template checkpoint of an older build stale.
-    templates.push({ id: t.id, aliases: t.aliases, image: templateImage(dir, basename(dir), t.memoryMiB, t.vcpus), diskMiB: WRITABLE_MIB, pool: t.pool });
+    templates.push({
+      id: t.id,
+      aliases: t.aliases,
+      image: templateImage(dir, basename(dir), t.memoryMiB, t.vcpus),
+      diskMiB: WRITABLE_MIB,
+      pool: t.pool,
+    });
   }
-  const netConfig = { prefix: 'cps', ipv4Subnet: '10.79.0.0/24', ipv6Subnet: 'fd79::/64', stateDir: join(stateDir, 'net'), ...o.net };
+  const netConfig = {
+    prefix: 'cps',
+    ipv4Subnet: '10.79.0.0/24',
+    ipv6Subnet: 'fd79::/64',
+    stateDir: join(stateDir, 'net'),
+    ...o.net,
+  };
   const shmDir = o.shmDir ?? join('/dev/shm', `coppice-${netConfig.prefix}`);
   await mkdir(shmDir, { recursive: true, mode: 0o700 });
   const hypervisor = new QemuHypervisor({ runner, tbSizeMiB: o.tbSizeMiB ?? 4, shmDir });

@@ -99,10 +99,19 @@ export class SandboxHost {
     return pool;
   }
 
-  private locate(sandboxId: string): { pool: Pool; entryId: string; templateId: string; state: 'running' | 'paused'; address?: string } | undefined {
+  private locate(
+    sandboxId: string,
+  ): { pool: Pool; entryId: string; templateId: string; state: 'running' | 'paused'; address?: string } | undefined {
     for (const [templateId, pool] of this.pools) {
       const e = pool.list().find((x) => x.label === sandboxId && x.status !== 'idle');
-      if (e) return { pool, entryId: e.id, templateId, state: e.status === 'paused' ? 'paused' : 'running', ...(e.address ? { address: ipv4(e.address) } : {}) };
+      if (e)
+        return {
+          pool,
+          entryId: e.id,
+          templateId,
+          state: e.status === 'paused' ? 'paused' : 'running',
+          ...(e.address ? { address: ipv4(e.address) } : {}),
+        };
     }
     return undefined;
   }
@@ -118,7 +127,12 @@ export class SandboxHost {
     for (const [templateId, pool] of this.pools) {
       for (const e of pool.list()) {
         if (e.status === 'idle' || !e.label) continue;
-        out.push({ sandboxId: e.label, templateId, state: e.status === 'paused' ? 'paused' : 'running', ...(e.address ? { address: ipv4(e.address)! } : {}) });
+        out.push({
+          sandboxId: e.label,
+          templateId,
+          state: e.status === 'paused' ? 'paused' : 'running',
+          ...(e.address ? { address: ipv4(e.address)! } : {}),
+        });
       }
     }
     return out;

@@ -18,7 +18,10 @@ export class BackgroundWork {
   /** Runs `work` in the background; its failure goes to `errors` and `onError`. */
   track(work: Promise<unknown>): void {
     const tracked: Promise<void> = work
-      .then(() => undefined, (e: unknown) => this.fail(e))
+      .then(
+        () => undefined,
+        (e: unknown) => this.fail(e),
+      )
       .finally(() => this.running.delete(tracked));
     this.running.add(tracked);
   }

@@ -47,7 +47,8 @@ export class ModelBhyveSystem implements BhyveSystem {
 
   async probe(consoleDevice: string, timeoutMs: number): Promise<number> {
     const bhyveSide = consoleDevice.replace(/B$/, 'A');
-    if (!consoleAnswers(this.host, bhyveSide)) throw new HypervisorError(`no answer on ${consoleDevice} within ${timeoutMs} ms`);
+    if (!consoleAnswers(this.host, bhyveSide))
+      throw new HypervisorError(`no answer on ${consoleDevice} within ${timeoutMs} ms`);
     return this.probeMs;
   }
 

@@ -55,8 +55,26 @@ export function snapshotSupport(host: FreeBsdHost): boolean {
 
 // bhyve(8) PCI EMULATION.
 const PCI_DEVICES = new Set([
-  'hostbridge', 'amd_hostbridge', 'passthru', 'virtio-net', 'virtio-blk', 'virtio-scsi', 'virtio-9p', 'virtio-rnd',
-  'virtio-console', 'virtio-input', 'ahci', 'ahci-cd', 'ahci-hd', 'e1000', 'uart', 'lpc', 'fbuf', 'xhci', 'nvme', 'hda',
+  'hostbridge',
+  'amd_hostbridge',
+  'passthru',
+  'virtio-net',
+  'virtio-blk',
+  'virtio-scsi',
+  'virtio-9p',
+  'virtio-rnd',
+  'virtio-console',
+  'virtio-input',
+  'ahci',
+  'ahci-cd',
+  'ahci-hd',
+  'e1000',
+  'uart',
+  'lpc',
+  'fbuf',
+  'xhci',
+  'nvme',
+  'hda',
 ]);
 const LPC_DEVICES = new Set(['com1', 'com2', 'com3', 'com4', 'bootrom', 'fwcfg', 'tpm', 'pc-testdev']);
 const EX_USAGE = 64;
@@ -88,7 +106,10 @@ function dumpConfig(host: FreeBsdHost, args: string[]) {
   const p = parse(host, args);
   if (!p.name) throw usage();
   if (!['true', '1', 'yes', 'on'].includes(p.config.get('config.dump') ?? '')) {
-    throw new ToolFailure('the host model runs bhyve as a long-running process (spawn) unless -o config.dump=true', EX_USAGE);
+    throw new ToolFailure(
+      'the host model runs bhyve as a long-running process (spawn) unless -o config.dump=true',
+      EX_USAGE,
+    );
   }
   const all = new Map([...defaultConfig(host), ...p.config, ['name', p.name]]);
   const stdout = [...all].map(([k, v]) => `${k}=${v}\n`).join('');
@@ -107,7 +128,10 @@ interface Parsed {
 }
 
 function usage(): ToolFailure {
-  return new ToolFailure('Usage: bhyve [-aCDeHhPSuWwxY]\n       [-c [[cpus=]numcpus][,sockets=n][,cores=n][,threads=n]]\n       [-G port] [-k config_file] [-l lpc] [-m mem] [-o var=value]\n       [-p vcpu:hostcpu] [-r file] [-s pci] [-U uuid] vmname', 1);
+  return new ToolFailure(
+    'Usage: bhyve [-aCDeHhPSuWwxY]\n       [-c [[cpus=]numcpus][,sockets=n][,cores=n][,threads=n]]\n       [-G port] [-k config_file] [-l lpc] [-m mem] [-o var=value]\n       [-p vcpu:hostcpu] [-r file] [-s pci] [-U uuid] vmname',
+    1,
+  );
 }
 
 function parse(host: FreeBsdHost, args: string[]): Parsed {
@@ -161,7 +185,8 @@ function option(host: FreeBsdHost, p: Parsed, c: string, value: string): void {
       p.restore = value;
       break;
     case 'U':
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) throw new ToolFailure(`invalid UUID '${value}'`, 4);
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value))
+        throw new ToolFailure(`invalid UUID '${value}'`, 4);
       break;
     default:
       throw new ToolFailure(`-${c} is not supported by the host model`, EX_USAGE);
@@ -212,7 +237,8 @@ function parseSlot(p: Parsed, opt: string): Slot {
   const device = c2 < 0 ? rest : rest.slice(0, c2);
   const config = c2 < 0 ? undefined : rest.slice(c2 + 1);
   const nums = where.split(':');
-  if (nums.length > 3 || nums.some((n) => !/^\d+$/.test(n))) throw new ToolFailure(`Invalid PCI slot info field "${opt}"`, 4);
+  if (nums.length > 3 || nums.some((n) => !/^\d+$/.test(n)))
+    throw new ToolFailure(`Invalid PCI slot info field "${opt}"`, 4);
   const [a, b, c] = nums.map(Number) as [number, number?, number?];
   const [bus, slot, func] = nums.length === 3 ? [a, b!, c!] : nums.length === 2 ? [0, a, b!] : [0, a, 0];
   if (bus > 255 || slot > 31 || func > 7) throw new ToolFailure(`Invalid PCI slot info field "${opt}"`, 4);
@@ -221,7 +247,8 @@ function parseSlot(p: Parsed, opt: string): Slot {
     throw new ToolFailure(`pci slot ${bus}:${slot}:${func} already occupied!`, 4);
   }
   if (device === 'lpc' && bus !== 0) throw new ToolFailure('LPC bridge can only be configured on bus 0', 4);
-  if (device === 'lpc' && p.slots.some((s) => s.device === 'lpc')) throw new ToolFailure('Only one LPC bridge is allowed', 4);
+  if (device === 'lpc' && p.slots.some((s) => s.device === 'lpc'))
+    throw new ToolFailure('Only one LPC bridge is allowed', 4);
   return config === undefined ? { bus, slot, func, device } : { bus, slot, func, device, config };
 }
 
@@ -234,7 +261,13 @@ interface CheckpointMeta {
 }
 
 export function checkpointMeta(vm: Vm): string {
-  const meta: CheckpointMeta = { vmname: vm.name, ncpus: vm.ncpus, memMiB: vm.memMiB, slots: vm.slots, lpc: [...vm.lpc] };
+  const meta: CheckpointMeta = {
+    vmname: vm.name,
+    ncpus: vm.ncpus,
+    memMiB: vm.memMiB,
+    slots: vm.slots,
+    lpc: [...vm.lpc],
+  };
   return JSON.stringify(meta);
 }
 
@@ -267,7 +300,8 @@ function startBhyve(host: FreeBsdHost, args: string[], proc: ModelProcess): void
   // A stock bhyve never reads snapshot.vnode_restore: the key is stored and ignored, memory is copied as always.
   // The patched one maps guest memory over the checkpoint, which cannot also be wired and needs -r.
   const vnodeRestore = vmm.vnodePatch && p.config.get('snapshot.vnode_restore') === 'true';
-  if (vnodeRestore && p.flags.has('S')) throw new ToolFailure('snapshot.vnode_restore cannot be used with wired memory (-S)', 4);
+  if (vnodeRestore && p.flags.has('S'))
+    throw new ToolFailure('snapshot.vnode_restore cannot be used with wired memory (-S)', 4);
   if (vnodeRestore && !p.restore) throw new ToolFailure('snapshot.vnode_restore requires -r', 4);
 
   const existing = vmm.vms.get(p.name);
@@ -292,15 +326,18 @@ function startBhyve(host: FreeBsdHost, args: string[], proc: ModelProcess): void
     if ((s.device === 'virtio-net' || s.device === 'e1000') && s.config) {
       const tap = s.config.split(',')[0]!;
       const iface = net.interfaces.get(tap);
-      if (!/^tap\d+$/.test(tap) || !iface || iface.vnet !== null) throw new ToolFailure(`open of tap device /dev/${tap} failed`, 4);
+      if (!/^tap\d+$/.test(tap) || !iface || iface.vnet !== null)
+        throw new ToolFailure(`open of tap device /dev/${tap} failed`, 4);
       if (inUse.has(tap)) throw new ToolFailure(`open of tap device /dev/${tap} failed: Device busy`, 4);
     }
   }
   for (const [dev, conf] of p.lpc) {
     if (dev.startsWith('com')) {
       const nmdm = /^\/dev\/nmdm(\d+)[AB]$/.test(conf);
-      if (!(conf === 'stdio' || nmdm || conf.startsWith('tcp='))) throw new ToolFailure(`Unable to initialize backend '${conf}' for LPC device ${dev}`, 4);
-      if (nmdm && !systemInfo(host).modules.has('nmdm')) throw new ToolFailure(`Unable to initialize backend '${conf}' for LPC device ${dev}`, 4);
+      if (!(conf === 'stdio' || nmdm || conf.startsWith('tcp=')))
+        throw new ToolFailure(`Unable to initialize backend '${conf}' for LPC device ${dev}`, 4);
+      if (nmdm && !systemInfo(host).modules.has('nmdm'))
+        throw new ToolFailure(`Unable to initialize backend '${conf}' for LPC device ${dev}`, 4);
     }
     if (dev === 'bootrom') {
       const rom = conf.split(',')[0]!;
@@ -314,7 +351,8 @@ function startBhyve(host: FreeBsdHost, args: string[], proc: ModelProcess): void
         slots: slots.map((s) => `${s.bus}:${s.slot}:${s.func},${s.device}`).sort(),
         lpc: lpc.map(([d]) => d).sort(),
       });
-    if (layout(meta.slots, meta.lpc) !== layout(p.slots, [...p.lpc])) throw new ToolFailure('Failed to restore PCI device state.', 1);
+    if (layout(meta.slots, meta.lpc) !== layout(p.slots, [...p.lpc]))
+      throw new ToolFailure('Failed to restore PCI device state.', 1);
   }
 
   const vm: Vm = {

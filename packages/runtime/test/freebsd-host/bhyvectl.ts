@@ -16,7 +16,10 @@ export function registerBhyvectl(host: FreeBsdHost): void {
 }
 
 function usage(): ToolFailure {
-  return new ToolFailure('Usage: bhyvectl --vm=<vmname>\n       [--create]\n       [--destroy]\n       [--checkpoint=<filename>]\n       [--suspend=<filename>]', 1);
+  return new ToolFailure(
+    'Usage: bhyvectl --vm=<vmname>\n       [--create]\n       [--destroy]\n       [--checkpoint=<filename>]\n       [--suspend=<filename>]',
+    1,
+  );
 }
 
 function bhyvectl(host: FreeBsdHost, args: string[]): ToolOutput {
@@ -28,7 +31,8 @@ function bhyvectl(host: FreeBsdHost, args: string[]): ToolOutput {
     const key = m[1];
     if (EXPECTS_VALUE.has(key)) {
       const value = m[2] ?? args[++i];
-      if (value === undefined || value === '') throw new ToolFailure(`option \`--${key}' requires an argument\n${usage().message}`, 1);
+      if (value === undefined || value === '')
+        throw new ToolFailure(`option \`--${key}' requires an argument\n${usage().message}`, 1);
       opts.set(key, value);
     } else if (FLAGS.has(key)) {
       if (m[2] !== undefined) throw new ToolFailure(`option \`--${key}' doesn't allow an argument`, 1);
@@ -40,7 +44,16 @@ function bhyvectl(host: FreeBsdHost, args: string[]): ToolOutput {
   const vmm = vmmState(host);
   if (opts.has('create')) {
     if (vmm.vms.has(name)) throw new ToolFailure(`vm_create: File exists`, 1);
-    vmm.vms.set(name, { name, ncpus: 1, memMiB: 0, slots: [], lpc: new Map(), flags: new Set(), config: new Map(), memoryBacking: 'anonymous' });
+    vmm.vms.set(name, {
+      name,
+      ncpus: 1,
+      memMiB: 0,
+      slots: [],
+      lpc: new Map(),
+      flags: new Set(),
+      config: new Map(),
+      memoryBacking: 'anonymous',
+    });
     return {};
   }
   const vm = vmm.vms.get(name);
@@ -48,7 +61,8 @@ function bhyvectl(host: FreeBsdHost, args: string[]): ToolOutput {
   const checkpoint = opts.get('checkpoint');
   const suspend = opts.get('suspend');
   if (checkpoint !== undefined || suspend !== undefined) {
-    if (!snapshotSupport(host)) throw new ToolFailure(`unrecognized option \`--${checkpoint !== undefined ? 'checkpoint' : 'suspend'}'`, 1);
+    if (!snapshotSupport(host))
+      throw new ToolFailure(`unrecognized option \`--${checkpoint !== undefined ? 'checkpoint' : 'suspend'}'`, 1);
     if (checkpoint !== undefined && suspend !== undefined) throw usage();
     writeCheckpoint(host, vm, (checkpoint ?? suspend) as string);
     if (suspend !== undefined) {
@@ -76,10 +90,12 @@ function writeCheckpoint(host: FreeBsdHost, vm: Vm, file: string): void {
   const proc = vm.pid === undefined ? undefined : processTable(host).processes.get(vm.pid);
   if (!proc || proc.state === 'exited') throw new ToolFailure('connect() failed: Connection refused', 1);
   // The request is answered by the bhyve process: a SIGSTOPped bhyve never answers and bhyvectl would hang.
-  if (proc.state === 'stopped') throw new ToolFailure('checkpoint request not answered: the bhyve process is stopped (SIGSTOP)', 1);
+  if (proc.state === 'stopped')
+    throw new ToolFailure('checkpoint request not answered: the bhyve process is stopped (SIGSTOP)', 1);
   const dir = file.slice(0, file.lastIndexOf('/'));
   const fs = files(host);
-  if (dir && !fs.has(`${dir}/`)) throw new ToolFailure(`Failed to open checkpoint file ${file}: No such file or directory`, 1);
+  if (dir && !fs.has(`${dir}/`))
+    throw new ToolFailure(`Failed to open checkpoint file ${file}: No such file or directory`, 1);
   fs.set(file, { content: '', size: vm.memMiB * 1024 * 1024 });
   fs.set(`${file}.kern`, { content: 'kern', size: 65536 });
   const meta = checkpointMeta(vm);

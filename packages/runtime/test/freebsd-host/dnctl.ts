@@ -29,7 +29,8 @@ export function registerDnctl(host: FreeBsdHost): void {
 
 function dnctl(host: FreeBsdHost, argsIn: string[]): ToolOutput {
   const args = argsIn.filter((a) => a !== '-q');
-  if (args.some((a) => a.startsWith('-'))) throw new ToolFailure(`illegal option -- ${args.find((a) => a.startsWith('-'))!.slice(1)}`, EX_USAGE);
+  if (args.some((a) => a.startsWith('-')))
+    throw new ToolFailure(`illegal option -- ${args.find((a) => a.startsWith('-'))!.slice(1)}`, EX_USAGE);
   const loaded = systemInfo(host).modules.has('dummynet');
   const [what, ...rest] = args;
   if (what !== 'pipe') throw new ToolFailure(`bad command \`${what ?? ''}'`, EX_USAGE);
@@ -38,12 +39,19 @@ function dnctl(host: FreeBsdHost, argsIn: string[]): ToolOutput {
   if (verb === 'show' || verb === 'list') {
     if (!loaded) throw new ToolFailure('getsockopt(IP_DUMMYNET3): Protocol not available', 71);
     const wanted = rest.slice(1).map(Number);
-    return { stdout: [...pipes.values()].filter((p) => !wanted.length || wanted.includes(p.pipe)).sort((a, b) => a.pipe - b.pipe).map(showPipe).join('') };
+    return {
+      stdout: [...pipes.values()]
+        .filter((p) => !wanted.length || wanted.includes(p.pipe))
+        .sort((a, b) => a.pipe - b.pipe)
+        .map(showPipe)
+        .join(''),
+    };
   }
   if (verb === 'delete') {
     if (!loaded) throw new ToolFailure('setsockopt(IP_DUMMYNET_DEL): Protocol not available', 71);
     const numbers = rest.slice(1);
-    if (!numbers.length || numbers.some((n) => !/^\d+$/.test(n))) throw new ToolFailure('pipe delete needs a pipe number', EX_USAGE);
+    if (!numbers.length || numbers.some((n) => !/^\d+$/.test(n)))
+      throw new ToolFailure('pipe delete needs a pipe number', EX_USAGE);
     for (const n of numbers) {
       if (!pipes.delete(Number(n))) throw new ToolFailure(`rule ${n}: setsockopt(IP_DUMMYNET_DEL): Invalid argument`);
     }
@@ -83,7 +91,8 @@ function readBandwidth(arg: string): number {
   let bw = Number(m[1]) * (m[2] === '' ? 1 : /k/i.test(m[2]!) ? 1000 : 1_000_000);
   const unit = m[3]!;
   if ((unit.startsWith('B') && !/^Bi/.test(unit)) || /^by/.test(unit)) bw *= 8;
-  else if (unit !== '' && !/^(bit\/s|Bit\/s|bit|Bit)$/.test(unit)) throw new ToolFailure(`unrecognised option \`\`${unit}''`, EX_DATAERR);
+  else if (unit !== '' && !/^(bit\/s|Bit\/s|bit|Bit)$/.test(unit))
+    throw new ToolFailure(`unrecognised option \`\`${unit}''`, EX_DATAERR);
   // The C code keeps it in an int: anything from 2^31 on is negative there.
   if (bw >= 2 ** 31) throw new ToolFailure('bandwidth too large', EX_DATAERR);
   return bw;
@@ -92,7 +101,14 @@ function readBandwidth(arg: string): number {
 /** list_pipes(): the link line, then the pipe's internal FIFO flowset and scheduler. */
 function showPipe(p: DummynetPipe): string {
   const b = p.bandwidth;
-  const bw = b === 0 ? 'unlimited     ' : b >= 1_000_000 ? `${(b / 1e6).toFixed(3).padStart(7)} Mbit/s` : b >= 1000 ? `${(b / 1e3).toFixed(3).padStart(7)} Kbit/s` : `${b.toFixed(3).padStart(7)} bit/s `;
+  const bw =
+    b === 0
+      ? 'unlimited     '
+      : b >= 1_000_000
+        ? `${(b / 1e6).toFixed(3).padStart(7)} Mbit/s`
+        : b >= 1000
+          ? `${(b / 1e3).toFixed(3).padStart(7)} Kbit/s`
+          : `${b.toFixed(3).padStart(7)} bit/s `;
   const id = String(p.pipe).padStart(5, '0');
   return (
     `${id}: ${bw} ${String(p.delayMs).padStart(4)} ms burst 0\n` +

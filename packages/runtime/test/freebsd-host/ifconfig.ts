@@ -1,6 +1,13 @@
 import { type FreeBsdHost, ToolFailure, type ToolOutput } from './host.ts';
 import { jailState } from './jail.ts';
-import { type NetIf, type NetState, addInterface, netState, parseInterfaceAddress, visibleInterfaces } from './netif.ts';
+import {
+  type NetIf,
+  type NetState,
+  addInterface,
+  netState,
+  parseInterfaceAddress,
+  visibleInterfaces,
+} from './netif.ts';
 
 /**
  * ifconfig(8) for the model: `-l`, `-g GROUP`, `IF create` (the cloners tap, epair and bridge; with no unit number the
@@ -19,10 +26,15 @@ export function registerIfconfig(host: FreeBsdHost): void {
 export function ifconfig(host: FreeBsdHost, args: string[], vnet: string | null): ToolOutput {
   const net = netState(host);
   const [first, ...rest] = args;
-  if (first === undefined) throw new ToolFailure('usage: ifconfig [-L] [-C] [-g groupname] interface address_family ...', 1);
+  if (first === undefined)
+    throw new ToolFailure('usage: ifconfig [-L] [-C] [-g groupname] interface address_family ...', 1);
   if (first === '-l') {
     if (rest.length > 0) throw new ToolFailure(`-l: unsupported arguments: ${rest.join(' ')}`);
-    return { stdout: `${visibleInterfaces(net, vnet).map((i) => i.name).join(' ')}\n` };
+    return {
+      stdout: `${visibleInterfaces(net, vnet)
+        .map((i) => i.name)
+        .join(' ')}\n`,
+    };
   }
   if (first === '-g') {
     const group = rest[0];
@@ -57,7 +69,13 @@ function lookup(net: NetState, name: string, vnet: string | null): NetIf {
   return iface;
 }
 
-function create(host: FreeBsdHost, net: NetState, requested: string, params: string[], vnet: string | null): ToolOutput {
+function create(
+  host: FreeBsdHost,
+  net: NetState,
+  requested: string,
+  params: string[],
+  vnet: string | null,
+): ToolOutput {
   const m = /^(tap|epair|bridge)(\d+)?$/.exec(requested);
   if (!m) throw new ToolFailure(`SIOCIFCREATE2 (${requested}): Invalid argument`);
   const cloner = m[1] as Cloner;
@@ -132,10 +150,12 @@ function applyParameters(host: FreeBsdHost, net: NetState, iface: NetIf, params:
         if (p === 'addm') {
           const owner = [...net.interfaces.values()].find((b) => b.members.includes(memberName));
           if (owner) throw new ToolFailure(`BRDGADD ${memberName}: File exists`);
-          if (member.kind === 'bridge' || member.kind === 'loopback') throw new ToolFailure(`BRDGADD ${memberName}: Invalid argument`);
+          if (member.kind === 'bridge' || member.kind === 'loopback')
+            throw new ToolFailure(`BRDGADD ${memberName}: Invalid argument`);
           iface.members.push(memberName);
         } else {
-          if (!iface.members.includes(memberName)) throw new ToolFailure(`BRDGDEL ${memberName}: No such file or directory`);
+          if (!iface.members.includes(memberName))
+            throw new ToolFailure(`BRDGDEL ${memberName}: No such file or directory`);
           iface.members = iface.members.filter((m) => m !== memberName);
         }
         break;
@@ -144,7 +164,8 @@ function applyParameters(host: FreeBsdHost, net: NetState, iface: NetIf, params:
       case 'inet6': {
         const text = arg();
         const address = parseInterfaceAddress(text, p);
-        if (!address) throw new ToolFailure(`error in parsing address string: hostname nor servname provided, or not known`);
+        if (!address)
+          throw new ToolFailure(`error in parsing address string: hostname nor servname provided, or not known`);
         const next = params[i + 1];
         const alias = next === 'alias';
         const remove = next === '-alias' || next === 'delete';
@@ -235,7 +256,11 @@ function describe(net: NetState, iface: NetIf): string {
   if (iface.description !== undefined) lines.push(`\tdescription: ${iface.description}`);
   if (iface.kind !== 'loopback') lines.push(`\tether ${iface.mac}`);
   for (const a of iface.addresses) {
-    lines.push(a.family === 'inet' ? `\tinet ${a.address} netmask ${netmask(a.prefix)}` : `\tinet6 ${a.address} prefixlen ${a.prefix}`);
+    lines.push(
+      a.family === 'inet'
+        ? `\tinet ${a.address} netmask ${netmask(a.prefix)}`
+        : `\tinet6 ${a.address} prefixlen ${a.prefix}`,
+    );
   }
   for (const m of iface.members) lines.push(`\tmember: ${m} flags=143<LEARNING,DISCOVER,AUTOEDGE,AUTOPTP>`);
   if (iface.groups.size > 0) lines.push(`\tgroups: ${[...iface.groups].join(' ')}`);

@@ -34,7 +34,13 @@ export function createFreeBsdHost(options: ModelHostOptions = {}): FreeBsdHost {
   registerBhyve(host);
   registerBhyvectl(host);
   registerDnctl(host);
-  const conf = ['cpu\tHAMMER', 'ident\tGENERIC-SNAP', 'options\tVIMAGE', 'device\tpf', ...(options.bhyveSnapshot === false ? [] : ['options\tBHYVE_SNAPSHOT'])];
+  const conf = [
+    'cpu\tHAMMER',
+    'ident\tGENERIC-SNAP',
+    'options\tVIMAGE',
+    'device\tpf',
+    ...(options.bhyveSnapshot === false ? [] : ['options\tBHYVE_SNAPSHOT']),
+  ];
   host.sysctls.set('kern.conftxt', conf.join('\n'));
   host.sysctls.set('kern.osrelease', '15.0-RELEASE-p1');
   host.sysctls.set('net.link.bridge.pfil_member', options.pfilMember === false ? '0' : '1');

@@ -50,7 +50,10 @@ function jail(host: FreeBsdHost, args: string[]): ToolOutput {
     state.jails.delete(name);
     return { stdout: `${name}: removed\n` };
   }
-  if (flag !== '-c') throw new ToolFailure('usage: jail [-dhilqv] [-J jid_file] [-u username] [-U username] -[cmr] param=value ... [command=command ...]');
+  if (flag !== '-c')
+    throw new ToolFailure(
+      'usage: jail [-dhilqv] [-J jid_file] [-u username] [-U username] -[cmr] param=value ... [command=command ...]',
+    );
 
   const params = new Map<string, string>();
   const interfaces: string[] = [];
@@ -153,7 +156,13 @@ function jls(host: FreeBsdHost, args: string[]): ToolOutput {
   const jails = [...state.jails.values()].sort((a, b) => a.jid - b.jid);
   if (params.length === 0) {
     const header = '   JID  IP Address      Hostname                      Path\n';
-    return { stdout: header + jails.map((j) => `${String(j.jid).padStart(6)}  ${''.padEnd(15)} ${j.hostname.padEnd(29)} ${j.path}\n`).join('') };
+    return {
+      stdout:
+        header +
+        jails
+          .map((j) => `${String(j.jid).padStart(6)}  ${''.padEnd(15)} ${j.hostname.padEnd(29)} ${j.path}\n`)
+          .join(''),
+    };
   }
   return { stdout: jails.map((j) => `${params.map((p) => value(j, p)).join(' ')}\n`).join('') };
 }

@@ -62,7 +62,9 @@ export function addInterface(
     up: kind === 'loopback' || kind === 'ether',
     addresses,
     // Cloned interfaces join their cloner's group (tap, epair, bridge), as ifconfig shows under "groups:".
-    groups: new Set(kind === 'tap' || kind === 'epair' || kind === 'bridge' ? [kind] : kind === 'loopback' ? ['lo'] : []),
+    groups: new Set(
+      kind === 'tap' || kind === 'epair' || kind === 'bridge' ? [kind] : kind === 'loopback' ? ['lo'] : [],
+    ),
     members: [],
     vnet,
     mac: `58:9c:fc:${((n >> 16) & 0xff).toString(16).padStart(2, '0')}:${((n >> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`,

@@ -278,16 +278,33 @@ function parseAnchorRule(cur: Cursor, ctx: ParseContext): PfRule {
   // pf.conf(5) ANCHORS: names with "/" must be quoted (the lexer does not allow "/" in a bare string).
   if (!tok.quoted && name.includes('/')) throw cur.error();
   // parse.y anchorrule: a leading '_' in any path component is reserved (pfctl names inline anchors "_N").
-  if (name.startsWith('_') || name.includes('/_')) throw cur.error("anchor names beginning with '_' are reserved for internal use");
+  if (name.startsWith('_') || name.includes('/_'))
+    throw cur.error("anchor names beginning with '_' are reserved for internal use");
   if (name.includes('*') && !(name === '*' || name.endsWith('/*'))) throw cur.error();
-  if (name.includes('*') && !ctx.main) throw cur.error('wildcard anchor outside the main ruleset is not supported by this model');
+  if (name.includes('*') && !ctx.main)
+    throw cur.error('wildcard anchor outside the main ruleset is not supported by this model');
   cur.accept('all');
-  return { action: 'anchor', anchor: name, log: false, quick: false, from: { kind: 'any' }, to: { kind: 'any' }, keepState: false };
+  return {
+    action: 'anchor',
+    anchor: name,
+    log: false,
+    quick: false,
+    from: { kind: 'any' },
+    to: { kind: 'any' },
+    keepState: false,
+  };
 }
 
 function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
   const action = cur.next() as 'pass' | 'block';
-  const rule: PfRule = { action, log: false, quick: false, from: { kind: 'any' }, to: { kind: 'any' }, keepState: action === 'pass' };
+  const rule: PfRule = {
+    action,
+    log: false,
+    quick: false,
+    from: { kind: 'any' },
+    to: { kind: 'any' },
+    keepState: action === 'pass',
+  };
   if (action === 'block') {
     if (cur.accept('drop')) rule.blockPolicy = 'drop';
     else if (cur.accept('return')) rule.blockPolicy = 'return';
@@ -335,7 +352,8 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
       const tok = cur.peekToken();
       if (!tok) throw cur.error();
       cur.next();
-      if (tok.text.length >= PF_RULE_LABEL_SIZE) throw cur.error(`rule label too long (max ${PF_RULE_LABEL_SIZE - 1} chars)`);
+      if (tok.text.length >= PF_RULE_LABEL_SIZE)
+        throw cur.error(`rule label too long (max ${PF_RULE_LABEL_SIZE - 1} chars)`);
       rule.label ??= tok.text;
     } else if (cur.peek() === 'tag' || cur.peek() === 'tagged') {
       const which = cur.next();
@@ -402,7 +420,8 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
             if ((fromPort !== undefined || toPort !== undefined) && proto !== 'tcp' && proto !== 'udp') {
               throw cur.error('port only applies to tcp/udp');
             }
-            if (rule.flags && rule.flags !== 'any' && proto !== undefined && proto !== 'tcp') throw cur.error('flags only apply to tcp');
+            if (rule.flags && rule.flags !== 'any' && proto !== undefined && proto !== 'tcp')
+              throw cur.error('flags only apply to tcp');
             const r: PfRule = { ...rule, from, to };
             if (proto !== undefined) r.proto = proto;
             if (fromPort !== undefined) r.fromPort = fromPort;
@@ -424,7 +443,9 @@ function parseFilterRule(cur: Cursor, ctx: ParseContext): PfRule[] {
 }
 
 function expandSelf(list: PfHost[], ctx: ParseContext): PfHost[] {
-  return list.flatMap((h) => (h.kind === 'self' ? ctx.selfAddresses().map((a): PfHost => ({ kind: 'addr', cidr: parseCidr(a)! })) : [h]));
+  return list.flatMap((h) =>
+    h.kind === 'self' ? ctx.selfAddresses().map((a): PfHost => ({ kind: 'addr', cidr: parseCidr(a)! })) : [h],
+  );
 }
 
 function hostFamily(h: PfHost): Family | undefined {
@@ -433,7 +454,9 @@ function hostFamily(h: PfHost): Family | undefined {
 
 /** Whether a rule's addresses (and its af keyword) can share one address family; sets af from them. */
 function familiesAgree(r: PfRule): boolean {
-  const fams = [hostFamily(r.from), hostFamily(r.to), r.rdrTo && hostFamily(r.rdrTo.host)].filter((f): f is Family => !!f);
+  const fams = [hostFamily(r.from), hostFamily(r.to), r.rdrTo && hostFamily(r.rdrTo.host)].filter(
+    (f): f is Family => !!f,
+  );
   if (r.af) fams.push(r.af);
   if (new Set(fams).size > 1) return false;
   if (fams.length > 0 && !r.af) r.af = fams[0];
@@ -444,7 +467,15 @@ function parseNatRule(cur: Cursor, ctx: ParseContext): PfRule[] {
   cur.expect('nat');
   cur.expect('on');
   const iface = parseIfname(cur, ctx);
-  const rule: PfRule = { action: 'nat', log: false, quick: false, iface, from: { kind: 'any' }, to: { kind: 'any' }, keepState: true };
+  const rule: PfRule = {
+    action: 'nat',
+    log: false,
+    quick: false,
+    iface,
+    from: { kind: 'any' },
+    to: { kind: 'any' },
+    keepState: true,
+  };
   if (cur.accept('inet')) rule.af = 'inet';
   else if (cur.accept('inet6')) rule.af = 'inet6';
   const hosts = parseHosts(cur, ctx);

@@ -179,7 +179,8 @@ export function printRule(r: PfRule, numericPorts: boolean): string {
   if (r.tagged !== undefined) parts.push(`tagged ${r.tagged}`);
   if (r.dnpipe !== undefined) parts.push(`dnpipe ${r.dnpipe}`);
   if (r.natTo) parts.push(`nat-to ${printHost(r.natTo.host)}`);
-  if (r.rdrTo) parts.push(`rdr-to ${printHost(r.rdrTo.host)}${r.rdrTo.port !== undefined ? ` port ${r.rdrTo.port}` : ''}`);
+  if (r.rdrTo)
+    parts.push(`rdr-to ${printHost(r.rdrTo.host)}${r.rdrTo.port !== undefined ? ` port ${r.rdrTo.port}` : ''}`);
   return parts.join(' ');
 }
 
@@ -233,7 +234,12 @@ export function evaluate(host: FreeBsdHost, packet: Packet, options: { createSta
     if (packet.direction === s.direction) {
       return s.src === packet.src && s.sport === sport && s.dst === packet.dst && s.dport === dport;
     }
-    return (s.rdr?.dst ?? s.dst) === packet.src && (s.rdr?.dport ?? s.dport) === sport && s.src === packet.dst && s.sport === dport;
+    return (
+      (s.rdr?.dst ?? s.dst) === packet.src &&
+      (s.rdr?.dport ?? s.dport) === sport &&
+      s.src === packet.dst &&
+      s.sport === dport
+    );
   });
   if (state) {
     const v: Verdict = { action: 'pass', viaState: state.id };
@@ -269,7 +275,12 @@ export function evaluate(host: FreeBsdHost, packet: Packet, options: { createSta
     const target = resolveHost(host, rule.rdrTo.host, af)[0];
     if (target) verdict.rdr = rule.rdrTo.port === undefined ? { dst: target } : { dst: target, dport: rule.rdrTo.port };
   }
-  if (verdict.action === 'pass' && rule.keepState && options.createState !== false && (packet.proto === 'tcp' || packet.proto === 'udp')) {
+  if (
+    verdict.action === 'pass' &&
+    rule.keepState &&
+    options.createState !== false &&
+    (packet.proto === 'tcp' || packet.proto === 'udp')
+  ) {
     const s: PfState = {
       id: k.nextStateId.toString(16).padStart(16, '0'),
       proto: packet.proto,
@@ -299,7 +310,13 @@ function calledAnchors(k: PfKernel, from: string, name: string): string[] {
   if (absolute === '*' || absolute.endsWith('/*')) {
     const base = absolute === '*' ? '' : absolute.slice(0, -2);
     return [...k.rulesets.keys()]
-      .filter((p) => p !== base && p.startsWith(base ? `${base}/` : '') && !p.slice(base ? base.length + 1 : 0).includes('/') && p !== '')
+      .filter(
+        (p) =>
+          p !== base &&
+          p.startsWith(base ? `${base}/` : '') &&
+          !p.slice(base ? base.length + 1 : 0).includes('/') &&
+          p !== '',
+      )
       .sort();
   }
   return [absolute];
@@ -328,7 +345,9 @@ function hostMatches(host: FreeBsdHost, k: PfKernel, anchor: string, h: PfHost, 
     case 'iface':
       return interfaceAddresses(netState(host), h.name).includes(address);
     case 'self':
-      return [...netState(host).interfaces.values()].some((i) => i.vnet === null && i.addresses.some((a) => a.address === address));
+      return [...netState(host).interfaces.values()].some(
+        (i) => i.vnet === null && i.addresses.some((a) => a.address === address),
+      );
   }
 }
 

@@ -26,7 +26,25 @@ import {
  * -k (host/network, label, id), -P (numeric ports), -q, -v. Errors print like pfctl and change nothing.
  */
 const OPTSTRING = 'a:AdD:eqf:F:ghi:k:K:mMnNOo:Pp:rRs:St:T:vx:z';
-const SHOW = ['ether', 'nat', 'queue', 'rules', 'Anchors', 'Sources', 'states', 'info', 'Interfaces', 'labels', 'timeouts', 'memory', 'Tables', 'osfp', 'Running', 'all', 'creatorids'];
+const SHOW = [
+  'ether',
+  'nat',
+  'queue',
+  'rules',
+  'Anchors',
+  'Sources',
+  'states',
+  'info',
+  'Interfaces',
+  'labels',
+  'timeouts',
+  'memory',
+  'Tables',
+  'osfp',
+  'Running',
+  'all',
+  'creatorids',
+];
 const CLEAR = ['nat', 'queue', 'rules', 'Sources', 'states', 'info', 'Tables', 'osfp', 'all', 'ethernet', 'Reset'];
 const TBLCMD = ['kill', 'flush', 'add', 'delete', 'load', 'replace', 'show', 'test', 'zero', 'expire', 'reset'];
 const MODEL_SHOW = new Set(['nat', 'rules', 'Anchors', 'states', 'info', 'memory', 'Tables', 'Running']);
@@ -55,7 +73,16 @@ export function registerPfctl(host: FreeBsdHost): void {
 }
 
 function parseCommandLine(args: string[]): Options {
-  const o: Options = { anchor: '', enable: false, disable: false, kill: [], numeric: false, quiet: false, verbose: 0, positional: [] };
+  const o: Options = {
+    anchor: '',
+    enable: false,
+    disable: false,
+    kill: [],
+    numeric: false,
+    quiet: false,
+    verbose: 0,
+    positional: [],
+  };
   const errors = {
     illegal: (c: string) => new ToolFailure(`illegal option -- ${c}\n${usage()}`),
     missingArgument: (c: string) => new ToolFailure(`option requires an argument -- ${c}\n${usage()}`),
@@ -113,7 +140,8 @@ function usage(): string {
 /** pfctl_lookup_option(): an unambiguous prefix selects the option. */
 function lookup(value: string, list: string[], what: string): string {
   const hits = list.filter((o) => o.startsWith(value));
-  if (hits.length !== 1 && !list.includes(value)) throw new ToolFailure(`Unknown ${what} modifier '${value}'\n${usage()}`);
+  if (hits.length !== 1 && !list.includes(value))
+    throw new ToolFailure(`Unknown ${what} modifier '${value}'\n${usage()}`);
   return list.includes(value) ? value : (hits[0] as string);
 }
 
@@ -144,7 +172,8 @@ function pfctl(host: FreeBsdHost, args: string[], input: string): ToolOutput {
   }
   if (o.flush) flush(k, anchor, o.flush, note);
   if (o.kill.length > 0) killStates(host, k, o.kill, note);
-  if (o.file !== undefined && !o.tableCmd) load(host, k, anchor, o.file === '-' ? input : fileContent(host, o.file), o.file, note);
+  if (o.file !== undefined && !o.tableCmd)
+    load(host, k, anchor, o.file === '-' ? input : fileContent(host, o.file), o.file, note);
   if (o.enable) {
     if (k.enabled) throw new ToolFailure('pf already enabled');
     k.enabled = true;
@@ -154,7 +183,12 @@ function pfctl(host: FreeBsdHost, args: string[], input: string): ToolOutput {
   if (o.show) {
     const shown = show(host, k, anchor, o);
     out.push(shown.stdout);
-    if (shown.code) return { stdout: out.join(''), stderr: err.map((l) => `${l}\n`).join('') + (shown.stderr ?? ''), code: shown.code };
+    if (shown.code)
+      return {
+        stdout: out.join(''),
+        stderr: err.map((l) => `${l}\n`).join('') + (shown.stderr ?? ''),
+        code: shown.code,
+      };
   }
   return { stdout: out.join(''), stderr: err.map((l) => `${l}\n`).join('') };
 }
@@ -201,7 +235,14 @@ function flush(k: PfKernel, anchor: string, what: string, note: (s: string) => v
   pruneEmpty(k);
 }
 
-function load(host: FreeBsdHost, k: PfKernel, anchor: string, text: string, file: string, note: (s: string) => void): void {
+function load(
+  host: FreeBsdHost,
+  k: PfKernel,
+  anchor: string,
+  text: string,
+  file: string,
+  note: (s: string) => void,
+): void {
   const net = netState(host);
   let parsed;
   try {
@@ -209,12 +250,15 @@ function load(host: FreeBsdHost, k: PfKernel, anchor: string, text: string, file
       main: anchor === '',
       interfaceExists: (n) => net.interfaces.get(n)?.vnet === null,
       interfaceAddresses: (n) => interfaceAddresses(net, n),
-      selfAddresses: () => [...net.interfaces.values()].filter((i) => i.vnet === null).flatMap((i) => i.addresses.map((a) => a.address)),
+      selfAddresses: () =>
+        [...net.interfaces.values()].filter((i) => i.vnet === null).flatMap((i) => i.addresses.map((a) => a.address)),
     });
   } catch (e) {
     if (e instanceof PfSyntaxError) {
       const where = file === '-' ? 'stdin' : file;
-      throw new ToolFailure(`${e.message.replace(/^stdin/, where)}\npfctl: Syntax error in config file: pf rules not loaded`);
+      throw new ToolFailure(
+        `${e.message.replace(/^stdin/, where)}\npfctl: Syntax error in config file: pf rules not loaded`,
+      );
     }
     throw e;
   }
@@ -229,7 +273,8 @@ function load(host: FreeBsdHost, k: PfKernel, anchor: string, text: string, file
   trial.set(anchor, next);
   const trialKernel = { ...k, rulesets: trial };
   if (anchorPaths(trialKernel).length > k.limits.anchors) throw new ToolFailure('DIOCXBEGIN: Cannot allocate memory');
-  if (tableEntryCount(trialKernel) > k.limits['table-entries']) throw new ToolFailure('DIOCRADDTABLES: Cannot allocate memory');
+  if (tableEntryCount(trialKernel) > k.limits['table-entries'])
+    throw new ToolFailure('DIOCRADDTABLES: Cannot allocate memory');
   k.rulesets.set(anchor, next);
   pruneEmpty(k);
   void note;
@@ -343,7 +388,8 @@ function hostSpecMatches(spec: string, address: string | undefined): boolean {
   if (!fam) throw new ToolFailure(`getaddrinfo: hostname nor servname provided, or not known`);
   const max = fam === 'inet' ? 32 : 128;
   const prefix = p === undefined ? max : Number(p);
-  if (!(prefix >= 0 && prefix <= max) || (p !== undefined && !/^\d+$/.test(p))) throw new ToolFailure(`prefix is invalid: ${p}`);
+  if (!(prefix >= 0 && prefix <= max) || (p !== undefined && !/^\d+$/.test(p)))
+    throw new ToolFailure(`prefix is invalid: ${p}`);
   if (familyOf(address) !== fam) return false;
   const shift = BigInt(max - prefix);
   return addressToBigInt(a) >> shift === addressToBigInt(address) >> shift;
@@ -366,13 +412,20 @@ function killStates(host: FreeBsdHost, k: PfKernel, kill: string[], note: (s: st
     return;
   }
   const doomed = k.states.filter(
-    (s) => hostSpecMatches(first as string, s.src) && (second === undefined || hostSpecMatches(second, s.dst) || hostSpecMatches(second, s.rdr?.dst)),
+    (s) =>
+      hostSpecMatches(first as string, s.src) &&
+      (second === undefined || hostSpecMatches(second, s.dst) || hostSpecMatches(second, s.rdr?.dst)),
   );
   k.states = k.states.filter((s) => !doomed.includes(s));
   note(`killed ${doomed.length} states from 1 sources and ${second === undefined ? 0 : 1} destinations`);
 }
 
-function show(host: FreeBsdHost, k: PfKernel, anchor: string, o: Options): { stdout: string; code?: number; stderr?: string } {
+function show(
+  host: FreeBsdHost,
+  k: PfKernel,
+  anchor: string,
+  o: Options,
+): { stdout: string; code?: number; stderr?: string } {
   const what = o.show as string;
   if (!MODEL_SHOW.has(what)) throw new ToolFailure(`-s ${what} is not supported by the host model`);
   switch (what) {
@@ -391,17 +444,26 @@ function show(host: FreeBsdHost, k: PfKernel, anchor: string, o: Options): { std
       const paths = anchorPaths(k);
       const prefix = anchor ? `${anchor}/` : '';
       if (anchor && !paths.includes(anchor)) return { stdout: '', code: 1, stderr: `Anchor '${anchor}' not found.\n` };
-      const below = paths.filter((p) => p.startsWith(prefix) && (o.verbose > 0 || !p.split('/').pop()!.startsWith('_')));
+      const below = paths.filter(
+        (p) => p.startsWith(prefix) && (o.verbose > 0 || !p.split('/').pop()!.startsWith('_')),
+      );
       return { stdout: below.map((p) => `  ${p}\n`).join('') };
     }
     case 'Tables': {
       const rs = k.rulesets.get(anchor);
-      return { stdout: [...(rs?.tables.keys() ?? [])].sort().map((t) => `${t}\n`).join('') };
+      return {
+        stdout: [...(rs?.tables.keys() ?? [])]
+          .sort()
+          .map((t) => `${t}\n`)
+          .join(''),
+      };
     }
     case 'states':
       return { stdout: k.states.map((s) => `${formatState(s)}\n`).join('') };
     case 'memory': {
-      const rows = Object.entries(k.limits).map(([name, v]) => `${name.padEnd(13)} hard limit ${String(v).padStart(8)}\n`);
+      const rows = Object.entries(k.limits).map(
+        ([name, v]) => `${name.padEnd(13)} hard limit ${String(v).padStart(8)}\n`,
+      );
       return { stdout: rows.join('') };
     }
     case 'Running':

@@ -49,14 +49,16 @@ function sysctl(host: FreeBsdHost, args: string[]): ToolOutput {
     if (names.length) throw new ToolFailure('cannot mix reading and setting oids in this model');
     return setSysctls(host, sets, valueOnly);
   }
-  if (names.length === 0) throw new ToolFailure('usage: sysctl [-bdehiNnoqTtWx] [ -B <bufsize> ] [-f filename] name[=value] ...');
+  if (names.length === 0)
+    throw new ToolFailure('usage: sysctl [-bdehiNnoqTtWx] [ -B <bufsize> ] [-f filename] name[=value] ...');
   const lines: string[] = [];
   let failed = '';
   for (const name of names) {
     const exact = host.sysctls.get(name);
     const children = [...host.sysctls.keys()].filter((k) => k.startsWith(`${name}.`)).sort();
     if (exact !== undefined) lines.push(valueOnly ? exact : `${name}: ${exact}`);
-    else if (children.length > 0) for (const k of children) lines.push(valueOnly ? host.sysctls.get(k)! : `${k}: ${host.sysctls.get(k)}`);
+    else if (children.length > 0)
+      for (const k of children) lines.push(valueOnly ? host.sysctls.get(k)! : `${k}: ${host.sysctls.get(k)}`);
     else failed += `sysctl: unknown oid '${name}'\n`;
   }
   return { stdout: lines.map((l) => `${l}\n`).join(''), stderr: failed, code: failed ? 1 : 0 };
@@ -79,8 +81,13 @@ function setSysctls(host: FreeBsdHost, sets: Array<[string, string]>, valueOnly:
 function kldstat(host: FreeBsdHost, args: string[]): ToolOutput {
   const info = systemInfo(host);
   if (args.length === 0) {
-    const rows = [...info.modules].map((m, i) => `${String(i + 2).padStart(2)}    1 0xffffffff82${String(i).padStart(6, '0')}     ${'1000'.padStart(5)} ${m}.ko`);
-    return { stdout: `Id Refs Address                Size Name\n 1   ${rows.length + 1} 0xffffffff80200000  1f3e2b0 kernel\n${rows.join('\n')}\n` };
+    const rows = [...info.modules].map(
+      (m, i) =>
+        `${String(i + 2).padStart(2)}    1 0xffffffff82${String(i).padStart(6, '0')}     ${'1000'.padStart(5)} ${m}.ko`,
+    );
+    return {
+      stdout: `Id Refs Address                Size Name\n 1   ${rows.length + 1} 0xffffffff80200000  1f3e2b0 kernel\n${rows.join('\n')}\n`,
+    };
   }
   let quiet = false;
   let module: string | undefined;

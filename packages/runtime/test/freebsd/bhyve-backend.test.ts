@@ -40,9 +40,29 @@ function spec(name: string, over: Partial<VmSpec> = {}): VmSpec {
 describe('bhyve argv (bhyve(8))', () => {
   it('builds the microVM command line with -H -A -P, the four slots, com1 on nmdm and the UEFI ROM', () => {
     expect(bootArgv(spec('vm1'), 1000)).toEqual([
-      'bhyve', '-c', '2', '-m', '256M', '-H', '-A', '-P', '-u', '-w',
-      '-s', '0,hostbridge', '-s', '1,lpc', '-s', `2,virtio-blk,${IMG}`, '-s', '3,virtio-net,tap0,mac=52:54:00:00:00:05',
-      '-l', 'com1,/dev/nmdm1000A', '-l', `bootrom,${FW}`, 'vm1',
+      'bhyve',
+      '-c',
+      '2',
+      '-m',
+      '256M',
+      '-H',
+      '-A',
+      '-P',
+      '-u',
+      '-w',
+      '-s',
+      '0,hostbridge',
+      '-s',
+      '1,lpc',
+      '-s',
+      `2,virtio-blk,${IMG}`,
+      '-s',
+      '3,virtio-net,tap0,mac=52:54:00:00:00:05',
+      '-l',
+      'com1,/dev/nmdm1000A',
+      '-l',
+      `bootrom,${FW}`,
+      'vm1',
     ]);
     const r = restoreArgv(spec('vm2'), 1001, '/vm/ck/t1', true);
     expect(r.slice(0, 5)).toEqual(['bhyve', '-r', '/vm/ck/t1', '-o', 'snapshot.vnode_restore=true']);
@@ -50,8 +70,12 @@ describe('bhyve argv (bhyve(8))', () => {
   });
 
   it('refuses paths that would change the meaning of bhyve options', () => {
-    expect(() => bootArgv(spec('vm1', { image: { name: 'x', disk: '/a,ro', bootrom: FW, memoryMiB: 256, vcpus: 1 } }), 1)).toThrow(HypervisorError);
-    expect(() => bootArgv(spec('vm1', { image: { name: 'x', disk: 'relative.img', bootrom: FW, memoryMiB: 256, vcpus: 1 } }), 1)).toThrow(/invalid disk image path/);
+    expect(() =>
+      bootArgv(spec('vm1', { image: { name: 'x', disk: '/a,ro', bootrom: FW, memoryMiB: 256, vcpus: 1 } }), 1),
+    ).toThrow(HypervisorError);
+    expect(() =>
+      bootArgv(spec('vm1', { image: { name: 'x', disk: 'relative.img', bootrom: FW, memoryMiB: 256, vcpus: 1 } }), 1),
+    ).toThrow(/invalid disk image path/);
     expect(() => restoreArgv(spec('vm1'), 1, '/vm/ck/a b', false)).toThrow(/invalid checkpoint path/);
   });
 });
@@ -76,10 +100,14 @@ describe('bhyve backend against the model', () => {
 
   it('a bhyve that refuses its devices fails boot with its message and leaves nothing', async () => {
     const { host, hv } = setup();
-    await expect(hv.boot(spec('vm1', { network: { tap: 'tap7', mac: '52:54:00:00:00:07', address: '10.77.0.7/24' } }))).rejects.toThrow(/open of tap device \/dev\/tap7 failed/);
+    await expect(
+      hv.boot(spec('vm1', { network: { tap: 'tap7', mac: '52:54:00:00:00:07', address: '10.77.0.7/24' } })),
+    ).rejects.toThrow(/open of tap device \/dev\/tap7 failed/);
     expect(vmmState(host).vms.size).toBe(0);
     expect(liveProcesses(host)).toEqual([]);
-    await expect(hv.boot(spec('vm1', { network: { tap: 'cpt-t01', mac: '52:54:00:00:00:07', address: '10.77.0.7/24' } }))).rejects.toThrow(/tapN/);
+    await expect(
+      hv.boot(spec('vm1', { network: { tap: 'cpt-t01', mac: '52:54:00:00:00:07', address: '10.77.0.7/24' } })),
+    ).rejects.toThrow(/tapN/);
   });
 
   it('checkpoints with --suspend (bhyve exits, the VM is gone) and restores with the same slots and vnode restore', async () => {
@@ -96,7 +124,10 @@ describe('bhyve backend against the model', () => {
     expect(vmmState(host).vms.has('tmpl')).toBe(false);
     await vm.destroy();
 
-    const clone = await hv.restore(spec('clone1', { network: { tap: 'tap1', mac: '52:54:00:00:00:06', address: '10.77.0.6/24' } }), ck);
+    const clone = await hv.restore(
+      spec('clone1', { network: { tap: 'tap1', mac: '52:54:00:00:00:06', address: '10.77.0.6/24' } }),
+      ck,
+    );
     const k = vmmState(host).vms.get('clone1')!;
     expect(k.restoredFrom).toBe('/vm/ck/t1');
     expect(k.config.get('snapshot.vnode_restore')).toBe('true');
@@ -110,9 +141,13 @@ describe('bhyve backend against the model', () => {
     const vm = await hv.boot(spec('tmpl'));
     const ck = await vm.checkpoint('/vm/ck/t1');
     await vm.destroy();
-    await expect(hv.restore(spec('c1'), { ...ck, hypervisorVersion: 'bhyve 14.3-RELEASE' })).rejects.toThrow(/not stable across versions/);
+    await expect(hv.restore(spec('c1'), { ...ck, hypervisorVersion: 'bhyve 14.3-RELEASE' })).rejects.toThrow(
+      /not stable across versions/,
+    );
     systemInfo(host).userland = '15.1-RELEASE';
-    await expect(new BhyveHypervisor(system).restore(spec('c1'), { ...ck, hypervisorVersion: 'bhyve 15.1-RELEASE' })).rejects.toThrow(/written by bhyve 15.0-RELEASE-p1/);
+    await expect(
+      new BhyveHypervisor(system).restore(spec('c1'), { ...ck, hypervisorVersion: 'bhyve 15.1-RELEASE' }),
+    ).rejects.toThrow(/written by bhyve 15.0-RELEASE-p1/);
     systemInfo(host).userland = '15.0-RELEASE-p1';
     await expect(hv.restore(spec('c1', { network: undefined }), ck)).rejects.toThrow(/taken with devices/);
     await expect(hv.restore(spec('c1', { memory: 'private' }), ck)).rejects.toThrow(/template memory/);
@@ -200,7 +235,12 @@ describe('bhyve backend against the model', () => {
     ]);
     await system.signal(a.pid, 'SIGKILL');
     const [found] = await hv.listRunning('/run/coppice/vm');
-    expect(found).toEqual({ pid: b.pid, runDir: '/run/coppice/vm/tpl/e2', pidStartTime: `start-${b.pid}`, name: 'vm2' });
+    expect(found).toEqual({
+      pid: b.pid,
+      runDir: '/run/coppice/vm/tpl/e2',
+      pidStartTime: `start-${b.pid}`,
+      name: 'vm2',
+    });
     await a.destroy();
     // stopRunning kills the process, destroys the kernel VM (it would block the name) and removes the run folder.
     await hv.stopRunning(found!);
@@ -230,7 +270,13 @@ describe('bhyve vnode restore: detected, never assumed', () => {
     await vm.destroy();
     const clone = await hv.restore(spec('c1'), ck);
     expect(clone.restoreMemory).toBe('vnode');
-    expect(host.calls.find((c) => c[0] === 'bhyve' && c[1] === '-r')?.slice(0, 5)).toEqual(['bhyve', '-r', '/vm/ck/t1', '-o', 'snapshot.vnode_restore=true']);
+    expect(host.calls.find((c) => c[0] === 'bhyve' && c[1] === '-r')?.slice(0, 5)).toEqual([
+      'bhyve',
+      '-r',
+      '/vm/ck/t1',
+      '-o',
+      'snapshot.vnode_restore=true',
+    ]);
     expect(vmmState(host).vms.get('c1')?.memoryBacking).toBe('vnode');
     await clone.destroy();
     // The probe runs once per hypervisor, however many restores follow.
@@ -265,6 +311,8 @@ describe('bhyve vnode restore: detected, never assumed', () => {
     expect((await stock.run(['bhyve', '-o', 'config.dump=true'])).code).toBe(1);
     expect((await stock.run(['bhyve', '-o', 'config.dump=true'])).stdout).toBe('');
     const patched = createFreeBsdHost({ bhyveVnodePatch: true });
-    expect((await patched.run(['bhyve', '-o', 'config.dump=true', 'x'])).stdout).toContain('snapshot.vnode_restore=false\n');
+    expect((await patched.run(['bhyve', '-o', 'config.dump=true', 'x'])).stdout).toContain(
+      'snapshot.vnode_restore=false\n',
+    );
   });
 });

@@ -42,9 +42,21 @@ describe('bhyve VM on a cubenet tap (host model)', () => {
         memory: 'private',
         runDir: '/var/run/coppice/cp-demo-01',
       });
-      expect(vmmState(host).vms.get('cp-demo-01')!.slots.some((s) => s.device === 'virtio-net' && s.config?.startsWith(`${lease.vm.tap},`))).toBe(true);
+      expect(
+        vmmState(host)
+          .vms.get('cp-demo-01')!
+          .slots.some((s) => s.device === 'virtio-net' && s.config?.startsWith(`${lease.vm.tap},`)),
+      ).toBe(true);
       const guest = lease.vm.address.split('/')[0]!;
-      const out = { direction: 'in', iface: lease.vm.tap, proto: 'tcp', src: guest, sport: 1000, dst: '198.51.100.7', dport: 443 } as const;
+      const out = {
+        direction: 'in',
+        iface: lease.vm.tap,
+        proto: 'tcp',
+        src: guest,
+        sport: 1000,
+        dst: '198.51.100.7',
+        dport: 443,
+      } as const;
       expect(evaluate(host, out, { createState: false }).action).toBe('block');
       await network.applyPolicy(lease.id, { allowInternetAccess: true });
       expect(evaluate(host, out).action).toBe('pass');

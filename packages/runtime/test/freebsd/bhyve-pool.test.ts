@@ -7,7 +7,14 @@ import { BhyveHypervisor } from '../../src/hypervisor/bhyve/bhyve.ts';
 import { Cubenet } from '../../src/net/cubenet.ts';
 import { FreeBsdEndpoints } from '../../src/net/endpoint/freebsd/freebsd-endpoints.ts';
 import { PfFirewall } from '../../src/net/firewall/pf/pf.ts';
-import { CubenetNetwork, defaultPoolConfig, Pool, type PoolConfig, type PoolMode, type PoolState } from '../../src/pool/index.ts';
+import {
+  CubenetNetwork,
+  defaultPoolConfig,
+  Pool,
+  type PoolConfig,
+  type PoolMode,
+  type PoolState,
+} from '../../src/pool/index.ts';
 import { vmmState } from '../freebsd-host/bhyve.ts';
 import { ModelBhyveSystem } from '../freebsd-host/bhyve-system.ts';
 import { files, writeFile } from '../freebsd-host/fs.ts';
@@ -46,7 +53,13 @@ const hv = () => new BhyveHypervisor(system, { suspendTimeoutMs: 1000 });
 
 function config(mode: PoolMode, size: { hot: number; durable: number }): PoolConfig {
   const image = { name: 'debian-256', disk: IMG, bootrom: FW, memoryMiB: 256, vcpus: 1 };
-  return { ...defaultPoolConfig(TEMPLATE, image, mode), size, stateDir, runRoot: '/var/run/coppice/vm', refill: 'manual' };
+  return {
+    ...defaultPoolConfig(TEMPLATE, image, mode),
+    size,
+    stateDir,
+    runRoot: '/var/run/coppice/vm',
+    refill: 'manual',
+  };
 }
 
 /** Checkpoint files in the model under the pool's folder. */
@@ -72,12 +85,16 @@ describe('pools on bhyve (host model)', () => {
     try {
       await pool.warm();
       const entries = pool.list();
-      expect(entries.map((e) => [e.tier, e.status])).toEqual([['durable', 'idle'], ['durable', 'idle']]);
+      expect(entries.map((e) => [e.tier, e.status])).toEqual([
+        ['durable', 'idle'],
+        ['durable', 'idle'],
+      ]);
       const base = `${stateDir}/${TEMPLATE}/${TEMPLATE}-base.state`;
       for (const e of entries) {
         const path = `${stateDir}/${TEMPLATE}/${e.id}.state`;
         expect(files(host).get(path)).toBe(files(host).get(base)); // guest memory: the same vnode
-        for (const suffix of ['.kern', '.meta', '.coppice.json']) expect(files(host).has(`${path}${suffix}`)).toBe(true);
+        for (const suffix of ['.kern', '.meta', '.coppice.json'])
+          expect(files(host).has(`${path}${suffix}`)).toBe(true);
       }
       // Recorded entries (and the template checkpoint they link) survive a power loss: data and names fsync'd.
       const recorded = JSON.parse(await readFile(join(stateDir, `${TEMPLATE}.json`), 'utf8')) as PoolState;
@@ -134,7 +151,12 @@ describe('pools on bhyve (host model)', () => {
     const orphanHv = hv();
     const base = (await import('node:fs/promises')).readFile(join(stateDir, `${TEMPLATE}.json`), 'utf8');
     const orphan = await orphanHv.restore(
-      { name: 'cp-cpt-bpool-0bad0bad', image: config('two-tier', { hot: 0, durable: 0 }).image, memory: 'template', runDir: `/var/run/coppice/vm/${TEMPLATE}/${TEMPLATE}-0bad0bad` },
+      {
+        name: 'cp-cpt-bpool-0bad0bad',
+        image: config('two-tier', { hot: 0, durable: 0 }).image,
+        memory: 'template',
+        runDir: `/var/run/coppice/vm/${TEMPLATE}/${TEMPLATE}-0bad0bad`,
+      },
       JSON.parse(await base).base,
     );
     writeFile(host, `${stateDir}/${TEMPLATE}/${TEMPLATE}-0bad0bad.state.kern`, 'kern');
@@ -150,7 +172,10 @@ describe('pools on bhyve (host model)', () => {
       expect(state(orphan.pid)).toBe('exited');
       expect(vmmState(host).vms.has('cp-cpt-bpool-0bad0bad')).toBe(false); // the kernel VM would block the name
       expect(r.removedFiles).toContain(`${stateDir}/${TEMPLATE}/${TEMPLATE}-0bad0bad.state.kern`);
-      expect(pool.list().map((e) => [e.id, e.tier])).toEqual([[hot.id, 'hot'], [cold.id, 'durable']]);
+      expect(pool.list().map((e) => [e.id, e.tier])).toEqual([
+        [hot.id, 'hot'],
+        [cold.id, 'durable'],
+      ]);
 
       const got = await pool.checkout();
       expect([got.id, got.source, got.vm.pid]).toEqual([hot.id, 'hot', hot.pid]); // the adopted VM answers
@@ -179,13 +204,15 @@ describe('pools on bhyve (host model)', () => {
     expect(await readdir(stateDir)).toEqual([]);
   });
 
-  it('a fill that fails is reported by warm (once, with bhyve\'s reason) and leaves nothing; warm works again once fixed', async () => {
+  it("a fill that fails is reported by warm (once, with bhyve's reason) and leaves nothing; warm works again once fixed", async () => {
     const pool = await Pool.open({ config: config('prewarm', { hot: 2, durable: 0 }), hypervisor: hv() });
     try {
       await pool.init();
       const rom = files(host).get(FW)!;
       files(host).delete(FW);
-      await expect(pool.warm()).rejects.toThrow(/warm: 1 fill\(s\) failed: bhyve exited with status 4 .*Error opening bootrom/);
+      await expect(pool.warm()).rejects.toThrow(
+        /warm: 1 fill\(s\) failed: bhyve exited with status 4 .*Error opening bootrom/,
+      );
       expect(pool.list()).toEqual([]);
       expect(liveProcesses(host)).toEqual([]);
       files(host).set(FW, rom);
@@ -201,22 +228,46 @@ describe('pools on bhyve (host model)', () => {
   it('entries on cubenet taps: the template boots with a NIC too (bhyve restores only into the same devices)', async () => {
     const net = await Cubenet.open({
       // The kernel objects live in this test's own model: its lock need not be the host-wide one.
-      config: { prefix: 'cpt', ipv4Subnet: '10.77.0.0/24', ipv6Subnet: 'fd77::/64', stateDir: join(stateDir, 'net'), lockDir: join(stateDir, 'locks') },
+      config: {
+        prefix: 'cpt',
+        ipv4Subnet: '10.77.0.0/24',
+        ipv6Subnet: 'fd77::/64',
+        stateDir: join(stateDir, 'net'),
+        lockDir: join(stateDir, 'locks'),
+      },
       runner: host,
       firewall: new PfFirewall(host, 'cpt'),
       endpoints: new FreeBsdEndpoints(host, 'cpt'),
       enableForwarding: false,
     });
     await net.init();
-    const pool = await Pool.open({ config: config('prewarm', { hot: 1, durable: 0 }), hypervisor: hv(), network: new CubenetNetwork(net) });
+    const pool = await Pool.open({
+      config: config('prewarm', { hot: 1, durable: 0 }),
+      hypervisor: hv(),
+      network: new CubenetNetwork(net),
+    });
     try {
       await pool.warm();
       expect(net.list()).toHaveLength(1); // the template's lease was released once it was checkpointed
       const got = await pool.checkout({ policy: { allowInternetAccess: true } });
       const tap = got.network!.tap;
-      expect(vmmState(host).vms.get(got.vm.name)!.slots.some((x) => x.device === 'virtio-net' && x.config?.startsWith(`${tap},`))).toBe(true);
+      expect(
+        vmmState(host)
+          .vms.get(got.vm.name)!
+          .slots.some((x) => x.device === 'virtio-net' && x.config?.startsWith(`${tap},`)),
+      ).toBe(true);
       const guest = got.network!.address.split('/')[0]!;
-      expect(evaluate(host, { direction: 'in', iface: tap, proto: 'tcp', src: guest, sport: 1000, dst: '198.51.100.7', dport: 443 }).action).toBe('pass');
+      expect(
+        evaluate(host, {
+          direction: 'in',
+          iface: tap,
+          proto: 'tcp',
+          src: guest,
+          sport: 1000,
+          dst: '198.51.100.7',
+          dport: 443,
+        }).action,
+      ).toBe('pass');
       await pool.return(got.id);
       expect(net.list()).toEqual([]);
       await pool.drain({ base: true });

@@ -19,7 +19,11 @@ describe('coppice net on FreeBSD (host model)', () => {
     const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
     const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
     try {
-      const code = await main([...args, '--prefix', 'cpy', '--state-dir', dir], { runner: host, platform: 'freebsd', lockDir: dir });
+      const code = await main([...args, '--prefix', 'cpy', '--state-dir', dir], {
+        runner: host,
+        platform: 'freebsd',
+        lockDir: dir,
+      });
       return { code, out: out.join('\n'), err: err.join('\n') };
     } finally {
       log.mockRestore();
@@ -34,7 +38,10 @@ describe('coppice net on FreeBSD (host model)', () => {
     const init = await run('init', '--egress-interface', 'em0');
     expect(init.code, init.err).toBe(0);
     expect(host.sysctls.get('net.inet.ip.forwarding')).toBe('1');
-    const created = JSON.parse((await run('create', '--allow', '198.51.100.0/24', '--json')).out) as { id: string; endpoint: { hostInterface: string } };
+    const created = JSON.parse((await run('create', '--allow', '198.51.100.0/24', '--json')).out) as {
+      id: string;
+      endpoint: { hostInterface: string };
+    };
     expect(created.endpoint.hostInterface).toMatch(/^cpy-e[0-9a-f]{8}$/);
     const limited = await run('rate-limit', created.id, '100', '--json');
     expect(limited.code, limited.err).toBe(0);
@@ -59,10 +66,28 @@ describe('coppice net on FreeBSD (host model)', () => {
     const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
-      expect(await main(['init', '--prefix', 'cpz', '--state-dir', dir2], { runner: bare, platform: 'freebsd', lockDir: dir2 })).toBe(2);
+      expect(
+        await main(['init', '--prefix', 'cpz', '--state-dir', dir2], {
+          runner: bare,
+          platform: 'freebsd',
+          lockDir: dir2,
+        }),
+      ).toBe(2);
       expect(err.join('\n')).toMatch(/kldload dummynet/);
-      expect(await main(['init', '--no-rate-limits', '--prefix', 'cpz', '--state-dir', dir2], { runner: bare, platform: 'freebsd', lockDir: dir2 })).toBe(0);
-      expect(await main(['teardown', '--no-rate-limits', '--prefix', 'cpz', '--state-dir', dir2], { runner: bare, platform: 'freebsd', lockDir: dir2 })).toBe(0);
+      expect(
+        await main(['init', '--no-rate-limits', '--prefix', 'cpz', '--state-dir', dir2], {
+          runner: bare,
+          platform: 'freebsd',
+          lockDir: dir2,
+        }),
+      ).toBe(0);
+      expect(
+        await main(['teardown', '--no-rate-limits', '--prefix', 'cpz', '--state-dir', dir2], {
+          runner: bare,
+          platform: 'freebsd',
+          lockDir: dir2,
+        }),
+      ).toBe(0);
     } finally {
       error.mockRestore();
       log.mockRestore();

@@ -25,7 +25,13 @@ describe('pool backend by platform', () => {
       netConfig: { prefix: 'cpq', stateDir: dir, lockDir: dir },
     });
     const image = b.image(await b.locateGuest(), 'debian-256', 256, 1);
-    expect(image).toEqual({ name: 'debian-256', disk: `${GUEST}/disk.img`, bootrom: DEFAULT_BHYVE_BOOTROM, memoryMiB: 256, vcpus: 1 });
+    expect(image).toEqual({
+      name: 'debian-256',
+      disk: `${GUEST}/disk.img`,
+      bootrom: DEFAULT_BHYVE_BOOTROM,
+      memoryMiB: 256,
+      vcpus: 1,
+    });
     expect(b.hypervisor(image).kind).toBe('bhyve');
     const net = await b.openNetwork();
     try {
@@ -39,7 +45,9 @@ describe('pool backend by platform', () => {
       await rm(dir, { recursive: true, force: true });
     }
     // There is no FreeBSD guest build: without COPPICE_GUEST_DIR the operator is told what to set.
-    await expect(poolBackend({ runner: host, platform: 'freebsd', env: {} }).locateGuest()).rejects.toThrow(/COPPICE_GUEST_DIR/);
+    await expect(poolBackend({ runner: host, platform: 'freebsd', env: {} }).locateGuest()).rejects.toThrow(
+      /COPPICE_GUEST_DIR/,
+    );
   });
 
   it('Linux: QEMU with the direct-boot kernel and initramfs', () => {
@@ -68,18 +76,26 @@ describe('coppice pool on FreeBSD (host model)', () => {
     writeFile(host, DEFAULT_BHYVE_BOOTROM, 'rom');
     writeFile(host, `${GUEST}/disk.img`, 'disk');
     writeFile(host, `${stateDir}/cli-tpl/`, '');
-    const cliHost = { runner: host, platform: 'freebsd' as const, bhyveSystem: new ModelBhyveSystem(host), env: { COPPICE_GUEST_DIR: GUEST } };
+    const cliHost = {
+      runner: host,
+      platform: 'freebsd' as const,
+      bhyveSystem: new ModelBhyveSystem(host),
+      env: { COPPICE_GUEST_DIR: GUEST },
+    };
     const quiet = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     const errors: string[] = [];
     const err = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
     try {
-      const code = await main(['init', '--template', 'cli-tpl', '--mode', 'prewarm', '--hot', '1', '--durable', '0'], cliHost);
+      const code = await main(
+        ['init', '--template', 'cli-tpl', '--mode', 'prewarm', '--hot', '1', '--durable', '0'],
+        cliHost,
+      );
       expect(code, errors.join('\n')).toBe(0);
       const bhyveRuns = host.calls.filter((c) => c[0] === 'bhyve');
       expect(bhyveRuns.length).toBeGreaterThan(0);
       expect(host.calls.some((c) => c[0]?.includes('qemu'))).toBe(false);
       expect(bhyveRuns[0]).toContain(`2,virtio-blk,${GUEST}/disk.img`);
-      expect((await main(['drain', 'cli-tpl'], cliHost)), errors.join('\n')).toBe(0);
+      expect(await main(['drain', 'cli-tpl'], cliHost), errors.join('\n')).toBe(0);
       expect(liveProcesses(host)).toEqual([]);
       expect(vmmState(host).vms.size).toBe(0);
     } finally {

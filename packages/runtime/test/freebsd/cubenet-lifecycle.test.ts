@@ -44,10 +44,19 @@ function readyHost(options: ModelHostOptions = {}): FreeBsdHost {
 function kernelObjects(host: FreeBsdHost) {
   const ifaces = [...netState(host).interfaces.values()].filter((i) => i.groups.has('cpt_ep')).map((i) => i.name);
   const anchors = [...pfKernel(host).rulesets.keys()].filter((p) => p.startsWith('cube/'));
-  return { ifaces, jails: [...jailState(host).jails.keys()], anchors, states: pfKernel(host).states.length, pipes: [...dummynetState(host).pipes.keys()] };
+  return {
+    ifaces,
+    jails: [...jailState(host).jails.keys()],
+    anchors,
+    states: pfKernel(host).states.length,
+    pipes: [...dummynetState(host).pipes.keys()],
+  };
 }
 
-const forwarding = (host: FreeBsdHost) => [host.sysctls.get('net.inet.ip.forwarding'), host.sysctls.get('net.inet6.ip6.forwarding')];
+const forwarding = (host: FreeBsdHost) => [
+  host.sysctls.get('net.inet.ip.forwarding'),
+  host.sysctls.get('net.inet6.ip6.forwarding'),
+];
 
 describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
   it('init names every missing prerequisite, dummynet included, and changes nothing', async () => {
@@ -73,7 +82,10 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
     await net.init();
     expect(forwarding(host)).toEqual(['1', '1']);
     const record = join(stateDir, 'forwarding-sysctl.json'); // the lock folder (this test's temp folder)
-    expect(JSON.parse(await readFile(record, 'utf8'))).toEqual({ before: { 'net.inet.ip.forwarding': '0', 'net.inet6.ip6.forwarding': '0' }, users: ['cpt'] });
+    expect(JSON.parse(await readFile(record, 'utf8'))).toEqual({
+      before: { 'net.inet.ip.forwarding': '0', 'net.inet6.ip6.forwarding': '0' },
+      users: ['cpt'],
+    });
     await net.init(); // idempotent: the record still holds the values from before the first init
     expect(JSON.parse(await readFile(record, 'utf8')).before['net.inet.ip.forwarding']).toBe('0');
     const main = pfKernel(host).rulesets.get('')!;
@@ -82,7 +94,16 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
 
     const a = await net.checkout({ kind: 'isolated', policy: { allowOut: ['198.51.100.0/24'] } });
     const b = await net.checkout({ kind: 'isolated' });
-    const out = (s: typeof a, dst: string, sport = 1000) => ({ direction: 'in', iface: s.endpoint.hostInterface, proto: 'tcp', src: s.addresses.ipv4, sport, dst, dport: 443 }) as const;
+    const out = (s: typeof a, dst: string, sport = 1000) =>
+      ({
+        direction: 'in',
+        iface: s.endpoint.hostInterface,
+        proto: 'tcp',
+        src: s.addresses.ipv4,
+        sport,
+        dst,
+        dport: 443,
+      }) as const;
     expect(evaluate(host, out(a, '198.51.100.7')).action).toBe('pass');
     expect(evaluate(host, out(a, b.addresses.ipv4), { createState: false }).action).toBe('block');
     expect(evaluate(host, out(b, '198.51.100.7'), { createState: false }).action).toBe('block');
@@ -93,7 +114,15 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
     expect(evaluate(host, out(a, '198.51.100.7', 1001), { createState: false }).action).toBe('block');
 
     await net.addForward(a.id, { protocol: 'tcp', hostPort: 8080, sandboxPort: 80 });
-    const ext = { direction: 'in', iface: 'em0', proto: 'tcp', src: '198.51.100.7', sport: 5555, dst: '192.0.2.10', dport: 8080 } as const;
+    const ext = {
+      direction: 'in',
+      iface: 'em0',
+      proto: 'tcp',
+      src: '198.51.100.7',
+      sport: 5555,
+      dst: '192.0.2.10',
+      dport: 8080,
+    } as const;
     expect(evaluate(host, ext, { createState: false }).rdr).toEqual({ dst: a.addresses.ipv4, dport: 80 });
 
     // Rate limit: a dummynet pipe at the rate, and the sandbox's egress passes send its packets through it.
@@ -103,16 +132,28 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
     const pipe = PIPE_BASE + host2;
     expect(dummynetState(host).pipes.get(pipe)).toMatchObject({ bandwidth: 100_000_000 });
     const anchorText = (await host.run(['pfctl', '-a', `cube/sandbox-${a.id}`, '-sr'])).stdout;
-    expect(anchorText).toMatch(new RegExp(`pass in quick on ${a.endpoint.hostInterface} .*<sandbox_allow>.* dnpipe ${pipe}`));
+    expect(anchorText).toMatch(
+      new RegExp(`pass in quick on ${a.endpoint.hostInterface} .*<sandbox_allow>.* dnpipe ${pipe}`),
+    );
     const sent = evaluate(host, out(a, '203.0.113.9', 2000));
     expect(sent).toMatchObject({ action: 'pass', dnpipe: pipe });
     // The reply direction is not shaped (a single pipe number shapes the rule's direction only).
-    const reply = evaluate(host, { direction: 'out', iface: a.endpoint.hostInterface, proto: 'tcp', src: '203.0.113.9', sport: 443, dst: a.addresses.ipv4, dport: 2000 });
+    const reply = evaluate(host, {
+      direction: 'out',
+      iface: a.endpoint.hostInterface,
+      proto: 'tcp',
+      src: '203.0.113.9',
+      sport: 443,
+      dst: a.addresses.ipv4,
+      dport: 2000,
+    });
     expect(reply.action).toBe('pass');
     expect(reply.dnpipe).toBeUndefined();
     // A policy change keeps the limit (the anchor is re-rendered with it).
     await net.setPolicy(a.id, { allowOut: ['203.0.113.0/24'], allowInternetAccess: true });
-    expect((await host.run(['pfctl', '-a', `cube/sandbox-${a.id}`, '-sr'])).stdout).toMatch(new RegExp(`inet from ${a.addresses.ipv4} to any .*dnpipe ${pipe}`));
+    expect((await host.run(['pfctl', '-a', `cube/sandbox-${a.id}`, '-sr'])).stdout).toMatch(
+      new RegExp(`inet from ${a.addresses.ipv4} to any .*dnpipe ${pipe}`),
+    );
     await net.setRateLimit(a.id, { egressMbit: 250 });
     expect(dummynetState(host).pipes.get(pipe)!.bandwidth).toBe(250_000_000);
     expect((await net.audit()).ok).toBe(true);
@@ -122,7 +163,15 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
     await net.settle();
     const audit = await net.audit();
     expect(audit.ok, JSON.stringify(audit)).toBe(true);
-    expect(audit.leaks).toEqual({ endpoints: [], chains: [], sets: [], forwards: [], bindings: [], states: [], rateLimits: [] });
+    expect(audit.leaks).toEqual({
+      endpoints: [],
+      chains: [],
+      sets: [],
+      forwards: [],
+      bindings: [],
+      states: [],
+      rateLimits: [],
+    });
     expect(kernelObjects(host).pipes).toEqual([]);
     expect(kernelObjects(host).anchors).toEqual([]);
 
@@ -159,7 +208,10 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
     const b = new SysctlForwarding(host, dir, 'cps');
     await a.enable();
     await b.enable();
-    expect(JSON.parse(await readFile(a.recordFile, 'utf8'))).toEqual({ before: { 'net.inet.ip.forwarding': '0', 'net.inet6.ip6.forwarding': '0' }, users: ['cpt', 'cps'] });
+    expect(JSON.parse(await readFile(a.recordFile, 'utf8'))).toEqual({
+      before: { 'net.inet.ip.forwarding': '0', 'net.inet6.ip6.forwarding': '0' },
+      users: ['cpt', 'cps'],
+    });
     await a.restore();
     expect(forwarding(host)).toEqual(['1', '1']);
     await b.restore();
@@ -173,10 +225,22 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
     await net.init();
     const a = await net.checkout({ kind: 'isolated' });
     const before = host.calls.length;
-    for (const bad of [{ egressMbit: 0 }, { egressMbit: -5 }, { egressMbit: 2001 }, { egressMbit: 1.5 }, { egressMbit: '100' }, { egressMbit: 100, burst: 1 }, null, '100Mbit/s', { egressMbit: Number.NaN }]) {
+    for (const bad of [
+      { egressMbit: 0 },
+      { egressMbit: -5 },
+      { egressMbit: 2001 },
+      { egressMbit: 1.5 },
+      { egressMbit: '100' },
+      { egressMbit: 100, burst: 1 },
+      null,
+      '100Mbit/s',
+      { egressMbit: Number.NaN },
+    ]) {
       await expect(net.setRateLimit(a.id, bad)).rejects.toBeInstanceOf(NetInputError);
     }
-    await expect(net.setRateLimit('0123456789ab"; dnctl -f flush', { egressMbit: 10 })).rejects.toBeInstanceOf(NetInputError);
+    await expect(net.setRateLimit('0123456789ab"; dnctl -f flush', { egressMbit: 10 })).rejects.toBeInstanceOf(
+      NetInputError,
+    );
     expect(host.calls.slice(before)).toEqual([]);
     expect(net.get(a.id).rateLimit).toBeUndefined();
     await net.teardown();
@@ -187,15 +251,32 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
     const host = readyHost();
     const { net } = await open(host);
     await net.init();
-    const a = await net.checkout({ kind: 'isolated', policy: { allowInternetAccess: true }, rateLimit: { egressMbit: 5 } });
+    const a = await net.checkout({
+      kind: 'isolated',
+      policy: { allowInternetAccess: true },
+      rateLimit: { egressMbit: 5 },
+    });
     const pipe = PIPE_BASE + Number(a.addresses.ipv4.split('.')[3]);
     expect(a.rateLimit).toEqual({ egressMbit: 5 });
     expect(dummynetState(host).pipes.get(pipe)!.bandwidth).toBe(5_000_000);
-    expect(evaluate(host, { direction: 'in', iface: a.endpoint.hostInterface, proto: 'udp', src: a.addresses.ipv4, sport: 53000, dst: '198.51.100.7', dport: 443 }).dnpipe).toBe(pipe);
+    expect(
+      evaluate(host, {
+        direction: 'in',
+        iface: a.endpoint.hostInterface,
+        proto: 'udp',
+        src: a.addresses.ipv4,
+        sport: 53000,
+        dst: '198.51.100.7',
+        dport: 443,
+      }).dnpipe,
+    ).toBe(pipe);
     await expect(net.checkout({ rateLimit: { egressMbit: 0 } })).rejects.toBeInstanceOf(NetInputError);
 
     const original = host.run.bind(host);
-    host.run = async (argv, options) => (argv[0] === 'pfctl' && argv.includes('-f') && argv[2]?.startsWith('cube/') ? { argv, code: 1, stdout: '', stderr: 'pfctl: DIOCADDRULENV: Device busy\n' } : original(argv, options));
+    host.run = async (argv, options) =>
+      argv[0] === 'pfctl' && argv.includes('-f') && argv[2]?.startsWith('cube/')
+        ? { argv, code: 1, stdout: '', stderr: 'pfctl: DIOCADDRULENV: Device busy\n' }
+        : original(argv, options);
     await expect(net.checkout({ kind: 'isolated', rateLimit: { egressMbit: 7 } })).rejects.toThrow(/Device busy/);
     host.run = original;
     expect([...dummynetState(host).pipes.keys()]).toEqual([pipe]);
@@ -220,7 +301,15 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
     expect(audit.ok).toBe(false);
     expect(audit.leaks.rateLimits).toEqual([`dummynet pipe ${PIPE_BASE + 200}`]);
     expect(audit.missing.rateLimits).toEqual([`${b.id} (30 Mbit/s)`]);
-    evaluate(host, { direction: 'in', iface: a.endpoint.hostInterface, proto: 'tcp', src: a.addresses.ipv4, sport: 7, dst: '198.51.100.7', dport: 443 });
+    evaluate(host, {
+      direction: 'in',
+      iface: a.endpoint.hostInterface,
+      proto: 'tcp',
+      src: a.addresses.ipv4,
+      sport: 7,
+      dst: '198.51.100.7',
+      dport: 443,
+    });
 
     // The controller dies; on restart reconcile removes the stray pipe and puts b's back.
     await first.net.close();
@@ -235,7 +324,9 @@ describe('cubenet lifecycle on FreeBSD (openCubenet, host model)', () => {
     await rm(first.stateDir, { recursive: true, force: true });
     const third = await open(host);
     expect(third.net.lastReconcile!.removedChains.length).toBe(2);
-    expect(third.net.lastReconcile!.removedRateLimits!.sort()).toEqual([`dummynet pipe ${pipeB}`, `dummynet pipe ${PIPE_BASE + Number(a.addresses.ipv4.split('.')[3])}`].sort());
+    expect(third.net.lastReconcile!.removedRateLimits!.sort()).toEqual(
+      [`dummynet pipe ${pipeB}`, `dummynet pipe ${PIPE_BASE + Number(a.addresses.ipv4.split('.')[3])}`].sort(),
+    );
     expect(kernelObjects(host)).toEqual({ ifaces: [], jails: [], anchors: [], states: 0, pipes: [] });
     expect((await third.net.audit()).ok).toBe(true);
     await third.net.teardown();

@@ -18,7 +18,27 @@ function host(options: Parameters<typeof createFreeBsdHost>[0] = {}) {
   return h;
 }
 
-const BASE = ['-c', '2', '-m', '256M', '-H', '-A', '-P', '-s', '0,hostbridge', '-s', '1,lpc', '-s', `2,virtio-blk,${IMG}`, '-s', '3,virtio-net,tap0', '-l', 'com1,/dev/nmdm0A', '-l', `bootrom,${FW}`];
+const BASE = [
+  '-c',
+  '2',
+  '-m',
+  '256M',
+  '-H',
+  '-A',
+  '-P',
+  '-s',
+  '0,hostbridge',
+  '-s',
+  '1,lpc',
+  '-s',
+  `2,virtio-blk,${IMG}`,
+  '-s',
+  '3,virtio-net,tap0',
+  '-l',
+  'com1,/dev/nmdm0A',
+  '-l',
+  `bootrom,${FW}`,
+];
 
 async function exitOf(h: ReturnType<typeof host>, argv: string[]) {
   const p = spawn(h, ['bhyve', ...argv]);
@@ -45,14 +65,34 @@ describe('model bhyve (bhyve(8))', () => {
     ['a duplicate slot', [...BASE, '-s', '2,virtio-rnd', 'vm'], 4, 'pci slot 0:2:0 already occupied!'],
     ['a slot without device', [...BASE, '-s', '5', 'vm'], 4, 'Invalid PCI slot info field "5"'],
     ['slot 32', [...BASE, '-s', '32,virtio-rnd', 'vm'], 4, 'Invalid PCI slot info field'],
-    ['a bad topology', ['-c', 'cpus=3,sockets=2', ...BASE.slice(2), 'vm'], 64, "invalid cpu topology 'cpus=3,sockets=2'"],
+    [
+      'a bad topology',
+      ['-c', 'cpus=3,sockets=2', ...BASE.slice(2), 'vm'],
+      64,
+      "invalid cpu topology 'cpus=3,sockets=2'",
+    ],
     ['a bad memory size', [...BASE, '-m', '12X', 'vm'], 64, "invalid memsize '12X'"],
     ['an unknown LPC device', [...BASE, '-l', 'com9,stdio', 'vm'], 64, "invalid lpc device configuration 'com9,stdio'"],
     ['-o without =', [...BASE, '-o', 'snapshot', 'vm'], 64, "invalid configuration option 'snapshot'"],
-    ['a missing disk image', ['-s', '0,hostbridge', '-s', '1,lpc', '-s', '2,virtio-blk,/nope.img', 'vm'], 4, 'Could not open backing file'],
-    ['a tap that does not exist', ['-s', '0,hostbridge', '-s', '3,virtio-net,tap9', 'vm'], 4, 'open of tap device /dev/tap9 failed'],
+    [
+      'a missing disk image',
+      ['-s', '0,hostbridge', '-s', '1,lpc', '-s', '2,virtio-blk,/nope.img', 'vm'],
+      4,
+      'Could not open backing file',
+    ],
+    [
+      'a tap that does not exist',
+      ['-s', '0,hostbridge', '-s', '3,virtio-net,tap9', 'vm'],
+      4,
+      'open of tap device /dev/tap9 failed',
+    ],
     ['a missing boot ROM', ['-s', '1,lpc', '-l', 'bootrom,/nope.fd', 'vm'], 4, 'Error opening bootrom'],
-    ['more vCPUs than hw.vmm.maxcpu', ['-c', '64', '-s', '0,hostbridge', 'vm'], 4, '64 vCPUs requested but only 16 available'],
+    [
+      'more vCPUs than hw.vmm.maxcpu',
+      ['-c', '64', '-s', '0,hostbridge', 'vm'],
+      4,
+      '64 vCPUs requested but only 16 available',
+    ],
   ])('refuses %s', async (_what, argv, code, message) => {
     const h = host();
     const r = await exitOf(h, argv);
@@ -99,10 +139,14 @@ describe('model bhyvectl (bhyvectl(8))', () => {
     expect(p.state).toBe('running');
     expect(vmmState(h).vms.has('vm1')).toBe(true);
     expect(['/vm/ck/c', '/vm/ck/c.kern', '/vm/ck/c.meta'].every((f) => files(h).has(f))).toBe(true);
-    expect((await h.run(['bhyvectl', '--vm=vm1', '--checkpoint=/nodir/c'])).stderr).toContain('No such file or directory');
+    expect((await h.run(['bhyvectl', '--vm=vm1', '--checkpoint=/nodir/c'])).stderr).toContain(
+      'No such file or directory',
+    );
     const plain = host({ bhyveSnapshot: false });
     spawn(plain, ['bhyve', ...BASE, 'vm1']);
-    expect((await plain.run(['bhyvectl', '--vm=vm1', '--suspend=/vm/ck/c'])).stderr).toContain("unrecognized option `--suspend'");
+    expect((await plain.run(['bhyvectl', '--vm=vm1', '--suspend=/vm/ck/c'])).stderr).toContain(
+      "unrecognized option `--suspend'",
+    );
   });
 
   it('refuses an unknown VM, an unknown option, and a checkpoint of a stopped bhyve', async () => {

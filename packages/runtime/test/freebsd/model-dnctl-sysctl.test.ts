@@ -11,7 +11,10 @@ describe('host model: dnctl and sysctl writes', () => {
     const show = (await host.run(['dnctl', 'pipe', 'show'])).stdout;
     expect(show).toContain('00007: 512.000 Kbit/s   20 ms burst 0\n');
     expect(show).toContain('10005: 100.000 Mbit/s    0 ms burst 0\n');
-    expect(parsePipeShow(show)).toEqual([{ pipe: 7, mbit: 0.512 }, { pipe: 10005, mbit: 100 }]);
+    expect(parsePipeShow(show)).toEqual([
+      { pipe: 7, mbit: 0.512 },
+      { pipe: 10005, mbit: 100 },
+    ]);
     expect((await host.run(['dnctl', 'pipe', 'delete', '7'])).code).toBe(0);
     expect(parsePipeShow((await host.run(['dnctl', 'pipe', 'show'])).stdout)).toEqual([{ pipe: 10005, mbit: 100 }]);
   });

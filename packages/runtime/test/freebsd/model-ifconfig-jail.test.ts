@@ -43,7 +43,9 @@ describe('model ifconfig', () => {
     await h.run(['ifconfig', 'epair', 'create']);
     expect((await h.run(['ifconfig', 'bridge0', 'addm', 'epair0a', 'up'])).code).toBe(0);
     expect((await h.run(['ifconfig', 'bridge1', 'addm', 'epair0a'])).stderr).toContain('BRDGADD epair0a: File exists');
-    expect((await h.run(['ifconfig', 'bridge0', 'addm', 'tap3'])).stderr).toContain('BRDGADD tap3: No such file or directory');
+    expect((await h.run(['ifconfig', 'bridge0', 'addm', 'tap3'])).stderr).toContain(
+      'BRDGADD tap3: No such file or directory',
+    );
     expect((await h.run(['ifconfig', 'bridge0'])).stdout).toContain('member: epair0a');
     await h.run(['ifconfig', 'epair0b', 'destroy']);
     expect(netState(h).interfaces.has('epair0a')).toBe(false);
@@ -59,7 +61,9 @@ describe('model jail, jexec, sysctl, kldstat', () => {
     expect(c.stdout).toBe('cpt-e1: created\n');
     expect((await h.run(['ifconfig', 'epair0b'])).stderr).toContain('does not exist');
     expect((await h.run(['jexec', 'cpt-e1', 'ifconfig', 'epair0b', 'inet', '10.77.0.9/24', 'alias'])).code).toBe(0);
-    expect((await h.run(['jexec', 'cpt-e1', 'route', 'add', 'default', '10.77.0.1'])).stdout).toBe('add net default: gateway 10.77.0.1\n');
+    expect((await h.run(['jexec', 'cpt-e1', 'route', 'add', 'default', '10.77.0.1'])).stdout).toBe(
+      'add net default: gateway 10.77.0.1\n',
+    );
     expect((await h.run(['jexec', 'cpt-e1', 'ifconfig', '-l'])).stdout).toBe('epair0b\n');
     expect((await h.run(['jls', 'name'])).stdout).toBe('cpt-e1\n');
     expect((await h.run(['jail', '-r', 'cpt-e1'])).stdout).toBe('cpt-e1: removed\n');

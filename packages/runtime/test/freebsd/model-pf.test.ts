@@ -41,7 +41,11 @@ describe('model pfctl: loading rules', () => {
   it.each([
     ['an unknown keyword', 'pass in quick frobnicate all', 'stdin:1: syntax error'],
     ['a port without tcp/udp', 'pass in quick from any to any port 53', 'stdin:1: port only applies to tcp/udp'],
-    ['rdr-to on an outbound rule', 'pass out quick proto tcp to any port 80 rdr-to 10.0.0.1', 'rdr-to can only be used inbound'],
+    [
+      'rdr-to on an outbound rule',
+      'pass out quick proto tcp to any port 80 rdr-to 10.0.0.1',
+      'rdr-to can only be used inbound',
+    ],
     ['nat-to on an inbound rule', 'pass in quick from 10.0.0.0/8 nat-to (em0)', 'nat-to can only be used outbound'],
     ['an unquoted anchor path', 'anchor cube/*', 'stdin:1: syntax error'],
     ['a bad address', 'pass in quick from 10.0.0.300 to any', 'stdin:1:'],
@@ -51,28 +55,68 @@ describe('model pfctl: loading rules', () => {
     ['rule text smuggled after a newline', 'pass in quick all\n}; block all {', 'stdin:2: syntax error'],
     ['an overlong label', `pass in all label "${'x'.repeat(64)}"`, 'rule label too long'],
     // parse.y check_rulestate(): translation before filtering.
-    ['a nat rule after a filter rule', 'pass in quick all\nnat on em0 inet from 10.77.0.0/24 to any -> (em0)', `stdin:2: Rules must be in order: options, ethernet, normalization, queueing, translation, filtering`],
-    ['a nat rule after an anchor call', 'anchor "inner" all\nnat on em0 inet from 10.77.0.0/24 to any -> (em0)', 'stdin:2: Rules must be in order'],
+    [
+      'a nat rule after a filter rule',
+      'pass in quick all\nnat on em0 inet from 10.77.0.0/24 to any -> (em0)',
+      `stdin:2: Rules must be in order: options, ethernet, normalization, queueing, translation, filtering`,
+    ],
+    [
+      'a nat rule after an anchor call',
+      'anchor "inner" all\nnat on em0 inet from 10.77.0.0/24 to any -> (em0)',
+      'stdin:2: Rules must be in order',
+    ],
     // parse.y anchorrule: '_' at the start of any path component is reserved.
-    ['an anchor path with a /_ component', 'anchor "cube/_x" all', "anchor names beginning with '_' are reserved for internal use"],
+    [
+      'an anchor path with a /_ component',
+      'anchor "cube/_x" all',
+      "anchor names beginning with '_' are reserved for internal use",
+    ],
     ['an anchor name starting with _', 'anchor "_x" all', "anchor names beginning with '_' are reserved"],
     // filter_consistent().
-    ['rdr-to without keep state', 'pass in quick on em0 inet proto tcp from any to any port 80 rdr-to 10.77.0.5 port 8080 no state', 'nat-to and rdr-to require keep state'],
-    ['nat-to without keep state', 'pass out quick on em0 inet from 10.77.0.0/24 to any nat-to (em0) no state', 'nat-to and rdr-to require keep state'],
-    ['rdr-to without a direction', 'pass quick on em0 inet proto tcp from any to any port 80 rdr-to 10.77.0.5', 'nat-to and rdr-to require a direction'],
-    ['rdr-to on a block rule', 'block in quick on em0 inet proto tcp from any to any port 80 rdr-to 10.77.0.5', 'only valid with pass and match rules'],
-    ['keep state on a block rule', 'block drop in quick on tap0 all keep state', 'keep state is great, but only for pass rules'],
+    [
+      'rdr-to without keep state',
+      'pass in quick on em0 inet proto tcp from any to any port 80 rdr-to 10.77.0.5 port 8080 no state',
+      'nat-to and rdr-to require keep state',
+    ],
+    [
+      'nat-to without keep state',
+      'pass out quick on em0 inet from 10.77.0.0/24 to any nat-to (em0) no state',
+      'nat-to and rdr-to require keep state',
+    ],
+    [
+      'rdr-to without a direction',
+      'pass quick on em0 inet proto tcp from any to any port 80 rdr-to 10.77.0.5',
+      'nat-to and rdr-to require a direction',
+    ],
+    [
+      'rdr-to on a block rule',
+      'block in quick on em0 inet proto tcp from any to any port 80 rdr-to 10.77.0.5',
+      'only valid with pass and match rules',
+    ],
+    [
+      'keep state on a block rule',
+      'block drop in quick on tap0 all keep state',
+      'keep state is great, but only for pass rules',
+    ],
     // filter_opt markers and sizes.
     ['keep state given twice', 'pass in quick all keep state no state', 'modulate or keep cannot be redefined'],
     ['flags given twice', 'pass in quick proto tcp all flags S/SA flags S/SA', 'flags cannot be redefined'],
     ['flags outside their mask', 'pass in quick proto tcp all flags S/A', 'flags always false'],
-    ['icmp6-type given twice', 'pass in quick inet6 proto icmp6 all icmp6-type echoreq icmp6-type echorep', 'icmp-type cannot be redefined'],
+    [
+      'icmp6-type given twice',
+      'pass in quick inet6 proto icmp6 all icmp6-type echoreq icmp6-type echorep',
+      'icmp-type cannot be redefined',
+    ],
     ['six labels', `pass in quick all ${'label "a" '.repeat(6)}`, 'label can only be used 5 times'],
     ['an overlong tag', `pass in quick all tag ${'t'.repeat(64)}`, 'tag too long, max 63 chars'],
     // parse.y tabledef / table_opt.
     ['an overlong table name', `table <${'t'.repeat(32)}> persist`, 'table name too long, max 31 chars'],
     ['an unknown table option', 'table <t> persistent { 10.0.0.1 }', "invalid table option 'persistent'"],
-    ['a dynamic address in a table', 'table <t> persist { (em0) }', 'dynamic addresses are not permitted inside tables'],
+    [
+      'a dynamic address in a table',
+      'table <t> persist { (em0) }',
+      'dynamic addresses are not permitted inside tables',
+    ],
     ['a table inside a table', 'table <t> persist { <u> }', 'tables cannot contain tables'],
   ])('refuses %s and loads nothing', async (_what, text, message) => {
     const host = createFreeBsdHost();
@@ -126,19 +170,33 @@ describe('model pfctl: loading rules', () => {
 describe('model pfctl: tables', () => {
   it('add creates a persistent table; replace from stdin is one change; bad addresses change nothing', async () => {
     const host = createFreeBsdHost();
-    const add = await host.run(['pfctl', '-a', ANCHOR, '-t', 'sandbox_allow', '-T', 'add', '192.0.2.1', '198.51.100.0/24']);
+    const add = await host.run([
+      'pfctl',
+      '-a',
+      ANCHOR,
+      '-t',
+      'sandbox_allow',
+      '-T',
+      'add',
+      '192.0.2.1',
+      '198.51.100.0/24',
+    ]);
     expect(add.code, add.stderr).toBe(0);
     expect(add.stderr).toContain('2/2 addresses added.');
     const rep = await host.run(['pfctl', '-a', ANCHOR, '-t', 'sandbox_allow', '-T', 'replace', '-f', '-'], {
       input: '# comment\n203.0.113.7\n2001:db8::1 ; trailing\n',
     });
     expect(rep.code, rep.stderr).toBe(0);
-    expect((await host.run(['pfctl', '-a', ANCHOR, '-t', 'sandbox_allow', '-T', 'show'])).stdout).toBe('   203.0.113.7\n   2001:db8::1\n');
+    expect((await host.run(['pfctl', '-a', ANCHOR, '-t', 'sandbox_allow', '-T', 'show'])).stdout).toBe(
+      '   203.0.113.7\n   2001:db8::1\n',
+    );
     for (const bad of ['10.0.0.1/8', '300.1.1.1', 'example.org', '10.0.0.0/33']) {
       const r = await host.run(['pfctl', '-a', ANCHOR, '-t', 'sandbox_allow', '-T', 'add', '192.0.2.9', bad]);
       expect(r.code, bad).toBe(1);
     }
-    expect((await host.run(['pfctl', '-a', ANCHOR, '-t', 'sandbox_allow', '-T', 'show'])).stdout).toBe('   203.0.113.7\n   2001:db8::1\n');
+    expect((await host.run(['pfctl', '-a', ANCHOR, '-t', 'sandbox_allow', '-T', 'show'])).stdout).toBe(
+      '   203.0.113.7\n   2001:db8::1\n',
+    );
   });
 
   it('enforces table-entries', async () => {
@@ -160,8 +218,20 @@ describe('model pf: packet evaluation and states', () => {
   it('evaluates cube/* anchors first-match-with-quick and keeps states until killed', async () => {
     const host = createFreeBsdHost();
     await load(host, '', 'anchor "cube/*" all');
-    await load(host, ANCHOR, 'pass in quick on tap0 from 10.77.0.5 to 192.0.2.80 label "sb-a"\nblock drop in quick on tap0 all');
-    const out = { direction: 'in', iface: 'tap0', proto: 'tcp', src: '10.77.0.5', sport: 40000, dst: '192.0.2.80', dport: 80 } as const;
+    await load(
+      host,
+      ANCHOR,
+      'pass in quick on tap0 from 10.77.0.5 to 192.0.2.80 label "sb-a"\nblock drop in quick on tap0 all',
+    );
+    const out = {
+      direction: 'in',
+      iface: 'tap0',
+      proto: 'tcp',
+      src: '10.77.0.5',
+      sport: 40000,
+      dst: '192.0.2.80',
+      dport: 80,
+    } as const;
     expect(evaluate(host, out).action).toBe('pass');
     expect(evaluate(host, { ...out, dst: '10.77.0.6' }).action).toBe('block');
     expect((await host.run(['pfctl', '-ss'])).stdout).toContain('all tcp 192.0.2.80:80 <- 10.77.0.5:40000');

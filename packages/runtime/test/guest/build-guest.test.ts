@@ -24,7 +24,8 @@ describe.skipIf(!canBuild)('build-guest.sh', () => {
     expect(manifest).toContain('modules=virtio_ring virtio virtio_mmio failover net_failover virtio_net');
     // The initramfs (newc cpio) holds the init and the modules.
     const cpio = await readFile(join(first, 'initrd.cpio'), 'latin1');
-    for (const m of ['init', 'lib/modules/virtio_mmio.ko', 'lib/modules/virtio_net.ko', 'bin/busybox']) expect(cpio).toContain(m);
+    for (const m of ['init', 'lib/modules/virtio_mmio.ko', 'lib/modules/virtio_net.ko', 'bin/busybox'])
+      expect(cpio).toContain(m);
   }, 600_000);
 
   it('has an init that answers the serial probe and takes its address from the kernel command line', async () => {

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { buildTemplateScript } from '../../src/hypervisor/qemu/guest-image.ts';
 
 const run = promisify(execFile);
-const canBuild = await Promise.all(['/bin/busybox', '/usr/bin/mmdebstrap', '/usr/sbin/debugfs'].map((f) => access(f))).then(
+const canBuild = await Promise.all(
+  ['/bin/busybox', '/usr/bin/mmdebstrap', '/usr/sbin/debugfs'].map((f) => access(f)),
+).then(
   () => true,
   () => false,
 );
@@ -19,7 +21,9 @@ async function debugfs(image: string, cmd: string): Promise<string> {
 
 describe('build-template.sh arguments', () => {
   it('refuses a template it does not know, naming it', async () => {
-    const err = await run(buildTemplateScript, ['nope'], { timeout: 10_000 }).catch((e: { code: number; stderr: string }) => e);
+    const err = await run(buildTemplateScript, ['nope'], { timeout: 10_000 }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(err).toMatchObject({ code: 2 });
     expect((err as { stderr: string }).stderr).toContain("unknown template 'nope'");
   });
@@ -42,14 +46,21 @@ describe.skipIf(!canBuild)('build-template.sh code-interpreter-v1', () => {
     expect(field('Free blocks') * field('Block size')).toBeGreaterThanOrEqual(1024 ** 3);
     expect(field('Reserved block count')).toBe(0);
 
-    for (const path of ['/usr/local/sbin/coppice-init', '/usr/local/bin/coppice-reseed', '/opt/coppice/code-interpreter/server.py', '/usr/bin/tini', '/usr/bin/node']) {
+    for (const path of [
+      '/usr/local/sbin/coppice-init',
+      '/usr/local/bin/coppice-reseed',
+      '/opt/coppice/code-interpreter/server.py',
+      '/usr/bin/tini',
+      '/usr/bin/node',
+    ]) {
       expect(await debugfs(image, `stat ${path}`), path).toMatch(/Inode: \d+/);
     }
     expect(await debugfs(image, 'cat /etc/passwd')).toMatch(/^user:x:1000:1000::\/home\/user:\/bin\/bash$/m);
     expect(await debugfs(image, 'stat /usr/lib/python3/dist-packages/pandas/__init__.py')).toMatch(/Inode: \d+/);
 
     const cpio = await readFile(join(dir, 'initrd.cpio'), 'latin1');
-    for (const m of ['virtio_blk', 'ext4', 'jbd2', 'virtio_net', 'virtio-rng']) expect(cpio).toContain(`lib/modules/${m}.ko`);
+    for (const m of ['virtio_blk', 'ext4', 'jbd2', 'virtio_net', 'virtio-rng'])
+      expect(cpio).toContain(`lib/modules/${m}.ko`);
     const manifest = await readFile(join(dir, 'build.ok'), 'utf8');
     expect(manifest).toMatch(/^modules=virtio_ring virtio virtio_mmio virtio_blk .* ext4 /m);
   }, 3_100_000);

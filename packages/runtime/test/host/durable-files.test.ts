@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { copyDurably, createFileAtomic, writeFileAtomic, writeFileAtomicUnsynced } from '../../src/host/durable-files.ts';
+import {
+  copyDurably,
+  createFileAtomic,
+  writeFileAtomic,
+  writeFileAtomicUnsynced,
+} from '../../src/host/durable-files.ts';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 

@@ -7,7 +7,7 @@ import { parseCpuinfo, parseMeminfo, parseOsRelease } from '../../src/host/linux
 import { detectPlatform, platformOf } from '../../src/host/platform.ts';
 import { toolVersion } from '../../src/host/tool-versions.ts';
 import { vmmState } from '../freebsd-host/bhyve.ts';
-import { createFreeBsdHost, FreeBsdHost, ToolFailure } from '../freebsd-host/index.ts';
+import { createFreeBsdHost, type FreeBsdHost, ToolFailure } from '../freebsd-host/index.ts';
 
 const cpuinfo = (['0:0', '0:1', '0:0', '0:1'] as const)
   .map((pc, i) => {
@@ -26,7 +26,12 @@ const cpuinfo = (['0:0', '0:1', '0:0', '0:1'] as const)
 describe('Linux parsers', () => {
   it('cpuinfo: threads are processors, cores are distinct (physical id, core id) pairs', () => {
     const info = parseCpuinfo(`${cpuinfo}\n`);
-    expect(info).toMatchObject({ model: 'Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz', vendor: 'GenuineIntel', cores: 2, threads: 4 });
+    expect(info).toMatchObject({
+      model: 'Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz',
+      vendor: 'GenuineIntel',
+      cores: 2,
+      threads: 4,
+    });
     expect(info.flags.has('hypervisor')).toBe(true);
     expect(() => parseCpuinfo('')).toThrow('/proc/cpuinfo lists no processor');
   });
@@ -40,7 +45,9 @@ describe('Linux parsers', () => {
   });
 
   it('os-release: PRETTY_NAME, unquoted', () => {
-    expect(parseOsRelease('NAME="Debian GNU/Linux"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')).toBe('Debian GNU/Linux 12 (bookworm)');
+    expect(parseOsRelease('NAME="Debian GNU/Linux"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')).toBe(
+      'Debian GNU/Linux 12 (bookworm)',
+    );
     expect(parseOsRelease('NAME=Alpine\nVERSION=3.20\n')).toBe('Alpine 3.20');
   });
 });
@@ -55,9 +62,19 @@ describe('FreeBSD parsers', () => {
   });
 
   it('kernel options, kldstat modules, pf limits', () => {
-    expect(parseKernelOptions('ident\tGENERIC\noptions\tVIMAGE\noptions\tBHYVE_SNAPSHOT\ndevice\tpf\n')).toEqual(['BHYVE_SNAPSHOT', 'VIMAGE']);
-    expect(parseKldstat('Id Refs Address                Size Name\n 1   23 0xffffffff80200000  1f3c6c0 kernel\n 2    1 0xffffffff82a00000   3220f0 vmm.ko\n')).toEqual(['kernel', 'vmm.ko']);
-    expect(parsePfLimits('states        hard limit   100000\nanchors       hard limit      512\n')).toEqual({ states: '100000', anchors: '512' });
+    expect(parseKernelOptions('ident\tGENERIC\noptions\tVIMAGE\noptions\tBHYVE_SNAPSHOT\ndevice\tpf\n')).toEqual([
+      'BHYVE_SNAPSHOT',
+      'VIMAGE',
+    ]);
+    expect(
+      parseKldstat(
+        'Id Refs Address                Size Name\n 1   23 0xffffffff80200000  1f3c6c0 kernel\n 2    1 0xffffffff82a00000   3220f0 vmm.ko\n',
+      ),
+    ).toEqual(['kernel', 'vmm.ko']);
+    expect(parsePfLimits('states        hard limit   100000\nanchors       hard limit      512\n')).toEqual({
+      states: '100000',
+      anchors: '512',
+    });
   });
 });
 
@@ -92,7 +109,11 @@ describe('gatherHostFacts on FreeBSD (host model)', () => {
     });
     // A stock bhyve (the model's default): template restores copy guest memory, and the facts say so.
     expect(facts.facts['bhyve.restore_memory']).toMatch(/^copy: stock bhyve/);
-    expect(facts.tools).toEqual({ node: process.version, bhyve: 'base system 15.0-RELEASE-p1', sockperf: 'not installed' });
+    expect(facts.tools).toEqual({
+      node: process.version,
+      bhyve: 'base system 15.0-RELEASE-p1',
+      sockperf: 'not installed',
+    });
   });
 
   it('records vnode restore when the host bhyve carries the patch', async () => {
@@ -120,7 +141,10 @@ describe('gatherHostFacts on FreeBSD (host model)', () => {
 
 describe('on this machine', () => {
   it('gathers real Linux facts through the process runner', async () => {
-    const facts = await gatherHostFacts(new ProcessRunner(), { platform: 'linux', tools: ['nft', 'coppice-no-such-tool'] });
+    const facts = await gatherHostFacts(new ProcessRunner(), {
+      platform: 'linux',
+      tools: ['nft', 'coppice-no-such-tool'],
+    });
     expect(facts.cpu.threads).toBe(cpus().length);
     expect(facts.memoryBytes).toBeGreaterThan(0);
     expect(facts.backend.firewall).toBe('nftables');

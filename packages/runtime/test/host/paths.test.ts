@@ -39,7 +39,9 @@ describe('isInside / removeInside', () => {
     await writeFile(join(d, 'outside', 'precious'), 'x');
     await removeInside(join(d, 'root'), join(d, 'root', 'vm'));
     expect(await readdir(join(d, 'root'))).toEqual([]);
-    await expect(removeInside(join(d, 'root'), join(d, 'root', '..', 'outside'))).rejects.toThrow(/refusing to remove .*not inside/);
+    await expect(removeInside(join(d, 'root'), join(d, 'root', '..', 'outside'))).rejects.toThrow(
+      /refusing to remove .*not inside/,
+    );
     expect(await readdir(join(d, 'outside'))).toEqual(['precious']);
   });
 });

@@ -20,9 +20,17 @@ describe('qemuArgv', () => {
   it('refuses a comma in any path it puts into a comma-separated option value, naming the path', () => {
     const ok = { ...base, memory: { kind: 'file' as const, path: '/dev/shm/m', share: true }, incoming: false };
     const cases: Array<[string, Parameters<typeof qemuArgv>[0], RegExp]> = [
-      ['memory file', { ...ok, memory: { kind: 'file', path: '/dev/shm/a,share=on,x', share: false } }, /memory file path "\/dev\/shm\/a,share=on,x"/],
+      [
+        'memory file',
+        { ...ok, memory: { kind: 'file', path: '/dev/shm/a,share=on,x', share: false } },
+        /memory file path "\/dev\/shm\/a,share=on,x"/,
+      ],
       ['QMP socket', { ...ok, qmpSocket: '/run/a,b/qmp.sock' }, /QMP socket path "\/run\/a,b\/qmp\.sock"/],
-      ['serial socket', { ...ok, serialSocket: '/run/a,b/serial.sock' }, /serial socket path "\/run\/a,b\/serial\.sock"/],
+      [
+        'serial socket',
+        { ...ok, serialSocket: '/run/a,b/serial.sock' },
+        /serial socket path "\/run\/a,b\/serial\.sock"/,
+      ],
     ];
     for (const [what, args, message] of cases) {
       expect(() => qemuArgv(args), what).toThrow(HypervisorError);
@@ -75,19 +83,22 @@ describe('qemuArgv', () => {
     expect(after(net, '-append')[0]).toContain('tsc_early_khz=2000000');
   });
 
-  it('attaches the VM\'s own disk layer as virtio-blk only when it has one, and refuses a path QEMU would split', () => {
+  it("attaches the VM's own disk layer as virtio-blk only when it has one, and refuses a path QEMU would split", () => {
     const none = qemuArgv({ ...base, memory: { kind: 'ram' }, incoming: false });
     expect(none).not.toContain('-drive');
     const withDisk = qemuArgv({ ...base, memory: { kind: 'ram' }, incoming: false, disk: '/run/x/disk.qcow2' });
     expect(after(withDisk, '-drive')).toEqual(['file=/run/x/disk.qcow2,format=qcow2,if=none,id=vd0']);
     expect(after(withDisk, '-device')).toEqual(['virtio-net-device,netdev=n0', 'virtio-blk-device,drive=vd0']);
-    expect(() => qemuArgv({ ...base, memory: { kind: 'ram' }, incoming: false, disk: '/run/x,readonly=off/d.qcow2' })).toThrow(HypervisorError);
+    expect(() =>
+      qemuArgv({ ...base, memory: { kind: 'ram' }, incoming: false, disk: '/run/x,readonly=off/d.qcow2' }),
+    ).toThrow(HypervisorError);
   });
 });
 
 describe('input validation', () => {
   it('rejects VM names that could escape a path or a command line', () => {
-    for (const bad of ['', '../x', 'a b', 'A', 'x'.repeat(41), 'a,b', '-a']) expect(() => assertVmName(bad)).toThrow(HypervisorError);
+    for (const bad of ['', '../x', 'a b', 'A', 'x'.repeat(41), 'a,b', '-a'])
+      expect(() => assertVmName(bad)).toThrow(HypervisorError);
     expect(() => assertVmName('cp-debian-256-0a1b2c3d')).not.toThrow();
   });
 

@@ -67,11 +67,31 @@ class FakeQemuSystem implements QemuSystem {
 
 const noRunner: CommandRunner = { run: () => Promise.reject(new Error('no commands here')) };
 const image = { name: 'img', kernel: '/k', initrd: '/i', memoryMiB: 128, vcpus: 1 };
-const qemuArgs = (runDir: string) => ['/usr/bin/qemu-system-x86_64', '-M', 'microvm', '-chardev', `socket,id=s,path=${runDir}/serial.sock,server=on`];
+const qemuArgs = (runDir: string) => [
+  '/usr/bin/qemu-system-x86_64',
+  '-M',
+  'microvm',
+  '-chardev',
+  `socket,id=s,path=${runDir}/serial.sock,server=on`,
+];
 
 function record(pid: number, startTime: string, runDir: string, ownedFiles = ''): VmRecord {
   const spec: VmSpec = { name: `vm-${pid}`, image, memory: 'template', runDir };
-  return { hypervisor: 'qemu', name: spec.name, pid, pidStartTime: startTime, runDir, spec, detail: { qmpSocket: `${runDir}/qmp.sock`, serialSocket: `${runDir}/serial.sock`, memFile: '', ownedFiles, sharedRam: 'true' } };
+  return {
+    hypervisor: 'qemu',
+    name: spec.name,
+    pid,
+    pidStartTime: startTime,
+    runDir,
+    spec,
+    detail: {
+      qmpSocket: `${runDir}/qmp.sock`,
+      serialSocket: `${runDir}/serial.sock`,
+      memFile: '',
+      ownedFiles,
+      sharedRam: 'true',
+    },
+  };
 }
 
 describe('QEMU backend logic on a fake system', () => {
@@ -122,7 +142,9 @@ describe('QEMU backend logic on a fake system', () => {
     system.add(301, '2', qemuArgs('/run/pool/tpl2/e1')); // a sibling pool whose name extends this one's
     system.add(302, '3', ['/bin/sh', '-c', 'echo path=/run/pool/tpl/e2/serial.sock']); // not QEMU
     system.add(303, '4', ['/usr/bin/qemu-system-x86_64', '-M', 'microvm']); // QEMU without a serial socket
-    expect(await hv.listRunning('/run/pool/tpl')).toEqual([{ pid: 300, runDir: '/run/pool/tpl/e1', pidStartTime: '1' }]);
+    expect(await hv.listRunning('/run/pool/tpl')).toEqual([
+      { pid: 300, runDir: '/run/pool/tpl/e1', pidStartTime: '1' },
+    ]);
   });
 
   it("a pool's reconcile on open drops an entry whose pid was reused and kills an unrecorded VM under its run folder", async () => {
@@ -130,7 +152,12 @@ describe('QEMU backend logic on a fake system', () => {
     dirs.push(root);
     const system = new FakeQemuSystem();
     const hv = new QemuHypervisor({ runner: noRunner, system, shmDir: join(root, 'shm') });
-    const config = { ...defaultPoolConfig('cpt-qs', image, 'prewarm'), stateDir: join(root, 'state'), runRoot: join(root, 'run'), refill: 'manual' as const };
+    const config = {
+      ...defaultPoolConfig('cpt-qs', image, 'prewarm'),
+      stateDir: join(root, 'state'),
+      runRoot: join(root, 'run'),
+      refill: 'manual' as const,
+    };
     const runDir = join(config.runRoot, 'cpt-qs');
     const reused = record(400, '50', join(runDir, 'cpt-qs-0000000a'));
     system.add(400, '51', ['/usr/bin/vim']);
@@ -139,7 +166,9 @@ describe('QEMU backend logic on a fake system', () => {
       version: 1,
       template: 'cpt-qs',
       mode: 'prewarm',
-      entries: [{ id: 'cpt-qs-0000000a', tier: 'hot', status: 'idle', vm: reused, createdAt: new Date().toISOString() }],
+      entries: [
+        { id: 'cpt-qs-0000000a', tier: 'hot', status: 'idle', vm: reused, createdAt: new Date().toISOString() },
+      ],
     };
     await mkdir(config.stateDir, { recursive: true });
     await writeFile(join(config.stateDir, 'cpt-qs.json'), JSON.stringify(state));

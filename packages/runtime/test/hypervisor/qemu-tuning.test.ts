@@ -16,8 +16,15 @@ const base = {
 
 describe('QEMU process tuning', () => {
   it('passes malloc arenas and tunables to QEMU in its environment, keeping the rest of it', () => {
-    const env = qemuProcessEnv({ mallocArenaMax: 1, mallocTunables: { trim_threshold: 0, mmap_threshold: 65536 } }, { PATH: '/usr/bin' });
-    expect(env).toEqual({ PATH: '/usr/bin', MALLOC_ARENA_MAX: '1', GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=0:glibc.malloc.mmap_threshold=65536' });
+    const env = qemuProcessEnv(
+      { mallocArenaMax: 1, mallocTunables: { trim_threshold: 0, mmap_threshold: 65536 } },
+      { PATH: '/usr/bin' },
+    );
+    expect(env).toEqual({
+      PATH: '/usr/bin',
+      MALLOC_ARENA_MAX: '1',
+      GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=0:glibc.malloc.mmap_threshold=65536',
+    });
     expect(qemuProcessEnv({}, { PATH: '/usr/bin' })).toEqual({ PATH: '/usr/bin' });
     expect(qemuProcessEnv(DEFAULT_QEMU_TUNING, {}).MALLOC_ARENA_MAX).toBe('1');
   });

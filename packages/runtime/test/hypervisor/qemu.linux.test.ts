@@ -16,7 +16,12 @@ const started: Vm[] = [];
 
 describe.skipIf(!image)('QEMU backend on a real guest', () => {
   const img = image as GuestImage;
-  const spec = (name: string, memory: 'template' | 'private' = 'template') => ({ name, image: img, memory, runDir: join(runRoot, name) });
+  const spec = (name: string, memory: 'template' | 'private' = 'template') => ({
+    name,
+    image: img,
+    memory,
+    runDir: join(runRoot, name),
+  });
 
   beforeAll(async () => {
     dir = await mkdtemp('/tmp/cpt-qemu-');
@@ -73,7 +78,9 @@ describe.skipIf(!image)('QEMU backend on a real guest', () => {
     await expect(hv.restore(spec('cpt-bad'), bad)).rejects.toThrow(HypervisorError);
     expect((await hv.listRunning(runRoot)).length).toBe(before);
     await expect(readdir(join(runRoot, 'cpt-bad'))).rejects.toThrow();
-    await expect(hv.restore(spec('cpt-bad'), { ...base, hypervisorVersion: '1.0' })).rejects.toThrow(/written by QEMU 1.0/);
+    await expect(hv.restore(spec('cpt-bad'), { ...base, hypervisorVersion: '1.0' })).rejects.toThrow(
+      /written by QEMU 1.0/,
+    );
     await expect(hv.restore(spec('cpt-bad'), { ...base, image: 'other' })).rejects.toThrow(/image "other"/);
   });
 

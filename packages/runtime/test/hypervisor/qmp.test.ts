@@ -7,9 +7,14 @@ import { QmpClient } from '../../src/hypervisor/qemu/qmp.ts';
 import { awaitMigration } from '../../src/hypervisor/qemu/migration.ts';
 
 /** A QMP peer speaking the protocol's framing: greeting, then one JSON reply per command, events in between. */
-function fakeQemu(path: string, handle: (cmd: { execute: string; arguments?: unknown }, sock: Socket) => void): Promise<Server> {
+function fakeQemu(
+  path: string,
+  handle: (cmd: { execute: string; arguments?: unknown }, sock: Socket) => void,
+): Promise<Server> {
   const server = createServer((sock) => {
-    sock.write(JSON.stringify({ QMP: { version: { qemu: { major: 7, minor: 2, micro: 22 } }, capabilities: [] } }) + '\r\n');
+    sock.write(
+      JSON.stringify({ QMP: { version: { qemu: { major: 7, minor: 2, micro: 22 } }, capabilities: [] } }) + '\r\n',
+    );
     let buf = '';
     sock.on('data', (d) => {
       buf += d.toString();
@@ -39,7 +44,11 @@ describe('QmpClient', () => {
     const seen: string[] = [];
     server = await fakeQemu(join(dir, 'q.sock'), (cmd, sock) => {
       seen.push(cmd.execute);
-      if (cmd.execute === 'bogus') sock.write(JSON.stringify({ error: { class: 'CommandNotFound', desc: 'The command bogus has not been found' } }) + '\r\n');
+      if (cmd.execute === 'bogus')
+        sock.write(
+          JSON.stringify({ error: { class: 'CommandNotFound', desc: 'The command bogus has not been found' } }) +
+            '\r\n',
+        );
       else sock.write(JSON.stringify({ return: cmd.execute === 'query-status' ? { status: 'paused' } : {} }) + '\r\n');
     });
     const qmp = await QmpClient.connect(join(dir, 'q.sock'));
@@ -51,7 +60,7 @@ describe('QmpClient', () => {
     qmp.close();
   });
 
-  it('waits for a migration by events and query-migrate, and reports a failed one with QEMU\'s reason', async () => {
+  it("waits for a migration by events and query-migrate, and reports a failed one with QEMU's reason", async () => {
     let polls = 0;
     let outcome = 'completed';
     server = await fakeQemu(join(dir, 'q.sock'), (cmd, sock) => {
@@ -60,7 +69,11 @@ describe('QmpClient', () => {
       if (polls < 2) {
         sock.write(JSON.stringify({ return: { status: 'active' } }) + '\r\n');
         setTimeout(() => sock.write(JSON.stringify({ event: 'MIGRATION', data: { status: outcome } }) + '\r\n'), 30);
-      } else sock.write(JSON.stringify({ return: { status: outcome, 'error-desc': 'load of migration failed: Invalid argument' } }) + '\r\n');
+      } else
+        sock.write(
+          JSON.stringify({ return: { status: outcome, 'error-desc': 'load of migration failed: Invalid argument' } }) +
+            '\r\n',
+        );
     });
     const qmp = await QmpClient.connect(join(dir, 'q.sock'));
     const t0 = Date.now();

@@ -15,7 +15,17 @@ describe.skipIf(skip)('coppice net rate-limit', () => {
     const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
     const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
     try {
-      const code = await main([...args, '--prefix', 'cpw', '--state-dir', dir.path, '--ipv4', '10.233.0.0/24', '--ipv6', 'fd33::/64']);
+      const code = await main([
+        ...args,
+        '--prefix',
+        'cpw',
+        '--state-dir',
+        dir.path,
+        '--ipv4',
+        '10.233.0.0/24',
+        '--ipv6',
+        'fd33::/64',
+      ]);
       return { code, out: out.join('\n'), err: err.join('\n') };
     } finally {
       log.mockRestore();
@@ -23,7 +33,13 @@ describe.skipIf(skip)('coppice net rate-limit', () => {
     }
   }
   const tbfs = async () =>
-    (JSON.parse((await runChecked(runner, ['tc', '-j', 'qdisc', 'show'])).stdout) as Array<{ kind: string; dev: string; options?: { rate?: number } }>).filter((q) => q.dev.startsWith('cpw_rl'));
+    (
+      JSON.parse((await runChecked(runner, ['tc', '-j', 'qdisc', 'show'])).stdout) as Array<{
+        kind: string;
+        dev: string;
+        options?: { rate?: number };
+      }>
+    ).filter((q) => q.dev.startsWith('cpw_rl'));
   afterAll(async () => {
     await run('teardown');
     await dir?.remove();
@@ -37,7 +53,14 @@ describe.skipIf(skip)('coppice net rate-limit', () => {
     expect(JSON.parse(limited.out).rateLimit).toEqual({ egressMbit: 60 });
     expect((await tbfs()).map((q) => q.options?.rate)).toEqual([7_500_000]);
     expect((await run('list')).out).toContain('egress<=60Mbit/s');
-    for (const bad of [['rate-limit', id, '0'], ['rate-limit', id, '2001'], ['rate-limit', id, '1.5'], ['rate-limit', id, '10;reboot'], ['rate-limit', id], ['rate-limit', '../x', '10']]) {
+    for (const bad of [
+      ['rate-limit', id, '0'],
+      ['rate-limit', id, '2001'],
+      ['rate-limit', id, '1.5'],
+      ['rate-limit', id, '10;reboot'],
+      ['rate-limit', id],
+      ['rate-limit', '../x', '10'],
+    ]) {
       const r = await run(...bad);
       expect(r.code, bad.join(' ')).toBe(2);
     }

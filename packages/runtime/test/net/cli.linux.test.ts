@@ -36,8 +36,23 @@ describe.skipIf(skip)('coppice net', () => {
     const sandbox = JSON.parse(created.out) as { id: string; addresses: { ipv4: string }; forwards: unknown[] };
     expect(sandbox.addresses.ipv4).toMatch(/^10\.82\.0\.\d+$/);
     expect(sandbox.forwards).toEqual([{ protocol: 'tcp', hostPort: 28181, sandboxPort: 80 }]);
-    const policy = JSON.parse((await run('policy', sandbox.id, '--policy', '{"denyOut":["198.51.100.0/24"],"allowInternetAccess":true}', '--json')).out);
-    expect(policy.policy).toEqual({ allowOut: [], denyOut: ['198.51.100.0/24'], dnsAllow: [], allowInternetAccess: true });
+    const policy = JSON.parse(
+      (
+        await run(
+          'policy',
+          sandbox.id,
+          '--policy',
+          '{"denyOut":["198.51.100.0/24"],"allowInternetAccess":true}',
+          '--json',
+        )
+      ).out,
+    );
+    expect(policy.policy).toEqual({
+      allowOut: [],
+      denyOut: ['198.51.100.0/24'],
+      dnsAllow: [],
+      allowInternetAccess: true,
+    });
     expect((await run('forward', sandbox.id, 'remove', '28181:80')).code).toBe(0);
     const list = JSON.parse((await run('list', '--json')).out) as Array<{ id: string }>;
     expect(list.map((s) => s.id)).toEqual([sandbox.id]);

@@ -41,8 +41,14 @@ function failing<T extends object>(target: T, method: keyof T, nth: number, afte
 
 async function kernelObjects(): Promise<{ chains: number; links: string[]; netns: string[] }> {
   const t = await runner.run(['nft', 'list', 'table', 'inet', PREFIX]);
-  const links = (await runner.run(['ip', '-br', 'link'])).stdout.split('\n').map((l) => l.split(/[\s@]/)[0]!).filter((n) => n.startsWith(`${PREFIX}-`));
-  const netns = (await runner.run(['ip', 'netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${PREFIX}-`));
+  const links = (await runner.run(['ip', '-br', 'link'])).stdout
+    .split('\n')
+    .map((l) => l.split(/[\s@]/)[0]!)
+    .filter((n) => n.startsWith(`${PREFIX}-`));
+  const netns = (await runner.run(['ip', 'netns', 'list'])).stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`${PREFIX}-`));
   // A sandbox's hook is its two member elements (members4, members6), each commented "sbx-<id>".
   const ids = new Set(t.stdout.match(/comment "sbx-[0-9a-f]{12}"/g) ?? []);
   return { chains: ids.size, links, netns };
@@ -57,7 +63,12 @@ describe.skipIf(skip)('cubenet failure paths leave nothing behind', () => {
   });
 
   afterAll(async () => {
-    const net = await Cubenet.open({ config: { prefix: PREFIX, ipv4Subnet: V4, ipv6Subnet: V6, stateDir: dir.path }, runner: real, firewall: new NftablesFirewall(real, PREFIX), endpoints: new LinuxEndpoints(real) });
+    const net = await Cubenet.open({
+      config: { prefix: PREFIX, ipv4Subnet: V4, ipv6Subnet: V6, stateDir: dir.path },
+      runner: real,
+      firewall: new NftablesFirewall(real, PREFIX),
+      endpoints: new LinuxEndpoints(real),
+    });
     await net.teardown();
     await net.close();
     await dir.remove();
@@ -65,15 +76,31 @@ describe.skipIf(skip)('cubenet failure paths leave nothing behind', () => {
 
   it('a checkout failing in the firewall step or the endpoint step is undone completely', async () => {
     for (const [label, wrap] of [
-      ['firewall', (fw: FirewallBackend, ep: EndpointProvider) => ({ firewall: failing(fw, 'applySandbox', 2, true), endpoints: ep })],
-      ['endpoint (fresh)', (fw: FirewallBackend, ep: EndpointProvider) => ({ firewall: fw, endpoints: failing(ep, 'address', 2) })],
+      [
+        'firewall',
+        (fw: FirewallBackend, ep: EndpointProvider) => ({
+          firewall: failing(fw, 'applySandbox', 2, true),
+          endpoints: ep,
+        }),
+      ],
+      [
+        'endpoint (fresh)',
+        (fw: FirewallBackend, ep: EndpointProvider) => ({ firewall: fw, endpoints: failing(ep, 'address', 2) }),
+      ],
     ] as const) {
       const fw = new NftablesFirewall(real, PREFIX, { persistentSession: true });
-      const net = await Cubenet.open({ config: { prefix: PREFIX, ipv4Subnet: V4, ipv6Subnet: V6, stateDir: dir.path }, runner: real, ...wrap(fw, new LinuxEndpoints(real)) });
+      const net = await Cubenet.open({
+        config: { prefix: PREFIX, ipv4Subnet: V4, ipv6Subnet: V6, stateDir: dir.path },
+        runner: real,
+        ...wrap(fw, new LinuxEndpoints(real)),
+      });
       try {
         await net.init();
         const ok = await net.checkout();
-        await expect(net.checkout({ forwards: [{ protocol: 'tcp', hostPort: 29999, sandboxPort: 80 }] }), label).rejects.toThrow(/injected failure/);
+        await expect(
+          net.checkout({ forwards: [{ protocol: 'tcp', hostPort: 29999, sandboxPort: 80 }] }),
+          label,
+        ).rejects.toThrow(/injected failure/);
         await net.settle();
         const audit = await net.audit();
         expect(audit.ok, `${label}: ${JSON.stringify(audit)}`).toBe(true);
@@ -92,7 +119,9 @@ describe.skipIf(skip)('cubenet failure paths leave nothing behind', () => {
 
   it('a controller killed with SIGKILL mid-checkout is cleaned up by the next start (reconcile)', async () => {
     const fixture = fileURLToPath(new URL('./fixtures/crashing-controller.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir.path, PREFIX, V4, V6, '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir.path, PREFIX, V4, V6, '4'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -114,7 +143,12 @@ describe.skipIf(skip)('cubenet failure paths leave nothing behind', () => {
     expect(left.chains).toBe(4); // 3 checked out + the one cut short
     expect(scriptDirsOfKilled()).toHaveLength(1); // its nft session's folder (it sent a long script at init)
     const fw = new NftablesFirewall(real, PREFIX, { persistentSession: true });
-    const net = await Cubenet.open({ config: { prefix: PREFIX, ipv4Subnet: V4, ipv6Subnet: V6, stateDir: dir.path }, runner: real, firewall: fw, endpoints: new LinuxEndpoints(real) });
+    const net = await Cubenet.open({
+      config: { prefix: PREFIX, ipv4Subnet: V4, ipv6Subnet: V6, stateDir: dir.path },
+      runner: real,
+      firewall: fw,
+      endpoints: new LinuxEndpoints(real),
+    });
     try {
       expect(net.list()).toHaveLength(3); // the finished checkouts survive the crash
       expect(net.lastReconcile!.removedChains).toHaveLength(1);

@@ -1,7 +1,12 @@
 /** Audit and reconcile as pure diffs of the controller's belief against a kernel inventory (no kernel needed). */
 import { describe, expect, it } from 'vitest';
 import { auditDiff, rateLimitDiff, type DiffHelpers } from '../../src/net/cubenet/audit.ts';
-import { firewallRepair, orphanStateHosts, sandboxesWithoutEndpoint, unownedEndpoints } from '../../src/net/cubenet/reconcile-plan.ts';
+import {
+  firewallRepair,
+  orphanStateHosts,
+  sandboxesWithoutEndpoint,
+  unownedEndpoints,
+} from '../../src/net/cubenet/reconcile-plan.ts';
 import type { FirewallInventory, KernelSandbox } from '../../src/net/firewall/firewall.ts';
 import type { SandboxRecord } from '../../src/net/state.ts';
 import { DEFAULT_POLICY, type InterfaceName, type SandboxId } from '../../src/net/types.ts';
@@ -24,7 +29,9 @@ function kernelOf(r: SandboxRecord): KernelSandbox {
 }
 
 function inventory(sandboxes: KernelSandbox[], extra: Partial<FirewallInventory> = {}): FirewallInventory {
-  const bindings = sandboxes.flatMap((k) => k.addresses.map((address) => ({ hostInterface: `cpd-e${Number(k.id.slice(-1))}`, address })));
+  const bindings = sandboxes.flatMap((k) =>
+    k.addresses.map((address) => ({ hostInterface: `cpd-e${Number(k.id.slice(-1))}`, address })),
+  );
   return { rootHook: true, sandboxes, orphanForwards: [], bindings, ...extra };
 }
 
@@ -43,7 +50,11 @@ describe('audit diff', () => {
     const a = record(2);
     const diff = auditDiff(
       { sandboxes: [a], idleEndpoints: ['cpd-e9'] },
-      { endpoints: ['cpd-e2', 'cpd-e9'], firewall: inventory([kernelOf(a)]), states: [{ protocol: 'tcp', source: '10.9.0.2', destination: '192.0.2.1', replySource: '192.0.2.1' }] },
+      {
+        endpoints: ['cpd-e2', 'cpd-e9'],
+        firewall: inventory([kernelOf(a)]),
+        states: [{ protocol: 'tcp', source: '10.9.0.2', destination: '192.0.2.1', replySource: '192.0.2.1' }],
+      },
       helpers,
     );
     expect(diff).toEqual({ leaks: none, missing: { endpoints: [], chains: [], sets: [], forwards: [] } });
@@ -75,22 +86,38 @@ describe('audit diff', () => {
       bindings: ['cpd-e3 10.9.0.3', 'cpd-e3 fd09::3'],
       states: ['tcp 10.9.0.3 -> 192.0.2.1', 'udp 10.9.0.1 -> 10.9.0.200'],
     });
-    expect(diff.missing).toEqual({ endpoints: ['cpd-e9'], chains: [], sets: [`a4-${a.id}`], forwards: ['tcp/8080->000000000002'] });
+    expect(diff.missing).toEqual({
+      endpoints: ['cpd-e9'],
+      chains: [],
+      sets: [`a4-${a.id}`],
+      forwards: ['tcp/8080->000000000002'],
+    });
   });
 
   it('a state between the gateway and an outside address belongs to no sandbox', () => {
-    const diff = auditDiff({ sandboxes: [], idleEndpoints: [] }, { endpoints: [], firewall: inventory([]), states: [{ protocol: 'icmp', source: '10.9.0.1', destination: '192.0.2.9', replySource: '192.0.2.9' }] }, helpers);
+    const diff = auditDiff(
+      { sandboxes: [], idleEndpoints: [] },
+      {
+        endpoints: [],
+        firewall: inventory([]),
+        states: [{ protocol: 'icmp', source: '10.9.0.1', destination: '192.0.2.9', replySource: '192.0.2.9' }],
+      },
+      helpers,
+    );
     expect(diff.leaks.states).toEqual([]);
   });
 
   it('rate limits: a kernel object of no limited sandbox is stray, a limited sandbox without its rate is absent', () => {
     const limited = record(2, { rateLimit: { egressMbit: 10 } });
     const otherRate = record(4, { rateLimit: { egressMbit: 50 } });
-    const { stray, absent } = rateLimitDiff([limited, otherRate, record(5)], [
-      { object: 'ifb2', slot: 2, egressMbit: 10 },
-      { object: 'ifb4', slot: 4, egressMbit: 20 },
-      { object: 'ifb5', slot: 5 },
-    ]);
+    const { stray, absent } = rateLimitDiff(
+      [limited, otherRate, record(5)],
+      [
+        { object: 'ifb2', slot: 2, egressMbit: 10 },
+        { object: 'ifb4', slot: 4, egressMbit: 20 },
+        { object: 'ifb5', slot: 5 },
+      ],
+    );
     expect(stray.map((k) => k.object)).toEqual(['ifb5']);
     expect(absent.map((r) => r.id)).toEqual([otherRate.id]);
   });
@@ -109,10 +136,22 @@ describe('reconcile plan', () => {
     const same = record(2);
     const differs = record(3);
     const absent = record(4);
-    const stranger = { id: '0000000000ff' as SandboxId, addresses: ['10.9.0.9', 'fd09::9'], sets: [], forwards: [{ protocol: 'tcp' as const, hostPort: 1, sandboxPort: 2 }] };
-    const inv = inventory([kernelOf(same), { ...kernelOf(differs), sets: ['a4-old'] }, stranger], { bindings: [{ hostInterface: 'cpd-e2', address: '10.9.0.2' }, { hostInterface: 'cpd-e9', address: '10.9.0.9' }] });
+    const stranger = {
+      id: '0000000000ff' as SandboxId,
+      addresses: ['10.9.0.9', 'fd09::9'],
+      sets: [],
+      forwards: [{ protocol: 'tcp' as const, hostPort: 1, sandboxPort: 2 }],
+    };
+    const inv = inventory([kernelOf(same), { ...kernelOf(differs), sets: ['a4-old'] }, stranger], {
+      bindings: [
+        { hostInterface: 'cpd-e2', address: '10.9.0.2' },
+        { hostInterface: 'cpd-e9', address: '10.9.0.9' },
+      ],
+    });
     const plan = firewallRepair([same, differs, absent], inv, helpers.setNames);
-    expect(plan.remove).toEqual([{ id: stranger.id, known: { addresses: { ipv4: '10.9.0.9', ipv6: 'fd09::9' }, forwards: stranger.forwards } }]);
+    expect(plan.remove).toEqual([
+      { id: stranger.id, known: { addresses: { ipv4: '10.9.0.9', ipv6: 'fd09::9' }, forwards: stranger.forwards } },
+    ]);
     expect(plan.reapply).toEqual([
       { record: differs, clearFirst: { addresses: differs.addresses, forwards: [], hostInterface: 'cpd-e3' } },
       { record: absent },

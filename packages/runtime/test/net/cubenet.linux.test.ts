@@ -3,10 +3,21 @@
  * policy changes, state killing, forwards, NAT egress, hostile input, audit. Prefix "cpt", subnet 10.79.0.0/24.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cubenet, type Sandbox } from '../../src/net/cubenet.ts';
+import type { Cubenet, Sandbox } from '../../src/net/cubenet.ts';
 import { openLinuxCubenet } from '../../src/net/linux.ts';
 import { NetInputError } from '../../src/net/validate.ts';
-import { canRunKernelTests, connect, createPeer, kernelSnapshot, serve, startIn, stopAll, TCP_TOOL, tempDir, type Peer } from './helpers.ts';
+import {
+  canRunKernelTests,
+  connect,
+  createPeer,
+  kernelSnapshot,
+  serve,
+  startIn,
+  stopAll,
+  TCP_TOOL,
+  tempDir,
+  type Peer,
+} from './helpers.ts';
 
 const skip = await canRunKernelTests();
 const PREFIX = 'cpt';
@@ -21,11 +32,20 @@ describe.skipIf(skip)('cubenet on Linux (real traffic)', () => {
 
   beforeAll(async () => {
     dir = await tempDir();
-    net = await openLinuxCubenet({ config: { prefix: PREFIX, ipv4Subnet: '10.79.0.0/24', ipv6Subnet: 'fd79::/64', stateDir: dir.path }, spares: { isolated: 2 } });
+    net = await openLinuxCubenet({
+      config: { prefix: PREFIX, ipv4Subnet: '10.79.0.0/24', ipv6Subnet: 'fd79::/64', stateDir: dir.path },
+      spares: { isolated: 2 },
+    });
     await net.init();
     [a, b, c] = await Promise.all([net.checkout(), net.checkout(), net.checkout()]);
     peer = await createPeer('cptx');
-    await Promise.all([serve(ns(a), PORT), serve(ns(b), PORT), serve(ns(c), PORT), serve(undefined, PORT + 1), serve(peer.netns, PORT)]);
+    await Promise.all([
+      serve(ns(a), PORT),
+      serve(ns(b), PORT),
+      serve(ns(c), PORT),
+      serve(undefined, PORT + 1),
+      serve(peer.netns, PORT),
+    ]);
   });
 
   afterAll(async () => {
@@ -55,11 +75,17 @@ describe.skipIf(skip)('cubenet on Linux (real traffic)', () => {
     await net.setPolicy(a.id, { allowOut: [b.addresses.ipv4, b.addresses.ipv6] });
     expect(await connect(ns(a), b.addresses.ipv4, PORT)).toBe(a.addresses.ipv4);
     expect(await connect(ns(a), b.addresses.ipv6, PORT)).toBe(a.addresses.ipv6);
-    const [back, other] = await Promise.all([connect(ns(b), a.addresses.ipv4, PORT), connect(ns(a), c.addresses.ipv4, PORT)]);
+    const [back, other] = await Promise.all([
+      connect(ns(b), a.addresses.ipv4, PORT),
+      connect(ns(a), c.addresses.ipv4, PORT),
+    ]);
     expect(back).toBeUndefined();
     expect(other).toBeUndefined();
 
-    await net.setPolicy(a.id, { allowOut: ['10.79.0.0/24', 'fd79::/64'], denyOut: [c.addresses.ipv4, c.addresses.ipv6] });
+    await net.setPolicy(a.id, {
+      allowOut: ['10.79.0.0/24', 'fd79::/64'],
+      denyOut: [c.addresses.ipv4, c.addresses.ipv6],
+    });
     const [toB, toC4, toC6, toGw] = await Promise.all([
       connect(ns(a), b.addresses.ipv4, PORT),
       connect(ns(a), c.addresses.ipv4, PORT),
@@ -77,9 +103,19 @@ describe.skipIf(skip)('cubenet on Linux (real traffic)', () => {
     expect(await connect(ns(a), c.addresses.ipv4, PORT)).toBeUndefined();
     await net.addAddresses(a.id, 'allowOut', [c.addresses.ipv4]);
     expect(await connect(ns(a), c.addresses.ipv4, PORT)).toBe(a.addresses.ipv4);
-    const fw = (net as unknown as { opts: { firewall: { listStates(s: unknown): Promise<Array<{ source: string; destination: string; protocol: string }>> } } }).opts.firewall;
+    const fw = (
+      net as unknown as {
+        opts: {
+          firewall: {
+            listStates(s: unknown): Promise<Array<{ source: string; destination: string; protocol: string }>>;
+          };
+        };
+      }
+    ).opts.firewall;
     const live = async (to: string) =>
-      (await fw.listStates(net.subnets)).filter((s) => s.protocol === 'tcp' && s.source === a.addresses.ipv4 && s.destination === to).length;
+      (await fw.listStates(net.subnets)).filter(
+        (s) => s.protocol === 'tcp' && s.source === a.addresses.ipv4 && s.destination === to,
+      ).length;
     const holdC = await startIn(ns(a), [process.execPath, TCP_TOOL, 'hold', c.addresses.ipv4, String(PORT)], 'open');
     const holdB = await startIn(ns(a), [process.execPath, TCP_TOOL, 'hold', b.addresses.ipv4, String(PORT)], 'open');
     try {
@@ -106,7 +142,9 @@ describe.skipIf(skip)('cubenet on Linux (real traffic)', () => {
     await net.addForward(b.id, { protocol: 'tcp', hostPort: 28080, sandboxPort: PORT });
     expect(await connect(peer.netns, peer.hostSide.ipv4, 28080)).toBe(peer.peer.ipv4);
     expect(await connect(peer.netns, peer.hostSide.ipv6, 28080)).toBe(peer.peer.ipv6);
-    await expect(net.addForward(c.id, { protocol: 'tcp', hostPort: 28080, sandboxPort: PORT })).rejects.toThrow(/already forwarded/);
+    await expect(net.addForward(c.id, { protocol: 'tcp', hostPort: 28080, sandboxPort: PORT })).rejects.toThrow(
+      /already forwarded/,
+    );
     await net.removeForward(b.id, { protocol: 'tcp', hostPort: 28080, sandboxPort: PORT });
     expect(await connect(peer.netns, peer.hostSide.ipv4, 28080)).toBeUndefined();
   });
@@ -115,7 +153,10 @@ describe.skipIf(skip)('cubenet on Linux (real traffic)', () => {
     await net.setPolicy(a.id, { allowInternetAccess: true });
     expect(await connect(ns(a), peer.peer.ipv4, PORT)).toBe(peer.hostSide.ipv4); // masqueraded
     expect(await connect(ns(a), peer.peer.ipv6, PORT)).toBe(peer.hostSide.ipv6);
-    const [toB, toHost] = await Promise.all([connect(ns(a), b.addresses.ipv4, PORT), connect(ns(a), peer.hostSide.ipv4, PORT + 1)]);
+    const [toB, toHost] = await Promise.all([
+      connect(ns(a), b.addresses.ipv4, PORT),
+      connect(ns(a), peer.hostSide.ipv4, PORT + 1),
+    ]);
     expect(toB).toBeUndefined();
     expect(toHost).toBeUndefined(); // the host's own addresses are not "internet"
     await net.setPolicy(a.id, {});
@@ -157,7 +198,10 @@ describe.skipIf(skip)('cubenet on Linux (real traffic)', () => {
       [() => net.release('../../etc/passwd'), /sandbox id/],
     ];
     for (const [call, message] of hostile) {
-      const error = await call().then(() => undefined, (e: Error) => e);
+      const error = await call().then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(error, String(message)).toBeInstanceOf(NetInputError);
       expect(error!.message).toMatch(message);
     }
@@ -172,21 +216,34 @@ describe.skipIf(skip)('cubenet on Linux (real traffic)', () => {
     expect(clean.ok).toBe(true);
     const { runner } = await import('./helpers.ts');
     // A leaked sandbox (a member entry and an element nobody believes in) and an element keyed by no member.
-    await runner.run(['nft', 'add element inet cpt members4 { 10.79.0.250 comment "sbx-00000000beef" }; add element inet cpt allow4 { 10.79.0.250 . 192.0.2.9 }']);
+    await runner.run([
+      'nft',
+      'add element inet cpt members4 { 10.79.0.250 comment "sbx-00000000beef" }; add element inet cpt allow4 { 10.79.0.250 . 192.0.2.9 }',
+    ]);
     await runner.run(['nft', 'add element inet cpt allow4net_11 { 10.79.0.251 . 192.0.2.0/24 }']);
     try {
       const dirty = await net.audit();
       expect(dirty.ok).toBe(false);
       expect(dirty.leaks.chains).toEqual(['sbx-00000000beef']);
-      expect(dirty.leaks.sets.sort()).toEqual(['allow4 { 10.79.0.250 . 192.0.2.9 }', 'allow4net_11 { 10.79.0.251 . 192.0.2.0/24 }']);
+      expect(dirty.leaks.sets.sort()).toEqual([
+        'allow4 { 10.79.0.250 . 192.0.2.9 }',
+        'allow4net_11 { 10.79.0.251 . 192.0.2.0/24 }',
+      ]);
       const report = await net.reconcile();
       expect(report.removedChains).toEqual(['sbx-00000000beef']);
       expect(report.removedStray).toBe(1);
       // (reconcile is meant for a fresh controller: it also takes the idle endpoints, so only the firewall is compared)
       const after = await net.audit();
-      expect({ chains: after.leaks.chains, sets: after.leaks.sets, missing: after.missing.chains }).toEqual({ chains: [], sets: [], missing: [] });
+      expect({ chains: after.leaks.chains, sets: after.leaks.sets, missing: after.missing.chains }).toEqual({
+        chains: [],
+        sets: [],
+        missing: [],
+      });
     } finally {
-      await runner.run(['nft', 'add element inet cpt members4 { 10.79.0.250 }; delete element inet cpt members4 { 10.79.0.250 }']);
+      await runner.run([
+        'nft',
+        'add element inet cpt members4 { 10.79.0.250 }; delete element inet cpt members4 { 10.79.0.250 }',
+      ]);
     }
   });
 });

@@ -18,36 +18,77 @@ class MemoryFirewall implements FirewallBackend {
   readonly applied = new Map<string, SandboxRules>();
   readonly log: string[] = [];
   killDelayMs = 0;
-  async preflight() { return []; }
+  async preflight() {
+    return [];
+  }
   async init() {}
-  async destroy() { this.applied.clear(); }
-  async applySandbox(r: SandboxRules) { this.log.push(`apply ${r.id} ${r.policy.allowOut.join(',')}`); this.applied.set(r.id, structuredClone(r)); }
+  async destroy() {
+    this.applied.clear();
+  }
+  async applySandbox(r: SandboxRules) {
+    this.log.push(`apply ${r.id} ${r.policy.allowOut.join(',')}`);
+    this.applied.set(r.id, structuredClone(r));
+  }
   async addAddresses() {}
   async replaceAddresses() {}
   async addForward() {}
   async removeForward() {}
-  async removeSandbox(id: SandboxId) { this.log.push(`remove ${id}`); this.applied.delete(id); }
-  async killStates(a: SandboxAddresses) { this.log.push(`kill ${a.ipv4}`); await new Promise((r) => setTimeout(r, this.killDelayMs)); }
-  async listStates() { return []; }
-  setNames(id: SandboxId) { return [`a4-${id}`]; }
+  async removeSandbox(id: SandboxId) {
+    this.log.push(`remove ${id}`);
+    this.applied.delete(id);
+  }
+  async killStates(a: SandboxAddresses) {
+    this.log.push(`kill ${a.ipv4}`);
+    await new Promise((r) => setTimeout(r, this.killDelayMs));
+  }
+  async listStates() {
+    return [];
+  }
+  setNames(id: SandboxId) {
+    return [`a4-${id}`];
+  }
   async inventory(): Promise<FirewallInventory> {
-    return { rootHook: true, sandboxes: [...this.applied.values()].map((r) => ({ id: r.id, addresses: [r.addresses.ipv4, r.addresses.ipv6], sets: [`a4-${r.id}`], forwards: r.forwards })), orphanForwards: [], bindings: [] };
+    return {
+      rootHook: true,
+      sandboxes: [...this.applied.values()].map((r) => ({
+        id: r.id,
+        addresses: [r.addresses.ipv4, r.addresses.ipv6],
+        sets: [`a4-${r.id}`],
+        forwards: r.forwards,
+      })),
+      orphanForwards: [],
+      bindings: [],
+    };
   }
   async removeStray() {}
 }
 
 class MemoryEndpoints implements EndpointProvider {
   readonly live = new Map<string, Endpoint>();
-  async preflight() { return []; }
+  async preflight() {
+    return [];
+  }
   async initBridge(_: BridgeSetup) {}
   async destroyBridge() {}
-  async create(kind: EndpointKind, name: InterfaceName) { const e = { kind, hostInterface: name, ...(kind === 'isolated' ? { isolation: name } : {}) }; this.live.set(name, e); return e; }
+  async create(kind: EndpointKind, name: InterfaceName) {
+    const e = { kind, hostInterface: name, ...(kind === 'isolated' ? { isolation: name } : {}) };
+    this.live.set(name, e);
+    return e;
+  }
   async address() {}
   async unaddress() {}
-  async destroy(e: Endpoint) { this.live.delete(e.hostInterface); }
-  commandIn(_: Endpoint, argv: readonly string[]) { return [...argv]; }
-  async exec(): Promise<never> { throw new Error('no exec'); }
-  async list(prefix: string) { return [...this.live.values()].filter((e) => e.hostInterface.startsWith(`${prefix}-`)); }
+  async destroy(e: Endpoint) {
+    this.live.delete(e.hostInterface);
+  }
+  commandIn(_: Endpoint, argv: readonly string[]) {
+    return [...argv];
+  }
+  async exec(): Promise<never> {
+    throw new Error('no exec');
+  }
+  async list(prefix: string) {
+    return [...this.live.values()].filter((e) => e.hostInterface.startsWith(`${prefix}-`));
+  }
 }
 
 describe('cubenet orchestration (in-memory backends)', () => {
@@ -61,13 +102,23 @@ describe('cubenet orchestration (in-memory backends)', () => {
     const firewall = new MemoryFirewall();
     const endpoints = new MemoryEndpoints();
     const net = await Cubenet.open({
-      config: { prefix: 'cpu', ipv4Subnet: '10.91.0.0/24', ipv6Subnet: 'fd91::/64', stateDir: dir.path, lockDir: dir.path, ...(options.last ? { allocatable: { first: 2, last: options.last } } : {}) },
+      config: {
+        prefix: 'cpu',
+        ipv4Subnet: '10.91.0.0/24',
+        ipv6Subnet: 'fd91::/64',
+        stateDir: dir.path,
+        lockDir: dir.path,
+        ...(options.last ? { allocatable: { first: 2, last: options.last } } : {}),
+      },
       runner: noRunner,
       firewall,
       endpoints,
       enableForwarding: false,
     });
-    cleanups.push(async () => { await net.close(); await dir.remove(); });
+    cleanups.push(async () => {
+      await net.close();
+      await dir.remove();
+    });
     await net.init();
     return { net, firewall, endpoints, dir };
   }
@@ -84,7 +135,11 @@ describe('cubenet orchestration (in-memory backends)', () => {
     ];
     const results = await Promise.allSettled(calls);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
-    expect(firewall.log.filter((l) => !l.startsWith('kill')).slice(0, 3)).toEqual([`apply ${s.id} 192.0.2.1`, `apply ${s.id} 192.0.2.2`, `remove ${s.id}`]);
+    expect(firewall.log.filter((l) => !l.startsWith('kill')).slice(0, 3)).toEqual([
+      `apply ${s.id} 192.0.2.1`,
+      `apply ${s.id} 192.0.2.2`,
+      `remove ${s.id}`,
+    ]);
     expect((results[3] as PromiseRejectedResult).reason.message).toMatch(/no such sandbox/);
   });
 
@@ -118,7 +173,18 @@ describe('cubenet orchestration (in-memory backends)', () => {
   it('refuses a second controller for the same prefix', async () => {
     const { dir } = await open();
     await expect(
-      Cubenet.open({ config: { prefix: 'cpu', ipv4Subnet: '10.91.0.0/24', ipv6Subnet: 'fd91::/64', stateDir: `${dir.path}/other`, lockDir: dir.path }, runner: noRunner, firewall: new MemoryFirewall(), endpoints: new MemoryEndpoints() }),
+      Cubenet.open({
+        config: {
+          prefix: 'cpu',
+          ipv4Subnet: '10.91.0.0/24',
+          ipv6Subnet: 'fd91::/64',
+          stateDir: `${dir.path}/other`,
+          lockDir: dir.path,
+        },
+        runner: noRunner,
+        firewall: new MemoryFirewall(),
+        endpoints: new MemoryEndpoints(),
+      }),
     ).rejects.toThrow(/held by running process/);
   });
 });

@@ -17,7 +17,8 @@ describe('ProcForwarding (files standing in for /proc)', () => {
     const files = { ipv4: join(dir.path, 'ip_forward'), ipv6: join(dir.path, 'forwarding') };
     await writeFile(files.ipv4, `${ipv4}\n`);
     await writeFile(files.ipv6, `${ipv6}\n`);
-    const values = async () => [await readFile(files.ipv4, 'utf8'), await readFile(files.ipv6, 'utf8')].map((v) => v.trim());
+    const values = async () =>
+      [await readFile(files.ipv4, 'utf8'), await readFile(files.ipv6, 'utf8')].map((v) => v.trim());
     return { forwarding: (prefix: string) => new ProcForwarding(join(dir.path, 'run'), prefix, files), values };
   }
 
@@ -62,7 +63,9 @@ describe('ProcForwarding (files standing in for /proc)', () => {
     ] as const) {
       const text = JSON.stringify(record);
       await writeFile(recordFile, text);
-      await expect(a.restore()).rejects.toThrow(new RegExp(`forwarding\\.json is corrupt: ${field.source}.*left as it is`));
+      await expect(a.restore()).rejects.toThrow(
+        new RegExp(`forwarding\\.json is corrupt: ${field.source}.*left as it is`),
+      );
       await expect(h.forwarding('cpb').enable()).rejects.toThrow(field);
       expect(await readFile(recordFile, 'utf8')).toBe(text);
       expect(await h.values()).toEqual(['1', '1']);

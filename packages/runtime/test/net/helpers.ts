@@ -55,8 +55,24 @@ export async function serve(netns: string | undefined, port: number): Promise<Ch
 }
 
 /** Connects from a namespace; resolves with the address the server saw, or undefined when it could not connect. */
-export async function connect(netns: string, host: string, port: number, options: { timeoutMs?: number; source?: string } = {}): Promise<string | undefined> {
-  const argv = ['ip', 'netns', 'exec', netns, process.execPath, TCP_TOOL, 'connect', host, String(port), String(options.timeoutMs ?? 700)];
+export async function connect(
+  netns: string,
+  host: string,
+  port: number,
+  options: { timeoutMs?: number; source?: string } = {},
+): Promise<string | undefined> {
+  const argv = [
+    'ip',
+    'netns',
+    'exec',
+    netns,
+    process.execPath,
+    TCP_TOOL,
+    'connect',
+    host,
+    String(port),
+    String(options.timeoutMs ?? 700),
+  ];
   if (options.source) argv.push(options.source);
   const r = await runner.run(argv);
   return r.code === 0 ? r.stdout.trim() : undefined;
@@ -113,6 +129,12 @@ export async function kernelSnapshot(prefix: string): Promise<string> {
   const bridge = await runner.run(['nft', 'list', 'table', 'bridge', prefix]);
   const links = await runner.run(['ip', '-br', 'link']);
   const ns = await runner.run(['ip', 'netns', 'list']);
-  const mine = (t: string) => t.split('\n').filter((l) => l.includes(prefix)).map((l) => l.replace(/\s+/g, ' ')).sort().join('\n');
+  const mine = (t: string) =>
+    t
+      .split('\n')
+      .filter((l) => l.includes(prefix))
+      .map((l) => l.replace(/\s+/g, ' '))
+      .sort()
+      .join('\n');
   return [inet.stdout, bridge.stdout, mine(links.stdout), mine(ns.stdout)].join('\n----\n');
 }

@@ -22,7 +22,9 @@ interface Contender {
 }
 
 function startContender(lockPath: string): Contender {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CONTENDER, lockPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', CONTENDER, lockPath], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const queue: string[] = [];
   const waiting: Array<(line: string) => void> = [];
   createInterface({ input: proc.stdout! }).on('line', (line) => {
@@ -44,7 +46,8 @@ describe('acquireLock', () => {
   const cleanups: Array<() => Promise<void>> = [];
   const contenders: Contender[] = [];
   afterEach(async () => {
-    for (const c of contenders.splice(0)) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    for (const c of contenders.splice(0))
+      if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
     for (const c of cleanups.splice(0)) await c();
   });
   afterAll(() => {

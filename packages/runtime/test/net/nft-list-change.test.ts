@@ -3,14 +3,26 @@
  * of the whole policy before and after (which the backend still does for a full policy and for its fallback).
  */
 import { describe, expect, it } from 'vitest';
-import { describeElements, listElementChanges, renderListChange, sandboxElements, type SandboxElements } from '../../src/net/firewall/nftables/render.ts';
+import {
+  describeElements,
+  listElementChanges,
+  renderListChange,
+  sandboxElements,
+  type SandboxElements,
+} from '../../src/net/firewall/nftables/render.ts';
 import type { AddressList, SandboxPolicy } from '../../src/net/types.ts';
 import { parseAddressList } from '../../src/net/validate.ts';
 
 const a = { ipv4: '10.79.0.7', ipv6: 'fd79::7' };
 
 function policyWith(list: AddressList, entries: string[]): SandboxPolicy {
-  return { allowOut: ['192.0.2.1', '10.0.0.0/8'], denyOut: ['198.51.100.9', '2001:db8::/32'], dnsAllow: ['192.0.2.53'], allowInternetAccess: true, [list]: entries };
+  return {
+    allowOut: ['192.0.2.1', '10.0.0.0/8'],
+    denyOut: ['198.51.100.9', '2001:db8::/32'],
+    dnsAllow: ['192.0.2.53'],
+    allowInternetAccess: true,
+    [list]: entries,
+  };
 }
 
 /** The changes diffing the whole policy's elements gives: what went away, what came. */
@@ -25,24 +37,51 @@ describe('listElementChanges', () => {
     let seed = 7;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
     const pool = [
-      '192.0.2.1', '192.0.2.2', '198.18.0.5', '10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '172.16.0.0/12', '203.0.113.0/24',
-      '2001:db8::1', '2001:2::5', '2001:db8::/32', '2001:db8:1::/48', '2001:db8:1:2::/64', 'fd00::/8', '2001:2::/48',
+      '192.0.2.1',
+      '192.0.2.2',
+      '198.18.0.5',
+      '10.0.0.0/8',
+      '10.1.0.0/16',
+      '10.1.2.0/24',
+      '172.16.0.0/12',
+      '203.0.113.0/24',
+      '2001:db8::1',
+      '2001:2::5',
+      '2001:db8::/32',
+      '2001:db8:1::/48',
+      '2001:db8:1:2::/64',
+      'fd00::/8',
+      '2001:2::/48',
     ];
     for (let round = 0; round < 200; round++) {
       const list = (['allowOut', 'denyOut', 'dnsAllow'] as const)[rand(3)]!;
-      const pick = () => parseAddressList(pool.filter(() => rand(3) === 0), list);
+      const pick = () =>
+        parseAddressList(
+          pool.filter(() => rand(3) === 0),
+          list,
+        );
       const before = pick();
       const after = pick();
       const { gone, added } = listElementChanges(a, list, before, after);
-      const expected = fullDiff(sandboxElements(a, policyWith(list, before)), sandboxElements(a, policyWith(list, after)));
-      expect({ gone: describeElements(gone), added: describeElements(added) }, `${list}: ${before} -> ${after}`).toEqual(expected);
+      const expected = fullDiff(
+        sandboxElements(a, policyWith(list, before)),
+        sandboxElements(a, policyWith(list, after)),
+      );
+      expect(
+        { gone: describeElements(gone), added: describeElements(added) },
+        `${list}: ${before} -> ${after}`,
+      ).toEqual(expected);
     }
   });
 
   it('renders one delete and one add line per set (each key once), deletes first, and nothing when nothing changes', () => {
     const before = ['192.0.2.1', '2001:db8::1', '192.0.2.2'];
     const after = ['192.0.2.2', '192.0.2.3', '2001:db8::2'];
-    expect(renderListChange('cph', listElementChanges(a, 'allowOut', before, after)).trim().split('\n')).toEqual([
+    expect(
+      renderListChange('cph', listElementChanges(a, 'allowOut', before, after))
+        .trim()
+        .split('\n'),
+    ).toEqual([
       'delete element inet cph allow4 { 10.79.0.7 . 192.0.2.1 }',
       'delete element inet cph allow6 { fd79::7 . 2001:db8::1 }',
       'add element inet cph allow4 { 10.79.0.7 . 192.0.2.3 }',
@@ -52,7 +91,10 @@ describe('listElementChanges', () => {
   });
 
   it('is linear: a 1 000-address replace stays far below what comparing every pair would cost', () => {
-    const mk = (k: number) => Array.from({ length: 1000 }, (_, i) => (i % 2 ? `2001:2::${(k + i).toString(16)}` : `198.18.${((k + i) >> 8) & 255}.${(k + i) & 255}`));
+    const mk = (k: number) =>
+      Array.from({ length: 1000 }, (_, i) =>
+        i % 2 ? `2001:2::${(k + i).toString(16)}` : `198.18.${((k + i) >> 8) & 255}.${(k + i) & 255}`,
+      );
     const lists = Array.from({ length: 20 }, (_, k) => mk(k * 1000));
     const run = (k: number) => {
       return renderListChange('cph', listElementChanges(a, 'allowOut', lists[k % 20]!, lists[(k + 1) % 20]!));

@@ -19,8 +19,12 @@ describe.skipIf(skip)('NftSession', () => {
   });
 
   it('applies a multi-command script atomically and reports a failure without applying any of it', async () => {
-    await session.apply(`add table inet ${T}\nadd set inet ${T} s { type ipv4_addr; flags interval; auto-merge; }\nadd element inet ${T} s { 10.0.0.0/8 }`);
-    const bad = session.apply(`add element inet ${T} s { 192.0.2.1 }\nadd chain inet ${T} c\ndelete chain inet ${T} missing`);
+    await session.apply(
+      `add table inet ${T}\nadd set inet ${T} s { type ipv4_addr; flags interval; auto-merge; }\nadd element inet ${T} s { 10.0.0.0/8 }`,
+    );
+    const bad = session.apply(
+      `add element inet ${T} s { 192.0.2.1 }\nadd chain inet ${T} c\ndelete chain inet ${T} missing`,
+    );
     await expect(bad).rejects.toBeInstanceOf(NftSessionError);
     await expect(bad).rejects.toThrow(/missing/);
     // queued right behind the failure: must succeed and not inherit the previous error
@@ -64,7 +68,9 @@ describe.skipIf(skip)('NftSession', () => {
     writeFileSync(join(stale, '7.nft'), 'flush ruleset\n');
     const fresh = new NftSession(T);
     try {
-      await fresh.apply(`add element inet ${T} s { ${Array.from({ length: 250 }, (_, i) => `198.18.9.${i}`).join(', ')} }`);
+      await fresh.apply(
+        `add element inet ${T} s { ${Array.from({ length: 250 }, (_, i) => `198.18.9.${i}`).join(', ')} }`,
+      );
       expect(existsSync(stale)).toBe(false);
       expect(existsSync(live)).toBe(true);
       expect(existsSync(otherTable)).toBe(true);

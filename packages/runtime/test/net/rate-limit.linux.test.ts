@@ -16,8 +16,14 @@ const skip = await canRunKernelTests();
 const PREFIX = 'cpq';
 
 async function qdiscs(): Promise<Array<{ kind: string; dev: string; options?: { rate?: number } }>> {
-  const all = JSON.parse((await runChecked(runner, ['tc', '-j', 'qdisc', 'show'])).stdout) as Array<{ kind: string; dev: string; options?: { rate?: number } }>;
-  return all.filter((q) => q.dev.startsWith(`${PREFIX}-`) || q.dev.startsWith(`${PREFIX}_`)).filter((q) => q.kind === 'tbf' || q.kind === 'ingress');
+  const all = JSON.parse((await runChecked(runner, ['tc', '-j', 'qdisc', 'show'])).stdout) as Array<{
+    kind: string;
+    dev: string;
+    options?: { rate?: number };
+  }>;
+  return all
+    .filter((q) => q.dev.startsWith(`${PREFIX}-`) || q.dev.startsWith(`${PREFIX}_`))
+    .filter((q) => q.kind === 'tbf' || q.kind === 'ingress');
 }
 
 describe.skipIf(skip)('tc rate limiter (real kernel)', () => {
@@ -25,7 +31,17 @@ describe.skipIf(skip)('tc rate limiter (real kernel)', () => {
   const target = { id: '0123456789ab' as SandboxId, slot: 7, hostInterface: `${PREFIX}-rlva` as InterfaceName };
 
   beforeAll(async () => {
-    await runChecked(runner, ['ip', 'link', 'add', target.hostInterface, 'type', 'veth', 'peer', 'name', `${PREFIX}-rlvb`]);
+    await runChecked(runner, [
+      'ip',
+      'link',
+      'add',
+      target.hostInterface,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      `${PREFIX}-rlvb`,
+    ]);
   });
   afterAll(async () => {
     await runner.run(['ip', 'link', 'del', target.hostInterface]);
@@ -43,12 +59,18 @@ describe.skipIf(skip)('tc rate limiter (real kernel)', () => {
     expect(made.length).toBe(2);
     expect(made).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ kind: 'tbf', dev: `${PREFIX}_rl7`, options: expect.objectContaining({ rate: 5_000_000 }) }),
+        expect.objectContaining({
+          kind: 'tbf',
+          dev: `${PREFIX}_rl7`,
+          options: expect.objectContaining({ rate: 5_000_000 }),
+        }),
         expect.objectContaining({ kind: 'ingress', dev: target.hostInterface }),
       ]),
     );
     await limiter.apply(target, { egressMbit: 80 }); // idempotent: one redirect, the new rate
-    const filters = JSON.parse((await runChecked(runner, ['tc', '-j', 'filter', 'show', 'dev', target.hostInterface, 'parent', 'ffff:'])).stdout) as Array<{ options?: { actions?: unknown[] } }>;
+    const filters = JSON.parse(
+      (await runChecked(runner, ['tc', '-j', 'filter', 'show', 'dev', target.hostInterface, 'parent', 'ffff:'])).stdout,
+    ) as Array<{ options?: { actions?: unknown[] } }>;
     expect(filters.filter((f) => f.options?.actions).length).toBe(1);
     expect((await limiter.inventory()).find((k) => k.slot === 7)?.egressMbit).toBe(80);
     await limiter.clear(target);
@@ -64,7 +86,16 @@ describe.skipIf(skip)('cubenet rate limits on Linux (real kernel)', () => {
 
   beforeAll(async () => {
     dir = await tempDir();
-    net = await openCubenet({ platform: 'linux', config: { prefix: PREFIX, ipv4Subnet: '10.232.0.0/24', ipv6Subnet: 'fd32::/64', stateDir: dir.path, lockDir: dir.path } });
+    net = await openCubenet({
+      platform: 'linux',
+      config: {
+        prefix: PREFIX,
+        ipv4Subnet: '10.232.0.0/24',
+        ipv6Subnet: 'fd32::/64',
+        stateDir: dir.path,
+        lockDir: dir.path,
+      },
+    });
     await net.init();
     a = await net.checkout();
   });
@@ -88,7 +119,14 @@ describe.skipIf(skip)('cubenet rate limits on Linux (real kernel)', () => {
 
   it('refuses bad limits and changes nothing', async () => {
     const before = await qdiscs();
-    for (const bad of [{ egressMbit: 0 }, { egressMbit: 2001 }, { egressMbit: 2.5 }, { egressMbit: '1e3' }, { egressMbit: 10, x: 1 }, []]) {
+    for (const bad of [
+      { egressMbit: 0 },
+      { egressMbit: 2001 },
+      { egressMbit: 2.5 },
+      { egressMbit: '1e3' },
+      { egressMbit: 10, x: 1 },
+      [],
+    ]) {
       await expect(net.setRateLimit(a.id, bad)).rejects.toBeInstanceOf(NetInputError);
     }
     expect(await qdiscs()).toEqual(before);
@@ -103,7 +141,16 @@ describe.skipIf(skip)('cubenet rate limits on Linux (real kernel)', () => {
     expect(audit.leaks.rateLimits).toEqual([`ifb ${PREFIX}_rl200`]);
     expect(audit.missing.rateLimits).toEqual([`${a.id} (100 Mbit/s)`]);
     await net.close();
-    net = await openCubenet({ platform: 'linux', config: { prefix: PREFIX, ipv4Subnet: '10.232.0.0/24', ipv6Subnet: 'fd32::/64', stateDir: dir.path, lockDir: dir.path } });
+    net = await openCubenet({
+      platform: 'linux',
+      config: {
+        prefix: PREFIX,
+        ipv4Subnet: '10.232.0.0/24',
+        ipv6Subnet: 'fd32::/64',
+        stateDir: dir.path,
+        lockDir: dir.path,
+      },
+    });
     expect(net.lastReconcile?.removedRateLimits).toEqual([`ifb ${PREFIX}_rl200`]);
     expect(net.lastReconcile?.reappliedRateLimits).toEqual([a.id]);
     expect((await net.audit()).ok).toBe(true);

@@ -20,8 +20,14 @@ const STEPS = ['before-firewall', 'after-firewall', 'after-states'] as const;
 
 async function kernelObjects(): Promise<{ sandboxes: string[]; links: string[]; netns: string[] }> {
   const t = await runner.run(['nft', 'list', 'table', 'inet', PREFIX]);
-  const links = (await runner.run(['ip', '-br', 'link'])).stdout.split('\n').map((l) => l.split(/[\s@]/)[0]!).filter((n) => n.startsWith(`${PREFIX}-`));
-  const netns = (await runner.run(['ip', 'netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${PREFIX}-`));
+  const links = (await runner.run(['ip', '-br', 'link'])).stdout
+    .split('\n')
+    .map((l) => l.split(/[\s@]/)[0]!)
+    .filter((n) => n.startsWith(`${PREFIX}-`));
+  const netns = (await runner.run(['ip', 'netns', 'list'])).stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`${PREFIX}-`));
   const sandboxes = [...new Set(t.stdout.match(/sbx-[0-9a-f]{12}/g) ?? [])].sort();
   return { sandboxes, links, netns };
 }
@@ -29,7 +35,9 @@ async function kernelObjects(): Promise<{ sandboxes: string[]; links: string[]; 
 /** Runs the fixture until it stops at `step`, kills it with SIGKILL, and resolves with the ids it checked out. */
 async function killReleaseAt(stateDir: string, step: string): Promise<{ released: string; kept: string }> {
   const fixture = fileURLToPath(new URL('./fixtures/release-killed-controller.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, stateDir, PREFIX, V4, V6, step], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, stateDir, PREFIX, V4, V6, step], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -56,7 +64,12 @@ async function killReleaseAt(stateDir: string, step: string): Promise<{ released
 
 function open(stateDir: string): Promise<Cubenet> {
   const real = new ProcessRunner();
-  return Cubenet.open({ config: { prefix: PREFIX, ipv4Subnet: V4, ipv6Subnet: V6, stateDir }, runner: real, firewall: new NftablesFirewall(real, PREFIX), endpoints: new LinuxEndpoints(real) });
+  return Cubenet.open({
+    config: { prefix: PREFIX, ipv4Subnet: V4, ipv6Subnet: V6, stateDir },
+    runner: real,
+    firewall: new NftablesFirewall(real, PREFIX),
+    endpoints: new LinuxEndpoints(real),
+  });
 }
 
 describe.skipIf(skip)('a release killed with SIGKILL is finished, not undone, by the next start', () => {
@@ -82,7 +95,8 @@ describe.skipIf(skip)('a release killed with SIGKILL is finished, not undone, by
     try {
       expect(net.list().map((s) => s.id)).toEqual([kept]);
       expect(net.lastReconcile!.reappliedPolicies).toEqual([]);
-      if (left.sandboxes.includes(`sbx-${released}`)) expect(net.lastReconcile!.removedChains).toEqual([`sbx-${released}`]);
+      if (left.sandboxes.includes(`sbx-${released}`))
+        expect(net.lastReconcile!.removedChains).toEqual([`sbx-${released}`]);
       const audit = await net.audit();
       expect(audit.ok, JSON.stringify(audit)).toBe(true);
       expect(await kernelObjects()).toMatchObject({ sandboxes: [`sbx-${kept}`] });

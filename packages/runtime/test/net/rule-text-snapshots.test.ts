@@ -30,12 +30,26 @@ function pfAnchor(f: (typeof FIXTURES)[number]): string {
 
 describe('rule text snapshots', () => {
   it('root: the nft table and the pf main-ruleset hook', async () => {
-    await expect(renderInit({ table: TABLE, bridge: `${TABLE}-br`, ...SUBNETS })).toMatchFileSnapshot(snapshot('root.nft'));
-    await expect(renderRootRuleset({ anchorRoot: 'cube', endpointGroup: `${TABLE}_ep`, egressInterface: 'em0', ...SUBNETS })).toMatchFileSnapshot(snapshot('root.pf'));
+    await expect(renderInit({ table: TABLE, bridge: `${TABLE}-br`, ...SUBNETS })).toMatchFileSnapshot(
+      snapshot('root.nft'),
+    );
+    await expect(
+      renderRootRuleset({ anchorRoot: 'cube', endpointGroup: `${TABLE}_ep`, egressInterface: 'em0', ...SUBNETS }),
+    ).toMatchFileSnapshot(snapshot('root.pf'));
   });
 
   it.each(FIXTURES.map((f) => [f.name, f] as const))('%s', async (name, f) => {
-    const nft = renderSandbox(TABLE, { id: f.id, addresses: f.addresses, policy: f.policy, forwards: f.forwards, hostInterface: `${TABLE}-e${f.id.slice(-8)}` }, new Map());
+    const nft = renderSandbox(
+      TABLE,
+      {
+        id: f.id,
+        addresses: f.addresses,
+        policy: f.policy,
+        forwards: f.forwards,
+        hostInterface: `${TABLE}-e${f.id.slice(-8)}`,
+      },
+      new Map(),
+    );
     await expect(nft).toMatchFileSnapshot(snapshot(`${name}.nft`));
     const pf = pfAnchor(f);
     await expect(pf).toMatchFileSnapshot(snapshot(`${name}.pf`));

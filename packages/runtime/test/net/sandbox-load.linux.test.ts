@@ -5,7 +5,7 @@
  * table comparison, "cpsl" with 10.86.0.0/24 + fd86::/64 for traffic.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cubenet, type Sandbox } from '../../src/net/cubenet.ts';
+import type { Cubenet, Sandbox } from '../../src/net/cubenet.ts';
 import { NftablesFirewall } from '../../src/net/firewall/nftables/nftables.ts';
 import { builtSetElementWriter } from '../../src/net/firewall/nftables/set-element-writer.ts';
 import type { SandboxRules } from '../../src/net/firewall/firewall.ts';
@@ -30,7 +30,10 @@ async function tables(prefix: string): Promise<string> {
 }
 
 async function dropTables(prefix: string): Promise<void> {
-  await runner.run(['nft', `add table inet ${prefix}; delete table inet ${prefix}; add table bridge ${prefix}; delete table bridge ${prefix}`]);
+  await runner.run([
+    'nft',
+    `add table inet ${prefix}; delete table inet ${prefix}; add table bridge ${prefix}; delete table bridge ${prefix}`,
+  ]);
 }
 
 function rules(n: number, policy: unknown, extra: Partial<SandboxRules> = {}): SandboxRules {
@@ -50,7 +53,10 @@ describe.skipIf(skip)('whole-policy loads through the netlink element writer (re
   let text: NftablesFirewall;
 
   beforeAll(async () => {
-    if (!binary) throw new Error('native/bin/nft-set-elements is not built: run packages/runtime/native/build.sh (scripts/setup.sh does)');
+    if (!binary)
+      throw new Error(
+        'native/bin/nft-set-elements is not built: run packages/runtime/native/build.sh (scripts/setup.sh does)',
+      );
     writer = new NftablesFirewall(runner, WRITER, { persistentSession: true, setElementWriter: binary });
     text = new NftablesFirewall(runner, TEXT, { persistentSession: true });
     await writer.init(SETUP);
@@ -65,16 +71,32 @@ describe.skipIf(skip)('whole-policy loads through the netlink element writer (re
   });
 
   it('leaves both tables as nft text does: load, reload with other lists, forwards and interface, release', async () => {
-    const first = rules(2, {
-      allowOut: ['198.51.100.7', '2001:db8::7', '192.0.2.0/24', '192.0.2.128/25', '2001:db8:1::/48'],
-      denyOut: ['198.51.100.9', '2001:db8:2::/64'],
-      dnsAllow: ['192.0.2.53', '2001:db8::53'],
-      allowInternetAccess: true,
-    }, { forwards: [{ protocol: 'tcp', hostPort: 18702, sandboxPort: 80 }, { protocol: 'udp', hostPort: 18703, sandboxPort: 53 }] });
-    const second = rules(2, { allowOut: ['198.51.100.8', '203.0.113.0/24'], denyOut: ['2001:db8:3::/64'] }, {
-      forwards: [{ protocol: 'tcp', hostPort: 18702, sandboxPort: 80 }, { protocol: 'tcp', hostPort: 18704, sandboxPort: 8080 }],
-      hostInterface: parseInterfaceName('cpsx-t2b'),
-    });
+    const first = rules(
+      2,
+      {
+        allowOut: ['198.51.100.7', '2001:db8::7', '192.0.2.0/24', '192.0.2.128/25', '2001:db8:1::/48'],
+        denyOut: ['198.51.100.9', '2001:db8:2::/64'],
+        dnsAllow: ['192.0.2.53', '2001:db8::53'],
+        allowInternetAccess: true,
+      },
+      {
+        forwards: [
+          { protocol: 'tcp', hostPort: 18702, sandboxPort: 80 },
+          { protocol: 'udp', hostPort: 18703, sandboxPort: 53 },
+        ],
+      },
+    );
+    const second = rules(
+      2,
+      { allowOut: ['198.51.100.8', '203.0.113.0/24'], denyOut: ['2001:db8:3::/64'] },
+      {
+        forwards: [
+          { protocol: 'tcp', hostPort: 18702, sandboxPort: 80 },
+          { protocol: 'tcp', hostPort: 18704, sandboxPort: 8080 },
+        ],
+        hostInterface: parseInterfaceName('cpsx-t2b'),
+      },
+    );
     const other = rules(3, { allowOut: ['198.51.100.7'] });
     for (const fw of [writer, text]) {
       await fw.applySandbox(first);
@@ -99,7 +121,11 @@ describe.skipIf(skip)('whole-policy loads through the netlink element writer (re
     const holder = rules(4, {}, { forwards: [{ protocol: 'tcp', hostPort: 18710, sandboxPort: 80 }] });
     await writer.applySandbox(holder);
     const before = await tables(WRITER);
-    const taker = rules(5, { allowOut: ['198.51.100.5'], allowInternetAccess: true }, { forwards: [{ protocol: 'tcp', hostPort: 18710, sandboxPort: 81 }] });
+    const taker = rules(
+      5,
+      { allowOut: ['198.51.100.5'], allowInternetAccess: true },
+      { forwards: [{ protocol: 'tcp', hostPort: 18710, sandboxPort: 81 }] },
+    );
     await expect(writer.applySandbox(taker)).rejects.toThrow();
     expect(await tables(WRITER)).toBe(before);
     await writer.removeSandbox(holder.id, holder);
@@ -115,7 +141,9 @@ describe.skipIf(skip)('a loaded policy allows and denies real traffic', () => {
 
   beforeAll(async () => {
     dir = await tempDir();
-    net = await openLinuxCubenet({ config: { prefix: 'cpsl', ipv4Subnet: '10.86.0.0/24', ipv6Subnet: 'fd86::/64', stateDir: dir.path } });
+    net = await openLinuxCubenet({
+      config: { prefix: 'cpsl', ipv4Subnet: '10.86.0.0/24', ipv6Subnet: 'fd86::/64', stateDir: dir.path },
+    });
     await net.init();
     [b, c] = await Promise.all([net.checkout(), net.checkout()]);
     await Promise.all([serve(ns(b), PORT), serve(ns(c), PORT)]);
@@ -130,7 +158,10 @@ describe.skipIf(skip)('a loaded policy allows and denies real traffic', () => {
 
   it('checkout and setPolicy load the whole policy through the writer, and traffic follows it', async () => {
     a = await net.checkout({ policy: { allowOut: [b.addresses.ipv4, c.addresses.ipv6] } });
-    expect((await runner.run(['pgrep', '-P', String(process.pid), '-f', 'native/bin/nft-set-elements'])).code, 'the writer runs as our child').toBe(0);
+    expect(
+      (await runner.run(['pgrep', '-P', String(process.pid), '-f', 'native/bin/nft-set-elements'])).code,
+      'the writer runs as our child',
+    ).toBe(0);
     expect(await connect(ns(a), b.addresses.ipv4, PORT)).toBe(a.addresses.ipv4);
     expect(await connect(ns(a), c.addresses.ipv6, PORT)).toBe(a.addresses.ipv6);
     expect(await connect(ns(a), c.addresses.ipv4, PORT)).toBeUndefined();

@@ -6,7 +6,11 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtSetElementWriter, SetElementWriter, SetElementWriterError } from '../../src/net/firewall/nftables/set-element-writer.ts';
+import {
+  builtSetElementWriter,
+  SetElementWriter,
+  SetElementWriterError,
+} from '../../src/net/firewall/nftables/set-element-writer.ts';
 import { canRunKernelTests, runner } from './helpers.ts';
 
 const skip = await canRunKernelTests();
@@ -18,7 +22,10 @@ describe.skipIf(skip)('SetElementWriter', () => {
   const binary = builtSetElementWriter();
   let writer: SetElementWriter;
   beforeAll(async () => {
-    if (!binary) throw new Error('native/bin/nft-set-elements is not built: run packages/runtime/native/build.sh (scripts/setup.sh does)');
+    if (!binary)
+      throw new Error(
+        'native/bin/nft-set-elements is not built: run packages/runtime/native/build.sh (scripts/setup.sh does)',
+      );
     writer = new SetElementWriter(binary, 'inet', T);
     const r = await runner.run(['nft', '-f', '-'], {
       input: `table inet ${T} {
@@ -47,7 +54,9 @@ describe.skipIf(skip)('SetElementWriter', () => {
     });
     expect(await list('allow4')).toMatch(/10\.78\.0\.2 \. 198\.18\.0\.1,\s+10\.78\.0\.2 \. 198\.18\.0\.2 }/);
     expect(await list('allow6')).toContain('fd78::2 . 2001:db8::1 }');
-    expect(await list('allow4net_0')).toMatch(/10\.78\.0\.2 \. 198\.51\.100\.0\/24,\s+10\.78\.0\.2 \. 203\.0\.113\.128\/25 }/);
+    expect(await list('allow4net_0')).toMatch(
+      /10\.78\.0\.2 \. 198\.51\.100\.0\/24,\s+10\.78\.0\.2 \. 203\.0\.113\.128\/25 }/,
+    );
     expect(await list('allow6net_0')).toContain('fd78::2 . 2001:db8:8000::/33 }');
     // the kernel matches what it lists: nft finds the elements by their text
     const get = await runner.run(['nft', 'get', 'element', 'inet', T, 'allow4net_0', '{ 10.78.0.2 . 198.51.100.77 }']);
@@ -71,19 +80,28 @@ describe.skipIf(skip)('SetElementWriter', () => {
 
   it('applies nothing of a transaction the kernel refuses, and says why', async () => {
     const many = Array.from({ length: 600 }, (_, i) => `10.78.0.3 . 198.19.${i >> 8}.${i & 255}`);
-    const bad = writer.apply({ gone: new Map([['allow4', ['10.78.0.3 . 192.0.2.200']]]), added: new Map([['allow4', many]]) });
+    const bad = writer.apply({
+      gone: new Map([['allow4', ['10.78.0.3 . 192.0.2.200']]]),
+      added: new Map([['allow4', many]]),
+    });
     await expect(bad).rejects.toBeInstanceOf(SetElementWriterError);
     await expect(bad).rejects.toThrow(/No such file or directory \(errno 2\)/);
     expect(await list('allow4')).not.toContain('10.78.0.3');
     // an add of an element that exists is refused too (NLM_F_EXCL), like nft's `create element`
-    await expect(writer.apply({ gone: new Map(), added: new Map([['allow4', ['10.78.0.2 . 198.18.0.2']]]) })).rejects.toThrow(/File exists/);
+    await expect(
+      writer.apply({ gone: new Map(), added: new Map([['allow4', ['10.78.0.2 . 198.18.0.2']]]) }),
+    ).rejects.toThrow(/File exists/);
     // the next transaction is unaffected
     await writer.apply({ gone: new Map(), added: new Map([['allow4', many]]) });
     expect((await list('allow4')).match(/10\.78\.0\.3 \./g)).toHaveLength(600);
   });
 
   it('carries the largest change cubenet makes, a 10 000-entry list replaced by another, in one batch', async () => {
-    const v6 = (base: number) => Array.from({ length: 10_000 }, (_, i) => `fd78::7 . 2001:db8:${(base + (i >> 12)).toString(16)}::${(i & 0xfff).toString(16)}`);
+    const v6 = (base: number) =>
+      Array.from(
+        { length: 10_000 },
+        (_, i) => `fd78::7 . 2001:db8:${(base + (i >> 12)).toString(16)}::${(i & 0xfff).toString(16)}`,
+      );
     await writer.apply({ gone: new Map(), added: new Map([['allow6', v6(0x100)]]) });
     await writer.apply({ gone: new Map([['allow6', v6(0x100)]]), added: new Map([['allow6', v6(0x200)]]) });
     const listed = await list('allow6');
@@ -97,7 +115,9 @@ describe.skipIf(skip)('SetElementWriter', () => {
     const child = spawn(binary!, ['inet', T], { stdio: ['pipe', 'pipe', 'pipe'] });
     const lines = createInterface({ input: child.stdout });
     const answers: string[] = [];
-    const done = new Promise<void>((resolve) => lines.on('line', (l) => (answers.push(l), answers.length === 8 && resolve())));
+    const done = new Promise<void>((resolve) =>
+      lines.on('line', (l) => (answers.push(l), answers.length === 8 && resolve())),
+    );
     child.stdin.write(
       [
         '1 a allow4 0a4e0009c6120001 a allow4;flush 0a4e0009c6120002',

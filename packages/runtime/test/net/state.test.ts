@@ -63,7 +63,12 @@ describe('StateStore', () => {
     const loaded = new StateStore(root, 'cpt');
     const { records, problems } = await loaded.load();
     expect(problems).toEqual([]);
-    expect(records.map((r) => [r.id, r.policy.allowOut]).sort()).toEqual([[ID, ['192.0.2.3']], [other, ['192.0.2.9']]].sort());
+    expect(records.map((r) => [r.id, r.policy.allowOut]).sort()).toEqual(
+      [
+        [ID, ['192.0.2.3']],
+        [other, ['192.0.2.9']],
+      ].sort(),
+    );
     expect((await readdir(dir)).sort()).toEqual([`${ID}.10.json`, `${other}.0.json`].sort());
     await loaded.write(record(['192.0.2.4']));
     expect(JSON.parse(await readFile(join(dir, `${ID}.11.json`), 'utf8')).policy.allowOut).toEqual(['192.0.2.4']);
@@ -98,8 +103,16 @@ describe('StateStore', () => {
     const { dir, root } = await store();
     const cases: Array<[string, Record<string, unknown>, RegExp]> = [
       ['host not a whole number', { host: 2.5 }, /field host: /],
-      ['an interface name with a space', { endpoint: { kind: 'tap', hostInterface: 'cpt e0' } }, /field endpoint\.hostInterface: invalid interface name/],
-      ['an isolation name with a shell character', { endpoint: { kind: 'isolated', hostInterface: 'cpt-e0', isolation: 'a;b' } }, /field endpoint\.isolation: invalid/],
+      [
+        'an interface name with a space',
+        { endpoint: { kind: 'tap', hostInterface: 'cpt e0' } },
+        /field endpoint\.hostInterface: invalid interface name/,
+      ],
+      [
+        'an isolation name with a shell character',
+        { endpoint: { kind: 'isolated', hostInterface: 'cpt-e0', isolation: 'a;b' } },
+        /field endpoint\.isolation: invalid/,
+      ],
       ['createdAt not a date', { createdAt: { at: 1 } }, /field createdAt: /],
       ['another sandbox than the file name says', { id: 'ba9876543210' }, /field id: .*file name/],
     ];

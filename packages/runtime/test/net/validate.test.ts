@@ -45,17 +45,25 @@ describe('validate', () => {
 
   it('checks ids, interface names, ports and oversized lists', () => {
     expect(parseSandboxId('0123456789ab')).toBe('0123456789ab');
-    for (const bad of ['0123456789AB', '0123456789a', '0123456789abc', '../../etc', 'sbx-1\n']) expect(() => parseSandboxId(bad)).toThrow(NetInputError);
+    for (const bad of ['0123456789AB', '0123456789a', '0123456789abc', '../../etc', 'sbx-1\n'])
+      expect(() => parseSandboxId(bad)).toThrow(NetInputError);
     expect(parseInterfaceName('cpt-e01234567')).toBe('cpt-e01234567');
-    for (const bad of ['a234567890123456', 'eth0;ls', 'br 0', '', '-x']) expect(() => parseInterfaceName(bad)).toThrow(NetInputError);
+    for (const bad of ['a234567890123456', 'eth0;ls', 'br 0', '', '-x'])
+      expect(() => parseInterfaceName(bad)).toThrow(NetInputError);
     expect(parseForwardSpec('udp:5353:53')).toEqual({ protocol: 'udp', hostPort: 5353, sandboxPort: 53 });
     expect(parseForwardSpec('8080:80')).toEqual({ protocol: 'tcp', hostPort: 8080, sandboxPort: 80 });
-    for (const bad of ['0:80', '8080:65536', 'sctp:1:2', '80', '1:2:3:4']) expect(() => parseForwardSpec(bad)).toThrow(NetInputError);
+    for (const bad of ['0:80', '8080:65536', 'sctp:1:2', '80', '1:2:3:4'])
+      expect(() => parseForwardSpec(bad)).toThrow(NetInputError);
     expect(() => parseAddressList(new Array(10_001).fill('10.0.0.1'), 'allowOut')).toThrow(/more than the limit/);
   });
 
   it('rejects unknown policy keys instead of ignoring them', () => {
-    expect(parsePolicy({ allowOut: ['10.0.0.0/8', '10.0.0.0/8'] })).toEqual({ allowOut: ['10.0.0.0/8'], denyOut: [], dnsAllow: [], allowInternetAccess: false });
+    expect(parsePolicy({ allowOut: ['10.0.0.0/8', '10.0.0.0/8'] })).toEqual({
+      allowOut: ['10.0.0.0/8'],
+      denyOut: [],
+      dnsAllow: [],
+      allowInternetAccess: false,
+    });
     expect(() => parsePolicy({ allowout: ['1.1.1.1'] })).toThrow(/unknown key "allowout"/);
     expect(() => parsePolicy({ allowInternetAccess: 'yes' })).toThrow(/allowInternetAccess/);
   });
@@ -81,7 +89,12 @@ describe('ipam', () => {
 
   it('never hands the same number to concurrent callers', async () => {
     const ipam = new Ipam(parseSubnets('10.77.0.0/24', 'fd77::/64'));
-    const got = await Promise.all(Array.from({ length: 253 }, async () => { await Promise.resolve(); return ipam.allocate(); }));
+    const got = await Promise.all(
+      Array.from({ length: 253 }, async () => {
+        await Promise.resolve();
+        return ipam.allocate();
+      }),
+    );
     expect(new Set(got).size).toBe(253);
     expect(() => ipam.allocate()).toThrow(AddressExhaustedError);
   });

@@ -12,7 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shmFiles, testGuest } from '../hypervisor/helpers.ts';
 
 const image = await testGuest(128);
-const hasPython = await stat('/usr/bin/python3').then(() => true, () => false);
+const hasPython = await stat('/usr/bin/python3').then(
+  () => true,
+  () => false,
+);
 const BIN = fileURLToPath(new URL('../../bin/coppice.js', import.meta.url));
 const REAPER = fileURLToPath(new URL('./cli-reaper.py', import.meta.url));
 const TEMPLATE = 'cpt-cli';
@@ -90,7 +93,19 @@ describe.skipIf(!image || !hasPython)('coppice pool (the CLI, end to end)', () =
 
   it('init, warm, list, checkout, return (waits for the refill), bad input, a corrupt checkpoint, --no-refill, a reboot, drain', async () => {
     // init: the template's checkpoint (one boot), recorded in templates.json.
-    const init = await pool('init', '--template', TEMPLATE, '--memory', '128', '--mode', 'two-tier', '--hot', '1', '--durable', '1');
+    const init = await pool(
+      'init',
+      '--template',
+      TEMPLATE,
+      '--memory',
+      '128',
+      '--mode',
+      'two-tier',
+      '--hot',
+      '1',
+      '--durable',
+      '1',
+    );
     expect(init.code, init.stderr).toBe(0);
     expect(init.stdout).toMatch(/template cpt-cli: two-tier, 128 MiB/);
 
@@ -98,7 +113,10 @@ describe.skipIf(!image || !hasPython)('coppice pool (the CLI, end to end)', () =
     expect(warm.code, warm.stderr).toBe(0);
     let now = await list();
     expect(now.hasTemplateCheckpoint).toBe(true);
-    expect(now.entries.map((e) => [e.tier, e.status]).sort()).toEqual([['durable', 'idle'], ['hot', 'idle']]);
+    expect(now.entries.map((e) => [e.tier, e.status]).sort()).toEqual([
+      ['durable', 'idle'],
+      ['hot', 'idle'],
+    ]);
     const hot = now.entries.find((e) => e.tier === 'hot')!;
     expect(await processState(hot.pid!)).toBe('T'); // a hot entry waits SIGSTOPped, outliving the CLI
 
@@ -138,7 +156,10 @@ describe.skipIf(!image || !hasPython)('coppice pool (the CLI, end to end)', () =
     expect(ret.stdout).toMatch(/returned cpt-cli-[0-9a-f]{8}; refilled: 1 hot, 1 durable idle/);
     expect(await gone(sandbox.pid)).toBe(true);
     now = await list();
-    expect(now.entries.map((e) => [e.tier, e.status]).sort()).toEqual([['durable', 'idle'], ['hot', 'idle']]);
+    expect(now.entries.map((e) => [e.tier, e.status]).sort()).toEqual([
+      ['durable', 'idle'],
+      ['hot', 'idle'],
+    ]);
     const refilled = now.entries.find((e) => e.tier === 'hot')!;
     expect(await processState(refilled.pid!)).toBe('T');
 
@@ -149,7 +170,9 @@ describe.skipIf(!image || !hasPython)('coppice pool (the CLI, end to end)', () =
     await writeFile(join(stateDir, TEMPLATE, `${durable.id}.state`), 'not a migration stream');
     const corrupt = await pool('checkout', TEMPLATE);
     expect(corrupt.code).toBe(1);
-    expect(corrupt.stderr).toMatch(new RegExp(`restore of checkpoint .*${durable.id}\\.state failed: .*load of migration failed`));
+    expect(corrupt.stderr).toMatch(
+      new RegExp(`restore of checkpoint .*${durable.id}\\.state failed: .*load of migration failed`),
+    );
     now = await list();
     expect(now.entries.map((e) => [e.id, e.status])).toEqual([[first.id, 'checked-out']]);
     expect((await readdir(join(stateDir, TEMPLATE))).filter((f) => f.startsWith(durable.id))).toEqual([]);
@@ -173,7 +196,9 @@ describe.skipIf(!image || !hasPython)('coppice pool (the CLI, end to end)', () =
     await rm(join(runRoot, TEMPLATE), { recursive: true, force: true });
     const afterReboot = await pool('list', '--json');
     expect(afterReboot.code, afterReboot.stderr).toBe(0);
-    expect(afterReboot.stderr).toMatch(/template checkpoint memory made again from disk .*dropped cpt-cli-[0-9a-f]{8} \(VM or checkpoint gone\)/);
+    expect(afterReboot.stderr).toMatch(
+      /template checkpoint memory made again from disk .*dropped cpt-cli-[0-9a-f]{8} \(VM or checkpoint gone\)/,
+    );
     now = (JSON.parse(afterReboot.stdout) as Listed[]).find((x) => x.template === TEMPLATE)!;
     expect([now.hasTemplateCheckpoint, now.entries.map((e) => [e.id, e.tier])]).toEqual([true, [[kept.id, 'durable']]]);
     const restored = await pool('checkout', TEMPLATE);

@@ -9,7 +9,8 @@ const image = { name: 'g', kernel: '/k', initrd: '/i', memoryMiB: 128, vcpus: 1 
 
 describe('pool configuration', () => {
   it('accepts the defaults of every mode and names the tiers each one keeps', () => {
-    for (const mode of ['full', 'prewarm', 'durable', 'two-tier'] as const) expect(() => validatePoolConfig(defaultPoolConfig('debian-256', image, mode))).not.toThrow();
+    for (const mode of ['full', 'prewarm', 'durable', 'two-tier'] as const)
+      expect(() => validatePoolConfig(defaultPoolConfig('debian-256', image, mode))).not.toThrow();
     expect(tiersOf('full')).toEqual([]);
     expect(tiersOf('two-tier')).toEqual(['durable', 'hot']);
   });
@@ -23,8 +24,12 @@ describe('pool configuration', () => {
     expect(() => validatePoolConfig({ ...ok, size: { hot: 0, durable: 257 } })).toThrow(/size.durable/);
     expect(() => validatePoolConfig({ ...ok, stateDir: 'relative' })).toThrow(/absolute/);
     // QEMU splits option values (-drive file=..., socket path=..., mem-path=...) at commas.
-    expect(() => validatePoolConfig({ ...ok, runRoot: '/run/a,b' })).toThrow(/runRoot "\/run\/a,b".*comma.*COPPICE_RUN_DIR/);
-    expect(() => validatePoolConfig({ ...ok, stateDir: '/var/a,b' })).toThrow(/stateDir "\/var\/a,b".*comma.*COPPICE_POOL_STATE_DIR/);
+    expect(() => validatePoolConfig({ ...ok, runRoot: '/run/a,b' })).toThrow(
+      /runRoot "\/run\/a,b".*comma.*COPPICE_RUN_DIR/,
+    );
+    expect(() => validatePoolConfig({ ...ok, stateDir: '/var/a,b' })).toThrow(
+      /stateDir "\/var\/a,b".*comma.*COPPICE_POOL_STATE_DIR/,
+    );
     expect(() => validatePoolConfig({ ...ok, mode: 'warm' as never })).toThrow(/mode/);
   });
 });
@@ -33,7 +38,15 @@ describe('template registry', () => {
   it('stores templates atomically and answers an unknown one with the known names, changing nothing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cpt-tpl-'));
     try {
-      const t = { name: 'debian-256', memoryMiB: 256, vcpus: 1, mode: 'two-tier' as const, hot: 2, durable: 2, guestDir: '/g' };
+      const t = {
+        name: 'debian-256',
+        memoryMiB: 256,
+        vcpus: 1,
+        mode: 'two-tier' as const,
+        hot: 2,
+        durable: 2,
+        guestDir: '/g',
+      };
       await saveTemplate(dir, t);
       await saveTemplate(dir, { ...t, hot: 3 });
       expect(await loadTemplates(dir)).toEqual([{ ...t, hot: 3 }]);
@@ -49,7 +62,15 @@ describe('template registry', () => {
   it('a registry with a bad field is refused naming the file and the field, by load and by save, and left as it is', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cpt-tpl-'));
     try {
-      const good = { name: 'debian-256', memoryMiB: 256, vcpus: 1, mode: 'two-tier', hot: 2, durable: 2, guestDir: '/g' };
+      const good = {
+        name: 'debian-256',
+        memoryMiB: 256,
+        vcpus: 1,
+        mode: 'two-tier',
+        hot: 2,
+        durable: 2,
+        guestDir: '/g',
+      };
       for (const [bad, field] of [
         [[good, { ...good, name: 'other', memoryMiB: 'lots' }], /field 1\.memoryMiB: /],
         [[{ ...good, name: '../../etc' }], /field 0\.name: /],

@@ -21,7 +21,10 @@ describe.skipIf(!image || !root)('pool entries on cubenet taps', () => {
   beforeAll(async () => {
     stateDir = await mkdtemp('/tmp/cpt-cpool-');
     runRoot = await mkdtemp('/run/cpt-cpool-');
-    net = await openLinuxCubenet({ runner, config: { prefix: 'cpe', ipv4Subnet: '10.231.0.0/24', ipv6Subnet: 'fd31::/64', stateDir: `${stateDir}/net` } });
+    net = await openLinuxCubenet({
+      runner,
+      config: { prefix: 'cpe', ipv4Subnet: '10.231.0.0/24', ipv6Subnet: 'fd31::/64', stateDir: `${stateDir}/net` },
+    });
     await net.init();
   }, 60_000);
 
@@ -34,12 +37,20 @@ describe.skipIf(!image || !root)('pool entries on cubenet taps', () => {
 
   it('gives each entry its own tap and address, answers over TCP, and releases the lease on return', async () => {
     const hv = new QemuHypervisor({ runner, tbSizeMiB: 4 });
-    const config = { ...defaultPoolConfig('cpt-net', image as GuestImage, 'prewarm'), size: { hot: 1, durable: 0 }, stateDir, runRoot, refill: 'manual' as const };
+    const config = {
+      ...defaultPoolConfig('cpt-net', image as GuestImage, 'prewarm'),
+      size: { hot: 1, durable: 0 },
+      stateDir,
+      runRoot,
+      refill: 'manual' as const,
+    };
     const pool = await Pool.open({ config, hypervisor: hv, network: new CubenetNetwork(net) });
     try {
       await pool.warm();
       expect(net.list()).toHaveLength(1);
-      const got = await pool.checkout({ policy: { allowOut: [], denyOut: [], dnsAllow: [], allowInternetAccess: false } });
+      const got = await pool.checkout({
+        policy: { allowOut: [], denyOut: [], dnsAllow: [], allowInternetAccess: false },
+      });
       expect(got.network?.address).toMatch(/^10\.231\.0\.\d+\/24$/);
       expect(got.network?.tap).toMatch(/^cpe-t/);
       expect(await got.vm.probe({ via: 'tcp', timeoutMs: 15_000 })).toBeGreaterThan(0);

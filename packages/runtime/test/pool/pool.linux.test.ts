@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ProcessRunner } from '../../src/host/command-runner.ts';
 import { QemuHypervisor } from '../../src/hypervisor/qemu/qemu.ts';
 import type { GuestImage } from '../../src/hypervisor/hypervisor.ts';
-import { defaultPoolConfig, Pool, PoolInputError, TemplateCheckpointCache, type PoolConfig, type PoolMode } from '../../src/pool/index.ts';
+import {
+  defaultPoolConfig,
+  Pool,
+  PoolInputError,
+  TemplateCheckpointCache,
+  type PoolConfig,
+  type PoolMode,
+} from '../../src/pool/index.ts';
 import { alive, shmFiles, testGuest, vmGone } from '../hypervisor/helpers.ts';
 
 // Real 128 MiB guests; at most three VMs at a time. The template checkpoint is built once and reused by every pool
@@ -16,7 +23,12 @@ const hv = new QemuHypervisor({ runner: new ProcessRunner(), tbSizeMiB: 4 });
 let stateDir: string;
 let runRoot: string;
 const TEMPLATE = 'cpt-pool';
-const hasPython = await import('node:fs/promises').then((fs) => fs.access('/usr/bin/python3').then(() => true, () => false));
+const hasPython = await import('node:fs/promises').then((fs) =>
+  fs.access('/usr/bin/python3').then(
+    () => true,
+    () => false,
+  ),
+);
 
 function config(mode: PoolMode, size: { hot: number; durable: number }): PoolConfig {
   return { ...defaultPoolConfig(TEMPLATE, image as GuestImage, mode), size, stateDir, runRoot, refill: 'manual' };
@@ -42,13 +54,20 @@ describe.skipIf(!image)('pools on real guests', () => {
 
   it('prewarm: concurrent checkouts never share an entry; an empty pool falls back to the template', async () => {
     const fills: { tier: string; startedAt: number; endedAt: number; ok: boolean }[] = [];
-    const pool = await Pool.open({ config: config('prewarm', { hot: 2, durable: 0 }), hypervisor: hv, onFill: (f) => fills.push(f) });
+    const pool = await Pool.open({
+      config: config('prewarm', { hot: 2, durable: 0 }),
+      hypervisor: hv,
+      onFill: (f) => fills.push(f),
+    });
     try {
       await pool.warm();
       const hot = pool.list();
       expect(hot.map((e) => e.tier)).toEqual(['hot', 'hot']);
       // Each background fill is reported once, when it has ended.
-      expect(fills.map((f) => [f.tier, f.ok])).toEqual([['hot', true], ['hot', true]]);
+      expect(fills.map((f) => [f.tier, f.ok])).toEqual([
+        ['hot', true],
+        ['hot', true],
+      ]);
       for (const f of fills) expect(f.endedAt).toBeGreaterThan(f.startedAt);
       const got = await Promise.all([pool.checkout(), pool.checkout(), pool.checkout()]);
       expect(new Set(got.map((g) => g.id)).size).toBe(3);
@@ -85,12 +104,17 @@ describe.skipIf(!image)('pools on real guests', () => {
       await pool.warm();
       const [first] = pool.list();
       await writeFile(join(stateDir, TEMPLATE, `${first!.id}.state`), 'garbage');
-      await expect(pool.checkout()).rejects.toThrow(/restore of checkpoint .*\.state failed: .*load of migration failed/);
+      await expect(pool.checkout()).rejects.toThrow(
+        /restore of checkpoint .*\.state failed: .*load of migration failed/,
+      );
       expect(pool.list().map((e) => e.id)).not.toContain(first!.id);
       const ok = await pool.checkout();
       expect(ok.source).toBe('durable');
       await pool.return(ok.id);
-      expect((await readdir(join(stateDir, TEMPLATE))).sort()).toEqual([`${TEMPLATE}-base.state`, `${TEMPLATE}-base.state.mem`]);
+      expect((await readdir(join(stateDir, TEMPLATE))).sort()).toEqual([
+        `${TEMPLATE}-base.state`,
+        `${TEMPLATE}-base.state.mem`,
+      ]);
     } finally {
       await pool.drain();
       await pool.close();
@@ -112,7 +136,8 @@ describe.skipIf(!image)('pools on real guests', () => {
     // The reboot: every VM gone, tmpfs (/dev/shm, /run) empty. The state dir and its fsync'd files stay.
     process.kill(hotPid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 200));
-    for (const f of [...(await shmFiles(`ckpt-${TEMPLATE}`)), ...(await shmFiles(`vm-cp-${TEMPLATE}`))]) await rm(join('/dev/shm', f));
+    for (const f of [...(await shmFiles(`ckpt-${TEMPLATE}`)), ...(await shmFiles(`vm-cp-${TEMPLATE}`))])
+      await rm(join('/dev/shm', f));
     await rm(join(runRoot, TEMPLATE), { recursive: true, force: true });
 
     const again = await Pool.open({ config: config('two-tier', { hot: 1, durable: 1 }), hypervisor: hv });
@@ -139,50 +164,77 @@ describe.skipIf(!image)('pools on real guests', () => {
   }, 150_000);
 
   // python3 stands in for a reaping init (prctl PR_SET_CHILD_SUBREAPER): Node cannot become a subreaper itself.
-  it.skipIf(!hasPython)('a controller killed with SIGKILL is reconciled: live entries adopted, checkpoints kept, orphans killed', async () => {
-    const child = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
-    // Under a reaping parent (what init does on a real host), so the VMs killed later leave no zombies here.
-    const reaper = fileURLToPath(new URL('./subreaper.py', import.meta.url));
-    const proc = spawn('python3', [reaper, process.execPath, '--import', 'tsx', child, JSON.stringify({ image, stateDir, runRoot, template: TEMPLATE })], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const report = await new Promise<{ controllerPid: number; hotPid: number; orphanPid: number; durableId: string; outId: string; outPid: number }>((resolve, reject) => {
-      let out = '';
-      proc.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('\n')) resolve(JSON.parse(out));
+  it.skipIf(!hasPython)(
+    'a controller killed with SIGKILL is reconciled: live entries adopted, checkpoints kept, orphans killed',
+    async () => {
+      const child = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
+      // Under a reaping parent (what init does on a real host), so the VMs killed later leave no zombies here.
+      const reaper = fileURLToPath(new URL('./subreaper.py', import.meta.url));
+      const proc = spawn(
+        'python3',
+        [
+          reaper,
+          process.execPath,
+          '--import',
+          'tsx',
+          child,
+          JSON.stringify({ image, stateDir, runRoot, template: TEMPLATE }),
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      const report = await new Promise<{
+        controllerPid: number;
+        hotPid: number;
+        orphanPid: number;
+        durableId: string;
+        outId: string;
+        outPid: number;
+      }>((resolve, reject) => {
+        let out = '';
+        proc.stdout.on('data', (d) => {
+          out += d;
+          if (out.includes('\n')) resolve(JSON.parse(out));
+        });
+        proc.on('exit', (c) => reject(new Error(`child exited ${c} before reporting: ${out}`)));
       });
-      proc.on('exit', (c) => reject(new Error(`child exited ${c} before reporting: ${out}`)));
-    });
-    process.kill(report.controllerPid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
-    expect(alive(report.controllerPid)).toBe(false);
-    expect(alive(report.hotPid)).toBe(true);
-    expect(alive(report.orphanPid)).toBe(true);
+      process.kill(report.controllerPid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(alive(report.controllerPid)).toBe(false);
+      expect(alive(report.hotPid)).toBe(true);
+      expect(alive(report.orphanPid)).toBe(true);
 
-    const pool = await Pool.open({ config: config('two-tier', { hot: 1, durable: 1 }), hypervisor: hv });
-    try {
-      expect(pool.lastReconcile!.killedOrphanPids).toEqual([report.orphanPid]);
-      const entries = pool.list();
-      expect(entries.find((e) => e.tier === 'hot' && e.status === 'idle')!.pid).toBe(report.hotPid);
-      expect(entries.find((e) => e.tier === 'durable')!.id).toBe(report.durableId);
-      // The sandbox handed out just before the crash (its checkout only journaled) is still checked out: never again.
-      expect(entries.find((e) => e.id === report.outId)).toMatchObject({ status: 'checked-out', pid: report.outPid });
-      await new Promise((r) => setTimeout(r, 200));
-      const got = await pool.checkout();
-      expect(got.vm.pid).toBe(report.hotPid); // the adopted VM answers its probe
-      await pool.return(got.id);
-      await pool.return(report.outId);
-    } finally {
-      await pool.drain();
-      await pool.close();
-      // The reaper exits by itself once it has reaped every VM (killing it first would leave their zombies to PID 1).
-      const exited = new Promise((r) => proc.once('exit', r));
-      if (proc.exitCode === null && (await Promise.race([exited, new Promise((r) => setTimeout(() => r('late'), 10_000))])) === 'late') proc.kill('SIGKILL');
-    }
-    // Killed: gone (or, had the reaper been late, a zombie: no guest runs either way).
-    for (const pid of [report.orphanPid, report.hotPid, report.outPid]) expect(await vmGone(pid), String(pid)).toBe(true);
-  }, 150_000);
+      const pool = await Pool.open({ config: config('two-tier', { hot: 1, durable: 1 }), hypervisor: hv });
+      try {
+        expect(pool.lastReconcile!.killedOrphanPids).toEqual([report.orphanPid]);
+        const entries = pool.list();
+        expect(entries.find((e) => e.tier === 'hot' && e.status === 'idle')!.pid).toBe(report.hotPid);
+        expect(entries.find((e) => e.tier === 'durable')!.id).toBe(report.durableId);
+        // The sandbox handed out just before the crash (its checkout only journaled) is still checked out: never again.
+        expect(entries.find((e) => e.id === report.outId)).toMatchObject({ status: 'checked-out', pid: report.outPid });
+        await new Promise((r) => setTimeout(r, 200));
+        const got = await pool.checkout();
+        expect(got.vm.pid).toBe(report.hotPid); // the adopted VM answers its probe
+        await pool.return(got.id);
+        await pool.return(report.outId);
+      } finally {
+        await pool.drain();
+        await pool.close();
+        // The reaper exits by itself once it has reaped every VM (killing it first would leave their zombies to PID 1).
+        const exited = new Promise((r) => proc.once('exit', r));
+        if (
+          proc.exitCode === null &&
+          (await Promise.race([exited, new Promise((r) => setTimeout(() => r('late'), 10_000))])) === 'late'
+        )
+          proc.kill('SIGKILL');
+      }
+      // Killed: gone (or, had the reaper been late, a zombie: no guest runs either way).
+      for (const pid of [report.orphanPid, report.hotPid, report.outPid])
+        expect(await vmGone(pid), String(pid)).toBe(true);
+    },
+    150_000,
+  );
   it('pause: a labelled sandbox is suspended to its own checkpoint, survives a reopen, and resumes on its lease', async () => {
     let pool = await Pool.open({ config: config('prewarm', { hot: 1, durable: 0 }), hypervisor: hv });
     try {
@@ -217,7 +269,11 @@ describe.skipIf(!image)('pools on real guests', () => {
   it('template cache: a second pool of the same image clones the cached template checkpoint instead of booting', async () => {
     const cacheDir = await mkdtemp('/tmp/cpt-tcache-');
     const otherState = await mkdtemp('/tmp/cpt-pool2-');
-    const cfg = (dir: string): PoolConfig => ({ ...config('prewarm', { hot: 0, durable: 0 }), stateDir: dir, templateCache: cacheDir });
+    const cfg = (dir: string): PoolConfig => ({
+      ...config('prewarm', { hot: 0, durable: 0 }),
+      stateDir: dir,
+      templateCache: cacheDir,
+    });
     try {
       const first = await Pool.open({ config: cfg(stateDir), hypervisor: hv });
       await first.init(); // this file's template checkpoint exists already: init leaves the cache alone

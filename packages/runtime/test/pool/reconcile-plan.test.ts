@@ -1,7 +1,16 @@
 /** A pool's reconcile decisions as pure functions of its records and what the host holds (no VM needed). */
 import { describe, expect, it } from 'vitest';
 import type { Checkpoint, VmRecord } from '../../src/hypervisor/hypervisor.ts';
-import { asDurable, entryFate, orphanRunDirs, orphanVms, poolOwnership, referencedFiles, staleEntries, unownedLeases } from '../../src/pool/reconcile-plan.ts';
+import {
+  asDurable,
+  entryFate,
+  orphanRunDirs,
+  orphanVms,
+  poolOwnership,
+  referencedFiles,
+  staleEntries,
+  unownedLeases,
+} from '../../src/pool/reconcile-plan.ts';
 import type { EntryRecord } from '../../src/pool/state.ts';
 
 const cp = (name: string, memoryFile?: string): Checkpoint => ({
@@ -15,8 +24,22 @@ const cp = (name: string, memoryFile?: string): Checkpoint => ({
   bytes: 1,
   createdAt: '2026-01-01T00:00:00.000Z',
 });
-const vm = (runDir: string): VmRecord => ({ hypervisor: 'qemu', name: 'x', pid: 1, pidStartTime: '1', runDir, spec: {} as VmRecord['spec'], detail: {} });
-const entry = (id: string, extra: Partial<EntryRecord> = {}): EntryRecord => ({ id, tier: 'hot', status: 'idle', createdAt: '2026-01-01T00:00:00.000Z', ...extra });
+const vm = (runDir: string): VmRecord => ({
+  hypervisor: 'qemu',
+  name: 'x',
+  pid: 1,
+  pidStartTime: '1',
+  runDir,
+  spec: {} as VmRecord['spec'],
+  detail: {},
+});
+const entry = (id: string, extra: Partial<EntryRecord> = {}): EntryRecord => ({
+  id,
+  tier: 'hot',
+  status: 'idle',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  ...extra,
+});
 
 describe('pool reconcile plan', () => {
   it('adopts a live VM, keeps an intact checkpoint (as durable when its VM died), drops the rest', () => {
@@ -28,24 +51,44 @@ describe('pool reconcile plan', () => {
     expect(entryFate(durable, false, true)).toBe('keep');
     expect(entryFate(durable, false, false)).toBe('drop');
     expect(entryFate(entry('c', { vm: vm('/r/c') }), false, false)).toBe('drop');
-    expect(asDurable({ ...withVm, status: 'checked-out' })).toEqual({ ...withVm, vm: undefined, tier: 'durable', status: 'idle' });
+    expect(asDurable({ ...withVm, status: 'checked-out' })).toEqual({
+      ...withVm,
+      vm: undefined,
+      tier: 'durable',
+      status: 'idle',
+    });
   });
 
   it('finds running VMs and run folders no entry records', () => {
     const entries = [entry('a', { vm: vm('/r/t/a') }), entry('b')];
-    expect(orphanVms([{ pid: 10, runDir: '/r/t/a' }, { pid: 11, runDir: '/r/t/z' }], entries)).toEqual([{ pid: 11, runDir: '/r/t/z' }]);
+    expect(
+      orphanVms(
+        [
+          { pid: 10, runDir: '/r/t/a' },
+          { pid: 11, runDir: '/r/t/z' },
+        ],
+        entries,
+      ),
+    ).toEqual([{ pid: 11, runDir: '/r/t/z' }]);
     expect(orphanRunDirs('/r/t', ['a', 'z', 'y'], entries)).toEqual(['/r/t/z', '/r/t/y']);
   });
 
   it('references every file and memory file of the template and the entries', () => {
-    const files = referencedFiles(cp('base', '/dev/shm/base.mem'), [entry('a', { checkpoint: cp('a', '/dev/shm/base.mem') }), entry('b')]);
+    const files = referencedFiles(cp('base', '/dev/shm/base.mem'), [
+      entry('a', { checkpoint: cp('a', '/dev/shm/base.mem') }),
+      entry('b'),
+    ]);
     expect([...files].sort()).toEqual(['/dev/shm/base.mem', '/s/a.state', '/s/base.state']);
   });
 
   it('owns only the names its template gives checkpoints and VMs', () => {
     const own = poolOwnership('deb-256');
     expect(['deb-256-base.state', 'deb-256-1a2b3c4d.state'].map(own.ownsCheckpoint)).toEqual([true, true]);
-    expect(['deb-2560-1a2b3c4d.state', 'deb-256-1a2b3c4.state', 'deb-256-base.state.tmp', 'other-base.state'].map(own.ownsCheckpoint)).toEqual([false, false, false, false]);
+    expect(
+      ['deb-2560-1a2b3c4d.state', 'deb-256-1a2b3c4.state', 'deb-256-base.state.tmp', 'other-base.state'].map(
+        own.ownsCheckpoint,
+      ),
+    ).toEqual([false, false, false, false]);
     expect(['cp-deb-256-tpl', 'cp-deb-256-0badcafe'].map(own.ownsVm)).toEqual([true, true]);
     expect(['cp-deb-2567-tpl', 'deb-256-tpl', 'cp-deb-256-tpl2'].map(own.ownsVm)).toEqual([false, false, false]);
   });

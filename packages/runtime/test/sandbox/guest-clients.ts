@@ -20,7 +20,10 @@ export interface GuestClients {
 
 export function guestClients(address: string, token: string, user = 'user'): GuestClients {
   const baseUrl = `http://${address}:${ENVD_PORT}`;
-  const clients = createEnvdClients(baseUrl, { 'x-access-token': token, authorization: `Basic ${Buffer.from(`${user}:`).toString('base64')}` });
+  const clients = createEnvdClients(baseUrl, {
+    'x-access-token': token,
+    authorization: `Basic ${Buffer.from(`${user}:`).toString('base64')}`,
+  });
   return {
     baseUrl,
     token,
@@ -42,7 +45,10 @@ export interface ProcessOutput {
   status: string | undefined;
 }
 
-export async function collect(stream: AsyncIterable<StartResponse | ConnectResponse>, onStart?: (pid: number) => void): Promise<ProcessOutput> {
+export async function collect(
+  stream: AsyncIterable<StartResponse | ConnectResponse>,
+  onStart?: (pid: number) => void,
+): Promise<ProcessOutput> {
   const out: ProcessOutput = { pid: 0, stdout: '', stderr: '', exitCode: undefined, status: undefined };
   for await (const { event } of stream) {
     const e = event?.event;
@@ -50,8 +56,10 @@ export async function collect(stream: AsyncIterable<StartResponse | ConnectRespo
       out.pid = e.value.pid;
       onStart?.(e.value.pid);
     }
-    if (e?.case === 'data' && e.value.output.case === 'stdout') out.stdout += Buffer.from(e.value.output.value).toString();
-    if (e?.case === 'data' && e.value.output.case === 'stderr') out.stderr += Buffer.from(e.value.output.value).toString();
+    if (e?.case === 'data' && e.value.output.case === 'stdout')
+      out.stdout += Buffer.from(e.value.output.value).toString();
+    if (e?.case === 'data' && e.value.output.case === 'stderr')
+      out.stderr += Buffer.from(e.value.output.value).toString();
     if (e?.case === 'end') Object.assign(out, { exitCode: e.value.exitCode, status: e.value.status });
   }
   return out;
@@ -73,7 +81,12 @@ export interface ExecutionEvent {
 }
 
 /** POST /execute on the code interpreter; resolves with every NDJSON event of the cell. */
-export async function runCode(address: string, token: string, body: Record<string, unknown>, timeoutMs = 120_000): Promise<{ status: number; events: ExecutionEvent[]; text: string }> {
+export async function runCode(
+  address: string,
+  token: string,
+  body: Record<string, unknown>,
+  timeoutMs = 120_000,
+): Promise<{ status: number; events: ExecutionEvent[]; text: string }> {
   const res = await fetch(`http://${address}:${INTERPRETER_PORT}/execute`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-access-token': token },

@@ -15,7 +15,18 @@ export interface EcdfChart {
 }
 
 /** Colours for up to 16 series (Observable's categorical scheme, repeated). */
-const SCHEME = ['#4269d0', '#efb118', '#ff725c', '#6cc5b0', '#3ca951', '#ff8ab7', '#a463f2', '#97bbf5', '#9c6b4e', '#9498a0'];
+const SCHEME = [
+  '#4269d0',
+  '#efb118',
+  '#ff725c',
+  '#6cc5b0',
+  '#3ca951',
+  '#ff8ab7',
+  '#a463f2',
+  '#97bbf5',
+  '#9c6b4e',
+  '#9498a0',
+];
 
 /**
  * The empirical distribution of every series of one metric: for each sample value x, the share of samples ≤ x,
@@ -38,7 +49,8 @@ export function ecdfChart(
     names.push(name);
     const sorted = sortedOf(s);
     if (sorted.length > ECDF_MAX_POINTS) thinned = true;
-    for (const i of evenSubsampleIndices(sorted.length, ECDF_MAX_POINTS)) points.push({ series: name, x: sorted[i]!, p: (i + 1) / sorted.length });
+    for (const i of evenSubsampleIndices(sorted.length, ECDF_MAX_POINTS))
+      points.push({ series: name, x: sorted[i]!, p: (i + 1) / sorted.length });
     min = Math.min(min, sorted[0]!);
     max = Math.max(max, sorted[sorted.length - 1]!);
   }

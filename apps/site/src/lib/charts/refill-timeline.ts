@@ -47,7 +47,13 @@ const COLORS: Record<string, string> = {
 export function refillTimelineChart(t: RefillTimeline): string {
   const rows = [...t.events]
     .sort((a, b) => (a.kind === b.kind ? a.startMs - b.startMs : a.kind === 'checkout' ? -1 : 1))
-    .map((e, i) => ({ ...e, row: i, start: e.startMs / 1000, end: Math.max(e.endMs, e.startMs + 1) / 1000, label: `${e.kind === 'checkout' ? 'checkout from' : 'fill of'} ${e.what}${e.ok ? '' : ' (failed)'}` }));
+    .map((e, i) => ({
+      ...e,
+      row: i,
+      start: e.startMs / 1000,
+      end: Math.max(e.endMs, e.startMs + 1) / 1000,
+      label: `${e.kind === 'checkout' ? 'checkout from' : 'fill of'} ${e.what}${e.ok ? '' : ' (failed)'}`,
+    }));
   const keys = [...new Set(rows.map((r) => r.label))];
   const plot = Plot.plot({
     document: document as unknown as Document,
@@ -55,7 +61,7 @@ export function refillTimelineChart(t: RefillTimeline): string {
     height: Math.max(160, 40 + rows.length * 4),
     marginLeft: 40,
     style: { fontSize: '12px', background: 'transparent' },
-    x: { label: 's from the round\'s start →', grid: true },
+    x: { label: "s from the round's start →", grid: true },
     y: { axis: null, reverse: true },
     color: { domain: keys, range: keys.map((k) => COLORS[k] ?? '#9498a0'), legend: true },
     marks: [

@@ -101,9 +101,7 @@ export function findSeries(result: LoadedResult, metric: string, labels: Record<
   const want = Object.entries(labels);
   return result.data.series.find(
     (s) =>
-      s.metric === metric &&
-      Object.keys(s.labels).length === want.length &&
-      want.every(([k, v]) => s.labels[k] === v),
+      s.metric === metric && Object.keys(s.labels).length === want.length && want.every(([k, v]) => s.labels[k] === v),
   );
 }
 
@@ -136,14 +134,24 @@ export function resolveCell(data: SiteData, row: Row, cell: Cell, host: string |
       if (rowNotWritten(data, row)) return { kind: 'not-written', rig: cell.rig };
       return resolveMeasured(data, cell, host);
     case 'ratio':
-      if (rowNotWritten(data, row)) return { kind: 'not-written', rig: cellRigs(cell).find((r) => !data.manifestById.has(r)) };
-      return resolveRatio(cell, resolveMeasured(data, cell.numerator, host), resolveMeasured(data, cell.denominator, host));
+      if (rowNotWritten(data, row))
+        return { kind: 'not-written', rig: cellRigs(cell).find((r) => !data.manifestById.has(r)) };
+      return resolveRatio(
+        cell,
+        resolveMeasured(data, cell.numerator, host),
+        resolveMeasured(data, cell.denominator, host),
+      );
     case 'check': {
       if (rowNotWritten(data, row)) return { kind: 'not-written', rig: cell.rig };
       const result = newestFor(data, cell.rig, host);
       const checks = result?.data.checks?.filter((c) => c.name === cell.check) ?? [];
       if (!result || checks.length === 0) {
-        return { kind: 'dash', rig: cell.rig, reason: result ? 'the newest result has no such check' : 'not captured on this host yet', result };
+        return {
+          kind: 'dash',
+          rig: cell.rig,
+          reason: result ? 'the newest result has no such check' : 'not captured on this host yet',
+          result,
+        };
       }
       return {
         kind: 'check',
@@ -157,7 +165,11 @@ export function resolveCell(data: SiteData, row: Row, cell: Cell, host: string |
   }
 }
 
-function resolveMeasured(data: SiteData, cell: MeasuredCell, host: string | undefined): ResolvedValue | Extract<ResolvedCell, { kind: 'dash' }> {
+function resolveMeasured(
+  data: SiteData,
+  cell: MeasuredCell,
+  host: string | undefined,
+): ResolvedValue | Extract<ResolvedCell, { kind: 'dash' }> {
   const result = newestFor(data, cell.rig, host);
   if (!result) return { kind: 'dash', rig: cell.rig, reason: 'not captured on this host yet' };
   const series = findSeries(result, cell.metric, cell.labels);
@@ -169,7 +181,18 @@ function resolveMeasured(data: SiteData, cell: MeasuredCell, host: string | unde
   const n = series.samples.length;
   const flag = isStatReliable(cell.stat, n) ? undefined : `${cell.stat} of only ${n} sample${n === 1 ? '' : 's'}`;
   const met = cell.target ? targetMet(value, cell.target) : undefined;
-  return { kind: 'value', cell, value, unit: series.unit, n, failures: series.failures.length, result, series, flag, met };
+  return {
+    kind: 'value',
+    cell,
+    value,
+    unit: series.unit,
+    n,
+    failures: series.failures.length,
+    result,
+    series,
+    flag,
+    met,
+  };
 }
 
 /** A measured cell named briefly: "net-rr rtt ipv4 p50". */
@@ -192,8 +215,10 @@ export function resolveRatio(
   numerator: ResolvedValue | Extract<ResolvedCell, { kind: 'dash' }>,
   denominator: ResolvedValue | Extract<ResolvedCell, { kind: 'dash' }>,
 ): ResolvedRatio | Extract<ResolvedCell, { kind: 'dash' }> {
-  if (numerator.kind === 'dash') return { ...numerator, reason: `${operandName('numerator', cell.numerator)}: ${numerator.reason}` };
-  if (denominator.kind === 'dash') return { ...denominator, reason: `${operandName('denominator', cell.denominator)}: ${denominator.reason}` };
+  if (numerator.kind === 'dash')
+    return { ...numerator, reason: `${operandName('numerator', cell.numerator)}: ${numerator.reason}` };
+  if (denominator.kind === 'dash')
+    return { ...denominator, reason: `${operandName('denominator', cell.denominator)}: ${denominator.reason}` };
   const sameFile = numerator.result.path === denominator.result.path;
   if (cell.sameRun && !sameFile) {
     return {
@@ -203,13 +228,25 @@ export function resolveRatio(
     };
   }
   if (numerator.unit !== denominator.unit) {
-    return { kind: 'dash', rig: cell.numerator.rig, reason: `the operands' units differ (${numerator.unit}, ${denominator.unit})` };
+    return {
+      kind: 'dash',
+      rig: cell.numerator.rig,
+      reason: `the operands' units differ (${numerator.unit}, ${denominator.unit})`,
+    };
   }
   if (denominator.value === 0) {
     return { kind: 'dash', rig: cell.denominator.rig, reason: `${operandName('denominator', cell.denominator)} is 0` };
   }
   const value = numerator.value / denominator.value;
-  return { kind: 'ratio', cell, value, numerator, denominator, sameFile, met: cell.target ? targetMet(value, cell.target) : undefined };
+  return {
+    kind: 'ratio',
+    cell,
+    value,
+    numerator,
+    denominator,
+    sameFile,
+    met: cell.target ? targetMet(value, cell.target) : undefined,
+  };
 }
 
 export function targetMet(value: number, target: { max?: number | undefined; min?: number | undefined }): boolean {

@@ -14,7 +14,9 @@ export function loadReferences(dir: string, root: string): { references: LoadedR
   const references: LoadedReference[] = [];
   const problems: Problem[] = [];
   if (!existsSync(dir)) return { references, problems };
-  for (const name of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .sort()) {
     const abs = join(dir, name);
     const path = relative(root, abs).split('\\').join('/');
     let raw: unknown;

@@ -67,7 +67,11 @@ export function loadSiteData(root = repoRoot()): SiteData {
   const refs = loadReferences(referencesDir(root), root);
   problems.push(...refs.problems);
 
-  const checked = checkRegistry(registryInput, rigManifests, refs.references.map((r) => r.reference));
+  const checked = checkRegistry(
+    registryInput,
+    rigManifests,
+    refs.references.map((r) => r.reference),
+  );
   problems.push(...checked.problems);
 
   problems.push(...scanPageSources(root));
@@ -98,7 +102,10 @@ export function scanPageSources(root: string): Problem[] {
       const rel = relative(root, file).split('\\').join('/');
       const lines = astroVisibleText(readFileSync(file, 'utf8'));
       for (const figure of findTypedFigures(lines)) {
-        problems.push({ file: rel, message: `has the figure "${figure}" typed by hand into page text: render it from a result instead` });
+        problems.push({
+          file: rel,
+          message: `has the figure "${figure}" typed by hand into page text: render it from a result instead`,
+        });
       }
     }
   }

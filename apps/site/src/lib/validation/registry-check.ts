@@ -45,7 +45,10 @@ export function checkRegistry(
   const checkRig = (field: string, rig: string, planned: boolean): RigManifest | undefined => {
     const manifest = rigs.get(rig);
     if (!manifest && !planned) {
-      add(field, `names rig "${rig}", which has no manifest (known rigs: ${knownRigs()}); mark the row planned if the rig is not written yet`);
+      add(
+        field,
+        `names rig "${rig}", which has no manifest (known rigs: ${knownRigs()}); mark the row planned if the rig is not written yet`,
+      );
     }
     return manifest;
   };
@@ -53,19 +56,29 @@ export function checkRegistry(
   const checkSeries = (field: string, manifest: RigManifest, metric: string, labels: Record<string, string>) => {
     const def = manifest.metrics.find((m) => m.name === metric);
     if (!def) {
-      add(`${field}.metric`, `rig "${manifest.id}" has no metric "${metric}" (it has: ${manifest.metrics.map((m) => m.name).join(', ')})`);
+      add(
+        `${field}.metric`,
+        `rig "${manifest.id}" has no metric "${metric}" (it has: ${manifest.metrics.map((m) => m.name).join(', ')})`,
+      );
       return;
     }
     for (const [key, value] of Object.entries(labels)) {
       const allowed = def.labels[key];
       if (!allowed) {
-        add(`${field}.labels.${key}`, `metric "${metric}" of rig "${manifest.id}" has no label "${key}" (labels: ${Object.keys(def.labels).join(', ') || 'none'})`);
+        add(
+          `${field}.labels.${key}`,
+          `metric "${metric}" of rig "${manifest.id}" has no label "${key}" (labels: ${Object.keys(def.labels).join(', ') || 'none'})`,
+        );
       } else if (!allowed.includes(value)) {
-        add(`${field}.labels.${key}`, `"${value}" is not a value of label "${key}" of metric "${metric}" (values: ${allowed.join(', ')})`);
+        add(
+          `${field}.labels.${key}`,
+          `"${value}" is not a value of label "${key}" of metric "${metric}" (values: ${allowed.join(', ')})`,
+        );
       }
     }
     for (const key of Object.keys(def.labels)) {
-      if (!(key in labels)) add(`${field}.labels`, `misses label "${key}" of metric "${metric}": a cell names exactly one series`);
+      if (!(key in labels))
+        add(`${field}.labels`, `misses label "${key}" of metric "${metric}": a cell names exactly one series`);
     }
   };
 
@@ -79,7 +92,8 @@ export function checkRegistry(
       case 'ratio': {
         checkCell(`${field}.numerator`, cell.numerator, planned);
         checkCell(`${field}.denominator`, cell.denominator, planned);
-        const unit = (m: { rig: string; metric: string }) => rigs.get(m.rig)?.metrics.find((d) => d.name === m.metric)?.unit;
+        const unit = (m: { rig: string; metric: string }) =>
+          rigs.get(m.rig)?.metrics.find((d) => d.name === m.metric)?.unit;
         const [top, bottom] = [unit(cell.numerator), unit(cell.denominator)];
         if (top !== undefined && bottom !== undefined && top !== bottom) {
           add(field, `divides ${top} by ${bottom}: a ratio's operands need one unit, so the ratio has none`);
@@ -89,7 +103,10 @@ export function checkRegistry(
       case 'check': {
         const manifest = checkRig(`${field}.rig`, cell.rig, planned);
         if (manifest && !manifest.checks.includes(cell.check)) {
-          add(`${field}.check`, `rig "${cell.rig}" records no check "${cell.check}" (checks: ${manifest.checks.join(', ') || 'none'})`);
+          add(
+            `${field}.check`,
+            `rig "${cell.rig}" records no check "${cell.check}" (checks: ${manifest.checks.join(', ') || 'none'})`,
+          );
         }
         break;
       }
@@ -118,14 +135,20 @@ export function checkRegistry(
   const checkProse = (field: string, text: string | undefined) => {
     if (!text) return;
     for (const figure of findTypedFigures(text)) {
-      add(field, `has the figure "${figure}" typed by hand: bind it to a result with {cell:section.row.column}, or mark a configuration value with {given:...}`);
+      add(
+        field,
+        `has the figure "${figure}" typed by hand: bind it to a result with {cell:section.row.column}, or mark a configuration value with {given:...}`,
+      );
     }
     for (const m of text.matchAll(new RegExp(placeholderPattern.source, 'g'))) {
       if (m[1] === 'cell') {
         const target = cellAt(m[2]!);
         if (!target) add(field, `placeholder {cell:${m[2]}} names no cell (expected section.row.column)`);
         else if (target.kind === 'text' || target.kind === 'host') {
-          add(field, `placeholder {cell:${m[2]}} names a ${target.kind} cell; it must name a measured, ratio, check or reference cell`);
+          add(
+            field,
+            `placeholder {cell:${m[2]}} names a ${target.kind} cell; it must name a measured, ratio, check or reference cell`,
+          );
         }
       }
     }
@@ -152,7 +175,8 @@ export function checkRegistry(
       checkProse(`${c}.title`, chart.title);
       const manifest = checkRig(`${c}.rig`, chart.rig, chart.planned);
       if (manifest) {
-        for (const value of chart.values) checkSeries(`${c}[${chart.by}=${value}]`, manifest, chart.metric, { ...chart.labels, [chart.by]: value });
+        for (const value of chart.values)
+          checkSeries(`${c}[${chart.by}=${value}]`, manifest, chart.metric, { ...chart.labels, [chart.by]: value });
       }
     }
   }

@@ -71,7 +71,8 @@ export async function measureRestoreDensity(ctx: RigContext, o: RestoreDensityOp
       ctx.progress(`restore ${o.prefix}`, vms.length, o.n);
     }
     const modes = new Set(vms.map((v) => v.restoreMemory));
-    if (modes.size !== 1) throw new Error(`restores of one checkpoint set up memory differently: ${[...modes].join(', ')}`);
+    if (modes.size !== 1)
+      throw new Error(`restores of one checkpoint set up memory differently: ${[...modes].join(', ')}`);
     await sleep(o.settleMs);
     const after = await freeMemoryBytes(ctx.runner);
     return { mode: vms[0]!.restoreMemory!, n: o.n, hostDeltaBytes: before - after };

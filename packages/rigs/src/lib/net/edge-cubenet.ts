@@ -30,10 +30,17 @@ export const EDGE_NETS = {
 /** egressInterface is given to the runtime on FreeBSD only: Linux masquerades on whichever interface routes out. */
 export type EdgeCubenetOptions = RigCubenetOptions;
 
-export async function openEdgeCubenet(ctx: RigContext, net: EdgeNet, options: EdgeCubenetOptions = {}): Promise<Cubenet> {
+export async function openEdgeCubenet(
+  ctx: RigContext,
+  net: EdgeNet,
+  options: EdgeCubenetOptions = {},
+): Promise<Cubenet> {
   // Registered first, so it runs after every other cleanup of the rig.
   ctx.defer(async () => {
-    const left = ctx.platform === 'freebsd' ? await edgeLeftoversFreeBsd(ctx, net, { pipes: options.rateLimits === true }) : await edgeLeftovers(ctx.runner, net);
+    const left =
+      ctx.platform === 'freebsd'
+        ? await edgeLeftoversFreeBsd(ctx, net, { pipes: options.rateLimits === true })
+        : await edgeLeftovers(ctx.runner, net);
     if (left.length) throw new Error(`left behind after cleanup: ${left.join(', ')}`);
   });
   const { egressInterface, ...rest } = options;
@@ -47,11 +54,17 @@ export async function openEdgeCubenet(ctx: RigContext, net: EdgeNet, options: Ed
  * states), plus the rig's own `<own>-…` interfaces and jails and any NAT rule on them, and, for a cubenet opened
  * with rate limits, dummynet pipes in its range (the runtime's default pipe base + a host number of the subnet).
  */
-export async function edgeLeftoversFreeBsd(ctx: Pick<RigContext, 'platform' | 'runner'>, net: EdgeNet, check: { pipes?: boolean } = {}): Promise<string[]> {
+export async function edgeLeftoversFreeBsd(
+  ctx: Pick<RigContext, 'platform' | 'runner'>,
+  net: EdgeNet,
+  check: { pipes?: boolean } = {},
+): Promise<string[]> {
   const out = await kernelLeftovers(ctx, net);
   const own = (name: string) => name.startsWith(`${net.own}-`);
-  for (const name of (await runChecked(ctx.runner, ['ifconfig', '-l'])).stdout.split(/\s+/)) if (own(name)) out.push(`interface ${name}`);
-  for (const name of (await runChecked(ctx.runner, ['jls', 'name'])).stdout.split('\n').map((l) => l.trim())) if (own(name)) out.push(`jail ${name}`);
+  for (const name of (await runChecked(ctx.runner, ['ifconfig', '-l'])).stdout.split(/\s+/))
+    if (own(name)) out.push(`interface ${name}`);
+  for (const name of (await runChecked(ctx.runner, ['jls', 'name'])).stdout.split('\n').map((l) => l.trim()))
+    if (own(name)) out.push(`jail ${name}`);
   for (const rule of parseRules((await runChecked(ctx.runner, ['pfctl', '-sn'])).stdout)) {
     if (rule.interface !== undefined && own(rule.interface)) out.push(`pf nat rule on ${rule.interface}`);
   }
@@ -59,14 +72,16 @@ export async function edgeLeftoversFreeBsd(ctx: Pick<RigContext, 'platform' | 'r
   if (check.pipes) {
     const hosts = 2 ** (32 - Number(net.ipv4Subnet.split('/')[1]));
     const shown = await runChecked(ctx.runner, ['dnctl', 'pipe', 'show']);
-    for (const { pipe } of parsePipeShow(shown.stdout)) if (pipe > DEFAULT_PIPE_BASE && pipe < DEFAULT_PIPE_BASE + hosts) out.push(`dummynet pipe ${pipe}`);
+    for (const { pipe } of parsePipeShow(shown.stdout))
+      if (pipe > DEFAULT_PIPE_BASE && pipe < DEFAULT_PIPE_BASE + hosts) out.push(`dummynet pipe ${pipe}`);
   }
   return out;
 }
 
 /** Kernel objects carrying the rig's names: nft tables, links and namespaces `<prefix>-…`, `<prefix>_…` (rate-limit ifbs) or `<own>-…`. */
 export async function edgeLeftovers(runner: CommandRunner, net: Pick<EdgeNet, 'prefix' | 'own'>): Promise<string[]> {
-  const mine = (name: string) => name.startsWith(`${net.prefix}-`) || name.startsWith(`${net.prefix}_`) || name.startsWith(`${net.own}-`);
+  const mine = (name: string) =>
+    name.startsWith(`${net.prefix}-`) || name.startsWith(`${net.prefix}_`) || name.startsWith(`${net.own}-`);
   const out: string[] = [];
   const tables = await runner.run(['nft', 'list', 'tables']);
   for (const line of tables.stdout.split('\n')) {

@@ -34,14 +34,18 @@ export async function createExternalPeerFreeBsd(ctx: RigContext, spec: PeerLinkS
   await inJail(['ifconfig', peerInterface, 'inet', `${spec.ipv4.peer}/${spec.ipv4.prefixLength}`, 'up']);
   await inJail(['ifconfig', peerInterface, 'inet6', `${spec.ipv6.peer}/${spec.ipv6.prefixLength}`, 'alias']);
   for (const subnet of spec.routes?.ipv4 ?? []) await inJail(['route', 'add', '-inet', '-net', subnet, spec.ipv4.host]);
-  for (const subnet of spec.routes?.ipv6 ?? []) await inJail(['route', 'add', '-inet6', '-net', subnet, spec.ipv6.host]);
+  for (const subnet of spec.routes?.ipv6 ?? [])
+    await inJail(['route', 'add', '-inet6', '-net', subnet, spec.ipv6.host]);
   // FreeBSD runs duplicate address detection on new IPv6 addresses (about a second); wait until neither end's is tentative.
   await untilNotTentative(ctx, ['ifconfig', hostInterface]);
   await untilNotTentative(ctx, ['jexec', jail, 'ifconfig', peerInterface]);
 
   for (const address of [spec.ipv4.peer, spec.ipv6.peer]) {
     const dev = await routeInterfaceFreeBsd(ctx.runner, [], address);
-    if (dev !== hostInterface) throw new Error(`the host routes ${address} via ${dev ?? 'nothing'}, not the peer link ${hostInterface}: refusing to send traffic`);
+    if (dev !== hostInterface)
+      throw new Error(
+        `the host routes ${address} via ${dev ?? 'nothing'}, not the peer link ${hostInterface}: refusing to send traffic`,
+      );
   }
   return {
     namespace: jail,
@@ -56,7 +60,11 @@ export async function createExternalPeerFreeBsd(ctx: RigContext, spec: PeerLinkS
  * The interface `route -n get ADDRESS` names (run on the host, or inside a jail with `exec` = jexec JAIL), or
  * undefined when there is no route ("route has not been found", exit 1).
  */
-export async function routeInterfaceFreeBsd(runner: CommandRunner, exec: string[], address: string): Promise<string | undefined> {
+export async function routeInterfaceFreeBsd(
+  runner: CommandRunner,
+  exec: string[],
+  address: string,
+): Promise<string | undefined> {
   const r = await runner.run([...exec, 'route', '-n', 'get', address]);
   if (r.code !== 0) return undefined;
   return parseRouteGetFreeBsd(r.stdout);

@@ -32,7 +32,10 @@ export async function createExternalPeerLinux(ctx: RigContext, spec: PeerLinkSpe
 
   for (const address of [spec.ipv4.peer, spec.ipv6.peer]) {
     const dev = await routeDevice(ctx.runner, address);
-    if (dev !== hostInterface) throw new Error(`the host routes ${address} via ${dev ?? 'nothing'}, not the peer link ${hostInterface}: refusing to send traffic`);
+    if (dev !== hostInterface)
+      throw new Error(
+        `the host routes ${address} via ${dev ?? 'nothing'}, not the peer link ${hostInterface}: refusing to send traffic`,
+      );
   }
   return {
     namespace,

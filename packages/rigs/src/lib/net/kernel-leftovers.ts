@@ -14,7 +14,10 @@ import { inSubnet } from '@coppice/runtime/net';
 import type { PreflightContext } from '../../harness/rig-context.ts';
 import type { RigNet } from './rig-cubenet.ts';
 
-export async function kernelLeftovers(ctx: Pick<PreflightContext, 'platform' | 'runner'>, net: RigNet): Promise<string[]> {
+export async function kernelLeftovers(
+  ctx: Pick<PreflightContext, 'platform' | 'runner'>,
+  net: RigNet,
+): Promise<string[]> {
   return ctx.platform === 'freebsd' ? freebsdLeftovers(ctx.runner, net) : linuxLeftovers(ctx.runner, net.prefix);
 }
 
@@ -54,13 +57,17 @@ async function freebsdLeftovers(runner: PreflightContext['runner'], net: RigNet)
   }
   // The hook is cubenet's to remove only when it is the whole main ruleset (it loaded it so); hook lines in an
   // operator's pf.conf, beside other rules, stay by design.
-  const main = (await runChecked(runner, ['pfctl', '-sr'])).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const main = (await runChecked(runner, ['pfctl', '-sr'])).stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const onGroup = (rule: string) => new RegExp(`\\bon ${group}\\b`).test(rule);
   const hookOnly = main.every((rule) => onGroup(rule) || rule.startsWith(`anchor "${DEFAULT_ANCHOR_ROOT}/*"`));
   if (hookOnly) for (const rule of main) if (onGroup(rule)) out.push(`pf main rule "${rule}"`);
   const inside = (a: string) => inSubnet(a, net.ipv4Subnet) || inSubnet(a, net.ipv6Subnet);
   for (const s of parseStates((await runChecked(runner, ['pfctl', '-ss'])).stdout)) {
-    if ([s.source, s.destination, s.target].some((e) => inside(e.address))) out.push(`pf state ${s.protocol} ${s.source.address} -> ${s.destination.address}`);
+    if ([s.source, s.destination, s.target].some((e) => inside(e.address)))
+      out.push(`pf state ${s.protocol} ${s.source.address} -> ${s.destination.address}`);
   }
   return out;
 }

@@ -32,10 +32,15 @@ export function rigLockDir(): string | undefined {
 export const RIG_MAX_SANDBOXES = 64;
 
 /** What the rig's cubenet needs on this platform (the same checks its init makes), plus rate limits if asked. */
-export async function cubenetPreflight(ctx: PreflightContext, needs: { rateLimits?: boolean; maxSandboxes?: number } = {}): Promise<string[]> {
+export async function cubenetPreflight(
+  ctx: PreflightContext,
+  needs: { rateLimits?: boolean; maxSandboxes?: number } = {},
+): Promise<string[]> {
   if (ctx.platform === 'freebsd') {
     return [
-      ...(await new PfFirewall(ctx.runner, RIG_PREFIX, { maxSandboxes: needs.maxSandboxes ?? RIG_MAX_SANDBOXES }).preflight()),
+      ...(await new PfFirewall(ctx.runner, RIG_PREFIX, {
+        maxSandboxes: needs.maxSandboxes ?? RIG_MAX_SANDBOXES,
+      }).preflight()),
       ...(await new FreeBsdEndpoints(ctx.runner, RIG_PREFIX).preflight()),
       ...(needs.rateLimits ? await new DummynetRateLimiter(ctx.runner, new DummynetPipes(0, 1)).preflight() : []),
     ];
@@ -66,7 +71,11 @@ export interface RigCubenetOptions extends Pick<CubenetOptions, 'spares' | 'maxI
   egressInterface?: string;
 }
 
-export async function openRigCubenet(ctx: RigContext, options: RigCubenetOptions = {}, rigNet: RigNet = CORE_RIG_NET): Promise<Cubenet> {
+export async function openRigCubenet(
+  ctx: RigContext,
+  options: RigCubenetOptions = {},
+  rigNet: RigNet = CORE_RIG_NET,
+): Promise<Cubenet> {
   const { rateLimits = false, ...rest } = options;
   const lockDir = rigLockDir();
   const net = await openCubenet({
@@ -94,10 +103,16 @@ export async function openRigCubenet(ctx: RigContext, options: RigCubenetOptions
     ipv6: rigNet.ipv6Subnet,
     ...(lockDir ? { lockDir } : {}),
     ...(ctx.platform === 'freebsd'
-      ? { firewall: 'pf (anchor per sandbox)', endpoints: 'VNET jail+epair', ...(rateLimits ? { rateLimits: 'dummynet pipe + dnpipe' } : {}) }
+      ? {
+          firewall: 'pf (anchor per sandbox)',
+          endpoints: 'VNET jail+epair',
+          ...(rateLimits ? { rateLimits: 'dummynet pipe + dnpipe' } : {}),
+        }
       : {
           firewall: 'nftables (persistent nft -i)',
-          listChanges: builtSetElementWriter() ? 'one raw netlink batch (native/nft-set-elements)' : 'nft text (native/nft-set-elements not built)',
+          listChanges: builtSetElementWriter()
+            ? 'one raw netlink batch (native/nft-set-elements)'
+            : 'nft text (native/nft-set-elements not built)',
           endpoints: 'netns+veth',
           ...(rateLimits ? { rateLimits: 'tc: ingress mirred -> ifb -> tbf' } : {}),
         }),

@@ -20,13 +20,16 @@ export interface QemuRigSetup {
 }
 
 export async function poolRigPreflight(ctx: PreflightContext): Promise<string[]> {
-  if (ctx.platform !== 'linux') return ['the QEMU pools run on Linux (the bhyve pools are tested against the FreeBSD model)'];
+  if (ctx.platform !== 'linux')
+    return ['the QEMU pools run on Linux (the bhyve pools are tested against the FreeBSD model)'];
   const hv = new QemuHypervisor({ runner: ctx.runner });
   const reasons = await hv.preflight();
   try {
     await locateGuest(ctx.runner);
   } catch (e) {
-    reasons.push(`the guest cannot be built (packages/runtime/guest/build-guest.sh): ${(e as Error).message.split('\n')[0]}`);
+    reasons.push(
+      `the guest cannot be built (packages/runtime/guest/build-guest.sh): ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   return reasons;
 }
@@ -35,7 +38,11 @@ export async function setupQemu(ctx: RigContext): Promise<QemuRigSetup> {
   // TCG's translation cache is allocated per VM: 4 MiB keeps an idle clone small (DESIGN.md: 26.5 vs 33.9 MiB at 16).
   const tbSizeMiB = ctx.param('tcgTbSizeMiB', Number(process.env.COPPICE_TCG_TB_MIB ?? 4));
   const guestDir = await locateGuest(ctx.runner);
-  const hv = new QemuHypervisor({ runner: ctx.runner, tbSizeMiB, kvmProbeImage: guestImage(guestDir, 'kvm-probe', 128) });
+  const hv = new QemuHypervisor({
+    runner: ctx.runner,
+    tbSizeMiB,
+    kvmProbeImage: guestImage(guestDir, 'kvm-probe', 128),
+  });
   const accel = await hv.accelerator();
   ctx.param('accelerator', accel.accel.kind);
   ctx.param('acceleratorReason', accel.reason);
@@ -54,8 +61,20 @@ export async function setupQemu(ctx: RigContext): Promise<QemuRigSetup> {
 }
 
 /** The configuration of a rig's pool: state, checkpoints and VM folders inside the run's own folders. */
-export function rigPoolConfig(q: QemuRigSetup, template: string, mode: PoolMode, memoryMiB: number, size: { hot: number; durable: number }): PoolConfig {
-  return { ...defaultPoolConfig(template, q.image(memoryMiB), mode), size: { ...size }, stateDir: q.stateDir, runRoot: q.runRoot, refillConcurrency: 2 };
+export function rigPoolConfig(
+  q: QemuRigSetup,
+  template: string,
+  mode: PoolMode,
+  memoryMiB: number,
+  size: { hot: number; durable: number },
+): PoolConfig {
+  return {
+    ...defaultPoolConfig(template, q.image(memoryMiB), mode),
+    size: { ...size },
+    stateDir: q.stateDir,
+    runRoot: q.runRoot,
+    refillConcurrency: 2,
+  };
 }
 
 /** A pool for one configuration; destroyed (every VM, checkpoint, file) when the rig ends. */
@@ -69,7 +88,12 @@ export async function openRigPool(
   onFill?: PoolOptions['onFill'],
 ): Promise<Pool> {
   const config = rigPoolConfig(q, template, mode, memoryMiB, size);
-  const pool = await Pool.open({ config, hypervisor: q.hv, onBackgroundError: (e) => ctx.log(`${template}: background: ${e.message}`), onFill });
+  const pool = await Pool.open({
+    config,
+    hypervisor: q.hv,
+    onBackgroundError: (e) => ctx.log(`${template}: background: ${e.message}`),
+    onFill,
+  });
   ctx.defer(async () => {
     await pool.destroyAll();
     await pool.close();

@@ -48,7 +48,14 @@ export async function openTemplatePool(
   size: { hot: number; durable: number },
   onFill?: PoolOptions['onFill'],
 ): Promise<Pool> {
-  const config = { ...defaultPoolConfig(poolName, image, mode), size: { ...size }, stateDir: q.stateDir, runRoot: q.runRoot, refillConcurrency: 2, readiness: AGENT_HEALTH };
+  const config = {
+    ...defaultPoolConfig(poolName, image, mode),
+    size: { ...size },
+    stateDir: q.stateDir,
+    runRoot: q.runRoot,
+    refillConcurrency: 2,
+    readiness: AGENT_HEALTH,
+  };
   const pool = await Pool.open({
     config,
     hypervisor: q.hv,

@@ -21,9 +21,24 @@ export function parseSockperfFullLog(text: string): number[] {
   return rtts;
 }
 
-export async function startSockperfServer(ctx: RigContext, path: RrPath, untilListening: UntilListening): Promise<RrServer> {
-  const argv = pinnedArgv(ctx.platform, path.placement?.server, ['sockperf', 'server', '--tcp', '-i', path.address, '-p', String(path.port)]);
-  const server = watchServer(ctx.spawn([...path.serverExec, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] }), 'sockperf');
+export async function startSockperfServer(
+  ctx: RigContext,
+  path: RrPath,
+  untilListening: UntilListening,
+): Promise<RrServer> {
+  const argv = pinnedArgv(ctx.platform, path.placement?.server, [
+    'sockperf',
+    'server',
+    '--tcp',
+    '-i',
+    path.address,
+    '-p',
+    String(path.port),
+  ]);
+  const server = watchServer(
+    ctx.spawn([...path.serverExec, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] }),
+    'sockperf',
+  );
   try {
     await untilListening(ctx, path.serverExec, path.port);
     server.check();
@@ -35,10 +50,27 @@ export async function startSockperfServer(ctx: RigContext, path: RrPath, untilLi
 }
 
 /** The client's argv inside its stack (without the exec prefix). sockperf's -t takes whole seconds only. */
-export function sockperfClientArgv(platform: RigContext['platform'], path: RrPath, seconds: number, log: string): string[] {
-  if (!Number.isInteger(seconds) || seconds < 1) throw new Error(`sockperf runs whole seconds (at least 1), got ${seconds}`);
+export function sockperfClientArgv(
+  platform: RigContext['platform'],
+  path: RrPath,
+  seconds: number,
+  log: string,
+): string[] {
+  if (!Number.isInteger(seconds) || seconds < 1)
+    throw new Error(`sockperf runs whole seconds (at least 1), got ${seconds}`);
   return pinnedArgv(platform, path.placement?.client, [
-    'sockperf', 'ping-pong', '--tcp', '-i', path.address, '-p', String(path.port), '-t', String(seconds), '--full-rtt', '--full-log', log,
+    'sockperf',
+    'ping-pong',
+    '--tcp',
+    '-i',
+    path.address,
+    '-p',
+    String(path.port),
+    '-t',
+    String(seconds),
+    '--full-rtt',
+    '--full-log',
+    log,
   ]);
 }
 
@@ -46,9 +78,17 @@ export function sockperfClientArgv(platform: RigContext['platform'], path: RrPat
  * One client run against a server already listening: 14-byte messages, one in flight, back to back for `seconds`
  * after sockperf's own 400 ms warm-up; returns every recorded transaction's round trip (µs).
  */
-export async function sockperfBlock(ctx: RigContext, path: RrPath, server: RrServer, seconds: number, logName: string): Promise<number[]> {
+export async function sockperfBlock(
+  ctx: RigContext,
+  path: RrPath,
+  server: RrServer,
+  seconds: number,
+  logName: string,
+): Promise<number[]> {
   const log = join(ctx.tmpdir, logName);
-  await runChecked(ctx.runner, [...path.clientExec, ...sockperfClientArgv(ctx.platform, path, seconds, log)], { timeoutMs: (seconds + 30) * 1000 });
+  await runChecked(ctx.runner, [...path.clientExec, ...sockperfClientArgv(ctx.platform, path, seconds, log)], {
+    timeoutMs: (seconds + 30) * 1000,
+  });
   server.check();
   const rtts = parseSockperfFullLog(await readFile(log, 'utf8'));
   if (rtts.length === 0) throw new Error('sockperf --full-log recorded no transactions');
@@ -56,7 +96,13 @@ export async function sockperfBlock(ctx: RigContext, path: RrPath, server: RrSer
 }
 
 /** sockperf ping-pong from `client` to a server started in `server` for this run alone, unpinned; every RTT (µs). */
-export async function sockperfRtts(ctx: RigContext, client: RrSide, server: RrSide, port: number, seconds: number): Promise<number[]> {
+export async function sockperfRtts(
+  ctx: RigContext,
+  client: RrSide,
+  server: RrSide,
+  port: number,
+  seconds: number,
+): Promise<number[]> {
   const path: RrPath = { clientExec: client.exec, serverExec: server.exec, address: server.address, port };
   const running = await startSockperfServer(ctx, path, untilListening);
   try {

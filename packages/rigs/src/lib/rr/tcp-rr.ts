@@ -49,9 +49,25 @@ export async function startTcpRrServer(ctx: RigContext, bin: string, path: RrPat
 }
 
 /** One tcp-rr client run (pinned) against a listening server; returns every recorded transaction's RTT (µs). */
-export async function tcpRrBlock(ctx: RigContext, bin: string, path: RrPath, server: RrServer, seconds: number, logName: string, warmup = 0.4): Promise<number[]> {
+export async function tcpRrBlock(
+  ctx: RigContext,
+  bin: string,
+  path: RrPath,
+  server: RrServer,
+  seconds: number,
+  logName: string,
+  warmup = 0.4,
+): Promise<number[]> {
   const log = join(ctx.tmpdir, logName);
-  const argv = pinnedArgv(ctx.platform, path.placement?.client, [bin, 'client', path.address, String(path.port), String(seconds), String(warmup), log]);
+  const argv = pinnedArgv(ctx.platform, path.placement?.client, [
+    bin,
+    'client',
+    path.address,
+    String(path.port),
+    String(seconds),
+    String(warmup),
+    log,
+  ]);
   await runChecked(ctx.runner, [...path.clientExec, ...argv], { timeoutMs: (seconds + warmup + 30) * 1000 });
   server.check();
   const rtts = (await readFile(log, 'utf8')).split('\n').filter(Boolean).map(Number);
@@ -60,7 +76,15 @@ export async function tcpRrBlock(ctx: RigContext, bin: string, path: RrPath, ser
 }
 
 /** tcp-rr from `client` to a server started in `server` for this run alone, unpinned; every RTT (µs). */
-export async function tcpRrRtts(ctx: RigContext, bin: string, client: RrSide, server: RrSide, port: number, seconds: number, warmup = 0.4): Promise<number[]> {
+export async function tcpRrRtts(
+  ctx: RigContext,
+  bin: string,
+  client: RrSide,
+  server: RrSide,
+  port: number,
+  seconds: number,
+  warmup = 0.4,
+): Promise<number[]> {
   const path: RrPath = { clientExec: client.exec, serverExec: server.exec, address: server.address, port };
   const running = await startTcpRrServer(ctx, bin, path);
   try {

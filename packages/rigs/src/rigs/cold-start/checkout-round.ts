@@ -3,7 +3,14 @@ import type { Pool } from '@coppice/runtime/pool';
 import type { RigContext, SeriesRecorder } from '../../harness/rig-context.ts';
 import type { TimelineRecorder } from './refill-timeline.ts';
 
-export async function checkoutRound(ctx: RigContext, pool: Pool, phase: string, cc: number, series: SeriesRecorder, timeline?: TimelineRecorder): Promise<void> {
+export async function checkoutRound(
+  ctx: RigContext,
+  pool: Pool,
+  phase: string,
+  cc: number,
+  series: SeriesRecorder,
+  timeline?: TimelineRecorder,
+): Promise<void> {
   const out: string[] = [];
   const sources: Record<string, number> = {};
   try {

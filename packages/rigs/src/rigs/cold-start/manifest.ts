@@ -45,21 +45,23 @@ export const coldStartManifest = defineManifest({
     {
       name: 'floor-restore-probe',
       unit: 'ms',
-      description: 'Bare floor of a durable checkout: the hypervisor restore of a checkpoint plus one probe answered, no pool.',
+      description:
+        'Bare floor of a durable checkout: the hypervisor restore of a checkpoint plus one probe answered, no pool.',
       labels: {},
     },
     {
       name: 'floor-sigcont-probe-cc',
       unit: 'ms',
       description:
-        'Prewarm\'s floor at concurrency cc: cc VMs restored, probed once and stopped (untimed), then all continued at ' +
+        "Prewarm's floor at concurrency cc: cc VMs restored, probed once and stopped (untimed), then all continued at " +
         'once (SIGCONT) and probed, no pool; each VM one sample. At cc=1 the floor is floor-sigcont-probe (vm=fresh).',
       labels: { cc: CC_ABOVE_1 },
     },
     {
       name: 'floor-restore-probe-cc',
       unit: 'ms',
-      description: 'Durable\'s floor at concurrency cc: cc restores of the checkpoint started at once, each to its probe answer, no pool; each VM one sample.',
+      description:
+        "Durable's floor at concurrency cc: cc restores of the checkpoint started at once, each to its probe answer, no pool; each VM one sample.",
       labels: { cc: CC_ABOVE_1 },
     },
     {
@@ -68,7 +70,7 @@ export const coldStartManifest = defineManifest({
       description:
         "A Debian template's checkout (base, code-interpreter-v1; each on its cubenet tap with the sandbox host's " +
         "memory and vCPUs): from just before pool.checkout() to the guest agent's answer to GET /health on port 49983 " +
-        'over the sandbox\'s own address, per request. The busybox series above are unchanged.',
+        "over the sandbox's own address, per request. The busybox series above are unchanged.",
       labels: { template: [...COLD_START_TEMPLATES], config: ['prewarm', 'durable', 'two-tier'], cc: ['1', '10'] },
     },
     {
@@ -82,7 +84,7 @@ export const coldStartManifest = defineManifest({
     },
   ],
   clock:
-    'ready-latency: performance.now() just before pool.checkout() until the moment the guest\'s answer to the ' +
+    "ready-latency: performance.now() just before pool.checkout() until the moment the guest's answer to the " +
     'readiness probe ("ping TOKEN" on its serial console, answered "ready TOKEN" by the guest\'s init) arrives in the ' +
     'controller. For cc=N, N checkouts start in the same event-loop turn and each one is a sample. Between rounds every ' +
     'sandbox is returned (destroyed) and the pool refilled to its size before the next round starts, untimed. ' +
@@ -91,10 +93,10 @@ export const coldStartManifest = defineManifest({
     'floor-restore-probe: just before the hypervisor restore call (QEMU started with -incoming defer, migrate-incoming ' +
     'from the checkpoint file, cont) until the probe answer. The -cc floors use the same clocks, cc at once, in the ' +
     'same run (before the pools), as many rounds as the pools at that cc. run.params.refillTimeline: the last two-tier ' +
-    'round at the largest cc, per event in ms from the round\'s start: each checkout (start to ready, and the tier ' +
+    "round at the largest cc, per event in ms from the round's start: each checkout (start to ready, and the tier " +
     'that served it) and each background fill the returns set off (start to end, and its tier), until the pool is full ' +
-    'again; the rig\'s page draws it. agent-ready-latency and floor-sigcont-health: the same clocks ending at the ' +
-    'agent\'s HTTP 2xx to GET /health over the sandbox\'s cubenet address (prefix cpz, 10.83.0.0/24) instead of the ' +
+    "again; the rig's page draws it. agent-ready-latency and floor-sigcont-health: the same clocks ending at the " +
+    "agent's HTTP 2xx to GET /health over the sandbox's cubenet address (prefix cpz, 10.83.0.0/24) instead of the " +
     'serial answer; two-tier for the templates is hot = min(cc, 2), durable = cc; no full boots (one takes minutes).',
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run cold-start',
   samples: { full: 20, quick: 3 },

@@ -40,7 +40,13 @@ export class TimelineRecorder {
   /** Adds an event given in performance.now() times; ignored when not recording. */
   add(kind: TimelineEvent['kind'], what: string, startedAt: number, endedAt: number, ok = true): void {
     if (this.origin === undefined) return;
-    this.events.push({ kind, what, startMs: +(startedAt - this.origin).toFixed(1), endMs: +(endedAt - this.origin).toFixed(1), ok });
+    this.events.push({
+      kind,
+      what,
+      startMs: +(startedAt - this.origin).toFixed(1),
+      endMs: +(endedAt - this.origin).toFixed(1),
+      ok,
+    });
   }
 
   now(): number {

@@ -27,11 +27,16 @@ export async function run(ctx: RigContext): Promise<void> {
   ctx.param('samplesAtCc1', ctx.samples);
   // Rounds of cc concurrent checkouts per level above 1 (each round gives cc samples): two at cc=10 for 20 samples,
   // one above (20 and 50 samples), which keeps the whole rig near 8 minutes on a 2-core host.
-  const rounds = ctx.param('roundsPerCc', ctx.quick ? { '10': 1 } : { '10': 2, '20': 1, '50': 1 }) as Record<string, number>;
+  const rounds = ctx.param('roundsPerCc', ctx.quick ? { '10': 1 } : { '10': 2, '20': 1, '50': 1 }) as Record<
+    string,
+    number
+  >;
 
   // One pool, reconfigured between phases, so the template checkpoint (a full boot) is made once.
   const timeline = new TimelineRecorder();
-  const pool = await openRigPool(ctx, q, 'cs', 'durable', memoryMiB, { hot: 0, durable: 0 }, (f) => timeline.add('fill', f.tier, f.startedAt, f.endedAt, f.ok));
+  const pool = await openRigPool(ctx, q, 'cs', 'durable', memoryMiB, { hot: 0, durable: 0 }, (f) =>
+    timeline.add('fill', f.tier, f.startedAt, f.endedAt, f.ok),
+  );
   const t0 = performance.now();
   const base = await pool.init();
   ctx.log(`template checkpoint in ${(performance.now() - t0).toFixed(0)} ms`);
@@ -48,13 +53,19 @@ export async function run(ctx: RigContext): Promise<void> {
   ctx.param('twoTierSizes', 'hot = min(cc, twoTierHotSize), durable = cc');
   // The refill timeline of the last two-tier round at the largest cc: the hot tier is smaller than the burst there.
   const timelineCc = ctx.param('refillTimelineCc', Number(ccLevels[ccLevels.length - 1]));
-  await pooled(ctx, pool, 'two-tier', ccLevels, rounds, (cc) => ({ hot: Math.min(cc, hotFront), durable: cc }), { cc: timelineCc, recorder: timeline });
+  await pooled(ctx, pool, 'two-tier', ccLevels, rounds, (cc) => ({ hot: Math.min(cc, hotFront), durable: cc }), {
+    cc: timelineCc,
+    recorder: timeline,
+  });
   await pool.reconfigure('full', { hot: 0, durable: 0 });
   await fullBoots(ctx, pool, ccLevels);
   await pool.drain();
 
   // The Debian templates, ready when their agent answers /health over the sandbox's address. Quick mode: cc=1 only.
-  const templates = ctx.param('templates', GUEST_TEMPLATES_ENABLED ? [...TEMPLATE_NAMES] : []) as (typeof TEMPLATE_NAMES)[number][];
+  const templates = ctx.param(
+    'templates',
+    GUEST_TEMPLATES_ENABLED ? [...TEMPLATE_NAMES] : [],
+  ) as (typeof TEMPLATE_NAMES)[number][];
   const templateCc = ctx.param('templateCcLevels', ctx.quick ? ['1'] : ['1', '10']) as Cc[];
   if (templates.length) {
     const net = await openTemplateRigCubenet(ctx);
@@ -76,37 +87,61 @@ export async function run(ctx: RigContext): Promise<void> {
 /** Bare floors on the same host and guest: no pool, no state file, no network. */
 async function floors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, base: Checkpoint): Promise<void> {
   const warmup = ctx.quick ? 1 : 3;
-  const spec = (name: string) => ({ name, image: q.image(memoryMiB), memory: 'template' as const, runDir: `${q.runRoot}/floor/${name}` });
+  const spec = (name: string) => ({
+    name,
+    image: q.image(memoryMiB),
+    memory: 'template' as const,
+    runDir: `${q.runRoot}/floor/${name}`,
+  });
 
   // A fresh VM per sample, restored, probed once and stopped exactly as a pool fills a hot entry: the state a prewarm
   // checkout finds its VM in. The same VM resumed again and again (its caches warm from the previous samples) is
   // recorded beside it, since it is the lower of the two.
-  await ctx.repeat({ phase: 'floor sigcont+probe (fresh VM)', warmup, count: ctx.samples, series: ctx.series('floor-sigcont-probe', { vm: 'fresh' }) }, async (i) => {
-    const vm = await q.hv.restore(spec(`cs-floor-h${i}`), base);
-    try {
-      await vm.probe({ timeoutMs: 30_000 });
-      return await stoppedThenResumed(vm);
-    } finally {
-      await vm.destroy();
-    }
-  });
+  await ctx.repeat(
+    {
+      phase: 'floor sigcont+probe (fresh VM)',
+      warmup,
+      count: ctx.samples,
+      series: ctx.series('floor-sigcont-probe', { vm: 'fresh' }),
+    },
+    async (i) => {
+      const vm = await q.hv.restore(spec(`cs-floor-h${i}`), base);
+      try {
+        await vm.probe({ timeoutMs: 30_000 });
+        return await stoppedThenResumed(vm);
+      } finally {
+        await vm.destroy();
+      }
+    },
+  );
 
   const vm = await q.hv.restore(spec('cs-floor-hot'), base);
   ctx.defer(() => vm.destroy());
   await vm.probe();
-  await ctx.repeat({ phase: 'floor sigcont+probe (reused VM)', warmup, count: ctx.samples, series: ctx.series('floor-sigcont-probe', { vm: 'reused' }) }, () => stoppedThenResumed(vm));
+  await ctx.repeat(
+    {
+      phase: 'floor sigcont+probe (reused VM)',
+      warmup,
+      count: ctx.samples,
+      series: ctx.series('floor-sigcont-probe', { vm: 'reused' }),
+    },
+    () => stoppedThenResumed(vm),
+  );
   await vm.destroy();
 
-  await ctx.repeat({ phase: 'floor restore+probe', warmup, count: ctx.samples, series: ctx.series('floor-restore-probe') }, async (i) => {
-    const t0 = performance.now();
-    const clone = await q.hv.restore(spec(`cs-floor-r${i}`), base);
-    try {
-      await clone.probe({ timeoutMs: 30_000 });
-      return performance.now() - t0;
-    } finally {
-      await clone.destroy();
-    }
-  });
+  await ctx.repeat(
+    { phase: 'floor restore+probe', warmup, count: ctx.samples, series: ctx.series('floor-restore-probe') },
+    async (i) => {
+      const t0 = performance.now();
+      const clone = await q.hv.restore(spec(`cs-floor-r${i}`), base);
+      try {
+        await clone.probe({ timeoutMs: 30_000 });
+        return performance.now() - t0;
+      } finally {
+        await clone.destroy();
+      }
+    },
+  );
 }
 
 /**
@@ -114,9 +149,21 @@ async function floors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, base:
  * continued at once and probed (prewarm's floor at cc); and cc restores at once, each to its probe answer (durable's).
  * Each VM is one sample; `rounds` as the pooled configurations use at this cc.
  */
-async function ccFloors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, base: Checkpoint, ccText: Cc, rounds: number): Promise<void> {
+async function ccFloors(
+  ctx: RigContext,
+  q: QemuRigSetup,
+  memoryMiB: number,
+  base: Checkpoint,
+  ccText: Cc,
+  rounds: number,
+): Promise<void> {
   const cc = Number(ccText);
-  const spec = (name: string) => ({ name, image: q.image(memoryMiB), memory: 'template' as const, runDir: `${q.runRoot}/floor/${name}` });
+  const spec = (name: string) => ({
+    name,
+    image: q.image(memoryMiB),
+    memory: 'template' as const,
+    runDir: `${q.runRoot}/floor/${name}`,
+  });
   for (let r = 0; r < rounds; r++) {
     const held: Vm[] = [];
     const destroyAll = async () => {
@@ -134,26 +181,40 @@ async function ccFloors(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, bas
         ctx.progress(`floor cc=${cc}: stopping VMs`, i + 1, cc);
       }
       let next = 0;
-      await ctx.concurrent({ phase: `floor sigcont+probe cc=${cc} round ${r + 1}/${rounds}`, cc, series: ctx.series('floor-sigcont-probe-cc', { cc: ccText }) }, async () => {
-        const vm = held[next++]!;
-        const t0 = performance.now();
-        await vm.resume();
-        await vm.probe({ timeoutMs: 60_000 });
-        return performance.now() - t0;
-      });
+      await ctx.concurrent(
+        {
+          phase: `floor sigcont+probe cc=${cc} round ${r + 1}/${rounds}`,
+          cc,
+          series: ctx.series('floor-sigcont-probe-cc', { cc: ccText }),
+        },
+        async () => {
+          const vm = held[next++]!;
+          const t0 = performance.now();
+          await vm.resume();
+          await vm.probe({ timeoutMs: 60_000 });
+          return performance.now() - t0;
+        },
+      );
     } finally {
       await destroyAll();
     }
     try {
       let next = 0;
-      await ctx.concurrent({ phase: `floor restore+probe cc=${cc} round ${r + 1}/${rounds}`, cc, series: ctx.series('floor-restore-probe-cc', { cc: ccText }) }, async () => {
-        const i = next++;
-        const t0 = performance.now();
-        const vm = await q.hv.restore(spec(`cs-fc-r${i}`), base);
-        held.push(vm);
-        await vm.probe({ timeoutMs: 120_000 });
-        return performance.now() - t0;
-      });
+      await ctx.concurrent(
+        {
+          phase: `floor restore+probe cc=${cc} round ${r + 1}/${rounds}`,
+          cc,
+          series: ctx.series('floor-restore-probe-cc', { cc: ccText }),
+        },
+        async () => {
+          const i = next++;
+          const t0 = performance.now();
+          const vm = await q.hv.restore(spec(`cs-fc-r${i}`), base);
+          held.push(vm);
+          await vm.probe({ timeoutMs: 120_000 });
+          return performance.now() - t0;
+        },
+      );
     } finally {
       await destroyAll();
     }
@@ -196,10 +257,20 @@ async function pooled(
         // The refills the returns set off, to the end: the timeline's second half.
         await pool.settle();
         const size = sizeFor(cc);
-        const t: RefillTimeline = { config, cc, hotSize: size.hot, durableSize: size.durable, refillConcurrency: pool.config.refillConcurrency, returnedAtMs, events: [...record.events] };
+        const t: RefillTimeline = {
+          config,
+          cc,
+          hotSize: size.hot,
+          durableSize: size.durable,
+          refillConcurrency: pool.config.refillConcurrency,
+          returnedAtMs,
+          events: [...record.events],
+        };
         record.stop();
         ctx.param('refillTimeline', t);
-        ctx.log(`${config} cc=${cc}: refill timeline of ${t.events.length} events recorded; refills done ${(t.events.reduce((m, e) => Math.max(m, e.endMs), 0) / 1000).toFixed(1)} s after the round started`);
+        ctx.log(
+          `${config} cc=${cc}: refill timeline of ${t.events.length} events recorded; refills done ${(t.events.reduce((m, e) => Math.max(m, e.endMs), 0) / 1000).toFixed(1)} s after the round started`,
+        );
       }
     }
   }
@@ -226,7 +297,8 @@ async function fullBoots(ctx: RigContext, pool: Pool, ccLevels: Cc[]): Promise<v
     const series = ctx.series('ready-latency', { config: 'full', cc: ccText });
     if (cc === 1) {
       const t0 = performance.now();
-      for (let i = 0; i < bootSamples; i++) await checkoutRound(ctx, pool, `full cc=1 boot ${i + 1}/${bootSamples}`, 1, series);
+      for (let i = 0; i < bootSamples; i++)
+        await checkoutRound(ctx, pool, `full cc=1 boot ${i + 1}/${bootSamples}`, 1, series);
       bootS = (performance.now() - t0) / 1000 / bootSamples;
       spentS += bootS * bootSamples;
       continue;

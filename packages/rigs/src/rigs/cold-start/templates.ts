@@ -16,7 +16,14 @@ type Cc = (typeof COLD_START_CC)[number];
 const POOL_NAME: Record<TemplateName, string> = { base: 'csbase', 'code-interpreter-v1': 'csci' };
 const HEALTH_TIMEOUT_MS = 30_000;
 
-export async function templateColdStart(ctx: RigContext, q: QemuRigSetup, net: Cubenet, template: TemplateName, ccLevels: Cc[], rounds: Record<string, number>): Promise<void> {
+export async function templateColdStart(
+  ctx: RigContext,
+  q: QemuRigSetup,
+  net: Cubenet,
+  template: TemplateName,
+  ccLevels: Cc[],
+  rounds: Record<string, number>,
+): Promise<void> {
   const image = await templateRigImage(ctx, template);
   const pool = await openTemplatePool(ctx, q, net, POOL_NAME[template], image, 'durable', { hot: 0, durable: 0 });
   const t0 = performance.now();
@@ -51,17 +58,29 @@ export async function templateColdStart(ctx: RigContext, q: QemuRigSetup, net: C
  */
 async function sigcontHealthFloor(ctx: RigContext, pool: Pool, template: TemplateName): Promise<void> {
   await pool.reconfigure('durable', { hot: 0, durable: 0 });
-  await ctx.repeat({ phase: `${template} floor sigcont+health`, warmup: 1, count: ctx.samples, series: ctx.series('floor-sigcont-health', { template }) }, async () => {
-    const out = await pool.checkout();
-    try {
-      await out.vm.pause();
-      await untilStopped(out.vm.pid);
-      const t0 = performance.now();
-      await out.vm.resume();
-      await out.vm.probe({ timeoutMs: HEALTH_TIMEOUT_MS, via: AGENT_HEALTH.via, http: { port: AGENT_HEALTH.port, path: AGENT_HEALTH.path } });
-      return performance.now() - t0;
-    } finally {
-      await pool.return(out.id, { refill: false });
-    }
-  });
+  await ctx.repeat(
+    {
+      phase: `${template} floor sigcont+health`,
+      warmup: 1,
+      count: ctx.samples,
+      series: ctx.series('floor-sigcont-health', { template }),
+    },
+    async () => {
+      const out = await pool.checkout();
+      try {
+        await out.vm.pause();
+        await untilStopped(out.vm.pid);
+        const t0 = performance.now();
+        await out.vm.resume();
+        await out.vm.probe({
+          timeoutMs: HEALTH_TIMEOUT_MS,
+          via: AGENT_HEALTH.via,
+          http: { port: AGENT_HEALTH.port, path: AGENT_HEALTH.path },
+        });
+        return performance.now() - t0;
+      } finally {
+        await pool.return(out.id, { refill: false });
+      }
+    },
+  );
 }

@@ -18,7 +18,11 @@ export interface Agreement {
 }
 
 /** Compares the medians over the rounds of one (n, sharing) cell: per-VM host delta against per-VM PSS, MiB. */
-export function hostDeltaAgreesWithPss(cell: string, perVmMiB: readonly number[], pssPerVmMiB: readonly number[]): Agreement {
+export function hostDeltaAgreesWithPss(
+  cell: string,
+  perVmMiB: readonly number[],
+  pssPerVmMiB: readonly number[],
+): Agreement {
   if (perVmMiB.length === 0 || perVmMiB.length !== pssPerVmMiB.length) {
     throw new Error(`${cell}: ${perVmMiB.length} host-delta rounds against ${pssPerVmMiB.length} PSS rounds`);
   }

@@ -19,7 +19,15 @@ const controllerSource = fileURLToPath(new URL('./pool-controller.ts', import.me
 export async function bundleController(outDir: string): Promise<string> {
   const outfile = join(outDir, 'pool-controller.mjs');
   try {
-    await build({ entryPoints: [controllerSource], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, logLevel: 'error' });
+    await build({
+      entryPoints: [controllerSource],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile,
+      logLevel: 'error',
+    });
   } finally {
     await stop(); // esbuild's service process would otherwise live as long as the rig
   }
@@ -42,13 +50,20 @@ export class ControllerProcess {
     child.stderr?.on('data', (d: string) => (this.stderrTail = (this.stderrTail + d).slice(-2000)));
     createInterface({ input: child.stdout! }).on('line', (line) => this.onLine(line));
     child.once('exit', (code, signal) => {
-      this.exited = new Error(`pool controller (${loader}) exited (${signal ?? `status ${code}`})${this.stderrTail ? `: ${this.stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+      this.exited = new Error(
+        `pool controller (${loader}) exited (${signal ?? `status ${code}`})${this.stderrTail ? `: ${this.stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+      );
       for (const w of this.waiting.splice(0)) w.reject(this.exited);
     });
   }
 
   /** Starts the controller and waits until it has opened the pool. */
-  static async start(ctx: Pick<RigContext, 'spawn'>, loader: ControllerLoader, args: ControllerArgs, bundle?: string): Promise<ControllerProcess> {
+  static async start(
+    ctx: Pick<RigContext, 'spawn'>,
+    loader: ControllerLoader,
+    args: ControllerArgs,
+    bundle?: string,
+  ): Promise<ControllerProcess> {
     const json = JSON.stringify(args);
     let argv: string[];
     if (loader === 'bundled') {

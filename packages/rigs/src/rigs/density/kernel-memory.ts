@@ -38,7 +38,14 @@ export async function processMemory(pid: number): Promise<ProcessMemory> {
 
 /** Sums processMemory over processes (peaks summed too: an upper bound of the joint peak). */
 export async function processesMemory(pids: readonly number[]): Promise<ProcessMemory> {
-  const total: ProcessMemory = { rssBytes: 0, hwmBytes: 0, pssBytes: 0, pssAnonBytes: 0, pssFileBytes: 0, pssShmemBytes: 0 };
+  const total: ProcessMemory = {
+    rssBytes: 0,
+    hwmBytes: 0,
+    pssBytes: 0,
+    pssAnonBytes: 0,
+    pssFileBytes: 0,
+    pssShmemBytes: 0,
+  };
   for (const pid of pids) {
     const m = await processMemory(pid);
     for (const k of Object.keys(total) as (keyof ProcessMemory)[]) total[k] += m[k];
@@ -52,7 +59,18 @@ export async function memAvailableBytes(): Promise<number> {
 }
 
 /** The /proc/meminfo fields that say where a change of MemAvailable came from. */
-export const MEMINFO_FIELDS = ['MemTotal', 'MemAvailable', 'MemFree', 'AnonPages', 'Shmem', 'Cached', 'SReclaimable', 'SUnreclaim', 'PageTables', 'KernelStack'] as const;
+export const MEMINFO_FIELDS = [
+  'MemTotal',
+  'MemAvailable',
+  'MemFree',
+  'AnonPages',
+  'Shmem',
+  'Cached',
+  'SReclaimable',
+  'SUnreclaim',
+  'PageTables',
+  'KernelStack',
+] as const;
 export type Meminfo = Record<(typeof MEMINFO_FIELDS)[number], number>;
 
 /** Those fields of /proc/meminfo, bytes. */
@@ -66,7 +84,9 @@ export async function meminfo(): Promise<Meminfo> {
  * reading after `maxMs`. Memory of VMs destroyed just before (a previous level, another controller) is handed back
  * by the kernel over a second or more; a baseline taken meanwhile keeps rising and hides what the next level costs.
  */
-export async function settledMeminfo(options: { intervalMs?: number; toleranceMiB?: number; maxMs?: number } = {}): Promise<{ meminfo: Meminfo; waitedMs: number }> {
+export async function settledMeminfo(
+  options: { intervalMs?: number; toleranceMiB?: number; maxMs?: number } = {},
+): Promise<{ meminfo: Meminfo; waitedMs: number }> {
   const { intervalMs = 500, toleranceMiB = 4, maxMs = 30_000 } = options;
   const t0 = performance.now();
   let last = await meminfo();
@@ -74,7 +94,8 @@ export async function settledMeminfo(options: { intervalMs?: number; toleranceMi
     await new Promise((r) => setTimeout(r, intervalMs));
     const now = await meminfo();
     const waitedMs = performance.now() - t0;
-    if (Math.abs(now.MemFree - last.MemFree) <= toleranceMiB * 1024 * 1024 || waitedMs >= maxMs) return { meminfo: now, waitedMs };
+    if (Math.abs(now.MemFree - last.MemFree) <= toleranceMiB * 1024 * 1024 || waitedMs >= maxMs)
+      return { meminfo: now, waitedMs };
     last = now;
   }
 }

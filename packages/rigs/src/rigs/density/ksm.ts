@@ -17,11 +17,18 @@ const USER_HZ = 100;
 /** utime + stime of a /proc/PID/stat line, in seconds. Throws on a line that is not one. */
 export function cpuSecondsOfStat(stat: string, source: string): number {
   const close = stat.lastIndexOf(')');
-  const fields = close < 0 ? [] : stat.slice(close + 2).trim().split(' ');
+  const fields =
+    close < 0
+      ? []
+      : stat
+          .slice(close + 2)
+          .trim()
+          .split(' ');
   // After the command name: state is field 3, utime 14 and stime 15 (1-based), so indexes 11 and 12 here.
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
-  if (fields.length < 13 || !Number.isInteger(utime) || !Number.isInteger(stime)) throw new Error(`${source}: not a /proc/PID/stat line: "${stat.slice(0, 80)}"`);
+  if (fields.length < 13 || !Number.isInteger(utime) || !Number.isInteger(stime))
+    throw new Error(`${source}: not a /proc/PID/stat line: "${stat.slice(0, 80)}"`);
   return (utime + stime) / USER_HZ;
 }
 
@@ -46,7 +53,8 @@ export async function readKsmSettings(): Promise<KsmSettings> {
 
 /** Writes settings; `run` last when switching on, first when switching off, so ksmd never runs with half of them. */
 export async function writeKsmSettings(s: KsmSettings): Promise<void> {
-  const order = s.run === '0' ? ['run', 'pages_to_scan', 'sleep_millisecs'] : ['pages_to_scan', 'sleep_millisecs', 'run'];
+  const order =
+    s.run === '0' ? ['run', 'pages_to_scan', 'sleep_millisecs'] : ['pages_to_scan', 'sleep_millisecs', 'run'];
   for (const name of order) await writeFile(`${KSM_DIR}/${name}`, s[name as keyof KsmSettings]);
 }
 

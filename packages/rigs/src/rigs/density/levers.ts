@@ -31,7 +31,10 @@ export interface Lever {
 export const LEVERS: readonly Lever[] = [
   { name: 'none', tuning: {} },
   { name: 'arena-1', tuning: { mallocArenaMax: 1 } },
-  { name: 'malloc-trim', tuning: { mallocArenaMax: 1, mallocTunables: { trim_threshold: 0, top_pad: 0, mmap_threshold: 65536 } } },
+  {
+    name: 'malloc-trim',
+    tuning: { mallocArenaMax: 1, mallocTunables: { trim_threshold: 0, top_pad: 0, mmap_threshold: 65536 } },
+  },
   { name: 'tcg-single', tuning: { tcgSingleThread: true } },
   { name: 'tb-2', tuning: {}, tbSizeMiB: 2 },
   { name: 'ksm', tuning: {}, ksm: true },
@@ -78,7 +81,12 @@ export async function measureLevers(
         held = await restoreHeld(
           ctx,
           hv,
-          (i) => ({ name: `d-l-${i}`, image: q.image(memoryMiB), memory: 'template', runDir: `${q.runRoot}/density/d-l-${i}` }),
+          (i) => ({
+            name: `d-l-${i}`,
+            image: q.image(memoryMiB),
+            memory: 'template',
+            runDir: `${q.runRoot}/density/d-l-${i}`,
+          }),
           template,
           n,
           phase,
@@ -100,7 +108,9 @@ export async function measureLevers(
           parts = k.result;
           ctx.series('ksm-cpu-seconds', {}).add(k.outcome.ksmdCpuSeconds);
           ksmRecords.push({ round, ...k.outcome, hostSettings: k.hostSettings });
-          ctx.log(`${phase}: ksmd ${k.outcome.fullScans} full scans in ${k.outcome.wallSeconds} s, ${k.outcome.ksmdCpuSeconds} s of CPU, pages_sharing ${k.outcome.pagesSharing}; host settings restored`);
+          ctx.log(
+            `${phase}: ksmd ${k.outcome.fullScans} full scans in ${k.outcome.wallSeconds} s, ${k.outcome.ksmdCpuSeconds} s of CPU, pages_sharing ${k.outcome.pagesSharing}; host settings restored`,
+          );
         } else {
           parts = await read();
         }
@@ -139,7 +149,12 @@ export interface HeldMapping {
  * anonymous mappings of at least 256 KiB of PSS, largest first: where QEMU's own memory goes before a guest runs.
  * `restore` picks the restore command line (as for -incoming) over the boot one.
  */
-export async function heldQemuMappings(ctx: RigContext, q: QemuRigSetup, memoryMiB: number, restore: boolean): Promise<HeldMapping[]> {
+export async function heldQemuMappings(
+  ctx: RigContext,
+  q: QemuRigSetup,
+  memoryMiB: number,
+  restore: boolean,
+): Promise<HeldMapping[]> {
   const { accel } = await q.hv.accelerator();
   const dir = `${q.runRoot}/density/held-${restore ? 'r' : 'b'}`;
   await mkdir(dir, { recursive: true });
@@ -154,7 +169,10 @@ export async function heldQemuMappings(ctx: RigContext, q: QemuRigSetup, memoryM
     tscKhz: 2_000_000,
   });
   if (!restore) argv.push('-S');
-  const child = ctx.spawn(argv, { stdio: ['ignore', 'ignore', 'ignore'], env: qemuProcessEnv(DEFAULT_QEMU_TUNING, process.env) });
+  const child = ctx.spawn(argv, {
+    stdio: ['ignore', 'ignore', 'ignore'],
+    env: qemuProcessEnv(DEFAULT_QEMU_TUNING, process.env),
+  });
   try {
     const pid = child.pid!;
     await sleep(2000);
@@ -163,7 +181,12 @@ export async function heldQemuMappings(ctx: RigContext, q: QemuRigSetup, memoryM
     return mappings
       .filter((m) => m.inode === 0 && m.sizeBytes !== memoryMiB * MiB && m.pssBytes >= 256 * 1024)
       .sort((a, b) => b.pssBytes - a.pssBytes)
-      .map((m) => ({ perms: m.perms, name: m.name || '(anonymous)', sizeKiB: m.sizeBytes / 1024, pssKiB: m.pssBytes / 1024 }));
+      .map((m) => ({
+        perms: m.perms,
+        name: m.name || '(anonymous)',
+        sizeKiB: m.sizeBytes / 1024,
+        pssKiB: m.pssBytes / 1024,
+      }));
   } finally {
     child.kill('SIGKILL');
   }

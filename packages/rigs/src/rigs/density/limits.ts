@@ -21,7 +21,13 @@ export interface HostRoom {
  * predicted from the last level (+5%), or from `firstGuessPerVmMiB` for the first (or when the last figure is not
  * positive); time from the last level's rounds (+20%), not checked for the first.
  */
-export function stopReason(n: number, rounds: number, last: LevelCost | undefined, firstGuessPerVmMiB: number, room: HostRoom): string | undefined {
+export function stopReason(
+  n: number,
+  rounds: number,
+  last: LevelCost | undefined,
+  firstGuessPerVmMiB: number,
+  room: HostRoom,
+): string | undefined {
   // A non-positive figure (a host-delta swamped by other work on the host) says nothing: back to the first guess.
   const perVm = last && last.perVmMiB > 0 ? last.perVmMiB * 1.05 : firstGuessPerVmMiB;
   const predicted = n * perVm;

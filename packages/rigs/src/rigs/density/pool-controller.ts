@@ -70,7 +70,10 @@ async function main(): Promise<void> {
       } finally {
         clearInterval(ticker);
       }
-      const pids = pool.list().map((e) => e.pid).filter((p): p is number => p !== undefined);
+      const pids = pool
+        .list()
+        .map((e) => e.pid)
+        .filter((p): p is number => p !== undefined);
       say({ event: 'warmed', n, ms: performance.now() - t0, pids });
     } else if (cmd === 'usage') {
       say({ event: 'usage', ...process.memoryUsage() });

@@ -38,7 +38,8 @@ export function parseSmaps(text: string, source: string): Mapping[] {
   const finish = () => {
     if (!current) return;
     for (const f of ['Size', 'Pss', 'Anonymous']) {
-      if (!current.seen.has(f)) throw new Error(`${source}: the mapping of "${current.name || 'anonymous'}" has no ${f} line`);
+      if (!current.seen.has(f))
+        throw new Error(`${source}: the mapping of "${current.name || 'anonymous'}" has no ${f} line`);
     }
     const { seen: _seen, ...m } = current;
     mappings.push(m);
@@ -48,7 +49,16 @@ export function parseSmaps(text: string, source: string): Mapping[] {
     const header = HEADER.exec(line);
     if (header) {
       finish();
-      current = { perms: header[1]!, inode: Number(header[2]), name: header[3]!.trim(), sizeBytes: 0, pssBytes: 0, anonymousBytes: 0, vmFlags: [], seen: new Set() };
+      current = {
+        perms: header[1]!,
+        inode: Number(header[2]),
+        name: header[3]!.trim(),
+        sizeBytes: 0,
+        pssBytes: 0,
+        anonymousBytes: 0,
+        vmFlags: [],
+        seen: new Set(),
+      };
       continue;
     }
     if (!current) throw new Error(`${source}: expected a mapping header, got "${line}"`);
@@ -93,7 +103,14 @@ export interface QemuMemory {
   tcgMappedBytes: number;
 }
 
-export const QEMU_MEMORY_PARTS = ['guestDirtiedBytes', 'templateShareBytes', 'tcgCacheBytes', 'heapBytes', 'otherBytes', 'pageTablesBytes'] as const;
+export const QEMU_MEMORY_PARTS = [
+  'guestDirtiedBytes',
+  'templateShareBytes',
+  'tcgCacheBytes',
+  'heapBytes',
+  'otherBytes',
+  'pageTablesBytes',
+] as const;
 
 const ANONYMOUS_NAMES = /^(|\[heap\]|\[stack\]|\[stack:\d+\]|\[anon:.*\])$/;
 
@@ -112,17 +129,28 @@ function isGuestRam(m: Mapping, ram: GuestRam): boolean {
  * or when `tbSizeBytes` is given (TCG) and the executable anonymous mappings do not add up to the translation
  * cache's size (less one guard page per region, at most 1 MiB of them).
  */
-export function classifyQemuMemory(mappings: readonly Mapping[], ram: GuestRam, pageTablesBytes: number, tbSizeBytes: number | undefined, source: string): QemuMemory {
+export function classifyQemuMemory(
+  mappings: readonly Mapping[],
+  ram: GuestRam,
+  pageTablesBytes: number,
+  tbSizeBytes: number | undefined,
+  source: string,
+): QemuMemory {
   const ramMappings = mappings.filter((m) => isGuestRam(m, ram));
   if (ramMappings.length !== 1) {
-    const what = ram.kind === 'template-file' ? `private mapping of the template file (inode ${ram.inode})` : 'anonymous not-copied-on-fork ("dc") mapping';
+    const what =
+      ram.kind === 'template-file'
+        ? `private mapping of the template file (inode ${ram.inode})`
+        : 'anonymous not-copied-on-fork ("dc") mapping';
     throw new Error(`${source}: expected one ${what} of ${ram.bytes} bytes as guest RAM, found ${ramMappings.length}`);
   }
   const guest = ramMappings[0]!;
   const tcg = mappings.filter((m) => m !== guest && isAnonymous(m) && m.perms[2] === 'x');
   const tcgMappedBytes = tcg.reduce((s, m) => s + m.sizeBytes, 0);
   if (tbSizeBytes !== undefined && !(tcgMappedBytes <= tbSizeBytes && tcgMappedBytes > tbSizeBytes - 2 ** 20)) {
-    throw new Error(`${source}: the executable anonymous mappings (TCG's translation cache) add up to ${tcgMappedBytes} bytes, tb-size is ${tbSizeBytes}`);
+    throw new Error(
+      `${source}: the executable anonymous mappings (TCG's translation cache) add up to ${tcgMappedBytes} bytes, tb-size is ${tbSizeBytes}`,
+    );
   }
   const heap = mappings.filter((m) => m !== guest && !tcg.includes(m) && isAnonymous(m));
   const sum = (ms: readonly Mapping[]) => ms.reduce((s, m) => s + m.pssBytes, 0);
@@ -154,11 +182,25 @@ export async function qemuMemory(pid: number, ram: GuestRam, tbSizeBytes: number
 }
 
 /** qemuMemory of each process, summed (tcgMappedBytes: the largest one, for the record). */
-export async function qemusMemory(pids: readonly number[], ram: GuestRam, tbSizeBytes: number | undefined): Promise<QemuMemory> {
-  const total: QemuMemory = { pssBytes: 0, guestDirtiedBytes: 0, templateShareBytes: 0, tcgCacheBytes: 0, heapBytes: 0, otherBytes: 0, pageTablesBytes: 0, tcgMappedBytes: 0 };
+export async function qemusMemory(
+  pids: readonly number[],
+  ram: GuestRam,
+  tbSizeBytes: number | undefined,
+): Promise<QemuMemory> {
+  const total: QemuMemory = {
+    pssBytes: 0,
+    guestDirtiedBytes: 0,
+    templateShareBytes: 0,
+    tcgCacheBytes: 0,
+    heapBytes: 0,
+    otherBytes: 0,
+    pageTablesBytes: 0,
+    tcgMappedBytes: 0,
+  };
   for (const pid of pids) {
     const m = await qemuMemory(pid, ram, tbSizeBytes);
-    for (const k of Object.keys(total) as (keyof QemuMemory)[]) total[k] = k === 'tcgMappedBytes' ? Math.max(total[k], m[k]) : total[k] + m[k];
+    for (const k of Object.keys(total) as (keyof QemuMemory)[])
+      total[k] = k === 'tcgMappedBytes' ? Math.max(total[k], m[k]) : total[k] + m[k];
   }
   return total;
 }

@@ -16,7 +16,14 @@ export interface HeldVms {
  * made so far is destroyed before the error is thrown; on success the caller destroys them with destroyAll (also
  * registered with the rig's defer, for an abort).
  */
-export async function restoreHeld(ctx: RigContext, hv: Hypervisor, specOf: (i: number) => VmSpec, cp: Checkpoint, n: number, phase: string): Promise<HeldVms> {
+export async function restoreHeld(
+  ctx: RigContext,
+  hv: Hypervisor,
+  specOf: (i: number) => VmSpec,
+  cp: Checkpoint,
+  n: number,
+  phase: string,
+): Promise<HeldVms> {
   const vms: Vm[] = [];
   const restoreMs: number[] = [];
   const destroyAll = async () => {

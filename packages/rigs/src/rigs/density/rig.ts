@@ -11,7 +11,18 @@ import { Pool } from '@coppice/runtime/pool';
 import type { PreflightContext, RigContext } from '../../harness/rig-context.ts';
 import { poolRigPreflight, rigPoolConfig, setupQemu, type QemuRigSetup } from '../../lib/pools/qemu-pools.ts';
 import { bundleController, ControllerProcess, type ControllerLoader } from './controller-process.ts';
-import { fileBacking, fileResidentBytes, memAvailableBytes, meminfo, MEMINFO_FIELDS, settledMeminfo, processesMemory, processMemory, type Meminfo, type ProcessMemory } from './kernel-memory.ts';
+import {
+  fileBacking,
+  fileResidentBytes,
+  memAvailableBytes,
+  meminfo,
+  MEMINFO_FIELDS,
+  settledMeminfo,
+  processesMemory,
+  processMemory,
+  type Meminfo,
+  type ProcessMemory,
+} from './kernel-memory.ts';
 import type { ControllerArgs } from './pool-controller.ts';
 import { stopReason, type LevelCost } from './limits.ts';
 import { AGREEMENT_CHECK, DENSITY_N } from './manifest.ts';
@@ -19,7 +30,13 @@ import { hostDeltaAgreesWithPss } from './agreement.ts';
 import { restoreHeld } from './restore-n.ts';
 import { templateDensity } from './template-density.ts';
 import { heldQemuMappings, LEVERS, measureLevers } from './levers.ts';
-import { QEMU_MEMORY_PARTS, qemusMemory, templateGuestRam, type GuestRam, type QemuMemory } from './qemu-memory.ts';
+import {
+  type QEMU_MEMORY_PARTS,
+  qemusMemory,
+  templateGuestRam,
+  type GuestRam,
+  type QemuMemory,
+} from './qemu-memory.ts';
 
 export function preflight(ctx: PreflightContext): Promise<string[]> {
   return poolRigPreflight(ctx);
@@ -44,19 +61,30 @@ export async function run(ctx: RigContext): Promise<void> {
   const reserveMiB = ctx.param('reserveMiB', ctx.quick ? 6144 : 4096);
   // Full mode on a quiet 2-core TCG host, about 0.45 s per restore: levers ~8 min, naive ~3 min, template ladder
   // (4 090 restores with the rounds below, plus releasing and settling) ~45 min: about an hour in all.
-  const budget: Budget = { started: performance.now(), seconds: ctx.param('timeBudgetSeconds', ctx.quick ? 300 : 4200), reserveMiB };
+  const budget: Budget = {
+    started: performance.now(),
+    seconds: ctx.param('timeBudgetSeconds', ctx.quick ? 300 : 4200),
+    reserveMiB,
+  };
   // Each N is restored, measured and released this many times; every round is one sample of each per-VM series.
   const rounds = ctx.param('rounds', ctx.samples);
   // Fewer rounds where one round takes minutes (the medians need at least two).
-  const roundsByN: Record<string, number> = ctx.param<Record<string, number>>('roundsByN', ctx.quick ? {} : { '200': 3, '400': 3, '1000': 2 });
+  const roundsByN: Record<string, number> = ctx.param<Record<string, number>>(
+    'roundsByN',
+    ctx.quick ? {} : { '200': 3, '400': 3, '1000': 2 },
+  );
   const singleRestores = ctx.param('singleRestoreSamples', ctx.quick ? 3 : 10);
   const levels = ctx.param('levels', ctx.quick ? [8] : DENSITY_N.map(Number));
   const controllerN = ctx.param('tsxControllerMeasuredAtN', ctx.quick ? 8 : 50);
-  ctx.param('vmState', 'stopped: each VM restored, its readiness probe answered on the serial console, then SIGSTOPped (the shape of a prewarm pool\'s hot entry)');
+  ctx.param(
+    'vmState',
+    "stopped: each VM restored, its readiness probe answered on the serial console, then SIGSTOPped (the shape of a prewarm pool's hot entry)",
+  );
 
   // The template checkpoint, made by this process's pool, which then gives up the pool's lock: the controller
   // process opens the same pool (as `coppice pool init` then `coppice pool warm` would).
-  const openPool = () => Pool.open({ config: rigPoolConfig(q, TEMPLATE, 'prewarm', memoryMiB, { hot: 0, durable: 0 }), hypervisor: q.hv });
+  const openPool = () =>
+    Pool.open({ config: rigPoolConfig(q, TEMPLATE, 'prewarm', memoryMiB, { hot: 0, durable: 0 }), hypervisor: q.hv });
   const setup = await openPool();
   // Registered first, so it runs last: after every controller is gone, this process reopens the pool and destroys
   // whatever it holds (also after a failure midway: reconcile adopts the VMs a killed controller left).
@@ -71,9 +99,20 @@ export async function run(ctx: RigContext): Promise<void> {
   const shared = await setup.init().finally(() => setup.close());
   if (!shared.memoryFile) throw new Error('the template checkpoint has no memory file: nothing to share');
   const backing = await fileBacking(shared.memoryFile);
-  ctx.param('templateMemoryFile', { backing, bytes: memoryMiB * MiB, residentBytesBeforeFirstLevel: await fileResidentBytes(ctx.runner, shared.memoryFile) });
+  ctx.param('templateMemoryFile', {
+    backing,
+    bytes: memoryMiB * MiB,
+    residentBytesBeforeFirstLevel: await fileResidentBytes(ctx.runner, shared.memoryFile),
+  });
 
-  const findings: Findings = { limits: {}, largestN: {}, restoreSecondsPerVm: {}, pssPerVmMiBByKind: {}, meminfoFallMiB: {}, tcgCacheMappedMiB: {} };
+  const findings: Findings = {
+    limits: {},
+    largestN: {},
+    restoreSecondsPerVm: {},
+    pssPerVmMiBByKind: {},
+    meminfoFallMiB: {},
+    tcgCacheMappedMiB: {},
+  };
   const { accel } = await q.hv.accelerator();
   const tbSizeBytes = accel.kind === 'tcg' ? accel.tbSizeMiB * MiB : undefined;
   const templateRam = await templateGuestRam(shared.memoryFile, memoryMiB * MiB);
@@ -90,8 +129,15 @@ export async function run(ctx: RigContext): Promise<void> {
 
   // Naive first: it needs the most memory per VM and is the baseline the shared figures are judged against.
   const naive = await naiveCheckpoint(ctx, q, memoryMiB);
-  await ladder(ctx, 'none', ctx.quick ? [8] : [8, 50], () => rounds, budget, findings, async (n, round) =>
-    measureNaive(ctx, q, memoryMiB, naive, n, round, settleS, (pids) => qemusMemory(pids, privateRam, tbSizeBytes)),
+  await ladder(
+    ctx,
+    'none',
+    ctx.quick ? [8] : [8, 50],
+    () => rounds,
+    budget,
+    findings,
+    async (n, round) =>
+      measureNaive(ctx, q, memoryMiB, naive, n, round, settleS, (pids) => qemusMemory(pids, privateRam, tbSizeBytes)),
   );
   const args: ControllerArgs = {
     template: TEMPLATE,
@@ -126,13 +172,23 @@ export async function run(ctx: RigContext): Promise<void> {
       ctx.series('single-restore-seconds', {}).add(ms / 1000);
       await ctl.drain();
     }
-    await ladder(ctx, 'template', levels, (n) => roundsByN[String(n)] ?? rounds, budget, findings, async (n, round) => {
-      const r = await measureTemplate(ctx, ctl, shared.memoryFile!, backing, n, round, settleS, (pids) => qemusMemory(pids, templateRam, tbSizeBytes));
-      // The controller's figures of the last round are the ones kept in run.params (its series get every round).
-      breakdown[`bundled-${n}`] = await recordController(ctx, ctl, n, r.pids);
-      await ctl.drain();
-      return r;
-    });
+    await ladder(
+      ctx,
+      'template',
+      levels,
+      (n) => roundsByN[String(n)] ?? rounds,
+      budget,
+      findings,
+      async (n, round) => {
+        const r = await measureTemplate(ctx, ctl, shared.memoryFile!, backing, n, round, settleS, (pids) =>
+          qemusMemory(pids, templateRam, tbSizeBytes),
+        );
+        // The controller's figures of the last round are the ones kept in run.params (its series get every round).
+        breakdown[`bundled-${n}`] = await recordController(ctx, ctl, n, r.pids);
+        await ctl.drain();
+        return r;
+      },
+    );
   });
 
   for (const [name, value] of Object.entries(findings)) ctx.param(name, value);
@@ -141,14 +197,22 @@ export async function run(ctx: RigContext): Promise<void> {
   // The code-interpreter template at the busybox ladder's N of comparison (quick: its only level), same run.
   const templateN = ctx.param('templateN', ctx.quick ? 8 : 50);
   if (!GUEST_TEMPLATES_ENABLED) ctx.log(`code-interpreter-v1 density skipped: ${GUEST_TEMPLATES_OFF}`);
-  else try {
-    await templateDensity(ctx, q, 'code-interpreter-v1', templateN, ctx.param('templateRounds', ctx.quick ? 1 : 2), settleS);
-  } catch (e) {
-    // Recorded as the template series' failure: the busybox figures above still stand.
-    if (ctx.signal.aborted) throw e;
-    ctx.log(`code-interpreter-v1: ${(e as Error).message}`);
-    ctx.series('template-per-vm', { template: 'code-interpreter-v1', n: String(templateN) }).fail(e);
-  }
+  else
+    try {
+      await templateDensity(
+        ctx,
+        q,
+        'code-interpreter-v1',
+        templateN,
+        ctx.param('templateRounds', ctx.quick ? 1 : 2),
+        settleS,
+      );
+    } catch (e) {
+      // Recorded as the template series' failure: the busybox figures above still stand.
+      if (ctx.signal.aborted) throw e;
+      ctx.log(`code-interpreter-v1: ${(e as Error).message}`);
+      ctx.series('template-per-vm', { template: 'code-interpreter-v1', n: String(templateN) }).fail(e);
+    }
 }
 
 /** What the ladders found, stored in run.params under these names; per level, one entry per round. */
@@ -230,10 +294,15 @@ async function ladder(
       ctx.series('per-vm', labels).add(r.deltaMiB / n);
       ctx.series('pss-per-vm', labels).add(pssMiB);
       ctx.series('restore-seconds-per-vm', labels).add(r.secondsPerVm);
-      for (const [metric, part] of Object.entries(BREAKDOWN_SERIES)) ctx.series(metric, labels).add(r.parts[part] / MiB / n);
+      for (const [metric, part] of Object.entries(BREAKDOWN_SERIES))
+        ctx.series(metric, labels).add(r.parts[part] / MiB / n);
       (f.restoreSecondsPerVm[key] ??= []).push(+r.secondsPerVm.toFixed(3));
       (f.meminfoFallMiB[key] ??= []).push(r.fallMiB);
-      (f.pssPerVmMiBByKind[key] ??= []).push({ anon: mib(r.pss.pssAnonBytes / n), shmem: mib(r.pss.pssShmemBytes / n), file: mib(r.pss.pssFileBytes / n) });
+      (f.pssPerVmMiBByKind[key] ??= []).push({
+        anon: mib(r.pss.pssAnonBytes / n),
+        shmem: mib(r.pss.pssShmemBytes / n),
+        file: mib(r.pss.pssFileBytes / n),
+      });
       (f.tcgCacheMappedMiB[key] ??= []).push(mib(r.parts.tcgMappedBytes));
       const part = (name: keyof QemuMemory) => (r.parts[name] / MiB / n).toFixed(1);
       ctx.log(
@@ -280,8 +349,17 @@ async function measureTemplate(
   // MemAvailable does not show. On tmpfs they are shmem, already outside MemAvailable.
   const cacheGrowth = backing === 'page-cache' ? Math.max(0, residentAfter - residentBefore) : 0;
   ctx.series('template-resident', { n: String(n) }).add(residentAfter / MiB);
-  ctx.log(`${level}: MemAvailable fell ${mib(before.MemAvailable - after.MemAvailable)} MiB; template file resident ${mib(residentBefore)} → ${mib(residentAfter)} MiB (${backing})`);
-  return { deltaMiB: (before.MemAvailable - after.MemAvailable + cacheGrowth) / MiB, fallMiB: fall(before, after), pss, parts, secondsPerVm: ms / 1000 / n, pids };
+  ctx.log(
+    `${level}: MemAvailable fell ${mib(before.MemAvailable - after.MemAvailable)} MiB; template file resident ${mib(residentBefore)} → ${mib(residentAfter)} MiB (${backing})`,
+  );
+  return {
+    deltaMiB: (before.MemAvailable - after.MemAvailable + cacheGrowth) / MiB,
+    fallMiB: fall(before, after),
+    pss,
+    parts,
+    secondsPerVm: ms / 1000 / n,
+    pids,
+  };
 }
 
 /** The level's starting point: meminfo once the memory of whatever was destroyed before has come back. */
@@ -295,7 +373,12 @@ function fall(before: Meminfo, after: Meminfo): Record<string, number> {
   return Object.fromEntries(MEMINFO_FIELDS.map((f) => [f, mib(before[f] - after[f])]));
 }
 
-async function warm(ctx: RigContext, ctl: ControllerProcess, n: number, phase: string): Promise<{ ms: number; pids: number[] }> {
+async function warm(
+  ctx: RigContext,
+  ctl: ControllerProcess,
+  n: number,
+  phase: string,
+): Promise<{ ms: number; pids: number[] }> {
   ctl.onProgress = (done) => ctx.progress(phase, done, n);
   try {
     return await ctl.warm(n);
@@ -319,7 +402,12 @@ async function withController(
 }
 
 /** Records the controller's memory (with its helper processes) holding n entries; returns the breakdown. */
-async function recordController(ctx: RigContext, ctl: ControllerProcess, n: number, vmPids: number[]): Promise<Record<string, number>> {
+async function recordController(
+  ctx: RigContext,
+  ctl: ControllerProcess,
+  n: number,
+  vmPids: number[],
+): Promise<Record<string, number>> {
   const helpers = await ctl.helperPids(vmPids);
   const own = await processMemory(ctl.pid);
   const all = await processesMemory([ctl.pid, ...helpers]);
@@ -328,7 +416,9 @@ async function recordController(ctx: RigContext, ctl: ControllerProcess, n: numb
   ctx.series('controller-hwm', labels).add(all.hwmBytes / MiB);
   ctx.series('controller-pss', labels).add(all.pssBytes / MiB);
   const usage = await ctl.usage();
-  ctx.log(`controller (${ctl.loader}) with ${n} entries: RSS ${mib(all.rssBytes)} MiB, HWM ${mib(all.hwmBytes)} MiB, PSS ${mib(all.pssBytes)} MiB (helpers: ${helpers.length})`);
+  ctx.log(
+    `controller (${ctl.loader}) with ${n} entries: RSS ${mib(all.rssBytes)} MiB, HWM ${mib(all.hwmBytes)} MiB, PSS ${mib(all.pssBytes)} MiB (helpers: ${helpers.length})`,
+  );
   return {
     rssMiB: mib(own.rssBytes),
     pssAnonMiB: mib(own.pssAnonBytes),
@@ -343,7 +433,9 @@ async function recordController(ctx: RigContext, ctl: ControllerProcess, n: numb
 
 /** What an idle `node` with nothing loaded holds on this host: the floor under any controller written for node. */
 async function nodeBaseline(ctx: RigContext): Promise<Record<string, number>> {
-  const child = ctx.spawn([process.execPath, '-e', 'setInterval(() => {}, 1 << 30); console.log("up")'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = ctx.spawn([process.execPath, '-e', 'setInterval(() => {}, 1 << 30); console.log("up")'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       child.stdout!.once('data', () => resolve());
@@ -393,7 +485,14 @@ async function measureNaive(
 ): Promise<LevelResult> {
   const level = `none n=${n} round ${round}`;
   const before = await settledBaseline(ctx, level);
-  const held = await restoreHeld(ctx, q.hv, (i) => spec(q, memoryMiB, `d-n-${i}`, 'private'), cp, n, `density ${level}`);
+  const held = await restoreHeld(
+    ctx,
+    q.hv,
+    (i) => spec(q, memoryMiB, `d-n-${i}`, 'private'),
+    cp,
+    n,
+    `density ${level}`,
+  );
   try {
     const vms = held.vms;
     const secondsPerVm = held.wallSeconds / n;
@@ -402,7 +501,14 @@ async function measureNaive(
     const pids = vms.map((v) => v.pid);
     const pss = await processesMemory(pids);
     const parts = await partsOf(pids);
-    return { deltaMiB: (before.MemAvailable - after.MemAvailable) / MiB, fallMiB: fall(before, after), pss, parts, secondsPerVm, pids };
+    return {
+      deltaMiB: (before.MemAvailable - after.MemAvailable) / MiB,
+      fallMiB: fall(before, after),
+      pss,
+      parts,
+      secondsPerVm,
+      pids,
+    };
   } finally {
     await held.destroyAll();
   }

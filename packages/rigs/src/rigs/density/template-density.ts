@@ -13,7 +13,14 @@ import { meminfo, processesMemory, settledMeminfo } from './kernel-memory.ts';
 
 const MiB = 2 ** 20;
 
-export async function templateDensity(ctx: RigContext, q: QemuRigSetup, template: TemplateName, n: number, rounds: number, settleS: number): Promise<void> {
+export async function templateDensity(
+  ctx: RigContext,
+  q: QemuRigSetup,
+  template: TemplateName,
+  n: number,
+  rounds: number,
+  settleS: number,
+): Promise<void> {
   const net = await openTemplateRigCubenet(ctx);
   const image = await templateRigImage(ctx, template);
   const pool = await openTemplatePool(ctx, q, net, 'dnci', image, 'prewarm', { hot: 0, durable: 0 });
@@ -29,7 +36,10 @@ export async function templateDensity(ctx: RigContext, q: QemuRigSetup, template
     const started = performance.now();
     await pool.warm();
     const secondsPerVm = (performance.now() - started) / 1000 / n;
-    const pids = pool.list().map((e) => e.pid).filter((p): p is number => p !== undefined);
+    const pids = pool
+      .list()
+      .map((e) => e.pid)
+      .filter((p): p is number => p !== undefined);
     if (pids.length !== n) throw new Error(`${level}: the pool holds ${pids.length} VMs, asked for ${n}`);
     await sleep(settleS * 1000);
     const after = await meminfo();
@@ -38,7 +48,9 @@ export async function templateDensity(ctx: RigContext, q: QemuRigSetup, template
     ctx.series('template-per-vm', labels).add(perVm);
     ctx.series('template-pss-per-vm', labels).add(pss.pssBytes / MiB / n);
     ctx.series('template-restore-seconds-per-vm', labels).add(secondsPerVm);
-    ctx.log(`${level}: ${perVm.toFixed(1)} MiB per VM (MemAvailable), PSS ${(pss.pssBytes / MiB / n).toFixed(1)} MiB per VM, ${secondsPerVm.toFixed(2)} s per VM`);
+    ctx.log(
+      `${level}: ${perVm.toFixed(1)} MiB per VM (MemAvailable), PSS ${(pss.pssBytes / MiB / n).toFixed(1)} MiB per VM, ${secondsPerVm.toFixed(2)} s per VM`,
+    );
     pool.config.size.hot = 0;
     await pool.drain();
   }

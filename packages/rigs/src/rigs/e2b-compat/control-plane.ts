@@ -9,7 +9,11 @@ export async function controlPlaneChecks(checks: CheckRecorder): Promise<Sandbox
   let sandbox: Sandbox | undefined;
   await checks.run('api-server', 'create', async () => {
     const t0 = performance.now();
-    sandbox = await Sandbox.create('base', { timeoutMs: 600_000, metadata: RIG_METADATA, envs: { CPX_RIG: 'e2b-compat' } });
+    sandbox = await Sandbox.create('base', {
+      timeoutMs: 600_000,
+      metadata: RIG_METADATA,
+      envs: { CPX_RIG: 'e2b-compat' },
+    });
     const ms = Math.round(performance.now() - t0);
     const env = await sandbox.commands.run('echo "$CPX_RIG"');
     expectThat(env.stdout.trim() === 'e2b-compat', 'the create envVars in a command', env.stdout);
@@ -24,7 +28,11 @@ export async function controlPlaneChecks(checks: CheckRecorder): Promise<Sandbox
   const s = sandbox;
   await checks.run('api-server', 'info', async () => {
     const info = await s.getInfo();
-    expectThat(info.sandboxId === s.sandboxId && info.templateId !== '' && info.state === 'running', 'its id, a template and state running', info);
+    expectThat(
+      info.sandboxId === s.sandboxId && info.templateId !== '' && info.state === 'running',
+      'its id, a template and state running',
+      info,
+    );
     expectThat(info.metadata.rig === 'e2b-compat', 'the metadata given at create', info.metadata);
     return `getInfo: state ${info.state}, template ${info.templateId}, ${info.cpuCount} vCPU, ${info.memoryMB} MB, envd ${info.envdVersion}`;
   });
@@ -40,22 +48,38 @@ export async function controlPlaneChecks(checks: CheckRecorder): Promise<Sandbox
     await s.setTimeout(900_000);
     const after = (await s.getInfo()).endAt.getTime();
     const fromNow = Math.round((after - Date.now()) / 1000);
-    expectThat(after > before && fromNow > 850 && fromNow <= 905, 'endAt about 900 s from now', { before, after, fromNow });
+    expectThat(after > before && fromNow > 850 && fromNow <= 905, 'endAt about 900 s from now', {
+      before,
+      after,
+      fromNow,
+    });
     return `setTimeout(900 s): endAt moved to ${fromNow} s from now`;
   });
   await checks.run('api-server', 'metrics', async () => {
-    const metrics = await eventually(async () => {
-      const m = await s.getMetrics();
-      return m.length > 0 ? m : undefined;
-    }, 20_000, 'no metrics sample');
+    const metrics = await eventually(
+      async () => {
+        const m = await s.getMetrics();
+        return m.length > 0 ? m : undefined;
+      },
+      20_000,
+      'no metrics sample',
+    );
     const last = metrics[metrics.length - 1]!;
-    expectThat(last.memTotal > 0 && last.memUsed > 0 && last.cpuCount > 0, 'memory and CPU figures from the guest', last);
+    expectThat(
+      last.memTotal > 0 && last.memUsed > 0 && last.cpuCount > 0,
+      'memory and CPU figures from the guest',
+      last,
+    );
     return `getMetrics -> ${metrics.length} sample(s), last: cpu ${last.cpuUsedPct.toFixed(1)}% of ${last.cpuCount}, mem ${Math.round(last.memUsed / 2 ** 20)}/${Math.round(last.memTotal / 2 ** 20)} MiB`;
   });
   await checks.run('api-server', 'connect', async () => {
     const again = await Sandbox.connect(s.sandboxId);
     const run = await again.commands.run('echo connected');
-    expectThat(again.sandboxId === s.sandboxId && run.stdout.trim() === 'connected', 'the same sandbox, usable', run.stdout);
+    expectThat(
+      again.sandboxId === s.sandboxId && run.stdout.trim() === 'connected',
+      'the same sandbox, usable',
+      run.stdout,
+    );
     return `Sandbox.connect(${s.sandboxId}) to a running sandbox; a command runs through it`;
   });
   return s;
@@ -64,28 +88,43 @@ export async function controlPlaneChecks(checks: CheckRecorder): Promise<Sandbox
 /** pause, resume (Sandbox.connect of a paused one), kill: last, on the sandbox the other groups used. */
 export async function pauseResumeKillChecks(checks: CheckRecorder, s: Sandbox): Promise<void> {
   let pausedSleeper: number | undefined;
-  await checks.run('api-server', 'pause', async () => {
-    await s.files.write('/home/user/before-pause.txt', 'kept\n');
-    const sleeper = await s.commands.run('sleep 900', { background: true });
-    await s.pause();
-    const info = await Sandbox.getInfo(s.sandboxId);
-    expectThat(info.state === 'paused', 'state paused', info.state);
-    pausedSleeper = sleeper.pid;
-    return `pause(): getInfo says ${info.state}`;
-  }, 300_000);
-  await checks.run('api-server', 'resume', async () => {
-    const resumed = await Sandbox.connect(s.sandboxId);
-    const info = await resumed.getInfo();
-    const text = await resumed.files.read('/home/user/before-pause.txt');
-    const alive = await resumed.commands.run(`kill -0 ${pausedSleeper ?? -1} && echo alive`);
-    expectThat(info.state === 'running' && text === 'kept\n' && alive.stdout.trim() === 'alive', 'running, with the file and the process of before the pause', { state: info.state, text, alive: alive.stdout });
-    return `Sandbox.connect of the paused sandbox: running, a file and a background process of before the pause intact`;
-  }, 300_000);
+  await checks.run(
+    'api-server',
+    'pause',
+    async () => {
+      await s.files.write('/home/user/before-pause.txt', 'kept\n');
+      const sleeper = await s.commands.run('sleep 900', { background: true });
+      await s.pause();
+      const info = await Sandbox.getInfo(s.sandboxId);
+      expectThat(info.state === 'paused', 'state paused', info.state);
+      pausedSleeper = sleeper.pid;
+      return `pause(): getInfo says ${info.state}`;
+    },
+    300_000,
+  );
+  await checks.run(
+    'api-server',
+    'resume',
+    async () => {
+      const resumed = await Sandbox.connect(s.sandboxId);
+      const info = await resumed.getInfo();
+      const text = await resumed.files.read('/home/user/before-pause.txt');
+      const alive = await resumed.commands.run(`kill -0 ${pausedSleeper ?? -1} && echo alive`);
+      expectThat(
+        info.state === 'running' && text === 'kept\n' && alive.stdout.trim() === 'alive',
+        'running, with the file and the process of before the pause',
+        { state: info.state, text, alive: alive.stdout },
+      );
+      return `Sandbox.connect of the paused sandbox: running, a file and a background process of before the pause intact`;
+    },
+    300_000,
+  );
   await checks.run('api-server', 'kill', async () => {
     await s.kill();
     const gone = await Sandbox.getInfo(s.sandboxId).then(
       (i) => `still there: ${i.state}`,
-      (e: unknown) => (e instanceof SandboxNotFoundError ? 'not found' : `${(e as Error).name}: ${(e as Error).message}`),
+      (e: unknown) =>
+        e instanceof SandboxNotFoundError ? 'not found' : `${(e as Error).name}: ${(e as Error).message}`,
     );
     expectThat(gone === 'not found', 'getInfo after kill to throw SandboxNotFoundError', gone);
     return 'kill(): getInfo afterwards throws SandboxNotFoundError';

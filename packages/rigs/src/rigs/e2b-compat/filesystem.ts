@@ -20,7 +20,11 @@ export async function filesystemChecks(checks: CheckRecorder, s: Sandbox, gatewa
   await checks.run('filesystem-api', 'files.read', async () => {
     const text = await s.files.read(`${DIR}/a.txt`);
     const bytes = await s.files.read(`${DIR}/many/2.bin`, { format: 'bytes' });
-    expectThat(text === 'alpha\n' && Buffer.from(bytes).equals(Buffer.from([0, 1, 2, 255])), 'the text and the four bytes written', { text, bytes: [...bytes] });
+    expectThat(
+      text === 'alpha\n' && Buffer.from(bytes).equals(Buffer.from([0, 1, 2, 255])),
+      'the text and the four bytes written',
+      { text, bytes: [...bytes] },
+    );
     return 'read as text and as bytes: what was written';
   });
   await checks.run('filesystem-api', 'files.list', async () => {
@@ -28,21 +32,33 @@ export async function filesystemChecks(checks: CheckRecorder, s: Sandbox, gatewa
     const names = entries.map((e) => `${e.name}:${e.type}`).sort();
     expectThat(names.join(',') === 'a.txt:file,many:dir', 'a.txt (file) and many (dir)', names);
     const deep = await s.files.list(DIR, { depth: 2 });
-    expectThat(deep.length === 4, 'four entries at depth 2', deep.map((e) => e.path));
+    expectThat(
+      deep.length === 4,
+      'four entries at depth 2',
+      deep.map((e) => e.path),
+    );
     return `list -> ${names.join(', ')}; depth 2 -> ${deep.length} entries`;
   });
   await checks.run('filesystem-api', 'files.makeDir', async () => {
     const made = await s.files.makeDir(`${DIR}/sub/deeper`);
     const again = await s.files.makeDir(`${DIR}/sub/deeper`);
     const info = await s.files.getInfo(`${DIR}/sub/deeper`);
-    expectThat(made === true && again === false && info.type === 'dir', 'true, then false for an existing folder, a dir', { made, again, type: info.type });
+    expectThat(
+      made === true && again === false && info.type === 'dir',
+      'true, then false for an existing folder, a dir',
+      { made, again, type: info.type },
+    );
     return 'makeDir -> true (with parents), again -> false; getInfo says dir';
   });
   await checks.run('filesystem-api', 'files.rename', async () => {
     const moved = await s.files.rename(`${DIR}/a.txt`, `${DIR}/sub/b.txt`);
     const text = await s.files.read(`${DIR}/sub/b.txt`);
     const oldThere = await s.files.exists(`${DIR}/a.txt`);
-    expectThat(moved.path === `${DIR}/sub/b.txt` && text === 'alpha\n' && !oldThere, 'the content at the new path only', { moved, text, oldThere });
+    expectThat(
+      moved.path === `${DIR}/sub/b.txt` && text === 'alpha\n' && !oldThere,
+      'the content at the new path only',
+      { moved, text, oldThere },
+    );
     return `rename -> ${moved.path}; content moved, old path gone`;
   });
   await checks.run('filesystem-api', 'files.remove', async () => {
@@ -63,10 +79,14 @@ export async function filesystemChecks(checks: CheckRecorder, s: Sandbox, gatewa
     try {
       await s.files.write(`${DIR}/sub/watched.txt`, 'seen\n');
       await s.commands.run(`rm ${DIR}/sub/watched.txt`);
-      const kinds = await eventually(async () => {
-        const forFile = events.filter((e) => e.name === 'watched.txt').map((e) => e.type);
-        return forFile.includes('create' as never) && forFile.includes('remove' as never) ? forFile : undefined;
-      }, 10_000, `no create and remove events for watched.txt (got ${JSON.stringify(events)})`);
+      const kinds = await eventually(
+        async () => {
+          const forFile = events.filter((e) => e.name === 'watched.txt').map((e) => e.type);
+          return forFile.includes('create' as never) && forFile.includes('remove' as never) ? forFile : undefined;
+        },
+        10_000,
+        `no create and remove events for watched.txt (got ${JSON.stringify(events)})`,
+      );
       return `watchDir saw ${kinds.join(', ')} for a file written by files.write and removed by a command`;
     } finally {
       await handle.stop();
@@ -89,7 +109,10 @@ export async function filesystemChecks(checks: CheckRecorder, s: Sandbox, gatewa
     expectThat(up.status === 200, 'upload status 200', { status: up.status, body: up.body.toString().slice(0, 200) });
     const download = new URL(await s.downloadUrl(path));
     const down = await requestByHost(gatewayUrl, host, `${download.pathname}${download.search}`);
-    expectThat(down.status === 200 && down.body.equals(payload), 'the 70000 uploaded bytes back', { status: down.status, length: down.body.length });
+    expectThat(down.status === 200 && down.body.equals(payload), 'the 70000 uploaded bytes back', {
+      status: down.status,
+      length: down.body.length,
+    });
     const unsigned = await requestByHost(gatewayUrl, host, `/files?path=${encodeURIComponent(path)}`);
     expectThat(unsigned.status === 401, 'an unsigned download refused (401)', unsigned.status);
     return `signed uploadUrl took ${payload.length} bytes (multipart), signed downloadUrl gave them back; unsigned -> 401 (URLs sent with Host ${host})`;

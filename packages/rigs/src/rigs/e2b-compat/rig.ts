@@ -24,7 +24,9 @@ export async function preflight(ctx: PreflightContext): Promise<string[]> {
   const reasons: string[] = [];
   for (const template of ['base', 'code-interpreter-v1'] as const) {
     await locateTemplate(ctx.runner, template).catch((e: Error) => {
-      reasons.push(`template ${template} is not built (packages/runtime/guest/build-template.sh ${template}): ${e.message.split('\n')[0]}`);
+      reasons.push(
+        `template ${template} is not built (packages/runtime/guest/build-template.sh ${template}): ${e.message.split('\n')[0]}`,
+      );
     });
   }
   return reasons;

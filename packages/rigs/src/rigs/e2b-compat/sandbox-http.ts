@@ -18,7 +18,14 @@ export function requestByHost(
   const gateway = new URL(gatewayUrl);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: gateway.hostname, port: gateway.port, path: pathAndQuery, method: init.method ?? 'GET', headers: { ...init.headers, host }, timeout: 30_000 },
+      {
+        host: gateway.hostname,
+        port: gateway.port,
+        path: pathAndQuery,
+        method: init.method ?? 'GET',
+        headers: { ...init.headers, host },
+        timeout: 30_000,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

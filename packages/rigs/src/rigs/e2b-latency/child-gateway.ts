@@ -13,7 +13,11 @@ export interface ChildGateway {
 
 const SCRIPT = fileURLToPath(new URL('./gateway-process.ts', import.meta.url));
 
-export async function startChildGateway(ctx: RigContext, layout: RigLayout, timeoutMs = 600_000): Promise<ChildGateway> {
+export async function startChildGateway(
+  ctx: RigContext,
+  layout: RigLayout,
+  timeoutMs = 600_000,
+): Promise<ChildGateway> {
   const child = ctx.spawn([process.execPath, '--import', import.meta.resolve('tsx'), SCRIPT, JSON.stringify(layout)]);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stderr = '';
@@ -22,7 +26,10 @@ export async function startChildGateway(ctx: RigContext, layout: RigLayout, time
   });
   const first = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`gateway child gave no line in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`gateway child gave no line in ${timeoutMs} ms: ${stderr}`)),
+      timeoutMs,
+    );
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const nl = out.indexOf('\n');

@@ -19,7 +19,11 @@ export interface FloorPool {
   close(): Promise<void>;
 }
 
-export async function openFloorPool(runner: CommandRunner, l: RigLayout, onBackgroundError: (e: Error) => void): Promise<FloorPool> {
+export async function openFloorPool(
+  runner: CommandRunner,
+  l: RigLayout,
+  onBackgroundError: (e: Error) => void,
+): Promise<FloorPool> {
   const o = hostOptions(l);
   const dir = await locateTemplate(runner, TEMPLATE);
   const image = templateImage(dir, basename(dir), l.memoryMiB, 1);

@@ -7,7 +7,10 @@ import { Gateway, gatewayConfig, openRuntimeBackend } from '@coppice/gateway';
 import { hostOptions, RIG_GATEWAY_LIMITS, type RigLayout } from './layout.ts';
 
 const layout = JSON.parse(process.argv[2] ?? '') as RigLayout;
-const backend = await openRuntimeBackend({ ...hostOptions(layout), onBackgroundError: (e) => console.error(`background: ${e.message}`) });
+const backend = await openRuntimeBackend({
+  ...hostOptions(layout),
+  onBackgroundError: (e) => console.error(`background: ${e.message}`),
+});
 const gateway = await Gateway.start(
   gatewayConfig.parse({ database: layout.database, port: 0, domain: 'localhost', ...RIG_GATEWAY_LIMITS }),
   backend,

@@ -18,14 +18,33 @@ export interface RigLayout {
   tbSizeMiB: number;
 }
 
-export function rigLayout(tmpdir: string, runRoot: string, pool: RigLayout['pool'], memoryMiB: number, tbSizeMiB: number): RigLayout {
-  return { stateDir: join(tmpdir, 'sandboxes'), runRoot, database: join(tmpdir, 'gateway.db'), pool, memoryMiB, tbSizeMiB };
+export function rigLayout(
+  tmpdir: string,
+  runRoot: string,
+  pool: RigLayout['pool'],
+  memoryMiB: number,
+  tbSizeMiB: number,
+): RigLayout {
+  return {
+    stateDir: join(tmpdir, 'sandboxes'),
+    runRoot,
+    database: join(tmpdir, 'gateway.db'),
+    pool,
+    memoryMiB,
+    tbSizeMiB,
+  };
 }
 
 /** openSandboxHost's options for the layout: prefix `cpy` on 10.82.0.0/24 and fd82::/64, one template. */
 export function hostOptions(l: RigLayout): OpenSandboxHostOptions {
   const templates: TemplateSizing[] = [
-    { id: TEMPLATE, aliases: ['code-interpreter'], memoryMiB: l.memoryMiB, vcpus: 1, pool: { mode: 'two-tier', ...l.pool } },
+    {
+      id: TEMPLATE,
+      aliases: ['code-interpreter'],
+      memoryMiB: l.memoryMiB,
+      vcpus: 1,
+      pool: { mode: 'two-tier', ...l.pool },
+    },
   ];
   return {
     stateDir: l.stateDir,

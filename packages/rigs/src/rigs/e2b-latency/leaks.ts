@@ -50,14 +50,18 @@ export async function leakReport(l: RigLayout, rows: number): Promise<LeakReport
   const strayEndpoints = netFiles.filter((f) => !leased.has(f.split('.')[0]));
 
   const runDirs = new Set(state.entries.map((e) => e.vm?.runDir).filter(Boolean));
-  const strayRunDirs = (await listDir(join(l.runRoot, TEMPLATE))).map((d) => join(l.runRoot, TEMPLATE, d)).filter((d) => !runDirs.has(d));
+  const strayRunDirs = (await listDir(join(l.runRoot, TEMPLATE)))
+    .map((d) => join(l.runRoot, TEMPLATE, d))
+    .filter((d) => !runDirs.has(d));
   const owned = new Set<string>();
   for (const c of [state.base, ...state.entries.map((e) => e.checkpoint)]) {
     if (!c) continue;
     for (const f of [c.path, ...c.files, c.memoryImage, c.memoryFile, c.disk]) if (f) owned.add(f);
   }
   const checkpointDir = join(l.stateDir, TEMPLATE);
-  const strayCheckpoints = (await listDir(checkpointDir)).map((f) => join(checkpointDir, f)).filter((f) => !owned.has(f));
+  const strayCheckpoints = (await listDir(checkpointDir))
+    .map((f) => join(checkpointDir, f))
+    .filter((f) => !owned.has(f));
 
   const notIdle = state.entries.filter((e) => e.status !== 'idle');
   const report: LeakReport = {
@@ -76,6 +80,7 @@ export async function leakReport(l: RigLayout, rows: number): Promise<LeakReport
   return report;
 }
 
-export const leakFree = (r: LeakReport) => r.vms === 0 && r.endpoints === 0 && r.layers === 0 && r.poolEntries === 0 && r.gatewayRows === 0;
+export const leakFree = (r: LeakReport) =>
+  r.vms === 0 && r.endpoints === 0 && r.layers === 0 && r.poolEntries === 0 && r.gatewayRows === 0;
 
 export const gatewayRows = (store: Store) => store.allSandboxes().length;

@@ -26,7 +26,9 @@ export async function preflight(ctx: PreflightContext): Promise<string[]> {
   try {
     await locateTemplate(ctx.runner, TEMPLATE);
   } catch (e) {
-    reasons.push(`the ${TEMPLATE} template is not built (packages/runtime/guest/build-template.sh): ${(e as Error).message.split('\n')[0]}`);
+    reasons.push(
+      `the ${TEMPLATE} template is not built (packages/runtime/guest/build-template.sh): ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   return reasons;
 }
@@ -51,8 +53,12 @@ async function poolSettled(l: RigLayout, signal: AbortSignal, timeoutMs = 600_00
   for (;;) {
     const s = await readPoolState(l);
     const idle = (tier: string) => s.entries.filter((e) => e.status === 'idle' && e.tier === tier).length;
-    if (idle('hot') >= l.pool.hot && idle('durable') >= l.pool.durable && s.entries.every((e) => e.status === 'idle')) return;
-    if (Date.now() > until) throw new Error(`pool did not refill in ${timeoutMs} ms: ${JSON.stringify(s.entries.map((e) => [e.tier, e.status]))}`);
+    if (idle('hot') >= l.pool.hot && idle('durable') >= l.pool.durable && s.entries.every((e) => e.status === 'idle'))
+      return;
+    if (Date.now() > until)
+      throw new Error(
+        `pool did not refill in ${timeoutMs} ms: ${JSON.stringify(s.entries.map((e) => [e.tier, e.status]))}`,
+      );
     signal.throwIfAborted();
     await sleep(100);
   }
@@ -83,7 +89,8 @@ export async function run(ctx: RigContext): Promise<void> {
   );
   const cycles = ctx.param('leakCycles', ctx.quick ? 10 : 200);
   const held = ctx.param('rssSandboxes', ctx.quick ? 4 : 50);
-  if (!RSS_HELD.includes(String(held) as (typeof RSS_HELD)[number])) throw new Error(`rssSandboxes ${held}: the manifest labels ${RSS_HELD.join('/')}`);
+  if (!RSS_HELD.includes(String(held) as (typeof RSS_HELD)[number]))
+    throw new Error(`rssSandboxes ${held}: the manifest labels ${RSS_HELD.join('/')}`);
   const background = (e: Error) => ctx.log(`background: ${e.message}`);
 
   ctx.defer(() => rm(layout.runRoot, { recursive: true, force: true }));
@@ -99,7 +106,9 @@ export async function run(ctx: RigContext): Promise<void> {
   ctx.defer(async () => {
     if (floorOpen) await floor.close();
   });
-  ctx.log(`warming the ${TEMPLATE} pool (hot ${layout.pool.hot}, durable ${layout.pool.durable}; the first template checkpoint boots the guest)`);
+  ctx.log(
+    `warming the ${TEMPLATE} pool (hot ${layout.pool.hot}, durable ${layout.pool.durable}; the first template checkpoint boots the guest)`,
+  );
   await floor.pool.warm();
   for (const cc of levels) {
     const series = ctx.series('checkout', { cc: String(cc) });
@@ -119,13 +128,20 @@ export async function run(ctx: RigContext): Promise<void> {
   floorOpen = false;
 
   // ---- the SDK's clock through an in-process gateway on the same pool ------------------------------------------
-  const backend = await openRuntimeBackend({ ...hostOptions(layout), runner: ctx.runner, onBackgroundError: background });
+  const backend = await openRuntimeBackend({
+    ...hostOptions(layout),
+    runner: ctx.runner,
+    onBackgroundError: background,
+  });
   let gateway: Gateway | undefined;
   ctx.defer(async () => {
     await gateway?.close();
     await backend.close();
   });
-  gateway = await Gateway.start(gatewayConfig.parse({ database: layout.database, port: 0, domain: 'localhost', ...RIG_GATEWAY_LIMITS }), backend);
+  gateway = await Gateway.start(
+    gatewayConfig.parse({ database: layout.database, port: 0, domain: 'localhost', ...RIG_GATEWAY_LIMITS }),
+    backend,
+  );
   const { key } = createApiKey(gateway.store, 'rig', 'e2b-latency');
   const sdk = target(key, gateway.port);
 
@@ -136,32 +152,36 @@ export async function run(ctx: RigContext): Promise<void> {
     const rounds = roundsFor(ctx.samples, cc);
     for (let r = 0; r < rounds; r++) {
       await poolSettled(layout, ctx.signal);
-      await ctx.concurrent({ phase: `sdk cc=${cc} round ${r + 1}/${rounds}`, cc, series: phase('end-to-end') }, async () => {
-        const t0 = performance.now();
-        const sbx = await createSandbox(sdk).catch((e: unknown) => {
-          create.fail(e);
-          throw e;
-        });
-        const t1 = performance.now();
-        create.add(t1 - t0);
-        try {
-          const result = await sbx.runCode('1+1');
-          if (result.error || result.text !== '2') throw new Error(`runCode("1+1") gave ${JSON.stringify(result.error ?? result.text)}`);
-          firstRun.add(performance.now() - t1);
-        } catch (e) {
-          firstRun.fail(e);
-          await sbx.kill().catch(() => undefined);
-          throw e;
-        }
-        const t2 = performance.now();
-        await sbx.kill().catch((e: unknown) => {
-          kill.fail(e);
-          throw e;
-        });
-        const t3 = performance.now();
-        kill.add(t3 - t2);
-        return t3 - t0;
-      });
+      await ctx.concurrent(
+        { phase: `sdk cc=${cc} round ${r + 1}/${rounds}`, cc, series: phase('end-to-end') },
+        async () => {
+          const t0 = performance.now();
+          const sbx = await createSandbox(sdk).catch((e: unknown) => {
+            create.fail(e);
+            throw e;
+          });
+          const t1 = performance.now();
+          create.add(t1 - t0);
+          try {
+            const result = await sbx.runCode('1+1');
+            if (result.error || result.text !== '2')
+              throw new Error(`runCode("1+1") gave ${JSON.stringify(result.error ?? result.text)}`);
+            firstRun.add(performance.now() - t1);
+          } catch (e) {
+            firstRun.fail(e);
+            await sbx.kill().catch(() => undefined);
+            throw e;
+          }
+          const t2 = performance.now();
+          await sbx.kill().catch((e: unknown) => {
+            kill.fail(e);
+            throw e;
+          });
+          const t3 = performance.now();
+          kill.add(t3 - t2);
+          return t3 - t0;
+        },
+      );
     }
   }
 
@@ -203,7 +223,11 @@ export async function run(ctx: RigContext): Promise<void> {
   await poolSettled(layout, ctx.signal);
 
   const journal = join(layout.stateDir, `${TEMPLATE}.checkouts`);
-  const journalSize = () => stat(journal).then((s) => s.size, () => 0);
+  const journalSize = () =>
+    stat(journal).then(
+      (s) => s.size,
+      () => 0,
+    );
   const before = await journalSize();
   const inflight = createSandbox(childSdk).then(
     () => 'completed',

@@ -40,7 +40,8 @@ export async function run(ctx: RigContext): Promise<void> {
   const sandbox = await net.checkout({ policy: { allowOut: [peer.ipv4.peer, peer.ipv6.peer] } });
   ctx.param('sandboxPolicy', { allowOut: [peer.ipv4.peer, peer.ipv6.peer], note: 'only the peer; no internet access' });
   for (const family of ['ipv4', 'ipv6'] as const) {
-    if (await peerRoutes(ctx, peer, sandbox.addresses[family])) throw new Error(`the peer can route to ${sandbox.addresses[family]}: the nat path would not prove the NAT`);
+    if (await peerRoutes(ctx, peer, sandbox.addresses[family]))
+      throw new Error(`the peer can route to ${sandbox.addresses[family]}: the nat path would not prove the NAT`);
   }
 
   const order = abbaOrder(['nat', 'direct'] as const, rounds);

@@ -30,8 +30,10 @@ export function directAnchor(own: string): string {
 
 /** The anchor's one rule (names and addresses checked first: this text goes to pfctl). */
 export function directPassRule(d: DirectPass): string {
-  if (!/^[A-Za-z][A-Za-z0-9_.-]{0,14}$/.test(d.peerInterface)) throw new Error(`bad interface name ${JSON.stringify(d.peerInterface)}`);
-  for (const a of [d.peerIpv4, d.sandboxIpv4]) if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(a)) throw new Error(`bad IPv4 address ${JSON.stringify(a)}`);
+  if (!/^[A-Za-z][A-Za-z0-9_.-]{0,14}$/.test(d.peerInterface))
+    throw new Error(`bad interface name ${JSON.stringify(d.peerInterface)}`);
+  for (const a of [d.peerIpv4, d.sandboxIpv4])
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(a)) throw new Error(`bad IPv4 address ${JSON.stringify(a)}`);
   if (!Number.isInteger(d.port) || d.port < 1 || d.port > 65535) throw new Error(`bad port ${d.port}`);
   const tag = passTag(d.prefix);
   if (!/^[a-z][a-z0-9]{0,15}_pass$/.test(tag)) throw new Error(`bad cubenet prefix ${JSON.stringify(d.prefix)}`);
@@ -59,7 +61,8 @@ export async function removeDirectPf(runner: CommandRunner, own: string): Promis
  */
 export function parseStateCreations(text: string): number {
   const counts = [...text.matchAll(/State Creations:\s*(\d+)/g)].map((m) => Number(m[1]));
-  if (counts.length !== 1) throw new Error(`expected one rule with a State Creations counter in the rig's anchor, found ${counts.length}`);
+  if (counts.length !== 1)
+    throw new Error(`expected one rule with a State Creations counter in the rig's anchor, found ${counts.length}`);
   return counts[0]!;
 }
 

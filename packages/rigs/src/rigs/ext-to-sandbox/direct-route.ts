@@ -34,13 +34,34 @@ export interface DirectAccept {
 
 /** The nft argv that inserts the accept before handle `before` (names and addresses come from validated values). */
 export function directAcceptArgv(d: DirectAccept, before: number): string[] {
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(d.peerInterface) || !/^[A-Za-z0-9_.-]{1,15}$/.test(d.bridge)) throw new Error('bad interface name');
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(d.peerInterface) || !/^[A-Za-z0-9_.-]{1,15}$/.test(d.bridge))
+    throw new Error('bad interface name');
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(d.sandboxIpv4)) throw new Error(`bad IPv4 address ${d.sandboxIpv4}`);
   if (!Number.isInteger(d.port) || d.port < 1 || d.port > 65535) throw new Error(`bad port ${d.port}`);
   return [
-    'nft', 'insert', 'rule', 'inet', d.table, 'forward', 'position', String(before),
-    'iifname', JSON.stringify(d.peerInterface), 'oifname', JSON.stringify(d.bridge),
-    'ip', 'daddr', d.sandboxIpv4, 'tcp', 'dport', String(d.port), 'ct', 'state', 'new', 'counter', 'accept',
+    'nft',
+    'insert',
+    'rule',
+    'inet',
+    d.table,
+    'forward',
+    'position',
+    String(before),
+    'iifname',
+    JSON.stringify(d.peerInterface),
+    'oifname',
+    JSON.stringify(d.bridge),
+    'ip',
+    'daddr',
+    d.sandboxIpv4,
+    'tcp',
+    'dport',
+    String(d.port),
+    'ct',
+    'state',
+    'new',
+    'counter',
+    'accept',
   ];
 }
 

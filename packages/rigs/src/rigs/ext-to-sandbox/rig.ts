@@ -37,13 +37,26 @@ export async function run(ctx: RigContext): Promise<void> {
   const max = ctx.param('maxSamplesPerPath', ctx.samples);
   const net = await openEdgeCubenet(ctx, NET);
   const peer = await createExternalPeer(ctx, EXT_PEER);
-  ctx.param('peer', { namespace: peer.namespace, link: peer.hostInterface, host: peer.ipv4.host, peer: peer.ipv4.peer, routes: [`${NET.ipv4Subnet} via ${peer.ipv4.host}`] });
+  ctx.param('peer', {
+    namespace: peer.namespace,
+    link: peer.hostInterface,
+    host: peer.ipv4.host,
+    peer: peer.ipv4.peer,
+    routes: [`${NET.ipv4Subnet} via ${peer.ipv4.host}`],
+  });
 
   const forward = { protocol: 'tcp', hostPort: HOST_PORT, sandboxPort: SERVICE_PORT } as const;
   const sandbox = await net.checkout({ forwards: [forward] });
   ctx.param('forward', { ...forward, to: sandbox.addresses.ipv4 });
   if (ctx.platform === 'freebsd') {
-    const d = { own: NET.own, prefix: NET.prefix, peerInterface: peer.hostInterface, peerIpv4: peer.ipv4.peer, sandboxIpv4: sandbox.addresses.ipv4, port: SERVICE_PORT };
+    const d = {
+      own: NET.own,
+      prefix: NET.prefix,
+      peerInterface: peer.hostInterface,
+      peerIpv4: peer.ipv4.peer,
+      sandboxIpv4: sandbox.addresses.ipv4,
+      port: SERVICE_PORT,
+    };
     ctx.param('directAcceptRule', `pfctl -a cube/${NET.own}-direct: ${await allowDirectPf(ctx, d)}`);
   } else {
     const directRule = await allowDirect(ctx.runner, {
@@ -63,7 +76,13 @@ export async function run(ctx: RigContext): Promise<void> {
   ctx.param('placement', describePlacement(placement));
   const paths: Record<'forward' | 'direct', RrPath> = {
     forward: { clientExec: peer.exec, serverExec: inSandbox, address: peer.ipv4.host, port: HOST_PORT, placement },
-    direct: { clientExec: peer.exec, serverExec: inSandbox, address: sandbox.addresses.ipv4, port: SERVICE_PORT, placement },
+    direct: {
+      clientExec: peer.exec,
+      serverExec: inSandbox,
+      address: sandbox.addresses.ipv4,
+      port: SERVICE_PORT,
+      placement,
+    },
   };
   ctx.param('sockperfCommand', sockperfClientArgv(ctx.platform, paths.forward, seconds, 'FILE').join(' '));
   // One server on the sandbox's address serves both paths (the forward's DNAT lands on the same address and port).
@@ -82,10 +101,16 @@ export async function run(ctx: RigContext): Promise<void> {
   }
   // One new connection per direct segment passed the rig's accept (nft: its SYN; pf: the state it created); none of
   // the forward path's did.
-  const accepted = ctx.platform === 'freebsd' ? await readDirectPassStates(ctx.runner, NET.own) : await readDirectAcceptPackets(ctx.runner, NET.prefix);
+  const accepted =
+    ctx.platform === 'freebsd'
+      ? await readDirectPassStates(ctx.runner, NET.own)
+      : await readDirectAcceptPackets(ctx.runner, NET.prefix);
   const directSegments = order.filter((p) => p === 'direct').length;
   ctx.param('directAcceptMatched', accepted);
-  if (accepted !== directSegments) throw new Error(`the direct accept matched ${accepted} new connections, expected ${directSegments}: the direct path did not take the route it claims`);
+  if (accepted !== directSegments)
+    throw new Error(
+      `the direct accept matched ${accepted} new connections, expected ${directSegments}: the direct path did not take the route it claims`,
+    );
   for (const path of ['forward', 'direct'] as const) {
     const kept = evenSubsample(pooled[path], max);
     ctx.param(`${path}Transactions`, pooled[path].length);

@@ -8,7 +8,7 @@ export const guestExecManifest = defineManifest({
   summary:
     'One code-interpreter-v1 sandbox checked out of its pool: runCode("1+1") (POST /execute on 49999), ' +
     'commands.run("true") (envd process.Process/Start), a 1 MiB file written and read back (envd POST/GET /files) and ' +
-    'GET /health, each a round trip from the host over the sandbox\'s cubenet address, against floors measured in the ' +
+    "GET /health, each a round trip from the host over the sandbox's cubenet address, against floors measured in the " +
     'same run inside the guest: the same execute sent to the running default kernel through jupyter_client, and the ' +
     'same spawn.',
   script: 'packages/rigs/src/rigs/guest-exec/rig.ts',
@@ -18,7 +18,7 @@ export const guestExecManifest = defineManifest({
     binaries: { linux: ['qemu-system-x86_64', 'mmdebstrap'] },
     notes: [
       'The template is built by packages/runtime/guest/build-template.sh into /var/cache/coppice/templates (untimed).',
-      'The sandbox is reached over the rig\'s own cubenet (prefix cpz, 10.83.0.0/24); no other address is contacted.',
+      "The sandbox is reached over the rig's own cubenet (prefix cpz, 10.83.0.0/24); no other address is contacted.",
     ],
   },
   metrics: [
@@ -45,8 +45,8 @@ export const guestExecManifest = defineManifest({
       name: 'run-code-floor',
       unit: 'ms',
       description:
-        'runCode\'s floor: the i-th in-guest execute sample plus the i-th host GET /health sample of the same run, i.e. ' +
-        'the kernel\'s own work plus one host<->guest HTTP round trip.',
+        "runCode's floor: the i-th in-guest execute sample plus the i-th host GET /health sample of the same run, i.e. " +
+        "the kernel's own work plus one host<->guest HTTP round trip.",
       labels: {},
     },
   ],

@@ -51,7 +51,9 @@ export async function run(ctx: RigContext): Promise<void> {
   };
   const series = (op: string) => ctx.series('round-trip', { op });
 
-  await ctx.repeat({ phase: 'runCode("1+1")', warmup, count: ctx.samples, series: series('run-code') }, () => timed(() => runCode(address, '1+1', '2')));
+  await ctx.repeat({ phase: 'runCode("1+1")', warmup, count: ctx.samples, series: series('run-code') }, () =>
+    timed(() => runCode(address, '1+1', '2')),
+  );
   await ctx.repeat({ phase: 'commands.run("true")', warmup, count: ctx.samples, series: series('commands-run') }, () =>
     timed(async () => {
       const r = await runCommand(process, 'user', '/bin/bash', ['-l', '-c', 'true']);
@@ -59,11 +61,14 @@ export async function run(ctx: RigContext): Promise<void> {
     }),
   );
   const content = randomBytes(FILE_BYTES);
-  await ctx.repeat({ phase: 'files.write 1 MiB', warmup, count: ctx.samples, series: series('file-write') }, () => timed(() => writeFile(agent, FILE_PATH, content)));
+  await ctx.repeat({ phase: 'files.write 1 MiB', warmup, count: ctx.samples, series: series('file-write') }, () =>
+    timed(() => writeFile(agent, FILE_PATH, content)),
+  );
   await ctx.repeat({ phase: 'files.read 1 MiB', warmup, count: ctx.samples, series: series('file-read') }, () =>
     timed(async () => {
       const got = await readGuestFile(agent, FILE_PATH);
-      if (!got.equals(content)) throw new Error(`read back ${got.length} bytes that differ from the ${FILE_BYTES} written`);
+      if (!got.equals(content))
+        throw new Error(`read back ${got.length} bytes that differ from the ${FILE_BYTES} written`);
     }),
   );
   const health: number[] = [];
@@ -96,19 +101,35 @@ export async function run(ctx: RigContext): Promise<void> {
 
 /** POST /execute as @e2b/code-interpreter sends it, read to the end of its NDJSON stream; checks the main result. */
 async function runCode(address: string, code: string, expect: string): Promise<void> {
-  const r = await fetch(`http://${address}:${INTERPRETER_PORT}/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+  const r = await fetch(`http://${address}:${INTERPRETER_PORT}/execute`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code }),
+  });
   const text = await r.text();
   if (!r.ok) throw new Error(`POST /execute answered ${r.status}: ${text.slice(0, 200)}`);
-  const events = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { type: string; text?: string; is_main_result?: boolean; name?: string; value?: string });
+  const events = text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map(
+      (l) => JSON.parse(l) as { type: string; text?: string; is_main_result?: boolean; name?: string; value?: string },
+    );
   const error = events.find((e) => e.type === 'error');
   if (error) throw new Error(`execute raised ${error.name}: ${error.value}`);
   const main = events.find((e) => e.type === 'result' && e.is_main_result);
-  if (main?.text !== expect) throw new Error(`execute of ${JSON.stringify(code)} gave ${JSON.stringify(main?.text)}, not ${expect}`);
-  if (!events.some((e) => e.type === 'end_of_execution')) throw new Error('the execute stream ended without end_of_execution');
+  if (main?.text !== expect)
+    throw new Error(`execute of ${JSON.stringify(code)} gave ${JSON.stringify(main?.text)}, not ${expect}`);
+  if (!events.some((e) => e.type === 'end_of_execution'))
+    throw new Error('the execute stream ended without end_of_execution');
 }
 
 /** process.Process/Start read to its end event, as commands.run does. */
-async function runCommand(process: Client<typeof Process>, user: string, cmd: string, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+async function runCommand(
+  process: Client<typeof Process>,
+  user: string,
+  cmd: string,
+  args: string[],
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   let exitCode: number | undefined;
@@ -126,7 +147,11 @@ async function runCommand(process: Client<typeof Process>, user: string, cmd: st
 }
 
 async function writeFile(agent: string, path: string, content: Buffer): Promise<void> {
-  const r = await fetch(`${agent}/files?${new URLSearchParams({ path, username: 'user' })}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: content });
+  const r = await fetch(`${agent}/files?${new URLSearchParams({ path, username: 'user' })}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: content,
+  });
   const text = await r.text();
   if (!r.ok) throw new Error(`POST /files answered ${r.status}: ${text.slice(0, 200)}`);
 }

@@ -23,7 +23,10 @@ export async function measureCheckpointIo(
   ctx.defer(() => rm(dir, { recursive: true, force: true }));
   ctx.param('checkpointDir', base.described);
   ctx.param('checkpointFs', await fileSystemType(ctx, dir));
-  ctx.param('checkpointRead', ctx.platform === 'linux' ? 'page cache dropped per file (posix_fadvise DONTNEED)' : 'O_DIRECT');
+  ctx.param(
+    'checkpointRead',
+    ctx.platform === 'linux' ? 'page cache dropped per file (posix_fadvise DONTNEED)' : 'O_DIRECT',
+  );
 
   // Random content, so no layer below can compress or deduplicate it away.
   const data = Buffer.allocUnsafe(CHECKPOINT_BYTES);
@@ -36,7 +39,11 @@ export async function measureCheckpointIo(
   for (let i = 0; i < total; i++) {
     ctx.signal.throwIfAborted();
     const recording = i >= warmup;
-    ctx.progress(recording ? 'checkpoint' : 'checkpoint (warm-up)', recording ? i - warmup : i, recording ? count : warmup);
+    ctx.progress(
+      recording ? 'checkpoint' : 'checkpoint (warm-up)',
+      recording ? i - warmup : i,
+      recording ? count : warmup,
+    );
     const file = join(dir, `checkpoint-${i}.bin`);
     try {
       const w = await timeWrite(file, data);
@@ -108,9 +115,14 @@ async function dropCachedPages(ctx: RigContext, file: string): Promise<void> {
  */
 async function recordResidency(ctx: RigContext, file: string): Promise<void> {
   if (ctx.platform !== 'linux') return;
-  const fincore = await ctx.runner.run(['fincore', '--bytes', '--noheadings', '--output', 'RES', file]).catch(() => undefined);
+  const fincore = await ctx.runner
+    .run(['fincore', '--bytes', '--noheadings', '--output', 'RES', file])
+    .catch(() => undefined);
   const resident = fincore?.code === 0 ? fincore.stdout.trim() : undefined;
-  ctx.param('checkpointCachedBytesBeforeRead', resident !== undefined && /^\d+$/.test(resident) ? Number(resident) : 'unknown (no fincore)');
+  ctx.param(
+    'checkpointCachedBytesBeforeRead',
+    resident !== undefined && /^\d+$/.test(resident) ? Number(resident) : 'unknown (no fincore)',
+  );
 }
 
 async function fileSystemType(ctx: RigContext, dir: string): Promise<string> {

@@ -16,7 +16,20 @@ export const hostLimitsManifest = defineManifest({
     root: true,
     binaries: {
       linux: ['cat', 'nft', 'ip', 'ss', 'taskset', 'sockperf', 'dd', 'df'],
-      freebsd: ['cat', 'ps', 'pfctl', 'sysctl', 'ifconfig', 'jail', 'jexec', 'jls', 'sockstat', 'cpuset', 'sockperf', 'df'],
+      freebsd: [
+        'cat',
+        'ps',
+        'pfctl',
+        'sysctl',
+        'ifconfig',
+        'jail',
+        'jexec',
+        'jls',
+        'sockstat',
+        'cpuset',
+        'sockperf',
+        'df',
+      ],
     },
     notes: [
       'Linux: `nft list tables` must succeed (nftables in the kernel) and network namespaces must be available.',
@@ -29,7 +42,8 @@ export const hostLimitsManifest = defineManifest({
     {
       name: 'sigcont-resume',
       unit: 'ms',
-      description: "A SIGSTOP'd child process resumed with SIGCONT until it answers on a pipe: the floor of a prewarm resume.",
+      description:
+        "A SIGSTOP'd child process resumed with SIGCONT until it answers on a pipe: the floor of a prewarm resume.",
       labels: {},
     },
     {
@@ -55,7 +69,8 @@ export const hostLimitsManifest = defineManifest({
     {
       name: 'checkpoint-read',
       unit: 'ms',
-      description: "Reading that file back with its pages dropped from the page cache first: the floor of a durable restore's read.",
+      description:
+        "Reading that file back with its pages dropped from the page cache first: the floor of a durable restore's read.",
       labels: { size: ['256MiB'] },
     },
   ],

@@ -23,7 +23,13 @@ export async function measurePingPong(ctx: RigContext, pair: EndpointPair, optio
   const { seconds, maxSamples } = options;
   const series = ctx.series('namespace-rr');
   ctx.progress('namespace-rr', 0, 1);
-  const path: RrPath = { clientExec: pair.execA, serverExec: pair.execB, address: pair.addrB, port: options.port, placement: options.placement };
+  const path: RrPath = {
+    clientExec: pair.execA,
+    serverExec: pair.execB,
+    address: pair.addrB,
+    port: options.port,
+    placement: options.placement,
+  };
   ctx.param('sockperfCommand', sockperfClientArgv(ctx.platform, path, seconds, 'FILE').join(' '));
   const server = await startSockperfServer(ctx, path, options.untilListening);
   let rtts: number[];

@@ -23,7 +23,8 @@ export async function preflight(ctx: PreflightContext): Promise<string[]> {
   if (fw.code !== 0) reasons.push(`\`${argv.join(' ')}\` fails: ${(fw.stderr || fw.stdout).trim().split('\n')[0]}`);
   if (ctx.platform === 'freebsd') {
     const vimage = await ctx.runner.run(['sysctl', '-n', 'kern.features.vimage']);
-    if (vimage.code !== 0 || vimage.stdout.trim() !== '1') reasons.push('the kernel lacks VNET (kern.features.vimage is not 1)');
+    if (vimage.code !== 0 || vimage.stdout.trim() !== '1')
+      reasons.push('the kernel lacks VNET (kern.features.vimage is not 1)');
   } else {
     const netns = await ctx.runner.run(['ip', 'netns', 'list']);
     if (netns.code !== 0) reasons.push(`network namespaces unavailable: ${netns.stderr.trim()}`);
@@ -39,7 +40,10 @@ export async function run(ctx: RigContext): Promise<void> {
   await measureFirewallSpawn(ctx, n, warmup);
 
   const tag = pairTag();
-  ctx.param('namespaceRrEndpoints', `cpr-${tag}-a and cpr-${tag}-b on a bridge, ${ctx.platform === 'linux' ? 'network namespaces' : 'VNET jails'}`);
+  ctx.param(
+    'namespaceRrEndpoints',
+    `cpr-${tag}-a and cpr-${tag}-b on a bridge, ${ctx.platform === 'linux' ? 'network namespaces' : 'VNET jails'}`,
+  );
   const pair = ctx.platform === 'linux' ? await createNamespacePair(ctx, tag) : await createJailPair(ctx, tag);
   const placement = crossCpuPlacement(ctx.host.cpu.threads);
   ctx.param('namespaceRrPlacement', describePlacement(placement));

@@ -31,7 +31,8 @@ function hostSetup(ctx: RigContext): KernelPatchesSetup {
   const srcRoot = process.env.COPPICE_FREEBSD_SRC || '/usr/src';
   const disk = process.env.COPPICE_BHYVE_GUEST_DISK;
   const bootrom = process.env.COPPICE_BHYVE_BOOTROM;
-  if (!disk || !bootrom) return { srcRoot, noGuest: 'no guest: set COPPICE_BHYVE_GUEST_DISK and COPPICE_BHYVE_BOOTROM' };
+  if (!disk || !bootrom)
+    return { srcRoot, noGuest: 'no guest: set COPPICE_BHYVE_GUEST_DISK and COPPICE_BHYVE_BOOTROM' };
   const memoryMiB = ctx.param('guestMemoryMiB', 256);
   return {
     srcRoot,
@@ -49,7 +50,14 @@ export async function runKernelPatches(ctx: RigContext, setup: KernelPatchesSetu
   ctx.param('srcRoot', setup.srcRoot);
   const reports: PatchReport[] = [];
   for (const pin of PATCH_PINS) {
-    reports.push(await checkPatch(ctx.runner, { pin, srcRoot: setup.srcRoot, patchFile: join(ctx.repoRoot, 'patches', pin.patch), workDir: ctx.tmpdir }));
+    reports.push(
+      await checkPatch(ctx.runner, {
+        pin,
+        srcRoot: setup.srcRoot,
+        patchFile: join(ctx.repoRoot, 'patches', pin.patch),
+        workDir: ctx.tmpdir,
+      }),
+    );
   }
   ctx.param('sourceFiles', Object.fromEntries(reports.map((r) => [r.patch, r.files])));
   ctx.check('source-pinned', reports.every(pinnedTree), reports.map(describeReport).join('; '));
@@ -64,7 +72,11 @@ export async function runKernelPatches(ctx: RigContext, setup: KernelPatchesSetu
     `${describeReport(vmm)}; running kernel: ${kernelHasIt ? 'kern.features.vmm_memseg_vnode=1' : 'no kern.features.vmm_memseg_vnode (stock vmm)'}`,
   );
   const support = await probeVnodeRestore(ctx.runner);
-  ctx.check('bhyve-vnode-restore', applies(bhyve.patch) && support.supported, `${describeReport(bhyve)}; bhyve: ${support.detail}`);
+  ctx.check(
+    'bhyve-vnode-restore',
+    applies(bhyve.patch) && support.supported,
+    `${describeReport(bhyve)}; bhyve: ${support.detail}`,
+  );
 
   if (!setup.restores) {
     ctx.param('restoreDensity', `not measured: ${setup.noGuest}`);
@@ -73,9 +85,20 @@ export async function runKernelPatches(ctx: RigContext, setup: KernelPatchesSetu
   const n = ctx.param('n', Number(KERNEL_PATCHES_N[0]));
   const settleMs = ctx.param('settleSeconds', ctx.quick ? 1 : 3) * 1000;
   const sides: Array<'template' | 'private'> = support.supported && kernelHasIt ? ['private', 'template'] : ['private'];
-  if (sides.length === 1) ctx.param('restoreDensity', 'vnode side not run: this host lacks the patched kernel or bhyve, so it would copy too');
+  if (sides.length === 1)
+    ctx.param(
+      'restoreDensity',
+      'vnode side not run: this host lacks the patched kernel or bhyve, so it would copy too',
+    );
   for (const memory of sides) {
-    const r = await measureRestoreDensity(ctx, { ...setup.restores, memory, n, prefix: `kp-${memory}`, settleMs, probeTimeoutMs: 120_000 });
+    const r = await measureRestoreDensity(ctx, {
+      ...setup.restores,
+      memory,
+      n,
+      prefix: `kp-${memory}`,
+      settleMs,
+      probeTimeoutMs: 120_000,
+    });
     const labels = { n: String(n), restore: r.mode };
     ctx.series('host-delta', labels).add(r.hostDeltaBytes / MiB);
     ctx.series('per-vm', labels).add(r.hostDeltaBytes / MiB / n);

@@ -28,7 +28,10 @@ async function readIfPresent(file: string): Promise<Buffer | undefined> {
   }
 }
 
-export async function checkPatch(runner: CommandRunner, o: { pin: PatchPin; srcRoot: string; patchFile: string; workDir: string }): Promise<PatchReport> {
+export async function checkPatch(
+  runner: CommandRunner,
+  o: { pin: PatchPin; srcRoot: string; patchFile: string; workDir: string },
+): Promise<PatchReport> {
   const copy = join(o.workDir, o.pin.patch.replace(/\.diff$/, ''));
   const files: Record<string, FileState> = {};
   for (const f of o.pin.files) {
@@ -45,7 +48,12 @@ export async function checkPatch(runner: CommandRunner, o: { pin: PatchPin; srcR
   if (forward.code === 0) return { patch: o.pin.patch, files, application: 'applies' };
   const reverse = await runner.run(['git', 'apply', '--check', '--reverse', o.patchFile], { cwd: copy, env });
   if (reverse.code === 0) return { patch: o.pin.patch, files, application: 'already-applied' };
-  return { patch: o.pin.patch, files, application: 'does-not-apply', applyError: (forward.stderr || forward.stdout).trim().split('\n').slice(0, 3).join(' | ') };
+  return {
+    patch: o.pin.patch,
+    files,
+    application: 'does-not-apply',
+    applyError: (forward.stderr || forward.stdout).trim().split('\n').slice(0, 3).join(' | '),
+  };
 }
 
 /** Every touched file is upstream's or the patched one, all of one kind: the tree is the pinned one. */
@@ -56,7 +64,15 @@ export function pinnedTree(report: PatchReport): boolean {
 
 export function describeReport(r: PatchReport): string {
   const off = Object.entries(r.files).filter(([, s]) => s === 'other' || s === 'missing');
-  const files = off.length === 0 ? 'touched files as pinned' : `not as pinned: ${off.map(([p, s]) => `${p} (${s === 'missing' ? 'missing' : 'other blob'})`).join(', ')}`;
-  const applied = r.application === 'does-not-apply' ? `does not apply: ${r.applyError}` : r.application === 'applies' ? 'applies (git apply --check)' : 'already applied (applies in reverse)';
+  const files =
+    off.length === 0
+      ? 'touched files as pinned'
+      : `not as pinned: ${off.map(([p, s]) => `${p} (${s === 'missing' ? 'missing' : 'other blob'})`).join(', ')}`;
+  const applied =
+    r.application === 'does-not-apply'
+      ? `does not apply: ${r.applyError}`
+      : r.application === 'applies'
+        ? 'applies (git apply --check)'
+        : 'already applied (applies in reverse)';
   return `${r.patch}: ${files}; ${applied}`;
 }

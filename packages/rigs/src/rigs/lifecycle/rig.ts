@@ -27,7 +27,11 @@ export async function run(ctx: RigContext): Promise<void> {
   ctx.progress('warm endpoints', 0, n);
   await net.warm('isolated', n);
   ctx.param('warmEndpoints', n);
-  const policy = { allowOut: [`${gateway.ipv4}`, '192.0.2.0/24', '2001:db8::/32'], denyOut: ['198.51.100.7'], dnsAllow: ['192.0.2.53'] };
+  const policy = {
+    allowOut: [`${gateway.ipv4}`, '192.0.2.0/24', '2001:db8::/32'],
+    denyOut: ['198.51.100.7'],
+    dnsAllow: ['192.0.2.53'],
+  };
   ctx.param('policy', policy);
 
   const checkout = ctx.series('checkout');

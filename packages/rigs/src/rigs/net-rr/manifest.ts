@@ -13,12 +13,24 @@ export const netRrManifest = defineManifest({
     root: true,
     binaries: {
       linux: ['nft', 'ip', 'conntrack', 'ss', 'taskset', 'sockperf', 'cc'],
-      freebsd: ['pfctl', 'ifconfig', 'jail', 'jexec', 'jls', 'sockstat', 'kldstat', 'sysctl', 'cpuset', 'sockperf', 'cc'],
+      freebsd: [
+        'pfctl',
+        'ifconfig',
+        'jail',
+        'jexec',
+        'jls',
+        'sockstat',
+        'kldstat',
+        'sysctl',
+        'cpuset',
+        'sockperf',
+        'cc',
+      ],
     },
     notes: [
-      'FreeBSD: the same cubenet calls on pf (an anchor per sandbox), VNET jails on epairs and `jexec`, through the runtime\'s openCubenet; preflight checks pf enabled, its anchor/table limits, net.link.bridge.pfil_member=1, if_bridge/if_epair/if_tuntap and VIMAGE. This path has run only against the runtime\'s FreeBSD host model (cubenet level), never on a FreeBSD host, so no FreeBSD figure exists yet.',
-      'Bridge netfilter active (checked in preflight): the traffic crosses the firewall\'s forward hook.',
-      'IPv6 uses tcp-rr (C source beside the rig, compiled for the run) because Debian 12\'s sockperf 3.7 has no IPv6.',
+      "FreeBSD: the same cubenet calls on pf (an anchor per sandbox), VNET jails on epairs and `jexec`, through the runtime's openCubenet; preflight checks pf enabled, its anchor/table limits, net.link.bridge.pfil_member=1, if_bridge/if_epair/if_tuntap and VIMAGE. This path has run only against the runtime's FreeBSD host model (cubenet level), never on a FreeBSD host, so no FreeBSD figure exists yet.",
+      "Bridge netfilter active (checked in preflight): the traffic crosses the firewall's forward hook.",
+      "IPv6 uses tcp-rr (C source beside the rig, compiled for the run) because Debian 12's sockperf 3.7 has no IPv6.",
     ],
   },
   metrics: [
@@ -39,7 +51,8 @@ export const netRrManifest = defineManifest({
     {
       name: 'same-cpu-rtt',
       unit: 'us',
-      description: 'The IPv4 round trip with client and server both on CPU 0, for the sandboxes and the bare pair (recorded on hosts with 2+ CPUs).',
+      description:
+        'The IPv4 round trip with client and server both on CPU 0, for the sandboxes and the bare pair (recorded on hosts with 2+ CPUs).',
       labels: { path: ['sandbox', 'bare'] },
     },
   ],
@@ -48,7 +61,7 @@ export const netRrManifest = defineManifest({
     'Two sandboxes checked out from cubenet (network namespaces with a veth on the bridge and nft policy loaded; on ' +
     'FreeBSD VNET jails with an epair and pf anchors; each ' +
     "allows the other's address among 100 allowOut and 100 denyOut entries of documentation ranges), and a bare " +
-    "pair made as host-limits makes its namespace-rr pair (two namespaces / VNET jails on a bridge of their own, " +
+    'pair made as host-limits makes its namespace-rr pair (two namespaces / VNET jails on a bridge of their own, ' +
     '10.123.0.0/24 and fd7b::/64, no cubenet objects and no policy; bridge netfilter hooks see both paths). The ' +
     'client runs in A and the server in B, the client pinned to CPU 0 and the server to CPU 1 (`taskset -c` inside ' +
     'the namespace, `cpuset -l` inside the jail; both on CPU 0 on a one-CPU host), the same placement host-limits ' +

@@ -11,7 +11,13 @@ import { filler } from '../../lib/net/policy-filler.ts';
 import { cubenetPreflight, openRigCubenet } from '../../lib/net/rig-cubenet.ts';
 import { sandboxExec } from '../../lib/net/sandbox-exec.ts';
 import { untilListening } from '../../lib/net/until-listening.ts';
-import { crossCpuPlacement, describePlacement, isCrossCpu, SAME_CPU, type RrPlacement } from '../../lib/rr/cpu-placement.ts';
+import {
+  crossCpuPlacement,
+  describePlacement,
+  isCrossCpu,
+  SAME_CPU,
+  type RrPlacement,
+} from '../../lib/rr/cpu-placement.ts';
 import { keep } from '../../lib/rr/kept-samples.ts';
 import type { RrPath } from '../../lib/rr/rr-path.ts';
 import { sockperfBlock, startSockperfServer } from '../../lib/rr/sockperf.ts';
@@ -37,15 +43,30 @@ export async function run(ctx: RigContext): Promise<void> {
   const net = await openRigCubenet(ctx);
   const a = await net.checkout();
   const b = await net.checkout();
-  await net.setPolicy(a.id, { allowOut: [b.addresses.ipv4, b.addresses.ipv6, ...filler(98, 1)], denyOut: filler(100, 2) });
-  await net.setPolicy(b.id, { allowOut: [a.addresses.ipv4, a.addresses.ipv6, ...filler(98, 3)], denyOut: filler(100, 4) });
+  await net.setPolicy(a.id, {
+    allowOut: [b.addresses.ipv4, b.addresses.ipv6, ...filler(98, 1)],
+    denyOut: filler(100, 2),
+  });
+  await net.setPolicy(b.id, {
+    allowOut: [a.addresses.ipv4, a.addresses.ipv6, ...filler(98, 3)],
+    denyOut: filler(100, 4),
+  });
   ctx.param('policyEntriesPerSandbox', 200);
   const tag = pairTag();
-  ctx.param('bareEndpoints', `cpr-${tag}-a and cpr-${tag}-b on a bridge of their own, ${ctx.platform === 'linux' ? 'network namespaces' : 'VNET jails'}, no cubenet, no policy`);
+  ctx.param(
+    'bareEndpoints',
+    `cpr-${tag}-a and cpr-${tag}-b on a bridge of their own, ${ctx.platform === 'linux' ? 'network namespaces' : 'VNET jails'}, no cubenet, no policy`,
+  );
   const bare = ctx.platform === 'linux' ? await createNamespacePair(ctx, tag) : await createJailPair(ctx, tag);
 
   const paths = (family: Family, port: number, at: RrPlacement): Record<PathName, RrPath> => ({
-    sandbox: { clientExec: sandboxExec(ctx, a.endpoint), serverExec: sandboxExec(ctx, b.endpoint), address: b.addresses[family], port, placement: at },
+    sandbox: {
+      clientExec: sandboxExec(ctx, a.endpoint),
+      serverExec: sandboxExec(ctx, b.endpoint),
+      address: b.addresses[family],
+      port,
+      placement: at,
+    },
     bare: { clientExec: bare.execA, serverExec: bare.execB, address: bareAddress(bare, family), port, placement: at },
   });
   const sockperf: RrTool = {
@@ -73,7 +94,14 @@ export async function run(ctx: RigContext): Promise<void> {
   if (isCrossCpu(placement)) {
     const sameOrder = pairedOrder(ctx.quick ? 1 : 2);
     ctx.param('sameCpu', { placement: describePlacement(SAME_CPU), blockOrder: sameOrder.join(' ') });
-    const same = await measurePaired(ctx, 'same-cpu-ipv4', sockperf, paths('ipv4', 11113, SAME_CPU), sameOrder, seconds);
+    const same = await measurePaired(
+      ctx,
+      'same-cpu-ipv4',
+      sockperf,
+      paths('ipv4', 11113, SAME_CPU),
+      sameOrder,
+      seconds,
+    );
     ctx.param('sameCpuBlocks', same.blocks);
     for (const name of ['sandbox', 'bare'] as const) {
       const s = ctx.series('same-cpu-rtt', { path: name });
@@ -90,7 +118,11 @@ export async function run(ctx: RigContext): Promise<void> {
   } finally {
     server.stop();
   }
-  ctx.param('ipv4TcpRrCrossCheck', { transactions: cross.length, p50: quantile(cross, 0.5), p99: quantile(cross, 0.99) });
+  ctx.param('ipv4TcpRrCrossCheck', {
+    transactions: cross.length,
+    p50: quantile(cross, 0.5),
+    p99: quantile(cross, 0.99),
+  });
   ctx.progress('rtt ipv4 (tcp-rr cross-check)', 1, 1);
 }
 

@@ -21,7 +21,9 @@ export function parseIperfIntervals(json: string): number[] {
   if (parsed.error) throw new Error(`iperf3: ${parsed.error}`);
   return (parsed.intervals ?? [])
     .map((i) => i.sum)
-    .filter((s): s is { bits_per_second: number; omitted?: boolean } => typeof s?.bits_per_second === 'number' && !s.omitted)
+    .filter(
+      (s): s is { bits_per_second: number; omitted?: boolean } => typeof s?.bits_per_second === 'number' && !s.omitted,
+    )
     .map((s) => s.bits_per_second / 1e9);
 }
 
@@ -30,7 +32,10 @@ export async function run(ctx: RigContext): Promise<void> {
   const net = await openRigCubenet(ctx);
   const a = await net.checkout();
   const b = await net.checkout();
-  await net.setPolicy(a.id, { allowOut: [b.addresses.ipv4, b.addresses.ipv6, ...filler(98, 1)], denyOut: filler(100, 2) });
+  await net.setPolicy(a.id, {
+    allowOut: [b.addresses.ipv4, b.addresses.ipv6, ...filler(98, 1)],
+    denyOut: filler(100, 2),
+  });
   await net.setPolicy(b.id, { allowOut: filler(100, 3), denyOut: filler(100, 4) });
   const execA = sandboxExec(ctx, a.endpoint);
   const execB = sandboxExec(ctx, b.endpoint);
@@ -51,7 +56,23 @@ export async function run(ctx: RigContext): Promise<void> {
     try {
       const r = await runChecked(
         ctx.runner,
-        [...execA, 'iperf3', '-c', b.addresses[family], '-p', String(port), '-t', String(seconds), '-O', '1', '-i', '0.5', '-P', streams, '-J'],
+        [
+          ...execA,
+          'iperf3',
+          '-c',
+          b.addresses[family],
+          '-p',
+          String(port),
+          '-t',
+          String(seconds),
+          '-O',
+          '1',
+          '-i',
+          '0.5',
+          '-P',
+          streams,
+          '-J',
+        ],
         { timeoutMs: (seconds + 30) * 1000 },
       );
       for (const x of parseIperfIntervals(r.stdout)) series.add(x);

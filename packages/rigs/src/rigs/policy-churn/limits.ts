@@ -11,11 +11,17 @@ import type { Platform } from '@coppice/results-schema';
 
 export const LINUX_BRIDGE_MAX_PORTS = 1023;
 
-export async function sandboxLimitReasons(platform: Platform, runner: CommandRunner, n: number, subnetHosts: number): Promise<string[]> {
+export async function sandboxLimitReasons(
+  platform: Platform,
+  runner: CommandRunner,
+  n: number,
+  subnetHosts: number,
+): Promise<string[]> {
   const reasons: string[] = [];
   if (subnetHosts < n) reasons.push(`the rig's subnet holds ${subnetHosts} sandboxes, fewer than ${n}`);
   if (platform === 'freebsd') return [...reasons, ...(await pfPreflight(runner, { maxSandboxes: n }))];
-  if (n > LINUX_BRIDGE_MAX_PORTS) reasons.push(`a Linux bridge holds at most ${LINUX_BRIDGE_MAX_PORTS} ports, and ${n} sandboxes need ${n}`);
+  if (n > LINUX_BRIDGE_MAX_PORTS)
+    reasons.push(`a Linux bridge holds at most ${LINUX_BRIDGE_MAX_PORTS} ports, and ${n} sandboxes need ${n}`);
   return reasons;
 }
 
@@ -24,7 +30,8 @@ export function limitFacts(platform: Platform): Record<string, string> {
   return platform === 'freebsd'
     ? { 'pf-limit': 'set limit anchors >= N + 1 (checked in preflight with pfctl -sm)' }
     : {
-        'nftables-object-limit': 'none: chains, sets and verdict-map elements bounded only by kernel memory (no size declared)',
+        'nftables-object-limit':
+          'none: chains, sets and verdict-map elements bounded only by kernel memory (no size declared)',
         'bridge-max-ports': String(LINUX_BRIDGE_MAX_PORTS),
       };
 }

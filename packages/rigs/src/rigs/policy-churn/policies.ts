@@ -19,7 +19,12 @@ export function churnPolicy(k: number): SandboxPolicy {
       `203.0.113.${(k % 32) * 8}/29`,
       `2001:db8:${hex}:1::/64`,
     ],
-    denyOut: [`198.18.${k % 256}.${host(0)}`, `198.18.${k % 256}.${host(1)}`, `198.19.${k % 256}.0/24`, `2001:db8:${hex}:2::/64`],
+    denyOut: [
+      `198.18.${k % 256}.${host(0)}`,
+      `198.18.${k % 256}.${host(1)}`,
+      `198.19.${k % 256}.0/24`,
+      `2001:db8:${hex}:2::/64`,
+    ],
     dnsAllow: [`192.0.2.${host(3)}`, `2001:db8:${hex}::53`],
     allowInternetAccess: k % 2 === 0,
   };

@@ -74,12 +74,17 @@ function churnFirewall(ctx: RigContext): ChurnFirewall {
   }
   // As cubenet opens it: whole-policy loads through the netlink helper when it is built, else nft text.
   const setElementWriter = builtSetElementWriter();
-  const backend = new NftablesFirewall(ctx.runner, NET.prefix, { persistentSession: true, ...(setElementWriter ? { setElementWriter } : {}) });
+  const backend = new NftablesFirewall(ctx.runner, NET.prefix, {
+    persistentSession: true,
+    ...(setElementWriter ? { setElementWriter } : {}),
+  });
   return {
     backend,
     describe: {
       backend: 'cubenet NftablesFirewall, persistent nft -i',
-      loads: setElementWriter ? 'netlink helper native/bin/nft-set-elements' : 'nft text (the netlink helper is not built)',
+      loads: setElementWriter
+        ? 'netlink helper native/bin/nft-set-elements'
+        : 'nft text (the netlink helper is not built)',
       table: NET.prefix,
       ...where,
     },
@@ -91,9 +96,16 @@ function churnFirewall(ctx: RigContext): ChurnFirewall {
 }
 
 export async function run(ctx: RigContext): Promise<void> {
-  const plan = ctx.param('plan', PLAN[ctx.quick ? 'quick' : 'full'].map((l) => ({ ...l })));
+  const plan = ctx.param(
+    'plan',
+    PLAN[ctx.quick ? 'quick' : 'full'].map((l) => ({ ...l })),
+  );
   const warmup = ctx.param('warmupLoadsPerLevel', ctx.quick ? 1 : 2);
-  ctx.param('policyShape', { ...POLICY_SHAPE, allowInternetAccess: 'on for every other policy', example: churnPolicy(0) });
+  ctx.param('policyShape', {
+    ...POLICY_SHAPE,
+    allowInternetAccess: 'on for every other policy',
+    example: churnPolicy(0),
+  });
   for (const [k, v] of Object.entries(limitFacts(ctx.platform))) ctx.fact(k, v);
   if (ctx.platform === 'linux') ctx.fact('nft', (await runChecked(ctx.runner, ['nft', '--version'])).stdout.trim());
 
@@ -112,7 +124,12 @@ export async function run(ctx: RigContext): Promise<void> {
   });
   const ipam = new Ipam(parseSubnets(NET.ipv4Subnet, NET.ipv6Subnet));
   await firewall.destroy(); // whatever a crashed earlier run left
-  await firewall.init({ bridge: `${NET.prefix}-br`, ipv4Subnet: NET.ipv4Subnet, ipv6Subnet: NET.ipv6Subnet, gateway: ipam.gateway });
+  await firewall.init({
+    bridge: `${NET.prefix}-br`,
+    ipv4Subnet: NET.ipv4Subnet,
+    ipv6Subnet: NET.ipv6Subnet,
+    gateway: ipam.gateway,
+  });
 
   const sandboxes: SandboxSpec[] = [];
   let k = 0;
@@ -154,7 +171,9 @@ export async function run(ctx: RigContext): Promise<void> {
   const inventory = await firewall.inventory();
   ctx.param('chainsInKernel', inventory.sandboxes.length);
   if (inventory.sandboxes.length !== sandboxes.length) {
-    throw new Error(`the kernel holds ${inventory.sandboxes.length} sandbox ${ctx.platform === 'freebsd' ? 'anchors' : 'chains'}, the rig loaded ${sandboxes.length}`);
+    throw new Error(
+      `the kernel holds ${inventory.sandboxes.length} sandbox ${ctx.platform === 'freebsd' ? 'anchors' : 'chains'}, the rig loaded ${sandboxes.length}`,
+    );
   }
   ctx.progress('inventory', 1, 1);
 }

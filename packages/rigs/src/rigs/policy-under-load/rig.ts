@@ -30,7 +30,9 @@ export async function run(ctx: RigContext): Promise<void> {
   ctx.defer(() => void server.kill('SIGKILL'));
   await untilListening(ctx, exec(d), port);
   // Runs until killed after the measurement (a day is "forever" here).
-  const flow = ctx.spawn([...exec(c), 'iperf3', '-c', d.addresses.ipv4, '-p', String(port), '-t', '86400', '-i', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const flow = ctx.spawn([...exec(c), 'iperf3', '-c', d.addresses.ipv4, '-p', String(port), '-t', '86400', '-i', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   ctx.defer(() => void flow.kill('SIGKILL'));
   let flowErrors = '';
   flow.stderr!.on('data', (x: Buffer) => (flowErrors += x.toString()));
@@ -70,7 +72,13 @@ export async function run(ctx: RigContext): Promise<void> {
           })()
         : Promise.resolve();
     try {
-      const got = await sockperfRtts(ctx, { exec: exec(a), address: a.addresses.ipv4 }, { exec: exec(b), address: b.addresses.ipv4 }, 11120 + i, sliceSeconds);
+      const got = await sockperfRtts(
+        ctx,
+        { exec: exec(a), address: a.addresses.ipv4 },
+        { exec: exec(b), address: b.addresses.ipv4 },
+        11120 + i,
+        sliceSeconds,
+      );
       for (const x of got) rtts[condition].push(x); // (a spread of 10^5 arguments overflows the stack)
     } finally {
       stop = true;

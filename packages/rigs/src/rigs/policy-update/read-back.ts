@@ -14,7 +14,11 @@ import type { RigContext } from '../../harness/rig-context.ts';
 import { RIG_PREFIX } from '../../lib/net/rig-cubenet.ts';
 
 /** `expected[0]` is the address added last, the rest the batch that replaced the list before it. */
-export async function readBackAllowOut(ctx: RigContext, sandbox: Pick<Sandbox, 'id' | 'addresses'>, expected: readonly string[]): Promise<void> {
+export async function readBackAllowOut(
+  ctx: RigContext,
+  sandbox: Pick<Sandbox, 'id' | 'addresses'>,
+  expected: readonly string[],
+): Promise<void> {
   if (ctx.platform === 'freebsd') return readBackPf(ctx, sandbox.id, expected);
   const batch = expected.slice(1);
   for (const address of [expected[0]!, batch[0]!, batch[batch.length - 1]!]) {

@@ -49,7 +49,10 @@ export async function run(ctx: RigContext): Promise<void> {
   const spawnFloor = ctx.series('firewall-spawn');
   // Linux with the helper built: the replace's own element batch applied by a helper of its own and nothing else.
   const helperBinary = ctx.platform === 'linux' ? builtSetElementWriter() : undefined;
-  ctx.param('replaceFloor', helperBinary ? 'recorded (update-latency op=replace-1000-floor)' : 'not recorded: needs Linux and the built helper');
+  ctx.param(
+    'replaceFloor',
+    helperBinary ? 'recorded (update-latency op=replace-1000-floor)' : 'not recorded: needs Linux and the built helper',
+  );
   const floorWriter = helperBinary ? new SetElementWriter(helperBinary, 'inet', net.prefix) : undefined;
   if (floorWriter) ctx.defer(() => floorWriter.close());
   const floor = floorWriter ? ctx.series('update-latency', { op: 'replace-1000-floor' }) : undefined;
@@ -137,7 +140,10 @@ export async function run(ctx: RigContext): Promise<void> {
     }
     if (kind === 'spawns') for (let i = 0; i < settle; i++) await updateRound(false);
   }
-  if (done.updates !== n || done.spawns !== n) throw new Error(`policy-update: block schedule recorded ${done.updates} update and ${done.spawns} spawn rounds, ${n} each expected`);
+  if (done.updates !== n || done.spawns !== n)
+    throw new Error(
+      `policy-update: block schedule recorded ${done.updates} update and ${done.spawns} spawn rounds, ${n} each expected`,
+    );
   ctx.progress('verify', 0, 1);
   // The last replace holds the set; the last add was before it. Read both kinds back from the kernel.
   await net.addAddresses(sandbox.id, 'allowOut', [lastAdded]);

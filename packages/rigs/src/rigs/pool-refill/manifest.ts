@@ -11,7 +11,7 @@ export const poolRefillManifest = defineManifest({
   requirements: {
     root: true,
     binaries: { linux: ['qemu-system-x86_64', 'apt-get', 'dpkg-deb', 'cpio', 'busybox'] },
-    notes: ['The pool\'s template checkpoint is made once before the samples and is not timed.'],
+    notes: ["The pool's template checkpoint is made once before the samples and is not timed."],
   },
   metrics: [
     {
@@ -23,8 +23,8 @@ export const poolRefillManifest = defineManifest({
   ],
   clock:
     'durable: from just before pool.fill("durable") until the entry\'s checkpoint is made and the pool state file ' +
-    'renamed into place. The checkpoint is the template\'s device state copied and fsynced (its directory too), plus ' +
-    'hard links to the template\'s RAM: its image on disk (so the entry survives a reboot) and its tmpfs copy, which ' +
+    "renamed into place. The checkpoint is the template's device state copied and fsynced (its directory too), plus " +
+    "hard links to the template's RAM: its image on disk (so the entry survives a reboot) and its tmpfs copy, which " +
     'restores map copy-on-write; no guest RAM is copied. hot: from just before pool.fill("hot") in a two-tier pool ' +
     'whose cold tier holds one entry until that entry has been restored, answered its readiness probe, been ' +
     'SIGSTOPped, and the state written. The entry is destroyed after each sample, untimed.',

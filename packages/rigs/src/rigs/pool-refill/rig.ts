@@ -14,21 +14,27 @@ export async function run(ctx: RigContext): Promise<void> {
   await pool.init();
   const warmup = ctx.quick ? 1 : 3;
 
-  await ctx.repeat({ phase: 'refill durable', warmup, count: ctx.samples, series: ctx.series('refill', { tier: 'durable' }) }, async () => {
-    const ms = await pool.fill('durable');
-    await pool.drain();
-    return ms;
-  });
+  await ctx.repeat(
+    { phase: 'refill durable', warmup, count: ctx.samples, series: ctx.series('refill', { tier: 'durable' }) },
+    async () => {
+      const ms = await pool.fill('durable');
+      await pool.drain();
+      return ms;
+    },
+  );
 
-  await ctx.repeat({ phase: 'refill hot', warmup, count: ctx.samples, series: ctx.series('refill', { tier: 'hot' }) }, async () => {
-    await pool.fill('durable');
-    const ms = await pool.fill('hot');
-    const left = pool.list();
-    if (left.some((e) => e.tier === 'durable') || !left.some((e) => e.tier === 'hot')) {
-      throw new Error(`hot fill did not come from the cold tier: ${JSON.stringify(left)}`);
-    }
-    await pool.drain();
-    return ms;
-  });
+  await ctx.repeat(
+    { phase: 'refill hot', warmup, count: ctx.samples, series: ctx.series('refill', { tier: 'hot' }) },
+    async () => {
+      await pool.fill('durable');
+      const ms = await pool.fill('hot');
+      const left = pool.list();
+      if (left.some((e) => e.tier === 'durable') || !left.some((e) => e.tier === 'hot')) {
+        throw new Error(`hot fill did not come from the cold tier: ${JSON.stringify(left)}`);
+      }
+      await pool.drain();
+      return ms;
+    },
+  );
   await pool.destroyAll();
 }

@@ -49,7 +49,10 @@ export function passedBytes(c: PipeFlowCounters): number {
   return c.totalBytes - c.queuedBytes - c.drops * (c.totalBytes / c.totalPackets);
 }
 
-export function dummynetCounterReader(runner: CommandRunner, pipe: number): { read(): Promise<{ bytes: number; t: number }>; close(): void } {
+export function dummynetCounterReader(
+  runner: CommandRunner,
+  pipe: number,
+): { read(): Promise<{ bytes: number; t: number }>; close(): void } {
   if (!Number.isInteger(pipe) || pipe < 1 || pipe > 65535) throw new Error(`not a dummynet pipe: ${pipe}`);
   return {
     async read() {

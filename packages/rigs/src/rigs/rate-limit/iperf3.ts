@@ -24,7 +24,12 @@ interface RawInterval {
 }
 
 function intervals(raw: RawInterval[] | undefined): IperfInterval[] {
-  return (raw ?? []).map((i) => ({ start: i.sum.start, end: i.sum.end, bitsPerSecond: i.sum.bits_per_second, omitted: i.sum.omitted ?? false }));
+  return (raw ?? []).map((i) => ({
+    start: i.sum.start,
+    end: i.sum.end,
+    bitsPerSecond: i.sum.bits_per_second,
+    omitted: i.sum.omitted ?? false,
+  }));
 }
 
 export function parseIperfJson(text: string): IperfRun {
@@ -42,7 +47,9 @@ export function parseIperfJson(text: string): IperfRun {
     receivedBitsPerSecond: received,
     senderIntervals: intervals(json.intervals),
     receiverIntervals: intervals(json.server_output_json?.intervals),
-    ...(typeof (json.start?.tcp_mss ?? json.start?.tcp_mss_default) === 'number' ? { mss: (json.start?.tcp_mss ?? json.start?.tcp_mss_default)! } : {}),
+    ...(typeof (json.start?.tcp_mss ?? json.start?.tcp_mss_default) === 'number'
+      ? { mss: (json.start?.tcp_mss ?? json.start?.tcp_mss_default)! }
+      : {}),
     ...(json.end?.sum_sent?.retransmits !== undefined ? { retransmits: json.end.sum_sent.retransmits } : {}),
   };
 }

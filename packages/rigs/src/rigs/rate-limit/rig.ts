@@ -41,12 +41,18 @@ export async function run(ctx: RigContext): Promise<void> {
   const peer = await createExternalPeer(ctx, RATE_PEER);
   const sandbox = await net.checkout({ policy: { allowOut: [peer.ipv4.peer] } });
   const inSandbox = sandboxExec(ctx, sandbox.endpoint);
-  ctx.param('path', `sandbox ${sandbox.addresses.ipv4} → bridge → cubenet NAT → ${peer.hostInterface} → peer ${peer.ipv4.peer} (iperf3 TCP, one stream)`);
+  ctx.param(
+    'path',
+    `sandbox ${sandbox.addresses.ipv4} → bridge → cubenet NAT → ${peer.hostInterface} → peer ${peer.ipv4.peer} (iperf3 TCP, one stream)`,
+  );
 
   ctx.progress('unlimited', 0, 2);
   const unlimited = await iperf(ctx, inSandbox, peer, ctx.quick ? 1 : 2, 0);
   const unlimitedMbit = ctx.param('unlimitedMbit', round(unlimited.receivedBitsPerSecond / 1e6));
-  if (unlimitedMbit < CONFIGURED_MBIT * 1.5) throw new Error(`without a limit the path carries only ${unlimitedMbit} Mbit/s: a ${CONFIGURED_MBIT} Mbit/s limit would not be what bounds it`);
+  if (unlimitedMbit < CONFIGURED_MBIT * 1.5)
+    throw new Error(
+      `without a limit the path carries only ${unlimitedMbit} Mbit/s: a ${CONFIGURED_MBIT} Mbit/s limit would not be what bounds it`,
+    );
 
   await net.setRateLimit(sandbox.id, { egressMbit: CONFIGURED_MBIT });
   const counter = await limitCounter(ctx, net, sandbox.addresses.ipv4);
@@ -60,7 +66,7 @@ export async function run(ctx: RigContext): Promise<void> {
   let last = await counter.read();
   const rates: number[] = [];
   for (let i = 0; i < seconds; i++) {
-    await sleep(1000 - (performance.now() - last.t) % 1000, ctx.signal);
+    await sleep(1000 - ((performance.now() - last.t) % 1000), ctx.signal);
     const now = await counter.read();
     rates.push(round(((now.bytes - last.bytes) * 8) / ((now.t - last.t) / 1000) / 1e6));
     series.add(rates.at(-1)!);
@@ -70,7 +76,10 @@ export async function run(ctx: RigContext): Promise<void> {
   const limited = await limitedRun;
   const goodput = round(limited.receivedBitsPerSecond / 1e6);
   ctx.param('goodputMbit', goodput);
-  ctx.param('goodputMbitPerInterval', limited.receiverIntervals.map((i) => round(i.bitsPerSecond / 1e6)));
+  ctx.param(
+    'goodputMbitPerInterval',
+    limited.receiverIntervals.map((i) => round(i.bitsPerSecond / 1e6)),
+  );
   if (limited.retransmits !== undefined) ctx.param('retransmits', limited.retransmits);
   if (limited.mss === undefined) throw new Error('iperf3 did not report the TCP MSS');
   // In the units the limiter counts and shapes: Ethernet frames for tbf on the ifb, IP packets for dummynet behind pf.
@@ -87,7 +96,9 @@ export async function run(ctx: RigContext): Promise<void> {
     'within-5-percent',
     wire.ok && crossOk,
     `${wire.detail}; iperf3 receiver goodput ${goodput.toFixed(1)} Mbit/s = ${goodputFrames.toFixed(1)} Mbit/s as ` +
-      (ctx.platform === 'freebsd' ? `IP packets (MSS ${limited.mss} + 52 B of headers)` : `Ethernet frames (MSS ${limited.mss} + 66 B of headers)`) +
+      (ctx.platform === 'freebsd'
+        ? `IP packets (MSS ${limited.mss} + 52 B of headers)`
+        : `Ethernet frames (MSS ${limited.mss} + 66 B of headers)`) +
       `, ${crossOk ? 'within' : 'outside'} ±5%`,
   );
   ctx.progress('limited', 2, 2);
@@ -98,27 +109,64 @@ export async function run(ctx: RigContext): Promise<void> {
  * sandbox's ifb through one `tc -batch` (Linux), the sandbox's dummynet pipe counters (FreeBSD; pipe = the runtime's
  * default pipe base + the sandbox's host number, as openRigCubenet opens it).
  */
-async function limitCounter(ctx: RigContext, net: Cubenet, ipv4: string): Promise<{ read(): Promise<{ bytes: number; t: number }>; close(): void }> {
+async function limitCounter(
+  ctx: RigContext,
+  net: Cubenet,
+  ipv4: string,
+): Promise<{ read(): Promise<{ bytes: number; t: number }>; close(): void }> {
   const slot = net.ipam.hostOf(ipv4)!;
   if (ctx.platform === 'freebsd') {
     const pipe = DEFAULT_PIPE_BASE + slot;
     const shown = await runChecked(ctx.runner, ['dnctl', 'pipe', 'show', String(pipe)]);
-    ctx.param('limit', { egressMbit: CONFIGURED_MBIT, appliedBy: 'cubenet setRateLimit (dummynet pipe + pf dnpipe)', pipe, show: shown.stdout.split('\n').filter(Boolean) });
+    ctx.param('limit', {
+      egressMbit: CONFIGURED_MBIT,
+      appliedBy: 'cubenet setRateLimit (dummynet pipe + pf dnpipe)',
+      pipe,
+      show: shown.stdout.split('\n').filter(Boolean),
+    });
     return dummynetCounterReader(ctx.runner, pipe);
   }
   const ifb = tcIfbName(NET.prefix, slot);
   const tbf = await runChecked(ctx.runner, ['tc', '-j', 'qdisc', 'show', 'dev', ifb]);
-  ctx.param('limit', { egressMbit: CONFIGURED_MBIT, appliedBy: 'cubenet setRateLimit (tc: ingress mirred -> ifb -> tbf)', ifb, qdisc: JSON.parse(tbf.stdout) });
+  ctx.param('limit', {
+    egressMbit: CONFIGURED_MBIT,
+    appliedBy: 'cubenet setRateLimit (tc: ingress mirred -> ifb -> tbf)',
+    ifb,
+    qdisc: JSON.parse(tbf.stdout),
+  });
   return tbfCounterReader(ctx.spawn([...TC_BATCH_ARGV], { stdio: ['pipe', 'pipe', 'pipe'] }), ifb);
 }
 
-async function iperf(ctx: RigContext, sandboxExec: string[], peer: ExternalPeer, seconds: number, omit: number): Promise<IperfRun> {
-  const server = ctx.spawn([...peer.exec, 'iperf3', '-s', '-1', '-J', '-B', peer.ipv4.peer, '-p', String(PORT)], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function iperf(
+  ctx: RigContext,
+  sandboxExec: string[],
+  peer: ExternalPeer,
+  seconds: number,
+  omit: number,
+): Promise<IperfRun> {
+  const server = ctx.spawn([...peer.exec, 'iperf3', '-s', '-1', '-J', '-B', peer.ipv4.peer, '-p', String(PORT)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   try {
     await untilListening(ctx, peer.exec, PORT);
     const r = await runChecked(
       ctx.runner,
-      [...sandboxExec, 'iperf3', '-c', peer.ipv4.peer, '-p', String(PORT), '-t', String(seconds + omit), '-O', String(omit), '-i', '1', '-J', '--get-server-output'],
+      [
+        ...sandboxExec,
+        'iperf3',
+        '-c',
+        peer.ipv4.peer,
+        '-p',
+        String(PORT),
+        '-t',
+        String(seconds + omit),
+        '-O',
+        String(omit),
+        '-i',
+        '1',
+        '-J',
+        '--get-server-output',
+      ],
       { timeoutMs: (seconds + omit + 30) * 1000 },
     );
     return parseIperfJson(r.stdout);

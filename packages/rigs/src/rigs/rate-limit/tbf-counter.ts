@@ -12,7 +12,8 @@ import { createInterface } from 'node:readline';
 export function parseTbfSentBytes(json: string): number {
   const qdiscs = JSON.parse(json) as Array<{ kind?: string; root?: boolean; bytes?: number }>;
   const tbf = qdiscs.find((q) => q.kind === 'tbf' && q.root);
-  if (!tbf || typeof tbf.bytes !== 'number') throw new Error('no root tbf qdisc with a byte counter in `tc -s -j qdisc show`');
+  if (!tbf || typeof tbf.bytes !== 'number')
+    throw new Error('no root tbf qdisc with a byte counter in `tc -s -j qdisc show`');
   return tbf.bytes;
 }
 
@@ -21,7 +22,10 @@ export function parseTbfSentBytes(json: string): number {
  * reading costs a round trip on a pipe instead of a process spawn, whose tens of milliseconds under load would
  * blur the instant the counter was read. Each reading is timed at the midpoint of its round trip.
  */
-export function tbfCounterReader(tc: ChildProcess, ifb: string): { read(): Promise<{ bytes: number; t: number }>; close(): void } {
+export function tbfCounterReader(
+  tc: ChildProcess,
+  ifb: string,
+): { read(): Promise<{ bytes: number; t: number }>; close(): void } {
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(ifb)) throw new Error(`not an interface name: ${JSON.stringify(ifb)}`);
   const waiting: Array<{ resolve: (line: string) => void; reject: (e: Error) => void }> = [];
   let failure: Error | undefined;

@@ -27,7 +27,8 @@ const SAFE_PATH = /^\/[A-Za-z0-9_./-]+$/;
 
 function assertPath(what: string, path: string | undefined): string {
   // bhyve splits option values at commas and config at '=': a path with either (or anything odd) is refused.
-  if (!path || !SAFE_PATH.test(path) || path.includes('..')) throw new HypervisorError(`invalid ${what} path ${JSON.stringify(path)}`);
+  if (!path || !SAFE_PATH.test(path) || path.includes('..'))
+    throw new HypervisorError(`invalid ${what} path ${JSON.stringify(path)}`);
   return path;
 }
 
@@ -48,7 +49,16 @@ export function bootArgv(spec: VmSpec, consoleUnit: number): string[] {
   const { vcpus, memoryMiB } = spec.image;
   if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 256) throw new HypervisorError(`invalid vCPU count ${vcpus}`);
   if (!Number.isInteger(memoryMiB) || memoryMiB < 16) throw new HypervisorError(`invalid memory size ${memoryMiB} MiB`);
-  return ['bhyve', '-c', String(vcpus), '-m', `${memoryMiB}M`, ...BHYVE_FLAGS, ...layoutArgs(deviceLayout(spec, consoleUnit)), spec.name];
+  return [
+    'bhyve',
+    '-c',
+    String(vcpus),
+    '-m',
+    `${memoryMiB}M`,
+    ...BHYVE_FLAGS,
+    ...layoutArgs(deviceLayout(spec, consoleUnit)),
+    spec.name,
+  ];
 }
 
 /**

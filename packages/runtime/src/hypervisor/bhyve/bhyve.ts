@@ -39,7 +39,6 @@ export interface BhyveOptions {
   consoleBase?: number;
 }
 
-
 /** Written into a VM's run directory once bhyve runs: how a restarted controller finds VMs nobody recorded. */
 const MONITOR_FILE = 'bhyve.json';
 
@@ -85,7 +84,8 @@ export class BhyveHypervisor implements Hypervisor {
     const vmm = await r.run(['kldstat', '-q', '-m', 'vmm']);
     if (vmm.code === 127) return ['kldstat not found: bhyve needs a FreeBSD host'];
     if (vmm.code !== 0) reasons.push('vmm(4) is not loaded: kldload vmm (and vmm_load="YES" in /boot/loader.conf)');
-    if ((await r.run(['kldstat', '-q', '-m', 'nmdm'])).code !== 0) reasons.push('nmdm(4) is not loaded (VM consoles): kldload nmdm');
+    if ((await r.run(['kldstat', '-q', '-m', 'nmdm'])).code !== 0)
+      reasons.push('nmdm(4) is not loaded (VM consoles): kldload nmdm');
     const conf = await r.run(['sysctl', '-n', 'kern.conftxt']);
     if (conf.code !== 0 || !/options\s+BHYVE_SNAPSHOT\b/.test(conf.stdout)) {
       reasons.push(
@@ -128,7 +128,9 @@ export class BhyveHypervisor implements Hypervisor {
       if (exitCode !== undefined) {
         await this.destroyKernelVm(spec.name).catch(() => undefined);
         await this.system.remove(spec.runDir);
-        throw new HypervisorError(`bhyve exited with status ${exitCode} starting ${spec.name}: ${monitor.stderr().trim()}`);
+        throw new HypervisorError(
+          `bhyve exited with status ${exitCode} starting ${spec.name}: ${monitor.stderr().trim()}`,
+        );
       }
       if (await this.system.vmExists(spec.name)) break;
       if (Date.now() > deadline) {
@@ -140,7 +142,10 @@ export class BhyveHypervisor implements Hypervisor {
       await new Promise((r) => setTimeout(r, 5));
     }
     const startTime = (await this.system.startTime(monitor.pid)) ?? '';
-    await this.system.writeText(`${spec.runDir}/${MONITOR_FILE}`, `${JSON.stringify({ name: spec.name, pid: monitor.pid, startTime })}\n`);
+    await this.system.writeText(
+      `${spec.runDir}/${MONITOR_FILE}`,
+      `${JSON.stringify({ name: spec.name, pid: monitor.pid, startTime })}\n`,
+    );
     return new BhyveVm(this, this.system, spec, monitor, consoleUnit, startTime);
   }
 
@@ -152,23 +157,35 @@ export class BhyveHypervisor implements Hypervisor {
 
   async restore(spec: VmSpec, checkpoint: Checkpoint): Promise<BhyveVm> {
     this.checkSpec(spec);
-    if (checkpoint.hypervisor !== 'bhyve') throw new HypervisorError(`checkpoint ${checkpoint.path} was written by ${checkpoint.hypervisor}, not bhyve`);
+    if (checkpoint.hypervisor !== 'bhyve')
+      throw new HypervisorError(`checkpoint ${checkpoint.path} was written by ${checkpoint.hypervisor}, not bhyve`);
     const version = await this.version();
     if (checkpoint.hypervisorVersion !== version) {
-      throw new HypervisorError(`checkpoint ${checkpoint.path} was written by ${checkpoint.hypervisorVersion}, this host runs ${version}: the format is not stable across versions`);
+      throw new HypervisorError(
+        `checkpoint ${checkpoint.path} was written by ${checkpoint.hypervisorVersion}, this host runs ${version}: the format is not stable across versions`,
+      );
     }
-    if (checkpoint.memory !== spec.memory) throw new HypervisorError(`checkpoint ${checkpoint.path} has ${checkpoint.memory} memory, the VM asks for ${spec.memory}`);
+    if (checkpoint.memory !== spec.memory)
+      throw new HypervisorError(
+        `checkpoint ${checkpoint.path} has ${checkpoint.memory} memory, the VM asks for ${spec.memory}`,
+      );
     for (const f of [checkpoint.path, `${checkpoint.path}.kern`, `${checkpoint.path}.meta`]) {
       if ((await this.system.fileSize(f)) === undefined) throw new HypervisorError(`checkpoint file ${f} is missing`);
     }
     const sidecarText = await this.system.readText(`${checkpoint.path}${SIDECAR}`);
-    if (sidecarText === undefined) throw new HypervisorError(`checkpoint ${checkpoint.path} has no ${SIDECAR} (not written by coppice)`);
+    if (sidecarText === undefined)
+      throw new HypervisorError(`checkpoint ${checkpoint.path} has no ${SIDECAR} (not written by coppice)`);
     const sidecar = await parseReadBack(`${checkpoint.path}${SIDECAR}`, sidecarText, sidecarSchema);
-    if (sidecar.hypervisorVersion !== version) throw new HypervisorError(`checkpoint ${checkpoint.path} was written by ${sidecar.hypervisorVersion}, this host runs ${version}`);
+    if (sidecar.hypervisorVersion !== version)
+      throw new HypervisorError(
+        `checkpoint ${checkpoint.path} was written by ${sidecar.hypervisorVersion}, this host runs ${version}`,
+      );
     const unit = this.allocateConsole();
     const wanted = layoutKey(spec, unit);
     if (JSON.stringify(sidecar.layout) !== JSON.stringify(wanted)) {
-      throw new HypervisorError(`checkpoint ${checkpoint.path} was taken with devices ${sidecar.layout.join(' ')}; the VM asks for ${wanted.join(' ')}`);
+      throw new HypervisorError(
+        `checkpoint ${checkpoint.path} was taken with devices ${sidecar.layout.join(' ')}; the VM asks for ${wanted.join(' ')}`,
+      );
     }
     const mode = await this.restoreMemoryMode(spec.memory);
     const vm = await this.start(spec, restoreArgv(spec, unit, checkpoint.path, mode === 'vnode'), unit);
@@ -261,7 +278,6 @@ function layoutKey(spec: VmSpec, unit: number): string[] {
   return [...layout.slots.map((s) => s.split(',').slice(0, 2).join(',')), ...layout.lpc.map((l) => l.split(',')[0]!)];
 }
 
-
 export class BhyveVm implements Vm {
   private paused = false;
   private gone = false;
@@ -288,17 +304,20 @@ export class BhyveVm implements Vm {
   }
 
   async pause(): Promise<void> {
-    if (!(await this.system.signal(this.pid, 'SIGSTOP'))) throw new HypervisorError(`VM ${this.name}: bhyve (pid ${this.pid}) is gone`);
+    if (!(await this.system.signal(this.pid, 'SIGSTOP')))
+      throw new HypervisorError(`VM ${this.name}: bhyve (pid ${this.pid}) is gone`);
     this.paused = true;
   }
 
   async resume(): Promise<void> {
-    if (!(await this.system.signal(this.pid, 'SIGCONT'))) throw new HypervisorError(`VM ${this.name}: bhyve (pid ${this.pid}) is gone`);
+    if (!(await this.system.signal(this.pid, 'SIGCONT')))
+      throw new HypervisorError(`VM ${this.name}: bhyve (pid ${this.pid}) is gone`);
     this.paused = false;
   }
 
   async probe(options: ProbeOptions = {}): Promise<number> {
-    if ((options.via ?? 'serial') !== 'serial') throw new HypervisorError('the bhyve backend probes over the serial console');
+    if ((options.via ?? 'serial') !== 'serial')
+      throw new HypervisorError('the bhyve backend probes over the serial console');
     return this.system.probe(consoleDevices(this.consoleUnit).probe, options.timeoutMs ?? 30_000, options.signal);
   }
 

@@ -64,18 +64,26 @@ export class BhyveCheckpointStore implements CheckpointStore {
       await this.makeDurable([path, `${path}.kern`, `${path}.meta`, sidecar]);
     } catch (e) {
       for (const f of made) await this.system.remove(f);
-      throw e instanceof HypervisorError ? e : new HypervisorError(`cannot clone checkpoint ${base.path}: ${(e as Error).message}`);
+      throw e instanceof HypervisorError
+        ? e
+        : new HypervisorError(`cannot clone checkpoint ${base.path}: ${(e as Error).message}`);
     }
     const files = [path, `${path}.kern`, `${path}.meta`, sidecar];
     let bytes = 0;
     for (const f of files) bytes += (await this.system.fileSize(f)) ?? 0;
-    return { ...base, path, files, ...(base.memory === 'template' ? { memoryFile: path } : {}), bytes, createdAt: new Date().toISOString() };
+    return {
+      ...base,
+      path,
+      files,
+      ...(base.memory === 'template' ? { memoryFile: path } : {}),
+      bytes,
+      createdAt: new Date().toISOString(),
+    };
   }
 
   async removeCheckpoint(checkpoint: Checkpoint): Promise<void> {
     for (const f of checkpoint.files) await this.system.remove(f);
   }
-
 }
 
 function folderOf(path: string): string {

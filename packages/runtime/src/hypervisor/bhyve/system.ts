@@ -61,7 +61,9 @@ export class FreeBsdSystem implements BhyveSystem {
     let err = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => (err = (err + d).slice(-4096)));
-    const exited = new Promise<number>((resolve) => child.on('close', (code, sig) => resolve(code ?? (sig === 'SIGKILL' ? 137 : 128))));
+    const exited = new Promise<number>((resolve) =>
+      child.on('close', (code, sig) => resolve(code ?? (sig === 'SIGKILL' ? 137 : 128))),
+    );
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (e) => reject(new HypervisorError(`cannot run ${file}: ${e.message}`)));
@@ -102,7 +104,9 @@ export class FreeBsdSystem implements BhyveSystem {
    */
   async probe(consoleDevice: string, timeoutMs: number, signal?: AbortSignal): Promise<number> {
     // One descriptor per stream: each stream closes its own when destroyed.
-    const input = new ReadStream(openSync(consoleDevice, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY));
+    const input = new ReadStream(
+      openSync(consoleDevice, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY),
+    );
     input.setRawMode(true);
     const output = new WriteStream(openSync(consoleDevice, fsConstants.O_WRONLY | fsConstants.O_NOCTTY));
     const token = randomBytes(4).toString('hex');
@@ -111,7 +115,10 @@ export class FreeBsdSystem implements BhyveSystem {
       let buffer = '';
       const send = () => output.write(`ping ${token}\n`);
       const resend = setInterval(send, 250);
-      const timer = setTimeout(() => finish(new HypervisorError(`no answer on ${consoleDevice} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new HypervisorError(`no answer on ${consoleDevice} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const onAbort = () => finish(new HypervisorError('probe aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
       function finish(result: number | Error): void {

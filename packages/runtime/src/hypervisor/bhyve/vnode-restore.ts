@@ -27,11 +27,17 @@ export function parseVnodeRestoreProbe(result: { code: number; stdout: string; s
   const keys = result.stdout.split('\n').map((l) => l.split('=')[0]);
   if (!keys.includes('memory.size')) {
     // Not a configuration dump at all (no config.dump support, or bhyve failed first): treat as stock.
-    return { supported: false, detail: `bhyve -o config.dump=true printed no configuration (exit ${result.code}): ${result.stderr.trim() || 'no output'}` };
+    return {
+      supported: false,
+      detail: `bhyve -o config.dump=true printed no configuration (exit ${result.code}): ${result.stderr.trim() || 'no output'}`,
+    };
   }
   return keys.includes(VNODE_RESTORE_KEY)
     ? { supported: true, detail: `patched bhyve (${VNODE_RESTORE_KEY} in its default configuration)` }
-    : { supported: false, detail: `stock bhyve (no ${VNODE_RESTORE_KEY} in its default configuration): restores copy guest memory` };
+    : {
+        supported: false,
+        detail: `stock bhyve (no ${VNODE_RESTORE_KEY} in its default configuration): restores copy guest memory`,
+      };
 }
 
 export async function probeVnodeRestore(runner: CommandRunner): Promise<VnodeRestoreSupport> {

@@ -32,8 +32,10 @@ export interface QemuArgs {
  * is refused, as are a relative path and control characters.
  */
 export function assertOptionPath(what: string, path: string): string {
-  if (!path.startsWith('/') || /[\0-\x1f\x7f]/.test(path)) throw new HypervisorError(`invalid ${what} path ${JSON.stringify(path)}: expected an absolute path`);
-  if (path.includes(',')) throw new HypervisorError(`invalid ${what} path ${JSON.stringify(path)}: QEMU splits option values at a comma`);
+  if (!path.startsWith('/') || /[\0-\x1f\x7f]/.test(path))
+    throw new HypervisorError(`invalid ${what} path ${JSON.stringify(path)}: expected an absolute path`);
+  if (path.includes(','))
+    throw new HypervisorError(`invalid ${what} path ${JSON.stringify(path)}: QEMU splits option values at a comma`);
   return path;
 }
 
@@ -59,7 +61,9 @@ export function qemuArgv(a: QemuArgs): string[] {
     a.binary,
     '-M',
     'microvm,memory-backend=mem',
-    ...(a.accel.kind === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', `tcg,tb-size=${a.accel.tbSizeMiB}${a.tcgSingleThread ? ',thread=single' : ''}`]),
+    ...(a.accel.kind === 'kvm'
+      ? ['-accel', 'kvm', '-cpu', 'host']
+      : ['-accel', `tcg,tb-size=${a.accel.tbSizeMiB}${a.tcgSingleThread ? ',thread=single' : ''}`]),
     '-m',
     mem,
     '-smp',

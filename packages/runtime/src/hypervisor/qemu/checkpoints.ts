@@ -24,7 +24,8 @@ export class QemuCheckpointStore implements CheckpointStore {
    * every restore maps copy-on-write: one set of pages for all (the Linux counterpart of bhyve's vnode restore).
    */
   async cloneCheckpoint(base: Checkpoint, path: string): Promise<Checkpoint> {
-    if (base.hypervisor !== 'qemu') throw new HypervisorError(`checkpoint ${base.path} was written by ${base.hypervisor}, not qemu`);
+    if (base.hypervisor !== 'qemu')
+      throw new HypervisorError(`checkpoint ${base.path} was written by ${base.hypervisor}, not qemu`);
     const made: string[] = [];
     const files: string[] = [];
     let memoryFile: string | undefined;
@@ -95,7 +96,13 @@ export class QemuCheckpointStore implements CheckpointStore {
       let source: string | undefined;
       const missing: string[] = [];
       for (const cp of group) {
-        if (await stat(cp.memoryFile!).then(() => true, () => false)) source ??= cp.memoryFile;
+        if (
+          await stat(cp.memoryFile!).then(
+            () => true,
+            () => false,
+          )
+        )
+          source ??= cp.memoryFile;
         else missing.push(cp.memoryFile!);
       }
       for (const file of missing) {
@@ -136,7 +143,9 @@ export class QemuCheckpointStore implements CheckpointStore {
       const ckpt = /^coppice-ckpt-(.+)-([0-9a-f]{8})-[0-9a-f]{8}\.mem$/.exec(f);
       const vm = /^coppice-vm-(.+)-([0-9a-f]{8})\.mem$/.exec(f);
       const ours =
-        (ckpt !== null && ckpt[2] === QemuCheckpointStore.folderTag(scope.checkpointDir) && scope.ownsCheckpoint(ckpt[1]!)) ||
+        (ckpt !== null &&
+          ckpt[2] === QemuCheckpointStore.folderTag(scope.checkpointDir) &&
+          scope.ownsCheckpoint(ckpt[1]!)) ||
         (vm !== null && vm[2] === QemuCheckpointStore.folderTag(scope.runDir) && scope.ownsVm(vm[1]!));
       const full = join(this.shmDir, f);
       if (!ours || referenced.has(full)) continue;
@@ -149,7 +158,9 @@ export class QemuCheckpointStore implements CheckpointStore {
   /** @internal The tmpfs name of a checkpoint's guest RAM: named after the checkpoint file and its folder, unique per call. */
   checkpointMemoryPath(checkpointPath: string): string {
     const tag = QemuCheckpointStore.folderTag(dirname(checkpointPath));
-    return join(this.shmDir, `coppice-ckpt-${basename(checkpointPath).replace(/[^A-Za-z0-9_.-]/g, '_')}-${tag}-${randomBytes(4).toString('hex')}.mem`);
+    return join(
+      this.shmDir,
+      `coppice-ckpt-${basename(checkpointPath).replace(/[^A-Za-z0-9_.-]/g, '_')}-${tag}-${randomBytes(4).toString('hex')}.mem`,
+    );
   }
-
 }

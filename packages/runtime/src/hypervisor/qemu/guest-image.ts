@@ -12,7 +12,9 @@ export const buildGuestScript = fileURLToPath(new URL('../../../guest/build-gues
  * first when the cache lacks it).
  */
 export async function locateGuest(runner: CommandRunner): Promise<string> {
-  const dir = process.env.COPPICE_GUEST_DIR ?? (await runChecked(runner, [buildGuestScript], { timeoutMs: 600_000 })).stdout.trim().split('\n').pop()!;
+  const dir =
+    process.env.COPPICE_GUEST_DIR ??
+    (await runChecked(runner, [buildGuestScript], { timeoutMs: 600_000 })).stdout.trim().split('\n').pop()!;
   for (const f of ['vmlinuz', 'initrd.cpio']) await access(join(dir, f));
   return dir;
 }
@@ -28,7 +30,10 @@ export type TemplateName = 'base' | 'code-interpreter-v1';
 
 /** Locates a built Debian template (vmlinuz, initrd.cpio, rootfs.ext4), building it first when the cache lacks it. */
 export async function locateTemplate(runner: CommandRunner, name: TemplateName): Promise<string> {
-  const dir = (await runChecked(runner, [buildTemplateScript, name], { timeoutMs: 1_800_000 })).stdout.trim().split('\n').pop()!;
+  const dir = (await runChecked(runner, [buildTemplateScript, name], { timeoutMs: 1_800_000 })).stdout
+    .trim()
+    .split('\n')
+    .pop()!;
   for (const f of ['vmlinuz', 'initrd.cpio', 'rootfs.ext4']) await access(join(dir, f));
   return dir;
 }

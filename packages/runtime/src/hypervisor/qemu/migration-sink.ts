@@ -7,7 +7,10 @@ import { HypervisorError } from '../hypervisor.ts';
  * createFileAtomic: temp name, fsync, rename, folder fsync), so QEMU 7.2 (no `file:` URI) can checkpoint to a file
  * without a shell (`exec:` would run one).
  */
-export async function listenForMigration(socketPath: string, filePath: string): Promise<{ done: Promise<number>; close(): void }> {
+export async function listenForMigration(
+  socketPath: string,
+  filePath: string,
+): Promise<{ done: Promise<number>; close(): void }> {
   const file = await createFileAtomic(filePath);
   const handle = file.handle;
   let server: Server;

@@ -22,7 +22,11 @@ export async function awaitMigration(qmp: QmpClient, timeoutMs: number): Promise
     const left = deadline - Date.now();
     if (left <= 0) throw new HypervisorError(`migration did not finish within ${timeoutMs} ms (status ${status})`);
     await qmp
-      .waitEvent('MIGRATION', (d) => ['completed', 'failed', 'cancelled'].includes(String(d.status)), Math.min(left, 250))
+      .waitEvent(
+        'MIGRATION',
+        (d) => ['completed', 'failed', 'cancelled'].includes(String(d.status)),
+        Math.min(left, 250),
+      )
       .catch(() => undefined);
   }
 }

@@ -69,7 +69,8 @@ export class QemuHypervisor implements Hypervisor {
 
   /** @internal A VM's own file (its memory file): removed only from the tmpfs folder (records are read back). */
   async removeOwnedFile(path: string): Promise<void> {
-    if (!(await isInside(this.shmDir, path))) throw new HypervisorError(`refusing to remove ${path}: it is not inside ${this.shmDir}`);
+    if (!(await isInside(this.shmDir, path)))
+      throw new HypervisorError(`refusing to remove ${path}: it is not inside ${this.shmDir}`);
     await this.system.remove(path);
   }
 
@@ -96,7 +97,12 @@ export class QemuHypervisor implements Hypervisor {
     const runDir = join('/run', `coppice-kvm-probe-${process.pid}`);
     let vm: Vm | undefined;
     try {
-      vm = await probe.boot({ name: 'coppice-kvm-probe', image: { ...image, memoryMiB: 128 }, memory: 'private', runDir });
+      vm = await probe.boot({
+        name: 'coppice-kvm-probe',
+        image: { ...image, memoryMiB: 128 },
+        memory: 'private',
+        runDir,
+      });
       await vm.probe({ timeoutMs: 20_000 });
       return true;
     } catch {
@@ -142,7 +148,9 @@ export class QemuHypervisor implements Hypervisor {
     validateSpec(spec);
     await this.validateCheckpoint(spec, checkpoint);
     if (Boolean(spec.image.rootDisk) !== Boolean(checkpoint.disk)) {
-      throw new HypervisorError(`checkpoint ${checkpoint.path} ${checkpoint.disk ? 'has' : 'lacks'} a disk layer, image "${spec.image.name}" ${spec.image.rootDisk ? 'has' : 'has no'} root disk`);
+      throw new HypervisorError(
+        `checkpoint ${checkpoint.path} ${checkpoint.disk ? 'has' : 'lacks'} a disk layer, image "${spec.image.name}" ${spec.image.rootDisk ? 'has' : 'has no'} root disk`,
+      );
     }
     const fd = await open(checkpoint.path, 'r');
     let vm: QemuVm | undefined;
@@ -169,10 +177,13 @@ export class QemuHypervisor implements Hypervisor {
   }
 
   private async validateCheckpoint(spec: VmSpec, cp: Checkpoint): Promise<void> {
-    if (cp.hypervisor !== 'qemu') throw new HypervisorError(`checkpoint ${cp.path} was written by ${cp.hypervisor}, not qemu`);
+    if (cp.hypervisor !== 'qemu')
+      throw new HypervisorError(`checkpoint ${cp.path} was written by ${cp.hypervisor}, not qemu`);
     const version = await this.version();
     if (cp.hypervisorVersion !== version) {
-      throw new HypervisorError(`checkpoint ${cp.path} was written by QEMU ${cp.hypervisorVersion}, this is ${version}`);
+      throw new HypervisorError(
+        `checkpoint ${cp.path} was written by QEMU ${cp.hypervisorVersion}, this is ${version}`,
+      );
     }
     if (cp.image !== spec.image.name) {
       throw new HypervisorError(`checkpoint ${cp.path} is of image "${cp.image}", not "${spec.image.name}"`);
@@ -187,7 +198,9 @@ export class QemuHypervisor implements Hypervisor {
     if (cp.memoryFile) {
       const st = await stat(cp.memoryFile);
       if (st.size !== spec.image.memoryMiB * 1024 * 1024) {
-        throw new HypervisorError(`checkpoint memory file ${cp.memoryFile} has ${st.size} bytes, expected ${spec.image.memoryMiB} MiB`);
+        throw new HypervisorError(
+          `checkpoint memory file ${cp.memoryFile} has ${st.size} bytes, expected ${spec.image.memoryMiB} MiB`,
+        );
       }
     }
   }
@@ -228,10 +241,23 @@ export class QemuHypervisor implements Hypervisor {
     if (how.diskBacking && disk) {
       const b = how.diskBacking;
       try {
-        await runChecked(this.options.runner, ['qemu-img', 'create', '-q', '-f', 'qcow2', '-F', b.format, '-b', b.path, disk]);
+        await runChecked(this.options.runner, [
+          'qemu-img',
+          'create',
+          '-q',
+          '-f',
+          'qcow2',
+          '-F',
+          b.format,
+          '-b',
+          b.path,
+          disk,
+        ]);
       } catch (e) {
         await this.system.remove(spec.runDir);
-        throw new HypervisorError(`cannot create the disk layer of VM ${spec.name} over ${b.path}: ${(e as Error).message}`);
+        throw new HypervisorError(
+          `cannot create the disk layer of VM ${spec.name} over ${b.path}: ${(e as Error).message}`,
+        );
       }
     }
     // Detached (own process group): the VM outlives a crashed controller, which adopts it on restart.
@@ -313,7 +339,8 @@ export class QemuHypervisor implements Hypervisor {
 function validateSpec(spec: VmSpec): void {
   assertVmName(spec.name);
   if (spec.network) assertVmNetwork(spec.network);
-  if (!spec.image.kernel || !spec.image.initrd) throw new HypervisorError(`image "${spec.image.name}" needs kernel and initrd for QEMU`);
+  if (!spec.image.kernel || !spec.image.initrd)
+    throw new HypervisorError(`image "${spec.image.name}" needs kernel and initrd for QEMU`);
   if (!Number.isInteger(spec.image.memoryMiB) || spec.image.memoryMiB < 64 || spec.image.memoryMiB > 16384) {
     throw new HypervisorError(`image "${spec.image.name}": memory ${spec.image.memoryMiB} MiB out of range 64-16384`);
   }
@@ -338,7 +365,10 @@ async function connectWhenUp(path: string, exited: Promise<number>, logPath: str
       await stat(path);
       return await QmpClient.connect(path, 2000);
     } catch (e) {
-      if (Date.now() > deadline) throw new HypervisorError(`QEMU monitor ${path} not up after ${MONITOR_TIMEOUT_MS} ms: ${(e as Error).message}`);
+      if (Date.now() > deadline)
+        throw new HypervisorError(
+          `QEMU monitor ${path} not up after ${MONITOR_TIMEOUT_MS} ms: ${(e as Error).message}`,
+        );
     }
     await sleep(delay);
     delay = Math.min(delay * 2, 25);
@@ -394,7 +424,8 @@ export class QemuVm implements Vm {
     for (;;) {
       const state = await this.hv.system.state(this.s.pid);
       if (state === 'T' || state === undefined || state === 'Z') return;
-      if (performance.now() > deadline) throw new Error(`QEMU (pid ${this.s.pid}) did not stop within 2 s of SIGSTOP (state ${state})`);
+      if (performance.now() > deadline)
+        throw new Error(`QEMU (pid ${this.s.pid}) did not stop within 2 s of SIGSTOP (state ${state})`);
       await new Promise((r) => setTimeout(r, 1));
     }
   }
@@ -409,7 +440,9 @@ export class QemuVm implements Vm {
     if (via === 'tcp') return this.probeHttp(timeoutMs, 8080, '/ready', (answer) => /ready/.test(answer));
     if (via === 'http') {
       if (!options.http) throw new HypervisorError('an http probe needs a port and a path');
-      return this.probeHttp(timeoutMs, options.http.port, options.http.path, (answer) => /^HTTP\/1\.[01] 2\d\d /.test(answer));
+      return this.probeHttp(timeoutMs, options.http.port, options.http.path, (answer) =>
+        /^HTTP\/1\.[01] 2\d\d /.test(answer),
+      );
     }
     const t0 = performance.now();
     await this.console.request(
@@ -420,7 +453,12 @@ export class QemuVm implements Vm {
     return performance.now() - t0;
   }
 
-  private async probeHttp(timeoutMs: number, port: number, path: string, answered: (text: string) => boolean): Promise<number> {
+  private async probeHttp(
+    timeoutMs: number,
+    port: number,
+    path: string,
+    answered: (text: string) => boolean,
+  ): Promise<number> {
     if (!this.spec.network) throw new HypervisorError(`VM ${this.name} has no network: use the serial probe`);
     const host = this.spec.network.address.split('/')[0]!;
     const { connect } = await import('node:net');
@@ -444,7 +482,10 @@ export class QemuVm implements Vm {
         s.on('error', () => undefined);
       });
       if (ok) return performance.now() - t0;
-      if (Date.now() > deadline) throw new HypervisorError(`guest ${this.name} did not answer GET ${path} on ${host}:${port} within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new HypervisorError(
+          `guest ${this.name} did not answer GET ${path} on ${host}:${port} within ${timeoutMs} ms`,
+        );
       await sleep(50);
     }
   }
@@ -534,7 +575,11 @@ export class QemuVm implements Vm {
 
   async stats(): Promise<VmStats> {
     const state = await this.hv.system.state(this.s.pid);
-    if (state === undefined || state === 'Z' || !(await isSameProcess(this.s.pid, this.s.pidStartTime, this.hv.system))) {
+    if (
+      state === undefined ||
+      state === 'Z' ||
+      !(await isSameProcess(this.s.pid, this.s.pidStartTime, this.hv.system))
+    ) {
       return { pid: this.s.pid, rssBytes: 0, state: 'gone' };
     }
     const mem = await this.hv.system.memoryOf(this.s.pid);

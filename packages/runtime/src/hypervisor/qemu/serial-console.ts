@@ -84,7 +84,10 @@ export class SerialConsole {
         if (err) reject(err);
         else resolve(line!);
       };
-      const waiter = { match: (line: string) => isAnswer(line, tokens), resolve: (line: string) => finish(undefined, line) };
+      const waiter = {
+        match: (line: string) => isAnswer(line, tokens),
+        resolve: (line: string) => finish(undefined, line),
+      };
       this.lineWaiters.push(waiter);
       const timer = setTimeout(
         () => finish(new HypervisorError(`guest did not answer on ${this.path} within ${options.timeoutMs} ms`)),

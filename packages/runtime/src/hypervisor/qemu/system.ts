@@ -20,7 +20,10 @@ export interface QemuSystem extends ProcessFacts {
    * Starts `argv` detached (its own process group: the VM outlives a crashed controller), stdout ignored, stderr
    * to `logPath` (truncated), and `incomingFd` inherited as fd 3 when given.
    */
-  spawn(argv: readonly string[], options: { logPath: string; incomingFd?: number; env?: NodeJS.ProcessEnv }): Promise<QemuProcess>;
+  spawn(
+    argv: readonly string[],
+    options: { logPath: string; incomingFd?: number; env?: NodeJS.ProcessEnv },
+  ): Promise<QemuProcess>;
   /** kill(2) with SIGSTOP or SIGCONT; throws when there is no such process. */
   signal(pid: number, signal: 'SIGSTOP' | 'SIGCONT'): void;
   /** SIGKILL, if `startTime` still matches (pid reuse), then waits until the process is gone. */
@@ -35,14 +38,19 @@ export interface QemuSystem extends ProcessFacts {
 }
 
 export class LinuxQemuSystem implements QemuSystem {
-  async spawn(argv: readonly string[], options: { logPath: string; incomingFd?: number; env?: NodeJS.ProcessEnv }): Promise<QemuProcess> {
+  async spawn(
+    argv: readonly string[],
+    options: { logPath: string; incomingFd?: number; env?: NodeJS.ProcessEnv },
+  ): Promise<QemuProcess> {
     const log = await open(options.logPath, 'w');
     const stdio: (number | 'ignore')[] = ['ignore', 'ignore', log.fd];
     if (options.incomingFd !== undefined) stdio.push(options.incomingFd);
     const [file, ...args] = argv;
     const child = spawn(file!, args, { stdio, detached: true, ...(options.env ? { env: options.env } : {}) });
     await log.close();
-    const exited = new Promise<number>((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
+    const exited = new Promise<number>((resolve) =>
+      child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))),
+    );
     child.once('error', () => undefined);
     child.unref();
     if (child.pid === undefined) throw new Error(`cannot start ${file}`);

@@ -24,14 +24,17 @@ const TUNABLE_NAME = /^[a-z_]+$/;
 export function qemuProcessEnv(tuning: QemuTuning, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   if (tuning.mallocArenaMax !== undefined) {
-    if (!Number.isInteger(tuning.mallocArenaMax) || tuning.mallocArenaMax < 1) throw new Error(`mallocArenaMax must be a positive integer, got ${tuning.mallocArenaMax}`);
+    if (!Number.isInteger(tuning.mallocArenaMax) || tuning.mallocArenaMax < 1)
+      throw new Error(`mallocArenaMax must be a positive integer, got ${tuning.mallocArenaMax}`);
     env.MALLOC_ARENA_MAX = String(tuning.mallocArenaMax);
   }
   const tunables = Object.entries(tuning.mallocTunables ?? {});
   for (const [name, value] of tunables) {
     if (!TUNABLE_NAME.test(name)) throw new Error(`glibc malloc tunable name "${name}" is not of the form [a-z_]+`);
-    if (!Number.isInteger(value) || value < 0) throw new Error(`glibc.malloc.${name} must be a non-negative integer, got ${value}`);
+    if (!Number.isInteger(value) || value < 0)
+      throw new Error(`glibc.malloc.${name} must be a non-negative integer, got ${value}`);
   }
-  if (tunables.length > 0) env.GLIBC_TUNABLES = tunables.map(([name, value]) => `glibc.malloc.${name}=${value}`).join(':');
+  if (tunables.length > 0)
+    env.GLIBC_TUNABLES = tunables.map(([name, value]) => `glibc.malloc.${name}=${value}`).join(':');
   return env;
 }

@@ -61,7 +61,9 @@ export class SpareEndpoints {
       await endpoints.address(endpoint, ipam.addresses(host), this.opts.setup);
       return endpoint;
     } catch (e) {
-      await endpoints.destroy({ kind, hostInterface: name, ...(kind === 'isolated' ? { isolation: name } : {}) }).catch(() => undefined);
+      await endpoints
+        .destroy({ kind, hostInterface: name, ...(kind === 'isolated' ? { isolation: name } : {}) })
+        .catch(() => undefined);
       throw e;
     }
   }

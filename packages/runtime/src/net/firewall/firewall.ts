@@ -122,7 +122,11 @@ export interface FirewallBackend {
   /** Releases what the backend holds open (e.g. a persistent nft process). */
   close?(): void;
   /** Removes forwards and bindings that belong to no sandbox (reconcile). Idempotent. */
-  removeStray(stray: { forwards: Array<PortForward & { target: string }>; bindings: Binding[]; entries?: string[] }): Promise<void>;
+  removeStray(stray: {
+    forwards: Array<PortForward & { target: string }>;
+    bindings: Binding[];
+    entries?: string[];
+  }): Promise<void>;
 }
 
 /**

@@ -26,7 +26,8 @@ export class DummynetPipes {
   }
 
   pipeOf(slot: number): number {
-    if (!Number.isInteger(slot) || slot < 1 || slot > this.maxSlot) throw new Error(`rate-limit slot must be 1-${this.maxSlot}, got ${slot}`);
+    if (!Number.isInteger(slot) || slot < 1 || slot > this.maxSlot)
+      throw new Error(`rate-limit slot must be 1-${this.maxSlot}, got ${slot}`);
     return this.base + slot;
   }
 
@@ -48,14 +49,24 @@ export class DummynetRateLimiter implements RateLimiter {
   async preflight(): Promise<string[]> {
     const r = await this.runner.run(['kldstat', '-q', '-m', 'dummynet']);
     if (r.code === 127) return ['kldstat not found: this does not look like a FreeBSD host'];
-    if (r.code !== 0) return ['dummynet(4) is not loaded, so rate limits cannot be enforced: kldload dummynet (and dummynet_load="YES" in /boot/loader.conf)'];
+    if (r.code !== 0)
+      return [
+        'dummynet(4) is not loaded, so rate limits cannot be enforced: kldload dummynet (and dummynet_load="YES" in /boot/loader.conf)',
+      ];
     return [];
   }
 
   async apply(target: RateLimitTarget, limitInput: RateLimit): Promise<void> {
     const limit = parseRateLimit(limitInput);
     // `config` on an existing pipe changes its bandwidth in place.
-    await runChecked(this.runner, ['dnctl', 'pipe', String(this.pipes.pipeOf(target.slot)), 'config', 'bw', `${limit.egressMbit}Mbit/s`]);
+    await runChecked(this.runner, [
+      'dnctl',
+      'pipe',
+      String(this.pipes.pipeOf(target.slot)),
+      'config',
+      'bw',
+      `${limit.egressMbit}Mbit/s`,
+    ]);
   }
 
   async clear(target: RateLimitTarget): Promise<void> {

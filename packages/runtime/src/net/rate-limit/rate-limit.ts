@@ -20,12 +20,17 @@ export const MAX_EGRESS_MBIT = 2000;
 
 /** Validates `{ egressMbit }`: a whole number of Mbit/s, 1 to MAX_EGRESS_MBIT; nothing else in the object. */
 export function parseRateLimit(input: unknown): RateLimit {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new NetInputError('rate limit', 'expected an object { egressMbit }');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new NetInputError('rate limit', 'expected an object { egressMbit }');
   const extra = Object.keys(input).filter((k) => k !== 'egressMbit');
-  if (extra.length) throw new NetInputError('rate limit', `unknown field ${JSON.stringify(extra[0])} (only egressMbit)`);
+  if (extra.length)
+    throw new NetInputError('rate limit', `unknown field ${JSON.stringify(extra[0])} (only egressMbit)`);
   const v = (input as { egressMbit?: unknown }).egressMbit;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_EGRESS_MBIT) {
-    throw new NetInputError('rate limit', `egressMbit must be a whole number of Mbit/s from 1 to ${MAX_EGRESS_MBIT}, got ${JSON.stringify(v)}`);
+    throw new NetInputError(
+      'rate limit',
+      `egressMbit must be a whole number of Mbit/s from 1 to ${MAX_EGRESS_MBIT}, got ${JSON.stringify(v)}`,
+    );
   }
   return { egressMbit: v };
 }

@@ -49,7 +49,9 @@ export class TcRateLimiter implements RateLimiter {
         const r = await this.runner.run(argv);
         if (r.code === 127) return [`${argv[0]} not found: install iproute2`];
         if (r.code !== 0) {
-          reasons.push(`the kernel cannot shape a sandbox's egress: \`${argv.join(' ')}\` fails: ${r.stderr.trim().split('\n')[0]}`);
+          reasons.push(
+            `the kernel cannot shape a sandbox's egress: \`${argv.join(' ')}\` fails: ${r.stderr.trim().split('\n')[0]}`,
+          );
           break;
         }
       }
@@ -85,14 +87,20 @@ export class TcRateLimiter implements RateLimiter {
   private async redirects(dev: string, ifb: string): Promise<boolean> {
     const r = await this.runner.run(['tc', '-j', 'filter', 'show', 'dev', dev, 'parent', 'ffff:']);
     if (r.code !== 0 || !r.stdout.trim()) return false;
-    const filters = JSON.parse(r.stdout) as Array<{ options?: { actions?: Array<{ kind?: string; to_dev?: string }> } }>;
+    const filters = JSON.parse(r.stdout) as Array<{
+      options?: { actions?: Array<{ kind?: string; to_dev?: string }> };
+    }>;
     return filters.some((f) => f.options?.actions?.some((a) => a.kind === 'mirred' && a.to_dev === ifb));
   }
 
   private async detach(dev: string): Promise<void> {
     const r = await this.runner.run(['tc', 'qdisc', 'del', 'dev', dev, 'ingress']);
     // Nothing attached, or the interface is gone already (a released endpoint): both mean detached.
-    if (r.code !== 0 && !/Cannot find specified qdisc|Invalid handle|Cannot find device|No such file|does not exist/i.test(r.stderr)) throw new CommandError(r);
+    if (
+      r.code !== 0 &&
+      !/Cannot find specified qdisc|Invalid handle|Cannot find device|No such file|does not exist/i.test(r.stderr)
+    )
+      throw new CommandError(r);
   }
 
   private async deleteLink(name: string): Promise<void> {
@@ -102,20 +110,28 @@ export class TcRateLimiter implements RateLimiter {
 
   async inventory(): Promise<KernelRateLimit[]> {
     const out: KernelRateLimit[] = [];
-    const qdiscs = JSON.parse((await runChecked(this.runner, ['tc', '-j', 'qdisc', 'show'])).stdout || '[]') as TcQdisc[];
+    const qdiscs = JSON.parse(
+      (await runChecked(this.runner, ['tc', '-j', 'qdisc', 'show'])).stdout || '[]',
+    ) as TcQdisc[];
     const ifbPattern = new RegExp(`^${this.prefix}_rl(\\d+)$`);
     const seen = new Set<string>();
     for (const q of qdiscs) {
       const m = ifbPattern.exec(q.dev);
       if (m && q.kind === 'tbf' && q.root) {
         seen.add(q.dev);
-        out.push({ object: `ifb ${q.dev}`, slot: Number(m[1]), ...(typeof q.options?.rate === 'number' ? { egressMbit: (q.options.rate * 8) / 1e6 } : {}) });
+        out.push({
+          object: `ifb ${q.dev}`,
+          slot: Number(m[1]),
+          ...(typeof q.options?.rate === 'number' ? { egressMbit: (q.options.rate * 8) / 1e6 } : {}),
+        });
       } else if (q.kind === 'ingress' && q.dev.startsWith(`${this.prefix}-`)) {
         out.push({ object: `ingress redirect on ${q.dev}`, hostInterface: q.dev });
       }
     }
     // An ifb left without its tbf (a crash between the two steps) is one too.
-    const links = JSON.parse((await runChecked(this.runner, ['ip', '-j', 'link', 'show', 'type', 'ifb'])).stdout || '[]') as Array<{ ifname: string }>;
+    const links = JSON.parse(
+      (await runChecked(this.runner, ['ip', '-j', 'link', 'show', 'type', 'ifb'])).stdout || '[]',
+    ) as Array<{ ifname: string }>;
     for (const l of links) {
       const m = ifbPattern.exec(l.ifname);
       if (m && !seen.has(l.ifname)) out.push({ object: `ifb ${l.ifname}`, slot: Number(m[1]) });
@@ -131,7 +147,8 @@ export class TcRateLimiter implements RateLimiter {
 
 /** The ifb that shapes the sandbox in `slot` of cubenet `prefix` (its tbf's counters are the limit's). */
 export function tcIfbName(prefix: string, slot: number): string {
-  if (!Number.isInteger(slot) || slot < 1 || slot > 99_999) throw new Error(`rate-limit slot must be 1-99999, got ${slot}`);
+  if (!Number.isInteger(slot) || slot < 1 || slot > 99_999)
+    throw new Error(`rate-limit slot must be 1-99999, got ${slot}`);
   return parseInterfaceName(`${parsePrefix(prefix)}_rl${slot}`);
 }
 
@@ -149,5 +166,26 @@ export function tbfArgs(mbit: number): string[] {
 }
 
 function redirectArgv(dev: string, ifb: string): string[] {
-  return ['tc', 'filter', 'add', 'dev', dev, 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', ifb];
+  return [
+    'tc',
+    'filter',
+    'add',
+    'dev',
+    dev,
+    'parent',
+    'ffff:',
+    'protocol',
+    'all',
+    'u32',
+    'match',
+    'u32',
+    '0',
+    '0',
+    'action',
+    'mirred',
+    'egress',
+    'redirect',
+    'dev',
+    ifb,
+  ];
 }

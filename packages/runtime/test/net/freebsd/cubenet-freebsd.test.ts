@@ -18,7 +18,11 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-async function open(host: FreeBsdHost, stateDir?: string, maxSandboxes = 64): Promise<{ net: Cubenet; stateDir: string }> {
+async function open(
+  host: FreeBsdHost,
+  stateDir?: string,
+  maxSandboxes = 64,
+): Promise<{ net: Cubenet; stateDir: string }> {
   const dir = stateDir ?? (await mkdtemp(join(tmpdir(), 'cpt-fbsd-')));
   if (!stateDir) dirs.push(dir);
   const net = await Cubenet.open({
@@ -70,10 +74,22 @@ describe('cubenet on FreeBSD (host model)', () => {
     const inner = netState(host).interfaces.get(`${a.endpoint.hostInterface}b`)!;
     expect(inner.vnet).toBe(a.endpoint.isolation);
     expect(inner.addresses.map((x) => x.address)).toEqual([a.addresses.ipv4, a.addresses.ipv6]);
-    expect(netState(host).interfaces.get('cpt-br')!.members).toEqual([a.endpoint.hostInterface, b.endpoint.hostInterface, t.endpoint.hostInterface]);
+    expect(netState(host).interfaces.get('cpt-br')!.members).toEqual([
+      a.endpoint.hostInterface,
+      b.endpoint.hostInterface,
+      t.endpoint.hostInterface,
+    ]);
 
     const pkt = (from: typeof a, dst: string) =>
-      evaluate(host, { direction: 'in', iface: from.endpoint.hostInterface, proto: 'tcp', src: from.addresses.ipv4, sport: 1234, dst, dport: 80 });
+      evaluate(host, {
+        direction: 'in',
+        iface: from.endpoint.hostInterface,
+        proto: 'tcp',
+        src: from.addresses.ipv4,
+        sport: 1234,
+        dst,
+        dport: 80,
+      });
     expect(pkt(a, b.addresses.ipv4).action).toBe('block');
     expect(pkt(a, t.addresses.ipv4).action).toBe('block');
     expect(pkt(a, '198.51.100.7').action).toBe('pass');
@@ -89,13 +105,29 @@ describe('cubenet on FreeBSD (host model)', () => {
   it('policy changes: withdrawing access kills the open connections; forwards come and go', async () => {
     const { host, net } = await ready();
     const a = await net.checkout({ kind: 'isolated', policy: { allowOut: ['198.51.100.0/24'] } });
-    const conn = { direction: 'in', iface: a.endpoint.hostInterface, proto: 'tcp', src: a.addresses.ipv4, sport: 999, dst: '198.51.100.7', dport: 443 } as const;
+    const conn = {
+      direction: 'in',
+      iface: a.endpoint.hostInterface,
+      proto: 'tcp',
+      src: a.addresses.ipv4,
+      sport: 999,
+      dst: '198.51.100.7',
+      dport: 443,
+    } as const;
     expect(evaluate(host, conn).action).toBe('pass');
     await net.setPolicy(a.id, { allowOut: [] });
     expect(evaluate(host, conn).action).toBe('block');
 
     await net.addForward(a.id, { protocol: 'tcp', hostPort: 8080, sandboxPort: 80 });
-    const ext = { direction: 'in', iface: 'em0', proto: 'tcp', src: '198.51.100.7', sport: 5555, dst: '192.0.2.10', dport: 8080 } as const;
+    const ext = {
+      direction: 'in',
+      iface: 'em0',
+      proto: 'tcp',
+      src: '198.51.100.7',
+      sport: 5555,
+      dst: '192.0.2.10',
+      dport: 8080,
+    } as const;
     expect(evaluate(host, ext, { createState: false }).rdr).toEqual({ dst: a.addresses.ipv4, dport: 80 });
     await net.removeForward(a.id, { protocol: 'tcp', hostPort: 8080, sandboxPort: 80 });
     expect(evaluate(host, ext, { createState: false }).rdr).toBeUndefined();
@@ -131,9 +163,24 @@ describe('cubenet on FreeBSD (host model)', () => {
     const { host, net } = await ready();
     const n = 12;
     const boxes = [];
-    for (let i = 0; i < n; i++) boxes.push(await net.checkout({ kind: i % 2 ? 'tap' : 'isolated', policy: { allowInternetAccess: true }, forwards: [{ protocol: 'tcp', hostPort: 9000 + i, sandboxPort: 80 }] }));
+    for (let i = 0; i < n; i++)
+      boxes.push(
+        await net.checkout({
+          kind: i % 2 ? 'tap' : 'isolated',
+          policy: { allowInternetAccess: true },
+          forwards: [{ protocol: 'tcp', hostPort: 9000 + i, sandboxPort: 80 }],
+        }),
+      );
     for (const b of boxes.filter((x) => x.endpoint.kind === 'isolated')) {
-      evaluate(host, { direction: 'in', iface: b.endpoint.hostInterface, proto: 'udp', src: b.addresses.ipv4, sport: 5000, dst: '198.51.100.7', dport: 443 });
+      evaluate(host, {
+        direction: 'in',
+        iface: b.endpoint.hostInterface,
+        proto: 'udp',
+        src: b.addresses.ipv4,
+        sport: 5000,
+        dst: '198.51.100.7',
+        dport: 443,
+      });
     }
     expect(pfKernel(host).states.length).toBe(n / 2);
     await net.releaseAll();
@@ -151,9 +198,20 @@ describe('cubenet on FreeBSD (host model)', () => {
   it('a failed checkout midway leaves nothing behind', async () => {
     const { host, net } = await ready();
     // jail(8) refuses the jail: the epair made before it must go too.
-    jailState(host).jails.set('blocker', { jid: 99, name: 'blocker', vnet: true, persist: true, hostname: '', path: '/', routes: {} });
+    jailState(host).jails.set('blocker', {
+      jid: 99,
+      name: 'blocker',
+      vnet: true,
+      persist: true,
+      hostname: '',
+      path: '/',
+      routes: {},
+    });
     const original = host.run.bind(host);
-    host.run = async (argv, options) => (argv[0] === 'jail' && argv[1] === '-c' ? { argv, code: 1, stdout: '', stderr: 'jail: out of jids\n' } : original(argv, options));
+    host.run = async (argv, options) =>
+      argv[0] === 'jail' && argv[1] === '-c'
+        ? { argv, code: 1, stdout: '', stderr: 'jail: out of jids\n' }
+        : original(argv, options);
     await expect(net.checkout({ kind: 'isolated' })).rejects.toThrow(/out of jids/);
     host.run = original;
     jailState(host).jails.delete('blocker');
@@ -169,7 +227,15 @@ describe('cubenet on FreeBSD (host model)', () => {
     await first.net.init();
     const a = await first.net.checkout({ kind: 'isolated', policy: { allowInternetAccess: true } });
     await first.net.checkout({ kind: 'tap' });
-    evaluate(host, { direction: 'in', iface: a.endpoint.hostInterface, proto: 'tcp', src: a.addresses.ipv4, sport: 7, dst: '198.51.100.7', dport: 443 });
+    evaluate(host, {
+      direction: 'in',
+      iface: a.endpoint.hostInterface,
+      proto: 'tcp',
+      src: a.addresses.ipv4,
+      sport: 7,
+      dst: '198.51.100.7',
+      dport: 443,
+    });
     // The controller dies; its state files are lost with it (the worst case): everything in the kernel is a leftover.
     await first.net.close();
     await rm(first.stateDir, { recursive: true, force: true });

@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { parseCreatedName, parseGroupMembers, parseInterfaceDetail, parseInterfaceList } from '../../../src/net/endpoint/freebsd/ifconfig-parse.ts';
-import { parseAnchors, parseInfo, parseLimits, parseRules, parseStates, parseTableNames, parseTableShow, portNumber } from '../../../src/net/firewall/pf/parse.ts';
+import {
+  parseCreatedName,
+  parseGroupMembers,
+  parseInterfaceDetail,
+  parseInterfaceList,
+} from '../../../src/net/endpoint/freebsd/ifconfig-parse.ts';
+import {
+  parseAnchors,
+  parseInfo,
+  parseLimits,
+  parseRules,
+  parseStates,
+  parseTableNames,
+  parseTableShow,
+  portNumber,
+} from '../../../src/net/firewall/pf/parse.ts';
 
 /** Parsers of real pfctl(8)/ifconfig(8) output, fed text in the formats those tools print. */
 describe('pfctl output parsers', () => {
@@ -21,15 +35,23 @@ Counters
   });
 
   it('-sm, with and without the anchors limit', () => {
-    const text = 'states        hard limit   100000\nsrc-nodes     hard limit   100000\nfrags         hard limit     5000\ntable-entries hard limit   200000\n';
+    const text =
+      'states        hard limit   100000\nsrc-nodes     hard limit   100000\nfrags         hard limit     5000\ntable-entries hard limit   200000\n';
     expect(parseLimits(text)).toEqual({ states: 100000, 'src-nodes': 100000, frags: 5000, 'table-entries': 200000 });
     expect(parseLimits(`${text}anchors       hard limit     4096\n`).anchors).toBe(4096);
   });
 
   it('-sA, -sT and -T show', () => {
-    expect(parseAnchors('  cube/sandbox-0123456789ab\n  cube/sandbox-ba9876543210\n')).toEqual(['cube/sandbox-0123456789ab', 'cube/sandbox-ba9876543210']);
+    expect(parseAnchors('  cube/sandbox-0123456789ab\n  cube/sandbox-ba9876543210\n')).toEqual([
+      'cube/sandbox-0123456789ab',
+      'cube/sandbox-ba9876543210',
+    ]);
     expect(parseTableNames('sandbox_allow\nsandbox_deny\n')).toEqual(['sandbox_allow', 'sandbox_deny']);
-    expect(parseTableShow('   10.0.0.0/8\n   192.0.2.1\n   2001:db8::/32\n')).toEqual(['10.0.0.0/8', '192.0.2.1', '2001:db8::/32']);
+    expect(parseTableShow('   10.0.0.0/8\n   192.0.2.1\n   2001:db8::/32\n')).toEqual([
+      '10.0.0.0/8',
+      '192.0.2.1',
+      '2001:db8::/32',
+    ]);
     expect(parseTableShow('pfctl: Table does not exist.\n')).toEqual([]);
   });
 
@@ -42,10 +64,25 @@ Counters
       'all ipv6-icmp fd77::5[7] -> fd77::1[7]       0:0',
     ].join('\n');
     const s = parseStates(text);
-    expect(s[0]).toMatchObject({ protocol: 'tcp', source: { address: '10.77.0.5', port: 41234 }, destination: { address: '198.51.100.7', port: 443 } });
-    expect(s[1]).toMatchObject({ source: { address: '10.77.0.5', port: 41234 }, destination: { address: '198.51.100.7', port: 443 } });
-    expect(s[2]).toMatchObject({ source: { address: '198.51.100.7' }, destination: { address: '192.0.2.10', port: 8080 }, target: { address: '10.77.0.5', port: 80 } });
-    expect(s[3]).toMatchObject({ protocol: 'udp', source: { address: 'fd77::5', port: 5353 }, destination: { address: '2001:db8::53', port: 53 } });
+    expect(s[0]).toMatchObject({
+      protocol: 'tcp',
+      source: { address: '10.77.0.5', port: 41234 },
+      destination: { address: '198.51.100.7', port: 443 },
+    });
+    expect(s[1]).toMatchObject({
+      source: { address: '10.77.0.5', port: 41234 },
+      destination: { address: '198.51.100.7', port: 443 },
+    });
+    expect(s[2]).toMatchObject({
+      source: { address: '198.51.100.7' },
+      destination: { address: '192.0.2.10', port: 8080 },
+      target: { address: '10.77.0.5', port: 80 },
+    });
+    expect(s[3]).toMatchObject({
+      protocol: 'udp',
+      source: { address: 'fd77::5', port: 5353 },
+      destination: { address: '2001:db8::53', port: 53 },
+    });
     expect(s).toHaveLength(5);
   });
 
@@ -59,16 +96,37 @@ Counters
     ].join('\n');
     const r = parseRules(text);
     expect(r[0]).toMatchObject({ action: 'anchor', anchor: 'cube/*' });
-    expect(r[1]).toMatchObject({ action: 'block', direction: 'in', quick: true, interface: 'tap0', family: 'inet', from: '10.77.0.5', to: '<sandbox_deny>', label: 'sandbox-0123456789ab' });
+    expect(r[1]).toMatchObject({
+      action: 'block',
+      direction: 'in',
+      quick: true,
+      interface: 'tap0',
+      family: 'inet',
+      from: '10.77.0.5',
+      to: '<sandbox_deny>',
+      label: 'sandbox-0123456789ab',
+    });
     expect(portNumber(r[2]!.toPort)).toBe(53);
-    expect(r[3]).toMatchObject({ interface: 'cpt_ep', interfaceNegated: true, protocol: 'tcp', toPort: '8080', rdrTo: { address: '10.77.0.5', port: 80 } });
+    expect(r[3]).toMatchObject({
+      interface: 'cpt_ep',
+      interfaceNegated: true,
+      protocol: 'tcp',
+      toPort: '8080',
+      rdrTo: { address: '10.77.0.5', port: 80 },
+    });
     expect(r[4]).toMatchObject({ action: 'block', from: 'any', to: 'any' });
   });
 });
 
 describe('ifconfig output parsers', () => {
   it('-l, -g and create', () => {
-    expect(parseInterfaceList('em0 lo0 cpt-br tap0 cpt-e01020304\n')).toEqual(['em0', 'lo0', 'cpt-br', 'tap0', 'cpt-e01020304']);
+    expect(parseInterfaceList('em0 lo0 cpt-br tap0 cpt-e01020304\n')).toEqual([
+      'em0',
+      'lo0',
+      'cpt-br',
+      'tap0',
+      'cpt-e01020304',
+    ]);
     expect(parseGroupMembers('tap0\ncpt-e01020304\n')).toEqual(['tap0', 'cpt-e01020304']);
     expect(parseCreatedName('tap3\n', 'tap')).toBe('tap3');
     expect(parseCreatedName('epair12a\n', 'epair')).toBe('epair12a');

@@ -26,8 +26,18 @@ async function setup(policyA: Partial<SandboxPolicy> = {}, extraA: Partial<Sandb
     { family: 'inet6', address: 'fd77::1', prefix: 64 },
   ]);
   const fw = new PfFirewall(host, 'cpt', { maxSandboxes: 10 });
-  await fw.init({ bridge: 'cpt-br', ipv4Subnet: '10.77.0.0/24', ipv6Subnet: 'fd77::/64', gateway: { ipv4: '10.77.0.1', ipv6: 'fd77::1' } });
-  const rulesA: SandboxRules = { ...A, policy: parsePolicy({ ...DEFAULT_POLICY, ...policyA }), forwards: [], ...extraA };
+  await fw.init({
+    bridge: 'cpt-br',
+    ipv4Subnet: '10.77.0.0/24',
+    ipv6Subnet: 'fd77::/64',
+    gateway: { ipv4: '10.77.0.1', ipv6: 'fd77::1' },
+  });
+  const rulesA: SandboxRules = {
+    ...A,
+    policy: parsePolicy({ ...DEFAULT_POLICY, ...policyA }),
+    forwards: [],
+    ...extraA,
+  };
   await fw.applySandbox(rulesA);
   await fw.applySandbox({ ...B, policy: { ...DEFAULT_POLICY }, forwards: [] });
   return { host, fw, rulesA };
@@ -47,8 +57,12 @@ const fromA = (dst: string, extra: Partial<Packet> = {}): Packet => ({
 describe('pf isolation (FreeBSD backend against the host model)', () => {
   it('loads into the model: the root hook and one anchor per sandbox', async () => {
     const { host } = await setup();
-    expect((await host.run(['pfctl', '-sr'])).stdout).toBe('anchor "cube/*" all\nblock drop in quick on cpt_ep all\nblock drop out quick on cpt_ep all\n');
-    expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout).toBe('  cube/sandbox-aaaaaaaaaaaa\n  cube/sandbox-bbbbbbbbbbbb\n');
+    expect((await host.run(['pfctl', '-sr'])).stdout).toBe(
+      'anchor "cube/*" all\nblock drop in quick on cpt_ep all\nblock drop out quick on cpt_ep all\n',
+    );
+    expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout).toBe(
+      '  cube/sandbox-aaaaaaaaaaaa\n  cube/sandbox-bbbbbbbbbbbb\n',
+    );
   });
 
   it('by default a sandbox reaches nothing: not another sandbox, not the host, not the internet', async () => {
@@ -64,14 +78,27 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     const { host } = await setup({ allowInternetAccess: true });
     expect(evaluate(host, fromA(PUBLIC)).action).toBe('pass');
     expect(evaluate(host, fromA('2001:db8:1::1', { src: 'fd77::5' })).action).toBe('pass');
-    for (const dst of [B.addresses.ipv4, '10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.1', '169.254.1.1', '192.0.2.10', '10.77.0.1']) {
+    for (const dst of [
+      B.addresses.ipv4,
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '100.64.0.1',
+      '169.254.1.1',
+      '192.0.2.10',
+      '10.77.0.1',
+    ]) {
       expect(evaluate(host, fromA(dst)).action, dst).toBe('block');
     }
     expect(evaluate(host, fromA('fd77::6', { src: 'fd77::5' })).action).toBe('block');
   });
 
   it('allowOut opens a private address, denyOut wins over allowOut and over internet access', async () => {
-    const { host } = await setup({ allowInternetAccess: true, allowOut: ['10.77.0.6', '203.0.113.0/24'], denyOut: ['203.0.113.9', PUBLIC] });
+    const { host } = await setup({
+      allowInternetAccess: true,
+      allowOut: ['10.77.0.6', '203.0.113.0/24'],
+      denyOut: ['203.0.113.9', PUBLIC],
+    });
     expect(evaluate(host, fromA(B.addresses.ipv4)).action).toBe('pass');
     expect(evaluate(host, fromA('203.0.113.1')).action).toBe('pass');
     expect(evaluate(host, fromA('203.0.113.9')).action).toBe('block');
@@ -86,9 +113,37 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     // Bridged to B's tap: pf evaluates the packet again, outbound; the tag from A's pass rule lets it through.
     expect(evaluate(host, { ...aToB, sport: 40001, direction: 'out', iface: 'tap1' }).action).toBe('block');
     expect(evaluate(host, { ...aToB, direction: 'out', iface: 'tap1', tag: first.tag }).action).toBe('pass');
-    expect(evaluate(host, { direction: 'in', iface: 'tap1', proto: 'tcp', src: B.addresses.ipv4, sport: 80, dst: A.addresses.ipv4, dport: 40000 }).viaState).toBeDefined();
-    expect(evaluate(host, { direction: 'out', iface: 'tap0', proto: 'tcp', src: B.addresses.ipv4, sport: 80, dst: A.addresses.ipv4, dport: 40000 }).viaState).toBeDefined();
-    const bToA: Packet = { direction: 'in', iface: 'tap1', proto: 'tcp', src: B.addresses.ipv4, sport: 41000, dst: A.addresses.ipv4, dport: 22 };
+    expect(
+      evaluate(host, {
+        direction: 'in',
+        iface: 'tap1',
+        proto: 'tcp',
+        src: B.addresses.ipv4,
+        sport: 80,
+        dst: A.addresses.ipv4,
+        dport: 40000,
+      }).viaState,
+    ).toBeDefined();
+    expect(
+      evaluate(host, {
+        direction: 'out',
+        iface: 'tap0',
+        proto: 'tcp',
+        src: B.addresses.ipv4,
+        sport: 80,
+        dst: A.addresses.ipv4,
+        dport: 40000,
+      }).viaState,
+    ).toBeDefined();
+    const bToA: Packet = {
+      direction: 'in',
+      iface: 'tap1',
+      proto: 'tcp',
+      src: B.addresses.ipv4,
+      sport: 41000,
+      dst: A.addresses.ipv4,
+      dport: 22,
+    };
     expect(evaluate(host, bToA).action).toBe('block');
   });
 
@@ -121,7 +176,15 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
   it('a sandbox cannot send with another source address (anti-spoofing), nor can traffic reach it unasked', async () => {
     const { host } = await setup({ allowInternetAccess: true });
     expect(evaluate(host, fromA(PUBLIC, { src: B.addresses.ipv4 })).action).toBe('block');
-    const inbound: Packet = { direction: 'out', iface: 'tap0', proto: 'tcp', src: PUBLIC, sport: 5555, dst: A.addresses.ipv4, dport: 22 };
+    const inbound: Packet = {
+      direction: 'out',
+      iface: 'tap0',
+      proto: 'tcp',
+      src: PUBLIC,
+      sport: 5555,
+      dst: A.addresses.ipv4,
+      dport: 22,
+    };
     expect(evaluate(host, inbound).action).toBe('block');
     // The host itself may reach its sandboxes (readiness probes).
     expect(evaluate(host, { ...inbound, src: '10.77.0.1' }).action).toBe('pass');
@@ -130,26 +193,78 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
   it('an endpoint with no anchor (idle, recycled, left by a crash) can neither send nor be reached', async () => {
     const { host } = await setup({ allowInternetAccess: true });
     addInterface(netState(host), 'tap2', 'tap', null).groups.add('cpt_ep');
-    const idle: Packet = { direction: 'in', iface: 'tap2', proto: 'tcp', src: '10.77.0.9', sport: 1, dst: PUBLIC, dport: 443 };
+    const idle: Packet = {
+      direction: 'in',
+      iface: 'tap2',
+      proto: 'tcp',
+      src: '10.77.0.9',
+      sport: 1,
+      dst: PUBLIC,
+      dport: 443,
+    };
     expect(evaluate(host, idle).action).toBe('block');
     expect(evaluate(host, { ...idle, direction: 'out', src: PUBLIC, dst: '10.77.0.9' }).action).toBe('block');
   });
 
   it('a forward takes host port traffic to the sandbox, but never from another sandbox', async () => {
     const { host } = await setup({}, { forwards: [{ protocol: 'tcp', hostPort: 8080, sandboxPort: 80 }] });
-    const ext: Packet = { direction: 'in', iface: 'em0', proto: 'tcp', src: PUBLIC, sport: 5555, dst: '192.0.2.10', dport: 8080 };
+    const ext: Packet = {
+      direction: 'in',
+      iface: 'em0',
+      proto: 'tcp',
+      src: PUBLIC,
+      sport: 5555,
+      dst: '192.0.2.10',
+      dport: 8080,
+    };
     const v = evaluate(host, ext);
     expect(v.action).toBe('pass');
     expect(v.rdr).toEqual({ dst: A.addresses.ipv4, dport: 80 });
     // The redirected packet leaves on tap0 (a new evaluation, outbound; the forward's tag lets it in); the reply
     // comes back through the states, and leaves em0 translated back by the forward's state.
-    const redirected: Packet = { direction: 'out', iface: 'tap0', proto: 'tcp', src: PUBLIC, sport: 5555, dst: A.addresses.ipv4, dport: 80 };
+    const redirected: Packet = {
+      direction: 'out',
+      iface: 'tap0',
+      proto: 'tcp',
+      src: PUBLIC,
+      sport: 5555,
+      dst: A.addresses.ipv4,
+      dport: 80,
+    };
     expect(evaluate(host, { ...redirected, tag: v.tag }).action).toBe('pass');
-    expect(evaluate(host, { direction: 'in', iface: 'tap0', proto: 'tcp', src: A.addresses.ipv4, sport: 80, dst: PUBLIC, dport: 5555 }).viaState).toBeDefined();
-    expect(evaluate(host, { direction: 'out', iface: 'em0', proto: 'tcp', src: A.addresses.ipv4, sport: 80, dst: PUBLIC, dport: 5555 }).viaState).toBeDefined();
+    expect(
+      evaluate(host, {
+        direction: 'in',
+        iface: 'tap0',
+        proto: 'tcp',
+        src: A.addresses.ipv4,
+        sport: 80,
+        dst: PUBLIC,
+        dport: 5555,
+      }).viaState,
+    ).toBeDefined();
+    expect(
+      evaluate(host, {
+        direction: 'out',
+        iface: 'em0',
+        proto: 'tcp',
+        src: A.addresses.ipv4,
+        sport: 80,
+        dst: PUBLIC,
+        dport: 5555,
+      }).viaState,
+    ).toBeDefined();
     // Without the forward's tag (sent straight to the sandbox's address from outside), it does not get in.
     expect(evaluate(host, { ...redirected, sport: 6666 }).action).toBe('block');
-    const fromB: Packet = { direction: 'in', iface: 'tap1', proto: 'tcp', src: B.addresses.ipv4, sport: 5555, dst: '10.77.0.1', dport: 8080 };
+    const fromB: Packet = {
+      direction: 'in',
+      iface: 'tap1',
+      proto: 'tcp',
+      src: B.addresses.ipv4,
+      sport: 5555,
+      dst: '10.77.0.1',
+      dport: 8080,
+    };
     expect(evaluate(host, fromB).action).toBe('block');
   });
 
@@ -158,10 +273,14 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     const many = Array.from({ length: 1000 }, (_, i) => `203.0.${Math.floor(i / 250)}.${(i % 250) + 1}`);
     const before = host.calls.length;
     await fw.replaceAddresses(A.id, 'allowOut', many);
-    expect(host.calls.slice(before)).toEqual([['pfctl', '-a', 'cube/sandbox-aaaaaaaaaaaa', '-t', 'sandbox_allow', '-T', 'replace', '-f', '-']]);
+    expect(host.calls.slice(before)).toEqual([
+      ['pfctl', '-a', 'cube/sandbox-aaaaaaaaaaaa', '-t', 'sandbox_allow', '-T', 'replace', '-f', '-'],
+    ]);
     const conn = fromA('203.0.3.250');
     expect(evaluate(host, conn).action).toBe('pass');
-    expect((await fw.listStates({ ipv4: '10.77.0.0/24', ipv6: 'fd77::/64' })).map((s) => s.destination)).toEqual(['203.0.3.250']);
+    expect((await fw.listStates({ ipv4: '10.77.0.0/24', ipv6: 'fd77::/64' })).map((s) => s.destination)).toEqual([
+      '203.0.3.250',
+    ]);
     await fw.replaceAddresses(A.id, 'allowOut', []);
     expect(evaluate(host, conn).viaState).toBeDefined();
     await fw.killStates(A.addresses);
@@ -182,7 +301,11 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
       ['pfctl', '-k', A.addresses.ipv4, '-k', '198.51.100.21'],
       ['pfctl', '-k', A.addresses.ipv4, '-k', '203.0.113.7'],
     ]);
-    expect(pfKernel(host).states.map((s) => s.dst).sort()).toEqual(['192.0.2.9']);
+    expect(
+      pfKernel(host)
+        .states.map((s) => s.dst)
+        .sort(),
+    ).toEqual(['192.0.2.9']);
     // nothing withdrawn has a state: one read, no kill
     const quiet = host.calls.length;
     await fw.killStates(A.addresses, ['203.0.113.8']);
@@ -194,7 +317,12 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     const net = netState(host);
     addInterface(net, 'tap7', 'tap', null).groups.add('cpv_ep');
     const other = new PfFirewall(host, 'cpv', { maxSandboxes: 10 });
-    const setupV = { bridge: 'cpv-br', ipv4Subnet: '10.79.0.0/24', ipv6Subnet: 'fd79::/64', gateway: { ipv4: '10.79.0.1', ipv6: 'fd79::1' } };
+    const setupV = {
+      bridge: 'cpv-br',
+      ipv4Subnet: '10.79.0.0/24',
+      ipv6Subnet: 'fd79::/64',
+      gateway: { ipv4: '10.79.0.1', ipv6: 'fd79::1' },
+    };
     // The main ruleset holds cpt's hook, so cpv's init asks the operator to add its own lines, which they do.
     const refused = await other.init(setupV).catch((e: Error) => e);
     expect(refused).toBeInstanceOf(PfRootHookError);
@@ -202,14 +330,20 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     const main = (await host.run(['pfctl', '-sr'])).stdout;
     expect((await host.run(['pfctl', '-f', '-'], { input: `${main}${lines}\n` })).code).toBe(0);
     await other.init(setupV);
-    const C = { id: 'cccccccccccc' as SandboxId, addresses: { ipv4: '10.79.0.5', ipv6: 'fd79::5' }, hostInterface: 'tap7' };
+    const C = {
+      id: 'cccccccccccc' as SandboxId,
+      addresses: { ipv4: '10.79.0.5', ipv6: 'fd79::5' },
+      hostInterface: 'tap7',
+    };
     await other.applySandbox({ ...C, policy: { ...DEFAULT_POLICY }, forwards: [] });
     expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout.split('\n').filter(Boolean)).toHaveLength(3);
 
     expect((await fw.inventory()).sandboxes.map((s) => s.id).sort()).toEqual([A.id, B.id]);
     expect((await other.inventory()).sandboxes.map((s) => s.id)).toEqual([C.id]);
     await other.destroy();
-    expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout).toBe('  cube/sandbox-aaaaaaaaaaaa\n  cube/sandbox-bbbbbbbbbbbb\n');
+    expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout).toBe(
+      '  cube/sandbox-aaaaaaaaaaaa\n  cube/sandbox-bbbbbbbbbbbb\n',
+    );
     expect(evaluate(host, fromA(PUBLIC)).action).toBe('block'); // A's anchor still decides A's traffic
     await fw.destroy();
     expect((await host.run(['pfctl', '-a', 'cube', '-sA'])).stdout).toBe('');
@@ -253,7 +387,12 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     await host.run(['pfctl', '-f', '-'], { input: 'block drop in quick on em0 proto tcp to any port 23\n' });
     const fw = new PfFirewall(host, 'cpt', { egressInterface: 'em0' });
     const err = await fw
-      .init({ bridge: 'cpt-br', ipv4Subnet: '10.77.0.0/24', ipv6Subnet: 'fd77::/64', gateway: { ipv4: '10.77.0.1', ipv6: 'fd77::1' } })
+      .init({
+        bridge: 'cpt-br',
+        ipv4Subnet: '10.77.0.0/24',
+        ipv6Subnet: 'fd77::/64',
+        gateway: { ipv4: '10.77.0.1', ipv6: 'fd77::1' },
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PfRootHookError);
     expect(String(err)).toContain('anchor "cube/*" all');
@@ -264,7 +403,12 @@ describe('pf isolation (FreeBSD backend against the host model)', () => {
     const host = createFreeBsdHost();
     const variants: SandboxPolicy[] = [
       { ...DEFAULT_POLICY },
-      parsePolicy({ allowInternetAccess: true, allowOut: ['10.0.0.0/8', '2001:db8::/32'], denyOut: ['1.1.1.1'], dnsAllow: ['fd77::1', '10.77.0.1'] }),
+      parsePolicy({
+        allowInternetAccess: true,
+        allowOut: ['10.0.0.0/8', '2001:db8::/32'],
+        denyOut: ['1.1.1.1'],
+        dnsAllow: ['fd77::1', '10.77.0.1'],
+      }),
     ];
     for (const policy of variants) {
       for (const hostInterface of ['tap0', undefined]) {

@@ -11,9 +11,14 @@ function sysctlSwitches(runner: CommandRunner): ForwardingSwitches<Sysctl> {
     names: FORWARDING_SYSCTLS,
     read: async () => {
       const r = await runChecked(runner, ['sysctl', '-n', ...FORWARDING_SYSCTLS]);
-      const values = r.stdout.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+      const values = r.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.length > 0);
       if (values.length !== FORWARDING_SYSCTLS.length || values.some((v) => !/^\d+$/.test(v))) {
-        throw new Error(`sysctl -n ${FORWARDING_SYSCTLS.join(' ')} printed ${JSON.stringify(r.stdout)}, not ${FORWARDING_SYSCTLS.length} numbers`);
+        throw new Error(
+          `sysctl -n ${FORWARDING_SYSCTLS.join(' ')} printed ${JSON.stringify(r.stdout)}, not ${FORWARDING_SYSCTLS.length} numbers`,
+        );
       }
       return Object.fromEntries(FORWARDING_SYSCTLS.map((name, i) => [name, values[i]!])) as Record<Sysctl, string>;
     },

@@ -3,7 +3,13 @@
  * end lives in a VNET jail for a VM-less sandbox. Commands: ifconfig(8), jail(8), jexec(8), route(8), through the
  * one command runner. Every endpoint joins the prefix's interface group, so `ifconfig -g GROUP` finds leftovers.
  */
-import { type CommandOptions, type CommandResult, type CommandRunner, CommandError, runChecked } from '../../../host/command-runner.ts';
+import {
+  type CommandOptions,
+  type CommandResult,
+  type CommandRunner,
+  CommandError,
+  runChecked,
+} from '../../../host/command-runner.ts';
 import type { EndpointKind, InterfaceName, SandboxAddresses } from '../../types.ts';
 import { parseInterfaceName } from '../../validate.ts';
 import type { BridgeSetup, Endpoint, EndpointProvider } from '../endpoint.ts';
@@ -32,7 +38,8 @@ export class FreeBsdEndpoints implements EndpointProvider {
       if (r.code !== 0) reasons.push(`kernel module ${module} is not loaded (${what} unavailable): kldload ${module}`);
     }
     const vimage = await this.runner.run(['sysctl', '-n', 'kern.features.vimage']);
-    if (vimage.code !== 0 || vimage.stdout.trim() !== '1') reasons.push('the kernel lacks VIMAGE: VNET jails (VM-less sandboxes) are unavailable');
+    if (vimage.code !== 0 || vimage.stdout.trim() !== '1')
+      reasons.push('the kernel lacks VIMAGE: VNET jails (VM-less sandboxes) are unavailable');
     return reasons;
   }
 
@@ -45,7 +52,10 @@ export class FreeBsdEndpoints implements EndpointProvider {
 
   async initBridge(setup: BridgeSetup): Promise<void> {
     if (!(await this.exists(setup.bridge))) {
-      const created = parseCreatedName((await runChecked(this.runner, ['ifconfig', 'bridge', 'create'])).stdout, 'bridge');
+      const created = parseCreatedName(
+        (await runChecked(this.runner, ['ifconfig', 'bridge', 'create'])).stdout,
+        'bridge',
+      );
       try {
         await runChecked(this.runner, ['ifconfig', created, 'name', setup.bridge]);
       } catch (e) {
@@ -55,10 +65,22 @@ export class FreeBsdEndpoints implements EndpointProvider {
     }
     const detail = parseInterfaceDetail((await runChecked(this.runner, ['ifconfig', setup.bridge])).stdout);
     if (!detail?.inet.some((a) => a.address === setup.gateway.ipv4)) {
-      await runChecked(this.runner, ['ifconfig', setup.bridge, 'inet', `${setup.gateway.ipv4}/${setup.ipv4PrefixLength}`, 'alias']);
+      await runChecked(this.runner, [
+        'ifconfig',
+        setup.bridge,
+        'inet',
+        `${setup.gateway.ipv4}/${setup.ipv4PrefixLength}`,
+        'alias',
+      ]);
     }
     if (!detail?.inet6.some((a) => a.address === setup.gateway.ipv6)) {
-      await runChecked(this.runner, ['ifconfig', setup.bridge, 'inet6', `${setup.gateway.ipv6}/${setup.ipv6PrefixLength}`, 'alias']);
+      await runChecked(this.runner, [
+        'ifconfig',
+        setup.bridge,
+        'inet6',
+        `${setup.gateway.ipv6}/${setup.ipv6PrefixLength}`,
+        'alias',
+      ]);
     }
     await runChecked(this.runner, ['ifconfig', setup.bridge, 'description', `${this.prefix} cubenet bridge`, 'up']);
   }
@@ -73,7 +95,9 @@ export class FreeBsdEndpoints implements EndpointProvider {
 
   private async createTap(name: InterfaceName, bridge: InterfaceName): Promise<Endpoint> {
     // The tap keeps its kernel name (see names.ts); cubenet's name goes into the description.
-    const tap = parseInterfaceName(parseCreatedName((await runChecked(this.runner, ['ifconfig', 'tap', 'create'])).stdout, 'tap'));
+    const tap = parseInterfaceName(
+      parseCreatedName((await runChecked(this.runner, ['ifconfig', 'tap', 'create'])).stdout, 'tap'),
+    );
     try {
       await runChecked(this.runner, ['ifconfig', tap, 'group', this.group, 'description', name, 'up']);
       await runChecked(this.runner, ['ifconfig', bridge, 'addm', tap]);
@@ -86,7 +110,8 @@ export class FreeBsdEndpoints implements EndpointProvider {
 
   private async createJail(name: InterfaceName, bridge: InterfaceName): Promise<Endpoint> {
     const inner = jailSideName(name);
-    if (inner.length > 15) throw new Error(`endpoint name ${name} is too long for its jail-side interface ${inner} (15 characters at most)`);
+    if (inner.length > 15)
+      throw new Error(`endpoint name ${name} is too long for its jail-side interface ${inner} (15 characters at most)`);
     const a = parseCreatedName((await runChecked(this.runner, ['ifconfig', 'epair', 'create'])).stdout, 'epair');
     const b = `${a.slice(0, -1)}b`;
     let hostSide = a;
@@ -114,8 +139,24 @@ export class FreeBsdEndpoints implements EndpointProvider {
     const jail = this.jailOf(endpoint);
     const inner = jailSideName(endpoint.hostInterface);
     await this.unaddress(endpoint);
-    await runChecked(this.runner, ['jexec', jail, 'ifconfig', inner, 'inet', `${addresses.ipv4}/${setup.ipv4PrefixLength}`, 'alias']);
-    await runChecked(this.runner, ['jexec', jail, 'ifconfig', inner, 'inet6', `${addresses.ipv6}/${setup.ipv6PrefixLength}`, 'alias']);
+    await runChecked(this.runner, [
+      'jexec',
+      jail,
+      'ifconfig',
+      inner,
+      'inet',
+      `${addresses.ipv4}/${setup.ipv4PrefixLength}`,
+      'alias',
+    ]);
+    await runChecked(this.runner, [
+      'jexec',
+      jail,
+      'ifconfig',
+      inner,
+      'inet6',
+      `${addresses.ipv6}/${setup.ipv6PrefixLength}`,
+      'alias',
+    ]);
     await runChecked(this.runner, ['jexec', jail, 'route', 'add', 'default', setup.gateway.ipv4]);
     await runChecked(this.runner, ['jexec', jail, 'route', 'add', '-inet6', 'default', setup.gateway.ipv6]);
   }
@@ -125,7 +166,8 @@ export class FreeBsdEndpoints implements EndpointProvider {
     const jail = this.jailOf(endpoint);
     const inner = jailSideName(endpoint.hostInterface);
     const detail = parseInterfaceDetail((await runChecked(this.runner, ['jexec', jail, 'ifconfig', inner])).stdout);
-    for (const a of detail?.inet ?? []) await runChecked(this.runner, ['jexec', jail, 'ifconfig', inner, 'inet', a.address, '-alias']);
+    for (const a of detail?.inet ?? [])
+      await runChecked(this.runner, ['jexec', jail, 'ifconfig', inner, 'inet', a.address, '-alias']);
     for (const a of detail?.inet6 ?? []) {
       if (a.address.startsWith('fe80:')) continue;
       await runChecked(this.runner, ['jexec', jail, 'ifconfig', inner, 'inet6', a.address, '-alias']);
@@ -155,10 +197,17 @@ export class FreeBsdEndpoints implements EndpointProvider {
 
   async list(prefix: string): Promise<Endpoint[]> {
     const out = new Map<string, Endpoint>();
-    const members = parseGroupMembers((await runChecked(this.runner, ['ifconfig', '-g', endpointGroup(prefix)])).stdout);
+    const members = parseGroupMembers(
+      (await runChecked(this.runner, ['ifconfig', '-g', endpointGroup(prefix)])).stdout,
+    );
     for (const m of members) {
       const name = parseInterfaceName(m);
-      out.set(name, /^tap\d+$/.test(name) ? { kind: 'tap', hostInterface: name } : { kind: 'isolated', hostInterface: name, isolation: name });
+      out.set(
+        name,
+        /^tap\d+$/.test(name)
+          ? { kind: 'tap', hostInterface: name }
+          : { kind: 'isolated', hostInterface: name, isolation: name },
+      );
     }
     // A jail whose host-side interface is gone (a crash between the two steps) is a leftover too.
     const jails = await this.runner.run(['jls', 'name']);

@@ -17,7 +17,8 @@ export function parseGroupMembers(stdout: string): string[] {
 export function parseCreatedName(stdout: string, cloner: 'tap' | 'epair' | 'bridge'): string {
   const name = stdout.trim();
   const re = cloner === 'epair' ? /^epair\d+a$/ : new RegExp(`^${cloner}\\d+$`);
-  if (!re.test(name)) throw new Error(`ifconfig ${cloner} create printed ${JSON.stringify(name)}, not a ${cloner} name`);
+  if (!re.test(name))
+    throw new Error(`ifconfig ${cloner} create printed ${JSON.stringify(name)}, not a ${cloner} name`);
   return name;
 }
 
@@ -43,7 +44,14 @@ export function parseInterfaceDetail(stdout: string): InterfaceDetail | undefine
   const lines = stdout.split('\n');
   const head = /^([A-Za-z0-9_.-]+): flags=[0-9a-f]+<([^>]*)>/.exec(lines[0] ?? '');
   if (!head?.[1]) return undefined;
-  const d: InterfaceDetail = { name: head[1], up: (head[2] ?? '').split(',').includes('UP'), groups: [], members: [], inet: [], inet6: [] };
+  const d: InterfaceDetail = {
+    name: head[1],
+    up: (head[2] ?? '').split(',').includes('UP'),
+    groups: [],
+    members: [],
+    inet: [],
+    inet6: [],
+  };
   for (const raw of lines.slice(1)) {
     const line = raw.trim();
     let m: RegExpExecArray | null;
@@ -51,7 +59,8 @@ export function parseInterfaceDetail(stdout: string): InterfaceDetail | undefine
     else if ((m = /^groups: (.*)$/.exec(line))) d.groups = (m[1] ?? '').split(/\s+/).filter(Boolean);
     else if ((m = /^member: (\S+)/.exec(line))) d.members.push(m[1]!);
     else if ((m = /^inet (\S+) netmask (\S+)/.exec(line))) d.inet.push({ address: m[1]!, prefix: maskToPrefix(m[2]!) });
-    else if ((m = /^inet6 ([0-9a-fA-F:]+)(?:%\S+)? prefixlen (\d+)/.exec(line))) d.inet6.push({ address: m[1]!, prefix: Number(m[2]) });
+    else if ((m = /^inet6 ([0-9a-fA-F:]+)(?:%\S+)? prefixlen (\d+)/.exec(line)))
+      d.inet6.push({ address: m[1]!, prefix: Number(m[2]) });
   }
   return d;
 }

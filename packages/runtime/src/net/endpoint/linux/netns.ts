@@ -4,7 +4,12 @@
  * Each change is one `ip -batch` process.
  */
 import { access, readdir } from 'node:fs/promises';
-import { runChecked, type CommandOptions, type CommandResult, type CommandRunner } from '../../../host/command-runner.ts';
+import {
+  runChecked,
+  type CommandOptions,
+  type CommandResult,
+  type CommandRunner,
+} from '../../../host/command-runner.ts';
 import type { EndpointKind, InterfaceName, SandboxAddresses } from '../../types.ts';
 import { parseInterfaceName } from '../../validate.ts';
 import type { BridgeSetup, Endpoint, EndpointProvider } from '../endpoint.ts';
@@ -89,12 +94,15 @@ export class LinuxEndpoints implements EndpointProvider {
     // One process for all of them; -force goes on past an object that vanished meanwhile.
     if (lines.length) await this.batch(lines, undefined, true);
     const left = [];
-    for (const e of endpoints) if ((await linkExists(e.hostInterface)) || (e.isolation && (await this.namespaces()).includes(e.isolation))) left.push(e.hostInterface);
+    for (const e of endpoints)
+      if ((await linkExists(e.hostInterface)) || (e.isolation && (await this.namespaces()).includes(e.isolation)))
+        left.push(e.hostInterface);
     if (left.length) throw new Error(`could not destroy endpoints: ${left.join(', ')}`);
   }
 
   commandIn(endpoint: Endpoint, argv: readonly string[]): string[] {
-    if (!endpoint.isolation) throw new Error(`endpoint ${endpoint.hostInterface} is a tap: commands run in its VM, not on the host`);
+    if (!endpoint.isolation)
+      throw new Error(`endpoint ${endpoint.hostInterface} is a tap: commands run in its VM, not on the host`);
     return ['ip', 'netns', 'exec', endpoint.isolation, ...argv];
   }
 

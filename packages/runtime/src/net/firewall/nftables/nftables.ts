@@ -10,7 +10,15 @@ import { readFile } from 'node:fs/promises';
 import { CommandError, runChecked, type CommandRunner } from '../../../host/command-runner.ts';
 import type { AddressList, PortForward, SandboxAddresses, SandboxId, SandboxPolicy } from '../../types.ts';
 import { inSubnet, parseAddress, parseCidr, parseSandboxId } from '../../validate.ts';
-import { withdrawnMatcher, type Binding, type ConnectionState, type FirewallBackend, type FirewallInventory, type KernelSandbox, type SandboxRules } from '../firewall.ts';
+import {
+  withdrawnMatcher,
+  type Binding,
+  type ConnectionState,
+  type FirewallBackend,
+  type FirewallInventory,
+  type KernelSandbox,
+  type SandboxRules,
+} from '../firewall.ts';
 import { HelperRunner } from '../../../host/helper-runner.ts';
 import { NftSession } from './session.ts';
 import { encodeListChange, SetElementWriter } from './set-element-writer.ts';
@@ -75,12 +83,23 @@ export class NftablesFirewall implements FirewallBackend {
 
   async preflight(): Promise<string[]> {
     const reasons: string[] = [];
-    const probe = await this.runner.run(['nft', 'list', 'tables']).catch((e: Error) => ({ code: -1, stderr: e.message, stdout: '' }));
-    if (probe.code !== 0) reasons.push(`nftables is not usable (nft list tables: ${(probe.stderr || 'failed').trim()}); install the nftables package and run as root`);
+    const probe = await this.runner
+      .run(['nft', 'list', 'tables'])
+      .catch((e: Error) => ({ code: -1, stderr: e.message, stdout: '' }));
+    if (probe.code !== 0)
+      reasons.push(
+        `nftables is not usable (nft list tables: ${(probe.stderr || 'failed').trim()}); install the nftables package and run as root`,
+      );
     for (const family of ['iptables', 'ip6tables']) {
       const value = await readFile(`/proc/sys/net/bridge/bridge-nf-call-${family}`, 'utf8').catch(() => undefined);
-      if (value === undefined) reasons.push(`bridge netfilter is missing (/proc/sys/net/bridge/bridge-nf-call-${family} does not exist): the kernel needs br_netfilter, which cannot be loaded here`);
-      else if (value.trim() !== '1') reasons.push(`net.bridge.bridge-nf-call-${family} is ${value.trim()}, not 1: bridged traffic would bypass the firewall (sysctl -w net.bridge.bridge-nf-call-${family}=1)`);
+      if (value === undefined)
+        reasons.push(
+          `bridge netfilter is missing (/proc/sys/net/bridge/bridge-nf-call-${family} does not exist): the kernel needs br_netfilter, which cannot be loaded here`,
+        );
+      else if (value.trim() !== '1')
+        reasons.push(
+          `net.bridge.bridge-nf-call-${family} is ${value.trim()}, not 1: bridged traffic would bypass the firewall (sysctl -w net.bridge.bridge-nf-call-${family}=1)`,
+        );
     }
     const ct = await this.runner.run(['conntrack', '--version']).catch(() => ({ code: -1 }));
     if (ct.code !== 0) reasons.push('conntrack (conntrack-tools) is missing: states could not be killed');
@@ -125,31 +144,56 @@ export class NftablesFirewall implements FirewallBackend {
 
   async destroy(): Promise<void> {
     // `add` first makes the delete idempotent.
-    await this.apply(`add table inet ${this.table}\ndelete table inet ${this.table}\nadd table bridge ${this.table}\ndelete table bridge ${this.table}\n`);
+    await this.apply(
+      `add table inet ${this.table}\ndelete table inet ${this.table}\nadd table bridge ${this.table}\ndelete table bridge ${this.table}\n`,
+    );
   }
 
   async applySandbox(rules: SandboxRules, previous?: SandboxRules): Promise<void> {
     const believed = previous ? sandboxElements(previous.addresses, previous.policy) : new Map();
-    const render = (held: SandboxElements) => renderSandbox(this.table, rules as SandboxSpec, held, previous as SandboxSpec | undefined);
+    const render = (held: SandboxElements) =>
+      renderSandbox(this.table, rules as SandboxSpec, held, previous as SandboxSpec | undefined);
     const elements = this.elements;
     const change = elements
-      ? () => elements.applyItems(sandboxItems(rules as SandboxSpec, believed, sandboxElements(rules.addresses, rules.policy), previous as SandboxSpec | undefined))
+      ? () =>
+          elements.applyItems(
+            sandboxItems(
+              rules as SandboxSpec,
+              believed,
+              sandboxElements(rules.addresses, rules.policy),
+              previous as SandboxSpec | undefined,
+            ),
+          )
       : render(believed);
     await this.applyDiff(rules.addresses, change, () => believed, render);
   }
 
-  async addAddresses(id: SandboxId, list: AddressList, entries: string[], current?: { addresses: SandboxAddresses; policy: SandboxPolicy }): Promise<void> {
+  async addAddresses(
+    id: SandboxId,
+    list: AddressList,
+    entries: string[],
+    current?: { addresses: SandboxAddresses; policy: SandboxPolicy },
+  ): Promise<void> {
     const now = current ?? (await this.locate(id));
     await this.changeList(now, list, [...new Set([...now.policy[list], ...entries])]);
   }
 
-  async replaceAddresses(id: SandboxId, list: AddressList, entries: string[], current?: { addresses: SandboxAddresses; policy: SandboxPolicy }): Promise<void> {
+  async replaceAddresses(
+    id: SandboxId,
+    list: AddressList,
+    entries: string[],
+    current?: { addresses: SandboxAddresses; policy: SandboxPolicy },
+  ): Promise<void> {
     const now = current ?? (await this.locate(id));
     await this.changeList(now, list, entries);
   }
 
   /** One transaction with the deletes and adds of the entries that differ (nothing at all when none does). */
-  private async changeList(now: { addresses: SandboxAddresses; policy: SandboxPolicy }, list: AddressList, entries: string[]): Promise<void> {
+  private async changeList(
+    now: { addresses: SandboxAddresses; policy: SandboxPolicy },
+    list: AddressList,
+    entries: string[],
+  ): Promise<void> {
     const elements = this.elements;
     await this.applyDiff(
       now.addresses,
@@ -157,7 +201,8 @@ export class NftablesFirewall implements FirewallBackend {
         ? () => elements.applyItems(encodeListChange(now.addresses, list, now.policy[list], entries))
         : renderListChange(this.table, listElementChanges(now.addresses, list, now.policy[list], entries)),
       () => sandboxElements(now.addresses, now.policy),
-      (held) => renderElementChanges(this.table, held, sandboxElements(now.addresses, { ...now.policy, [list]: entries })),
+      (held) =>
+        renderElementChanges(this.table, held, sandboxElements(now.addresses, { ...now.policy, [list]: entries })),
     );
   }
 
@@ -181,7 +226,10 @@ export class NftablesFirewall implements FirewallBackend {
    * With the policy known (a release), one transaction of deletes; without it (reconcile of a leftover, a checkout
    * undone before its record existed), the sandbox's elements are read from the kernel first.
    */
-  async removeSandbox(id: SandboxId, known?: Omit<SandboxRules, 'id' | 'policy'> & { policy?: SandboxPolicy }): Promise<void> {
+  async removeSandbox(
+    id: SandboxId,
+    known?: Omit<SandboxRules, 'id' | 'policy'> & { policy?: SandboxPolicy },
+  ): Promise<void> {
     if (known?.policy) {
       const k = known as typeof known & { policy: SandboxPolicy };
       const believed = sandboxElements(k.addresses, k.policy);
@@ -195,7 +243,9 @@ export class NftablesFirewall implements FirewallBackend {
     // Whatever the kernel has of it, even half a sandbox (one member entry of two).
     const members = [...table.members].filter(([, owner]) => owner === id).map(([a]) => a);
     const sources = [...new Set([...members, ...(known ? [known.addresses.ipv4, known.addresses.ipv6] : [])])];
-    let script = members.map((a) => `delete element inet ${this.table} ${MEMBER_SETS[a.includes(':') ? 'ipv6' : 'ipv4']} { ${a} }\n`).join('');
+    let script = members
+      .map((a) => `delete element inet ${this.table} ${MEMBER_SETS[a.includes(':') ? 'ipv6' : 'ipv4']} { ${a} }\n`)
+      .join('');
     script += renderElementChanges(this.table, table.heldBy(sources), new Map());
     if (known) {
       for (const f of known.forwards) script += renderForward(this.table, known.addresses, f, 'absent');
@@ -209,20 +259,30 @@ export class NftablesFirewall implements FirewallBackend {
    * runs `conntrack -D` only for the selectors that match something, so a sandbox without connections costs no spawn.
    */
   async killStates(addresses: SandboxAddresses, to?: string[]): Promise<void> {
-    const states = (await this.readStates()).filter((s) => [addresses.ipv4, addresses.ipv6].some((a) => a === s.source || a === s.destination || a === s.replySource));
+    const states = (await this.readStates()).filter((s) =>
+      [addresses.ipv4, addresses.ipv6].some((a) => a === s.source || a === s.destination || a === s.replySource),
+    );
     if (!states.length) return; // the usual case: nothing to look up in a list of withdrawn destinations
     const runs: string[][] = [];
     const withdrawn = withdrawnMatcher(to ?? []);
-    for (const [family, address] of [['ipv4', addresses.ipv4], ['ipv6', addresses.ipv6]] as const) {
+    for (const [family, address] of [
+      ['ipv4', addresses.ipv4],
+      ['ipv6', addresses.ipv6],
+    ] as const) {
       if (to) {
         // Only connections this sandbox opened towards a withdrawn destination, one exact pair per deletion.
-        const destinations = new Set(states.filter((s) => s.source === address && withdrawn(s.destination)).map((s) => s.destination));
-        for (const d of destinations) runs.push(['conntrack', '-D', '-f', family, '--orig-src', address, '--orig-dst', d]);
+        const destinations = new Set(
+          states.filter((s) => s.source === address && withdrawn(s.destination)).map((s) => s.destination),
+        );
+        for (const d of destinations)
+          runs.push(['conntrack', '-D', '-f', family, '--orig-src', address, '--orig-dst', d]);
         continue;
       }
       if (states.some((s) => s.source === address)) runs.push(['conntrack', '-D', '-f', family, '--orig-src', address]);
-      if (states.some((s) => s.destination === address)) runs.push(['conntrack', '-D', '-f', family, '--orig-dst', address]);
-      if (states.some((s) => s.replySource === address && s.destination !== address)) runs.push(['conntrack', '-D', '-f', family, '--reply-src', address]);
+      if (states.some((s) => s.destination === address))
+        runs.push(['conntrack', '-D', '-f', family, '--orig-dst', address]);
+      if (states.some((s) => s.replySource === address && s.destination !== address))
+        runs.push(['conntrack', '-D', '-f', family, '--reply-src', address]);
     }
     await Promise.all(
       runs.map(async (argv) => {
@@ -242,7 +302,9 @@ export class NftablesFirewall implements FirewallBackend {
   private async readStates(): Promise<ConnectionState[]> {
     let text = await readConntrackTable();
     if (text === undefined) {
-      const [v4, v6] = await Promise.all(['ipv4', 'ipv6'].map((f) => runChecked(this.states, ['conntrack', '-L', '-f', f])));
+      const [v4, v6] = await Promise.all(
+        ['ipv4', 'ipv6'].map((f) => runChecked(this.states, ['conntrack', '-L', '-f', f])),
+      );
       text = `${v4!.stdout}\n${v6!.stdout}`;
     }
     const out: ConnectionState[] = [];
@@ -265,7 +327,8 @@ export class NftablesFirewall implements FirewallBackend {
   async inventory(): Promise<FirewallInventory> {
     const r = await this.runner.run(['nft', '-j', 'list', 'table', 'inet', this.table]);
     if (r.code !== 0) {
-      if (/No such file or directory/.test(r.stderr)) return { rootHook: false, sandboxes: [], orphanForwards: [], bindings: [], strayEntries: [] };
+      if (/No such file or directory/.test(r.stderr))
+        return { rootHook: false, sandboxes: [], orphanForwards: [], bindings: [], strayEntries: [] };
       throw new CommandError(r);
     }
     const inventory = parseInventory(r.stdout);
@@ -274,7 +337,11 @@ export class NftablesFirewall implements FirewallBackend {
     return inventory;
   }
 
-  async removeStray(stray: { forwards: Array<PortForward & { target: string }>; bindings: Binding[]; entries?: string[] }): Promise<void> {
+  async removeStray(stray: {
+    forwards: Array<PortForward & { target: string }>;
+    bindings: Binding[];
+    entries?: string[];
+  }): Promise<void> {
     let script = '';
     for (const f of stray.forwards) {
       const family = f.target.includes(':') ? 'fwd6' : 'fwd4';
@@ -283,8 +350,14 @@ export class NftablesFirewall implements FirewallBackend {
     }
     for (const b of stray.bindings) {
       const i = JSON.stringify(b.hostInterface);
-      const els = b.address.includes(':') ? [['src6', `${i} . ${b.address}`], ['nd6', `${i} . ${ipv6Integer(b.address)}`]] : [['src4', `${i} . ${b.address}`]];
-      for (const [set, el] of els) script += `add element bridge ${this.table} ${set} { ${el} }\ndelete element bridge ${this.table} ${set} { ${el} }\n`;
+      const els = b.address.includes(':')
+        ? [
+            ['src6', `${i} . ${b.address}`],
+            ['nd6', `${i} . ${ipv6Integer(b.address)}`],
+          ]
+        : [['src4', `${i} . ${b.address}`]];
+      for (const [set, el] of els)
+        script += `add element bridge ${this.table} ${set} { ${el} }\ndelete element bridge ${this.table} ${set} { ${el} }\n`;
     }
     for (const entry of stray.entries ?? []) {
       const { set, key } = parseEntry(entry);
@@ -476,7 +549,9 @@ export function parseInventory(json: string): FirewallInventory {
   const owned = new Set(table.members.keys());
   for (const s of byId.values()) {
     const held: SandboxElements = new Map();
-    for (const a of s.addresses) for (const [set, keys] of table.elements.get(a) ?? []) held.set(set, new Set([...(held.get(set) ?? []), ...keys]));
+    for (const a of s.addresses)
+      for (const [set, keys] of table.elements.get(a) ?? [])
+        held.set(set, new Set([...(held.get(set) ?? []), ...keys]));
     s.sets = describeElements(held);
   }
   const strayEntries = [...table.anonymousMembers];
@@ -484,10 +559,15 @@ export function parseInventory(json: string): FirewallInventory {
   const orphanForwards: FirewallInventory['orphanForwards'] = [];
   for (const f of table.forwards) {
     const owner = table.members.get(f.target);
-    const forward: PortForward = { protocol: f.protocol as PortForward['protocol'], hostPort: f.hostPort, sandboxPort: f.port };
+    const forward: PortForward = {
+      protocol: f.protocol as PortForward['protocol'],
+      hostPort: f.hostPort,
+      sandboxPort: f.port,
+    };
     const s = owner && byId.get(owner);
     if (s) {
-      if (!s.forwards.some((g) => g.protocol === forward.protocol && g.hostPort === forward.hostPort)) s.forwards.push(forward);
+      if (!s.forwards.some((g) => g.protocol === forward.protocol && g.hostPort === forward.hostPort))
+        s.forwards.push(forward);
     } else orphanForwards.push({ ...forward, target: f.target });
   }
   // Without the member sets the table is not (yet) of this layout: no hook to re-apply sandboxes into until init.

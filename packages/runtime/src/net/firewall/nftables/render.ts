@@ -114,7 +114,12 @@ function put(out: SandboxElements, set: string, key: string): void {
 }
 
 /** Adds the elements one list installs (exact addresses one by one, the outermost CIDRs of each family) to `out`. */
-function addListElements(out: SandboxElements, a: SandboxAddresses, list: AddressList, entries: readonly string[]): void {
+function addListElements(
+  out: SandboxElements,
+  a: SandboxAddresses,
+  list: AddressList,
+  entries: readonly string[],
+): void {
   const cidrs: Record<Family, string[]> = { ipv4: [], ipv6: [] };
   const exact = { ipv4: policySetName(list, 'ipv4', false), ipv6: policySetName(list, 'ipv6', false) };
   for (const e of entries) {
@@ -125,7 +130,12 @@ function addListElements(out: SandboxElements, a: SandboxAddresses, list: Addres
   addCidrElements(out, a, list, cidrs);
 }
 
-function addCidrElements(out: SandboxElements, a: SandboxAddresses, list: AddressList, cidrs: Record<Family, string[]>): void {
+function addCidrElements(
+  out: SandboxElements,
+  a: SandboxAddresses,
+  list: AddressList,
+  cidrs: Record<Family, string[]>,
+): void {
   for (const family of FAMILIES) {
     if (!cidrs[family].length) continue;
     const set = policySetName(list, family, true, shardOf(a[family]));
@@ -160,7 +170,10 @@ export function listElementChanges(
   };
   const exact = { ipv4: policySetName(list, 'ipv4', false), ipv6: policySetName(list, 'ipv6', false) };
   let cidrChanged = false;
-  for (const [from, other, into] of [[before, now, gone], [after, was, added]] as const) {
+  for (const [from, other, into] of [
+    [before, now, gone],
+    [after, was, added],
+  ] as const) {
     for (const e of from) {
       if (other.has(e)) continue;
       if (e.includes('/')) cidrChanged = true;
@@ -178,7 +191,10 @@ export function listElementChanges(
     const next: SandboxElements = new Map();
     addCidrElements(old, a, list, cidrsOf(before));
     addCidrElements(next, a, list, cidrsOf(after));
-    for (const [from, other, into] of [[old, next, gone], [next, old, added]] as const) {
+    for (const [from, other, into] of [
+      [old, next, gone],
+      [next, old, added],
+    ] as const) {
       for (const [set, keys] of from) for (const k of keys) if (!other.get(set)?.has(k)) append(into, set, k);
     }
   }
@@ -229,7 +245,10 @@ export function renderInit(s: TableSetup): string {
   const sets = FAMILIES.flatMap((f) => [
     ...(['allowOut', 'denyOut', 'dnsAllow'] as const).flatMap((l) => [
       `add set inet ${t} ${policySetName(l, f, false)} { type ${addrType(f)} . ${addrType(f)}; }`,
-      ...SHARDS.map((k) => `add set inet ${t} ${policySetName(l, f, true, k)} { type ${addrType(f)} . ${addrType(f)}; flags interval; }`),
+      ...SHARDS.map(
+        (k) =>
+          `add set inet ${t} ${policySetName(l, f, true, k)} { type ${addrType(f)} . ${addrType(f)}; flags interval; }`,
+      ),
     ]),
     `add set inet ${t} ${INTERNET_SETS[f]} { type ${addrType(f)}; }`,
     `add set inet ${t} ${MEMBER_SETS[f]} { type ${addrType(f)}; }`,
@@ -245,12 +264,18 @@ export function renderInit(s: TableSetup): string {
     for (const k of SHARDS) {
       const c = `egress${digit(f)}_${k}`;
       egress.unshift(`add chain inet ${t} ${c}`, `flush chain inet ${t} ${c}`);
-      for (const [list, verdict] of [['denyOut', 'drop'], ['allowOut', 'accept'], ['dnsAllow', 'accept']] as const) {
+      for (const [list, verdict] of [
+        ['denyOut', 'drop'],
+        ['allowOut', 'accept'],
+        ['dnsAllow', 'accept'],
+      ] as const) {
         const dns = list === 'dnsAllow' ? 'meta l4proto { tcp, udp } th dport 53 ' : '';
         egress.push(`add rule inet ${t} ${c} ${dns}${key} @${policySetName(list, f, false)} ${verdict}`);
         egress.push(`add rule inet ${t} ${c} ${dns}${key} @${policySetName(list, f, true, k)} ${verdict}`);
       }
-      egress.push(`add rule inet ${t} ${c} ${m} saddr @${INTERNET_SETS[f]} ${m} daddr != @private${digit(f)} fib daddr type != local accept`);
+      egress.push(
+        `add rule inet ${t} ${c} ${m} saddr @${INTERNET_SETS[f]} ${m} daddr != @private${digit(f)} fib daddr type != local accept`,
+      );
       egress.push(`add rule inet ${t} ${c} drop`);
     }
   }
@@ -311,7 +336,10 @@ add rule bridge ${t} prerouting iifname "${t}-*" ether type ip6 iifname . ip6 sa
 }
 
 /** Per set, the keys `before` has and `after` lacks (gone) and those `after` adds (added); sets with neither omitted. */
-export function elementDiff(before: SandboxElements, after: SandboxElements): Array<{ set: string; gone: string[]; added: string[] }> {
+export function elementDiff(
+  before: SandboxElements,
+  after: SandboxElements,
+): Array<{ set: string; gone: string[]; added: string[] }> {
   const out: Array<{ set: string; gone: string[]; added: string[] }> = [];
   for (const set of new Set([...before.keys(), ...after.keys()])) {
     const was = before.get(set);
@@ -339,7 +367,8 @@ export function renderElementChanges(t: string, before: SandboxElements, after: 
 function renderMembers(t: string, id: SandboxId, a: SandboxAddresses, want: 'present' | 'absent'): string {
   const c = JSON.stringify(memberComment(id));
   let out = `add element inet ${t} ${MEMBER_SETS.ipv4} { ${a.ipv4} comment ${c} }\nadd element inet ${t} ${MEMBER_SETS.ipv6} { ${a.ipv6} comment ${c} }\n`;
-  if (want === 'absent') out += `delete element inet ${t} ${MEMBER_SETS.ipv4} { ${a.ipv4} }\ndelete element inet ${t} ${MEMBER_SETS.ipv6} { ${a.ipv6} }\n`;
+  if (want === 'absent')
+    out += `delete element inet ${t} ${MEMBER_SETS.ipv4} { ${a.ipv4} }\ndelete element inet ${t} ${MEMBER_SETS.ipv6} { ${a.ipv6} }\n`;
   return out;
 }
 
@@ -383,14 +412,21 @@ export function sameForward(a: PortForward, b: PortForward): boolean {
 
 /** The IPv6 address as the 128-bit integer the nd6 set holds (it is keyed by a raw payload field). */
 export function ipv6Integer(address: string): string {
-  return `0x${ipv6ToGroups(address)!.map((g) => g.toString(16).padStart(4, '0')).join('')}`;
+  return `0x${ipv6ToGroups(address)!
+    .map((g) => g.toString(16).padStart(4, '0'))
+    .join('')}`;
 }
 
 /**
  * nft fails on deleting a missing element or object; adding the exact object first and then deleting it in the same
  * transaction is idempotent ("ensure absent") and still fails loudly if someone else holds the key with other data.
  */
-export function renderSpoofEntries(t: string, hostInterface: string, a: SandboxAddresses, want: 'present' | 'absent'): string {
+export function renderSpoofEntries(
+  t: string,
+  hostInterface: string,
+  a: SandboxAddresses,
+  want: 'present' | 'absent',
+): string {
   const i = JSON.stringify(hostInterface);
   const els: Array<[string, string]> = [
     ['src4', `${i} . ${a.ipv4}`],

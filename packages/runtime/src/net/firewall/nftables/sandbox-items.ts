@@ -8,7 +8,15 @@
  */
 import type { PortForward, SandboxAddresses, SandboxId } from '../../types.ts';
 import { ipv4ToNumber } from '../../validate.ts';
-import { elementDiff, INTERNET_SETS, MEMBER_SETS, memberComment, sameForward, type SandboxElements, type SandboxSpec } from './render.ts';
+import {
+  elementDiff,
+  INTERNET_SETS,
+  MEMBER_SETS,
+  memberComment,
+  sameForward,
+  type SandboxElements,
+  type SandboxSpec,
+} from './render.ts';
 import { addressRange, encodeSetItems } from './set-element-writer.ts';
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -19,7 +27,8 @@ const hexOf = (text: string) => Buffer.from(text, 'latin1').toString('hex');
 /** One address's bytes (IPv4 or IPv6, not a CIDR). */
 function addressHex(address: string): string {
   const [from, to] = addressRange(address);
-  if (from !== to || address.includes('/')) throw new Error(`set element: ${JSON.stringify(address)} is not one address`);
+  if (from !== to || address.includes('/'))
+    throw new Error(`set element: ${JSON.stringify(address)} is not one address`);
   return from;
 }
 
@@ -70,18 +79,25 @@ function forwardItems(a: SandboxAddresses, f: PortForward, want: 'present' | 'ab
   if (protocol === undefined) throw new Error(`set element: bad protocol ${JSON.stringify(f.protocol)}`);
   const key = protocol.toString(16).padStart(2, '0') + '000000' + portHex(f.hostPort);
   const target = portHex(f.sandboxPort);
-  if (ipv4ToNumber(a.ipv4) === undefined) throw new Error(`set element: ${JSON.stringify(a.ipv4)} is not an IPv4 address`);
+  if (ipv4ToNumber(a.ipv4) === undefined)
+    throw new Error(`set element: ${JSON.stringify(a.ipv4)} is not an IPv4 address`);
   const els = [`fwd4 ${key}`, `fwd6 ${key}`];
   into.push(`e ${els[0]}=${addressHex(a.ipv4)}${target}`, `e ${els[1]}=${addressHex(a.ipv6)}${target}`);
   if (want === 'absent') for (const e of els) into.push(`d ${e}`);
 }
 
 /** renderSandbox's transaction as items: `held` is what the sandbox's keys hold now, `after` its new elements. */
-export function sandboxItems(r: SandboxSpec, held: SandboxElements, after: SandboxElements, previous?: SandboxSpec): string {
+export function sandboxItems(
+  r: SandboxSpec,
+  held: SandboxElements,
+  after: SandboxElements,
+  previous?: SandboxSpec,
+): string {
   const out: string[] = [];
   elementItems(held, after, out);
   memberItems(r.id, r.addresses, 'present', out);
-  if (previous?.hostInterface && previous.hostInterface !== r.hostInterface) spoofItems(previous.hostInterface, previous.addresses, 'absent', out);
+  if (previous?.hostInterface && previous.hostInterface !== r.hostInterface)
+    spoofItems(previous.hostInterface, previous.addresses, 'absent', out);
   if (r.hostInterface) spoofItems(r.hostInterface, r.addresses, 'present', out);
   for (const f of previous?.forwards ?? []) {
     if (!r.forwards.some((g) => sameForward(f, g))) forwardItems(previous!.addresses, f, 'absent', out);

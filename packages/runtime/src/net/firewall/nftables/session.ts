@@ -22,7 +22,10 @@ import { isAlive } from '../../../host/processes.ts';
 const INLINE_LIMIT = 2048;
 
 export class NftSessionError extends Error {
-  constructor(readonly script: string, readonly stderr: string) {
+  constructor(
+    readonly script: string,
+    readonly stderr: string,
+  ) {
     super(`nft rejected the transaction: ${stderr.trim().split('\n').slice(0, 6).join(' | ')}`);
     this.name = 'NftSessionError';
   }
@@ -108,7 +111,11 @@ export class NftSession {
         child.stdin.write(`include ${JSON.stringify(file)}\n${marker}\n`);
       });
     }
-    const line = script.split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+    const line = script
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join('; ');
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ marker, resolve, reject, script });
       child.stdin.write(`${line}\n${marker}\n`);
@@ -141,6 +148,7 @@ function removeStaleScriptDirs(table: string): void {
   for (const name of readdirSync(tmpdir())) {
     if (!name.startsWith(lead)) continue;
     const pid = Number(/^(\d+)-/.exec(name.slice(lead.length))?.[1]);
-    if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid > 0 && !isAlive(pid))
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
   }
 }

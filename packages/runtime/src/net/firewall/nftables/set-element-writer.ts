@@ -20,7 +20,9 @@ import { ipv4ToNumber, ipv6ToGroups } from '../../validate.ts';
 import { listElementChanges, policySetName, type ElementLists } from './render.ts';
 
 /** Where native/build.sh puts the helper. */
-export const SET_ELEMENT_WRITER_PATH = fileURLToPath(new URL('../../../../native/bin/nft-set-elements', import.meta.url));
+export const SET_ELEMENT_WRITER_PATH = fileURLToPath(
+  new URL('../../../../native/bin/nft-set-elements', import.meta.url),
+);
 
 /** The helper's path if it has been built, else undefined (cubenet then sends every change as nft text). */
 export function builtSetElementWriter(): string | undefined {
@@ -40,7 +42,8 @@ export class SetElementWriterError extends Error {
 const SET_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 
 const BYTE_HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
-export const ipv4Hex = (n: number) => BYTE_HEX[n >>> 24]! + BYTE_HEX[(n >>> 16) & 255]! + BYTE_HEX[(n >>> 8) & 255]! + BYTE_HEX[n & 255]!;
+export const ipv4Hex = (n: number) =>
+  BYTE_HEX[n >>> 24]! + BYTE_HEX[(n >>> 16) & 255]! + BYTE_HEX[(n >>> 8) & 255]! + BYTE_HEX[n & 255]!;
 const groupHex = (g: number) => BYTE_HEX[g >>> 8]! + BYTE_HEX[g & 255]!;
 
 /** An address's bytes as hex (network order); a CIDR's first and last address. Throws on anything else. */
@@ -95,7 +98,8 @@ export function encodeSetItems(op: 'a' | 'e' | 'd', set: string, keys: Iterable<
   const lead = `${op} ${set} `;
   for (const key of keys) {
     const dot = key.indexOf(' . ');
-    if (dot < 0 || key.indexOf(' . ', dot + 3) >= 0) throw new Error(`set element: ${JSON.stringify(key)} is not "<address> . <address or CIDR>"`);
+    if (dot < 0 || key.indexOf(' . ', dot + 3) >= 0)
+      throw new Error(`set element: ${JSON.stringify(key)} is not "<address> . <address or CIDR>"`);
     const source = key.slice(0, dot);
     if (source !== lastSource) {
       const [from, to] = addressRange(source);
@@ -106,7 +110,11 @@ export function encodeSetItems(op: 'a' | 'e' | 'd', set: string, keys: Iterable<
     const destination = key.slice(dot + 3);
     const [start, end] = addressRange(destination);
     if (start.length !== sourceHex.length) throw new Error(`set element: ${key} mixes IPv4 and IPv6`);
-    into.push(start === end && !destination.includes('/') ? lead + sourceHex + start : `${lead}${sourceHex}${start}-${sourceHex}${end}`);
+    into.push(
+      start === end && !destination.includes('/')
+        ? lead + sourceHex + start
+        : `${lead}${sourceHex}${start}-${sourceHex}${end}`,
+    );
   }
 }
 
@@ -127,15 +135,28 @@ function exactAddressHex(text: string): string {
  * 1 000 addresses is 2 000 items, and the `<source> . <destination>` key strings the text path needs would be built
  * and split again only to be encoded; here each destination is parsed once, into its bytes.
  */
-export function encodeListChange(a: SandboxAddresses, list: AddressList, before: readonly string[], after: readonly string[]): string {
+export function encodeListChange(
+  a: SandboxAddresses,
+  list: AddressList,
+  before: readonly string[],
+  after: readonly string[],
+): string {
   const was = new Set(before);
   const now = new Set(after);
   const source = { ipv4: exactAddressHex(a.ipv4), ipv6: exactAddressHex(a.ipv6) };
-  if (source.ipv4.length !== 8 || source.ipv6.length !== 32) throw new Error(`set element: ${a.ipv4} / ${a.ipv6} are not one IPv4 and one IPv6 address`);
-  const lead = (op: 'a' | 'd', family: 'ipv4' | 'ipv6') => `${op} ${policySetName(list, family, false)} ${source[family]}`;
+  if (source.ipv4.length !== 8 || source.ipv6.length !== 32)
+    throw new Error(`set element: ${a.ipv4} / ${a.ipv6} are not one IPv4 and one IPv6 address`);
+  const lead = (op: 'a' | 'd', family: 'ipv4' | 'ipv6') =>
+    `${op} ${policySetName(list, family, false)} ${source[family]}`;
   const cidrs: { before: string[]; after: string[] } = { before: [], after: [] };
-  const items = { d: { ipv4: [] as string[], ipv6: [] as string[] }, a: { ipv4: [] as string[], ipv6: [] as string[] } };
-  for (const [op, from, other, side] of [['d', before, now, 'before'], ['a', after, was, 'after']] as const) {
+  const items = {
+    d: { ipv4: [] as string[], ipv6: [] as string[] },
+    a: { ipv4: [] as string[], ipv6: [] as string[] },
+  };
+  for (const [op, from, other, side] of [
+    ['d', before, now, 'before'],
+    ['a', after, was, 'after'],
+  ] as const) {
     const v4 = lead(op, 'ipv4');
     const v6 = lead(op, 'ipv6');
     for (const e of from) {
@@ -234,7 +255,13 @@ export class SetElementWriter {
     }
     this.queue.shift();
     if (m[2] === undefined) p.resolve();
-    else p.reject(new SetElementWriterError(Number(m[2]), `the kernel refused the set element transaction: ${m[3]} (errno ${m[2]})`));
+    else
+      p.reject(
+        new SetElementWriterError(
+          Number(m[2]),
+          `the kernel refused the set element transaction: ${m[3]} (errno ${m[2]})`,
+        ),
+      );
   }
 
   /** Applies deletes of `gone` and adds of `added` as one transaction (all or nothing). */

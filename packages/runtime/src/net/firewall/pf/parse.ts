@@ -88,13 +88,15 @@ export function parseStates(stdout: string): PfStateLine[] {
       const target = parseHostPort(left!);
       const destination = leftOrig ? parseHostPort(leftOrig) : target;
       const source = parseHostPort(right!);
-      if (target && destination && source) out.push({ interface: iface!, protocol: proto!, source, destination, target });
+      if (target && destination && source)
+        out.push({ interface: iface!, protocol: proto!, source, destination, target });
     } else {
       const source = parseHostPort(left!);
       const target = parseHostPort(right!);
       const destination = rightOrig ? parseHostPort(rightOrig) : target;
       void leftOrig;
-      if (target && destination && source) out.push({ interface: iface!, protocol: proto!, source, destination, target });
+      if (target && destination && source)
+        out.push({ interface: iface!, protocol: proto!, source, destination, target });
     }
   }
   return out;
@@ -134,7 +136,15 @@ export function parseRules(stdout: string): PfRuleLine[] {
   for (const line of stdout.split('\n')) {
     const t = tokens(line.trim());
     const head = t[0];
-    if (head !== 'pass' && head !== 'block' && head !== 'anchor' && head !== 'match' && head !== 'nat' && head !== 'rdr') continue;
+    if (
+      head !== 'pass' &&
+      head !== 'block' &&
+      head !== 'anchor' &&
+      head !== 'match' &&
+      head !== 'nat' &&
+      head !== 'rdr'
+    )
+      continue;
     const rule: PfRuleLine = { action: head, quick: false, from: 'any', to: 'any' };
     let i = 1;
     if (head === 'anchor') {

@@ -9,7 +9,15 @@ import { endpointGroup } from '../../endpoint/freebsd/names.ts';
 import type { DummynetPipes } from '../../rate-limit/dummynet.ts';
 import type { AddressList, PortForward, SandboxAddresses, SandboxId } from '../../types.ts';
 import { inSubnet, parseAddressListName } from '../../validate.ts';
-import { withdrawnMatcher, type Binding, type ConnectionState, type FirewallBackend, type FirewallInventory, type KernelSandbox, type SandboxRules } from '../firewall.ts';
+import {
+  withdrawnMatcher,
+  type Binding,
+  type ConnectionState,
+  type FirewallBackend,
+  type FirewallInventory,
+  type KernelSandbox,
+  type SandboxRules,
+} from '../firewall.ts';
 import { parseAnchors, parseRules, parseStates, parseTableNames, portNumber, type PfRuleLine } from './parse.ts';
 import { pfPreflight } from './preflight.ts';
 import {
@@ -59,7 +67,8 @@ export class PfFirewall implements FirewallBackend {
     private readonly options: PfFirewallOptions = {},
   ) {
     this.root = options.anchorRoot ?? DEFAULT_ANCHOR_ROOT;
-    if (!/^[a-z][a-z0-9_-]{0,30}$/.test(this.root)) throw new Error(`invalid pf anchor root ${JSON.stringify(this.root)}`);
+    if (!/^[a-z][a-z0-9_-]{0,30}$/.test(this.root))
+      throw new Error(`invalid pf anchor root ${JSON.stringify(this.root)}`);
   }
 
   preflight(): Promise<string[]> {
@@ -76,7 +85,12 @@ export class PfFirewall implements FirewallBackend {
     });
   }
 
-  async init(setup: { bridge: string; ipv4Subnet: string; ipv6Subnet: string; gateway: SandboxAddresses }): Promise<void> {
+  async init(setup: {
+    bridge: string;
+    ipv4Subnet: string;
+    ipv6Subnet: string;
+    gateway: SandboxAddresses;
+  }): Promise<void> {
     this.setup = { ipv4Subnet: setup.ipv4Subnet, ipv6Subnet: setup.ipv6Subnet };
     const main = parseRules((await runChecked(this.runner, ['pfctl', '-sr'])).stdout);
     if (this.hasHook(main)) return;
@@ -104,7 +118,17 @@ export class PfFirewall implements FirewallBackend {
     const group = endpointGroup(this.prefix);
     const anchorAt = main.findIndex((r) => r.action === 'anchor' && r.anchor === `${this.root}/*`);
     const blocks = (dir: 'in' | 'out') =>
-      main.findIndex((r, i) => i > anchorAt && r.action === 'block' && r.quick && r.direction === dir && r.interface === group && !r.interfaceNegated && r.from === 'any' && r.to === 'any');
+      main.findIndex(
+        (r, i) =>
+          i > anchorAt &&
+          r.action === 'block' &&
+          r.quick &&
+          r.direction === dir &&
+          r.interface === group &&
+          !r.interfaceNegated &&
+          r.from === 'any' &&
+          r.to === 'any',
+      );
     return anchorAt >= 0 && blocks('in') > anchorAt && blocks('out') > anchorAt;
   }
 
@@ -124,7 +148,8 @@ export class PfFirewall implements FirewallBackend {
   }
 
   private pipeOf(slot: number): number {
-    if (!this.options.pipes) throw new Error('this pf backend has no dummynet pipes configured: rate limits are unavailable');
+    if (!this.options.pipes)
+      throw new Error('this pf backend has no dummynet pipes configured: rate limits are unavailable');
     return this.options.pipes.pipeOf(slot);
   }
 
@@ -142,15 +167,23 @@ export class PfFirewall implements FirewallBackend {
   }
 
   async addAddresses(id: SandboxId, list: AddressList, entries: string[]): Promise<void> {
-    await runChecked(this.runner, ['pfctl', '-a', anchorPath(this.root, id), '-t', TABLES[parseAddressListName(list)], '-T', 'add', '-f', '-'], {
-      input: renderAddressList(entries),
-    });
+    await runChecked(
+      this.runner,
+      ['pfctl', '-a', anchorPath(this.root, id), '-t', TABLES[parseAddressListName(list)], '-T', 'add', '-f', '-'],
+      {
+        input: renderAddressList(entries),
+      },
+    );
   }
 
   async replaceAddresses(id: SandboxId, list: AddressList, entries: string[]): Promise<void> {
-    await runChecked(this.runner, ['pfctl', '-a', anchorPath(this.root, id), '-t', TABLES[parseAddressListName(list)], '-T', 'replace', '-f', '-'], {
-      input: renderAddressList(entries),
-    });
+    await runChecked(
+      this.runner,
+      ['pfctl', '-a', anchorPath(this.root, id), '-t', TABLES[parseAddressListName(list)], '-T', 'replace', '-f', '-'],
+      {
+        input: renderAddressList(entries),
+      },
+    );
   }
 
   async addForward(rules: SandboxRules, forward: PortForward): Promise<void> {
@@ -178,9 +211,12 @@ export class PfFirewall implements FirewallBackend {
       const pairs = new Set<string>();
       for (const s of parseStates((await runChecked(this.runner, ['pfctl', '-ss'])).stdout)) {
         const from = s.source.address;
-        if ((from === addresses.ipv4 || from === addresses.ipv6) && withdrawn(s.destination.address)) pairs.add(`${from} ${s.destination.address}`);
+        if ((from === addresses.ipv4 || from === addresses.ipv6) && withdrawn(s.destination.address))
+          pairs.add(`${from} ${s.destination.address}`);
       }
-      await Promise.all([...pairs].map((p) => runChecked(this.runner, ['pfctl', '-k', p.split(' ')[0]!, '-k', p.split(' ')[1]!])));
+      await Promise.all(
+        [...pairs].map((p) => runChecked(this.runner, ['pfctl', '-k', p.split(' ')[0]!, '-k', p.split(' ')[1]!])),
+      );
       return;
     }
     const runs: string[][] = [
@@ -201,7 +237,12 @@ export class PfFirewall implements FirewallBackend {
     const inside = (a: string) => inSubnet(a, subnets.ipv4) || inSubnet(a, subnets.ipv6);
     return parseStates(r.stdout)
       .filter((s) => inside(s.source.address) || inside(s.destination.address) || inside(s.target.address))
-      .map((s) => ({ source: s.source.address, destination: s.destination.address, replySource: s.target.address, protocol: s.protocol }));
+      .map((s) => ({
+        source: s.source.address,
+        destination: s.destination.address,
+        replySource: s.target.address,
+        protocol: s.protocol,
+      }));
   }
 
   setNames(_id: SandboxId): string[] {

@@ -16,7 +16,9 @@ export async function pfPreflight(runner: CommandRunner, need: { maxSandboxes: n
   const info = await runner.run(['pfctl', '-s', 'info']);
   if (info.code === 127) return ['pfctl not found: pf(4) is not installed on this host'];
   if (info.code !== 0) {
-    reasons.push(`cannot read pf status (pfctl -s info: ${info.stderr.trim() || `exit ${info.code}`}); is pf loaded? (kldload pf)`);
+    reasons.push(
+      `cannot read pf status (pfctl -s info: ${info.stderr.trim() || `exit ${info.code}`}); is pf loaded? (kldload pf)`,
+    );
   } else if (!parseInfo(info.stdout).enabled) {
     reasons.push('pf is not enabled: run `pfctl -e` (and set pf_enable="YES" in /etc/rc.conf)');
   }

@@ -19,8 +19,22 @@
  *   A rate-limited sandbox's egress passes carry `dnpipe N` (its dummynet pipe, see rate-limit/dummynet.ts).
  *   Rules carry `label "sandbox-<id>"` so `pfctl -k label -k sandbox-<id>` kills exactly the sandbox's states.
  */
-import { PRIVATE_RANGES_V4, PRIVATE_RANGES_V6, type PortForward, type SandboxAddresses, type SandboxId, type SandboxPolicy } from '../../types.ts';
-import { parseAddress, parseAddressList, parseCidr, parseForward, parseInterfaceName, parseSandboxId } from '../../validate.ts';
+import {
+  PRIVATE_RANGES_V4,
+  PRIVATE_RANGES_V6,
+  type PortForward,
+  type SandboxAddresses,
+  type SandboxId,
+  type SandboxPolicy,
+} from '../../types.ts';
+import {
+  parseAddress,
+  parseAddressList,
+  parseCidr,
+  parseForward,
+  parseInterfaceName,
+  parseSandboxId,
+} from '../../validate.ts';
 
 export const DEFAULT_ANCHOR_ROOT = 'cube';
 
@@ -60,14 +74,16 @@ export interface RootSetup {
 
 /** The main ruleset's hook lines. */
 export function renderRootRuleset(setup: RootSetup): string {
-  if (!/^[a-z][a-z0-9_-]{0,30}$/.test(setup.anchorRoot)) throw new Error(`invalid pf anchor root ${JSON.stringify(setup.anchorRoot)}`);
+  if (!/^[a-z][a-z0-9_-]{0,30}$/.test(setup.anchorRoot))
+    throw new Error(`invalid pf anchor root ${JSON.stringify(setup.anchorRoot)}`);
   const s: RootSetup = {
     anchorRoot: setup.anchorRoot,
     endpointGroup: parseInterfaceName(setup.endpointGroup, 'endpoint group'),
     ipv4Subnet: parseCidr(setup.ipv4Subnet, 'ipv4 subnet').text,
     ipv6Subnet: parseCidr(setup.ipv6Subnet, 'ipv6 subnet').text,
   };
-  if (setup.egressInterface !== undefined) s.egressInterface = parseInterfaceName(setup.egressInterface, 'egress interface');
+  if (setup.egressInterface !== undefined)
+    s.egressInterface = parseInterfaceName(setup.egressInterface, 'egress interface');
   let out = '';
   if (s.egressInterface) {
     out += `nat on ${s.egressInterface} inet from ${s.ipv4Subnet} to any -> (${s.egressInterface})\n`;
@@ -123,7 +139,8 @@ function checked(s: AnchorSpec): AnchorSpec {
   };
   if (s.hostInterface !== undefined) c.hostInterface = parseInterfaceName(s.hostInterface, 'host interface');
   if (s.dnpipe !== undefined) {
-    if (!Number.isInteger(s.dnpipe) || s.dnpipe < 1 || s.dnpipe > 65535) throw new Error(`invalid dummynet pipe ${JSON.stringify(s.dnpipe)}`);
+    if (!Number.isInteger(s.dnpipe) || s.dnpipe < 1 || s.dnpipe > 65535)
+      throw new Error(`invalid dummynet pipe ${JSON.stringify(s.dnpipe)}`);
     c.dnpipe = s.dnpipe;
   }
   return c;
@@ -156,7 +173,9 @@ export function renderSandboxAnchor(spec: AnchorSpec): string {
     out += `block drop in quick${on} ${from} to { <${TABLES.private}>, self } ${label}\n`;
     out += `pass in quick${on} ${from} to any ${egress}\n`;
   }
-  out += s.hostInterface ? `block drop in quick on ${s.hostInterface} all ${label}\n` : `block drop in quick ${from} to any ${label}\n`;
+  out += s.hostInterface
+    ? `block drop in quick on ${s.hostInterface} all ${label}\n`
+    : `block drop in quick ${from} to any ${label}\n`;
   for (const f of s.forwards) out += renderForwardRules(s, f, pass);
   if (s.hostInterface) {
     out += `pass out quick on ${s.hostInterface} inet6 proto icmp6 from any to any icmp6-type { neighbrsol, neighbradv, routeradv } ${label}\n`;
