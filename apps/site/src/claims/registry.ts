@@ -8,7 +8,7 @@
  */
 import type { ClaimsRegistryInput, StatName } from '@coppice/results-schema';
 
-/** A statistic of a series; `target` is a bound the issue sets on it, in the series' unit. */
+/** A statistic of a series; `target` is a bound the project sets on it, in the series' unit. */
 const measured = (
   rig: string,
   metric: string,
@@ -16,7 +16,7 @@ const measured = (
   stat: StatName,
   target?: { max?: number; min?: number },
 ) => ({ kind: 'measured', rig, metric, labels, stat, ...(target ? { target } : {}) }) as const;
-/** numerator ÷ denominator; `sameRun` when the issue's target compares figures measured alongside each other. */
+/** numerator ÷ denominator; `sameRun` when the target compares figures measured alongside each other. */
 const ratio = (
   numerator: ReturnType<typeof measured>,
   denominator: ReturnType<typeof measured>,
@@ -351,7 +351,7 @@ export const registry: ClaimsRegistryInput = {
               { sameRun: true },
             ),
           },
-          note: 'No ratio target: the issue bounds the shared figure itself, {cell:density.n50.per-vm}, against the private baseline measured alongside, {cell:density.n50-private.per-vm}.',
+          note: 'No ratio target: the target bounds the shared figure itself, {cell:density.n50.per-vm}, against the private baseline measured alongside, {cell:density.n50-private.per-vm}.',
         },
         {
           id: 'e2b-create-floor',
@@ -522,7 +522,7 @@ export const registry: ClaimsRegistryInput = {
             'per-vm': measured('density', 'per-vm', { n: '50', sharing: 'template' }, 'median', { max: 26 }),
             honor: published('coppice-honor', 'density-50-per-vm'),
           },
-          note: 'The size the issue sets its per-VM target for.',
+          note: 'The size the per-VM target is set for.',
         },
         {
           id: 'n200',
@@ -1011,7 +1011,7 @@ export const registry: ClaimsRegistryInput = {
           label: 'Gateway RSS holding {given:50} sandboxes',
           rig: 'e2b-latency',
           cells: { p50: measured('e2b-latency', 'gateway-rss', { held: '50' }, 'p50', { max: 143 }) },
-          note: "The gateway as a process of its own (node with the tsx loader), held to the issue's upper bound (shown with the figure); with no sandbox it holds {cell:e2b-latency.rss-0.p50}.",
+          note: "The gateway as a process of its own (node with the tsx loader), held to its target's upper bound (shown with the figure); with no sandbox it holds {cell:e2b-latency.rss-0.p50}.",
         },
         {
           id: 'rss-0',

@@ -78,7 +78,7 @@ export function formatRatio(value: number, target?: { max?: number | undefined; 
 }
 
 /**
- * A target as the issue states it: for a ratio "≤ 1.2×", "≥ 0.9×", "0.9–1.2×"; with a series' unit "≤ 25 ms".
+ * A target as the registry states it: for a ratio "≤ 1.2×", "≥ 0.9×", "0.9–1.2×"; with a series' unit "≤ 25 ms".
  */
 export function formatTarget(target: { max?: number | undefined; min?: number | undefined }, unit?: string): string {
   const suffix = unit === undefined ? '×' : `${NNBSP}${displayUnit(unit)}`;

@@ -10,8 +10,8 @@ import { statName } from './stat.ts';
  */
 
 /**
- * A target the issue states as a bound on a figure (a ratio, or a statistic in its series' unit): met when the figure
- * is at most `max` and at least `min`. A figure of the registry (the issue's words), not a measurement; the page
+ * A target the project sets as a bound on a figure (a ratio, or a statistic in its series' unit): met when the figure
+ * is at most `max` and at least `min`. A figure of the registry (the target's words), not a measurement; the page
  * computes whether it is met.
  */
 export const targetSchema = z

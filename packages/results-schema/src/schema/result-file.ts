@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isoUtc, platform, sha256Hex, slug, stringMap } from './common.ts';
 
-/** Result file, schema version 1: one file per rig run (see DESIGN.md, "Result files"). */
+/** Result file, schema version 1: one file per rig run (the README, "Reading a result file"). */
 export const seriesSchema = z
   .object({
     metric: slug,

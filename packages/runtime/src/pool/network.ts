@@ -33,7 +33,7 @@ export class NoNetwork implements EntryNetwork {
   }
 }
 
-/** A cubenet tap endpoint per entry (engineer D's cubenet): address, tap on the bridge, nftables policy. */
+/** A cubenet tap endpoint per entry (cubenet): address, tap on the bridge, nftables policy. */
 export class CubenetNetwork implements EntryNetwork {
   readonly kind = 'cubenet';
   constructor(private readonly net: Cubenet) {}

@@ -60,7 +60,7 @@ export interface PfKernel {
 export function pfKernel(host: FreeBsdHost): PfKernel {
   return host.part('pf', () => ({
     enabled: true,
-    // pf.conf(5) defaults; anchors as in FreeBSD 15's `set limit anchors` (see FREEBSD.md).
+    // pf.conf(5) defaults; anchors as in FreeBSD 15's `set limit anchors` (see packages/runtime/docs/freebsd.md).
     limits: { states: 100000, 'src-nodes': 100000, frags: 5000, 'table-entries': 200000, anchors: 512 },
     rulesets: new Map([['', emptyRuleset()]]),
     states: [],

@@ -2,7 +2,7 @@ import type { LoadedResult, StatName } from '@coppice/results-schema';
 import { labelsAttr } from '../format.ts';
 import { resultRepoPath } from '../data/urls.ts';
 
-/** The provenance attributes every rendered measurement carries (DESIGN.md, "The claims page contract"). */
+/** The provenance attributes every rendered measurement carries (the site README's claims contract). */
 export function measureAttrs(
   result: LoadedResult,
   metric: string,

@@ -5,7 +5,7 @@ import { destroyInterface, removeJail } from './freebsd-teardown.ts';
 
 /**
  * Two VNET jails (`cpr-<tag>-a`, `cpr-<tag>-b`), each holding the b end of an epair whose a end is on a bridge
- * (FREEBSD.md: `ifconfig epair create`, `jail -c name=... vnet vnet.interface=epairNb persist`, `jexec`).
+ * (FreeBSD's ifconfig(8), jail(8) and jexec(8): `ifconfig epair create`, `jail -c name=... vnet vnet.interface=epairNb persist`, `jexec`).
  * Each object's removal is deferred as soon as it exists (never before: a name that turns out to be taken belongs
  * to someone else), so a failure midway removes exactly what this rig made.
  */

@@ -35,7 +35,7 @@ export async function poolRigPreflight(ctx: PreflightContext): Promise<string[]>
 }
 
 export async function setupQemu(ctx: RigContext): Promise<QemuRigSetup> {
-  // TCG's translation cache is allocated per VM: 4 MiB keeps an idle clone small (DESIGN.md: 26.5 vs 33.9 MiB at 16).
+  // TCG's translation cache is allocated per VM: 4 MiB keeps an idle clone small (the density rig's breakdown shows its share).
   const tbSizeMiB = ctx.param('tcgTbSizeMiB', Number(process.env.COPPICE_TCG_TB_MIB ?? 4));
   const guestDir = await locateGuest(ctx.runner);
   const hv = new QemuHypervisor({
