@@ -112,6 +112,13 @@ describe('kernel-patches: the pin', () => {
     }
   });
 
+  it("the README's pin table lists exactly the rig's upstream blob ids", () => {
+    const readme = readFileSync(patchFile('README.md'), 'utf8');
+    const rows = new Map([...readme.matchAll(/^\| `([^`]+)`\s*\| `([0-9a-f]{40})`/gm)].map((m) => [m[1], m[2]]));
+    const pinned = PATCH_PINS.flatMap((pin) => pin.files).filter((f) => f.before !== undefined);
+    expect(new Map(pinned.map((f) => [f.path, f.before]))).toEqual(rows);
+  });
+
   it('a file is upstream, patched, missing or other by its blob id; a new file absent is upstream', () => {
     const body = Buffer.from('x\n');
     const pin = { path: 'a', before: gitBlobId(body), after: gitBlobId(Buffer.from('y\n')) };

@@ -1,7 +1,10 @@
 /**
- * The FreeBSD source files patches/ were written against, by git blob id: the pin (patches/README.md explains why
- * it is per file rather than one commit). `before` is upstream's file, `after` the file with the patch applied;
- * new files have no `before`. The `index` lines of the diffs carry the same ids, abbreviated (a test keeps them equal).
+ * The FreeBSD source files patches/ were written against, by git blob id: the pin. It is per file, not one commit:
+ * no single upstream revision could be established for all of them from the stored copies they were read from
+ * (patches/README.md, "Upstream files and pinning", says which commit each was read at and what was checked).
+ * `before` is upstream's file, `after` the file with the patch applied; new files have no `before`. The `index`
+ * lines of the diffs carry the same ids, abbreviated, and the README's pin table the full `before` ids (tests keep
+ * all three equal).
  */
 import { createHash } from 'node:crypto';
 
@@ -23,30 +26,30 @@ export const PATCH_PINS: readonly PatchPin[] = [
     files: [
       {
         path: 'lib/libvmmapi/Makefile',
-        before: '5d2b2f87f1058455faf4b85a7706b9a540ca4514',
-        after: '074cdca37c6b83edfc668b45a502c4e867fe90f7',
+        before: '1866c8fa5e7cba6f389a77841ee1a21b9255b384',
+        after: 'bd2004e7d1d06ead7c56b237a5a00763c0014693',
       },
       { path: 'lib/libvmmapi/vmmapi_vnode.c', after: '49c35e3ee2958d69aa361809870161dde3d9587f' },
-      { path: 'lib/libvmmapi/vmmapi_vnode.h', after: '237eabd4cd189389e12d7093e72fa802ca785132' },
+      { path: 'lib/libvmmapi/vmmapi_vnode.h', after: 'dbcac558b6a4c7b7a6b05c344648db1f6afb234c' },
       {
         path: 'sys/dev/vmm/vmm_dev.c',
-        before: '09fd3a9048bd5e3c853c0c917231e88046130480',
-        after: '089b99538849592bfaebbe0540296afaf379993b',
+        before: '9f2b009d02ece5481a10a36fe66042ec7331cb62',
+        after: '36e9d6af24f47971b6e5d6efb878ba0e2fbf2a59',
       },
       {
         path: 'sys/dev/vmm/vmm_dev.h',
-        before: '89fe7ec4704d422c3c9f23b6fe5f170586f129ec',
-        after: '6e51838c2032ba8cace80afdb53e99f779e65ed7',
+        before: '410066c49cf2d70e33ee550bd4a98d8fa3761147',
+        after: '92d6113803289c4afd615d0676d8c95fa27c3f3f',
       },
       {
         path: 'sys/dev/vmm/vmm_mem.c',
-        before: '9df31c9ba133f2f21cd82519a6a241422917f7c0',
-        after: 'df924bb5d7f27ac5372fbba30acd98eeaf57eb43',
+        before: 'be59e37de33d1fd53d895940927e3472c47eb20b',
+        after: '53c9a0fc2b3ed9faadc9c064683c3587566c617b',
       },
       {
         path: 'sys/dev/vmm/vmm_mem.h',
-        before: 'f3d22058c7b8e78b3c694beb3f13de1735d59165',
-        after: 'd472288649299e9459222cffce3329451cdd9a7e',
+        before: '856470cf25902b08583db3bec3e3d4dd9ffbbaff',
+        after: 'e8423275dab791f3bde7f841ff66967b0cb8745a',
       },
     ],
   },
@@ -55,8 +58,8 @@ export const PATCH_PINS: readonly PatchPin[] = [
     files: [
       {
         path: 'usr.sbin/bhyve/bhyverun.c',
-        before: '8163ab0d810a8e8e2994147b328cf874332846b4',
-        after: 'e87be39595e63c31ea3f15fb5d4486b3e232ff3d',
+        before: 'bfc0b949a75def6610e4f2fa199103798eaf8fb4',
+        after: '333c6ee9d07618cd716c919054914a84ee28a2d6',
       },
     ],
   },
