@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CommandRunner } from '../../src/host/command-runner.ts';
 import type { VmRecord, VmSpec } from '../../src/hypervisor/hypervisor.ts';
-import { QemuHypervisor } from '../../src/hypervisor/qemu/qemu.ts';
+import { DEFAULT_BOOT_TB_SIZE_MIB, QemuHypervisor } from '../../src/hypervisor/qemu/qemu.ts';
 import { isSameProcess } from '../../src/hypervisor/qemu/process.ts';
 import type { QemuProcess, QemuSystem } from '../../src/hypervisor/qemu/system.ts';
 import { defaultPoolConfig, Pool, type PoolState } from '../../src/pool/index.ts';
@@ -32,7 +32,7 @@ class FakeQemuSystem implements QemuSystem {
     this.procs.set(pid, { startTime, state: 'S', argv, stopLag });
   }
 
-  async spawn(): Promise<QemuProcess> {
+  async spawn(_argv: readonly string[]): Promise<QemuProcess> {
     throw new Error('the fake starts no QEMU');
   }
   async startTime(pid: number) {
@@ -182,5 +182,28 @@ describe('QEMU backend logic on a fake system', () => {
     } finally {
       await pool.close();
     }
+  });
+  it('boots with the boot translation cache and keeps the clones\' one for restores', async () => {
+    const spawned: string[][] = [];
+    const system = new (class extends FakeQemuSystem {
+      override async spawn(argv: readonly string[]): Promise<QemuProcess> {
+        spawned.push([...argv]);
+        throw new Error('the fake starts no QEMU');
+      }
+    })();
+    const accel = { kind: 'tcg' as const, tbSizeMiB: 4 };
+    const spec = (runDir: string): VmSpec => ({ name: 'vm-tb', image, memory: 'private', runDir });
+    const tbOf = (argv: string[]) => argv[argv.indexOf('-accel') + 1];
+    const byDefault = new QemuHypervisor({ runner: noRunner, system, accel });
+    await expect(byDefault.boot(spec('/run/x/tb1'))).rejects.toThrow();
+    const chosen = new QemuHypervisor({ runner: noRunner, system, accel, bootTbSizeMiB: 32 });
+    await expect(chosen.boot(spec('/run/x/tb2'))).rejects.toThrow();
+    const large = new QemuHypervisor({ runner: noRunner, system, accel: { kind: 'tcg', tbSizeMiB: 128 } });
+    await expect(large.boot(spec('/run/x/tb3'))).rejects.toThrow();
+    expect(spawned.map(tbOf)).toEqual([
+      `tcg,tb-size=${DEFAULT_BOOT_TB_SIZE_MIB}`,
+      'tcg,tb-size=32',
+      'tcg,tb-size=128',
+    ]);
   });
 });

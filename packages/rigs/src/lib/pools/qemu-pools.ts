@@ -4,7 +4,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { QemuHypervisor } from '@coppice/runtime/hypervisor';
+import { DEFAULT_BOOT_TB_SIZE_MIB, QemuHypervisor } from '@coppice/runtime/hypervisor';
 import { guestImage, locateGuest } from '@coppice/runtime/hypervisor';
 import type { GuestImage } from '@coppice/runtime/hypervisor';
 import { Pool, defaultPoolConfig, type PoolConfig, type PoolMode, type PoolOptions } from '@coppice/runtime/pool';
@@ -37,10 +37,13 @@ export async function poolRigPreflight(ctx: PreflightContext): Promise<string[]>
 export async function setupQemu(ctx: RigContext): Promise<QemuRigSetup> {
   // TCG's translation cache is allocated per VM: 4 MiB keeps an idle clone small (the density rig's breakdown shows its share).
   const tbSizeMiB = ctx.param('tcgTbSizeMiB', Number(process.env.COPPICE_TCG_TB_MIB ?? 4));
+  // A template's boot runs with a larger cache (the clones restore into the small one): see bootTbSizeMiB.
+  const bootTbSizeMiB = ctx.param('tcgBootTbSizeMiB', DEFAULT_BOOT_TB_SIZE_MIB);
   const guestDir = await locateGuest(ctx.runner);
   const hv = new QemuHypervisor({
     runner: ctx.runner,
     tbSizeMiB,
+    bootTbSizeMiB,
     kvmProbeImage: guestImage(guestDir, 'kvm-probe', 128),
   });
   const accel = await hv.accelerator();

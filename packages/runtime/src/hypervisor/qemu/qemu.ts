@@ -34,6 +34,13 @@ export interface QemuOptions {
   binary?: string;
   /** TCG translation cache per VM (MiB): a large part of a clone's memory cost. */
   tbSizeMiB?: number;
+  /**
+   * TCG translation cache of a VM that boots (MiB; default DEFAULT_BOOT_TB_SIZE_MIB, never less than tbSizeMiB). A
+   * boot runs the guest's whole start-up once: with the clones' small cache, Node's and Python's start-up retranslate
+   * the same code for minutes (a code-interpreter template: over 6 min at 4 MiB, about 1 min at 64). The cache is not
+   * guest state, so a checkpoint of a VM booted with a large one restores into a small one.
+   */
+  bootTbSizeMiB?: number;
   /** Where template memory files live (tmpfs). */
   shmDir?: string;
   /** Fixed accelerator (skips detection), e.g. in tests. */
@@ -47,6 +54,7 @@ export interface QemuOptions {
 }
 
 const MONITOR_TIMEOUT_MS = 15_000;
+export const DEFAULT_BOOT_TB_SIZE_MIB = 64;
 
 /** QEMU `-M microvm` backend of the hypervisor interface (Linux). */
 export class QemuHypervisor implements Hypervisor {
@@ -220,7 +228,11 @@ export class QemuHypervisor implements Hypervisor {
     const qmpSocket = join(spec.runDir, 'qmp.sock');
     const serialSocket = join(spec.runDir, 'serial.sock');
     const logPath = join(spec.runDir, 'qemu.log');
-    const { accel } = await this.accelerator();
+    const { accel: chosen } = await this.accelerator();
+    const accel =
+      chosen.kind === 'tcg' && how.incomingFd === undefined
+        ? { ...chosen, tbSizeMiB: Math.max(chosen.tbSizeMiB, this.options.bootTbSizeMiB ?? DEFAULT_BOOT_TB_SIZE_MIB) }
+        : chosen;
     const tuning = this.options.tuning ?? DEFAULT_QEMU_TUNING;
     const env = qemuProcessEnv(tuning, process.env);
     const argv = qemuArgv({
