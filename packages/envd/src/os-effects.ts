@@ -22,6 +22,8 @@ export interface SystemEffectsOptions {
   reseedCommand: string | undefined;
   generationFile: string;
   runner?: CommandRunner;
+  /** Where the hostname goes: the kernel's (default /proc/sys/kernel/hostname) and the image's (/etc/hostname). */
+  hostnameFiles?: { kernel: string; etc: string };
 }
 
 export function systemOsEffects(options: SystemEffectsOptions): OsEffects {
@@ -32,7 +34,10 @@ export function systemOsEffects(options: SystemEffectsOptions): OsEffects {
       await runChecked(runner, ['date', '-u', '-s', `@${seconds}`], { timeoutMs: 5000 });
     },
     async setHostname(name) {
-      await writeFile('/proc/sys/kernel/hostname', name);
+      const files = options.hostnameFiles ?? { kernel: '/proc/sys/kernel/hostname', etc: '/etc/hostname' };
+      await writeFile(files.kernel, name);
+      // Programs that read the file (and a process started later by a login shell) agree with the kernel.
+      await writeFileAtomic(files.etc, `${name}\n`, { mode: 0o644 });
     },
     async mixEntropy(bytes) {
       await writeFile('/dev/urandom', bytes);

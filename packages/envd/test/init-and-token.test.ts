@@ -142,6 +142,18 @@ describe('system OS effects', () => {
     expect(await readFile(join(dir, 'run', 'generation'), 'utf8')).toBe('{"generation":1}\n');
   });
 
+  it('sets the kernel hostname and /etc/hostname together', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cpenvd-host-'));
+    scratch.push(dir);
+    const files = { kernel: join(dir, 'kernel-hostname'), etc: join(dir, 'hostname') };
+    await writeFile(files.etc, 'coppice\n');
+    await systemOsEffects({ reseedCommand: undefined, generationFile: join(dir, 'g'), hostnameFiles: files }).setHostname(
+      'sbx-1',
+    );
+    expect(await readFile(files.kernel, 'utf8')).toBe('sbx-1');
+    expect(await readFile(files.etc, 'utf8')).toBe('sbx-1\n');
+  });
+
   it('mixes entropy into /dev/urandom and runs the reseed command only when it exists', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cpenvd-reseed-'));
     scratch.push(dir);
