@@ -24,7 +24,7 @@ function pool(name: string) {
 
 describe('tmpfs RAM files of pools that share a template name', () => {
   it('get different names per owning folder, and orphan removal keeps the other pool’s files', async () => {
-    const store = new QemuCheckpointStore(shm);
+    const store = new QemuCheckpointStore(shm, async () => '7.2.22 tcg cpu=max');
     const [a, b] = [pool('a'), pool('b')];
     const vmA = store.vmMemoryPath('cp-base-tpl', join(a.runDir, 'base-tpl'));
     const vmB = store.vmMemoryPath('cp-base-tpl', join(b.runDir, 'base-tpl'));
@@ -37,5 +37,18 @@ describe('tmpfs RAM files of pools that share a template name', () => {
     const removed = await store.removeOrphanFiles(a.scope, new Set());
     expect(removed.sort()).toEqual([ckptA, vmA].sort());
     expect((await readdir(shm)).sort()).toEqual([ckptB, vmB].map((f) => f.slice(shm.length + 1)).sort());
+  });
+
+  it('counts a checkpoint written by another QEMU, accelerator or CPU model as not intact', async () => {
+    const store = new QemuCheckpointStore(shm, async () => '7.2.22 tcg cpu=max');
+    const path = join(root, 'base.state');
+    await writeFile(path, 'device state');
+    const cp = { hypervisor: 'qemu' as const, image: 'img', memory: 'private' as const, path, files: [path] };
+    const at = (hypervisorVersion: string) => ({ ...cp, hypervisorVersion, bytes: 12, createdAt: '' });
+    expect(await store.checkpointIntact(at('7.2.22 tcg cpu=max'))).toBe(true);
+    expect(await store.checkpointIntact(at('7.2.22'))).toBe(false);
+    expect(await store.checkpointIntact(at('7.2.22 kvm cpu=host'))).toBe(false);
+    await rm(path);
+    expect(await store.checkpointIntact(at('7.2.22 tcg cpu=max'))).toBe(false);
   });
 });

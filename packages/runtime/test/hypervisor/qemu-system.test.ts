@@ -183,7 +183,7 @@ describe('QEMU backend logic on a fake system', () => {
       await pool.close();
     }
   });
-  it('boots with the boot translation cache and keeps the clones\' one for restores', async () => {
+  it("boots with the boot translation cache and keeps the clones' one for restores", async () => {
     const spawned: string[][] = [];
     const system = new (class extends FakeQemuSystem {
       override async spawn(argv: readonly string[]): Promise<QemuProcess> {
@@ -200,10 +200,6 @@ describe('QEMU backend logic on a fake system', () => {
     await expect(chosen.boot(spec('/run/x/tb2'))).rejects.toThrow();
     const large = new QemuHypervisor({ runner: noRunner, system, accel: { kind: 'tcg', tbSizeMiB: 128 } });
     await expect(large.boot(spec('/run/x/tb3'))).rejects.toThrow();
-    expect(spawned.map(tbOf)).toEqual([
-      `tcg,tb-size=${DEFAULT_BOOT_TB_SIZE_MIB}`,
-      'tcg,tb-size=32',
-      'tcg,tb-size=128',
-    ]);
+    expect(spawned.map(tbOf)).toEqual([`tcg,tb-size=${DEFAULT_BOOT_TB_SIZE_MIB}`, 'tcg,tb-size=32', 'tcg,tb-size=128']);
   });
 });

@@ -63,7 +63,9 @@ export function qemuArgv(a: QemuArgs): string[] {
     'microvm,memory-backend=mem',
     ...(a.accel.kind === 'kvm'
       ? ['-accel', 'kvm', '-cpu', 'host']
-      : ['-accel', `tcg,tb-size=${a.accel.tbSizeMiB}${a.tcgSingleThread ? ',thread=single' : ''}`]),
+      : // TCG's default CPU (qemu64) runs code that Debian's libraries pick for it and then cannot execute:
+        // matplotlib's PNG output died with SIGILL in the code-interpreter guest. `max` is every feature TCG emulates.
+        ['-accel', `tcg,tb-size=${a.accel.tbSizeMiB}${a.tcgSingleThread ? ',thread=single' : ''}`, '-cpu', 'max']),
     '-m',
     mem,
     '-smp',

@@ -11,7 +11,11 @@ import { HypervisorError, type Checkpoint, type CheckpointStore, type OrphanScop
 export class QemuCheckpointStore implements CheckpointStore {
   readonly kind = 'qemu' as const;
 
-  constructor(private readonly shmDir: string) {}
+  /** `format`: what a checkpoint must have been written by to restore here (QEMU version, accelerator, CPU). */
+  constructor(
+    private readonly shmDir: string,
+    private readonly format: () => Promise<string>,
+  ) {}
 
   async removeCheckpoint(cp: Checkpoint): Promise<void> {
     for (const f of cp.files) await rm(f, { force: true });
@@ -69,6 +73,8 @@ export class QemuCheckpointStore implements CheckpointStore {
   }
 
   async checkpointIntact(cp: Checkpoint): Promise<boolean> {
+    // A checkpoint of another QEMU, accelerator or CPU model cannot be restored: as good as missing.
+    if (cp.hypervisorVersion !== (await this.format())) return false;
     try {
       for (const f of [...cp.files, ...(cp.memoryFile ? [cp.memoryFile] : [])]) await stat(f);
       return true;

@@ -71,7 +71,7 @@ export class QemuHypervisor implements Hypervisor {
   constructor(private readonly options: QemuOptions) {
     this.binary = options.binary ?? 'qemu-system-x86_64';
     this.shmDir = options.shmDir ?? '/dev/shm';
-    this.checkpoints = new QemuCheckpointStore(this.shmDir);
+    this.checkpoints = new QemuCheckpointStore(this.shmDir, () => this.checkpointFormat());
     this.system = options.system ?? new LinuxQemuSystem();
   }
 
@@ -87,6 +87,15 @@ export class QemuHypervisor implements Hypervisor {
       (r) => /version (\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim().split('\n')[0] ?? 'unknown',
     );
     return this.versionPromise;
+  }
+
+  /**
+   * What a checkpoint records as its writer and a restore requires: the QEMU version, the accelerator and the CPU
+   * model (a guest checkpointed on one CPU model may use instructions another does not have).
+   */
+  async checkpointFormat(): Promise<string> {
+    const [version, { accel }] = await Promise.all([this.version(), this.accelerator()]);
+    return `${version} ${accel.kind === 'kvm' ? 'kvm cpu=host' : 'tcg cpu=max'}`;
   }
 
   /** The accelerator in use and why it was chosen. */
@@ -187,7 +196,7 @@ export class QemuHypervisor implements Hypervisor {
   private async validateCheckpoint(spec: VmSpec, cp: Checkpoint): Promise<void> {
     if (cp.hypervisor !== 'qemu')
       throw new HypervisorError(`checkpoint ${cp.path} was written by ${cp.hypervisor}, not qemu`);
-    const version = await this.version();
+    const version = await this.checkpointFormat();
     if (cp.hypervisorVersion !== version) {
       throw new HypervisorError(
         `checkpoint ${cp.path} was written by QEMU ${cp.hypervisorVersion}, this is ${version}`,
@@ -572,7 +581,7 @@ export class QemuVm implements Vm {
     }
     return {
       hypervisor: 'qemu',
-      hypervisorVersion: await this.hv.version(),
+      hypervisorVersion: await this.hv.checkpointFormat(),
       image: this.spec.image.name,
       memory: template ? 'template' : 'private',
       path,
