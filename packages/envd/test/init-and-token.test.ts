@@ -147,9 +147,11 @@ describe('system OS effects', () => {
     scratch.push(dir);
     const files = { kernel: join(dir, 'kernel-hostname'), etc: join(dir, 'hostname') };
     await writeFile(files.etc, 'coppice\n');
-    await systemOsEffects({ reseedCommand: undefined, generationFile: join(dir, 'g'), hostnameFiles: files }).setHostname(
-      'sbx-1',
-    );
+    await systemOsEffects({
+      reseedCommand: undefined,
+      generationFile: join(dir, 'g'),
+      hostnameFiles: files,
+    }).setHostname('sbx-1');
     expect(await readFile(files.kernel, 'utf8')).toBe('sbx-1');
     expect(await readFile(files.etc, 'utf8')).toBe('sbx-1\n');
   });

@@ -29,6 +29,7 @@ interface Collected {
   status: string | undefined;
   keepalives: number;
   kinds: string[];
+  pty: string;
 }
 
 async function collect(stream: AsyncIterable<StartResponse | ConnectResponse>): Promise<Collected> {
@@ -41,6 +42,7 @@ async function collect(stream: AsyncIterable<StartResponse | ConnectResponse>): 
     status: undefined,
     keepalives: 0,
     kinds: [],
+    pty: '',
   };
   for await (const { event } of stream) {
     const e = event?.event;
@@ -52,6 +54,7 @@ async function collect(stream: AsyncIterable<StartResponse | ConnectResponse>): 
       out.stdout += Buffer.from(e.value.output.value).toString();
     if (e.case === 'data' && e.value.output.case === 'stderr')
       out.stderr += Buffer.from(e.value.output.value).toString();
+    if (e.case === 'data' && e.value.output.case === 'pty') out.pty += Buffer.from(e.value.output.value).toString();
     if (e.case === 'end')
       Object.assign(out, { exitCode: e.value.exitCode, exited: e.value.exited, status: e.value.status });
   }
@@ -132,7 +135,7 @@ describe('process.Process', () => {
     );
   });
 
-  it('refuses an unknown user, a missing program and a terminal request', async () => {
+  it('refuses an unknown user, a missing program and a terminal of no size', async () => {
     const { process } = agent.clients(basicAuth('cpe2e-nobody-here'));
     await expectCode(collect(process.start(sh('true'))), Code.Unauthenticated, /does not exist/);
     await expectCode(
@@ -141,10 +144,49 @@ describe('process.Process', () => {
       /cannot start/,
     );
     await expectCode(
-      collect(agent.process.start({ ...sh('true'), pty: { size: { cols: 80, rows: 24 } } })),
-      Code.Unimplemented,
-      /pty/,
+      collect(agent.process.start({ ...sh('true'), pty: { size: { cols: 0, rows: 24 } } })),
+      Code.InvalidArgument,
+      /pty.size/,
     );
+  });
+
+  it('runs a process on a terminal: its size, input, resize (SIGWINCH) and exit code', async () => {
+    const stream = agent.process.start({
+      ...sh(
+        'stty size; tty -s && echo on-a-tty; trap "stty size" WINCH; until read line; do :; done; echo "got $line"; exit 4',
+      ),
+      pty: { size: { cols: 80, rows: 24 } },
+    });
+    const iterator = stream[Symbol.asyncIterator]();
+    const pid = (await iterator.next()).value.event.event.value.pid as number;
+    const selector = { selector: { case: 'pid' as const, value: pid } };
+    await sleep(300);
+    await agent.process.update({ process: selector, pty: { size: { cols: 132, rows: 40 } } });
+    await sleep(300);
+    await agent.process.sendInput({ process: selector, input: { input: { case: 'pty', value: Buffer.from('hi\n') } } });
+    const out = await collect({ [Symbol.asyncIterator]: () => iterator });
+    expect(out.stdout).toBe('');
+    expect(out.pty).toContain('24 80');
+    expect(out.pty).toContain('on-a-tty');
+    expect(out.pty).toContain('40 132');
+    expect(out.pty).toContain('got hi');
+    expect(out.exitCode).toBe(4);
+  });
+
+  it('SIGKILL ends a terminal process and the command on it', async () => {
+    const stream = agent.process.start({ ...sh('sleep 30'), pty: { size: { cols: 80, rows: 24 } } });
+    const iterator = stream[Symbol.asyncIterator]();
+    const pid = (await iterator.next()).value.event.event.value.pid as number;
+    await sleep(300);
+    await agent.process.sendSignal({ process: { selector: { case: 'pid', value: pid } }, signal: Signal.SIGKILL });
+    const out = await collect({ [Symbol.asyncIterator]: () => iterator });
+    expect(out).toMatchObject({ exitCode: -1, exited: false, status: 'signal: killed' });
+    await sleep(300);
+    const left = await promisify(execFile)('pgrep', ['-f', '^sleep 30$']).then(
+      (r) => r.stdout.trim(),
+      () => '',
+    );
+    expect(left).toBe('');
   });
 
   it('SendInput feeds stdin and CloseStdin ends it', async () => {
@@ -198,7 +240,7 @@ describe('process.Process', () => {
     await agent.process.update({ process: { selector: { case: 'pid', value: pid } } });
     await expectCode(
       agent.process.update({ process: { selector: { case: 'pid', value: pid } }, pty: { size: { cols: 1, rows: 1 } } }),
-      Code.Unimplemented,
+      Code.FailedPrecondition,
     );
     await agent.process.sendSignal({ process: { selector: { case: 'pid', value: pid } }, signal: Signal.SIGTERM });
     const viaConnect = await attached;

@@ -7,6 +7,7 @@ import { Process, type ProcessEventSchema, type ProcessSelector, Signal } from '
 import { requireAccount, userNameFromAuthorization } from '../request-user.ts';
 import type { AsyncQueue } from '../async-queue.ts';
 import type { ManagedProcess, ProcessOutput, ProcessTable } from './process-table.ts';
+import { checkPtySize, type PtySize } from './pty-helper.ts';
 import { spawnManaged } from './spawn-process.ts';
 
 type ProcessEventInit = MessageInitShape<typeof ProcessEventSchema>;
@@ -17,7 +18,20 @@ export interface ProcessServiceDeps {
   accounts: () => Promise<AccountDb>;
 }
 
-const NO_PTY = 'terminal (pty) processes are not supported by this agent';
+function ptySizeOf(pty: { size?: { cols: number; rows: number } } | undefined): PtySize | undefined {
+  if (!pty) return undefined;
+  try {
+    return checkPtySize(pty.size);
+  } catch (e) {
+    throw new ConnectError((e as Error).message, Code.InvalidArgument);
+  }
+}
+
+function requireTerminal(managed: ManagedProcess): NonNullable<ManagedProcess['resize']> {
+  if (!managed.resize)
+    throw new ConnectError(`process ${managed.pid} was not started with a pty`, Code.FailedPrecondition);
+  return managed.resize;
+}
 
 function findProcess(table: ProcessTable, selector: ProcessSelector | undefined): ManagedProcess {
   const sel = selector?.selector;
@@ -34,6 +48,8 @@ function toEvent(output: ProcessOutput): ProcessEventInit {
       return { event: { case: 'data', value: { output: { case: 'stdout', value: output.data } } } };
     case 'stderr':
       return { event: { case: 'data', value: { output: { case: 'stderr', value: output.data } } } };
+    case 'pty':
+      return { event: { case: 'data', value: { output: { case: 'pty', value: output.data } } } };
     case 'keepalive':
       return { event: { case: 'keepalive', value: {} } };
     case 'end': {
@@ -80,8 +96,8 @@ export function registerProcessService(router: ConnectRouter, deps: ProcessServi
     },
 
     async *start(request, context) {
-      if (request.pty) throw new ConnectError(NO_PTY, Code.Unimplemented);
       if (!request.process) throw new ConnectError('process is missing', Code.InvalidArgument);
+      const pty = ptySizeOf(request.pty);
       const userName = userNameFromAuthorization(context.requestHeader.get('authorization'), state.defaultUser);
       const account = requireAccount(await deps.accounts(), userName);
       const { managed, events } = await spawnManaged(
@@ -93,7 +109,8 @@ export function registerProcessService(router: ConnectRouter, deps: ProcessServi
             cwd: request.process.cwd,
           },
           tag: request.tag,
-          stdin: request.stdin ?? false,
+          stdin: pty !== undefined || (request.stdin ?? false),
+          ...(pty ? { pty } : {}),
           account,
           defaultEnv: state.defaultEnv,
           defaultWorkdir: state.defaultWorkdir,
@@ -109,16 +126,18 @@ export function registerProcessService(router: ConnectRouter, deps: ProcessServi
     },
 
     update(request) {
-      findProcess(table, request.process);
-      if (request.pty) throw new ConnectError(NO_PTY, Code.Unimplemented);
+      const managed = findProcess(table, request.process);
+      const size = ptySizeOf(request.pty);
+      if (size) requireTerminal(managed)(size);
       return {};
     },
 
     async sendInput(request) {
       const managed = findProcess(table, request.process);
       const input = request.input?.input;
-      if (input?.case === 'pty') throw new ConnectError(NO_PTY, Code.Unimplemented);
-      if (input?.case !== 'stdin') throw new ConnectError('input.stdin is missing', Code.InvalidArgument);
+      if (input?.case === 'pty') requireTerminal(managed);
+      else if (input?.case !== 'stdin')
+        throw new ConnectError('input.stdin or input.pty is missing', Code.InvalidArgument);
       const stdin = managed.child.stdin;
       if (!managed.acceptsInput || !stdin) {
         throw new ConnectError(

@@ -4,7 +4,7 @@ import type { ExitStatus } from './exit-status.ts';
 
 /** One output or lifecycle event of a running process, fanned out to every attached stream. */
 export type ProcessOutput =
-  | { kind: 'stdout' | 'stderr'; data: Uint8Array }
+  | { kind: 'stdout' | 'stderr' | 'pty'; data: Uint8Array }
   | { kind: 'end'; exit: ExitStatus }
   | { kind: 'keepalive' };
 
@@ -32,6 +32,8 @@ export class ManagedProcess {
     readonly tag: string | undefined,
     readonly config: ProcessConfigView,
     readonly child: ChildProcess,
+    /** Set for a terminal process: changes its terminal's size (see pty-helper.ts). */
+    readonly resize?: (size: { cols: number; rows: number }) => void,
   ) {
     this.stdinOpen = child.stdin !== null;
   }

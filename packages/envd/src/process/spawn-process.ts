@@ -6,6 +6,7 @@ import type { AsyncQueue } from '../async-queue.ts';
 import { checkText } from '../paths.ts';
 import { describeExit } from './exit-status.ts';
 import { ManagedProcess, type ProcessConfigView, type ProcessOutput, type ProcessTable } from './process-table.ts';
+import { type PtySize, ptyArgv } from './pty-helper.ts';
 
 /** How long after a process exits its output pipes may stay open before its end is reported anyway. */
 const PIPE_DRAIN_GRACE_MS = 200;
@@ -19,6 +20,8 @@ export interface SpawnRequest {
   account: Account;
   defaultEnv: Record<string, string>;
   defaultWorkdir: string | undefined;
+  /** Run on a terminal of this size (stdin always open, output as `pty` events). */
+  pty?: PtySize;
 }
 
 function environmentFor(request: SpawnRequest, cwd: string): Record<string, string> {
@@ -30,6 +33,7 @@ function environmentFor(request: SpawnRequest, cwd: string): Record<string, stri
     LOGNAME: account.name,
     SHELL: account.shell,
     PWD: cwd,
+    ...(request.pty ? { TERM: 'xterm-256color' } : {}),
     ...request.defaultEnv,
     ...request.config.envs,
   };
@@ -68,14 +72,20 @@ export async function spawnManaged(
   if (!cwdStat?.isDirectory())
     throw new ConnectError(`cwd ${JSON.stringify(cwd)} is not an existing directory`, Code.InvalidArgument);
 
-  const child = spawn(request.config.cmd, request.config.args, {
-    cwd,
-    env: environmentFor(request, cwd),
-    uid: request.account.uid,
-    gid: request.account.gid,
-    detached: true,
-    stdio: [request.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-  });
+  const { pty } = request;
+  const child = spawn(
+    pty ? 'python3' : request.config.cmd,
+    pty ? ptyArgv(pty, request.config.cmd, request.config.args) : request.config.args,
+    {
+      cwd,
+      env: environmentFor(request, cwd),
+      uid: request.account.uid,
+      gid: request.account.gid,
+      detached: true,
+      // A terminal process: stdin is the terminal's input, fd 3 takes resizes.
+      stdio: pty ? ['pipe', 'pipe', 'pipe', 'pipe'] : [request.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    },
+  );
   if (child.pid === undefined) {
     const error = await new Promise<Error>((resolve) => child.once('error', resolve));
     throw new ConnectError(
@@ -87,10 +97,13 @@ export async function spawnManaged(
   child.on('error', () => undefined);
   child.stdin?.on('error', () => undefined);
 
-  const managed = new ManagedProcess(child.pid, request.tag, { ...request.config, cwd }, child);
+  const control = pty ? (child.stdio[3] as import('node:stream').Writable) : undefined;
+  control?.on('error', () => undefined);
+  const resize = control ? (size: PtySize) => control.write(`${size.cols} ${size.rows}\n`) : undefined;
+  const managed = new ManagedProcess(child.pid, request.tag, { ...request.config, cwd }, child, resize);
   const events = managed.attach();
   table.add(managed);
-  child.stdout?.on('data', (data: Buffer) => managed.emit({ kind: 'stdout', data }));
+  child.stdout?.on('data', (data: Buffer) => managed.emit({ kind: pty ? 'pty' : 'stdout', data }));
   child.stderr?.on('data', (data: Buffer) => managed.emit({ kind: 'stderr', data }));
   let ended = false;
   const end = (code: number | null, signal: NodeJS.Signals | null): void => {
