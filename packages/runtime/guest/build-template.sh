@@ -51,7 +51,7 @@ kver=$(kernel_version "$kpkg")
 modules="virtio_ring virtio virtio_mmio virtio_blk crc16 mbcache jbd2 crc32c_generic ext4 failover net_failover virtio_net virtio-rng"
 
 inputs=("$here/build-template.sh" "$here/kernel-lib.sh" "$here/template/initramfs-init" "$here/template/coppice-init" "$here/reseed/coppice-reseed.c" "$busybox")
-[ "$name" = code-interpreter-v1 ] && inputs+=("$here/code-interpreter/server.py")
+[ "$name" = code-interpreter-v1 ] && inputs+=("$here/code-interpreter/server.py" "$here/code-interpreter/preload.py")
 envd_hash=none
 [ -f "$envd_bundle" ] && envd_hash=$(sha256sum < "$envd_bundle" | cut -d' ' -f1)
 key=$(printf '%s\n' "$rootfs_key" "$kpkg" "$kver" "$modules" "envd=$envd_hash" "$(cd / && sha256sum "${inputs[@]}")" | sha256sum | cut -c1-12)
@@ -82,6 +82,13 @@ mkdir -p "$root/usr/local/bin"
 gcc -static -O2 -Wall -Wextra -Werror -o "$root/usr/local/bin/coppice-reseed" "$here/reseed/coppice-reseed.c"
 if [ "$name" = code-interpreter-v1 ]; then
   install -D -m 644 "$here/code-interpreter/server.py" "$root/opt/coppice/code-interpreter/server.py"
+  install -D -m 644 -o 1000 -g 1000 "$here/code-interpreter/preload.py" \
+    "$root/home/user/.ipython/profile_default/startup/00-coppice-preload.py"
+  chown -R 1000:1000 "$root/home/user/.ipython"
+  # matplotlib builds its font list on first use: minutes under TCG, a second here. Built as `user`, into its cache.
+  chroot "$root" setpriv --reuid=1000 --regid=1000 --init-groups env -i HOME=/home/user MPLBACKEND=Agg \
+    python3 -c 'import matplotlib.font_manager' >&2
+  [ -n "$(ls "$root/home/user/.cache/matplotlib" 2>/dev/null)" ] || { echo "build-template: matplotlib font cache not built" >&2; exit 1; }
 fi
 [ -f "$envd_bundle" ] && install -D -m 644 "$envd_bundle" "$root/opt/coppice/envd/envd.mjs"
 
