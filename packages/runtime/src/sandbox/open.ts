@@ -109,7 +109,12 @@ export async function openSandboxHost(o: OpenSandboxHostOptions = {}): Promise<O
   };
   const shmDir = o.shmDir ?? join('/dev/shm', `coppice-${netConfig.prefix}`);
   await mkdir(shmDir, { recursive: true, mode: 0o700 });
-  const hypervisor = new QemuHypervisor({ runner, tbSizeMiB: o.tbSizeMiB ?? 32, ...(o.bootTbSizeMiB ? { bootTbSizeMiB: o.bootTbSizeMiB } : {}), shmDir });
+  const hypervisor = new QemuHypervisor({
+    runner,
+    tbSizeMiB: o.tbSizeMiB ?? 32,
+    ...(o.bootTbSizeMiB ? { bootTbSizeMiB: o.bootTbSizeMiB } : {}),
+    shmDir,
+  });
   const net = await openCubenet({
     runner,
     config: netConfig,
