@@ -9,7 +9,7 @@
  *   instant, not a power cut; for state whose subject dies with the host anyway (cubenet's per-sandbox records,
  *   whose kernel objects are gone after a reboot) and that is written on a latency-critical path.
  */
-import { closeSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -151,4 +151,12 @@ export async function copyDurably(from: string, to: string, options: { syncFolde
     throw e;
   }
   if (options.syncFolder ?? true) await syncDir(dirname(to));
+}
+
+/**
+ * A working copy that need not survive a crash (a VM's own disk layer on tmpfs): no fsync, no temporary name, and
+ * shared blocks (reflink) where the file system can. The caller removes `to` when it fails.
+ */
+export async function copyUnsynced(from: string, to: string): Promise<void> {
+  await copyFile(from, to, constants.COPYFILE_FICLONE);
 }

@@ -16,7 +16,7 @@ import {
   type VmSpec,
   type VmStats,
 } from '../hypervisor.ts';
-import { copyDurably, syncDir } from '../../host/durable-files.ts';
+import { copyDurably, copyUnsynced, syncDir } from '../../host/durable-files.ts';
 import { isInside } from '../../host/paths.ts';
 import { chooseAccelerator, hostTscKhz } from './accel.ts';
 import { QemuCheckpointStore } from './checkpoints.ts';
@@ -157,7 +157,7 @@ export class QemuHypervisor implements Hypervisor {
       memory: memFile ? { kind: 'file', path: memFile, share: true } : { kind: 'ram' },
       ownedFiles: memFile ? [memFile] : [],
       sharedRam: Boolean(memFile),
-      ...(spec.image.rootDisk ? { diskBacking: { path: spec.image.rootDisk, format: 'raw' as const } } : {}),
+      ...(spec.image.rootDisk ? { disk: { overlayOver: spec.image.rootDisk } } : {}),
     });
   }
 
@@ -177,7 +177,7 @@ export class QemuHypervisor implements Hypervisor {
         ownedFiles: [],
         sharedRam: false,
         incomingFd: fd.fd,
-        ...(checkpoint.disk ? { diskBacking: { path: checkpoint.disk, format: 'qcow2' as const } } : {}),
+        ...(checkpoint.disk ? { disk: { copyOf: checkpoint.disk } } : {}),
       });
       await vm.incoming(checkpoint);
       return vm;
@@ -229,11 +229,16 @@ export class QemuHypervisor implements Hypervisor {
       ownedFiles: string[];
       sharedRam: boolean;
       incomingFd?: number;
-      /** What the VM's own disk layer (runDir/disk.qcow2) is created over: the image's root disk or a checkpoint's layer. */
-      diskBacking?: { path: string; format: 'raw' | 'qcow2' };
+      /**
+       * The VM's own disk layer (runDir/disk.qcow2): a boot's is a new layer over the image's root disk; a restore's
+       * a copy of the checkpoint's layer, not a layer over it, so every layer is backed by the read-only root disk
+       * alone. A layer over a checkpoint's layer would break once that checkpoint is removed (a resumed or checked-out
+       * entry's is), and a pause writing its checkpoint under the same name would make the chain its own backing.
+       */
+      disk?: { overlayOver: string } | { copyOf: string };
     },
   ): Promise<QemuVm> {
-    const disk = how.diskBacking ? join(spec.runDir, 'disk.qcow2') : undefined;
+    const disk = how.disk ? join(spec.runDir, 'disk.qcow2') : undefined;
     const qmpSocket = join(spec.runDir, 'qmp.sock');
     const serialSocket = join(spec.runDir, 'serial.sock');
     const logPath = join(spec.runDir, 'qemu.log');
@@ -259,25 +264,27 @@ export class QemuHypervisor implements Hypervisor {
     });
     // After the argv: a path QEMU cannot take is refused before anything is made.
     await this.system.makeRunDir(spec.runDir);
-    if (how.diskBacking && disk) {
-      const b = how.diskBacking;
+    if (how.disk && disk) {
+      const d = how.disk;
       try {
-        await runChecked(this.options.runner, [
-          'qemu-img',
-          'create',
-          '-q',
-          '-f',
-          'qcow2',
-          '-F',
-          b.format,
-          '-b',
-          b.path,
-          disk,
-        ]);
+        if ('copyOf' in d) await copyUnsynced(d.copyOf, disk);
+        else
+          await runChecked(this.options.runner, [
+            'qemu-img',
+            'create',
+            '-q',
+            '-f',
+            'qcow2',
+            '-F',
+            'raw',
+            '-b',
+            d.overlayOver,
+            disk,
+          ]);
       } catch (e) {
         await this.system.remove(spec.runDir);
         throw new HypervisorError(
-          `cannot create the disk layer of VM ${spec.name} over ${b.path}: ${(e as Error).message}`,
+          `cannot create the disk layer of VM ${spec.name} from ${'copyOf' in d ? d.copyOf : d.overlayOver}: ${(e as Error).message}`,
         );
       }
     }
