@@ -57,8 +57,11 @@ async function errorOf(p: Promise<unknown>): Promise<ConnectError> {
 /** Files under `dir` whose bytes contain `needle` (grep reads sparse disk layers and memory images as they are). */
 async function filesContaining(dir: string, needle: string): Promise<string[]> {
   const r = await run('grep', ['-rlaF', '-D', 'skip', '--', needle, dir], { maxBuffer: 16 * MiB }).catch(
-    (e: { code?: number; stdout?: string }) => {
+    (e: { code?: number; stdout?: string; stderr?: string }) => {
       if (e.code === 1) return { stdout: '' };
+      // The pools refill meanwhile: a file listed and then removed before grep opened it is not an error here.
+      const vanished = (e.stderr ?? '').split('\n').every((l) => l === '' || l.endsWith('No such file or directory'));
+      if (e.code === 2 && vanished) return { stdout: e.stdout ?? '' };
       throw e;
     },
   );
