@@ -28,7 +28,7 @@ async function runtimeAvailable(): Promise<boolean> {
 
 const available = await runtimeAvailable();
 
-describe.skipIf(!available || process.env.COPPICE_GUEST_TEMPLATES !== '1')(
+describe.skipIf(!available || process.env.COPPICE_GUEST_TEMPLATES === '0')(
   'examples/ against a gateway on the real runtime',
   () => {
     let local: LocalGateway | undefined;

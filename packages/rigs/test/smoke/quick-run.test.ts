@@ -40,7 +40,7 @@ describe.skipIf(!isRoot)('coppice-rigs run --quick (every rig, for real)', () =>
         timeout: 20 * 60_000,
       });
       // Rigs for other platforms only (kernel-patches: FreeBSD) are skipped with the platform as the reason, and the
-      // rigs that need the Debian templates unless COPPICE_GUEST_TEMPLATES=1 (lib/pools/template-gate.ts).
+      // rigs that need the Debian templates when COPPICE_GUEST_TEMPLATES=0 (lib/pools/template-gate.ts).
       const templateRigs = GUEST_TEMPLATES_ENABLED ? [] : ['e2b-compat', 'e2b-latency', 'guest-exec'];
       const linuxRigs = manifests
         .filter((m) => m.platforms.includes('linux') && !templateRigs.includes(m.id))

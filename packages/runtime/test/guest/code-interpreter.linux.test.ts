@@ -64,7 +64,7 @@ const stdout = (events: Event[]) =>
     .map((e) => e.text)
     .join('');
 
-describe.skipIf(!image || process.env.COPPICE_GUEST_TEMPLATES !== '1')(
+describe.skipIf(!image || process.env.COPPICE_GUEST_TEMPLATES === '0')(
   'code-interpreter-v1 template under QEMU',
   () => {
     const img = image as GuestImage;
