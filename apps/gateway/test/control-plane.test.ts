@@ -37,6 +37,16 @@ describe('authentication', () => {
 });
 
 describe('create', () => {
+  it('gives a sandbox 300 s when its create names no timeout, as the e2b SDK leaves it out', async () => {
+    const before = Date.now();
+    const { res, json } = await create({ templateID: 'base' });
+    expect(res.status).toBe(201);
+    const info = (await (await h.api(`/sandboxes/${json.sandboxID}`)).json()) as { endAt: string };
+    const seconds = (Date.parse(info.endAt) - before) / 1000;
+    expect(seconds).toBeGreaterThan(299);
+    expect(seconds).toBeLessThan(320);
+  });
+
   it('returns what the SDK reads, and the sandbox answers through the proxy', async () => {
     const { res, json } = await create({
       templateID: 'base',

@@ -15,10 +15,14 @@ const destination = z
   .max(64)
   .regex(/^[0-9A-Fa-f.:/]+$/, 'an IP address or CIDR');
 
+/** A sandbox's life when its create names no timeout, as E2B's API gives it. */
+export const DEFAULT_SANDBOX_TIMEOUT_SECONDS = 300;
+
 export const createBody = z
   .object({
     templateID: z.string().min(1).max(64).default('base'),
-    timeout: z.number().int().min(0).default(15),
+    // The e2b SDK (2.x) leaves `timeout` out unless the program sets timeoutMs; E2B then gives 300 s.
+    timeout: z.number().int().min(0).default(DEFAULT_SANDBOX_TIMEOUT_SECONDS),
     metadata: metadataMap.nullish(),
     envVars: envMap.nullish(),
     allow_internet_access: z.boolean().nullish(),
