@@ -22,13 +22,19 @@ try {
   await sandbox.files.write('/home/user/site/index.html', '<h1>served from a Coppice sandbox</h1>\n');
   await sandbox.commands.run('python3 -m http.server 8000 --directory /home/user/site', { background: true });
   const host = sandbox.getHost(8000);
+  // Python's start-up takes seconds in a fresh sandbox under TCG: poll until the server answers.
   let page;
-  for (let i = 0; i < 50; i++) {
-    page = await get(host).catch(() => undefined);
+  let lastError;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    page = await get(host).catch((e) => {
+      lastError = e;
+      return undefined;
+    });
     if (page?.status === 200) break;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 250));
   }
-  console.log(`GET http://${host}/ ->`, page?.status, page?.body.trim());
+  console.log(`GET http://${host}/ ->`, page?.status ?? lastError?.message, page?.body.trim());
   if (page?.status !== 200 || !page.body.includes('Coppice sandbox')) process.exitCode = 1;
 } finally {
   await sandbox.kill();

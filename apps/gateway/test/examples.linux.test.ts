@@ -57,7 +57,7 @@ describe.skipIf(!available || process.env.COPPICE_GUEST_TEMPLATES === '0')(
           timeout: 240_000,
         }).catch((e: { code?: number; stdout?: string; stderr?: string; message: string }) => e);
         const output = `${run.stdout ?? ''}${run.stderr ?? ''}${'message' in run ? run.message : ''}`;
-        expect({ example, exit: 'code' in run ? run.code : 0, output, backgroundErrors }).toMatchObject({ exit: 0 });
+        expect('code' in run ? run.code : 0, `${example}:\n${output}\n${backgroundErrors.join('\n')}`).toBe(0);
       },
       300_000,
     );
