@@ -78,6 +78,17 @@ describe('sandbox traffic', () => {
     expect((await viaHeaders(s.sandboxID, 49999, '/execute', { 'X-Access-Token': 'x' })).status).toBe(401);
   });
 
+  it('lets the code interpreter SDK manage contexts without the token, as it sends them, but not execute', async () => {
+    const s = await sandbox();
+    // Past the check (no interpreter listens in this test's backend: 502), not refused (401).
+    expect((await viaHeaders(s.sandboxID, 49999, '/contexts')).status).toBe(502);
+    expect((await viaHeaders(s.sandboxID, 49999, '/contexts/abc/restart')).status).toBe(502);
+    expect((await viaHeaders(s.sandboxID, 49999, '/contextsx')).status).toBe(401);
+    expect((await viaHeaders(s.sandboxID, 49999, '/execute')).status).toBe(401);
+    const closed = await sandbox({ network: { allowPublicTraffic: false } });
+    expect((await viaHeaders(closed.sandboxID, 49999, '/contexts')).status).toBe(401);
+  });
+
   it('accepts a file URL signed with the token, and refuses an expired or forged one', async () => {
     const s = await sandbox();
     const sign = (path: string, op: string, user: string, exp?: number) =>

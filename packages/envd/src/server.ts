@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { type AccountFiles, loadAccounts, SYSTEM_ACCOUNT_FILES } from './accounts.ts';
 import { ACCESS_TOKEN_HEADER, accessTokenInterceptor, tokenAccepted, tokenMessage } from './access-token.ts';
+import { fileUrlSignatureValid } from './file-url-signature.ts';
 import { type AgentState, newAgentState } from './agent-state.ts';
 import { handleFiles } from './files-http.ts';
 import { type FilesystemEventInit, registerFilesystemService } from './filesystem/filesystem-service.ts';
@@ -103,7 +104,12 @@ export function createEnvd(options: EnvdOptions): Envd {
     const presented = Array.isArray(header) ? header[0] : header;
     // Connect routes are checked by the router's interceptor, so that the refusal is a Connect error.
     const isRpc = CONNECT_PATH.test(pathname);
-    if (!isRpc && !tokenAccepted(state, presented)) return sendError(res, 401, tokenMessage(presented));
+    const signedFileUrl = () =>
+      pathname === '/files' &&
+      state.accessToken !== undefined &&
+      fileUrlSignatureValid(new URLSearchParams(search), req.method ?? 'GET', state.accessToken);
+    if (!isRpc && !tokenAccepted(state, presented) && !signedFileUrl())
+      return sendError(res, 401, tokenMessage(presented));
     if (pathname === '/init') return handleInit(req, res, state, options.effects);
     if (pathname === '/metrics') {
       if (req.method !== 'GET') return sendError(res, 405, `method ${req.method} is not allowed on /metrics`);

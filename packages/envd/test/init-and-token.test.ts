@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +98,22 @@ describe('access token', () => {
         .status,
     ).toBe(200);
     expect((await postInit(agent, { accessToken: 'takeover' })).status).toBe(401);
+
+    // The SDK's signed file URLs (uploadUrl/downloadUrl) carry a signature made with the token instead of it.
+    const sign = (op: string, exp?: number) =>
+      `v1_${createHash('sha256')
+        .update(['/etc/hostname', op, 'root', 'secret-token', ...(exp === undefined ? [] : [exp])].join(':'))
+        .digest('base64')
+        .replace(/=+$/, '')}`;
+    const signed = (signature: string, exp?: number) =>
+      fetch(
+        `${agent!.baseUrl}/files?path=%2Fetc%2Fhostname&username=root&signature=${encodeURIComponent(signature)}${exp === undefined ? '' : `&signature_expiration=${exp}`}`,
+      );
+    const later = Math.floor(Date.now() / 1000) + 60;
+    expect((await signed(sign('read'))).status).toBe(200);
+    expect((await signed(sign('read', later), later)).status).toBe(200);
+    expect((await signed(sign('read', later - 120), later - 120)).status).toBe(401);
+    expect((await signed(sign('write'))).status).toBe(401);
 
     for (const call of [
       () => agent!.filesystem.stat({ path: '/' }),

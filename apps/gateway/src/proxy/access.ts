@@ -1,11 +1,12 @@
 /**
  * Who may send traffic to a sandbox port. The agent's port (envd, 49983) runs commands: it needs the sandbox's
  * access token (X-Access-Token) or a URL signature made with it (the SDK's upload/download URLs). The code
- * interpreter (49999) likewise, except DELETE of a context, which the SDK sends without the token (a context id is
- * a random UUID only its creator knows). Other ports are public unless the sandbox was created with
+ * interpreter (49999) likewise for /execute; its /contexts routes, which the SDK sends without the token and which
+ * run no code, are treated as any other port. Other ports are public unless the sandbox was created with
  * allowPublicTraffic false, when they need the traffic token.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { fileUrlSignatureValid } from '@coppice/envd/file-url-signature';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SandboxRecord } from '../store/types.ts';
 
@@ -24,23 +25,6 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** The SDK's v1 file URL signature: base64 SHA-256 of `path:operation:user:token[:expiration]`, `=` stripped. */
-function validSignature(url: URL, method: string, token: string, now: number): boolean {
-  const signature = url.searchParams.get('signature');
-  if (!signature || url.pathname !== '/files') return false;
-  const path = url.searchParams.get('path') ?? '';
-  const user = url.searchParams.get('username') ?? '';
-  const operation = method === 'GET' ? 'read' : 'write';
-  const expiration = url.searchParams.get('signature_expiration');
-  if (expiration !== null && (!/^\d+$/.test(expiration) || Number(expiration) < now / 1000)) return false;
-  const raw =
-    expiration === null
-      ? `${path}:${operation}:${user}:${token}`
-      : `${path}:${operation}:${user}:${token}:${expiration}`;
-  const expected = `v1_${createHash('sha256').update(raw).digest('base64').replace(/=+$/, '')}`;
-  return same(signature, expected);
-}
-
 export function mayAccess(
   s: SandboxRecord,
   port: number,
@@ -52,8 +36,11 @@ export function mayAccess(
   const url = new URL(rawUrl, 'http://sandbox');
   if (port === ENVD_PORT || port === INTERPRETER_PORT) {
     if (same(header(headers, 'x-access-token'), s.envdToken)) return true;
-    if (port === ENVD_PORT) return validSignature(url, method, s.envdToken, now);
-    return method === 'DELETE' && /^\/contexts\/[^/]+$/.test(url.pathname);
+    if (port === ENVD_PORT)
+      return url.pathname === '/files' && fileUrlSignatureValid(url.searchParams, method, s.envdToken, now);
+    // The code interpreter SDK sends the token with /execute only; managing contexts runs no code. Those requests
+    // are let through as any other port's are.
+    if (!/^\/contexts(\/|$)/.test(url.pathname)) return false;
   }
   if (s.network.allowPublicTraffic) return true;
   return same(header(headers, 'e2b-traffic-access-token'), s.trafficToken);
