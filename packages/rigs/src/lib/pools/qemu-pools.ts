@@ -34,9 +34,13 @@ export async function poolRigPreflight(ctx: PreflightContext): Promise<string[]>
   return reasons;
 }
 
-export async function setupQemu(ctx: RigContext): Promise<QemuRigSetup> {
-  // TCG's translation cache is allocated per VM: 4 MiB keeps an idle clone small (the density rig's breakdown shows its share).
-  const tbSizeMiB = ctx.param('tcgTbSizeMiB', Number(process.env.COPPICE_TCG_TB_MIB ?? 4));
+/**
+ * `defaultTbSizeMiB`: TCG's translation cache per VM when neither the rig's parameter nor COPPICE_TCG_TB_MIB sets
+ * it. 4 MiB keeps an idle clone small (the density rig's breakdown shows its share); a rig that runs code in the
+ * Debian templates passes the sandboxes' own size, or it measures retranslation.
+ */
+export async function setupQemu(ctx: RigContext, options: { defaultTbSizeMiB?: number } = {}): Promise<QemuRigSetup> {
+  const tbSizeMiB = ctx.param('tcgTbSizeMiB', Number(process.env.COPPICE_TCG_TB_MIB ?? options.defaultTbSizeMiB ?? 4));
   // A template's boot runs with a larger cache (the clones restore into the small one): see bootTbSizeMiB.
   const bootTbSizeMiB = ctx.param('tcgBootTbSizeMiB', DEFAULT_BOOT_TB_SIZE_MIB);
   const guestDir = await locateGuest(ctx.runner);

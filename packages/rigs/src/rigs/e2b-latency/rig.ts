@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox } from '@e2b/code-interpreter';
 import { createApiKey, Gateway, gatewayConfig, openRuntimeBackend, Store } from '@coppice/gateway';
 import { locateTemplate } from '@coppice/runtime/hypervisor';
-import { openSandboxHost } from '@coppice/runtime/sandbox';
+import { DEFAULT_SANDBOX_TB_SIZE_MIB, openSandboxHost } from '@coppice/runtime/sandbox';
 import type { PreflightContext, RigContext, SeriesRecorder } from '../../harness/rig-context.ts';
 import { poolRigPreflight } from '../../lib/pools/qemu-pools.ts';
 import { startChildGateway, stopChildGateway } from './child-gateway.ts';
@@ -85,7 +85,7 @@ export async function run(ctx: RigContext): Promise<void> {
       refillConcurrency: ctx.param('refillConcurrency', 1),
     },
     ctx.param('guestMemoryMiB', 512),
-    ctx.param('tcgTbSizeMiB', 4),
+    ctx.param('tcgTbSizeMiB', DEFAULT_SANDBOX_TB_SIZE_MIB),
   );
   const cycles = ctx.param('leakCycles', ctx.quick ? 10 : 200);
   const held = ctx.param('rssSandboxes', ctx.quick ? 4 : 50);

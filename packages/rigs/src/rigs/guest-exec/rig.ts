@@ -2,6 +2,7 @@
  * guest-exec: the calls the E2B SDKs make inside a code-interpreter sandbox, each a round trip from the host, and
  * their floors measured inside the same guest in the same run. See manifest.ts.
  */
+import { DEFAULT_SANDBOX_TB_SIZE_MIB } from '@coppice/runtime/sandbox';
 import { GUEST_TEMPLATES_ENABLED, GUEST_TEMPLATES_OFF } from '../../lib/pools/template-gate.ts';
 import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +28,7 @@ export function preflight(ctx: PreflightContext): Promise<string[]> {
 const asUser = (user: string) => ({ authorization: `Basic ${Buffer.from(`${user}:`).toString('base64')}` });
 
 export async function run(ctx: RigContext): Promise<void> {
-  const q = await setupQemu(ctx);
+  const q = await setupQemu(ctx, { defaultTbSizeMiB: DEFAULT_SANDBOX_TB_SIZE_MIB });
   const net = await openTemplateRigCubenet(ctx);
   const image = await templateRigImage(ctx, 'code-interpreter-v1');
   const pool = await openTemplatePool(ctx, q, net, 'gxci', image, 'durable', { hot: 0, durable: 0 });
