@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -462,6 +463,27 @@ describe.skipIf(!root || process.env.COPPICE_GUEST_TEMPLATES === '0')(
         expect((await sh(s.g, `kill -0 ${bgPid} && echo alive`)).stdout).toBe('alive\n');
         expect(await clockSkew(s.g)).toBeLessThan(1);
         expect((await sh(s.g, 'hostname')).stdout).toBe(`${s.id}\n`);
+      });
+    });
+
+    describe('isolation, with real traffic from inside a guest', () => {
+      it('reaches its own agent but not another sandbox, nor a service on the host side of the bridge', async () => {
+        const { baseA, baseB } = sandboxes;
+        // Stands for the gateway's control API on an address a guest could route to: the bridge's own.
+        const hostSide = '10.84.0.1';
+        const service = createServer((c) => c.end('coppice-host-service\n'));
+        await new Promise<void>((resolve) => service.listen(0, hostSide, resolve));
+        const port = (service.address() as AddressInfo).port;
+        try {
+          const connects = async (address: string, p: number) =>
+            (await sh(baseA.g, `timeout 3 bash -c 'exec 3<>/dev/tcp/${address}/${p}' && echo open || echo closed`))
+              .stdout;
+          expect(await connects('127.0.0.1', 49983)).toBe('open\n');
+          expect(await connects(baseB.address, 49983)).toBe('closed\n');
+          expect(await connects(hostSide, port)).toBe('closed\n');
+        } finally {
+          await new Promise((resolve) => service.close(resolve));
+        }
       });
     });
 
