@@ -9,7 +9,9 @@ import { checkText } from './paths.ts';
 // zod/mini carries no error wording of its own; English messages name what a refused field should be.
 z.config(englishMessages());
 
-const MAX_ENTROPY_BYTES = 4096;
+// What coppice-clone-helper takes in one reseed.
+const MIN_ENTROPY_BYTES = 16;
+const MAX_ENTROPY_BYTES = 512;
 
 const envName = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a shell variable name'));
 const safeText = z.string().check(z.refine((s) => !s.includes('\0'), 'must not contain a NUL byte'));
@@ -44,10 +46,10 @@ export const InitRequestSchema = z.strictObject({
   entropy: z.optional(
     z.string().check(
       z.regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be base64'),
-      z.refine(
-        (s) => s.length > 0 && (s.length / 4) * 3 <= MAX_ENTROPY_BYTES + 2,
-        `must be 1..${MAX_ENTROPY_BYTES} bytes`,
-      ),
+      z.refine((s) => {
+        const bytes = (s.length / 4) * 3 - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0);
+        return bytes >= MIN_ENTROPY_BYTES && bytes <= MAX_ENTROPY_BYTES;
+      }, `must be ${MIN_ENTROPY_BYTES}..${MAX_ENTROPY_BYTES} bytes`),
     ),
   ),
 });

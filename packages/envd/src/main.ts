@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
+import { CloneHelper, DEFAULT_CLONE_HELPER } from './clone-helper.ts';
 import { systemOsEffects } from './os-effects.ts';
 import { createEnvd, DEFAULT_MAX_UPLOAD_BYTES, ENVD_VERSION } from './server.ts';
 
 const USAGE = `usage: envd [--port 49983] [--host 0.0.0.0] [--default-user user] [--max-upload-bytes N]
-            [--generation-file /run/coppice/generation] [--reseed-command PATH] [--version]`;
+            [--generation-file /run/coppice/generation] [--clone-helper PATH] [--version]`;
 
 function positiveInt(value: string, flag: string): number {
   if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
       'default-user': { type: 'string', default: 'user' },
       'max-upload-bytes': { type: 'string', default: String(DEFAULT_MAX_UPLOAD_BYTES) },
       'generation-file': { type: 'string', default: '/run/coppice/generation' },
-      'reseed-command': { type: 'string' },
+      'clone-helper': { type: 'string', default: DEFAULT_CLONE_HELPER },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -39,8 +40,11 @@ async function main(): Promise<void> {
     throw new Error(`--port must be 0..65535 (0: any free port), got ${JSON.stringify(values.port)}`);
   }
   const port = Number(values.port);
+  // Started now, so that it is already running in a template checkpoint (see clone-helper.ts).
+  const cloneHelper = new CloneHelper(values['clone-helper']);
+  cloneHelper.start();
   const envd = createEnvd({
-    effects: systemOsEffects({ reseedCommand: values['reseed-command'], generationFile: values['generation-file'] }),
+    effects: systemOsEffects({ cloneHelper, generationFile: values['generation-file'] }),
     defaultUser: values['default-user'],
     maxUploadBytes: positiveInt(values['max-upload-bytes'], 'max-upload-bytes'),
   });
@@ -49,6 +53,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (error) => console.error('envd: unhandled rejection:', error));
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
+      cloneHelper.close();
       void envd.close().finally(() => process.exit(0));
     });
   }

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type CommandRunner, ProcessRunner, runChecked } from '@coppice/runtime/host';
-import { writeFileAtomic } from '@coppice/runtime/host';
+import { writeFileAtomicUnsynced } from '@coppice/runtime/host';
+import type { CloneHelper } from './clone-helper.ts';
 
 /**
  * Everything /init changes outside the agent's memory. Injected so that tests on a host exercise /init without
@@ -11,43 +10,34 @@ import { writeFileAtomic } from '@coppice/runtime/host';
 export interface OsEffects {
   setClock(time: Date): Promise<void>;
   setHostname(name: string): Promise<void>;
-  /** Mixes bytes into the kernel pool (not credited) and, where the image has the helper, reseeds the CRNG. */
+  /** Mixes bytes into the kernel's pool, credited, and forces the CRNG to reseed from them. */
   mixEntropy(bytes: Uint8Array): Promise<void>;
   /** Records that a new sandbox generation started (e.g. after a snapshot restore); the interpreter watches it. */
   writeGeneration(content: string): Promise<void>;
 }
 
 export interface SystemEffectsOptions {
-  /** Program run with no arguments after mixing entropy (issues RNDRESEEDCRNG); skipped when absent. */
-  reseedCommand: string | undefined;
+  /** Sets the clock and reseeds the CRNG (root); see clone-helper.ts. */
+  cloneHelper: CloneHelper;
   generationFile: string;
-  runner?: CommandRunner;
-  /** Where the hostname goes: the kernel's (default /proc/sys/kernel/hostname) and the image's (/etc/hostname). */
-  hostnameFiles?: { kernel: string; etc: string };
+  /**
+   * The kernel's host name (default /proc/sys/kernel/hostname). The templates link /etc/hostname to it, so programs
+   * that read the file agree with the kernel without a file written per /init.
+   */
+  kernelHostnameFile?: string;
 }
 
+// The generation file is written crash-safe but unsynced: each /init rewrites it, on the guest's tmpfs.
 export function systemOsEffects(options: SystemEffectsOptions): OsEffects {
-  const runner = options.runner ?? new ProcessRunner();
   return {
-    async setClock(time) {
-      const seconds = (time.getTime() / 1000).toFixed(3);
-      await runChecked(runner, ['date', '-u', '-s', `@${seconds}`], { timeoutMs: 5000 });
-    },
+    setClock: (time) => options.cloneHelper.setClock(time),
     async setHostname(name) {
-      const files = options.hostnameFiles ?? { kernel: '/proc/sys/kernel/hostname', etc: '/etc/hostname' };
-      await writeFile(files.kernel, name);
-      // Programs that read the file (and a process started later by a login shell) agree with the kernel.
-      await writeFileAtomic(files.etc, `${name}\n`, { mode: 0o644 });
+      await writeFile(options.kernelHostnameFile ?? '/proc/sys/kernel/hostname', name);
     },
-    async mixEntropy(bytes) {
-      await writeFile('/dev/urandom', bytes);
-      if (options.reseedCommand && existsSync(options.reseedCommand)) {
-        await runChecked(runner, [options.reseedCommand], { timeoutMs: 5000 });
-      }
-    },
+    mixEntropy: (bytes) => options.cloneHelper.reseed(bytes),
     async writeGeneration(content) {
       await mkdir(dirname(options.generationFile), { recursive: true });
-      await writeFileAtomic(options.generationFile, content, { mode: 0o644 });
+      writeFileAtomicUnsynced(options.generationFile, content, { mode: 0o644 });
     },
   };
 }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CommandOptions, CommandResult, CommandRunner } from '@coppice/runtime/host';
+import { CloneHelper } from '../src/clone-helper.ts';
 import { systemOsEffects } from '../src/os-effects.ts';
 import { startTestAgent, type TestAgent } from './helpers/agent.ts';
 
@@ -54,7 +54,8 @@ describe('POST /init', () => {
       [{ hostname: 'bad host!' }, /hostname/],
       [{ envVars: { 'BAD-NAME': 'x' } }, /envVars/],
       [{ entropy: 'not base64!' }, /entropy/],
-      [{ entropy: Buffer.alloc(5000).toString('base64') }, /entropy/],
+      [{ entropy: Buffer.alloc(513).toString('base64') }, /entropy: must be 16\.\.512 bytes/],
+      [{ entropy: Buffer.alloc(15).toString('base64') }, /entropy: must be 16\.\.512 bytes/],
       [{ timestamp: 'yesterday' }, /timestamp/],
       [{ accessToken: '' }, /accessToken/],
       [{ sandboxId: '../x' }, /sandboxId/],
@@ -136,56 +137,29 @@ describe('access token', () => {
 });
 
 describe('system OS effects', () => {
-  class RecordingRunner implements CommandRunner {
-    calls: (readonly string[])[] = [];
-    async run(argv: readonly string[], _options?: CommandOptions): Promise<CommandResult> {
-      this.calls.push(argv);
-      return { argv, code: 0, stdout: '', stderr: '' };
-    }
-  }
+  // Never started: these effects do not go through the helper (its own tests are in clone-helper.linux.test.ts).
+  const idleHelper = () => new CloneHelper('/nonexistent/coppice-clone-helper');
 
-  it('sets the clock with date -u -s @seconds and writes the generation file atomically', async () => {
+  it('writes the generation file, creating its folder', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cpenvd-gen-'));
     scratch.push(dir);
-    const runner = new RecordingRunner();
-    const effects = systemOsEffects({
-      reseedCommand: undefined,
-      generationFile: join(dir, 'run', 'generation'),
-      runner,
-    });
-    await effects.setClock(new Date('2026-12-07T18:00:00.250Z'));
-    expect(runner.calls).toEqual([['date', '-u', '-s', '@1796666400.250']]);
+    const effects = systemOsEffects({ cloneHelper: idleHelper(), generationFile: join(dir, 'run', 'generation') });
     await effects.writeGeneration('{"generation":1}\n');
-    expect(await readFile(join(dir, 'run', 'generation'), 'utf8')).toBe('{"generation":1}\n');
+    await effects.writeGeneration('{"generation":2}\n');
+    expect(await readFile(join(dir, 'run', 'generation'), 'utf8')).toBe('{"generation":2}\n');
+    expect(await readdir(join(dir, 'run'))).toEqual(['generation']);
   });
 
-  it('sets the kernel hostname and /etc/hostname together', async () => {
+  it('sets the host name through the kernel file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cpenvd-host-'));
     scratch.push(dir);
-    const files = { kernel: join(dir, 'kernel-hostname'), etc: join(dir, 'hostname') };
-    await writeFile(files.etc, 'coppice\n');
+    const kernel = join(dir, 'kernel-hostname');
+    await writeFile(kernel, 'coppice\n');
     await systemOsEffects({
-      reseedCommand: undefined,
+      cloneHelper: idleHelper(),
       generationFile: join(dir, 'g'),
-      hostnameFiles: files,
+      kernelHostnameFile: kernel,
     }).setHostname('sbx-1');
-    expect(await readFile(files.kernel, 'utf8')).toBe('sbx-1');
-    expect(await readFile(files.etc, 'utf8')).toBe('sbx-1\n');
-  });
-
-  it('mixes entropy into /dev/urandom and runs the reseed command only when it exists', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'cpenvd-reseed-'));
-    scratch.push(dir);
-    const marker = join(dir, 'ran');
-    const reseed = join(dir, 'reseed');
-    await writeFile(reseed, `#!/bin/sh\necho reseeded > ${marker}\n`);
-    await chmod(reseed, 0o755);
-    await systemOsEffects({ reseedCommand: reseed, generationFile: join(dir, 'g') }).mixEntropy(Buffer.from('entropy'));
-    expect(await readFile(marker, 'utf8')).toBe('reseeded\n');
-    await expect(
-      systemOsEffects({ reseedCommand: join(dir, 'absent'), generationFile: join(dir, 'g') }).mixEntropy(
-        Buffer.from('e'),
-      ),
-    ).resolves.toBeUndefined();
+    expect(await readFile(kernel, 'utf8')).toBe('sbx-1');
   });
 });

@@ -7,7 +7,7 @@
 #                each VM writes to its own qcow2 layer over it, so the free space costs nothing until written)
 #   build.ok     the inputs the build came from
 # Idempotent: the directory name carries a hash of every input (package lists, kernel package version, init
-# scripts, reseed helper, code interpreter, envd bundle, this script), so nothing is rebuilt until one changes. The
+# scripts, clone helper, code interpreter, envd bundle, this script), so nothing is rebuilt until one changes. The
 # mmdebstrap tarball is cached apart, keyed by the package lists only, so changing a script does not refetch Debian.
 #
 #   usage: build-template.sh NAME [CACHE_ROOT]   (default /var/cache/coppice/templates; env COPPICE_TEMPLATE_CACHE)
@@ -39,9 +39,11 @@ packages=$(cat "${lists[@]}" | sed -e 's/#.*//' -e 's/[[:space:]]//g' | grep -v 
 mm_opts=(--aptopt='APT::Install-Recommends "false"' --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*'
   --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*'
   --dpkgopt='path-exclude=/usr/share/info/*')
+# /etc/hostname is the kernel's name itself (a link to /proc/sys/kernel/hostname), so a clone's /init sets one value
+# and writes no file; libnss-myhostname resolves that name, so /etc/hosts need not follow it.
 hooks=(--customize-hook='chroot "$1" useradd --create-home --uid 1000 --shell /bin/bash user'
   --customize-hook='echo "user ALL=(ALL) NOPASSWD:ALL" > "$1/etc/sudoers.d/user" && chmod 440 "$1/etc/sudoers.d/user"'
-  --customize-hook='echo coppice > "$1/etc/hostname" && printf "127.0.0.1 localhost coppice\n::1 localhost\n" > "$1/etc/hosts"')
+  --customize-hook='ln -sfn /proc/sys/kernel/hostname "$1/etc/hostname" && printf "127.0.0.1 localhost\n::1 localhost\n" > "$1/etc/hosts"')
 rootfs_key=$(printf '%s\n' "$suite" "$packages" "${mm_opts[@]}" "${hooks[@]}" | sha256sum | cut -c1-12)
 rootfs_tar="$cache_root/.rootfs/$name-$rootfs_key.tar"
 
@@ -50,7 +52,7 @@ kpkg=$(kernel_package)
 kver=$(kernel_version "$kpkg")
 modules="virtio_ring virtio virtio_mmio virtio_blk crc16 mbcache jbd2 crc32c_generic ext4 failover net_failover virtio_net virtio-rng"
 
-inputs=("$here/build-template.sh" "$here/kernel-lib.sh" "$here/template/initramfs-init" "$here/template/coppice-init" "$here/reseed/coppice-reseed.c" "$busybox")
+inputs=("$here/build-template.sh" "$here/kernel-lib.sh" "$here/template/initramfs-init" "$here/template/coppice-init" "$here/clone-helper/coppice-clone-helper.c" "$busybox")
 [ "$name" = code-interpreter-v1 ] && inputs+=("$here/code-interpreter/server.py" "$here/code-interpreter/preload.py")
 envd_hash=none
 [ -f "$envd_bundle" ] && envd_hash=$(sha256sum < "$envd_bundle" | cut -d' ' -f1)
@@ -79,7 +81,7 @@ mkdir "$root"
 tar -C "$root" --numeric-owner -xpf "$rootfs_tar"
 install -D -m 755 "$here/template/coppice-init" "$root/usr/local/sbin/coppice-init"
 mkdir -p "$root/usr/local/bin"
-gcc -static -O2 -Wall -Wextra -Werror -o "$root/usr/local/bin/coppice-reseed" "$here/reseed/coppice-reseed.c"
+gcc -static -O2 -Wall -Wextra -Werror -o "$root/usr/local/bin/coppice-clone-helper" "$here/clone-helper/coppice-clone-helper.c"
 if [ "$name" = code-interpreter-v1 ]; then
   install -D -m 644 "$here/code-interpreter/server.py" "$root/opt/coppice/code-interpreter/server.py"
   install -D -m 644 -o 1000 -g 1000 "$here/code-interpreter/preload.py" \

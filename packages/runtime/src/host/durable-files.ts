@@ -7,7 +7,8 @@
  *   Pool state, templates, the host forwarding record, QEMU checkpoints and bhyve sidecars.
  * - crash-safe only (writeFileAtomicUnsynced): no fsync, synchronous. Survives the writer being killed at any
  *   instant, not a power cut; for state whose subject dies with the host anyway (cubenet's per-sandbox records,
- *   whose kernel objects are gone after a reboot) and that is written on a latency-critical path.
+ *   whose kernel objects are gone after a reboot; the guest agent's generation file, rewritten by
+ *   every /init) and that is written on a latency-critical path.
  */
 import { closeSync, constants, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, open, rename, rm, type FileHandle } from 'node:fs/promises';

@@ -48,7 +48,7 @@ describe.skipIf(!canBuild)('build-template.sh code-interpreter-v1', () => {
 
     for (const path of [
       '/usr/local/sbin/coppice-init',
-      '/usr/local/bin/coppice-reseed',
+      '/usr/local/bin/coppice-clone-helper',
       '/opt/coppice/code-interpreter/server.py',
       '/usr/bin/tini',
       '/usr/bin/node',

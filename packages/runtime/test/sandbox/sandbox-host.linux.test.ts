@@ -424,9 +424,11 @@ describe.skipIf(!root || process.env.COPPICE_GUEST_TEMPLATES === '0')(
         }
       });
 
-      it('are named after their sandbox ids and read the host clock', async () => {
+      it('are named after their sandbox ids, resolve that name, and read the host clock', async () => {
         for (const s of Object.values(sandboxes)) {
           expect((await sh(s.g, 'hostname; cat /etc/hostname')).stdout).toBe(`${s.id}\n${s.id}\n`);
+          // sudo and Python's getfqdn look the host name up; libnss-myhostname answers for it.
+          expect((await sh(s.g, 'getent hosts "$(hostname)"')).stdout).toMatch(new RegExp(`\\s${s.id}\\s*$`, 'm'));
           expect(await clockSkew(s.g)).toBeLessThan(1);
         }
       });
