@@ -143,9 +143,12 @@ export interface Vm {
   readonly name: string;
   readonly pid: number;
   readonly spec: VmSpec;
-  /** Stops every vCPU by stopping the monitor process (SIGSTOP). Costs no CPU while paused. */
+  /**
+   * Parks the VM: every vCPU and the monitor process stop (SIGSTOP), so a paused VM costs no CPU; QEMU also stops
+   * the guest's clock first, so the guest does not wake to a jump.
+   */
   pause(): Promise<void>;
-  /** SIGCONT. Does not wait for the guest: call probe(). */
+  /** Undoes pause(). Does not wait for the guest: call probe(). */
   resume(): Promise<void>;
   /**
    * Asks the guest to answer and resolves with the round trip in ms once it has. Waits (event-driven, never a busy

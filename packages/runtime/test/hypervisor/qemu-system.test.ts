@@ -1,10 +1,12 @@
 /**
  * The QEMU backend's process logic against a fake QemuSystem (no root, no QEMU): pid-reuse guards on adopt, kill
- * and stop, orphan discovery by run directory, pause waiting for the stop to show, and a pool's reconcile on open.
+ * and stop, orphan discovery by run directory, pause stopping the guest's clock and waiting for the stop to show, and
+ * a pool's reconcile on open.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CommandRunner } from '../../src/host/command-runner.ts';
 import type { VmRecord, VmSpec } from '../../src/hypervisor/hypervisor.ts';
@@ -12,6 +14,7 @@ import { DEFAULT_BOOT_TB_SIZE_MIB, QemuHypervisor } from '../../src/hypervisor/q
 import { isSameProcess } from '../../src/hypervisor/qemu/process.ts';
 import type { QemuProcess, QemuSystem } from '../../src/hypervisor/qemu/system.ts';
 import { defaultPoolConfig, Pool, type PoolState } from '../../src/pool/index.ts';
+import { fakeQemu } from './fake-qmp.ts';
 
 interface FakeProcess {
   startTime: string;
@@ -96,14 +99,26 @@ function record(pid: number, startTime: string, runDir: string, ownedFiles = '')
 
 describe('QEMU backend logic on a fake system', () => {
   const dirs: string[] = [];
+  const servers: Server[] = [];
   afterEach(async () => {
+    for (const s of servers.splice(0)) s.close();
     for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
   });
 
-  it('adopts only the process a record names (same start time, not a zombie); pause waits until the stop shows', async () => {
+  it('adopts only the process a record names (same start time, not a zombie); pause stops the clock, then waits until the stop shows', async () => {
     const system = new FakeQemuSystem();
     const hv = new QemuHypervisor({ runner: noRunner, system });
-    system.add(100, '555', qemuArgs('/run/x/a'), 3);
+    const runDir = await mkdtemp(join(tmpdir(), 'cpt-qsys-'));
+    dirs.push(runDir);
+    // QEMU's monitor, which (like the real one) answers nothing while its process is stopped.
+    const qmp = await fakeQemu(join(runDir, 'qmp.sock'), (cmd, sock) => {
+      const state = system.procs.get(100)?.state;
+      if (state === 'T' || state === 'stopping') return;
+      if (cmd.execute !== 'qmp_capabilities') system.signals.push(`qmp ${cmd.execute}`);
+      sock.write(JSON.stringify({ return: {} }) + '\r\n');
+    });
+    servers.push(qmp);
+    system.add(100, '555', qemuArgs(runDir), 3);
     system.add(101, '999', ['/bin/sleep', '1000']); // pid reused by another program
     expect(await hv.adopt(record(101, '777', '/run/x/b'))).toBeUndefined();
     expect(await hv.adopt(record(102, '1', '/run/x/c'))).toBeUndefined(); // gone
@@ -111,16 +126,18 @@ describe('QEMU backend logic on a fake system', () => {
     system.procs.get(103)!.state = 'Z';
     expect(await hv.adopt(record(103, '42', '/run/x/d'))).toBeUndefined();
 
-    const vm = (await hv.adopt(record(100, '555', '/run/x/a')))!;
+    const vm = (await hv.adopt(record(100, '555', runDir)))!;
     expect(vm.pid).toBe(100);
     await vm.pause();
     expect(system.procs.get(100)!.state).toBe('T');
     expect((await vm.stats()).state).toBe('paused');
+    // Parked already (e.g. adopted after a restart): no QMP to a process that cannot answer it.
+    await vm.pause();
     await vm.resume();
-    expect(system.signals).toEqual(['SIGSTOP 100', 'SIGCONT 100']);
+    expect(system.signals).toEqual(['qmp stop', 'SIGSTOP 100', 'SIGSTOP 100', 'SIGCONT 100', 'qmp cont']);
     await vm.destroy();
     expect(system.killed).toEqual([100]);
-    expect(system.removed).toEqual(['/run/x/a']);
+    expect(system.removed).toEqual([runDir]);
     expect((await vm.stats()).state).toBe('gone');
   });
 

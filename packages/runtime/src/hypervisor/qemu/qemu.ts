@@ -443,10 +443,16 @@ export class QemuVm implements Vm {
   }
 
   /**
-   * Stops the VM's process and returns once the kernel shows it stopped: SIGSTOP reaches a multi-threaded process
-   * asynchronously, and on a loaded host /proc showed QEMU still running just after kill() returned.
+   * Parks the VM: its vCPUs stop first (QMP `stop`), so the guest's clock stops with them, then the whole process
+   * (SIGSTOP), so a parked VM costs no host CPU. A guest frozen by SIGSTOP alone wakes to its clock jumped by the
+   * whole parked time and catches up on the critical path: under TCG its agent's first answer after a park took
+   * 300-540 ms, against 50-120 ms with the clock stopped. Returns once the kernel shows the process stopped: SIGSTOP
+   * reaches a multi-threaded process asynchronously, and on a loaded host /proc showed QEMU still running just after
+   * kill() returned.
    */
   async pause(): Promise<void> {
+    // An adopted VM may be parked already; a stopped process would never answer QMP.
+    if ((await this.hv.system.state(this.s.pid)) !== 'T') await (await this.monitor()).execute('stop');
     this.hv.system.signal(this.s.pid, 'SIGSTOP');
     const deadline = performance.now() + 2000;
     for (;;) {
@@ -458,8 +464,10 @@ export class QemuVm implements Vm {
     }
   }
 
+  /** Continues the process, then its vCPUs (the guest's clock runs on from where pause() stopped it). */
   async resume(): Promise<void> {
     this.hv.system.signal(this.s.pid, 'SIGCONT');
+    await (await this.monitor()).execute('cont');
   }
 
   async probe(options: ProbeOptions = {}): Promise<number> {
