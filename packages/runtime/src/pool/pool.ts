@@ -170,7 +170,7 @@ export class Pool {
     const cache = this.config.templateCache
       ? new TemplateCheckpointCache(this.config.templateCache, this.checkpoints)
       : undefined;
-    const cached = await cache?.take(this.config.image.name, path).catch((e: Error) => {
+    const cached = await cache?.take(this.config.image, path).catch((e: Error) => {
       this.work.fail(e);
       return undefined;
     });
@@ -187,7 +187,7 @@ export class Pool {
       const cp = await vm.checkpoint(path);
       this.base = cp;
       await this.save();
-      await cache?.put(cp).catch((e: Error) => this.work.fail(e));
+      await cache?.put(cp, this.config.image).catch((e: Error) => this.work.fail(e));
       return cp;
     } finally {
       await vm?.destroy();

@@ -280,7 +280,9 @@ describe.skipIf(!image)('pools on real guests', () => {
       await first.close();
       const second = await Pool.open({ config: { ...cfg(otherState), template: 'cpt-pool2' }, hypervisor: hv });
       const booted = await second.init();
-      expect((await readdir(cacheDir)).filter((f) => f.endsWith('.json'))).toEqual([`cache-${image!.name}.json`]);
+      expect((await readdir(cacheDir)).filter((f) => f.endsWith('.json'))).toEqual([
+        `cache-${image!.name}-${image!.memoryMiB}m${image!.vcpus}c.json`,
+      ]);
       const third = await Pool.open({ config: { ...cfg(otherState), template: 'cpt-pool3' }, hypervisor: hv });
       const boots = vi.spyOn(hv, 'boot');
       const cloned = await third.init();
@@ -295,7 +297,7 @@ describe.skipIf(!image)('pools on real guests', () => {
       await second.destroyAll();
       await second.close();
     } finally {
-      await new TemplateCheckpointCache(cacheDir, hv.checkpoints).remove(image!.name);
+      await new TemplateCheckpointCache(cacheDir, hv.checkpoints).remove(image!);
       await rm(cacheDir, { recursive: true, force: true });
       await rm(otherState, { recursive: true, force: true });
     }
