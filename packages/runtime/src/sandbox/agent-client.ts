@@ -47,6 +47,9 @@ function call(
         port: AGENT_PORT,
         method,
         path,
+        // A connection per call: Node's default agent keeps sockets alive, and a pooled socket to an address that
+        // a killed sandbox had and a new one now has is answered with a reset by the new guest.
+        agent: false,
         headers: {
           ...(payload !== undefined
             ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
