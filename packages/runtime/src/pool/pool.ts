@@ -31,6 +31,12 @@ export interface PoolOptions {
   onBackgroundError?: (e: Error) => void;
   /** Called when a background fill ends (performance.now() times): what a refill timeline is drawn from. */
   onFill?: (fill: { tier: Tier; startedAt: number; endedAt: number; ok: boolean }) => void;
+  /**
+   * Runs against a hot entry's guest after its readiness probe, before it is parked: requests along the path a
+   * checkout takes. Under TCG every restored VM translates guest code on its first use, so a path used once before
+   * parking costs a fraction at checkout. A failure fails the fill.
+   */
+  warmHot?: (network: VmNetwork | undefined) => Promise<void>;
 }
 
 export interface CheckoutResult {
@@ -300,7 +306,8 @@ export class Pool {
     try {
       vm = await this.hv.restore(this.spec(id, net?.vm, 'template'), cold?.checkpoint ?? base);
       await this.configure(vm);
-      await vm.probe({ timeoutMs: PROBE_TIMEOUT_MS });
+      await vm.probe(this.readinessProbe(PROBE_TIMEOUT_MS));
+      await this.opts.warmHot?.(net?.vm);
       await vm.pause();
     } catch (e) {
       await vm?.destroy();

@@ -96,6 +96,22 @@ export async function initAgent(
     throw new AgentError(`agent at ${address} refused /init (${status}): ${text.slice(0, 300)}`);
 }
 
+/**
+ * Brings an idle pool entry's agent to the present (clock, fresh entropy) through the same /init a checkout sends,
+ * with no sandbox's identity (no token, id or environment): the pool's `warmHot` hook, so that this VM has run the path once before its checkout does.
+ */
+export async function warmIdleAgent(address: string, timeoutMs = 10_000): Promise<void> {
+  const body = {
+    timestamp: new Date().toISOString(),
+    // The name the template's init gives a guest before any sandbox is assigned to it.
+    hostname: 'coppice',
+    entropy: randomBytes(64).toString('base64'),
+  };
+  const { status, text } = await call(address, 'POST', '/init', body, undefined, timeoutMs);
+  if (status < 200 || status > 299)
+    throw new AgentError(`idle agent at ${address} refused /init (${status}): ${text.slice(0, 300)}`);
+}
+
 export async function agentMetrics(address: string, token: string, timeoutMs = 5_000): Promise<AgentMetrics> {
   const { status, text } = await call(address, 'GET', '/metrics', undefined, token, timeoutMs);
   if (status !== 200)

@@ -11,8 +11,15 @@ import type { PoolMode } from '../pool/config.ts';
 import { defaultPoolConfig } from '../pool/config.ts';
 import { CubenetNetwork } from '../pool/network.ts';
 import { Pool } from '../pool/pool.ts';
-import type { GuestImage } from '../hypervisor/hypervisor.ts';
-import { AGENT_PORT, agentMetrics, initAgent, type AgentMetrics, type SandboxIdentity } from './agent-client.ts';
+import type { GuestImage, VmNetwork } from '../hypervisor/hypervisor.ts';
+import {
+  AGENT_PORT,
+  agentMetrics,
+  initAgent,
+  warmIdleAgent,
+  type AgentMetrics,
+  type SandboxIdentity,
+} from './agent-client.ts';
 
 export interface SandboxTemplate {
   /** Template id as E2B names them (`base`, `code-interpreter-v1`); also the pool's name. */
@@ -50,6 +57,13 @@ export class SandboxHostError extends Error {
 
 const ipv4 = (cidr: string | undefined) => cidr?.split('/')[0];
 
+/** The pools' `warmHot` hook for guests that run the agent: one identity-free /init before an entry is parked. */
+export async function warmAgentOf(network: VmNetwork | undefined): Promise<void> {
+  const address = ipv4(network?.address);
+  if (!address) throw new SandboxHostError('a sandbox pool entry has no network address to warm its agent on');
+  await warmIdleAgent(address);
+}
+
 export class SandboxHost {
   private constructor(
     private readonly templatesById: Map<string, SandboxTemplate>,
@@ -73,6 +87,7 @@ export class SandboxHost {
           config,
           hypervisor: o.hypervisor,
           network: new CubenetNetwork(o.net),
+          warmHot: warmAgentOf,
           ...(o.onBackgroundError ? { onBackgroundError: o.onBackgroundError } : {}),
         });
         pools.set(t.id, pool);

@@ -1,8 +1,8 @@
 /**
  * What the rigs of the Debian templates (`base`, `code-interpreter-v1`) share: each template's built image sized as
  * the sandbox host sizes it, a cubenet of the rigs' own (prefix "cpz") so the host reaches each sandbox's agent over
- * its own address, and pools whose readiness is the agent's GET /health over that address, destroyed when the rig
- * ends.
+ * its own address, and pools whose readiness is the agent's GET /health over that address and whose hot entries are
+ * warmed as the sandbox host warms them, destroyed when the rig ends.
  */
 import { basename } from 'node:path';
 import type { Cubenet } from '@coppice/runtime/net';
@@ -10,7 +10,7 @@ import { locateTemplate, templateImage, type TemplateName } from '@coppice/runti
 import type { GuestImage } from '@coppice/runtime/hypervisor';
 import { Pool, defaultPoolConfig, type PoolMode, type PoolOptions } from '@coppice/runtime/pool';
 import { CubenetNetwork } from '@coppice/runtime/pool';
-import { AGENT_PORT } from '@coppice/runtime/sandbox';
+import { AGENT_PORT, warmAgentOf } from '@coppice/runtime/sandbox';
 import { DEFAULT_TEMPLATES } from '@coppice/runtime/sandbox';
 import type { RigContext } from '../../harness/rig-context.ts';
 import { openRigCubenet, type RigNet } from '../net/rig-cubenet.ts';
@@ -60,6 +60,7 @@ export async function openTemplatePool(
     config,
     hypervisor: q.hv,
     network: new CubenetNetwork(net),
+    warmHot: warmAgentOf,
     onBackgroundError: (e) => ctx.log(`${poolName}: background: ${e.message}`),
     ...(onFill ? { onFill } : {}),
   });

@@ -1,7 +1,8 @@
 /**
  * The floor of a create: the code interpreter template's pool itself, opened on the rig's layout exactly as
- * SandboxHost.open configures it (same image name, sizes, readiness probe on the agent's /health, cubenet endpoints),
- * so that the gateway opened afterwards on the same folders adopts its entries and its template checkpoint.
+ * SandboxHost.open configures it (same image name, sizes, readiness probe on the agent's /health, hot entries warmed
+ * by the same hook, cubenet endpoints), so that the gateway opened afterwards on the same folders adopts its entries
+ * and its template checkpoint.
  */
 import { basename } from 'node:path';
 import type { CommandRunner } from '@coppice/runtime';
@@ -10,7 +11,7 @@ import { QemuHypervisor } from '@coppice/runtime/hypervisor';
 import { openCubenet } from '@coppice/runtime/net';
 import type { NetConfig } from '@coppice/runtime/net';
 import { CubenetNetwork, Pool, defaultPoolConfig } from '@coppice/runtime/pool';
-import { AGENT_PORT } from '@coppice/runtime/sandbox';
+import { AGENT_PORT, warmAgentOf } from '@coppice/runtime/sandbox';
 import { hostOptions, TEMPLATE, type RigLayout } from './layout.ts';
 
 export interface FloorPool {
@@ -42,6 +43,7 @@ export async function openFloorPool(
       },
       hypervisor: new QemuHypervisor({ runner, tbSizeMiB: l.tbSizeMiB }),
       network: new CubenetNetwork(net),
+      warmHot: warmAgentOf,
       onBackgroundError,
     });
   } catch (e) {
