@@ -45,6 +45,14 @@ export const e2bLatencyManifest = defineManifest({
       labels: cc,
     },
     {
+      name: 'host-create',
+      unit: 'ms',
+      description:
+        "The gateway's create without the gateway: pool checkout with an SDK create's default policy, then the guest " +
+        "agent's /init with a sandbox identity (the same pool, before the gateway opens it).",
+      labels: cc,
+    },
+    {
       name: 'create',
       unit: 'ms',
       description: 'Sandbox.create() of the code-interpreter template, as the SDK returns it.',
@@ -78,8 +86,8 @@ export const e2bLatencyManifest = defineManifest({
     'and recorded the row), first-run until runCode resolves with its result, kill until kill() resolves. The SDK ' +
     'talks HTTP over loopback to the gateway (E2B_API_URL and E2B_SANDBOX_URL both the gateway). checkout: from ' +
     "just before pool.checkout() until the guest agent answered its /health probe (the pool's readyAt); the return " +
-    "is not timed. Leak checks read the pool's and cubenet's state files, /proc and the run folders from outside " +
-    "the runtime: with no sandbox held, only the pool's idle entries may exist.",
+    'is not timed. host-create: from just before pool.checkout() with the policy until the /init answered. Leak ' +
+    "checks read the pool's and cubenet's state files, /proc and the run folders from outside the runtime: with no sandbox held, only the pool's idle entries may exist.",
   reproduce: 'node packages/rigs/bin/coppice-rigs.js run e2b-latency',
   samples: { full: 30, quick: 5 },
 });

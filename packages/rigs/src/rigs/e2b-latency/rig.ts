@@ -5,13 +5,15 @@
  * RSS while it holds sandboxes. See manifest.ts.
  */
 import { GUEST_TEMPLATES_ENABLED, GUEST_TEMPLATES_OFF } from '../../lib/pools/template-gate.ts';
+import { randomBytes } from 'node:crypto';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Sandbox } from '@e2b/code-interpreter';
 import { createApiKey, Gateway, gatewayConfig, openRuntimeBackend, Store } from '@coppice/gateway';
 import { locateTemplate } from '@coppice/runtime/hypervisor';
-import { DEFAULT_SANDBOX_TB_SIZE_MIB, openSandboxHost } from '@coppice/runtime/sandbox';
+import { DEFAULT_SANDBOX_TB_SIZE_MIB, initAgent, openSandboxHost } from '@coppice/runtime/sandbox';
+import { DEFAULT_POLICY, type SandboxPolicy } from '@coppice/runtime/net';
 import type { PreflightContext, RigContext, SeriesRecorder } from '../../harness/rig-context.ts';
 import { poolRigPreflight } from '../../lib/pools/qemu-pools.ts';
 import { startChildGateway, stopChildGateway } from './child-gateway.ts';
@@ -44,6 +46,9 @@ const target = (apiKey: string, port: number): SdkTarget => {
   const url = `http://127.0.0.1:${port}`;
   return { apiKey, apiUrl: url, sandboxUrl: url, requestTimeoutMs: 300_000 };
 };
+
+/** The cubenet policy the gateway gives a create that names no network options (internet access on by default). */
+const SDK_DEFAULT_POLICY: SandboxPolicy = { ...DEFAULT_POLICY, allowInternetAccess: true };
 
 const createSandbox = (t: SdkTarget) => Sandbox.create(TEMPLATE, { ...t, timeoutMs: 3_600_000 });
 
@@ -120,6 +125,28 @@ export async function run(ctx: RigContext): Promise<void> {
         const ms = out.readyAt - t0;
         await floor.pool.return(out.id);
         return ms;
+      });
+      await floor.pool.settle();
+    }
+  }
+  // What the gateway's create does below it, without the gateway: the checkout with the policy of an SDK create
+  // that names no network options, then the agent's /init with a sandbox identity.
+  for (const cc of levels) {
+    const series = ctx.series('host-create', { cc: String(cc) });
+    const rounds = roundsFor(ctx.samples, cc);
+    for (let r = 0; r < rounds; r++) {
+      await ctx.concurrent({ phase: `host create cc=${cc} round ${r + 1}/${rounds}`, cc, series }, async () => {
+        const sandboxId = `e2blfloor${randomBytes(6).toString('hex')}`;
+        const t0 = performance.now();
+        const out = await floor.pool.checkout({ policy: SDK_DEFAULT_POLICY, label: sandboxId });
+        try {
+          const address = out.network?.address.split('/')[0];
+          if (!address) throw new Error(`checkout ${out.id} has no address`);
+          await initAgent(address, { sandboxId, envVars: {}, accessToken: randomBytes(16).toString('hex') });
+          return performance.now() - t0;
+        } finally {
+          await floor.pool.return(out.id);
+        }
       });
       await floor.pool.settle();
     }
