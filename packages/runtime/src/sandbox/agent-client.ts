@@ -74,42 +74,48 @@ function call(
 }
 
 /**
- * Gives the sandbox its identity. `previousToken` is the token an earlier /init set (a resumed sandbox's agent
- * still holds it and refuses an /init without it).
+ * POST /init with `fields` plus what every /init carries: the host's clock and fresh entropy for the guest's CRNG.
+ * `token` is the token the agent holds, if it holds one.
  */
-export async function initAgent(
+async function postInit(
   address: string,
-  identity: SandboxIdentity,
-  previousToken?: string,
-  timeoutMs = 10_000,
+  fields: Record<string, unknown>,
+  token: string | undefined,
+  timeoutMs: number,
 ): Promise<void> {
-  const body = {
-    envVars: identity.envVars,
-    accessToken: identity.accessToken,
-    timestamp: new Date().toISOString(),
-    hostname: identity.hostname ?? identity.sandboxId,
-    sandboxId: identity.sandboxId,
-    entropy: randomBytes(64).toString('base64'),
-  };
-  const { status, text } = await call(address, 'POST', '/init', body, previousToken, timeoutMs);
+  const body = { ...fields, timestamp: new Date().toISOString(), entropy: randomBytes(64).toString('base64') };
+  const { status, text } = await call(address, 'POST', '/init', body, token, timeoutMs);
   if (status < 200 || status > 299)
     throw new AgentError(`agent at ${address} refused /init (${status}): ${text.slice(0, 300)}`);
 }
 
 /**
- * Brings an idle pool entry's agent to the present (clock, fresh entropy) through the same /init a checkout sends,
- * with no sandbox's identity (no token, id or environment): the pool's `warmHot` hook, so that this VM has run the path once before its checkout does.
+ * Gives the sandbox its identity. `previousToken` is the token an earlier /init set (a resumed sandbox's agent
+ * still holds it and refuses an /init without it).
  */
-export async function warmIdleAgent(address: string, timeoutMs = 10_000): Promise<void> {
-  const body = {
-    timestamp: new Date().toISOString(),
-    // The name the template's init gives a guest before any sandbox is assigned to it.
-    hostname: 'coppice',
-    entropy: randomBytes(64).toString('base64'),
+export function initAgent(
+  address: string,
+  identity: SandboxIdentity,
+  previousToken?: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const fields = {
+    envVars: identity.envVars,
+    accessToken: identity.accessToken,
+    hostname: identity.hostname ?? identity.sandboxId,
+    sandboxId: identity.sandboxId,
   };
-  const { status, text } = await call(address, 'POST', '/init', body, undefined, timeoutMs);
-  if (status < 200 || status > 299)
-    throw new AgentError(`idle agent at ${address} refused /init (${status}): ${text.slice(0, 300)}`);
+  return postInit(address, fields, previousToken, timeoutMs);
+}
+
+/**
+ * Brings an idle pool entry's agent to the present (clock, fresh entropy) through the same /init a checkout sends,
+ * with no sandbox's identity (no token, id or environment): the pool's `warmHot` hook, so that this VM has run the
+ * path once before its checkout does.
+ */
+export function warmIdleAgent(address: string, timeoutMs = 10_000): Promise<void> {
+  // The name the template's init gives a guest before any sandbox is assigned to it.
+  return postInit(address, { hostname: 'coppice' }, undefined, timeoutMs);
 }
 
 export async function agentMetrics(address: string, token: string, timeoutMs = 5_000): Promise<AgentMetrics> {
